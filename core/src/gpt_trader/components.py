@@ -1,0 +1,83 @@
+"""Typed component specs: what a plugin registers, and how a profile builds one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from gpt_trader.domain.products import Product
+
+
+class Kind(StrEnum):
+    BROKER = "broker"
+    FEED = "feed"
+    SIGNAL = "signal"
+    VOTER = "voter"
+    FILTER = "filter"
+    SIZER = "sizer"
+    GUARD = "guard"
+    SINK = "sink"
+
+
+class NoParams(BaseModel):
+    """Settings model for components that take no parameters (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Params(BaseModel):
+    """Base for component settings models: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a factory may know about the run it is built for."""
+
+    profile: str
+    mode: str
+    universe: tuple[str, ...]
+    products: dict[str, Product]
+    state_dir: Path
+    seed: int = 0
+    symbol: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def for_symbol(self, symbol: str) -> BuildContext:
+        return BuildContext(
+            profile=self.profile,
+            mode=self.mode,
+            universe=self.universe,
+            products=self.products,
+            state_dir=self.state_dir,
+            seed=self.seed,
+            symbol=symbol,
+            options=self.options,
+        )
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A named component a plugin offers.
+
+    ``factory(params, ctx)`` builds it from a validated ``params`` (an instance of
+    ``settings_model``) and the run's :class:`BuildContext`. Names are lower-case and dotted
+    (``sizer.kelly``); two plugins offering one name is an error.
+    """
+
+    name: str
+    kind: Kind
+    factory: Callable[[Any, BuildContext], Any]
+    settings_model: type[BaseModel] = NoParams
+    summary: str = ""
+    per_symbol: bool = False
+
+    def build(self, params: dict[str, Any], ctx: BuildContext) -> Any:
+        settings = self.settings_model.model_validate(params)
+        return self.factory(settings, ctx)

@@ -1,0 +1,148 @@
+"""Domain events: everything the kernel does, as the sinks (store, metrics, TUI) see it.
+
+Each event has a stable ``type`` string, the key it is stored under in the event log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Any, ClassVar
+
+from gpt_trader.domain.decisions import Decision, GuardResult, SignalValue, TradingState
+from gpt_trader.domain.market import BookUpdate, Candle, Ticker, Trade
+from gpt_trader.domain.orders import Fill, Order, OrderRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: ClassVar[str] = "event"
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted(Event):
+    type: ClassVar[str] = "run.started"
+    run_id: str
+    profile: str
+    mode: str
+    resumed_from: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunStopped(Event):
+    type: ClassVar[str] = "run.stopped"
+    run_id: str
+    reason: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketData(Event):
+    """A market event, recorded so that a session can be replayed decision for decision."""
+
+    type: ClassVar[str] = "market"
+    event: Candle | Ticker | Trade | BookUpdate
+
+
+@dataclass(frozen=True, slots=True)
+class SignalEmitted(Event):
+    type: ClassVar[str] = "signal"
+    signal: SignalValue
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionMade(Event):
+    type: ClassVar[str] = "decision"
+    decision: Decision
+    outcome: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent(Event):
+    """Recorded before the broker is called: the exactly-once anchor."""
+
+    type: ClassVar[str] = "order.intent"
+    request: OrderRequest
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdated(Event):
+    type: ClassVar[str] = "order.updated"
+    order: Order
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected(Event):
+    """A request stopped before or at the venue (guard, validation, venue rejection)."""
+
+    type: ClassVar[str] = "order.rejected"
+    request: OrderRequest
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class FillReceived(Event):
+    type: ClassVar[str] = "fill"
+    fill: Fill
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class GuardTripped(Event):
+    type: ClassVar[str] = "guard.trip"
+    result: GuardResult
+    stage: str
+    state_after: TradingState
+
+
+@dataclass(frozen=True, slots=True)
+class TradingStateChanged(Event):
+    type: ClassVar[str] = "trading_state"
+    old: TradingState
+    new: TradingState
+    reason: str
+    operator: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentFailed(Event):
+    type: ClassVar[str] = "component.failed"
+    component: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled(Event):
+    """A difference between the store and the venue, and what was done about it."""
+
+    type: ClassVar[str] = "reconciled"
+    client_order_id: str
+    store_status: str
+    venue_status: str
+    action: str
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types for a domain value: Decimals as strings, enums by name."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.name if isinstance(value.value, int) else value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        kind = getattr(type(value), "type", None)
+        if isinstance(kind, str) and isinstance(value, Event):
+            out["type"] = kind
+        elif not isinstance(value, Event):
+            out.setdefault("kind", type(value).__name__)
+        return out
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,87 @@
+"""Market data events. ``ts`` is integer nanoseconds since the epoch, UTC, everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+NS = 1_000_000_000
+
+
+def ts_to_datetime(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts / NS, tz=UTC)
+
+
+def datetime_to_ts(dt: datetime) -> int:
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime: timestamps must be UTC-aware")
+    return int(dt.timestamp()) * NS + dt.microsecond * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """An OHLCV bar; ``ts`` is the bar's open time, the bar closes at ``ts + interval_ns``."""
+
+    symbol: str
+    ts: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    interval_s: int = 60
+
+    @property
+    def close_ts(self) -> int:
+        return self.ts + self.interval_s * NS
+
+    @property
+    def price(self) -> Decimal:
+        return self.close
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker:
+    symbol: str
+    ts: int
+    price: Decimal
+    bid: Decimal
+    ask: Decimal
+    bid_size: Decimal = Decimal(0)
+    ask_size: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A print on the tape. ``side`` is the taker's side."""
+
+    symbol: str
+    ts: int
+    trade_id: str
+    price: Decimal
+    size: Decimal
+    side: str
+
+
+@dataclass(frozen=True, slots=True)
+class BookUpdate:
+    """Level-2 change: ``(price, new_size)`` pairs; size 0 removes a level."""
+
+    symbol: str
+    ts: int
+    bids: tuple[tuple[Decimal, Decimal], ...]
+    asks: tuple[tuple[Decimal, Decimal], ...]
+    snapshot: bool = False
+
+
+MarketEvent = Candle | Ticker | Trade | BookUpdate
+
+
+def event_price(event: MarketEvent) -> Decimal | None:
+    """The price a market event marks positions at, if it carries one."""
+    if isinstance(event, Candle):
+        return event.close
+    if isinstance(event, Ticker | Trade):
+        return event.price
+    return None

@@ -1,0 +1,195 @@
+"""Orders from intent to outcome, and the fills that move positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+ZERO = Decimal(0)
+
+
+class Side(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(StrEnum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+    STOP_LIMIT = "STOP_LIMIT"
+    BRACKET = "BRACKET"
+
+
+class TimeInForce(StrEnum):
+    GTC = "GTC"
+    GTD = "GTD"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class OrderStatus(StrEnum):
+    """Where an order is in its life.
+
+    PENDING: the intent is recorded and may have been sent; no venue answer yet.
+    UNKNOWN: sending it failed ambiguously (timeout, 5xx); it must be looked up by
+    client_order_id before anything else is done with it, never re-sent blindly.
+    """
+
+    PENDING = "PENDING"
+    OPEN = "OPEN"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+    @property
+    def is_working(self) -> bool:
+        """Could still fill (or has not been answered yet)."""
+        return not self.is_terminal
+
+
+_TERMINAL = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
+)
+
+
+class Liquidity(StrEnum):
+    MAKER = "MAKER"
+    TAKER = "TAKER"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """What the kernel wants the venue to do. Amounts are already quantised to the product.
+
+    ``client_order_id`` is unique per intent and is recorded before the request is sent.
+    For a bracket, ``limit_price`` is the take-profit and ``stop_price`` the stop trigger.
+    """
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    size: Decimal
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.IOC
+    post_only: bool = False
+    reduce_only: bool = False
+    end_ts: int | None = None
+    leverage: Decimal | None = None
+    tag: str = ""
+
+    def notional(self, reference_price: Decimal) -> Decimal:
+        price = self.limit_price if self.limit_price is not None else reference_price
+        return self.size * price
+
+
+@dataclass(slots=True)
+class Order:
+    """The kernel's (or a venue's) view of one order; events carry copies."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    size: Decimal
+    order_type: OrderType
+    time_in_force: TimeInForce
+    status: OrderStatus = OrderStatus.PENDING
+    order_id: str = ""
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    post_only: bool = False
+    reduce_only: bool = False
+    end_ts: int | None = None
+    filled_size: Decimal = ZERO
+    avg_fill_price: Decimal = ZERO
+    fees: Decimal = ZERO
+    created_ts: int = 0
+    updated_ts: int = 0
+    reject_reason: str = ""
+    tag: str = ""
+    trade_ids: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_request(cls, req: OrderRequest, ts: int) -> Order:
+        return cls(
+            client_order_id=req.client_order_id,
+            symbol=req.symbol,
+            side=req.side,
+            size=req.size,
+            order_type=req.order_type,
+            time_in_force=req.time_in_force,
+            limit_price=req.limit_price,
+            stop_price=req.stop_price,
+            post_only=req.post_only,
+            reduce_only=req.reduce_only,
+            end_ts=req.end_ts,
+            created_ts=ts,
+            updated_ts=ts,
+            tag=req.tag,
+        )
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.size - self.filled_size
+
+    def copy(self) -> Order:
+        return Order(
+            client_order_id=self.client_order_id,
+            symbol=self.symbol,
+            side=self.side,
+            size=self.size,
+            order_type=self.order_type,
+            time_in_force=self.time_in_force,
+            status=self.status,
+            order_id=self.order_id,
+            limit_price=self.limit_price,
+            stop_price=self.stop_price,
+            post_only=self.post_only,
+            reduce_only=self.reduce_only,
+            end_ts=self.end_ts,
+            filled_size=self.filled_size,
+            avg_fill_price=self.avg_fill_price,
+            fees=self.fees,
+            created_ts=self.created_ts,
+            updated_ts=self.updated_ts,
+            reject_reason=self.reject_reason,
+            tag=self.tag,
+            trade_ids=list(self.trade_ids),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution. ``trade_id`` is unique per venue: the key that makes fills exactly-once."""
+
+    trade_id: str
+    client_order_id: str
+    order_id: str
+    symbol: str
+    side: Side
+    price: Decimal
+    size: Decimal
+    fee: Decimal
+    liquidity: Liquidity
+    ts: int
+
+    @property
+    def notional(self) -> Decimal:
+        return self.price * self.size

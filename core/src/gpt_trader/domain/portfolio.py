@@ -1,0 +1,84 @@
+"""Positions and balances, with P&L derived from fills (average-cost method)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from gpt_trader.domain.orders import Fill, Side
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class Position:
+    """A net position. ``size`` is signed: positive long, negative short.
+
+    Realised P&L uses average cost: a fill that reduces the position realises
+    ``(fill price - average entry) * reduced size`` (sign-adjusted for shorts).
+    Fees are tracked apart from realised P&L so both can be reported.
+    """
+
+    symbol: str
+    size: Decimal = ZERO
+    avg_entry_price: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    fees: Decimal = ZERO
+    funding: Decimal = ZERO
+    mark_price: Decimal = ZERO
+    contract_size: Decimal = Decimal(1)
+
+    @property
+    def is_flat(self) -> bool:
+        return self.size == 0
+
+    @property
+    def unrealized_pnl(self) -> Decimal:
+        if self.size == 0 or self.mark_price == 0:
+            return ZERO
+        return (self.mark_price - self.avg_entry_price) * self.size * self.contract_size
+
+    @property
+    def net_pnl(self) -> Decimal:
+        """Realised + unrealised + funding - fees."""
+        return self.realized_pnl + self.unrealized_pnl + self.funding - self.fees
+
+    def notional(self) -> Decimal:
+        return abs(self.size) * self.mark_price * self.contract_size
+
+    def apply(self, fill: Fill) -> Decimal:
+        """Apply a fill; returns the P&L it realised (before fees)."""
+        signed = fill.size if fill.side is Side.BUY else -fill.size
+        self.fees += fill.fee
+        realized = ZERO
+        if self.size == 0 or (self.size > 0) == (signed > 0):
+            new_size = self.size + signed
+            self.avg_entry_price = (
+                self.avg_entry_price * abs(self.size) + fill.price * abs(signed)
+            ) / abs(new_size)
+            self.size = new_size
+        else:
+            closing = min(abs(signed), abs(self.size))
+            direction = 1 if self.size > 0 else -1
+            realized = (fill.price - self.avg_entry_price) * closing * direction * self.contract_size
+            self.realized_pnl += realized
+            new_size = self.size + signed
+            if new_size == 0:
+                self.avg_entry_price = ZERO
+            elif (new_size > 0) != (self.size > 0):
+                self.avg_entry_price = fill.price  # flipped: the remainder opened at this price
+            self.size = new_size
+        if self.mark_price == 0:
+            self.mark_price = fill.price
+        return realized
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    currency: str
+    total: Decimal
+    available: Decimal
+
+    @property
+    def hold(self) -> Decimal:
+        return self.total - self.available

@@ -1,0 +1,25 @@
+"""Errors that reach the user as one readable line (the CLI exits 2 on them)."""
+
+
+class UserError(Exception):
+    """Bad input from the user: a profile, a config value, a file. Shown as one line, exit 2."""
+
+
+class ConfigError(UserError):
+    """A profile or component configuration that does not validate."""
+
+
+class ComponentNotFound(UserError):
+    """A profile names a component that no installed plugin registers."""
+
+
+class ComponentClash(UserError):
+    """Two plugins register one component name; trading with either would be a guess."""
+
+
+class BrokerError(Exception):
+    """A broker call failed for a reason the kernel should record and survive."""
+
+
+class StoreError(Exception):
+    """The store could not record something; the kernel must not act without it."""

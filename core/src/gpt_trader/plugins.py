@@ -1,0 +1,130 @@
+"""Plugin discovery: entry points of group ``gpt_trader``, built-ins and third parties alike.
+
+A plugin that fails to import or to validate is recorded as ``failed`` with its error and
+skipped; the rest of the CLI keeps working.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import pluggy
+
+from gpt_trader import hookspecs
+
+ENTRY_POINT_GROUP = "gpt_trader"
+LOAD_ENV = "GPT_TRADER_LOAD_PLUGINS"
+TRACE_ENV = "GPT_TRADER_TRACE_HOOKS"
+
+
+@dataclass
+class PluginRecord:
+    """One discovered plugin as ``plugins list`` shows it."""
+
+    name: str
+    version: str
+    entry_point: str
+    distribution: str
+    status: str = "loaded"  # loaded | failed | disabled
+    error: str = ""
+    hooks: list[str] = field(default_factory=list)
+    provides: list[str] = field(default_factory=list)
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager plus the records of what discovery found."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT)
+        self.add_hookspecs(hookspecs)
+        self.records: list[PluginRecord] = []
+
+    def record(self, name: str) -> PluginRecord | None:
+        return next((r for r in self.records if r.name == name), None)
+
+    def mark_failed(self, name: str, error: str) -> None:
+        rec = self.record(name)
+        if rec is not None:
+            rec.status = "failed"
+            rec.error = error
+        if self.get_plugin(name) is not None:
+            self.unregister(name=name)
+
+    def register_plugin(
+        self, plugin: Any, name: str, *, version: str = "", entry_point: str = ""
+    ) -> None:
+        """Register an object or module as a plugin (what tests and discovery both use)."""
+        self.register(plugin, name=name)
+        try:
+            self.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self.unregister(name=name)
+            raise ValueError(f"plugin {name!r}: {exc}") from exc
+        rec = self.record(name)
+        if rec is None:
+            rec = PluginRecord(name, version, entry_point or f"<{name}>", distribution="")
+            self.records.append(rec)
+        rec.status = "loaded"
+        rec.hooks = sorted(impl_names(self, plugin))
+
+
+def impl_names(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
+    return [caller.name for caller in (pm.get_hookcallers(plugin) or [])]
+
+
+def _allow_list() -> set[str] | None:
+    raw = os.environ.get(LOAD_ENV)
+    if raw is None:
+        return None
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def make_plugin_manager(*, load_entrypoints: bool = True) -> PluginManager:
+    """A fresh manager with every installed plugin the switches allow.
+
+    ``GPT_TRADER_LOAD_PLUGINS=a,b`` loads only the named entry points (empty: none);
+    ``load_entrypoints=False`` (``--no-plugins``) loads none.
+    """
+    pm = PluginManager()
+    if os.environ.get(TRACE_ENV):
+        pm.trace.root.setwriter(print)
+        pm.enable_tracing()
+    if not load_entrypoints:
+        return pm
+    allow = _allow_list()
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        _load(pm, ep, allow)
+    return pm
+
+
+def _load(pm: PluginManager, ep: EntryPoint, allow: set[str] | None) -> None:
+    dist = ep.dist
+    rec = PluginRecord(
+        name=ep.name,
+        version=dist.version if dist else "",
+        entry_point=ep.value,
+        distribution=dist.name if dist else "",
+    )
+    if pm.record(ep.name) is not None:
+        other = pm.record(ep.name)
+        assert other is not None
+        rec.status = "failed"
+        rec.error = (
+            f"entry point name {ep.name!r} is also provided by {other.distribution or '?'}; "
+            "plugin names must be unique"
+        )
+        pm.records.append(rec)
+        return
+    pm.records.append(rec)
+    if allow is not None and ep.name not in allow:
+        rec.status = "disabled"
+        return
+    try:
+        module = ep.load()
+        pm.register_plugin(module, ep.name, version=rec.version, entry_point=ep.value)
+    except Exception as exc:  # a broken third-party plugin must not take the CLI down
+        rec.status = "failed"
+        rec.error = f"{type(exc).__name__}: {exc}"

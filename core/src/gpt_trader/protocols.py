@@ -1,0 +1,158 @@
+"""The interfaces the kernel calls on the hot path. Plugins' factories return these."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from gpt_trader.domain import (
+    Balance,
+    Decision,
+    Fill,
+    FilterResult,
+    GuardResult,
+    MarketEvent,
+    Order,
+    OrderRequest,
+    Position,
+    Product,
+    SignalValue,
+    TradingState,
+)
+from gpt_trader.domain.events import Event
+
+
+class StateView(Protocol):
+    """Read-only view of the kernel that sizers, filters and guards decide on."""
+
+    @property
+    def now(self) -> int: ...
+    @property
+    def trading_state(self) -> TradingState: ...
+    @property
+    def products(self) -> Mapping[str, Product]: ...
+    @property
+    def positions(self) -> Mapping[str, Position]: ...
+    @property
+    def open_orders(self) -> Sequence[Order]: ...
+    @property
+    def cash(self) -> Decimal: ...
+    @property
+    def equity(self) -> Decimal: ...
+    @property
+    def peak_equity(self) -> Decimal: ...
+    @property
+    def starting_equity(self) -> Decimal: ...
+    @property
+    def realized_pnl(self) -> Decimal: ...
+    @property
+    def fees(self) -> Decimal: ...
+
+    def last_price(self, symbol: str) -> Decimal | None: ...
+    def last_market_ts(self, symbol: str) -> int | None: ...
+    def closed_trades(self, symbol: str | None = None) -> Sequence[Decimal]: ...
+
+
+class BrokerListener(Protocol):
+    """What a broker calls when the venue tells it something (user channel, matching)."""
+
+    def on_order(self, order: Order) -> None: ...
+    def on_fill(self, fill: Fill) -> None: ...
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """An execution venue. Every call is async; amounts in and out are Decimal.
+
+    ``submit`` returns the order as the venue acknowledged it (OPEN, FILLED, REJECTED, ...)
+    or raises :class:`gpt_trader.errors.BrokerError`; a submit whose outcome is not known
+    must come back with status UNKNOWN, never be retried blindly.
+    """
+
+    async def start(self, listener: BrokerListener) -> None: ...
+    async def stop(self) -> None: ...
+    async def products(self) -> list[Product]: ...
+    async def balances(self) -> list[Balance]: ...
+    async def positions(self) -> list[Position]: ...
+    async def submit(self, request: OrderRequest) -> Order: ...
+    async def cancel(self, client_order_ids: Sequence[str]) -> dict[str, bool]: ...
+    async def edit(
+        self, client_order_id: str, *, size: Decimal | None, price: Decimal | None
+    ) -> Order: ...
+    async def open_orders(self) -> list[Order]: ...
+    async def order(self, client_order_id: str) -> Order | None: ...
+    async def fills(self, since_ts: int = 0) -> list[Fill]: ...
+
+
+@runtime_checkable
+class MarketDrivenBroker(Protocol):
+    """A simulated broker that matches against the market events the kernel sees."""
+
+    def on_market(self, event: MarketEvent) -> None: ...
+
+
+class Feed(Protocol):
+    """A source of market events for the live driver (paced by the wall clock)."""
+
+    def stream(self, symbols: Sequence[str]) -> AsyncIterator[MarketEvent]: ...
+
+
+@runtime_checkable
+class ReplayableFeed(Protocol):
+    """A feed that can hand over its events at once, for the replay driver (no sleeping)."""
+
+    def events(self, symbols: Sequence[str]) -> Iterator[MarketEvent]: ...
+
+
+class Signal(Protocol):
+    """Incremental indicator: one O(1) update per market event of its symbol."""
+
+    name: str
+
+    def update(self, event: MarketEvent) -> SignalValue | None: ...
+
+
+class Voter(Protocol):
+    def combine(self, symbol: str, ts: int, votes: Sequence[SignalValue]) -> Decision | None: ...
+
+
+class Filter(Protocol):
+    name: str
+
+    def allow(self, decision: Decision, state: StateView) -> FilterResult: ...
+
+
+class Sizer(Protocol):
+    def size(self, decision: Decision, state: StateView) -> Decimal: ...
+
+
+class Guard(Protocol):
+    """Pre-trade ``check`` and/or runtime ``evaluate``; a guard that raises fails closed."""
+
+    name: str
+
+
+@runtime_checkable
+class PreTradeGuard(Protocol):
+    name: str
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult: ...
+
+
+@runtime_checkable
+class RuntimeGuard(Protocol):
+    name: str
+
+    def evaluate(self, state: StateView) -> GuardResult: ...
+
+
+class Sink(Protocol):
+    def handle(self, event: Event) -> None: ...
+
+
+class OrderJournal(Protocol):
+    """Durable record of intents; ``record_intent`` must be durable when it returns."""
+
+    def record_intent(self, request: OrderRequest, ts: int) -> None: ...
+    def working_orders(self) -> list[Order]: ...

@@ -1,0 +1,137 @@
+"""Typed facade over the registration hooks: the engine never calls ``pm.hook.*`` itself."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from gpt_trader.components import ComponentSpec, Kind
+from gpt_trader.errors import ComponentClash, ComponentNotFound, UserError
+from gpt_trader.plugins import PluginManager
+
+_HOOK_FOR_KIND = {
+    Kind.BROKER: "register_brokers",
+    Kind.FEED: "register_feeds",
+    Kind.SIGNAL: "register_signals",
+    Kind.VOTER: "register_voters",
+    Kind.FILTER: "register_filters",
+    Kind.SIZER: "register_sizers",
+    Kind.GUARD: "register_guards",
+    Kind.SINK: "register_sinks",
+}
+
+
+@dataclass(frozen=True)
+class Registered:
+    spec: ComponentSpec
+    plugin: str
+
+
+class Registry:
+    """Every component the loaded plugins offer, keyed by kind and name.
+
+    Built once per assembly. A plugin whose registration hook raises is marked failed and
+    left out; two plugins offering one name raise :class:`ComponentClash`.
+    """
+
+    def __init__(self, pm: PluginManager) -> None:
+        self._pm = pm
+        self._by_kind: dict[Kind, dict[str, Registered]] = {k: {} for k in Kind}
+        self._collect()
+
+    def _collect(self) -> None:
+        for kind, hook_name in _HOOK_FOR_KIND.items():
+            caller = getattr(self._pm.hook, hook_name)
+            for impl in caller.get_hookimpls():
+                try:
+                    specs = list(impl.function() or [])
+                except Exception as exc:
+                    self._pm.mark_failed(impl.plugin_name, f"{hook_name}: {exc}")
+                    continue
+                for spec in specs:
+                    self._add(kind, spec, impl.plugin_name)
+        for rec in self._pm.records:
+            rec.provides = sorted(
+                f"{kind.value}:{name}"
+                for kind, table in self._by_kind.items()
+                for name, reg in table.items()
+                if reg.plugin == rec.name
+            )
+
+    def _add(self, kind: Kind, spec: ComponentSpec, plugin: str) -> None:
+        if not isinstance(spec, ComponentSpec) or spec.kind is not kind:
+            self._pm.mark_failed(plugin, f"registered {spec!r} where a {kind.value} was due")
+            return
+        table = self._by_kind[kind]
+        if spec.name in table:
+            other = table[spec.name].plugin
+            raise ComponentClash(
+                f"{kind.value} {spec.name!r} is registered by two plugins: "
+                f"{self._describe(other)} and {self._describe(plugin)}; "
+                f"uninstall one or disable it with GPT_TRADER_LOAD_PLUGINS"
+            )
+        table[spec.name] = Registered(spec, plugin)
+
+    def _describe(self, plugin: str) -> str:
+        rec = self._pm.record(plugin)
+        if rec is None or not rec.distribution:
+            return repr(plugin)
+        return f"{plugin!r} ({rec.distribution} {rec.version})"
+
+    def names(self, kind: Kind) -> list[str]:
+        return sorted(self._by_kind[kind])
+
+    def all(self) -> Iterable[tuple[Kind, Registered]]:
+        for kind, table in self._by_kind.items():
+            for reg in table.values():
+                yield kind, reg
+
+    def get(self, kind: Kind, name: str) -> ComponentSpec:
+        table = self._by_kind[kind]
+        if name in table:
+            return table[name].spec
+        hint = difflib.get_close_matches(name, list(table), n=1)
+        known = ", ".join(sorted(table)) or "none installed"
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {known})"
+        raise ComponentNotFound(f"unknown {kind.value} {name!r}{suggestion}")
+
+    def build(self, kind: Kind, name: str, params: dict[str, Any], ctx: Any) -> Any:
+        """Validate ``params`` with the component's settings model and build it."""
+        from pydantic import ValidationError
+
+        spec = self.get(kind, name)
+        try:
+            return spec.build(params, ctx)
+        except ValidationError as exc:
+            raise UserError(f"{kind.value} {name!r}: {_first_error(exc)}") from None
+
+    def startup(self, context: Any) -> None:
+        self._broadcast("startup", context)
+
+    def shutdown(self, context: Any) -> None:
+        self._broadcast("shutdown", context)
+
+    def _broadcast(self, hook_name: str, context: Any) -> None:
+        for impl in reversed(getattr(self._pm.hook, hook_name).get_hookimpls()):
+            try:
+                impl.function(context)
+            except Exception as exc:
+                raise UserError(f"plugin {impl.plugin_name!r} failed in {hook_name}: {exc}") from exc
+
+    def register_commands(self, app: Any) -> None:
+        for impl in self._pm.hook.register_commands.get_hookimpls():
+            try:
+                impl.function(app)
+            except Exception as exc:
+                self._pm.mark_failed(impl.plugin_name, f"register_commands: {exc}")
+
+
+def _first_error(exc: Any) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err.get("loc", ())) or "value"
+    msg = err.get("msg", "invalid")
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown field"
+    return f"{loc}: {msg}"
