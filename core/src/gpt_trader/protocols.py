@@ -20,6 +20,7 @@ from gpt_trader.domain import (
     SignalValue,
     TradingState,
 )
+from gpt_trader.domain.bars import BarSeries
 from gpt_trader.domain.events import Event
 
 
@@ -156,3 +157,25 @@ class OrderJournal(Protocol):
 
     def record_intent(self, request: OrderRequest, ts: int) -> None: ...
     def working_orders(self) -> list[Order]: ...
+
+
+@runtime_checkable
+class VectorSignal(Protocol):
+    """A signal that can also compute its whole output over a bar series at once.
+
+    ``compute`` returns one int per bar: the Action value emitted at that bar's close
+    (-1, 0, 1), or ``NO_SIGNAL`` (2) where ``update`` would have returned None. It must
+    give exactly what feeding the same candles to ``update`` in order gives; the replay
+    driver relies on that to skip quiet bars.
+    """
+
+    name: str
+
+    def compute(self, bars: BarSeries) -> Sequence[int]: ...
+
+
+@runtime_checkable
+class SeriesFeed(Protocol):
+    """A replayable feed that can also hand over its bars as columns (fast replay)."""
+
+    def bar_series(self, symbols: Sequence[str]) -> list[BarSeries]: ...

@@ -1,0 +1,49 @@
+"""Columnar bars for the replay driver's vectorised path.
+
+Floats here are for indicator maths only; a Candle built from a row carries the exact
+Decimal values of the source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from gpt_trader.domain.market import Candle
+
+NO_SIGNAL = 2
+"""Marker in a vectorised signal's output: nothing was emitted at this bar."""
+
+
+@dataclass(slots=True)
+class BarSeries:
+    """One symbol's bars as columns. ``raw`` keeps the source text of O/H/L/C/V per bar."""
+
+    symbol: str
+    interval_s: int
+    ts: list[int] = field(default_factory=list)
+    open: list[float] = field(default_factory=list)
+    high: list[float] = field(default_factory=list)
+    low: list[float] = field(default_factory=list)
+    close: list[float] = field(default_factory=list)
+    volume: list[float] = field(default_factory=list)
+    raw: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def candle(self, i: int) -> Candle:
+        o, h, lo, c, v = self.raw[i]
+        return Candle(
+            self.symbol,
+            self.ts[i],
+            Decimal(o),
+            Decimal(h),
+            Decimal(lo),
+            Decimal(c),
+            Decimal(v),
+            self.interval_s,
+        )
+
+    def candles(self) -> list[Candle]:
+        return [self.candle(i) for i in range(len(self))]
