@@ -1,0 +1,263 @@
+"""Assembly: a profile plus the installed plugins become one runnable kernel.
+
+This is the only place that turns configuration into objects; drivers and the CLI take
+the :class:`Runtime` it returns. The ``Runtime`` is also what ``startup``/``shutdown``
+hooks receive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from gpt_trader.components import BuildContext, Kind
+from gpt_trader.config import BotConfig
+from gpt_trader.domain import Product, TradingState
+from gpt_trader.domain.events import RunStarted, RunStopped
+from gpt_trader.engine.clock import SimClock, WallClock
+from gpt_trader.engine.guards import GuardStack
+from gpt_trader.engine.kernel import Kernel, KernelParts
+from gpt_trader.errors import UserError
+from gpt_trader.plugins import PluginManager
+from gpt_trader.protocols import PreTradeGuard, RuntimeGuard, Sink
+from gpt_trader.registry import Registry
+from gpt_trader.store import Store, StoreSink
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique: UTC time to the second plus 24 random bits."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def ensure_state_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"state dir {path} cannot be created: {exc.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise UserError(f"state dir {path} is not writable")
+    probe = path / ".write-test"
+    try:
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"state dir {path} is not writable: {exc.strerror}") from None
+    return path
+
+
+@dataclass
+class Runtime:
+    config: BotConfig
+    registry: Registry
+    kernel: Kernel
+    store: Store
+    store_sink: StoreSink
+    feed: Any
+    state_dir: Path
+    run_id: str
+    mode: str
+    resumed_from: str = ""
+    clock: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def profile(self) -> str:
+        return self.config.profile.name
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self.config.profile.universe)
+
+
+async def assemble(
+    config: BotConfig,
+    pm: PluginManager,
+    state_dir: Path,
+    *,
+    replay: bool = False,
+    options: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    feed_override: Any = None,
+) -> Runtime:
+    """Build every component the profile names and the kernel that runs them.
+
+    Raises :class:`UserError` for anything the user must fix (unknown component, bad
+    param, unknown symbol, unusable state dir); nothing has been written to the store yet
+    when it does, except the database file itself.
+    """
+    registry = Registry(pm)
+    ensure_state_dir(state_dir)
+    universe = tuple(config.profile.universe)
+    ctx = BuildContext(
+        profile=config.profile.name,
+        mode=config.profile.mode,
+        universe=universe,
+        products={},
+        state_dir=state_dir,
+        seed=config.profile.seed,
+        options=dict(options or {}),
+    )
+    # Validate every component before anything touches the network or the store.
+    for kind, ref in _refs(config):
+        registry.get(kind, ref.use)
+
+    broker = registry.build(Kind.BROKER, config.broker.use, config.broker.params, ctx)
+    products = await _products(broker, universe)
+    ctx = BuildContext(
+        profile=ctx.profile,
+        mode=ctx.mode,
+        universe=universe,
+        products=products,
+        state_dir=state_dir,
+        seed=ctx.seed,
+        options=ctx.options,
+    )
+    feed = feed_override or registry.build(Kind.FEED, config.feed.use, config.feed.params, ctx)
+    signals: dict[str, list[Any]] = {s: [] for s in universe}
+    for ref in config.signals:
+        spec = registry.get(Kind.SIGNAL, ref.use)
+        if spec.per_symbol:
+            for symbol in universe:
+                signals[symbol].append(registry.build(Kind.SIGNAL, ref.use, ref.params, ctx.for_symbol(symbol)))
+        else:
+            shared = registry.build(Kind.SIGNAL, ref.use, ref.params, ctx)
+            for symbol in universe:
+                signals[symbol].append(shared)
+    voter = registry.build(Kind.VOTER, config.voter.use, config.voter.params, ctx)
+    filters = [registry.build(Kind.FILTER, r.use, r.params, ctx) for r in config.filters]
+    sizer = registry.build(Kind.SIZER, config.sizer.use, config.sizer.params, ctx)
+    pre: list[PreTradeGuard] = []
+    runtime_guards: list[RuntimeGuard] = []
+    for ref in config.guards:
+        guard = registry.build(Kind.GUARD, ref.use, ref.params, ctx)
+        if isinstance(guard, PreTradeGuard):
+            pre.append(guard)
+        if isinstance(guard, RuntimeGuard):
+            runtime_guards.append(guard)
+        if not isinstance(guard, PreTradeGuard | RuntimeGuard):
+            raise UserError(f"guard {ref.use!r} has neither check() nor evaluate()")
+    extra_sinks: list[Sink] = [registry.build(Kind.SINK, r.use, r.params, ctx) for r in config.sinks]
+
+    store = Store(state_dir / "gpt_trader.db")
+    run_id = run_id or new_run_id()
+    sink = StoreSink(store, run_id, record_market=config.run.record_market and not replay)
+    clock = SimClock() if replay else WallClock()
+    parts = KernelParts(
+        run_id=run_id,
+        products=products,
+        signals=signals,
+        voter=voter,
+        sizer=sizer,
+        broker=broker,
+        journal=store,
+        clock=clock,
+        filters=filters,
+        guards=GuardStack(pre, runtime_guards),
+        sinks=[sink, *extra_sinks],
+        critical_sinks=frozenset({0}),
+        record_market=config.run.record_market and not replay,
+        allow_short=config.run.allow_short,
+        quote_currency=config.run.quote_currency,
+    )
+    last = store.last_run()
+    return Runtime(
+        config=config,
+        registry=registry,
+        kernel=Kernel(parts),
+        store=store,
+        store_sink=sink,
+        feed=feed,
+        state_dir=state_dir,
+        run_id=run_id,
+        mode="replay" if replay else config.profile.mode,
+        resumed_from=last.run_id if last else "",
+        clock=clock,
+    )
+
+
+def _refs(config: BotConfig) -> list[tuple[Kind, Any]]:
+    out: list[tuple[Kind, Any]] = [
+        (Kind.BROKER, config.broker),
+        (Kind.FEED, config.feed),
+        (Kind.VOTER, config.voter),
+        (Kind.SIZER, config.sizer),
+    ]
+    out += [(Kind.SIGNAL, r) for r in config.signals]
+    out += [(Kind.FILTER, r) for r in config.filters]
+    out += [(Kind.GUARD, r) for r in config.guards]
+    out += [(Kind.SINK, r) for r in config.sinks]
+    return out
+
+
+async def _products(broker: Any, universe: tuple[str, ...]) -> dict[str, Product]:
+    available = {p.symbol: p for p in await broker.products()}
+    missing = [s for s in universe if s not in available]
+    if missing:
+        raise UserError(
+            f"unknown symbol(s) {', '.join(missing)} for this broker "
+            f"(it offers: {', '.join(sorted(available)[:20])})"
+        )
+    return {s: available[s] for s in universe}
+
+
+async def start(runtime: Runtime) -> None:
+    """Record the run, restore the last run's positions and state, reconcile, start hooks."""
+    store, kernel = runtime.store, runtime.kernel
+    restored_state = TradingState.ACTIVE
+    last = store.last_run()
+    if last is not None:
+        state_name = (last.summary or {}).get("trading_state", "ACTIVE")
+        resumed_after = any(
+            a.action == "resume" and a.ts >= (last.stopped_ts or last.started_ts)
+            for a in store.operator_actions()
+        )
+        if state_name in TradingState.__members__ and not resumed_after:
+            restored_state = TradingState[state_name]
+    now = kernel.clock.now()
+    store.start_run(runtime.run_id, runtime.profile, runtime.mode, now, resumed_from=runtime.resumed_from)
+    kernel._emit(RunStarted(now, runtime.run_id, runtime.profile, runtime.mode, runtime.resumed_from))
+    await kernel.start(restore_positions=store.positions(), trading_state=restored_state)
+    runtime.registry.startup(runtime)
+
+
+async def finish(runtime: Runtime, reason: str) -> dict[str, Any]:
+    """Stop the kernel (cancel open orders if the profile says so), flush, record, summarise."""
+    kernel = runtime.kernel
+    try:
+        await kernel.stop(cancel_open=runtime.config.run.on_stop == "cancel")
+    finally:
+        summary = kernel.summary()
+        summary.update(
+            profile=runtime.profile,
+            mode=runtime.mode,
+            state_dir=str(runtime.state_dir),
+            stop_reason=reason,
+            resumed_from=runtime.resumed_from,
+        )
+        now = kernel.clock.now()
+        kernel._emit(RunStopped(now, runtime.run_id, reason, summary))
+        runtime.store.save_positions(kernel.ledger.positions.values(), runtime.run_id, now)
+        runtime.store_sink.close()
+        runtime.store.finish_run(runtime.run_id, now, reason, summary)
+        with contextlib.suppress(UserError):
+            runtime.registry.shutdown(runtime)
+        runtime.store.close()
+    return summary
+
+
+def decimal_str(value: Decimal) -> str:
+    return format(value, "f")
+
+
+async def cancel_task(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,130 @@
+"""Core's own components, registered like any plugin: fixed and notional sizers, a log sink."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from decimal import Decimal
+
+
+from pydantic import Field
+
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
+from gpt_trader.domain import Decision
+from gpt_trader.domain.events import (
+    ComponentFailed,
+    DecisionMade,
+    Event,
+    FillReceived,
+    GuardTripped,
+    OrderRejected,
+    OrderUpdated,
+    Reconciled,
+    SignalEmitted,
+    TradingStateChanged,
+)
+from gpt_trader.hookspecs import hookimpl
+from gpt_trader.protocols import StateView
+
+
+class FixedSizeParams(Params):
+    """Base size per entry: ``sizes`` per symbol, else ``size``, else ``notional`` / price."""
+
+    size: Decimal | None = Field(default=None, gt=0)
+    sizes: dict[str, Decimal] = Field(default_factory=dict)
+    notional: Decimal | None = Field(default=None, gt=0)
+
+
+class FixedSize:
+    def __init__(self, params: FixedSizeParams) -> None:
+        for symbol, value in params.sizes.items():
+            if value <= 0:
+                raise ValueError(f"sizes.{symbol} must be positive")
+        self.params = params
+
+    def size(self, decision: Decision, state: StateView) -> Decimal:
+        p = self.params
+        if decision.symbol in p.sizes:
+            return p.sizes[decision.symbol]
+        if p.size is not None:
+            return p.size
+        if p.notional is not None:
+            price = state.last_price(decision.symbol)
+            if price:
+                return p.notional / price
+        return Decimal(0)
+
+
+class NotionalParams(Params):
+    notional: Decimal = Field(gt=0)
+
+
+class NotionalSize:
+    def __init__(self, params: NotionalParams) -> None:
+        self.notional = params.notional
+
+    def size(self, decision: Decision, state: StateView) -> Decimal:
+        price = state.last_price(decision.symbol)
+        return self.notional / price if price else Decimal(0)
+
+
+class LogParams(Params):
+    signals: bool = False
+
+
+class LogSink:
+    """Human-readable lines for what matters: orders, fills, trips, state changes."""
+
+    def __init__(self, params: LogParams) -> None:
+        self.log = logging.getLogger("gpt_trader.events")
+        self.signals = params.signals
+
+    def handle(self, event: Event) -> None:
+        log = self.log
+        if isinstance(event, FillReceived):
+            f = event.fill
+            log.info("fill %s %s %s @ %s fee %s (%s)", f.symbol, f.side, f.size, f.price, f.fee, f.trade_id)
+        elif isinstance(event, OrderUpdated):
+            o = event.order
+            log.info("order %s %s %s %s %s", o.client_order_id, o.symbol, o.side, o.size, o.status)
+        elif isinstance(event, OrderRejected):
+            log.warning("rejected %s: %s (%s)", event.request.client_order_id, event.reason, event.source)
+        elif isinstance(event, GuardTripped):
+            r = event.result
+            log.warning("guard %s %s: %s", r.guard, r.severity.name, r.message)
+        elif isinstance(event, TradingStateChanged):
+            log.warning("trading state %s -> %s: %s", event.old.name, event.new.name, event.reason)
+        elif isinstance(event, ComponentFailed):
+            log.error("component %s failed: %s", event.component, event.error)
+        elif isinstance(event, Reconciled):
+            log.info("reconciled %s: store %s, venue %s -> %s", event.client_order_id, event.store_status, event.venue_status, event.action)
+        elif isinstance(event, DecisionMade):
+            log.debug("decision %s %s: %s %s", event.decision.symbol, event.decision.action.name, event.outcome, event.detail)
+        elif isinstance(event, SignalEmitted) and self.signals:
+            v = event.signal
+            log.debug("signal %s %s %s", v.name, v.symbol, v.action.name)
+
+
+def _fixed(params: FixedSizeParams, ctx: BuildContext) -> FixedSize:
+    return FixedSize(params)
+
+
+def _notional(params: NotionalParams, ctx: BuildContext) -> NotionalSize:
+    return NotionalSize(params)
+
+
+def _log(params: LogParams, ctx: BuildContext) -> LogSink:
+    return LogSink(params)
+
+
+@hookimpl
+def register_sizers() -> Iterator[ComponentSpec]:
+    yield ComponentSpec("sizer.fixed", Kind.SIZER, _fixed, FixedSizeParams, "fixed base size per entry")
+    yield ComponentSpec("sizer.notional", Kind.SIZER, _notional, NotionalParams, "fixed quote notional per entry")
+
+
+@hookimpl
+def register_sinks() -> Iterator[ComponentSpec]:
+    yield ComponentSpec("log", Kind.SINK, _log, LogParams, "log orders, fills, trips and state changes")
+
+

@@ -1,0 +1,53 @@
+"""``gpt-trader profiles list`` and ``gpt-trader config show``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from gpt_trader.cli.output import print_json, stdout
+from gpt_trader.config import list_profiles, load_config, resolve_profile
+from gpt_trader.plugins import PluginManager
+
+
+def register(app: typer.Typer, pm: PluginManager) -> None:
+    profiles = typer.Typer(help="Profiles: named configurations of the bot.", no_args_is_help=True)
+    app.add_typer(profiles, name="profiles")
+
+    @profiles.command("list")
+    def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+        """List the profiles found on the search path."""
+        rows = [
+            {"name": p.name, "mode": p.mode, "description": p.description, "path": str(p.path)}
+            for p in list_profiles()
+        ]
+        if as_json:
+            print_json(rows)
+            return
+        from rich.table import Table
+
+        table = Table("Name", "Mode", "Description", "Path")
+        for r in rows:
+            table.add_row(r["name"], r["mode"], r["description"], r["path"])
+        stdout.print(table)
+
+    config = typer.Typer(help="Show the resolved configuration.", no_args_is_help=True)
+    app.add_typer(config, name="config")
+
+    @config.command("show")
+    def show(
+        profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name or file.")] = "dev",
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Print a profile after env overrides and validation; secrets are redacted."""
+        cfg = load_config(profile)
+        data = json.loads(cfg.model_dump_json())
+        data["_source"] = str(resolve_profile(profile))
+        if as_json:
+            print_json(data)
+        else:
+            from rich.syntax import Syntax
+
+            stdout.print(Syntax(json.dumps(data, indent=2), "json", theme="ansi_dark"))

@@ -1,0 +1,69 @@
+"""Entry point: build a fresh plugin manager and app, run it, map user errors to exit 2."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from gpt_trader import __version__
+from gpt_trader.errors import UserError
+from gpt_trader.plugins import PluginManager, make_plugin_manager
+from gpt_trader.registry import Registry
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gpt-trader {__version__}")
+        raise typer.Exit()
+
+
+def build_app(pm: PluginManager) -> typer.Typer:
+    """The CLI for one plugin manager: core commands plus what plugins add."""
+    from gpt_trader.cli import config_cmd, operator_cmd, plugins_cmd, run_cmd, status_cmd
+
+    app = typer.Typer(
+        name="gpt-trader",
+        help="Automated trading on Coinbase: live, paper and backtest on one kernel.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+    @app.callback()
+    def root(
+        version: Annotated[
+            bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        ] = False,
+        no_plugins: Annotated[
+            bool, typer.Option("--no-plugins", help="Load no plugins (core only).")
+        ] = False,
+    ) -> None:
+        """GPT-Trader."""
+
+    run_cmd.register(app, pm)
+    status_cmd.register(app, pm)
+    plugins_cmd.register(app, pm)
+    config_cmd.register(app, pm)
+    operator_cmd.register(app, pm)
+    try:
+        Registry(pm).register_commands(app)
+    except UserError:
+        # A component clash is reported by the commands that assemble a profile.
+        for impl in pm.hook.register_commands.get_hookimpls():
+            impl.function(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    pm = make_plugin_manager(load_entrypoints="--no-plugins" not in args)
+    app = build_app(pm)
+    try:
+        app(args=args, prog_name="gpt-trader", standalone_mode=True)
+    except UserError as exc:
+        from gpt_trader.cli.output import stderr
+
+        stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,126 @@
+"""``gpt-trader run``: trade a profile until stopped or a bound is reached."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gpt_trader.cli.durations import parse_duration
+from gpt_trader.cli.output import print_json, stdout
+from gpt_trader.components import Kind
+from gpt_trader.config import BotConfig, ComponentRef, load_config
+from gpt_trader.errors import UserError
+from gpt_trader.plugins import PluginManager
+from gpt_trader.registry import Registry
+
+
+def default_state_dir(profile: str) -> Path:
+    return Path("var") / Path(profile).stem
+
+
+def register(app: typer.Typer, pm: PluginManager) -> None:
+    @app.command()
+    def run(
+        profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name or TOML file.")] = "dev",
+        state_dir: Annotated[
+            Path | None, typer.Option("--state-dir", help="Where the store lives (default var/<profile>).")
+        ] = None,
+        for_: Annotated[str | None, typer.Option("--for", help="Stop after this long, e.g. 20s, 5m.")] = None,
+        max_events: Annotated[int | None, typer.Option("--max-events", min=1, help="Stop after N market events.")] = None,
+        dev_fast: Annotated[bool, typer.Option("--dev-fast", help="Do not pace the simulated feed.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    ) -> None:
+        """Run the bot on a profile; Ctrl-C or SIGTERM stops it gracefully."""
+        duration = parse_duration(for_) if for_ else None
+        config = load_config(profile)
+        if dev_fast:
+            config = _dev_fast(config, Registry(pm))
+        _setup_logging(config.logging.level, quiet=as_json)
+        target = state_dir or default_state_dir(config.profile.name)
+        summary = asyncio.run(_run(config, pm, target, duration, max_events))
+        if as_json:
+            print_json(summary)
+        else:
+            show_summary(summary)
+
+
+async def _run(
+    config: BotConfig, pm: PluginManager, state_dir: Path, duration: float | None, max_events: int | None
+) -> dict[str, Any]:
+    from gpt_trader.app import assemble, finish, start
+    from gpt_trader.runtime.live import Bounds, run_live
+
+    runtime = await assemble(config, pm, state_dir)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    reason = "error"
+    try:
+        await start(runtime)
+        reason = await run_live(
+            runtime.kernel,
+            runtime.feed,
+            runtime.symbols,
+            bounds=Bounds(duration_s=duration, max_events=max_events),
+            stop=stop,
+            guard_interval_s=config.run.guard_interval_s,
+        )
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        summary = await finish(runtime, reason)
+    return summary
+
+
+def _dev_fast(config: BotConfig, registry: Registry) -> BotConfig:
+    """The same profile with the feed unpaced (``run.dev_fast_pace_s``)."""
+    spec = registry.get(Kind.FEED, config.feed.use)
+    if "pace_s" not in spec.settings_model.model_fields:
+        raise UserError(f"--dev-fast needs a paced feed; {config.feed.use!r} has no pace_s")
+    params = {**config.feed.params, "pace_s": config.run.dev_fast_pace_s}
+    return config.model_copy(update={"feed": ComponentRef(use=config.feed.use, **params)})
+
+
+def _setup_logging(level: str, *, quiet: bool) -> None:
+    from rich.logging import RichHandler
+
+    from gpt_trader.cli.output import stderr
+
+    handler = RichHandler(console=stderr, show_path=False, rich_tracebacks=False, markup=False)
+    logging.basicConfig(level="WARNING" if quiet else level, handlers=[handler], format="%(message)s", force=True)
+
+
+def show_summary(summary: dict[str, Any]) -> None:
+    from rich.panel import Panel
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    pnl = summary.get("pnl", {})
+    rows = [
+        ("run", summary.get("run_id", "")),
+        ("profile", f"{summary.get('profile', '')} ({summary.get('mode', '')})"),
+        ("stopped", summary.get("stop_reason", "")),
+        ("trading state", summary.get("trading_state", "")),
+        ("events", str(summary.get("events", 0))),
+        ("orders", f"{summary.get('orders', 0)} {summary.get('orders_by_status', {})}"),
+        ("fills", str(summary.get("fills", 0))),
+        ("realized P&L", pnl.get("realized", "0")),
+        ("unrealized P&L", pnl.get("unrealized", "0")),
+        ("fees", pnl.get("fees", "0")),
+        ("equity", summary.get("equity", "")),
+        ("guard trips", str(len(summary.get("guard_trips", [])))),
+        ("state dir", summary.get("state_dir", "")),
+    ]
+    for key, value in rows:
+        table.add_row(key, str(value))
+    for pos in summary.get("positions", []):
+        table.add_row(f"  {pos['symbol']}", f"{pos['size']} @ {pos['avg_entry_price']}")
+    stdout.print(Panel(table, title="gpt-trader run", expand=False))

@@ -1,0 +1,97 @@
+"""The guard stack: pre-trade checks on every order, runtime guards on a timer and on fills.
+
+Guards fail closed: one that raises, or takes longer than its budget, counts as CRITICAL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gpt_trader.domain import GuardResult, OrderRequest, Severity, TradingState
+from gpt_trader.protocols import PreTradeGuard, RuntimeGuard, StateView
+
+DEFAULT_BUDGET_S = 0.05
+
+
+@dataclass
+class GuardCounters:
+    recoverable_failures: int = 0
+    critical_failures: int = 0
+    warnings: int = 0
+
+
+@dataclass
+class GuardStack:
+    pre_trade: Sequence[PreTradeGuard] = ()
+    runtime: Sequence[RuntimeGuard] = ()
+    budget_s: float = DEFAULT_BUDGET_S
+    counters: dict[str, GuardCounters] = field(default_factory=dict)
+
+    def check(self, request: OrderRequest, state: StateView) -> list[GuardResult]:
+        """Every non-OK result for ``request``; the order may go only if none blocks."""
+        out: list[GuardResult] = []
+        for guard in self.pre_trade:
+            result = self._run(guard.name, lambda g=guard: g.check(request, state))
+            if result.severity is not Severity.OK:
+                out.append(result)
+        return out
+
+    def evaluate(self, state: StateView) -> list[GuardResult]:
+        out: list[GuardResult] = []
+        for guard in self.runtime:
+            result = self._run(guard.name, lambda g=guard: g.evaluate(state))
+            if result.severity is not Severity.OK:
+                out.append(result)
+        return out
+
+    def _run(self, name: str, call: object) -> GuardResult:
+        started = time.perf_counter()
+        try:
+            result = call()  # type: ignore[operator]
+        except Exception as exc:
+            result = GuardResult(
+                guard=name,
+                severity=Severity.CRITICAL,
+                message=f"guard raised {type(exc).__name__}: {exc}; failing closed",
+                action=TradingState.HALTED,
+            )
+        elapsed = time.perf_counter() - started
+        if elapsed > self.budget_s and result.severity < Severity.CRITICAL:
+            result = GuardResult(
+                guard=name,
+                severity=Severity.CRITICAL,
+                message=f"guard took {elapsed * 1000:.0f} ms (budget "
+                f"{self.budget_s * 1000:.0f} ms); failing closed",
+                value=elapsed,
+                threshold=self.budget_s,
+                action=TradingState.HALTED,
+            )
+        if not isinstance(result, GuardResult):
+            result = GuardResult(
+                guard=name,
+                severity=Severity.CRITICAL,
+                message=f"guard returned {type(result).__name__}, not a GuardResult; failing closed",
+            )
+        counters = self.counters.setdefault(name, GuardCounters())
+        if result.severity is Severity.CRITICAL:
+            counters.critical_failures += 1
+        elif result.severity is Severity.RECOVERABLE:
+            counters.recoverable_failures += 1
+        elif result.severity is Severity.WARN:
+            counters.warnings += 1
+        return result
+
+    def metrics(self) -> dict[str, int]:
+        """Counters as ``risk.guards.<name>.<counter>`` for reports and metrics."""
+        out: dict[str, int] = {}
+        for name, c in self.counters.items():
+            out[f"risk.guards.{name}.recoverable_failures"] = c.recoverable_failures
+            out[f"risk.guards.{name}.critical_failures"] = c.critical_failures
+        return out
+
+
+def blocks(result: GuardResult) -> bool:
+    """A pre-trade result at RECOVERABLE or worse stops the order."""
+    return result.severity >= Severity.RECOVERABLE

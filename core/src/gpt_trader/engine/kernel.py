@@ -1,0 +1,615 @@
+"""The kernel: one event loop body for live, paper and replay.
+
+Market events flow signals -> voter -> filters -> sizer -> pre-trade guards -> broker;
+order and fill events flow back into orders, positions and P&L; every domain event goes to
+the sinks. Drivers call ``on_market``, ``on_timer`` and ``stop``; brokers call ``on_order``
+and ``on_fill``. The kernel never sleeps and never reads the wall clock itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from gpt_trader.domain import (
+    Action,
+    Candle,
+    Decision,
+    Fill,
+    GuardResult,
+    MarketEvent,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Product,
+    Severity,
+    Side,
+    SignalValue,
+    TimeInForce,
+    TradingState,
+)
+from gpt_trader.domain.events import (
+    ComponentFailed,
+    DecisionMade,
+    Event,
+    FillReceived,
+    GuardTripped,
+    MarketData,
+    OrderIntent,
+    OrderRejected,
+    OrderUpdated,
+    Reconciled,
+    SignalEmitted,
+    TradingStateChanged,
+)
+from gpt_trader.domain.market import event_price
+from gpt_trader.engine.guards import GuardStack, blocks
+from gpt_trader.engine.ledger import Ledger
+from gpt_trader.errors import BrokerError
+from gpt_trader.protocols import (
+    Broker,
+    Filter,
+    MarketDrivenBroker,
+    OrderJournal,
+    Signal,
+    Sink,
+    Sizer,
+    Voter,
+)
+
+log = logging.getLogger("gpt_trader.kernel")
+ZERO = Decimal(0)
+
+
+class Clock(Protocol):
+    def now(self) -> int: ...
+
+
+@dataclass
+class KernelParts:
+    """Everything a profile assembles for one run."""
+
+    run_id: str
+    products: dict[str, Product]
+    signals: dict[str, list[Signal]]
+    voter: Voter
+    sizer: Sizer
+    broker: Broker
+    journal: OrderJournal
+    clock: Clock
+    filters: list[Filter] = field(default_factory=list)
+    guards: GuardStack = field(default_factory=GuardStack)
+    sinks: list[Sink] = field(default_factory=list)
+    critical_sinks: frozenset[int] = frozenset()
+    record_market: bool = False
+    allow_short: bool = False
+    quote_currency: str = "USD"
+
+
+class Kernel:
+    """Single-threaded: every method runs on the driver's loop, one event at a time."""
+
+    def __init__(self, parts: KernelParts) -> None:
+        self.parts = parts
+        self.run_id = parts.run_id
+        self.products = parts.products
+        self.clock = parts.clock
+        self.broker = parts.broker
+        self.ledger = Ledger(parts.products, ZERO)
+        self.orders: dict[str, Order] = {}
+        self.trading_state = TradingState.ACTIVE
+        self.entries_paused: str = ""
+        self.guard_trips: list[GuardResult] = []
+        self.events_processed = 0
+        self.decisions = 0
+        self.errors: list[str] = []
+        self.broker_calls = 0
+        self.broker_errors = 0
+        self._seen_trades: set[str] = set()
+        self._votes: dict[str, dict[str, SignalValue]] = {s: {} for s in parts.products}
+        self._last_price: dict[str, Decimal] = {}
+        self._last_ts: dict[str, int] = {}
+        self._seq = 0
+        self._sinks: list[Sink] = list(parts.sinks)
+        self._critical_sinks = {id(parts.sinks[i]) for i in parts.critical_sinks}
+        self._market_broker = isinstance(parts.broker, MarketDrivenBroker)
+        self.working: set[str] = set()
+
+    # ---- StateView -------------------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        return self.clock.now()
+
+    @property
+    def positions(self) -> Mapping[str, Position]:
+        return self.ledger.positions
+
+    @property
+    def open_orders(self) -> Sequence[Order]:
+        return [self.orders[cid] for cid in self.working]
+
+    @property
+    def cash(self) -> Decimal:
+        return self.ledger.cash
+
+    @property
+    def equity(self) -> Decimal:
+        return self.ledger.equity
+
+    @property
+    def peak_equity(self) -> Decimal:
+        return self.ledger.peak_equity
+
+    @property
+    def starting_equity(self) -> Decimal:
+        return self.ledger.starting_equity
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        return self.ledger.realized_pnl
+
+    @property
+    def fees(self) -> Decimal:
+        return self.ledger.fees
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        return self._last_price.get(symbol)
+
+    def last_market_ts(self, symbol: str) -> int | None:
+        return self._last_ts.get(symbol)
+
+    def closed_trades(self, symbol: str | None = None) -> Sequence[Decimal]:
+        if symbol is not None:
+            return self.ledger.closed_trades.get(symbol, [])
+        return [t for trades in self.ledger.closed_trades.values() for t in trades]
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(
+        self,
+        *,
+        restore_positions: Sequence[Position] = (),
+        trading_state: TradingState = TradingState.ACTIVE,
+    ) -> None:
+        """Connect the broker, take cash and positions from it, reconcile open orders."""
+        await self.broker.start(self)
+        balances = await self.broker.balances()
+        quote = self.parts.quote_currency
+        cash = sum((b.total for b in balances if b.currency == quote), ZERO)
+        self.ledger.cash = cash
+        for pos in restore_positions:
+            mine = self.ledger.position(pos.symbol)
+            mine.avg_entry_price = pos.avg_entry_price
+            mine.size = pos.size
+            mine.realized_pnl = pos.realized_pnl
+            mine.fees = pos.fees
+            mine.funding = pos.funding
+            mine.mark_price = pos.mark_price
+        await self.reconcile()
+        self.ledger.starting_equity = self.ledger.equity
+        self.ledger.peak_equity = self.ledger.starting_equity
+        if trading_state > self.trading_state:
+            self._tighten(trading_state, "restored from the previous run", operator=False)
+
+    async def reconcile(self) -> None:
+        """Store vs venue, by client_order_id. Nothing is re-sent; differences are events."""
+        for stored in self.parts.journal.working_orders():
+            venue = await self.broker.order(stored.client_order_id)
+            if venue is None:
+                # Recorded but never reached the venue (e.g. killed between the two steps).
+                stored.status = OrderStatus.CANCELLED
+                stored.reject_reason = "NOT_FOUND_AT_VENUE"
+                stored.updated_ts = self.now
+                self.orders[stored.client_order_id] = stored
+                self.working.discard(stored.client_order_id)
+                self._emit(
+                    Reconciled(self.now, stored.client_order_id, "working", "absent", "closed")
+                )
+                self._emit(OrderUpdated(self.now, stored.copy()))
+                continue
+            action = "adopted" if venue.status != stored.status else "confirmed"
+            self.orders[venue.client_order_id] = venue.copy()
+            if venue.status.is_working:
+                self.working.add(venue.client_order_id)
+            self._emit(
+                Reconciled(
+                    self.now, venue.client_order_id, stored.status.value, venue.status.value, action
+                )
+            )
+            self._emit(OrderUpdated(self.now, venue.copy()))
+        for order in await self.broker.open_orders():
+            if order.client_order_id not in self.orders:
+                self.orders[order.client_order_id] = order.copy()
+                self.working.add(order.client_order_id)
+                self._emit(
+                    Reconciled(
+                        self.now, order.client_order_id, "absent", order.status.value, "adopted"
+                    )
+                )
+                self._emit(OrderUpdated(self.now, order.copy()))
+        venue_positions = {p.symbol: p for p in await self.broker.positions()}
+        for symbol, pos in self.ledger.positions.items():
+            venue_pos = venue_positions.get(symbol)
+            venue_size = venue_pos.size if venue_pos else ZERO
+            if venue_size != pos.size:
+                self._emit(
+                    Reconciled(
+                        self.now, f"position:{symbol}", str(pos.size), str(venue_size), "adopted"
+                    )
+                )
+                pos.size = venue_size
+                if venue_pos is not None and venue_pos.avg_entry_price:
+                    pos.avg_entry_price = venue_pos.avg_entry_price
+                if venue_size == 0:
+                    pos.avg_entry_price = ZERO
+
+    async def stop(self, *, cancel_open: bool) -> None:
+        if cancel_open:
+            working = [
+                o.client_order_id
+                for o in self.orders.values()
+                if o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+            ]
+            if working:
+                try:
+                    await self.broker.cancel(working)
+                except BrokerError as exc:
+                    self._note_error(f"cancel on stop failed: {exc}")
+        await self.broker.stop()
+
+    # ---- market path -----------------------------------------------------------------------
+    async def on_market(self, event: MarketEvent) -> None:
+        self.events_processed += 1
+        if self._market_broker:
+            self.broker.on_market(event)  # type: ignore[attr-defined]
+        symbol = event.symbol
+        price = event_price(event)
+        if price is not None:
+            self._last_price[symbol] = price
+            self._last_ts[symbol] = event.ts
+            self.ledger.mark(symbol, price)
+        if self.parts.record_market:
+            self._emit(MarketData(self.now, event))
+        changed = False
+        for signal in self.parts.signals.get(symbol, ()):
+            try:
+                value = signal.update(event)
+            except Exception as exc:
+                self._disable_signal(symbol, signal, exc)
+                continue
+            if value is not None:
+                self._votes[symbol][value.name] = value
+                self._emit(SignalEmitted(self.now, value))
+                changed = True
+        if changed:
+            await self.decide(symbol)
+
+    async def on_emissions(self, candle: Candle, emitted: Sequence[SignalValue]) -> None:
+        """The vectorised replay path: the signals' outputs for this bar were precomputed."""
+        self.events_processed += 1
+        if self._market_broker:
+            self.broker.on_market(candle)  # type: ignore[attr-defined]
+        symbol = candle.symbol
+        self._last_price[symbol] = candle.close
+        self._last_ts[symbol] = candle.ts
+        self.ledger.mark(symbol, candle.close)
+        if self.parts.record_market:
+            self._emit(MarketData(self.now, candle))
+        if emitted:
+            votes = self._votes[symbol]
+            for value in emitted:
+                votes[value.name] = value
+                self._emit(SignalEmitted(self.now, value))
+            await self.decide(symbol)
+
+    def _disable_signal(self, symbol: str, signal: Signal, exc: Exception) -> None:
+        name = getattr(signal, "name", type(signal).__name__)
+        self.parts.signals[symbol] = [s for s in self.parts.signals[symbol] if s is not signal]
+        self._emit(
+            ComponentFailed(self.now, f"signal:{name}:{symbol}", f"{type(exc).__name__}: {exc}")
+        )
+
+    async def decide(self, symbol: str) -> None:
+        votes = list(self._votes[symbol].values())
+        decision = self.parts.voter.combine(symbol, self.now, votes)
+        if decision is None:
+            return
+        self.decisions += 1
+        pos = self.ledger.position(symbol)
+        target = decision.action
+        if target is Action.SHORT and not self.parts.allow_short:
+            target = Action.FLAT
+        if any(self.orders[cid].symbol == symbol for cid in self.working):
+            self._emit(DecisionMade(self.now, decision, "skipped", "an order is working"))
+            return
+        if target is Action.FLAT:
+            if pos.size == 0:
+                self._emit(DecisionMade(self.now, decision, "hold", "already flat"))
+                return
+            side = Side.SELL if pos.size > 0 else Side.BUY
+            await self._place(decision, side, abs(pos.size), reduce_only=True)
+            return
+        want_long = target is Action.LONG
+        if (pos.size > 0 and want_long) or (pos.size < 0 and not want_long):
+            self._emit(DecisionMade(self.now, decision, "hold", "already positioned"))
+            return
+        if pos.size != 0:
+            # Opposite exposure: close it first; the entry follows on the next decision.
+            side = Side.BUY if want_long else Side.SELL
+            await self._place(decision, side, abs(pos.size), reduce_only=True)
+            return
+        if self.trading_state is not TradingState.ACTIVE or self.entries_paused:
+            why = self.entries_paused or f"trading state {self.trading_state.name}"
+            self._emit(DecisionMade(self.now, decision, "blocked", why))
+            return
+        for flt in self.parts.filters:
+            try:
+                verdict = flt.allow(decision, self)
+            except Exception as exc:
+                self.parts.filters.remove(flt)
+                self._emit(ComponentFailed(self.now, f"filter:{flt.name}", str(exc)))
+                continue
+            if not verdict.allowed:
+                self._emit(
+                    DecisionMade(self.now, decision, "filtered", f"{flt.name}: {verdict.reason}")
+                )
+                return
+            if verdict.scale != 1.0:
+                decision = Decision(
+                    decision.symbol,
+                    decision.ts,
+                    decision.action,
+                    decision.confidence,
+                    decision.votes,
+                    decision.scale * verdict.scale,
+                )
+        try:
+            raw = self.parts.sizer.size(decision, self)
+        except Exception as exc:
+            self._emit(ComponentFailed(self.now, "sizer", f"{type(exc).__name__}: {exc}"))
+            self._tighten(TradingState.HALTED, f"sizer failed: {exc}")
+            return
+        product = self.products[symbol]
+        size = product.quantize_size(
+            raw * Decimal(str(decision.scale)) if decision.scale != 1.0 else raw
+        )
+        problem = product.size_error(size)
+        if problem:
+            self._emit(DecisionMade(self.now, decision, "unsized", problem))
+            return
+        await self._place(decision, Side.BUY if want_long else Side.SELL, size, reduce_only=False)
+
+    async def _place(
+        self, decision: Decision, side: Side, size: Decimal, *, reduce_only: bool
+    ) -> None:
+        product = self.products[decision.symbol]
+        request = OrderRequest(
+            client_order_id=self.next_client_order_id(),
+            symbol=decision.symbol,
+            side=side,
+            size=product.quantize_size(size),
+            order_type=OrderType.MARKET,
+            time_in_force=TimeInForce.IOC,
+            reduce_only=reduce_only,
+            tag=",".join(v.name for v in decision.votes),
+        )
+        order = await self.submit(request)
+        outcome = "rejected" if order is None or order.status is OrderStatus.REJECTED else "ordered"
+        self._emit(DecisionMade(self.now, decision, outcome, request.client_order_id))
+
+    def next_client_order_id(self) -> str:
+        self._seq += 1
+        return f"{self.run_id}-{self._seq:06d}"
+
+    # ---- order path ------------------------------------------------------------------------
+    async def submit(self, request: OrderRequest) -> Order | None:
+        """Guards, then the durable intent, then the broker. Returns the order, or None if
+        the request was stopped before the venue."""
+        if self.trading_state is TradingState.HALTED:
+            self._emit(OrderRejected(self.now, request, "trading is halted", "kernel"))
+            return None
+        if self.trading_state is TradingState.REDUCE_ONLY and not self._reduces(request):
+            self._emit(
+                OrderRejected(self.now, request, "reduce-only: order would add exposure", "kernel")
+            )
+            return None
+        for result in self.parts.guards.check(request, self):
+            self._record_trip(result, "pre_trade")
+            if blocks(result):
+                self._emit(
+                    OrderRejected(self.now, request, result.message, f"guard:{result.guard}")
+                )
+                return None
+        self.parts.journal.record_intent(request, self.now)
+        order = Order.from_request(request, self.now)
+        self.orders[request.client_order_id] = order
+        self.working.add(request.client_order_id)
+        self._emit(OrderIntent(self.now, request))
+        self.broker_calls += 1
+        try:
+            ack = await self.broker.submit(request)
+        except BrokerError as exc:
+            self.broker_errors += 1
+            order.status = OrderStatus.UNKNOWN
+            order.reject_reason = str(exc)
+            order.updated_ts = self.now
+            self.working.add(order.client_order_id)
+            self._note_error(f"submit {request.client_order_id}: {exc}")
+            self._emit(OrderUpdated(self.now, order.copy()))
+            return order
+        self.on_order(ack)
+        current = self.orders[request.client_order_id]
+        if current.status is OrderStatus.REJECTED:
+            self._emit(OrderRejected(self.now, request, current.reject_reason, "venue"))
+        return current
+
+    def _reduces(self, request: OrderRequest) -> bool:
+        pos = self.ledger.positions.get(request.symbol)
+        if pos is None or pos.size == 0:
+            return False
+        closing = request.side is (Side.SELL if pos.size > 0 else Side.BUY)
+        return closing and request.size <= abs(pos.size)
+
+    async def cancel_all(self) -> dict[str, bool]:
+        ids = [o.client_order_id for o in self.open_orders if o.status is not OrderStatus.UNKNOWN]
+        if not ids:
+            return {}
+        return await self.broker.cancel(ids)
+
+    # ---- BrokerListener --------------------------------------------------------------------
+    def on_order(self, order: Order) -> None:
+        mine = self.orders.get(order.client_order_id)
+        if mine is not None and mine.status.is_terminal and not order.status.is_terminal:
+            return  # a stale update must never revive a finished order
+        if mine is not None:
+            # Fill accounting is ours (from fills); venue fields describe its state.
+            mine.status = order.status
+            mine.order_id = order.order_id or mine.order_id
+            mine.reject_reason = order.reject_reason or mine.reject_reason
+            mine.updated_ts = order.updated_ts or self.now
+            if order.filled_size > mine.filled_size:
+                mine.filled_size = order.filled_size
+                mine.avg_fill_price = order.avg_fill_price
+                mine.fees = order.fees
+        else:
+            mine = self.orders[order.client_order_id] = order.copy()
+        if mine.status.is_working:
+            self.working.add(mine.client_order_id)
+        else:
+            self.working.discard(mine.client_order_id)
+        self._emit(OrderUpdated(self.now, mine.copy()))
+
+    def on_fill(self, fill: Fill) -> None:
+        if fill.trade_id in self._seen_trades:
+            return
+        self._seen_trades.add(fill.trade_id)
+        realized = self.ledger.apply_fill(fill)
+        self._emit(FillReceived(self.now, fill, realized))
+        self.ledger.update_peak()
+        self.run_runtime_guards()
+
+    # ---- guards & state --------------------------------------------------------------------
+    async def on_timer(self) -> None:
+        await self.resolve_unknown()
+        self.ledger.update_peak()
+        self.run_runtime_guards()
+
+    async def resolve_unknown(self) -> None:
+        """Look up every order whose submit outcome is unknown, by client_order_id."""
+        for cid in [c for c in self.working if self.orders[c].status is OrderStatus.UNKNOWN]:
+            try:
+                venue = await self.broker.order(cid)
+            except BrokerError as exc:
+                self._note_error(f"lookup of {cid} failed: {exc}")
+                continue
+            if venue is None:
+                order = self.orders[cid]
+                order.status = OrderStatus.REJECTED
+                order.reject_reason = "NOT_FOUND_AT_VENUE"
+                self.on_order(order.copy())
+            else:
+                self.on_order(venue)
+
+    def run_runtime_guards(self) -> None:
+        if not self.parts.guards.runtime:
+            return
+        for result in self.parts.guards.evaluate(self):
+            self._record_trip(result, "runtime")
+
+    def _record_trip(self, result: GuardResult, stage: str) -> None:
+        if result.severity is Severity.CRITICAL:
+            self._tighten(result.action, f"{result.guard}: {result.message}")
+        if result.severity >= Severity.RECOVERABLE:
+            self.guard_trips.append(result)
+        self._emit(GuardTripped(self.now, result, stage, self.trading_state))
+
+    def _tighten(self, new: TradingState, reason: str, *, operator: bool = False) -> None:
+        if new <= self.trading_state:
+            return
+        old, self.trading_state = self.trading_state, new
+        log.warning("trading state %s -> %s: %s", old.name, new.name, reason)
+        self._emit(TradingStateChanged(self.now, old, new, reason, operator))
+
+    def operator_set_state(self, new: TradingState, reason: str) -> None:
+        """Only an operator may loosen; recorded as an operator action."""
+        if new == self.trading_state:
+            return
+        old, self.trading_state = self.trading_state, new
+        self._emit(TradingStateChanged(self.now, old, new, reason, True))
+
+    def pause_entries(self, reason: str) -> None:
+        self.entries_paused = reason
+
+    def resume_entries(self) -> None:
+        self.entries_paused = ""
+
+    def _note_error(self, message: str) -> None:
+        self.errors.append(message)
+        log.error(message)
+
+    # ---- events ----------------------------------------------------------------------------
+    def _emit(self, event: Event) -> None:
+        for sink in self._sinks:
+            try:
+                sink.handle(event)
+            except Exception as exc:
+                self._sink_failed(sink, exc)
+
+    def _sink_failed(self, sink: Sink, exc: Exception) -> None:
+        self._sinks = [s for s in self._sinks if s is not sink]
+        name = type(sink).__name__
+        self._note_error(f"sink {name} failed: {exc}")
+        if id(sink) in self._critical_sinks:
+            self._tighten(TradingState.HALTED, f"the store could not record an event: {exc}")
+        self._emit(ComponentFailed(self.now, f"sink:{name}", f"{type(exc).__name__}: {exc}"))
+
+    def summary(self) -> dict[str, Any]:
+        by_status: dict[str, int] = {}
+        for o in self.orders.values():
+            by_status[o.status.value] = by_status.get(o.status.value, 0) + 1
+        return {
+            "run_id": self.run_id,
+            "orders": len(self.orders),
+            "orders_by_status": by_status,
+            "fills": len(self._seen_trades),
+            "trading_state": self.trading_state.name,
+            "events": self.events_processed,
+            "decisions": self.decisions,
+            "pnl": {
+                "realized": str(self.ledger.realized_pnl),
+                "unrealized": str(self.ledger.unrealized_pnl),
+                "fees": str(self.ledger.fees),
+                "net": str(
+                    self.ledger.realized_pnl + self.ledger.unrealized_pnl - self.ledger.fees
+                ),
+            },
+            "equity": str(self.ledger.equity),
+            "cash": str(self.ledger.cash),
+            "positions": [
+                {
+                    "symbol": p.symbol,
+                    "size": str(p.size),
+                    "avg_entry_price": str(p.avg_entry_price),
+                    "mark_price": str(p.mark_price),
+                    "unrealized_pnl": str(p.unrealized_pnl),
+                    "realized_pnl": str(p.realized_pnl),
+                }
+                for p in self.ledger.positions.values()
+                if p.size != 0 or p.realized_pnl != 0
+            ],
+            "guard_trips": [
+                {
+                    "guard": r.guard,
+                    "severity": r.severity.name,
+                    "message": r.message,
+                    "value": None if r.value is None else str(r.value),
+                    "threshold": None if r.threshold is None else str(r.threshold),
+                }
+                for r in self.guard_trips
+            ],
+            "errors": len(self.errors),
+        }

@@ -1,0 +1,81 @@
+"""The live driver: market events as they arrive, runtime guards on a wall-clock timer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gpt_trader.engine.kernel import Kernel
+from gpt_trader.protocols import Feed
+
+
+@dataclass
+class Bounds:
+    """When a run stops by itself: after ``duration_s`` seconds or ``max_events`` events."""
+
+    duration_s: float | None = None
+    max_events: int | None = None
+
+
+async def run_live(
+    kernel: Kernel,
+    feed: Feed,
+    symbols: Sequence[str],
+    *,
+    bounds: Bounds,
+    stop: asyncio.Event,
+    guard_interval_s: float,
+) -> str:
+    """Feed ``kernel`` until ``stop`` is set, a bound is reached or the feed ends.
+
+    Returns why it stopped: ``signal``, ``duration``, ``max_events`` or ``feed_ended``.
+    """
+    deadline = None if bounds.duration_s is None else time.monotonic() + bounds.duration_s
+    timer = asyncio.create_task(_guard_timer(kernel, guard_interval_s, stop))
+    reason = "feed_ended"
+    iterator = feed.stream(symbols).__aiter__()
+    try:
+        while not stop.is_set():
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            next_event = asyncio.ensure_future(iterator.__anext__())
+            stopper = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait(
+                {next_event, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            stopper.cancel()
+            if next_event not in done:
+                next_event.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await next_event
+                reason = "signal" if stop.is_set() else "duration"
+                break
+            try:
+                event = next_event.result()
+            except StopAsyncIteration:
+                reason = "feed_ended"
+                break
+            await kernel.on_market(event)
+            if bounds.max_events is not None and kernel.events_processed >= bounds.max_events:
+                reason = "max_events"
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                reason = "duration"
+                break
+    finally:
+        timer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await timer
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
+    return reason
+
+
+async def _guard_timer(kernel: Kernel, interval_s: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(interval_s)
+        await kernel.on_timer()
