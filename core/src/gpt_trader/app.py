@@ -107,7 +107,7 @@ async def assemble(
     )
     # Validate every component before anything touches the network or the store.
     for kind, ref in _refs(config):
-        registry.get(kind, ref.use)
+        registry.validate(kind, ref.use, ref.params)
 
     broker = registry.build(Kind.BROKER, config.broker.use, config.broker.params, ctx)
     products = await _products(broker, universe)
@@ -213,6 +213,10 @@ async def start(runtime: Runtime) -> None:
     store, kernel = runtime.store, runtime.kernel
     restored_state = TradingState.ACTIVE
     last = store.last_run()
+    if last is not None and not last.finished:
+        # The previous process died without finishing its run: close the record honestly.
+        store.finish_run(last.run_id, kernel.clock.now(), "crashed", {})
+        last = store.run(last.run_id)
     if last is not None:
         state_name = (last.summary or {}).get("trading_state", "ACTIVE")
         resumed_after = any(
@@ -246,6 +250,11 @@ async def finish(runtime: Runtime, reason: str) -> dict[str, Any]:
         kernel._emit(RunStopped(now, runtime.run_id, reason, summary))
         runtime.store.save_positions(kernel.ledger.positions.values(), runtime.run_id, now)
         runtime.store_sink.close()
+        for sink in kernel.parts.sinks[1:]:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
         runtime.store.finish_run(runtime.run_id, now, reason, summary)
         with contextlib.suppress(UserError):
             runtime.registry.shutdown(runtime)

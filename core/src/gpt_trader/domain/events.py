@@ -130,7 +130,7 @@ class Reconciled(Event):
 def to_jsonable(value: Any) -> Any:
     """Plain JSON types for a domain value: Decimals as strings, enums by name."""
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")
     if isinstance(value, Enum):
         return value.name if isinstance(value.value, int) else value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -1,0 +1,208 @@
+"""Schema migrations: small functions applied once, in order, recorded in ``_migrations``.
+
+Add a change by appending a new ``@migration`` function; never edit or reorder one that
+has shipped. Each migration runs in its own ``BEGIN IMMEDIATE`` transaction together with
+its record, so a failure leaves it pending and two processes opening one store at once do
+not both apply it.
+
+Money columns are TEXT holding exact ``str(Decimal)`` values, never REAL; timestamps are
+INTEGER nanoseconds since the epoch, UTC; ``*_json`` style columns (``summary``,
+``payload``, ``trade_ids``) hold JSON text. Tables are STRICT where SQLite supports it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register ``fn`` as the next migration; its ``__name__`` is its recorded name."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply every pending migration; returns the names applied (empty when up to date)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)"
+    )
+    done = applied(db)
+    ran: list[str] = []
+    for fn in MIGRATIONS:
+        name = fn.__name__
+        if name in done:
+            continue
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have applied it while we waited for the write lock.
+            if name not in applied(db):
+                fn(db)
+                db.execute(
+                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                    [name, time.time_ns()],
+                )
+                ran.append(name)
+        except BaseException:
+            db.rollback()
+            raise
+        db.commit()
+    return ran
+
+
+def applied(db: sqlite_utils.Database) -> set[str]:
+    return {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+
+
+def _strict(db: sqlite_utils.Database) -> str:
+    # STRICT (SQLite 3.37+) rejects an INTEGER timestamp given as text and the like.
+    return " STRICT" if sqlite3.sqlite_version_info >= (3, 37, 0) else ""
+
+
+@migration
+def m001_runs(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            profile TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            started_ts INTEGER NOT NULL,
+            stopped_ts INTEGER,
+            stop_reason TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '{}',
+            resumed_from TEXT NOT NULL DEFAULT ''
+        )"""
+        + _strict(db)
+    )
+    db.execute("CREATE INDEX idx_runs_started ON runs (started_ts)")
+
+
+@migration
+def m002_events(db: sqlite_utils.Database) -> None:
+    # AUTOINCREMENT: ids are never reused, so readers can tail the log with ``id > last``.
+    db.execute(
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            payload TEXT NOT NULL
+        )"""
+        + _strict(db)
+    )
+    db.execute("CREATE INDEX idx_events_run ON events (run_id, id)")
+    db.execute("CREATE INDEX idx_events_type ON events (type)")
+    db.execute(
+        """
+        CREATE TRIGGER events_append_only BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"""
+    )
+
+
+@migration
+def m003_orders(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE orders (
+            client_order_id TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            order_id TEXT NOT NULL DEFAULT '',
+            symbol TEXT NOT NULL,
+            side TEXT NOT NULL,
+            order_type TEXT NOT NULL,
+            time_in_force TEXT NOT NULL,
+            size TEXT NOT NULL,
+            limit_price TEXT,
+            stop_price TEXT,
+            end_ts INTEGER,
+            leverage TEXT,
+            status TEXT NOT NULL,
+            filled_size TEXT NOT NULL DEFAULT '0',
+            avg_fill_price TEXT NOT NULL DEFAULT '0',
+            fees TEXT NOT NULL DEFAULT '0',
+            created_ts INTEGER NOT NULL,
+            updated_ts INTEGER NOT NULL,
+            reject_reason TEXT NOT NULL DEFAULT '',
+            tag TEXT NOT NULL DEFAULT '',
+            post_only INTEGER NOT NULL DEFAULT 0,
+            reduce_only INTEGER NOT NULL DEFAULT 0,
+            trade_ids TEXT NOT NULL DEFAULT '[]'
+        )"""
+        + _strict(db)
+    )
+    db.execute("CREATE INDEX idx_orders_status ON orders (status)")
+    db.execute("CREATE INDEX idx_orders_run ON orders (run_id, created_ts)")
+    db.execute("CREATE INDEX idx_orders_order_id ON orders (order_id)")
+
+
+@migration
+def m004_fills(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE fills (
+            trade_id TEXT PRIMARY KEY,
+            client_order_id TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            side TEXT NOT NULL,
+            price TEXT NOT NULL,
+            size TEXT NOT NULL,
+            fee TEXT NOT NULL,
+            liquidity TEXT NOT NULL,
+            ts INTEGER NOT NULL
+        )"""
+        + _strict(db)
+    )
+    db.execute("CREATE INDEX idx_fills_ts ON fills (ts)")
+    db.execute("CREATE INDEX idx_fills_order ON fills (client_order_id)")
+    db.execute("CREATE INDEX idx_fills_run ON fills (run_id, ts)")
+    db.execute(
+        """
+        CREATE TRIGGER fills_immutable BEFORE UPDATE ON fills
+        BEGIN SELECT RAISE(ABORT, 'fills are immutable'); END"""
+    )
+
+
+@migration
+def m005_positions(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE positions (
+            symbol TEXT PRIMARY KEY,
+            size TEXT NOT NULL,
+            avg_entry_price TEXT NOT NULL,
+            realized_pnl TEXT NOT NULL,
+            fees TEXT NOT NULL,
+            funding TEXT NOT NULL,
+            mark_price TEXT NOT NULL,
+            contract_size TEXT NOT NULL DEFAULT '1',
+            updated_ts INTEGER NOT NULL,
+            run_id TEXT NOT NULL
+        )"""
+        + _strict(db)
+    )
+
+
+@migration
+def m006_operator_actions(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE operator_actions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            applied_run_id TEXT
+        )"""
+        + _strict(db)
+    )

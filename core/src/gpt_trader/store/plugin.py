@@ -1,0 +1,40 @@
+"""Built-in plugin ``store``: the ``jsonl`` event-log sink.
+
+The SQLite store itself is not a component: the kernel always wires it, because the
+exactly-once and no-lost-fills guarantees depend on it. This module must stay cheap to
+import (plugin discovery imports it for every CLI command), so it does not import SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
+from gpt_trader.hookspecs import hookimpl
+from gpt_trader.store.jsonl import JsonlSink
+
+
+class JsonlParams(Params):
+    """``path``: the file to append to; relative paths are under the state directory
+    (default ``<state_dir>/events.jsonl``)."""
+
+    path: str | None = None
+
+
+def make_jsonl_sink(params: JsonlParams, ctx: BuildContext) -> JsonlSink:
+    path = Path(params.path) if params.path else Path("events.jsonl")
+    if not path.is_absolute():
+        path = ctx.state_dir / path
+    return JsonlSink(path)
+
+
+@hookimpl
+def register_sinks() -> Iterator[ComponentSpec]:
+    yield ComponentSpec(
+        "jsonl",
+        Kind.SINK,
+        make_jsonl_sink,
+        JsonlParams,
+        summary="Append every event as one JSON line to a file",
+    )

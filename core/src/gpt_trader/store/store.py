@@ -1,0 +1,642 @@
+"""The store: runs, the event log, orders, fills, positions and operator actions in SQLite.
+
+:class:`Store` is the one object the rest of the program uses. It is synchronous and meant
+to be used from one thread (the kernel's). What the guarantees rest on is committed before
+the method returns: :meth:`Store.record_intent` (exactly-once orders) and
+:meth:`Store.add_fill` (no lost fills); so are order updates, positions and operator
+actions. Only the event log is written in batches, by :class:`~gpt_trader.store.StoreSink`.
+
+Money is Decimal in and out, stored as exact TEXT; timestamps are int nanoseconds UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from gpt_trader.domain.events import Event, to_jsonable
+from gpt_trader.domain.orders import (
+    Fill,
+    Liquidity,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from gpt_trader.domain.portfolio import Position
+from gpt_trader.errors import StoreError, UserError
+from gpt_trader.store.db import Synchronous, open_db
+from gpt_trader.store.migrations import migrate
+
+WORKING_STATUSES: tuple[OrderStatus, ...] = (
+    OrderStatus.PENDING,
+    OrderStatus.UNKNOWN,
+    OrderStatus.OPEN,
+    OrderStatus.PARTIALLY_FILLED,
+)
+
+# How far an order has got. An update that would move it back is stale (a reordered or
+# late message) and is ignored; a terminal status is final.
+_PROGRESS: dict[OrderStatus, int] = {
+    OrderStatus.PENDING: 0,
+    OrderStatus.UNKNOWN: 0,
+    OrderStatus.OPEN: 1,
+    OrderStatus.PARTIALLY_FILLED: 2,
+    OrderStatus.FILLED: 3,
+    OrderStatus.CANCELLED: 3,
+    OrderStatus.EXPIRED: 3,
+    OrderStatus.REJECTED: 3,
+}
+
+_INSERT_ORDER = """
+INSERT INTO orders (
+    client_order_id, run_id, order_id, symbol, side, order_type, time_in_force, size,
+    limit_price, stop_price, end_ts, leverage, status, filled_size, avg_fill_price, fees,
+    created_ts, updated_ts, reject_reason, tag, post_only, reduce_only, trade_ids
+) VALUES (
+    :client_order_id, :run_id, :order_id, :symbol, :side, :order_type, :time_in_force, :size,
+    :limit_price, :stop_price, :end_ts, :leverage, :status, :filled_size, :avg_fill_price, :fees,
+    :created_ts, :updated_ts, :reject_reason, :tag, :post_only, :reduce_only, :trade_ids
+)
+"""
+# What a venue or the kernel may change on a known order (never its identity or run).
+_UPDATE_ORDER = """
+UPDATE orders SET order_id = :order_id, size = :size, limit_price = :limit_price,
+    stop_price = :stop_price, end_ts = :end_ts, status = :status, filled_size = :filled_size,
+    avg_fill_price = :avg_fill_price, fees = :fees, updated_ts = :updated_ts,
+    reject_reason = :reject_reason, tag = :tag, trade_ids = :trade_ids
+WHERE client_order_id = :client_order_id
+"""
+_INSERT_FILL = """
+INSERT OR IGNORE INTO fills (
+    trade_id, client_order_id, order_id, run_id, symbol, side, price, size, fee, liquidity, ts
+) VALUES (
+    :trade_id, :client_order_id, :order_id, :run_id, :symbol, :side, :price, :size, :fee,
+    :liquidity, :ts
+)
+"""
+_SAVE_POSITION = """
+INSERT OR REPLACE INTO positions (
+    symbol, size, avg_entry_price, realized_pnl, fees, funding, mark_price, contract_size,
+    updated_ts, run_id
+) VALUES (
+    :symbol, :size, :avg_entry_price, :realized_pnl, :fees, :funding, :mark_price,
+    :contract_size, :updated_ts, :run_id
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One run. ``stopped_ts`` is None while it runs, and forever if the process died."""
+
+    run_id: str
+    profile: str
+    mode: str
+    started_ts: int
+    stopped_ts: int | None
+    stop_reason: str
+    summary: dict[str, Any]
+    resumed_from: str
+
+    @property
+    def finished(self) -> bool:
+        return self.stopped_ts is not None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One entry of the event log; ``payload`` is ``to_jsonable(event)``."""
+
+    id: int
+    run_id: str
+    ts: int
+    type: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorAction:
+    """An operator command (resume, pause, ...) with when and why; applied by a run later."""
+
+    id: int
+    ts: int
+    action: str
+    reason: str
+    applied_run_id: str | None
+
+
+class Store:
+    """SQLite-backed record of runs, events, orders, fills, positions and operator actions.
+
+    Implements :class:`gpt_trader.protocols.OrderJournal`. ``start_run`` makes a run the
+    current one: writes that take an optional ``run_id`` default to it.
+    """
+
+    def __init__(
+        self, path: str | Path, *, synchronous: Synchronous = "NORMAL", create: bool = True
+    ) -> None:
+        self.path = Path(path)
+        self.db = open_db(self.path, synchronous=synchronous, create=create)
+        try:
+            migrate(self.db)
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise UserError(f"cannot prepare the store {self.path}: {exc}") from None
+        self.run_id: str | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- plumbing --------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction, committed when the block ends."""
+        conn = self.db.conn
+        try:
+            if conn.in_transaction:
+                raise StoreError(f"{what}: a transaction is already open; it would not commit")
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{what}: {exc}") from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"{what}: {exc}") from exc
+            raise
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        try:
+            return list(self.db.query(sql, list(params)))
+        except sqlite3.Error as exc:
+            raise StoreError(f"reading the store {self.path}: {exc}") from exc
+
+    def _select(
+        self,
+        table: str,
+        where: Sequence[str],
+        params: Sequence[Any],
+        order_by: str,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows of ``table`` matching every ``where`` fragment (``?`` placeholders only)."""
+        try:
+            return list(
+                self.db.table(table).rows_where(
+                    " AND ".join(where) or None,
+                    list(params),
+                    order_by=order_by,
+                    limit=None if limit is None else int(limit),
+                )
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"reading {table} from the store {self.path}: {exc}") from exc
+
+    def _count(self, table: str, where: Sequence[str], params: Sequence[Any]) -> int:
+        try:
+            return self.db.table(table).count_where(" AND ".join(where) or None, list(params))
+        except sqlite3.Error as exc:
+            raise StoreError(f"counting {table} in the store {self.path}: {exc}") from exc
+
+    def _run_for(self, run_id: str | None, what: str) -> str:
+        run = run_id if run_id is not None else self.run_id
+        if run is None:
+            raise StoreError(f"{what}: no run; call start_run first or pass run_id")
+        return run
+
+    # -- runs ------------------------------------------------------------------------
+
+    def start_run(
+        self, run_id: str, profile: str, mode: str, ts: int, resumed_from: str = ""
+    ) -> None:
+        """Record a new run and make it the current one. A run id is never reused."""
+        with self._write(f"starting run {run_id!r}") as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO runs (run_id, profile, mode, started_ts, resumed_from) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (run_id, profile, mode, ts, resumed_from),
+                )
+            except sqlite3.IntegrityError:
+                raise StoreError(f"run {run_id!r} already exists") from None
+        self.run_id = run_id
+
+    def finish_run(self, run_id: str, ts: int, reason: str, summary: dict[str, Any]) -> None:
+        """Record how a run ended; it stops being the current run."""
+        payload = _dumps(summary)
+        with self._write(f"finishing run {run_id!r}") as conn:
+            cur = conn.execute(
+                "UPDATE runs SET stopped_ts = ?, stop_reason = ?, summary = ? WHERE run_id = ?",
+                (ts, reason, payload, run_id),
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"no run {run_id!r} to finish")
+        if self.run_id == run_id:
+            self.run_id = None
+
+    def run(self, run_id: str) -> RunRow | None:
+        rows = self._rows("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        return _run_from(rows[0]) if rows else None
+
+    def runs(self) -> list[RunRow]:
+        """Every run, oldest first."""
+        return [_run_from(r) for r in self._rows("SELECT * FROM runs ORDER BY started_ts, rowid")]
+
+    def last_run(self) -> RunRow | None:
+        """The most recently started run; unfinished (``stopped_ts`` None) if it crashed."""
+        rows = self._rows("SELECT * FROM runs ORDER BY started_ts DESC, rowid DESC LIMIT 1")
+        return _run_from(rows[0]) if rows else None
+
+    # -- orders ----------------------------------------------------------------------
+
+    def record_intent(self, request: OrderRequest, ts: int, run_id: str | None = None) -> None:
+        """Record an order as PENDING, committed before returning: call it before sending.
+
+        Raises :class:`~gpt_trader.errors.StoreError` if ``client_order_id`` was ever
+        recorded, even for an identical request: an id is never reused, so a retry must be
+        reconciled (``order(client_order_id)``), not recorded again.
+        """
+        cid = request.client_order_id
+        what = f"recording the intent {cid!r}"
+        row = _order_row(Order.from_request(request, ts), self._run_for(run_id, what))
+        row["leverage"] = _dec_or_none(request.leverage)
+        with self._write(what) as conn:
+            try:
+                conn.execute(_INSERT_ORDER, row)
+            except sqlite3.IntegrityError as exc:
+                if "UNIQUE" not in str(exc):
+                    raise
+                raise StoreError(
+                    f"client_order_id {cid!r} is already recorded; an id is never reused"
+                ) from None
+
+    def upsert_order(self, order: Order, run_id: str | None = None) -> bool:
+        """Insert or update an order; False when the update is stale and was ignored.
+
+        Stale: it would move the order back (a terminal status is final; OPEN or
+        PARTIALLY_FILLED never return to PENDING/UNKNOWN) or shrink ``filled_size``.
+        A known ``order_id``, ``tag``, ``reject_reason`` or trade id is never blanked out.
+        """
+        cid = order.client_order_id
+        what = f"updating order {cid!r}"
+        row = _order_row(order, self._run_for(run_id, what))
+        with self._write(what) as conn:
+            current = conn.execute(
+                "SELECT status, filled_size, order_id, tag, reject_reason, trade_ids "
+                "FROM orders WHERE client_order_id = ?",
+                (cid,),
+            ).fetchone()
+            if current is None:
+                conn.execute(_INSERT_ORDER, row)
+                return True
+            status, filled, order_id, tag, reject_reason, trade_ids = current
+            if _is_stale(OrderStatus(status), Decimal(filled), order):
+                return False
+            known: list[str] = json.loads(trade_ids)
+            known.extend(t for t in order.trade_ids if t not in known)
+            row["trade_ids"] = json.dumps(known)
+            row["order_id"] = order.order_id or order_id
+            row["tag"] = order.tag or tag
+            row["reject_reason"] = order.reject_reason or reject_reason
+            conn.execute(_UPDATE_ORDER, row)
+            return True
+
+    def order(self, client_order_id: str) -> Order | None:
+        rows = self._rows("SELECT * FROM orders WHERE client_order_id = ?", [client_order_id])
+        return _order_from(rows[0]) if rows else None
+
+    def orders(
+        self, run_id: str | None = None, statuses: Iterable[OrderStatus | str] | None = None
+    ) -> list[Order]:
+        """Orders, oldest first, optionally of one run and/or in the given statuses."""
+        where: list[str] = []
+        params: list[Any] = []
+        if run_id is not None:
+            where.append("run_id = ?")
+            params.append(run_id)
+        if statuses is not None:
+            wanted = [OrderStatus(s).value for s in statuses]
+            where.append(_in("status", wanted))
+            params.extend(wanted)
+        rows = self._select("orders", where, params, order_by="created_ts, rowid")
+        return [_order_from(r) for r in rows]
+
+    def working_orders(self) -> list[Order]:
+        """Orders of any run that may still fill or are unanswered: what restart reconciles."""
+        return self.orders(statuses=WORKING_STATUSES)
+
+    # -- fills and positions ---------------------------------------------------------
+
+    def add_fill(self, fill: Fill, run_id: str | None = None) -> bool:
+        """Record a fill once, keyed by ``trade_id``, committed before returning.
+
+        True when it is new, False when that trade id was already recorded (duplicate
+        message, backfill overlap): apply it to positions only when True.
+        """
+        what = f"recording fill {fill.trade_id!r}"
+        row = {
+            "trade_id": fill.trade_id,
+            "client_order_id": fill.client_order_id,
+            "order_id": fill.order_id,
+            "run_id": self._run_for(run_id, what),
+            "symbol": fill.symbol,
+            "side": Side(fill.side).value,
+            "price": _dec(fill.price),
+            "size": _dec(fill.size),
+            "fee": _dec(fill.fee),
+            "liquidity": Liquidity(fill.liquidity).value,
+            "ts": fill.ts,
+        }
+        with self._write(what) as conn:
+            return conn.execute(_INSERT_FILL, row).rowcount == 1
+
+    def fills(self, since_ts: int = 0, run_id: str | None = None) -> list[Fill]:
+        """Fills with ``ts >= since_ts`` (of one run if given), oldest first."""
+        where: list[str] = ["ts >= ?"]
+        params: list[Any] = [since_ts]
+        if run_id is not None:
+            where.append("run_id = ?")
+            params.append(run_id)
+        return [_fill_from(r) for r in self._select("fills", where, params, "ts, rowid")]
+
+    def save_positions(self, positions: Iterable[Position], run_id: str | None, ts: int) -> None:
+        """Upsert these positions (by symbol) in one transaction; others are left as they are."""
+        what = "saving positions"
+        run = self._run_for(run_id, what)
+        rows = [
+            {
+                "symbol": p.symbol,
+                "size": _dec(p.size),
+                "avg_entry_price": _dec(p.avg_entry_price),
+                "realized_pnl": _dec(p.realized_pnl),
+                "fees": _dec(p.fees),
+                "funding": _dec(p.funding),
+                "mark_price": _dec(p.mark_price),
+                "contract_size": _dec(p.contract_size),
+                "updated_ts": ts,
+                "run_id": run,
+            }
+            for p in positions
+        ]
+        if not rows:
+            return
+        with self._write(what) as conn:
+            conn.executemany(_SAVE_POSITION, rows)
+
+    def positions(self) -> list[Position]:
+        return [
+            Position(
+                symbol=r["symbol"],
+                size=Decimal(r["size"]),
+                avg_entry_price=Decimal(r["avg_entry_price"]),
+                realized_pnl=Decimal(r["realized_pnl"]),
+                fees=Decimal(r["fees"]),
+                funding=Decimal(r["funding"]),
+                mark_price=Decimal(r["mark_price"]),
+                contract_size=Decimal(r["contract_size"]),
+            )
+            for r in self._rows("SELECT * FROM positions ORDER BY symbol")
+        ]
+
+    # -- event log -------------------------------------------------------------------
+
+    def append_events(self, run_id: str, events: Sequence[Event]) -> None:
+        """Append events to the log in one transaction (``payload = to_jsonable(event)``)."""
+        if not events:
+            return
+        rows = [(run_id, e.ts, e.type, _dumps(e)) for e in events]
+        with self._write(f"appending {len(rows)} events") as conn:
+            conn.executemany(
+                "INSERT INTO events (run_id, ts, type, payload) VALUES (?, ?, ?, ?)", rows
+            )
+
+    def events(
+        self,
+        run_id: str | None = None,
+        types: str | Iterable[str] | None = None,
+        limit: int | None = None,
+        *,
+        since_id: int = 0,
+        newest_first: bool = False,
+    ) -> list[EventRow]:
+        """Logged events with ``id > since_id``, in log order (or newest first)."""
+        where: list[str] = ["id > ?"]
+        params: list[Any] = [since_id]
+        if run_id is not None:
+            where.append("run_id = ?")
+            params.append(run_id)
+        if types is not None:
+            wanted = [types] if isinstance(types, str) else list(types)
+            where.append(_in("type", wanted))
+            params.extend(wanted)
+        order = "id DESC" if newest_first else "id"
+        return [
+            EventRow(r["id"], r["run_id"], r["ts"], r["type"], json.loads(r["payload"]))
+            for r in self._select("events", where, params, order, limit)
+        ]
+
+    # -- operator actions ------------------------------------------------------------
+
+    def record_operator_action(self, ts: int, action: str, reason: str) -> int:
+        """Record an operator command (e.g. ``resume``) with its reason; returns its id."""
+        with self._write(f"recording operator action {action!r}") as conn:
+            cur = conn.execute(
+                "INSERT INTO operator_actions (ts, action, reason) VALUES (?, ?, ?)",
+                (ts, action, reason),
+            )
+            action_id = cur.lastrowid
+        assert action_id is not None
+        return action_id
+
+    def mark_operator_action_applied(self, action_id: int, run_id: str) -> None:
+        with self._write(f"marking operator action {action_id} applied") as conn:
+            conn.execute(
+                "UPDATE operator_actions SET applied_run_id = ? WHERE id = ?", (run_id, action_id)
+            )
+
+    def operator_actions(
+        self, since_id: int = 0, *, pending_only: bool = False
+    ) -> list[OperatorAction]:
+        where = ["id > ?"]
+        if pending_only:
+            where.append("applied_run_id IS NULL")
+        return [
+            OperatorAction(r["id"], r["ts"], r["action"], r["reason"], r["applied_run_id"])
+            for r in self._select("operator_actions", where, [since_id], "id")
+        ]
+
+    # -- summaries -------------------------------------------------------------------
+
+    def counts(self, run_id: str | None = None) -> dict[str, Any]:
+        """``{"runs": n, "orders": {status: n}, "working_orders": n, "fills": n, "events": n}``."""
+        where, params = (["run_id = ?"], [run_id]) if run_id is not None else ([], [])
+        group = (
+            "SELECT status, count(*) AS n FROM orders WHERE run_id = ? GROUP BY status"
+            if run_id is not None
+            else "SELECT status, count(*) AS n FROM orders GROUP BY status"
+        )
+        by_status = {r["status"]: int(r["n"]) for r in self._rows(group, params)}
+
+        def count(table: str) -> int:
+            return self._count(table, where, params)
+
+        return {
+            "runs": count("runs"),
+            "orders": by_status,
+            "working_orders": sum(by_status.get(s.value, 0) for s in WORKING_STATUSES),
+            "fills": count("fills"),
+            "events": count("events"),
+        }
+
+    # -- lifetime --------------------------------------------------------------------
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+# -- conversions -------------------------------------------------------------------------
+
+
+def _dec(value: Decimal) -> str:
+    """Exact text for a money value; a float here is a bug upstream, not a rounding choice."""
+    if isinstance(value, float):
+        raise TypeError(f"money must be Decimal, not float ({value!r})")
+    if isinstance(value, Decimal) and value.is_finite() and int(value.as_tuple().exponent) <= 0:
+        return format(value, "f")  # "0.00000001", not "1E-8": same digits and exponent
+    return str(value)
+
+
+def _dec_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else _dec(value)
+
+
+def _opt_dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _in(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join('?' * len(values))})"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(to_jsonable(value), separators=(",", ":"), default=str)
+
+
+def _is_stale(status: OrderStatus, filled: Decimal, new: Order) -> bool:
+    if new.filled_size < filled:
+        return True
+    if new.status is status:
+        return False
+    if status.is_terminal:
+        return True
+    return _PROGRESS[new.status] < _PROGRESS[status]
+
+
+def _order_row(order: Order, run_id: str) -> dict[str, Any]:
+    return {
+        "client_order_id": order.client_order_id,
+        "run_id": run_id,
+        "order_id": order.order_id,
+        "symbol": order.symbol,
+        "side": Side(order.side).value,
+        "order_type": OrderType(order.order_type).value,
+        "time_in_force": TimeInForce(order.time_in_force).value,
+        "size": _dec(order.size),
+        "limit_price": _dec_or_none(order.limit_price),
+        "stop_price": _dec_or_none(order.stop_price),
+        "end_ts": order.end_ts,
+        "leverage": None,
+        "status": OrderStatus(order.status).value,
+        "filled_size": _dec(order.filled_size),
+        "avg_fill_price": _dec(order.avg_fill_price),
+        "fees": _dec(order.fees),
+        "created_ts": order.created_ts,
+        "updated_ts": order.updated_ts,
+        "reject_reason": order.reject_reason,
+        "tag": order.tag,
+        "post_only": int(order.post_only),
+        "reduce_only": int(order.reduce_only),
+        "trade_ids": json.dumps(list(order.trade_ids)),
+    }
+
+
+def _order_from(r: dict[str, Any]) -> Order:
+    return Order(
+        client_order_id=r["client_order_id"],
+        symbol=r["symbol"],
+        side=Side(r["side"]),
+        size=Decimal(r["size"]),
+        order_type=OrderType(r["order_type"]),
+        time_in_force=TimeInForce(r["time_in_force"]),
+        status=OrderStatus(r["status"]),
+        order_id=r["order_id"],
+        limit_price=_opt_dec(r["limit_price"]),
+        stop_price=_opt_dec(r["stop_price"]),
+        post_only=bool(r["post_only"]),
+        reduce_only=bool(r["reduce_only"]),
+        end_ts=r["end_ts"],
+        filled_size=Decimal(r["filled_size"]),
+        avg_fill_price=Decimal(r["avg_fill_price"]),
+        fees=Decimal(r["fees"]),
+        created_ts=r["created_ts"],
+        updated_ts=r["updated_ts"],
+        reject_reason=r["reject_reason"],
+        tag=r["tag"],
+        trade_ids=json.loads(r["trade_ids"]),
+    )
+
+
+def _fill_from(r: dict[str, Any]) -> Fill:
+    return Fill(
+        trade_id=r["trade_id"],
+        client_order_id=r["client_order_id"],
+        order_id=r["order_id"],
+        symbol=r["symbol"],
+        side=Side(r["side"]),
+        price=Decimal(r["price"]),
+        size=Decimal(r["size"]),
+        fee=Decimal(r["fee"]),
+        liquidity=Liquidity(r["liquidity"]),
+        ts=r["ts"],
+    )
+
+
+def _run_from(r: dict[str, Any]) -> RunRow:
+    return RunRow(
+        run_id=r["run_id"],
+        profile=r["profile"],
+        mode=r["mode"],
+        started_ts=r["started_ts"],
+        stopped_ts=r["stopped_ts"],
+        stop_reason=r["stop_reason"],
+        summary=json.loads(r["summary"]),
+        resumed_from=r["resumed_from"],
+    )
