@@ -1,0 +1,319 @@
+"""Technical indicators, incremental and vectorised, giving bit-identical floats.
+
+Each indicator comes twice: a small class whose ``update(x)`` costs O(1) per value and
+returns ``None`` until it is warmed up, and an ``*_array`` function over a whole series that
+returns ``NaN`` at exactly the positions where the class returns ``None``.
+
+The two are written to perform the *same floating-point operations in the same order*, so
+their outputs are equal bit for bit, not just close. That matters: a cross signal compares two
+indicators, and a one-ulp difference at a near-tie would make the replay driver's vectorised
+path and the live incremental path disagree about a trade.
+
+- SMA keeps a running sum updated as ``sum += x_new - x_old``; ``sma_array`` builds the
+  same per-step increments and accumulates them with ``np.cumsum``, which adds sequentially
+  (a running sum drifts by a few ulps over a long series; both paths drift identically).
+- EMA, RSI and MACD are recursive, so their "vectorised" forms run the recurrence in one
+  tight loop over a plain list of floats. That is exact and still an order of magnitude
+  faster than feeding events one by one.
+
+Floats are for indicator maths only; nothing here handles money.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+ArrayLike: TypeAlias = Sequence[float] | FloatArray
+
+__all__ = [
+    "Ema",
+    "Macd",
+    "Rsi",
+    "Sma",
+    "ema_array",
+    "macd_array",
+    "rsi_array",
+    "sma_array",
+]
+
+NAN = math.nan
+
+
+def _check_period(period: int, name: str = "period") -> int:
+    if isinstance(period, bool) or not isinstance(period, int) or period <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {period!r}")
+    return period
+
+
+def _as_array(values: ArrayLike) -> FloatArray:
+    return np.ascontiguousarray(values, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------
+# SMA
+# --------------------------------------------------------------------------------------
+
+
+class Sma:
+    """Simple moving average over the last ``period`` values (ring buffer + running sum)."""
+
+    __slots__ = ("_buf", "_count", "_pos", "_sum", "period", "value")
+
+    def __init__(self, period: int) -> None:
+        self.period = _check_period(period)
+        self._buf: list[float] = [0.0] * period
+        self._pos = 0
+        self._count = 0
+        self._sum = 0.0
+        self.value: float | None = None
+
+    def update(self, x: float) -> float | None:
+        period = self.period
+        if self._count < period:
+            self._buf[self._count] = x
+            self._sum += x
+            self._count += 1
+            if self._count < period:
+                return None
+        else:
+            pos = self._pos
+            old = self._buf[pos]
+            self._buf[pos] = x
+            self._pos = pos + 1 if pos + 1 < period else 0
+            self._sum += x - old
+        self.value = self._sum / period
+        return self.value
+
+
+def sma_array(values: ArrayLike, period: int) -> FloatArray:
+    """SMA of ``values``; ``NaN`` for the first ``period - 1`` positions. Equal to :class:`Sma`."""
+    _check_period(period)
+    x = _as_array(values)
+    out = np.full(x.shape[0], NAN)
+    if x.shape[0] < period:
+        return out
+    steps = np.empty_like(x)
+    steps[:period] = x[:period]
+    np.subtract(x[period:], x[:-period], out=steps[period:])
+    sums = np.cumsum(steps)  # sequential accumulation, same order as Sma's running sum
+    out[period - 1 :] = sums[period - 1 :] / period
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# EMA
+# --------------------------------------------------------------------------------------
+
+
+class Ema:
+    """Exponential moving average, ``alpha = 2 / (period + 1)``, seeded with the SMA of the
+    first ``period`` values (the TA-Lib convention), so the first value comes at the
+    ``period``-th input."""
+
+    __slots__ = ("_count", "_sum", "alpha", "period", "value")
+
+    def __init__(self, period: int) -> None:
+        self.period = _check_period(period)
+        self.alpha = 2.0 / (period + 1)
+        self._count = 0
+        self._sum = 0.0
+        self.value: float | None = None
+
+    def update(self, x: float) -> float | None:
+        prev = self.value
+        if prev is None:
+            self._sum += x
+            self._count += 1
+            if self._count < self.period:
+                return None
+            self.value = self._sum / self.period
+        else:
+            self.value = prev + self.alpha * (x - prev)
+        return self.value
+
+
+def _ema_list(x: list[float], period: int) -> list[float]:
+    """EMA of a list of floats (no NaNs), the exact recurrence of :class:`Ema`."""
+    n = len(x)
+    out = [NAN] * n
+    if n < period:
+        return out
+    alpha = 2.0 / (period + 1)
+    total = 0.0
+    for i in range(period):
+        total += x[i]
+    prev = total / period
+    out[period - 1] = prev
+    for i in range(period, n):
+        prev = prev + alpha * (x[i] - prev)
+        out[i] = prev
+    return out
+
+
+def ema_array(values: ArrayLike, period: int) -> FloatArray:
+    """EMA of ``values``; ``NaN`` for the first ``period - 1`` positions. Equal to :class:`Ema`."""
+    _check_period(period)
+    x = _as_array(values)
+    return np.array(_ema_list(x.tolist(), period), dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------
+# RSI (Wilder)
+# --------------------------------------------------------------------------------------
+
+
+def _rsi_value(avg_gain: float, avg_loss: float) -> float:
+    # Equal to 100 - 100 / (1 + gain / loss) but defined when loss is 0 (-> 100);
+    # a flat window (no gain, no loss) reads 50.
+    total = avg_gain + avg_loss
+    return 100.0 * avg_gain / total if total > 0.0 else 50.0
+
+
+class Rsi:
+    """Wilder's RSI. The first value needs ``period + 1`` inputs (``period`` changes):
+    average gain/loss start as plain means, then ``avg = (avg * (period - 1) + x) / period``.
+    """
+
+    __slots__ = ("_avg_gain", "_avg_loss", "_count", "_prev", "period", "value")
+
+    def __init__(self, period: int = 14) -> None:
+        self.period = _check_period(period)
+        self._prev: float | None = None
+        self._count = 0  # number of changes seen, up to ``period``
+        self._avg_gain = 0.0  # a sum while warming up, the average afterwards
+        self._avg_loss = 0.0
+        self.value: float | None = None
+
+    def update(self, x: float) -> float | None:
+        prev = self._prev
+        self._prev = x
+        if prev is None:
+            return None
+        change = x - prev
+        gain = change if change > 0.0 else 0.0
+        loss = -change if change < 0.0 else 0.0
+        period = self.period
+        if self._count < period:
+            self._avg_gain += gain
+            self._avg_loss += loss
+            self._count += 1
+            if self._count < period:
+                return None
+            self._avg_gain /= period
+            self._avg_loss /= period
+        else:
+            self._avg_gain = (self._avg_gain * (period - 1) + gain) / period
+            self._avg_loss = (self._avg_loss * (period - 1) + loss) / period
+        self.value = _rsi_value(self._avg_gain, self._avg_loss)
+        return self.value
+
+
+def rsi_array(values: ArrayLike, period: int = 14) -> FloatArray:
+    """Wilder's RSI of ``values``; ``NaN`` for the first ``period`` positions. Equal to
+    :class:`Rsi`."""
+    _check_period(period)
+    x = _as_array(values).tolist()
+    n = len(x)
+    out = [NAN] * n
+    if n <= period:
+        return np.array(out, dtype=np.float64)
+    sum_gain = 0.0
+    sum_loss = 0.0
+    for i in range(1, period + 1):
+        change = x[i] - x[i - 1]
+        sum_gain += change if change > 0.0 else 0.0
+        sum_loss += -change if change < 0.0 else 0.0
+    avg_gain = sum_gain / period
+    avg_loss = sum_loss / period
+    out[period] = _rsi_value(avg_gain, avg_loss)
+    keep = period - 1
+    for i in range(period + 1, n):
+        change = x[i] - x[i - 1]
+        gain = change if change > 0.0 else 0.0
+        loss = -change if change < 0.0 else 0.0
+        avg_gain = (avg_gain * keep + gain) / period
+        avg_loss = (avg_loss * keep + loss) / period
+        out[i] = _rsi_value(avg_gain, avg_loss)
+    return np.array(out, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------
+# MACD
+# --------------------------------------------------------------------------------------
+
+
+class Macd:
+    """MACD: ``line = EMA(fast) - EMA(slow)``, ``signal = EMA(signal)`` of the line,
+    ``histogram = line - signal``.
+
+    ``update`` returns the histogram once the signal line exists (after
+    ``slow + signal - 1`` inputs), else ``None``; ``line`` and ``signal`` hold the latest
+    values (``line`` is available earlier, from the ``slow``-th input).
+    """
+
+    __slots__ = ("_fast", "_signal", "_slow", "histogram", "line", "signal")
+
+    def __init__(self, fast: int = 12, slow: int = 26, signal: int = 9) -> None:
+        _check_period(fast, "fast")
+        _check_period(slow, "slow")
+        _check_period(signal, "signal")
+        if fast >= slow:
+            raise ValueError(f"fast ({fast}) must be less than slow ({slow})")
+        self._fast = Ema(fast)
+        self._slow = Ema(slow)
+        self._signal = Ema(signal)
+        self.line: float | None = None
+        self.signal: float | None = None
+        self.histogram: float | None = None
+
+    @property
+    def periods(self) -> tuple[int, int, int]:
+        return self._fast.period, self._slow.period, self._signal.period
+
+    def update(self, x: float) -> float | None:
+        fast = self._fast.update(x)
+        slow = self._slow.update(x)
+        if fast is None or slow is None:
+            return None
+        line = fast - slow
+        self.line = line
+        signal = self._signal.update(line)
+        if signal is None:
+            return None
+        self.signal = signal
+        self.histogram = line - signal
+        return self.histogram
+
+
+def macd_array(
+    values: ArrayLike, fast: int = 12, slow: int = 26, signal: int = 9
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``(line, signal, histogram)`` arrays, ``NaN`` where :class:`Macd` has no value yet.
+
+    ``line`` starts at position ``slow - 1``; ``signal`` and ``histogram`` at
+    ``slow + signal - 2``. Equal to :class:`Macd` bit for bit.
+    """
+    _check_period(fast, "fast")
+    _check_period(slow, "slow")
+    _check_period(signal, "signal")
+    if fast >= slow:
+        raise ValueError(f"fast ({fast}) must be less than slow ({slow})")
+    x = _as_array(values).tolist()
+    n = len(x)
+    line = np.full(n, NAN)
+    sig = np.full(n, NAN)
+    if n < slow:
+        return line, sig, sig.copy()
+    fast_ema = _ema_list(x, fast)
+    slow_ema = _ema_list(x, slow)
+    start = slow - 1
+    line_values = [fast_ema[i] - slow_ema[i] for i in range(start, n)]
+    line[start:] = line_values
+    sig[start:] = _ema_list(line_values, signal)
+    return line, sig, line - sig
