@@ -1,0 +1,164 @@
+"""Built-in plugin: the ``sim`` broker and the ``synthetic`` and ``csv`` feeds.
+
+Registered through the ``gpt_trader`` entry point ``sim = "gpt_trader.sim.plugin"`` like
+any third-party plugin. A profile selects them by name, e.g.::
+
+    broker = {use = "sim", starting_cash = 50000, market_fill = "next_open"}
+    feed = {use = "csv", path = "data/btc_1m.csv", symbol = "BTC-USD"}
+
+Negative numbers are refused by the params models, so a profile gets a clear error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
+from gpt_trader.domain import Product
+from gpt_trader.domain.market import datetime_to_ts
+from gpt_trader.errors import UserError
+from gpt_trader.hookspecs import hookimpl
+from gpt_trader.sim.broker import SimBroker
+from gpt_trader.sim.csvfeed import CsvCandleFeed
+from gpt_trader.sim.exchange import SimExchange
+from gpt_trader.sim.products import default_products
+from gpt_trader.sim.synthetic import DEFAULT_START_TS, SyntheticFeed
+
+BPS = Decimal(10_000)
+STATE_FILE = "sim_exchange.json"
+
+
+class SimBrokerParams(Params):
+    """Settings of the ``sim`` broker.
+
+    ``persist`` keeps the simulated exchange in ``<state_dir>/sim_exchange.json`` so a
+    restarted bot finds its orders; it is skipped when the run says it is a replay
+    (``BuildContext.options["replay"]``), where a snapshot per change would only cost time.
+    """
+
+    starting_cash: Decimal = Field(default=Decimal(100_000), ge=0)
+    cash_currency: str = Field(default="USD", min_length=1)
+    maker_fee_bps: Decimal = Field(default=Decimal(40), ge=0)
+    taker_fee_bps: Decimal = Field(default=Decimal(60), ge=0)
+    market_fill: Literal["immediate", "next_open"] = "immediate"
+    slippage_bps: Decimal = Field(default=Decimal(0), ge=0)
+    volume_participation: Decimal | None = Field(default=None, gt=0, le=1)
+    persist: bool = True
+
+
+def _parse_start(value: str) -> int:
+    dt = datetime.fromisoformat(value.strip())
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return datetime_to_ts(dt)
+
+
+class SyntheticFeedParams(Params):
+    """Settings of the ``synthetic`` feed; ``start`` is ISO-8601 (UTC when naive)."""
+
+    seed: int | None = None
+    interval_s: int = Field(default=60, gt=0)
+    pace_s: float = Field(default=1.0, ge=0)
+    start: str | None = None
+
+    @field_validator("start")
+    @classmethod
+    def _start_is_iso(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_start(value)  # ValueError -> a validation error naming the field
+        return value
+
+
+class CsvFeedParams(Params):
+    """Settings of the ``csv`` feed: the file and the symbol its bars are for."""
+
+    path: str = Field(min_length=1)
+    symbol: str | None = None
+    interval_s: int | None = Field(default=None, gt=0)
+    pace_s: float = Field(default=0.0, ge=0)
+
+
+def _products(ctx: BuildContext) -> dict[str, Product]:
+    return dict(ctx.products) if ctx.products else default_products(ctx.universe)
+
+
+def make_sim_broker(params: SimBrokerParams, ctx: BuildContext) -> SimBroker:
+    exchange = SimExchange(
+        _products(ctx),
+        {params.cash_currency: params.starting_cash},
+        maker_fee=params.maker_fee_bps / BPS,
+        taker_fee=params.taker_fee_bps / BPS,
+        market_fill=params.market_fill,
+        slippage_bps=params.slippage_bps,
+        volume_participation=params.volume_participation,
+        seed=ctx.seed,
+    )
+    persist = params.persist and not ctx.options.get("replay", False)
+    state_file = Path(ctx.state_dir) / STATE_FILE if persist else None
+    return SimBroker(exchange, state_file=state_file)
+
+
+def _start_ts(params: SyntheticFeedParams, ctx: BuildContext) -> int:
+    """The configured start; a resumed run continues after the market it last saw."""
+    start = DEFAULT_START_TS if params.start is None else _parse_start(params.start)
+    resume_after = ctx.options.get("resume_after_ts")
+    if isinstance(resume_after, int) and resume_after >= start:
+        step = params.interval_s * 1_000_000_000
+        start += ((resume_after - start) // step + 1) * step
+    return start
+
+
+def make_synthetic_feed(params: SyntheticFeedParams, ctx: BuildContext) -> SyntheticFeed:
+    return SyntheticFeed(
+        _products(ctx),
+        seed=ctx.seed if params.seed is None else params.seed,
+        interval_s=params.interval_s,
+        start_ts=_start_ts(params, ctx),
+        pace_s=params.pace_s,
+    )
+
+
+def make_csv_feed(params: CsvFeedParams, ctx: BuildContext) -> CsvCandleFeed:
+    symbol = params.symbol
+    if symbol is None:
+        if not ctx.universe:
+            raise UserError("csv feed: no symbol given and the universe is empty")
+        symbol = ctx.universe[0]
+    return CsvCandleFeed(
+        Path(params.path).expanduser(), symbol, params.interval_s, pace_s=params.pace_s
+    )
+
+
+@hookimpl
+def register_brokers() -> Iterator[ComponentSpec]:
+    yield ComponentSpec(
+        "sim",
+        Kind.BROKER,
+        make_sim_broker,
+        SimBrokerParams,
+        summary="in-process simulated exchange (matching engine, fees, holds)",
+    )
+
+
+@hookimpl
+def register_feeds() -> Iterator[ComponentSpec]:
+    yield ComponentSpec(
+        "synthetic",
+        Kind.FEED,
+        make_synthetic_feed,
+        SyntheticFeedParams,
+        summary="seeded random-walk candles with realistic volatility",
+    )
+    yield ComponentSpec(
+        "csv",
+        Kind.FEED,
+        make_csv_feed,
+        CsvFeedParams,
+        summary="historical candles from a CSV file (timestamp,open,high,low,close,volume)",
+    )
