@@ -1,0 +1,26 @@
+"""The aiohttp application: routes and middlewares around one SimState."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gpt_trader_coinbase.simulator import admin, rest_account, rest_market, rest_orders, ws
+from gpt_trader_coinbase.simulator.middleware import auth_mw, errors_mw, faults_mw
+from gpt_trader_coinbase.simulator.state import STATE, SimState
+
+# Order bodies are tiny; anything bigger is a client bug or abuse.
+MAX_BODY = 1 << 20
+
+
+def build_app(state: SimState) -> web.Application:
+    app = web.Application(
+        middlewares=[admin.admin_guard, errors_mw, faults_mw, auth_mw],
+        client_max_size=MAX_BODY,
+    )
+    app[STATE] = state
+    app.add_routes(rest_market.routes())
+    app.add_routes(rest_orders.routes())
+    app.add_routes(rest_account.routes())
+    app.add_routes(ws.routes())
+    app.add_routes(admin.routes())
+    return app

@@ -1,0 +1,75 @@
+"""The shared state of one simulator instance, as handlers, the WS hub and the driver see it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from gpt_trader.domain import Fill, Liquidity, Order, Product, Side
+
+from gpt_trader_coinbase.simulator.auth import JwtVerifier
+from gpt_trader_coinbase.simulator.faults import FaultInjector
+from gpt_trader_coinbase.simulator.keys import KeyRing
+from gpt_trader_coinbase.simulator.market import ProductMarket
+from gpt_trader_coinbase.simulator.ordermeta import OrderMetaStore
+from gpt_trader_coinbase.simulator.shapes import Identity
+from gpt_trader_coinbase.simulator.wire import now_ns
+
+if TYPE_CHECKING:
+    from gpt_trader_coinbase.simulator.venue import Venue
+    from gpt_trader_coinbase.simulator.ws import Hub
+
+log = logging.getLogger("gpt_trader_coinbase.simulator")
+
+Levels = list[tuple[Decimal, Decimal]]
+
+
+@dataclass
+class SimState:
+    venue: Venue
+    markets: dict[str, ProductMarket]
+    keys: KeyRing
+    faults: FaultInjector
+    ident: Identity
+    admin_token: str
+    metas: OrderMetaStore = field(default_factory=OrderMetaStore)
+    hub: Hub | None = None
+    port: int = 0
+    internal_errors: int = 0
+    started_ns: int = field(default_factory=now_ns)
+
+    def __post_init__(self) -> None:
+        self.verifier = JwtVerifier(self.keys)
+
+    @property
+    def products(self) -> dict[str, Product]:
+        return self.venue.products
+
+    def book(self, symbol: str, depth: int | None = None) -> tuple[Levels, Levels]:
+        """Synthetic liquidity (as takers left it) plus the user's resting orders, best first."""
+        return self.venue.book(symbol, depth)
+
+    def product_type(self, symbol: str) -> str:
+        p = self.products.get(symbol)
+        return "FUTURE" if p is not None and p.product_type != "SPOT" else "SPOT"
+
+    def order_changed(self, order: Order) -> None:
+        """Venue listener: push the order to user-channel subscribers and the book to level2."""
+        if self.hub is not None:
+            self.hub.on_order(order)
+
+    def fill_happened(self, fill: Fill) -> None:
+        """Venue listener: a user order that TOOK liquidity prints on the public tape."""
+        m = self.markets.get(fill.symbol)
+        if m is None or fill.liquidity is not Liquidity.TAKER:
+            return
+        maker_side = "SELL" if fill.side is Side.BUY else "BUY"
+        pr = m.print_trade(fill.ts, fill.price, fill.size, maker_side)
+        if self.hub is not None:
+            self.hub.market_step(m, [pr], refresh_book=False)
+
+
+STATE: web.AppKey[SimState] = web.AppKey("sim_state", SimState)

@@ -1,0 +1,241 @@
+"""The one place that knows the core matching engine (gpt_trader.sim.SimExchange).
+
+The rest of the simulator talks to :class:`Venue`: submit/cancel/edit in domain terms with
+Coinbase reasons, order and fill lookups by venue order id, balances, the book (synthetic
+liquidity plus the user's resting orders), and the market events that move it. Swapping the
+engine means rewriting this file only. Every call is stamped with the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from gpt_trader.domain import (
+    Balance,
+    BookUpdate,
+    Fill,
+    Liquidity,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Product,
+    Side,
+    Trade,
+)
+from gpt_trader.sim import SimExchange, SimRejected, default_products
+from gpt_trader.sim import reasons as R
+
+from gpt_trader_coinbase.simulator.orderconfig import Rejection
+from gpt_trader_coinbase.simulator.wire import now_ns
+
+OrderListener = Callable[[Order], None]
+FillListener = Callable[[Fill], None]
+Levels = list[tuple[Decimal, Decimal]]
+ZERO = Decimal(0)
+UNKNOWN_PREVIEW = "UNKNOWN_PREVIEW_FAILURE_REASON"
+
+INSUFFICIENT_FUNDS = Rejection(
+    "UNKNOWN_FAILURE_REASON", "PREVIEW_INSUFFICIENT_FUND", "Insufficient balance in source account"
+)
+POST_ONLY_CROSS = Rejection("INVALID_LIMIT_PRICE_POST_ONLY", UNKNOWN_PREVIEW, "")
+NO_LIQUIDITY = Rejection("INVALID_NO_LIQUIDITY", "PREVIEW_INVALID_NO_LIQUIDITY", "no liquidity")
+
+
+def rejection_for(reason: str) -> Rejection:
+    """The three error_response reasons for one engine reason (coinbase-api.md §3.6)."""
+    if reason == R.INSUFFICIENT_FUND:
+        return INSUFFICIENT_FUNDS
+    if reason == R.POST_ONLY_WOULD_CROSS:
+        return POST_ONLY_CROSS
+    if reason.startswith("PREVIEW_"):
+        return Rejection("UNKNOWN_FAILURE_REASON", reason, reason.removeprefix("PREVIEW_").lower())
+    preview = {
+        R.UNSUPPORTED_ORDER_CONFIGURATION: "PREVIEW_INVALID_ORDER_CONFIG",
+    }.get(reason, f"PREVIEW_{reason}")
+    return Rejection(reason, preview, reason.lower())
+
+
+@dataclass
+class Submitted:
+    """The venue's answer to a submit. ``rejection`` set means the order was refused."""
+
+    order: Order
+    fills: list[Fill] = field(default_factory=list)
+    rejection: Rejection | None = None
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a preview shows: notional, fee and slippage of the order as the book stands."""
+
+    quote: Decimal
+    commission: Decimal
+    slippage: Decimal
+    rejection: Rejection | None
+
+
+class _Relay:
+    """SimExchange listener -> our callbacks."""
+
+    def __init__(self, on_order: OrderListener, on_fill: FillListener | None) -> None:
+        self._on_order = on_order
+        self._on_fill = on_fill
+
+    def on_order(self, order: Order) -> None:
+        self._on_order(order)
+
+    def on_fill(self, fill: Fill) -> None:
+        if self._on_fill is not None:
+            self._on_fill(fill)
+
+
+class Venue:
+    def __init__(self, exchange: SimExchange) -> None:
+        self._ex = exchange
+        self.products: dict[str, Product] = {p.symbol: p for p in exchange.products()}
+        self.maker_fee: Decimal = exchange.maker_fee
+        self.taker_fee: Decimal = exchange.taker_fee
+
+    @classmethod
+    def create(cls, symbols: Sequence[str], *, seed: int, balances: Mapping[str, Decimal]) -> Venue:
+        """A fresh spot venue for ``symbols`` (the dev universe's increments and limits)."""
+        return cls(SimExchange(default_products(symbols), dict(balances), seed=seed))
+
+    def add_listener(self, on_order: OrderListener, on_fill: FillListener | None = None) -> None:
+        self._ex.add_listener(_Relay(on_order, on_fill))
+
+    # -- trading -----------------------------------------------------------------------------
+
+    def submit(self, request: OrderRequest) -> Submitted:
+        known = self._ex.order(request.client_order_id)
+        order = self._ex.submit(request, now_ns())
+        fills = self._ex.fills(client_order_id=request.client_order_id)
+        rejection = None
+        if order.status is OrderStatus.REJECTED:
+            rejection = rejection_for(order.reject_reason)
+        return Submitted(order, fills, rejection, duplicate=known is not None)
+
+    def estimate(self, request: OrderRequest) -> Estimate:
+        """Preview: what the order would cost now, and why it would be refused."""
+        engine = self._ex.engine(request.symbol)
+        ts = now_ns()
+        reason = engine.check(request, ts)
+        price: Decimal | None
+        if request.order_type is OrderType.MARKET:
+            price = engine.estimate_price(request.side, request.size)
+        else:
+            price = request.limit_price
+        price = price or ZERO
+        quote = (price * request.size).normalize()
+        product = self.products[request.symbol]
+        commission = product.quantize_quote(quote * self.taker_fee).normalize()
+        if reason is None and price:
+            p = self.products[request.symbol]
+            currency, need = (
+                (p.quote, quote + commission)
+                if request.side is Side.BUY
+                else (p.base, request.size)
+            )
+            if self._ex.balance(currency).available < need:
+                reason = R.INSUFFICIENT_FUND
+        touch = engine.best_ask() if request.side is Side.BUY else engine.best_bid()
+        slippage = ZERO
+        if request.order_type is OrderType.MARKET and touch and price:
+            slippage = abs(price - touch) / touch
+        return Estimate(quote, commission, slippage, rejection_for(reason) if reason else None)
+
+    def cancel(self, order_id: str) -> str:
+        """Cancel by venue order id: "" on success, else the Coinbase cancel failure reason."""
+        order = self._ex.order_by_id(order_id)
+        if order is None:
+            return R.UNKNOWN_CANCEL_ORDER
+        result = self._ex.cancel(order.client_order_id, now_ns())
+        return "" if result.success else result.failure_reason
+
+    def edit_error(self, order_id: str, *, price: Decimal | None, size: Decimal) -> str | None:
+        order = self._ex.order_by_id(order_id)
+        if order is None:
+            return R.ORDER_NOT_FOUND
+        return self._ex.engine(order.symbol).edit_error(order.client_order_id, size, price)
+
+    def edit(
+        self, order_id: str, *, price: Decimal | None, size: Decimal
+    ) -> tuple[str, str] | None:
+        """Edit a resting GTC limit: None on success, else (edit reason, preview reason)."""
+        order = self._ex.order_by_id(order_id)
+        if order is None:
+            return R.ORDER_NOT_FOUND, UNKNOWN_PREVIEW
+        try:
+            self._ex.edit(order.client_order_id, now_ns(), size=size, price=price)
+        except SimRejected as e:
+            if e.reason.startswith("PREVIEW_"):
+                return "COMMANDER_REJECTED_EDIT_ORDER", e.reason
+            return e.reason, UNKNOWN_PREVIEW
+        return None
+
+    def order_id_for(self, symbol: str, client_order_id: str) -> str:
+        """The id the venue gives (or gave) the order with ``client_order_id``."""
+        return self._ex.engine(symbol).order_id_for(client_order_id)
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def order(self, order_id: str) -> Order | None:
+        return self._ex.order_by_id(order_id)
+
+    def order_by_client_id(self, client_order_id: str) -> Order | None:
+        return self._ex.order(client_order_id)
+
+    def orders(self) -> list[Order]:
+        """Every order, newest first (Coinbase's default sort)."""
+        return list(reversed(self._ex.orders()))
+
+    def fills(self) -> list[Fill]:
+        """Every fill, newest first."""
+        return list(reversed(self._ex.fills()))
+
+    def balances(self) -> list[Balance]:
+        have = {b.currency: b for b in self._ex.balances()}
+        # One wallet per currency a product trades, funded or not (as Coinbase lists them).
+        for p in self.products.values():
+            for c in (p.base, p.quote):
+                have.setdefault(c, Balance(c, ZERO, ZERO))
+        return [have[c] for c in sorted(have)]
+
+    def cash(self, currency: str) -> Decimal:
+        return self._ex.balance(currency).total
+
+    # -- the book and the market --------------------------------------------------------------
+
+    def book(self, symbol: str, depth: int | None = None) -> tuple[Levels, Levels]:
+        """Synthetic liquidity plus resting user orders, best first."""
+        bids, asks = self._ex.engine(symbol).book_levels(depth or 1_000)
+        return list(bids), list(asks)
+
+    def resting_best(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        """Best resting USER bid and ask (so the synthetic layout never crosses them)."""
+        bid = ask = None
+        for o in self._ex.open_orders(symbol):
+            if o.limit_price is None or o.order_type is not OrderType.LIMIT:
+                continue
+            if o.side is Side.BUY:
+                bid = o.limit_price if bid is None else max(bid, o.limit_price)
+            else:
+                ask = o.limit_price if ask is None else min(ask, o.limit_price)
+        return bid, ask
+
+    def set_liquidity(self, symbol: str, bids: Levels, asks: Levels, ts: int) -> None:
+        """Replace the synthetic liquidity (a book snapshot)."""
+        self._ex.apply_book(BookUpdate(symbol, ts, tuple(bids), tuple(asks), snapshot=True))
+
+    def on_print(
+        self, symbol: str, ts: int, trade_id: str, price: Decimal, size: Decimal, taker_side: str
+    ) -> None:
+        """A public trade: fills resting user orders priced better than it, up to its size."""
+        self._ex.on_trade(Trade(symbol, ts, trade_id, price, size, taker_side))
+
+
+__all__ = ["Estimate", "Liquidity", "Submitted", "Venue", "rejection_for"]
