@@ -1,0 +1,215 @@
+"""What every guard here shares: param types, result building, exits, edge-triggered reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any
+
+from gpt_trader.components import Params
+from gpt_trader.domain import GuardResult, OrderRequest, Product, Severity, Side, TradingState
+from gpt_trader.protocols import StateView
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from gpt_trader_risk.compare import DEFAULT_WARN_AT, Level, num
+
+__all__ = [
+    "Fraction",
+    "Money",
+    "NonNegDecimal",
+    "OnCritical",
+    "PosDecimal",
+    "PreTradeParams",
+    "ReportLatch",
+    "RuntimeParams",
+    "WarnAt",
+    "currency_of",
+    "is_exit",
+    "projected_position",
+    "reference_price",
+    "trip",
+]
+
+ZERO = Decimal(0)
+
+
+def _not_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError(f"must not be negative (got {value})")
+    return value
+
+
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError(f"must be greater than zero (got {value})")
+    return value
+
+
+def _fraction(value: Decimal) -> Decimal:
+    if not (0 < value <= 1):
+        raise ValueError(f"must be a fraction in (0, 1] (got {value})")
+    return value
+
+
+NonNegDecimal = Annotated[Decimal, Field(allow_inf_nan=False), AfterValidator(_not_negative)]
+PosDecimal = Annotated[Decimal, Field(allow_inf_nan=False), AfterValidator(_positive)]
+#: A quote-currency amount; limits on money are Decimal and never negative.
+Money = PosDecimal
+Fraction = Annotated[Decimal, Field(allow_inf_nan=False), AfterValidator(_fraction)]
+
+
+def _warn_at(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and value.lower() in ("", "none", "off")):
+        return None
+    return value
+
+
+WarnAt = Annotated[Fraction | None, BeforeValidator(_warn_at)]
+
+
+def _on_critical(value: Any) -> TradingState:
+    if isinstance(value, TradingState):
+        state = value
+    else:
+        key = str(value).strip().upper().replace("-", "_")
+        if key not in ("REDUCE_ONLY", "HALTED"):
+            raise ValueError(f"must be 'reduce_only' or 'halted' (got {value!r})")
+        state = TradingState[key]
+    if state is TradingState.ACTIVE:
+        raise ValueError("must be 'reduce_only' or 'halted': a guard can only tighten")
+    return state
+
+
+#: Where a runtime guard moves the kernel on CRITICAL: ``"reduce_only"`` or ``"halted"``.
+OnCritical = Annotated[TradingState, BeforeValidator(_on_critical)]
+
+
+class PreTradeParams(Params):
+    """Shared by pre-trade guards."""
+
+    warn_at: WarnAt = Field(DEFAULT_WARN_AT, description="warn from this fraction of a limit")
+
+
+class RuntimeParams(Params):
+    """Shared by runtime guards. ``repeat`` reports every evaluation, not only changes."""
+
+    warn_at: WarnAt = Field(DEFAULT_WARN_AT, description="warn from this fraction of a limit")
+    repeat: bool = False
+
+
+def trip(
+    guard: str,
+    level: Level,
+    message: str,
+    value: Decimal | float | None,
+    threshold: Decimal | float | None,
+    *,
+    breach: Severity = Severity.RECOVERABLE,
+    action: TradingState = TradingState.HALTED,
+    context: Mapping[str, object] | None = None,
+    **extra: object,
+) -> GuardResult:
+    """A GuardResult for ``level``: OK, WARN, or ``breach`` (RECOVERABLE / CRITICAL).
+
+    ``context`` and ``extra`` become the result's context, every value as a string."""
+    merged = {**(context or {}), **extra}
+    severity = {Level.OK: Severity.OK, Level.WARN: Severity.WARN, Level.BREACH: breach}[level]
+    return GuardResult(
+        guard=guard,
+        severity=severity,
+        message=message,
+        value=value,
+        threshold=threshold,
+        action=action,
+        context={k: v if isinstance(v, str) else _ctx(v) for k, v in merged.items()},
+    )
+
+
+def _ctx(value: object) -> str:
+    if isinstance(value, Decimal | int | float):
+        return num(value)
+    return str(value)
+
+
+def is_exit(request: OrderRequest, state: StateView) -> bool:
+    """The kernel's own test: the order closes part or all of a position and does not flip it."""
+    pos = state.positions.get(request.symbol)
+    if pos is None or pos.size == 0:
+        return False
+    closing = request.side is (Side.SELL if pos.size > 0 else Side.BUY)
+    return closing and request.size <= abs(pos.size)
+
+
+def signed(request: OrderRequest) -> Decimal:
+    return request.size if request.side is Side.BUY else -request.size
+
+
+def projected_position(
+    request: OrderRequest, state: StateView, *, include_open: bool = True
+) -> tuple[Decimal, Decimal, Decimal]:
+    """``(current, pending, projected)`` signed base size for ``request.symbol``.
+
+    ``pending`` is the remaining size of working orders on the same side as the request
+    (orders whose outcome is UNKNOWN included: they may have filled at the venue), so the
+    projection is the worst case if everything fills.
+    """
+    pos = state.positions.get(request.symbol)
+    current = pos.size if pos is not None else ZERO
+    pending = ZERO
+    if include_open:
+        for order in state.open_orders:
+            if order.symbol == request.symbol and order.side is request.side:
+                pending += order.remaining
+    sign = 1 if request.side is Side.BUY else -1
+    return current, pending * sign, current + pending * sign + signed(request)
+
+
+def reference_price(request: OrderRequest, state: StateView) -> Decimal | None:
+    """The limit price if there is one, else the last traded price, else the mark."""
+    if request.limit_price is not None:
+        return request.limit_price
+    price = state.last_price(request.symbol)
+    if price:
+        return price
+    pos = state.positions.get(request.symbol)
+    if pos is not None and pos.mark_price:
+        return pos.mark_price
+    return None
+
+
+def currency_of(products: Mapping[str, Product], default: str = "USD") -> str:
+    """The quote currency of the universe when there is exactly one, else ``default``."""
+    quotes = {p.quote for p in products.values()}
+    return quotes.pop() if len(quotes) == 1 else default
+
+
+class ReportLatch:
+    """Edge-triggered reporting for runtime guards (they run on every fill and timer tick).
+
+    A result is passed on when its severity changes. A continuing CRITICAL is passed on
+    again only while the kernel is looser than the result's ``action`` (an operator
+    loosened it while the breach persists: it must tighten again). Otherwise an unchanged
+    result comes back as OK with the same message, which the guard stack drops.
+    """
+
+    def __init__(self, repeat: bool = False) -> None:
+        self.repeat = repeat
+        self.level = Severity.OK
+
+    def __call__(self, result: GuardResult, state: StateView) -> GuardResult:
+        previous, self.level = self.level, result.severity
+        if self.repeat or result.severity is Severity.OK:
+            return result
+        if result.severity is not previous:
+            return result
+        if result.severity is Severity.CRITICAL and state.trading_state < result.action:
+            return result
+        return GuardResult(
+            guard=result.guard,
+            severity=Severity.OK,
+            message=f"{result.message} (unchanged, already reported)",
+            value=result.value,
+            threshold=result.threshold,
+            action=result.action,
+            context=result.context,
+        )

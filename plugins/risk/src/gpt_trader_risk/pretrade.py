@@ -1,0 +1,1081 @@
+"""Pre-trade guards: ``check(request, state)`` on every order before it reaches the venue.
+
+A breach is RECOVERABLE: the order is blocked, the kernel's trading state is untouched.
+Guards that limit exposure never block an *exit* (an order that reduces a position without
+flipping it, the kernel's own definition): a risk limit must never trap a position. Guards
+about order mechanics (size, rate, book) let exits through by default as well
+(``check_exits = false``); ``guard.product_limits`` and ``guard.reduce_only`` check every
+order.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import deque
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Self
+
+from gpt_trader.components import Params
+from gpt_trader.domain import (
+    GuardResult,
+    OrderRequest,
+    OrderType,
+    Severity,
+    Side,
+    TradingState,
+)
+from gpt_trader.domain.market import NS
+from gpt_trader.protocols import StateView
+from pydantic import BeforeValidator, Field, PositiveInt, field_validator, model_validator
+
+from gpt_trader_risk.base import (
+    Fraction,
+    Money,
+    NonNegDecimal,
+    OnCritical,
+    PosDecimal,
+    PreTradeParams,
+    ReportLatch,
+    is_exit,
+    projected_position,
+    reference_price,
+    trip,
+)
+from gpt_trader_risk.book import Book, book_for
+from gpt_trader_risk.compare import Level, Limit, Mode, money, num, shown
+from gpt_trader_risk.riskfile import load_risk_file
+
+ZERO = Decimal(0)
+_BPS = Decimal(10_000)
+_HUNDRED = Decimal(100)
+
+
+def _table(value: Any) -> Any:
+    """One value for every symbol becomes ``{"*": value}``."""
+    if isinstance(value, dict) or value is None:
+        return value
+    return {"*": value}
+
+
+#: Per-symbol limits; a single value applies to every symbol (key ``"*"``).
+SizeLimits = Annotated[dict[str, PosDecimal], BeforeValidator(_table)]
+
+
+def _worst(name: str, results: list[GuardResult]) -> GuardResult:
+    if not results:
+        return GuardResult.passed(name)
+    return max(results, key=lambda r: r.severity)
+
+
+def _blocked(name: str, message: str, context: dict[str, object]) -> GuardResult:
+    return trip(name, Level.BREACH, message, None, None, context=context)
+
+
+def _order_ctx(request: OrderRequest) -> dict[str, object]:
+    return {
+        "symbol": request.symbol,
+        "side": request.side.value,
+        "size": request.size,
+        "client_order_id": request.client_order_id,
+    }
+
+
+def _per_symbol(
+    limits: dict[str, Decimal] | None, symbol: str, unlisted: str
+) -> tuple[Decimal | None, bool]:
+    """``(limit, missing)``: the limit for ``symbol`` (``"*"`` is the default); ``missing``
+    when the table lacks it and unlisted symbols are blocked."""
+    if limits is None:
+        return None, False
+    if symbol in limits:
+        return limits[symbol], False
+    if "*" in limits:
+        return limits["*"], False
+    return None, unlisted == "block"
+
+
+# ---- guard.max_order_size -----------------------------------------------------------------
+class MaxOrderSizeParams(PreTradeParams):
+    """``max_size`` in base units (one value, or per symbol with ``"*"`` as the default);
+    ``max_notional`` in quote currency. At least one is required."""
+
+    max_size: SizeLimits | None = None
+    max_notional: Money | None = None
+    unlisted: Literal["block", "allow"] = "block"
+    check_exits: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if self.max_size is None and self.max_notional is None:
+            raise ValueError("set max_size (base units) and/or max_notional (quote currency)")
+        return self
+
+
+class MaxOrderSize:
+    """Blocks an order larger than ``max_size`` or worth more than ``max_notional``."""
+
+    name = "guard.max_order_size"
+
+    def __init__(self, params: MaxOrderSizeParams) -> None:
+        self.p = params
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        p = self.p
+        if not p.check_exits and is_exit(request, state):
+            return GuardResult.passed(self.name)
+        ctx = _order_ctx(request)
+        out: list[GuardResult] = []
+        limit, missing = _per_symbol(p.max_size, request.symbol, p.unlisted)
+        if missing:
+            return _blocked(self.name, f"no max_size configured for {request.symbol}", context=ctx)
+        if limit is not None:
+            lim = Limit(limit, Mode.GT, p.warn_at)
+            level, value = lim.grade(request.size)
+            out.append(
+                trip(
+                    self.name,
+                    level,
+                    f"order size {num(value)} {request.symbol} {lim.verb(value)} "
+                    f"max {num(limit)} ({request.side.value} {request.order_type.value})",
+                    value,
+                    limit,
+                    context=ctx,
+                )
+            )
+        if p.max_notional is not None:
+            price = reference_price(request, state)
+            if price is None:
+                return _blocked(
+                    self.name, f"no price to value the order on {request.symbol}", context=ctx
+                )
+            lim = Limit(p.max_notional, Mode.GT, p.warn_at)
+            level, value = lim.grade(request.size * price)
+            out.append(
+                trip(
+                    self.name,
+                    level,
+                    f"order notional {money(value)} {lim.verb(value)} max "
+                    f"{num(p.max_notional)} ({request.side.value} {num(request.size)} "
+                    f"{request.symbol} @ {num(price)})",
+                    value,
+                    p.max_notional,
+                    price=price,
+                    context=ctx,
+                )
+            )
+        return _worst(self.name, out)
+
+
+# ---- guard.max_position -------------------------------------------------------------------
+class MaxPositionParams(PreTradeParams):
+    """``max_size``: the largest absolute position in base units, one value or per symbol
+    (``"*"`` is the default for symbols not listed). Working orders on the same side count
+    (``include_open``), so the check is against the worst case."""
+
+    max_size: SizeLimits
+    unlisted: Literal["block", "allow"] = "block"
+    include_open: bool = True
+
+
+class MaxPosition:
+    name = "guard.max_position"
+
+    def __init__(self, params: MaxPositionParams) -> None:
+        self.p = params
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        p = self.p
+        if is_exit(request, state):
+            return GuardResult.passed(self.name)
+        ctx = _order_ctx(request)
+        limit, missing = _per_symbol(p.max_size, request.symbol, p.unlisted)
+        if missing:
+            return _blocked(self.name, f"no max_size configured for {request.symbol}", context=ctx)
+        if limit is None:
+            return GuardResult.passed(self.name)
+        current, pending, projected = projected_position(
+            request, state, include_open=p.include_open
+        )
+        lim = Limit(limit, Mode.GT, p.warn_at)
+        level, value = lim.grade(abs(projected))
+        return trip(
+            self.name,
+            level,
+            f"position {request.symbol} after this order {num(value)} {lim.verb(value)} "
+            f"max {num(limit)} (current {num(current)}, pending {num(pending)}, "
+            f"order {request.side.value} {num(request.size)})",
+            value,
+            limit,
+            current=current,
+            pending=pending,
+            context=ctx,
+        )
+
+
+# ---- guard.notional_caps ------------------------------------------------------------------
+class NotionalCapsParams(PreTradeParams):
+    """Per-symbol caps on a position's value in quote currency.
+
+    ``file``: a risk file (``config/risk/spot_top10.toml``); ``caps``: inline caps, which
+    win over the file's. ``"*"`` in ``caps`` is the cap for symbols not listed; otherwise
+    ``unlisted`` says whether such symbols are blocked (default) or unlimited.
+    """
+
+    file: str | None = None
+    caps: dict[str, Money] = Field(default_factory=dict)
+    unlisted: Literal["block", "allow"] = "block"
+    include_open: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("file"):
+            risk = load_risk_file(data["file"])
+            merged: dict[str, Any] = dict(risk.notional_caps)
+            merged.update(data.get("caps") or {})
+            data = {**data, "caps": merged}
+        return data
+
+    @model_validator(mode="after")
+    def _some(self) -> Self:
+        if not self.caps:
+            raise ValueError("no caps: set caps = {SYMBOL = AMOUNT} or file = a risk file")
+        return self
+
+
+class NotionalCaps:
+    name = "guard.notional_caps"
+
+    def __init__(self, params: NotionalCapsParams) -> None:
+        self.p = params
+        self.source = params.file or "caps"
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        p = self.p
+        if is_exit(request, state):
+            return GuardResult.passed(self.name)
+        ctx = _order_ctx(request)
+        cap, missing = _per_symbol(p.caps, request.symbol, p.unlisted)
+        if missing:
+            return _blocked(
+                self.name, f"no notional cap for {request.symbol} in {self.source}", context=ctx
+            )
+        if cap is None:
+            return GuardResult.passed(self.name)
+        price = reference_price(request, state)
+        if price is None:
+            return _blocked(self.name, f"no price to value {request.symbol}", context=ctx)
+        current, pending, projected = projected_position(
+            request, state, include_open=p.include_open
+        )
+        lim = Limit(cap, Mode.GT, p.warn_at)
+        level, value = lim.grade(abs(projected) * price)
+        return trip(
+            self.name,
+            level,
+            f"notional {request.symbol} after this order {money(value)} {lim.verb(value)} "
+            f"cap {num(cap)} (position {num(current)}, pending {num(pending)}, order "
+            f"{request.side.value} {num(request.size)} @ {num(price)})",
+            value,
+            cap,
+            price=price,
+            source=self.source,
+            context=ctx,
+        )
+
+
+# ---- guard.leverage -----------------------------------------------------------------------
+class LeverageParams(PreTradeParams):
+    """Gross position value over equity after the order; also the order's own ``leverage``
+    field. ``max_leverage`` wins over the risk file's; without either it is 1 (spot)."""
+
+    max_leverage: PosDecimal | None = None
+    file: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("file") and data.get("max_leverage") is None:
+            risk = load_risk_file(data["file"])
+            if risk.max_leverage is not None:
+                data = {**data, "max_leverage": risk.max_leverage}
+        return data
+
+    @property
+    def limit(self) -> Decimal:
+        return self.max_leverage if self.max_leverage is not None else Decimal(1)
+
+
+def position_value(state: StateView, symbol: str, size: Decimal) -> Decimal | None:
+    if size == 0:
+        return ZERO
+    pos = state.positions.get(symbol)
+    price = state.last_price(symbol) or (pos.mark_price if pos is not None else None)
+    if not price:
+        return None
+    contract = pos.contract_size if pos is not None else Decimal(1)
+    return abs(size) * price * contract
+
+
+class LeverageGuard:
+    name = "guard.leverage"
+
+    def __init__(self, params: LeverageParams) -> None:
+        self.p = params
+        self.max = params.limit
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        if is_exit(request, state):
+            return GuardResult.passed(self.name)
+        ctx = _order_ctx(request)
+        lim = Limit(self.max, Mode.GT, self.p.warn_at)
+        if request.leverage is not None and lim.breached(request.leverage):
+            return trip(
+                self.name,
+                Level.BREACH,
+                f"order leverage {num(request.leverage)} exceeds max {num(self.max)}",
+                request.leverage,
+                self.max,
+                context=ctx,
+            )
+        equity = state.equity
+        if equity <= 0:
+            return _blocked(self.name, f"equity {money(equity)} is not positive", context=ctx)
+        _, _, projected = projected_position(request, state)
+        gross = ZERO
+        symbols = set(state.positions) | {request.symbol}
+        for symbol in symbols:
+            if symbol == request.symbol:
+                size = projected
+                if request.limit_price is not None:
+                    pos = state.positions.get(symbol)
+                    contract = pos.contract_size if pos is not None else Decimal(1)
+                    gross += abs(size) * request.limit_price * contract
+                    continue
+            else:
+                size = state.positions[symbol].size
+            value = position_value(state, symbol, size)
+            if value is None:
+                return _blocked(self.name, f"no price to value {symbol}", context=ctx)
+            gross += value
+        leverage = gross / equity
+        level, value = lim.grade(leverage)
+        return trip(
+            self.name,
+            level,
+            f"leverage after this order {shown(value, 3, 6)} {lim.verb(value)} max "
+            f"{num(self.max)} (gross {money(gross)} / equity {money(equity)})",
+            value,
+            self.max,
+            gross=gross,
+            equity=equity,
+            context=ctx,
+        )
+
+
+# ---- guard.impact_cost --------------------------------------------------------------------
+class ImpactCostParams(PreTradeParams):
+    """Estimated cost of walking the book, in basis points of the mid price."""
+
+    max_bps: NonNegDecimal = Decimal(50)
+    missing_book: Literal["warn", "block"] = "warn"
+    check_exits: bool = False
+
+
+def _missing_book(name: str, policy: str, request: OrderRequest) -> GuardResult:
+    block = policy == "block"
+    return trip(
+        name,
+        Level.BREACH if block else Level.WARN,
+        f"no book for {request.symbol}: cannot check ({'blocked' if block else 'passed'}; "
+        "the state offers no order book)",
+        None,
+        None,
+        context=_order_ctx(request),
+    )
+
+
+def walk(book: Book, request: OrderRequest) -> tuple[Decimal, Decimal]:
+    """``(filled, cost)`` of taking liquidity for ``request``; a limit stops the walk."""
+    levels = book.asks if request.side is Side.BUY else book.bids
+    remaining, cost = request.size, ZERO
+    limit = request.limit_price if request.order_type is not OrderType.MARKET else None
+    for price, size in levels:
+        if remaining <= 0:
+            break
+        if limit is not None and (
+            (request.side is Side.BUY and price > limit)
+            or (request.side is Side.SELL and price < limit)
+        ):
+            break
+        take = min(size, remaining)
+        cost += take * price
+        remaining -= take
+    return request.size - remaining, cost
+
+
+class ImpactCost:
+    """VWAP of the levels the order would take against the mid (half the spread included).
+
+    Limitation: core's StateView has no order book; this guard reads an optional
+    ``state.book`` (see :mod:`gpt_trader_risk.book`) and without one passes with WARN.
+    A market order larger than the visible book is blocked.
+    """
+
+    name = "guard.impact_cost"
+
+    def __init__(self, params: ImpactCostParams) -> None:
+        self.p = params
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        p = self.p
+        if not p.check_exits and is_exit(request, state):
+            return GuardResult.passed(self.name)
+        if request.post_only:
+            return GuardResult.passed(self.name)
+        book = book_for(state, request.symbol)
+        if book is None or book.mid is None:
+            return _missing_book(self.name, p.missing_book, request)
+        ctx = _order_ctx(request)
+        filled, cost = walk(book, request)
+        if filled < request.size and request.order_type is OrderType.MARKET:
+            return trip(
+                self.name,
+                Level.BREACH,
+                f"book for {request.symbol} holds {num(filled)} of {num(request.size)} on the "
+                f"{'ask' if request.side is Side.BUY else 'bid'} side",
+                filled,
+                request.size,
+                context=ctx,
+            )
+        mid = book.mid
+        bps = ZERO if filled == 0 else abs(cost / filled - mid) / mid * _BPS
+        lim = Limit(p.max_bps, Mode.GT, p.warn_at)
+        level, value = lim.grade(bps)
+        return trip(
+            self.name,
+            level,
+            f"impact cost {shown(value, 1, 3)} bps {lim.verb(value)} max {num(p.max_bps)} bps "
+            f"({request.side.value} {num(request.size)} {request.symbol}, mid {num(mid)})",
+            value,
+            p.max_bps,
+            mid=mid,
+            context=ctx,
+        )
+
+
+# ---- guard.liquidity ----------------------------------------------------------------------
+class LiquidityParams(PreTradeParams):
+    """Bid/ask spread in bps of the mid; optionally the quote value resting in the first
+    ``levels`` levels of the side the order takes must be at least ``min_depth``."""
+
+    max_spread_bps: NonNegDecimal = Decimal(25)
+    min_depth: Money | None = None
+    levels: PositiveInt = 5
+    missing_book: Literal["warn", "block"] = "warn"
+    check_exits: bool = False
+
+
+class LiquidityGuard:
+    """Limitation: reads the optional ``state.book`` like ``guard.impact_cost``."""
+
+    name = "guard.liquidity"
+
+    def __init__(self, params: LiquidityParams) -> None:
+        self.p = params
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        p = self.p
+        if not p.check_exits and is_exit(request, state):
+            return GuardResult.passed(self.name)
+        book = book_for(state, request.symbol)
+        bid, ask = (None, None) if book is None else (book.best_bid, book.best_ask)
+        if book is None or bid is None or ask is None:
+            return _missing_book(self.name, p.missing_book, request)
+        ctx = _order_ctx(request)
+        mid = (bid + ask) / 2
+        spread = (ask - bid) / mid * _BPS
+        lim = Limit(p.max_spread_bps, Mode.GT, p.warn_at)
+        level, value = lim.grade(spread)
+        out = [
+            trip(
+                self.name,
+                level,
+                f"spread {request.symbol} {shown(value, 1, 3)} bps {lim.verb(value)} max "
+                f"{num(p.max_spread_bps)} bps (bid {num(bid)}, ask {num(ask)})",
+                value,
+                p.max_spread_bps,
+                context=ctx,
+            )
+        ]
+        if p.min_depth is not None:
+            side = book.asks if request.side is Side.BUY else book.bids
+            depth = sum((px * sz for px, sz in side[: p.levels]), ZERO)
+            dlim = Limit(p.min_depth, Mode.LT, p.warn_at)
+            dlevel, dvalue = dlim.grade(depth)
+            out.append(
+                trip(
+                    self.name,
+                    dlevel,
+                    f"depth {request.symbol} {money(dvalue)} in {p.levels} levels "
+                    f"{dlim.verb(dvalue)} min {num(p.min_depth)}",
+                    dvalue,
+                    p.min_depth,
+                    context=ctx,
+                )
+            )
+        return _worst(self.name, out)
+
+
+# ---- guard.reduce_only --------------------------------------------------------------------
+class ReduceOnlyParams(Params):
+    """Orders marked ``reduce_only`` must reduce; ``symbols`` (``"*"`` for all) accept only
+    orders that reduce (e.g. a market being delisted, or a wind-down profile)."""
+
+    symbols: list[str] = Field(default_factory=list)
+
+
+class ReduceOnlyGuard:
+    name = "guard.reduce_only"
+
+    def __init__(self, params: ReduceOnlyParams) -> None:
+        self.symbols = frozenset(params.symbols)
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        if is_exit(request, state):
+            return GuardResult.passed(self.name)
+        ctx = _order_ctx(request)
+        pos = state.positions.get(request.symbol)
+        current = pos.size if pos is not None else ZERO
+        if request.reduce_only:
+            return trip(
+                self.name,
+                Level.BREACH,
+                f"order marked reduce-only would not reduce: {request.side.value} "
+                f"{num(request.size)} {request.symbol} against position {num(current)}",
+                request.size,
+                abs(current),
+                context=ctx,
+            )
+        if "*" in self.symbols or request.symbol in self.symbols:
+            return trip(
+                self.name,
+                Level.BREACH,
+                f"{request.symbol} is reduce-only: {request.side.value} {num(request.size)} "
+                f"would add to position {num(current)}",
+                request.size,
+                ZERO,
+                context=ctx,
+            )
+        return GuardResult.passed(self.name)
+
+
+# ---- guard.product_limits -----------------------------------------------------------------
+class ProductLimitsParams(Params):
+    """The venue's own limits (min/max size, increments, tick, min notional), checked
+    before the venue sees the order. Applies to every order, exits included."""
+
+    check_notional: bool = True
+
+
+class ProductLimits:
+    name = "guard.product_limits"
+
+    def __init__(self, params: ProductLimitsParams) -> None:
+        self.p = params
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        ctx = _order_ctx(request)
+        product = state.products.get(request.symbol)
+        if product is None:
+            return _blocked(self.name, f"unknown product {request.symbol}", context=ctx)
+        problem = product.size_error(request.size)
+        if problem:
+            threshold = (
+                product.base_min_size
+                if request.size < product.base_min_size
+                else product.base_max_size
+                if request.size > product.base_max_size
+                else product.base_increment
+            )
+            return trip(self.name, Level.BREACH, problem, request.size, threshold, context=ctx)
+        for label, price in (("limit", request.limit_price), ("stop", request.stop_price)):
+            if price is not None:
+                bad = product.price_error(price)
+                if bad:
+                    return trip(
+                        self.name,
+                        Level.BREACH,
+                        f"{label} {bad}",
+                        price,
+                        product.price_increment,
+                        context=ctx,
+                    )
+        if self.p.check_notional:
+            price = reference_price(request, state)
+            if price is not None:
+                notional = request.size * price * product.contract_size
+                lim = Limit(product.quote_min_size, Mode.LT, None)
+                if lim.breached(notional):
+                    return trip(
+                        self.name,
+                        Level.BREACH,
+                        f"order notional {money(notional)} {product.quote} is below the "
+                        f"minimum {num(product.quote_min_size)} for {request.symbol}",
+                        notional,
+                        product.quote_min_size,
+                        context=ctx,
+                    )
+        return GuardResult.passed(self.name)
+
+
+# ---- guard.trading_window -----------------------------------------------------------------
+_HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+_DAY_MIN = 24 * 60
+
+
+def _minutes(text: str) -> int:
+    m = _HHMM.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a UTC time like '14:00'")
+    minutes = int(m.group(1)) * 60 + int(m.group(2))
+    if minutes > _DAY_MIN:
+        raise ValueError(f"{text!r} is after 24:00")
+    return minutes
+
+
+class TradingWindowParams(Params):
+    """Entries only between ``start`` and ``end`` (UTC ``"HH:MM"``, end exclusive).
+    ``start > end`` wraps midnight; ``"00:00"``-``"24:00"`` is the whole day. Exits are
+    always allowed."""
+
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        _minutes(value)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if _minutes(self.start) % _DAY_MIN == _minutes(self.end) % _DAY_MIN and not (
+            _minutes(self.start) == 0 and _minutes(self.end) == _DAY_MIN
+        ):
+            raise ValueError(
+                f"start {self.start} and end {self.end} make an empty window; "
+                "use start = '00:00', end = '24:00' for the whole day"
+            )
+        return self
+
+
+class TradingWindow:
+    name = "guard.trading_window"
+
+    def __init__(self, params: TradingWindowParams) -> None:
+        self.start = _minutes(params.start)
+        self.end = _minutes(params.end)
+        self.window = f"{params.start}-{params.end} UTC"
+
+    def is_open(self, ts: int) -> bool:
+        minute = (ts // (60 * NS)) % _DAY_MIN
+        if self.start < self.end:
+            return self.start <= minute < self.end
+        return minute >= self.start or minute < self.end
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        if is_exit(request, state) or self.is_open(state.now):
+            return GuardResult.passed(self.name)
+        seconds = (state.now // NS) % 86_400
+        now = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        return trip(
+            self.name,
+            Level.BREACH,
+            f"outside the trading window {self.window}: now {now} UTC (exits only)",
+            Decimal(seconds // 60),
+            None,
+            window=self.window,
+            now=now,
+            context=_order_ctx(request),
+        )
+
+
+# ---- guard.max_open_orders ----------------------------------------------------------------
+class MaxOpenOrdersParams(PreTradeParams):
+    """At most ``max_orders`` working orders (this one included), ``per_symbol`` per symbol.
+    Orders whose outcome is UNKNOWN count: they may be working at the venue."""
+
+    max_orders: PositiveInt = 5
+    per_symbol: PositiveInt | None = None
+    check_exits: bool = False
+
+
+class MaxOpenOrders:
+    name = "guard.max_open_orders"
+
+    def __init__(self, params: MaxOpenOrdersParams) -> None:
+        self.p = params
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        p = self.p
+        if not p.check_exits and is_exit(request, state):
+            return GuardResult.passed(self.name)
+        ctx = _order_ctx(request)
+        working = list(state.open_orders)
+        out: list[GuardResult] = []
+        lim = Limit(Decimal(p.max_orders), Mode.GT, p.warn_at)
+        level, value = lim.grade(Decimal(len(working) + 1))
+        out.append(
+            trip(
+                self.name,
+                level,
+                f"working orders with this one {num(value)} {lim.verb(value)} max {p.max_orders}",
+                value,
+                Decimal(p.max_orders),
+                context=ctx,
+            )
+        )
+        if p.per_symbol is not None:
+            mine = sum(1 for o in working if o.symbol == request.symbol)
+            slim = Limit(Decimal(p.per_symbol), Mode.GT, p.warn_at)
+            slevel, svalue = slim.grade(Decimal(mine + 1))
+            out.append(
+                trip(
+                    self.name,
+                    slevel,
+                    f"working orders on {request.symbol} with this one {num(svalue)} "
+                    f"{slim.verb(svalue)} max {p.per_symbol}",
+                    svalue,
+                    Decimal(p.per_symbol),
+                    context=ctx,
+                )
+            )
+        return _worst(self.name, out)
+
+
+# ---- guard.orders_per_minute --------------------------------------------------------------
+class OrdersPerMinuteParams(PreTradeParams):
+    """At most ``max_orders`` orders in any ``window_s`` seconds (60 by default).
+
+    The guard remembers the time of every order it let through. A pre-trade guard cannot
+    know whether a later guard blocks the order, so an order blocked further down the
+    stack still counts: the count errs on the strict side. Put this guard last in the
+    profile's list to make that rare. Exits are counted, and let through unless
+    ``check_exits``.
+    """
+
+    max_orders: PositiveInt = 10
+    window_s: PosDecimal = Decimal(60)
+    check_exits: bool = False
+
+
+class OrdersPerMinute:
+    name = "guard.orders_per_minute"
+
+    def __init__(self, params: OrdersPerMinuteParams) -> None:
+        self.p = params
+        self.window_ns = int(params.window_s * NS)
+        self.sent: deque[int] = deque()
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        p = self.p
+        now = state.now
+        while self.sent and self.sent[0] <= now - self.window_ns:
+            self.sent.popleft()
+        if not p.check_exits and is_exit(request, state):
+            self.sent.append(now)
+            return GuardResult.passed(self.name)
+        lim = Limit(Decimal(p.max_orders), Mode.GT, p.warn_at)
+        level, value = lim.grade(Decimal(len(self.sent) + 1))
+        result = trip(
+            self.name,
+            level,
+            f"orders in the last {num(p.window_s)} s with this one {num(value)} "
+            f"{lim.verb(value)} max {p.max_orders}",
+            value,
+            Decimal(p.max_orders),
+            context=_order_ctx(request),
+        )
+        if level is not Level.BREACH:
+            self.sent.append(now)
+        return result
+
+
+# ---- guard.stale_data ---------------------------------------------------------------------
+class StaleDataParams(Params):
+    """Market data older than ``max_age_s`` blocks entries on that symbol. As a runtime
+    guard it also reports (WARN) symbols going stale, and with ``halt_after_s`` moves the
+    kernel to ``on_critical`` when data is older than that.
+
+    Age is ``now - state.last_market_ts(symbol)``, where ``now`` is the kernel clock
+    (``reference = "clock"``, the default) or the newest market time of any symbol
+    (``reference = "feed"``: catches one symbol freezing while others move, not the whole
+    feed stopping; use it when event times do not follow the kernel clock, e.g. ``sim``
+    mode with the synthetic feed, which stamps historical times on a wall-clock kernel).
+
+    Note: the kernel records a candle's *open* time as the symbol's market time, so with
+    candle feeds set ``max_age_s`` above the bar interval (e.g. 90 for 1-minute bars).
+    """
+
+    max_age_s: PosDecimal = Decimal(30)
+    reference: Literal["clock", "feed"] = "clock"
+    symbols: list[str] = Field(default_factory=list)
+    halt_after_s: PosDecimal | None = None
+    on_critical: OnCritical = TradingState.REDUCE_ONLY
+    check_exits: bool = False
+    repeat: bool = False
+
+
+class StaleData:
+    name = "guard.stale_data"
+
+    def __init__(self, params: StaleDataParams) -> None:
+        self.p = params
+        self.latch = ReportLatch(params.repeat)
+        self._stale_key: frozenset[str] = frozenset()
+
+    def _now(self, state: StateView) -> int:
+        if self.p.reference == "clock":
+            return state.now
+        stamps = [state.last_market_ts(s) for s in state.products]
+        return max((ts for ts in stamps if ts is not None), default=state.now)
+
+    def _age(self, state: StateView, symbol: str, now: int | None = None) -> Decimal | None:
+        ts = state.last_market_ts(symbol)
+        if ts is None:
+            return None
+        return Decimal((self._now(state) if now is None else now) - ts) / NS
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        p = self.p
+        if not p.check_exits and is_exit(request, state):
+            return GuardResult.passed(self.name)
+        ctx = _order_ctx(request)
+        age = self._age(state, request.symbol)
+        if age is None:
+            return trip(
+                self.name,
+                Level.BREACH,
+                f"no market data for {request.symbol} yet (max age {num(p.max_age_s)} s)",
+                None,
+                p.max_age_s,
+                context=ctx,
+            )
+        lim = Limit(p.max_age_s, Mode.GT, None)
+        level, value = lim.grade(age)
+        return trip(
+            self.name,
+            level,
+            f"market data for {request.symbol} is {shown(value, 3, 6)} s old, {lim.verb(value)} "
+            f"max age {num(p.max_age_s)} s",
+            value,
+            p.max_age_s,
+            context=ctx,
+        )
+
+    def evaluate(self, state: StateView) -> GuardResult:
+        p = self.p
+        symbols = p.symbols or list(state.products)
+        stale: dict[str, Decimal | None] = {}
+        worst = ZERO
+        now = self._now(state)
+        for symbol in symbols:
+            age = self._age(state, symbol, now)
+            if age is None or age > p.max_age_s:
+                stale[symbol] = age
+                worst = max(worst, age if age is not None else Decimal("Infinity"))
+        if not stale:
+            self._stale_key = frozenset()
+            return self.latch(GuardResult.passed(self.name), state)
+        listed = ", ".join(
+            f"{s} {'never' if a is None else num(a, 1) + ' s'}" for s, a in sorted(stale.items())
+        )
+        halt = p.halt_after_s
+        critical = halt is not None and worst > halt
+        threshold = halt if halt is not None and critical else p.max_age_s
+        result = trip(
+            self.name,
+            Level.BREACH if critical else Level.WARN,
+            f"stale market data ({listed}); max age {num(threshold)} s",
+            None if worst.is_infinite() else worst,
+            threshold,
+            breach=Severity.CRITICAL,
+            action=p.on_critical,
+            symbols=",".join(sorted(stale)),
+        )
+        key = frozenset(stale)
+        if key != self._stale_key:
+            self._stale_key = key
+            self.latch.level = Severity.OK  # a different set of symbols is news
+        return self.latch(result, state)
+
+
+# ---- guard.exposure -----------------------------------------------------------------------
+class ExposureParams(PreTradeParams):
+    """Portfolio exposure after the order, in percent of equity.
+
+    * ``max_gross_pct``: the value of every position together.
+    * ``groups`` + ``max_group_pct``: positions in symbols you declare correlated
+      (e.g. ``majors = ["BTC-USD", "ETH-USD"]``) together.
+    * ``min_correlation`` + ``max_correlated_pct``: positions in symbols whose measured
+      correlation of returns with the order's symbol is at least ``min_correlation``
+      together. Returns are sampled from ``state.last_price`` each time runtime guards run
+      (timer and fills); until ``min_samples`` returns exist only the groups apply.
+    """
+
+    max_gross_pct: PosDecimal = Decimal(100)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    max_group_pct: PosDecimal | None = None
+    min_correlation: Fraction | None = None
+    max_correlated_pct: PosDecimal | None = None
+    correlation_window: int = Field(120, ge=3)
+    min_samples: int = Field(30, ge=3)
+
+    @model_validator(mode="after")
+    def _pairs(self) -> Self:
+        if self.groups and self.max_group_pct is None:
+            raise ValueError("groups need max_group_pct")
+        if (self.min_correlation is None) != (self.max_correlated_pct is None):
+            raise ValueError("min_correlation and max_correlated_pct go together")
+        if self.min_samples > self.correlation_window:
+            raise ValueError("min_samples must not exceed correlation_window")
+        return self
+
+
+class ExposureGuard:
+    name = "guard.exposure"
+
+    def __init__(self, params: ExposureParams) -> None:
+        self.p = params
+        self.member_of: dict[str, list[str]] = {}
+        for group, members in params.groups.items():
+            for symbol in members:
+                self.member_of.setdefault(symbol, []).append(group)
+
+    def _values(self, request: OrderRequest, state: StateView) -> dict[str, Decimal] | str:
+        """Absolute value of every position after the order, or why it cannot be known."""
+        _, _, projected = projected_position(request, state)
+        sizes = {s: p.size for s, p in state.positions.items() if p.size != 0}
+        sizes[request.symbol] = projected
+        out: dict[str, Decimal] = {}
+        for symbol, size in sizes.items():
+            if symbol == request.symbol and request.limit_price is not None:
+                out[symbol] = abs(size) * request.limit_price
+                continue
+            value = position_value(state, symbol, size)
+            if value is None:
+                return f"no price to value {symbol}"
+            out[symbol] = value
+        return out
+
+    def correlated_with(self, symbol: str) -> dict[str, float]:
+        return {}
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        p = self.p
+        if is_exit(request, state):
+            return GuardResult.passed(self.name)
+        ctx = _order_ctx(request)
+        equity = state.equity
+        if equity <= 0:
+            return _blocked(self.name, f"equity {money(equity)} is not positive", context=ctx)
+        values = self._values(request, state)
+        if isinstance(values, str):
+            return _blocked(self.name, values, context=ctx)
+        out: list[GuardResult] = []
+        gross = sum(values.values(), ZERO)
+        out.append(self._grade("gross exposure", gross, equity, p.max_gross_pct, ctx))
+        if p.max_group_pct is not None:
+            for group in self.member_of.get(request.symbol, []):
+                members = self.p.groups[group]
+                total = sum((values.get(s, ZERO) for s in members), ZERO)
+                out.append(
+                    self._grade(f"group {group!r} exposure", total, equity, p.max_group_pct, ctx)
+                )
+        if p.max_correlated_pct is not None:
+            peers = self.correlated_with(request.symbol)
+            if peers:
+                total = values.get(request.symbol, ZERO) + sum(
+                    (values.get(s, ZERO) for s in peers), ZERO
+                )
+                names = ", ".join(f"{s} {c:.2f}" for s, c in sorted(peers.items()))
+                out.append(
+                    self._grade(
+                        f"exposure correlated with {request.symbol} ({names})",
+                        total,
+                        equity,
+                        p.max_correlated_pct,
+                        ctx,
+                    )
+                )
+        return _worst(self.name, out)
+
+    def _grade(
+        self, label: str, total: Decimal, equity: Decimal, limit: Decimal, ctx: dict[str, object]
+    ) -> GuardResult:
+        lim = Limit(limit, Mode.GT, self.p.warn_at)
+        pct = total / equity * _HUNDRED
+        level, value = lim.grade(pct)
+        return trip(
+            self.name,
+            level,
+            f"{label} after this order {shown(value, 2, 4)}% of equity {lim.verb(value)} max "
+            f"{num(limit)}% ({money(total)} of {money(equity)})",
+            value,
+            limit,
+            context=ctx,
+        )
+
+
+class CorrelatedExposureGuard(ExposureGuard):
+    """``guard.exposure`` with measured correlation: also a runtime guard, whose
+    ``evaluate`` only samples prices (it always returns OK)."""
+
+    def __init__(self, params: ExposureParams) -> None:
+        super().__init__(params)
+        self.returns: dict[str, deque[float]] = {}
+        self.last: dict[str, float] = {}
+        self.last_ts: int | None = None
+
+    def evaluate(self, state: StateView) -> GuardResult:
+        now = state.now
+        if self.last_ts is not None and now <= self.last_ts:
+            return GuardResult.passed(self.name)  # one sample per instant
+        self.last_ts = now
+        window = self.p.correlation_window
+        for symbol in state.products:
+            price = state.last_price(symbol)
+            if not price:
+                continue
+            value = float(price)
+            before = self.last.get(symbol)
+            self.last[symbol] = value
+            if before:
+                series = self.returns.setdefault(symbol, deque(maxlen=window))
+                series.append(value / before - 1.0)
+        return GuardResult.passed(self.name)
+
+    def correlated_with(self, symbol: str) -> dict[str, float]:
+        mine = self.returns.get(symbol)
+        if self.p.min_correlation is None:
+            return {}
+        if mine is None or len(mine) < self.p.min_samples:
+            return {}
+        out: dict[str, float] = {}
+        threshold = float(self.p.min_correlation)
+        for other, series in self.returns.items():
+            if other == symbol:
+                continue
+            n = min(len(mine), len(series))
+            if n < self.p.min_samples:
+                continue
+            a, b = list(mine)[-n:], list(series)[-n:]
+            try:
+                corr = statistics.correlation(a, b)
+            except statistics.StatisticsError:
+                continue  # a constant series has no correlation
+            if corr >= threshold:
+                out[other] = corr
+        return out
