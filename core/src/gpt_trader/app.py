@@ -7,13 +7,11 @@ hooks receive.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +21,11 @@ from gpt_trader.domain import Product, TradingState
 from gpt_trader.domain.events import RunStarted, RunStopped
 from gpt_trader.engine.clock import SimClock, WallClock
 from gpt_trader.engine.guards import GuardStack
+from gpt_trader.engine.journal import MemoryJournal
 from gpt_trader.engine.kernel import Kernel, KernelParts
 from gpt_trader.errors import UserError
 from gpt_trader.plugins import PluginManager
-from gpt_trader.protocols import PreTradeGuard, RuntimeGuard, Sink
+from gpt_trader.protocols import OrderJournal, PreTradeGuard, RuntimeGuard, Sink
 from gpt_trader.registry import Registry
 from gpt_trader.store import Store, StoreSink
 
@@ -58,8 +57,7 @@ class Runtime:
     config: BotConfig
     registry: Registry
     kernel: Kernel
-    store: Store
-    store_sink: StoreSink
+    store: Store | None
     feed: Any
     state_dir: Path
     run_id: str
@@ -86,6 +84,7 @@ async def assemble(
     options: dict[str, Any] | None = None,
     run_id: str | None = None,
     feed_override: Any = None,
+    durable: bool = True,
 ) -> Runtime:
     """Build every component the profile names and the kernel that runs them.
 
@@ -96,6 +95,16 @@ async def assemble(
     registry = Registry(pm)
     ensure_state_dir(state_dir)
     universe = tuple(config.profile.universe)
+    # Validate every component before anything touches the network or the store.
+    for kind, ref in _refs(config):
+        registry.validate(kind, ref.use, ref.params)
+    store = Store(state_dir / "gpt_trader.db") if durable else None
+    opts = dict(options or {})
+    opts.setdefault("replay", replay)
+    if store is not None:
+        last_market = store.events(types=["market"], limit=1, newest_first=True)
+        if last_market:
+            opts.setdefault("resume_after_ts", int(last_market[0].payload["event"]["ts"]))
     ctx = BuildContext(
         profile=config.profile.name,
         mode=config.profile.mode,
@@ -103,11 +112,8 @@ async def assemble(
         products={},
         state_dir=state_dir,
         seed=config.profile.seed,
-        options=dict(options or {}),
+        options=opts,
     )
-    # Validate every component before anything touches the network or the store.
-    for kind, ref in _refs(config):
-        registry.validate(kind, ref.use, ref.params)
 
     broker = registry.build(Kind.BROKER, config.broker.use, config.broker.params, ctx)
     products = await _products(broker, universe)
@@ -126,7 +132,9 @@ async def assemble(
         spec = registry.get(Kind.SIGNAL, ref.use)
         if spec.per_symbol:
             for symbol in universe:
-                signals[symbol].append(registry.build(Kind.SIGNAL, ref.use, ref.params, ctx.for_symbol(symbol)))
+                signals[symbol].append(
+                    registry.build(Kind.SIGNAL, ref.use, ref.params, ctx.for_symbol(symbol))
+                )
         else:
             shared = registry.build(Kind.SIGNAL, ref.use, ref.params, ctx)
             for symbol in universe:
@@ -144,11 +152,18 @@ async def assemble(
             runtime_guards.append(guard)
         if not isinstance(guard, PreTradeGuard | RuntimeGuard):
             raise UserError(f"guard {ref.use!r} has neither check() nor evaluate()")
-    extra_sinks: list[Sink] = [registry.build(Kind.SINK, r.use, r.params, ctx) for r in config.sinks]
+    extra_sinks: list[Sink] = [
+        registry.build(Kind.SINK, r.use, r.params, ctx) for r in config.sinks
+    ]
 
-    store = Store(state_dir / "gpt_trader.db")
     run_id = run_id or new_run_id()
-    sink = StoreSink(store, run_id, record_market=config.run.record_market and not replay)
+    sinks: list[Sink] = list(extra_sinks)
+    journal: OrderJournal = MemoryJournal()
+    if store is not None:
+        journal = store
+        sinks.insert(
+            0, StoreSink(store, run_id, record_market=config.run.record_market and not replay)
+        )
     clock = SimClock() if replay else WallClock()
     parts = KernelParts(
         run_id=run_id,
@@ -157,23 +172,22 @@ async def assemble(
         voter=voter,
         sizer=sizer,
         broker=broker,
-        journal=store,
+        journal=journal,
         clock=clock,
         filters=filters,
         guards=GuardStack(pre, runtime_guards),
-        sinks=[sink, *extra_sinks],
-        critical_sinks=frozenset({0}),
+        sinks=sinks,
+        critical_sinks=frozenset({0}) if durable else frozenset(),
         record_market=config.run.record_market and not replay,
         allow_short=config.run.allow_short,
         quote_currency=config.run.quote_currency,
     )
-    last = store.last_run()
+    last = store.last_run() if store is not None else None
     return Runtime(
         config=config,
         registry=registry,
         kernel=Kernel(parts),
         store=store,
-        store_sink=sink,
         feed=feed,
         state_dir=state_dir,
         run_id=run_id,
@@ -212,22 +226,35 @@ async def start(runtime: Runtime) -> None:
     """Record the run, restore the last run's positions and state, reconcile, start hooks."""
     store, kernel = runtime.store, runtime.kernel
     restored_state = TradingState.ACTIVE
+    if store is None:
+        now = kernel.clock.now()
+        kernel._emit(RunStarted(now, runtime.run_id, runtime.profile, runtime.mode))
+        await kernel.start()
+        runtime.registry.startup(runtime)
+        return
     last = store.last_run()
     if last is not None and not last.finished:
         # The previous process died without finishing its run: close the record honestly.
         store.finish_run(last.run_id, kernel.clock.now(), "crashed", {})
         last = store.run(last.run_id)
     if last is not None:
-        state_name = (last.summary or {}).get("trading_state", "ACTIVE")
+        changes = store.events(
+            run_id=last.run_id, types=["trading_state"], limit=1, newest_first=True
+        )
+        state_name = str(changes[0].payload.get("new", "ACTIVE")) if changes else "ACTIVE"
         resumed_after = any(
-            a.action == "resume" and a.ts >= (last.stopped_ts or last.started_ts)
+            a.action == "resume" and a.ts >= (changes[0].ts if changes else 0)
             for a in store.operator_actions()
         )
         if state_name in TradingState.__members__ and not resumed_after:
             restored_state = TradingState[state_name]
     now = kernel.clock.now()
-    store.start_run(runtime.run_id, runtime.profile, runtime.mode, now, resumed_from=runtime.resumed_from)
-    kernel._emit(RunStarted(now, runtime.run_id, runtime.profile, runtime.mode, runtime.resumed_from))
+    store.start_run(
+        runtime.run_id, runtime.profile, runtime.mode, now, resumed_from=runtime.resumed_from
+    )
+    kernel._emit(
+        RunStarted(now, runtime.run_id, runtime.profile, runtime.mode, runtime.resumed_from)
+    )
     await kernel.start(restore_positions=store.positions(), trading_state=restored_state)
     runtime.registry.startup(runtime)
 
@@ -248,25 +275,18 @@ async def finish(runtime: Runtime, reason: str) -> dict[str, Any]:
         )
         now = kernel.clock.now()
         kernel._emit(RunStopped(now, runtime.run_id, reason, summary))
-        runtime.store.save_positions(kernel.ledger.positions.values(), runtime.run_id, now)
-        runtime.store_sink.close()
-        for sink in kernel.parts.sinks[1:]:
+        store = runtime.store
+        if store is not None:
+            store.save_positions(kernel.ledger.positions.values(), runtime.run_id, now)
+        for sink in kernel.parts.sinks:
             close = getattr(sink, "close", None)
             if close is not None:
                 with contextlib.suppress(Exception):
                     close()
-        runtime.store.finish_run(runtime.run_id, now, reason, summary)
+        if store is not None:
+            store.finish_run(runtime.run_id, now, reason, summary)
         with contextlib.suppress(UserError):
             runtime.registry.shutdown(runtime)
-        runtime.store.close()
+        if store is not None:
+            store.close()
     return summary
-
-
-def decimal_str(value: Decimal) -> str:
-    return format(value, "f")
-
-
-async def cancel_task(task: asyncio.Task[Any]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Iterator
 from decimal import Decimal
 
-
 from pydantic import Field
 
 from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
@@ -83,12 +82,22 @@ class LogSink:
         log = self.log
         if isinstance(event, FillReceived):
             f = event.fill
-            log.info("fill %s %s %s @ %s fee %s (%s)", f.symbol, f.side, f.size, f.price, f.fee, f.trade_id)
+            log.info(
+                "fill %s %s %s @ %s fee %s (%s)",
+                f.symbol,
+                f.side,
+                f.size,
+                f.price,
+                f.fee,
+                f.trade_id,
+            )
         elif isinstance(event, OrderUpdated):
             o = event.order
             log.info("order %s %s %s %s %s", o.client_order_id, o.symbol, o.side, o.size, o.status)
         elif isinstance(event, OrderRejected):
-            log.warning("rejected %s: %s (%s)", event.request.client_order_id, event.reason, event.source)
+            log.warning(
+                "rejected %s: %s (%s)", event.request.client_order_id, event.reason, event.source
+            )
         elif isinstance(event, GuardTripped):
             r = event.result
             log.warning("guard %s %s: %s", r.guard, r.severity.name, r.message)
@@ -97,9 +106,21 @@ class LogSink:
         elif isinstance(event, ComponentFailed):
             log.error("component %s failed: %s", event.component, event.error)
         elif isinstance(event, Reconciled):
-            log.info("reconciled %s: store %s, venue %s -> %s", event.client_order_id, event.store_status, event.venue_status, event.action)
+            log.info(
+                "reconciled %s: store %s, venue %s -> %s",
+                event.client_order_id,
+                event.store_status,
+                event.venue_status,
+                event.action,
+            )
         elif isinstance(event, DecisionMade):
-            log.debug("decision %s %s: %s %s", event.decision.symbol, event.decision.action.name, event.outcome, event.detail)
+            log.debug(
+                "decision %s %s: %s %s",
+                event.decision.symbol,
+                event.decision.action.name,
+                event.outcome,
+                event.detail,
+            )
         elif isinstance(event, SignalEmitted) and self.signals:
             v = event.signal
             log.debug("signal %s %s %s", v.name, v.symbol, v.action.name)
@@ -119,12 +140,16 @@ def _log(params: LogParams, ctx: BuildContext) -> LogSink:
 
 @hookimpl
 def register_sizers() -> Iterator[ComponentSpec]:
-    yield ComponentSpec("sizer.fixed", Kind.SIZER, _fixed, FixedSizeParams, "fixed base size per entry")
-    yield ComponentSpec("sizer.notional", Kind.SIZER, _notional, NotionalParams, "fixed quote notional per entry")
+    yield ComponentSpec(
+        "sizer.fixed", Kind.SIZER, _fixed, FixedSizeParams, "fixed base size per entry"
+    )
+    yield ComponentSpec(
+        "sizer.notional", Kind.SIZER, _notional, NotionalParams, "fixed quote notional per entry"
+    )
 
 
 @hookimpl
 def register_sinks() -> Iterator[ComponentSpec]:
-    yield ComponentSpec("log", Kind.SINK, _log, LogParams, "log orders, fills, trips and state changes")
-
-
+    yield ComponentSpec(
+        "log", Kind.SINK, _log, LogParams, "log orders, fills, trips and state changes"
+    )

@@ -97,6 +97,16 @@ class Registry:
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {known})"
         raise ComponentNotFound(f"unknown {kind.value} {name!r}{suggestion}")
 
+    def validate(self, kind: Kind, name: str, params: dict[str, Any]) -> None:
+        """Check ``params`` against the component's settings model without building it."""
+        from pydantic import ValidationError
+
+        spec = self.get(kind, name)
+        try:
+            spec.settings_model.model_validate(params)
+        except ValidationError as exc:
+            raise UserError(f"{kind.value} {name!r}: {_first_error(exc)}") from None
+
     def build(self, kind: Kind, name: str, params: dict[str, Any], ctx: Any) -> Any:
         """Validate ``params`` with the component's settings model and build it."""
         from pydantic import ValidationError
@@ -118,7 +128,9 @@ class Registry:
             try:
                 impl.function(context)
             except Exception as exc:
-                raise UserError(f"plugin {impl.plugin_name!r} failed in {hook_name}: {exc}") from exc
+                raise UserError(
+                    f"plugin {impl.plugin_name!r} failed in {hook_name}: {exc}"
+                ) from exc
 
     def register_commands(self, app: Any) -> None:
         for impl in self._pm.hook.register_commands.get_hookimpls():

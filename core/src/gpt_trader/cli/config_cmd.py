@@ -38,7 +38,9 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
 
     @config.command("show")
     def show(
-        profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name or file.")] = "dev",
+        profile: Annotated[
+            str, typer.Option("--profile", "-p", help="Profile name or file.")
+        ] = "dev",
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Print a profile after env overrides and validation; secrets are redacted."""

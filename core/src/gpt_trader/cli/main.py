@@ -34,7 +34,8 @@ def build_app(pm: PluginManager) -> typer.Typer:
     @app.callback()
     def root(
         version: Annotated[
-            bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+            bool,
+            typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
         ] = False,
         no_plugins: Annotated[
             bool, typer.Option("--no-plugins", help="Load no plugins (core only).")

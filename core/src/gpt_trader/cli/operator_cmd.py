@@ -17,7 +17,9 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
     @app.command()
     def resume(
         state_dir: Annotated[Path, typer.Option("--state-dir", help="The bot's state dir.")],
-        reason: Annotated[str, typer.Option("--reason", help="Why trading may resume.")] = "operator resume",
+        reason: Annotated[
+            str, typer.Option("--reason", help="Why trading may resume.")
+        ] = "operator resume",
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Clear a REDUCE_ONLY or HALTED state; the next run starts ACTIVE. Recorded with time and reason."""
@@ -31,7 +33,12 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             action_id = store.record_operator_action(time.time_ns(), "resume", reason)
         finally:
             store.close()
-        result = {"action": "resume", "id": action_id, "reason": reason, "state_dir": str(state_dir)}
+        result = {
+            "action": "resume",
+            "id": action_id,
+            "reason": reason,
+            "state_dir": str(state_dir),
+        }
         if as_json:
             print_json(result)
         else:

@@ -46,7 +46,9 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
     @plugins.command("list")
     def list_(
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-        include_all: Annotated[bool, typer.Option("--all", help="Include disabled plugins.")] = False,
+        include_all: Annotated[
+            bool, typer.Option("--all", help="Include disabled plugins.")
+        ] = False,
     ) -> None:
         """List plugins: name, version, entry point, status, hooks, components provided."""
         rows = plugin_rows(pm, include_all=include_all)
@@ -64,7 +66,11 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             if row.get("error"):
                 status = f"{status}: {row['error']}"
             table.add_row(
-                row["name"], row["version"], row["entry_point"], status,
-                ", ".join(row["hooks"]), ", ".join(row["provides"]),
+                row["name"],
+                row["version"],
+                row["entry_point"],
+                status,
+                ", ".join(row["hooks"]),
+                ", ".join(row["provides"]),
             )
         stdout.print(table)

@@ -26,13 +26,22 @@ def default_state_dir(profile: str) -> Path:
 def register(app: typer.Typer, pm: PluginManager) -> None:
     @app.command()
     def run(
-        profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name or TOML file.")] = "dev",
+        profile: Annotated[
+            str, typer.Option("--profile", "-p", help="Profile name or TOML file.")
+        ] = "dev",
         state_dir: Annotated[
-            Path | None, typer.Option("--state-dir", help="Where the store lives (default var/<profile>).")
+            Path | None,
+            typer.Option("--state-dir", help="Where the store lives (default var/<profile>)."),
         ] = None,
-        for_: Annotated[str | None, typer.Option("--for", help="Stop after this long, e.g. 20s, 5m.")] = None,
-        max_events: Annotated[int | None, typer.Option("--max-events", min=1, help="Stop after N market events.")] = None,
-        dev_fast: Annotated[bool, typer.Option("--dev-fast", help="Do not pace the simulated feed.")] = False,
+        for_: Annotated[
+            str | None, typer.Option("--for", help="Stop after this long, e.g. 20s, 5m.")
+        ] = None,
+        max_events: Annotated[
+            int | None, typer.Option("--max-events", min=1, help="Stop after N market events.")
+        ] = None,
+        dev_fast: Annotated[
+            bool, typer.Option("--dev-fast", help="Do not pace the simulated feed.")
+        ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     ) -> None:
         """Run the bot on a profile; Ctrl-C or SIGTERM stops it gracefully."""
@@ -50,7 +59,11 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
 
 
 async def _run(
-    config: BotConfig, pm: PluginManager, state_dir: Path, duration: float | None, max_events: int | None
+    config: BotConfig,
+    pm: PluginManager,
+    state_dir: Path,
+    duration: float | None,
+    max_events: int | None,
 ) -> dict[str, Any]:
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.runtime.live import Bounds, run_live
@@ -93,7 +106,9 @@ def _setup_logging(level: str, *, quiet: bool) -> None:
     from gpt_trader.cli.output import stderr
 
     handler = RichHandler(console=stderr, show_path=False, rich_tracebacks=False, markup=False)
-    logging.basicConfig(level="WARNING" if quiet else level, handlers=[handler], format="%(message)s", force=True)
+    logging.basicConfig(level="WARNING", handlers=[handler], format="%(message)s", force=True)
+    # Only our own loggers follow the profile's level; asyncio's debug chatter stays out.
+    logging.getLogger("gpt_trader").setLevel("WARNING" if quiet else level)
 
 
 def show_summary(summary: dict[str, Any]) -> None:

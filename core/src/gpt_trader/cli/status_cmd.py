@@ -54,7 +54,9 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
 def register(app: typer.Typer, pm: PluginManager) -> None:
     @app.command()
     def status(
-        state_dir: Annotated[Path, typer.Option("--state-dir", help="The bot's state dir.")] = Path("var/dev"),
+        state_dir: Annotated[Path, typer.Option("--state-dir", help="The bot's state dir.")] = Path(
+            "var/dev"
+        ),
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Show the trading state, positions, orders and last guard trips from the store."""
@@ -66,7 +68,10 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
 
         table = Table(title=f"gpt-trader status — {state_dir}", show_header=False)
         last = data["last_run"] or {}
-        table.add_row("last run", f"{last.get('run_id', '-')} ({last.get('profile', '-')}, {last.get('stop_reason', '-')})")
+        table.add_row(
+            "last run",
+            f"{last.get('run_id', '-')} ({last.get('profile', '-')}, {last.get('stop_reason', '-')})",
+        )
         table.add_row("runs", str(data["runs"]))
         table.add_row("trading state", data["trading_state"])
         table.add_row("orders", str(data["counts"].get("orders", {})))
@@ -75,5 +80,7 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
         for pos in data["positions"]:
             table.add_row(f"position {pos['symbol']}", f"{pos['size']} @ {pos['avg_entry_price']}")
         for trip in data["last_guard_trips"]:
-            table.add_row("guard trip", f"{trip.get('guard')} {trip.get('severity')}: {trip.get('message')}")
+            table.add_row(
+                "guard trip", f"{trip.get('guard')} {trip.get('severity')}: {trip.get('message')}"
+            )
         stdout.print(table)

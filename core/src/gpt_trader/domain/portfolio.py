@@ -60,7 +60,9 @@ class Position:
         else:
             closing = min(abs(signed), abs(self.size))
             direction = 1 if self.size > 0 else -1
-            realized = (fill.price - self.avg_entry_price) * closing * direction * self.contract_size
+            realized = (
+                (fill.price - self.avg_entry_price) * closing * direction * self.contract_size
+            )
             self.realized_pnl += realized
             new_size = self.size + signed
             if new_size == 0:

@@ -79,17 +79,15 @@ async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> Replay
     stats = ReplayStats(events=n, path="vectorised")
     ts_col = bars.ts
     working = kernel.working
-    emitted_at = [
-        i for i in range(n) if any(out[i] != NO_SIGNAL for _, out in outputs)
-    ] if len(outputs) > 1 else [i for i, v in enumerate(outputs[0][1]) if v != NO_SIGNAL]
+    emitted_at = (
+        [i for i in range(n) if any(out[i] != NO_SIGNAL for _, out in outputs)]
+        if len(outputs) > 1
+        else [i for i, v in enumerate(outputs[0][1]) if v != NO_SIGNAL]
+    )
     emit_set = set(emitted_at)
     i = 0
     while i < n:
-        if not (
-            needs_every_bar
-            or i in emit_set
-            or working
-        ):
+        if not (needs_every_bar or i in emit_set or working):
             # Quiet bar: nothing can change but the mark, which the next kernel bar sets.
             nxt = _next_index(emitted_at, i)
             i = n if nxt is None else nxt
@@ -111,7 +109,7 @@ async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> Replay
         last = bars.candle(n - 1)
         clock.advance_to(bars.ts[n - 1] + interval_ns)
         kernel.ledger.mark(symbol, last.close)
-        kernel._last_price[symbol] = last.close  # noqa: SLF001 - the driver owns replay marks
+        kernel._last_price[symbol] = last.close
         kernel.events_processed = n
     return stats
 

@@ -1,0 +1,89 @@
+"""Test helpers for GPT-Trader and its plugins, shipped as a pytest plugin (``pytest11``).
+
+Fixtures: ``plugin_manager`` (fresh, no entry points loaded), ``register_plugin`` (register
+an object for one test), ``frozen_clock``, ``sim_broker`` and ``replay_feed`` (the sample
+candles shipped with the tests, or any CSV you point it at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gpt_trader.engine.clock import SimClock
+from gpt_trader.plugins import PluginManager, make_plugin_manager
+
+FROZEN_TS = 1_735_689_600_000_000_000  # 2025-01-01T00:00:00Z
+
+
+@pytest.fixture
+def plugin_manager() -> PluginManager:
+    """A fresh plugin manager with core's built-ins and nothing from entry points."""
+    pm = make_plugin_manager(load_entrypoints=False)
+    from gpt_trader import builtin
+
+    pm.register_plugin(builtin, "core")
+    try:
+        from gpt_trader.sim import plugin as sim_plugin
+
+        pm.register_plugin(sim_plugin, "sim")
+    except ImportError:  # pragma: no cover - the sim package is part of core
+        pass
+    return pm
+
+
+@pytest.fixture
+def register_plugin(plugin_manager: PluginManager) -> Iterator[Callable[..., Any]]:
+    """Register an object (class instance or module) as a plugin for one test."""
+    names: list[str] = []
+
+    def register(obj: Any, name: str | None = None) -> Any:
+        plugin_name = name or f"test-plugin-{len(names)}"
+        plugin_manager.register_plugin(obj, plugin_name)
+        names.append(plugin_name)
+        return obj
+
+    yield register
+    for name in names:
+        if plugin_manager.get_plugin(name) is not None:
+            plugin_manager.unregister(name=name)
+
+
+@pytest.fixture
+def frozen_clock() -> SimClock:
+    """A clock standing at 2025-01-01T00:00:00Z until the test advances it."""
+    return SimClock(FROZEN_TS)
+
+
+@pytest.fixture
+def sim_broker(tmp_path: Path) -> Any:
+    """An in-process simulated broker on the dev universe, $100,000 USD, immediate fills."""
+    from gpt_trader.sim.broker import SimBroker
+    from gpt_trader.sim.exchange import SimExchange
+    from gpt_trader.sim.products import default_products
+
+    products = default_products(["BTC-USD", "ETH-USD"])
+    exchange = SimExchange(products, {"USD": Decimal(100_000)})
+    return SimBroker(exchange)
+
+
+def sample_csv() -> Path:
+    """The candle sample that ships with the repository's tests."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "tests" / "data" / "btcusd_1m_sample.csv"
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("tests/data/btcusd_1m_sample.csv not found")
+
+
+@pytest.fixture
+def replay_feed() -> Any:
+    """Candles from the shipped BTC-USD 1-minute sample (3,000 bars)."""
+    from gpt_trader.sim.csvfeed import CsvCandleFeed
+
+    return CsvCandleFeed(sample_csv(), symbol="BTC-USD")

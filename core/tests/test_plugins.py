@@ -1,0 +1,114 @@
+"""Discovery through real entry points (a fake dist-info on sys.path, as conda tests it)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gpt_trader.cli.main import build_app
+from gpt_trader.errors import ComponentClash
+from gpt_trader.plugins import make_plugin_manager
+from gpt_trader.registry import Registry
+from typer.testing import CliRunner
+
+
+def make_dist(root: Path, dist: str, version: str, entry: str, module: str, source: str) -> None:
+    info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[gpt_trader]\n{entry} = {module}\n")
+    (root / f"{module}.py").write_text(textwrap.dedent(source))
+
+
+GOOD = """
+from gpt_trader.components import ComponentSpec, Kind
+from gpt_trader.hookspecs import hookimpl
+
+@hookimpl
+def register_signals():
+    yield ComponentSpec("fake.signal", Kind.SIGNAL, lambda p, ctx: None, summary="fake")
+"""
+
+CLASH = GOOD.replace("fake.signal", "shared.name")
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in list(sys.modules):
+        if name.startswith("fakeplug"):
+            del sys.modules[name]
+
+
+def test_entry_point_plugin_is_loaded_with_version_and_provides(site: Path) -> None:
+    make_dist(site, "fake-plugin", "1.2.3", "fake", "fakeplug_good", GOOD)
+    pm = make_plugin_manager()
+    Registry(pm)
+    rec = pm.record("fake")
+    assert rec is not None
+    assert (rec.status, rec.version, rec.distribution) == ("loaded", "1.2.3", "fake-plugin")
+    assert rec.hooks == ["register_signals"]
+    assert rec.provides == ["signal:fake.signal"]
+
+
+def test_broken_plugin_is_failed_and_the_cli_still_works(site: Path) -> None:
+    make_dist(
+        site,
+        "broken-plugin",
+        "0.1",
+        "broken",
+        "fakeplug_broken",
+        "raise ImportError('no module named numpyy')\n",
+    )
+    pm = make_plugin_manager()
+    result = CliRunner().invoke(build_app(pm), ["plugins", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    assert rows["broken"]["status"] == "failed"
+    assert "numpyy" in rows["broken"]["error"]
+    assert rows["sim"]["status"] == "loaded"
+
+
+def test_unknown_hook_implementation_is_rejected(site: Path) -> None:
+    source = "from gpt_trader.hookspecs import hookimpl\n\n@hookimpl\ndef register_strategies():\n    return []\n"
+    make_dist(site, "typo-plugin", "0.1", "typo", "fakeplug_typo", source)
+    pm = make_plugin_manager()
+    rec = pm.record("typo")
+    assert rec is not None
+    assert rec.status == "failed"
+    assert "register_strategies" in rec.error
+
+
+def test_two_plugins_offering_one_name_is_an_error_naming_both(site: Path) -> None:
+    make_dist(site, "first-plugin", "1.0", "first", "fakeplug_first", CLASH)
+    make_dist(site, "second-plugin", "2.0", "second", "fakeplug_second", CLASH)
+    pm = make_plugin_manager()
+    with pytest.raises(ComponentClash) as err:
+        Registry(pm)
+    message = str(err.value)
+    assert "first-plugin 1.0" in message
+    assert "second-plugin 2.0" in message
+
+
+def test_allow_list_loads_only_named_plugins(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_dist(site, "fake-plugin", "1.0", "fake", "fakeplug_allow", GOOD)
+    monkeypatch.setenv("GPT_TRADER_LOAD_PLUGINS", "fake")
+    pm = make_plugin_manager()
+    statuses = {r.name: r.status for r in pm.records}
+    assert statuses["fake"] == "loaded"
+    assert statuses["sim"] == "disabled"
+    monkeypatch.setenv("GPT_TRADER_LOAD_PLUGINS", "")
+    assert all(r.status == "disabled" for r in make_plugin_manager().records)
+
+
+def test_no_plugins_switch_loads_nothing() -> None:
+    result = CliRunner().invoke(
+        build_app(make_plugin_manager(load_entrypoints=False)), ["plugins", "list"]
+    )
+    assert result.exit_code == 0
+    assert "No plugins installed." in result.output

@@ -1,0 +1,54 @@
+"""Test sessions: core alone, each plugin with core, everything, lint, types, bench.
+
+Run one with ``uv run nox -s core``; ``uv run nox -l`` lists them.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["core", "plugins", "all", "lint", "types"]
+
+TEST_DEPS = ["pytest>=8", "pytest-asyncio>=0.23", "hypothesis>=6"]
+PLUGINS = ["strategies", "risk", "coinbase"]
+
+
+@nox.session
+def core(session: nox.Session) -> None:
+    """Core alone, with no plugin distribution installed."""
+    session.install("-e", "core", *TEST_DEPS)
+    session.run("pytest", "core/tests", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("plugin", PLUGINS)
+def plugins(session: nox.Session, plugin: str) -> None:
+    """One plugin with core and nothing else."""
+    session.install("-e", "core", "-e", f"plugins/{plugin}", *TEST_DEPS)
+    session.run("pytest", f"plugins/{plugin}", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+def all(session: nox.Session) -> None:
+    """Everything as `uv sync` installs it."""
+    session.run_install("uv", "sync", "--frozen", external=True)
+    session.run("uv", "run", "pytest", *session.posargs, external=True)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def types(session: nox.Session) -> None:
+    session.install("-e", "core", "mypy")
+    session.run("mypy", "core/src")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    session.run("uv", "run", "python", "bench/run.py", *session.posargs, external=True)
