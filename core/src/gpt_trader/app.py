@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from gpt_trader.components import BuildContext, Kind
 from gpt_trader.config import BotConfig
+from gpt_trader.control import apply_pending
 from gpt_trader.domain import Product, TradingState
 from gpt_trader.domain.events import RunStarted, RunStopped
 from gpt_trader.engine.clock import SimClock, WallClock
@@ -101,6 +103,7 @@ async def assemble(
     store = Store(state_dir / "gpt_trader.db") if durable else None
     opts = dict(options or {})
     opts.setdefault("replay", replay)
+    opts.setdefault("start_ts", 0 if replay else _minute_floor(time.time_ns()))
     if store is not None:
         last_market = store.events(types=["market"], limit=1, newest_first=True)
         if last_market:
@@ -164,7 +167,10 @@ async def assemble(
         sinks.insert(
             0, StoreSink(store, run_id, record_market=config.run.record_market and not replay)
         )
-    clock = SimClock() if replay else WallClock()
+    # A simulated market keeps its own time: the kernel's clock follows the events.
+    clock: Any = (
+        SimClock(opts["start_ts"]) if replay or config.profile.mode == "sim" else WallClock()
+    )
     parts = KernelParts(
         run_id=run_id,
         products=products,
@@ -195,6 +201,10 @@ async def assemble(
         resumed_from=last.run_id if last else "",
         clock=clock,
     )
+
+
+def _minute_floor(ts: int) -> int:
+    return ts - ts % 60_000_000_000
 
 
 def _refs(config: BotConfig) -> list[tuple[Kind, Any]]:
@@ -242,11 +252,7 @@ async def start(runtime: Runtime) -> None:
             run_id=last.run_id, types=["trading_state"], limit=1, newest_first=True
         )
         state_name = str(changes[0].payload.get("new", "ACTIVE")) if changes else "ACTIVE"
-        resumed_after = any(
-            a.action == "resume" and a.ts >= (changes[0].ts if changes else 0)
-            for a in store.operator_actions()
-        )
-        if state_name in TradingState.__members__ and not resumed_after:
+        if state_name in TradingState.__members__:
             restored_state = TradingState[state_name]
     now = kernel.clock.now()
     store.start_run(
@@ -256,6 +262,7 @@ async def start(runtime: Runtime) -> None:
         RunStarted(now, runtime.run_id, runtime.profile, runtime.mode, runtime.resumed_from)
     )
     await kernel.start(restore_positions=store.positions(), trading_state=restored_state)
+    await apply_pending(runtime, None, at_start=True)
     runtime.registry.startup(runtime)
 
 

@@ -22,6 +22,7 @@ from gpt_trader.domain import (
 )
 from gpt_trader.domain.bars import BarSeries
 from gpt_trader.domain.events import Event
+from gpt_trader.domain.market import BookView
 
 
 class StateView(Protocol):
@@ -52,6 +53,7 @@ class StateView(Protocol):
 
     def last_price(self, symbol: str) -> Decimal | None: ...
     def last_market_ts(self, symbol: str) -> int | None: ...
+    def book(self, symbol: str) -> BookView | None: ...
     def closed_trades(self, symbol: str | None = None) -> Sequence[Decimal]: ...
 
 

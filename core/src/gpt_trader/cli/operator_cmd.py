@@ -1,45 +1,62 @@
-"""Operator actions recorded in the store: only an operator loosens the trading state."""
+"""Operator commands, recorded in the store with time and reason; a running bot applies
+them within one guard interval, the next run at its start (see ``gpt_trader.control``)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gpt_trader.cli.output import print_json, stdout
+from gpt_trader.control import ACTIONS
 from gpt_trader.errors import UserError
 from gpt_trader.plugins import PluginManager
 
+_HELP = {
+    "pause": "Stop opening positions (exits still allowed) until resume.",
+    "resume": "Clear REDUCE_ONLY/HALTED and a pause; only an operator loosens the state.",
+    "reduce-only": "Allow only orders that reduce positions.",
+    "halt": "Stop placing orders altogether.",
+    "cancel-all": "Cancel every open order of the running bot.",
+    "stop": "Stop the running bot gracefully.",
+}
 
-def register(app: typer.Typer, pm: PluginManager) -> None:
-    @app.command()
-    def resume(
+
+def record(state_dir: Path, action: str, reason: str) -> int:
+    from gpt_trader.store import Store
+
+    db = state_dir / "gpt_trader.db"
+    if not db.exists():
+        raise UserError(f"no store in {state_dir} (expected {db})")
+    store = Store(db, create=False)
+    try:
+        return store.record_operator_action(time.time_ns(), action, reason)
+    finally:
+        store.close()
+
+
+def _make(action: str) -> Callable[..., None]:
+    def command(
         state_dir: Annotated[Path, typer.Option("--state-dir", help="The bot's state dir.")],
         reason: Annotated[
-            str, typer.Option("--reason", help="Why trading may resume.")
-        ] = "operator resume",
+            str, typer.Option("--reason", help="Why; kept in the store.")
+        ] = f"operator {action}",
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Clear a REDUCE_ONLY or HALTED state; the next run starts ACTIVE. Recorded with time and reason."""
-        from gpt_trader.store import Store
-
-        db = state_dir / "gpt_trader.db"
-        if not db.exists():
-            raise UserError(f"no store in {state_dir}")
-        store = Store(db)
-        try:
-            action_id = store.record_operator_action(time.time_ns(), "resume", reason)
-        finally:
-            store.close()
-        result = {
-            "action": "resume",
-            "id": action_id,
-            "reason": reason,
-            "state_dir": str(state_dir),
-        }
+        action_id = record(state_dir, action, reason)
+        result = {"action": action, "id": action_id, "reason": reason, "state_dir": str(state_dir)}
         if as_json:
             print_json(result)
         else:
-            stdout.print(f"recorded resume #{action_id}: {reason}")
+            stdout.print(f"recorded {action} #{action_id}: {reason}")
+
+    command.__doc__ = _HELP[action]
+    return command
+
+
+def register(app: typer.Typer, pm: PluginManager) -> None:
+    for action in ACTIONS:
+        app.command(name=action)(_make(action))

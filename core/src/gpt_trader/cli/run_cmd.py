@@ -66,6 +66,7 @@ async def _run(
     max_events: int | None,
 ) -> dict[str, Any]:
     from gpt_trader.app import assemble, finish, start
+    from gpt_trader.control import apply_pending
     from gpt_trader.runtime.live import Bounds, run_live
 
     runtime = await assemble(config, pm, state_dir)
@@ -74,6 +75,10 @@ async def _run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     reason = "error"
+
+    async def operator_poll() -> None:
+        await apply_pending(runtime, stop)
+
     try:
         await start(runtime)
         reason = await run_live(
@@ -83,6 +88,7 @@ async def _run(
             bounds=Bounds(duration_s=duration, max_events=max_events),
             stop=stop,
             guard_interval_s=config.run.guard_interval_s,
+            on_tick=operator_poll,
         )
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

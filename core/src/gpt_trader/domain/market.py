@@ -75,6 +75,24 @@ class BookUpdate:
     snapshot: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class BookView:
+    """Both sides best first; what guards read through ``StateView.book(symbol)``."""
+
+    symbol: str
+    ts: int
+    bids: tuple[tuple[Decimal, Decimal], ...]
+    asks: tuple[tuple[Decimal, Decimal], ...]
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return self.bids[0][0] if self.bids else None
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return self.asks[0][0] if self.asks else None
+
+
 MarketEvent = Candle | Ticker | Trade | BookUpdate
 
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from gpt_trader.domain import (
     Action,
+    BookUpdate,
     Candle,
     Decision,
     Fill,
@@ -30,6 +31,7 @@ from gpt_trader.domain import (
     Severity,
     Side,
     SignalValue,
+    Ticker,
     TimeInForce,
     TradingState,
 )
@@ -47,7 +49,8 @@ from gpt_trader.domain.events import (
     SignalEmitted,
     TradingStateChanged,
 )
-from gpt_trader.domain.market import event_price
+from gpt_trader.domain.market import BookView, event_price
+from gpt_trader.engine.book import L2Book
 from gpt_trader.engine.guards import GuardStack, blocks
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.errors import BrokerError
@@ -119,6 +122,7 @@ class Kernel:
         self._critical_sinks = {id(parts.sinks[i]) for i in parts.critical_sinks}
         self._market_broker = isinstance(parts.broker, MarketDrivenBroker)
         self.working: set[str] = set()
+        self._books: dict[str, L2Book] = {}
 
     # ---- StateView -------------------------------------------------------------------------
     @property
@@ -161,7 +165,12 @@ class Kernel:
         return self._last_price.get(symbol)
 
     def last_market_ts(self, symbol: str) -> int | None:
+        """When the last market data for ``symbol`` happened (a candle at its close)."""
         return self._last_ts.get(symbol)
+
+    def book(self, symbol: str) -> BookView | None:
+        book = self._books.get(symbol)
+        return None if book is None else book.view()
 
     def closed_trades(self, symbol: str | None = None) -> Sequence[Decimal]:
         if symbol is not None:
@@ -270,8 +279,13 @@ class Kernel:
         price = event_price(event)
         if price is not None:
             self._last_price[symbol] = price
-            self._last_ts[symbol] = event.ts
+            self._last_ts[symbol] = event.close_ts if isinstance(event, Candle) else event.ts
             self.ledger.mark(symbol, price)
+        if isinstance(event, BookUpdate):
+            self._book(symbol).apply(event)
+            self._last_ts[symbol] = event.ts
+        elif isinstance(event, Ticker):
+            self._book(symbol).apply_ticker(event)
         if self.parts.record_market:
             self._emit(MarketData(self.now, event))
         changed = False
@@ -295,7 +309,7 @@ class Kernel:
             self.broker.on_market(candle)  # type: ignore[attr-defined]
         symbol = candle.symbol
         self._last_price[symbol] = candle.close
-        self._last_ts[symbol] = candle.ts
+        self._last_ts[symbol] = candle.close_ts
         self.ledger.mark(symbol, candle.close)
         if self.parts.record_market:
             self._emit(MarketData(self.now, candle))
@@ -305,6 +319,12 @@ class Kernel:
                 votes[value.name] = value
                 self._emit(SignalEmitted(self.now, value))
             await self.decide(symbol)
+
+    def _book(self, symbol: str) -> L2Book:
+        book = self._books.get(symbol)
+        if book is None:
+            book = self._books[symbol] = L2Book(symbol)
+        return book
 
     def _disable_signal(self, symbol: str, signal: Signal, exc: Exception) -> None:
         name = getattr(signal, "name", type(signal).__name__)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from gpt_trader.engine.kernel import Kernel
 from gpt_trader.protocols import Feed
+from gpt_trader.runtime.replay import event_time
 
 
 @dataclass
@@ -28,13 +29,15 @@ async def run_live(
     bounds: Bounds,
     stop: asyncio.Event,
     guard_interval_s: float,
+    on_tick: Callable[[], Awaitable[None]] | None = None,
 ) -> str:
     """Feed ``kernel`` until ``stop`` is set, a bound is reached or the feed ends.
 
     Returns why it stopped: ``signal``, ``duration``, ``max_events`` or ``feed_ended``.
     """
     deadline = None if bounds.duration_s is None else time.monotonic() + bounds.duration_s
-    timer = asyncio.create_task(_guard_timer(kernel, guard_interval_s, stop))
+    timer = asyncio.create_task(_guard_timer(kernel, guard_interval_s, stop, on_tick))
+    advance = getattr(kernel.clock, "advance_to", None)
     reason = "feed_ended"
     iterator = feed.stream(symbols).__aiter__()
     try:
@@ -57,6 +60,8 @@ async def run_live(
             except StopAsyncIteration:
                 reason = "feed_ended"
                 break
+            if advance is not None:
+                advance(event_time(event))
             await kernel.on_market(event)
             if bounds.max_events is not None and kernel.events_processed >= bounds.max_events:
                 reason = "max_events"
@@ -75,7 +80,14 @@ async def run_live(
     return reason
 
 
-async def _guard_timer(kernel: Kernel, interval_s: float, stop: asyncio.Event) -> None:
+async def _guard_timer(
+    kernel: Kernel,
+    interval_s: float,
+    stop: asyncio.Event,
+    on_tick: Callable[[], Awaitable[None]] | None,
+) -> None:
     while not stop.is_set():
         await asyncio.sleep(interval_s)
         await kernel.on_timer()
+        if on_tick is not None:
+            await on_tick()

@@ -106,7 +106,12 @@ def make_sim_broker(params: SimBrokerParams, ctx: BuildContext) -> SimBroker:
 
 def _start_ts(params: SyntheticFeedParams, ctx: BuildContext) -> int:
     """The configured start; a resumed run continues after the market it last saw."""
-    start = DEFAULT_START_TS if params.start is None else _parse_start(params.start)
+    if params.start is not None:
+        start = _parse_start(params.start)
+    else:
+        # A live sim run starts at "now" (the assembler's start_ts); tests pin `start`.
+        configured = ctx.options.get("start_ts")
+        start = configured if isinstance(configured, int) and configured > 0 else DEFAULT_START_TS
     resume_after = ctx.options.get("resume_after_ts")
     if isinstance(resume_after, int) and resume_after >= start:
         step = params.interval_s * 1_000_000_000
