@@ -1,0 +1,1 @@
+"""Coinbase spot broker and market-data feed (being written)."""

@@ -1,0 +1,1 @@
+"""Plugin hooks for coinbase.spot (being written)."""

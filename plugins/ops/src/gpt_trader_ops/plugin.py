@@ -1,0 +1,1 @@
+"""Plugin hooks (being written)."""
