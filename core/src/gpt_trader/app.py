@@ -261,7 +261,7 @@ async def start(runtime: Runtime) -> None:
     kernel._emit(
         RunStarted(now, runtime.run_id, runtime.profile, runtime.mode, runtime.resumed_from)
     )
-    await kernel.start(restore_positions=store.positions(), trading_state=restored_state)
+    await kernel.start(trading_state=restored_state)
     await apply_pending(runtime, None, at_start=True)
     runtime.registry.startup(runtime)
 

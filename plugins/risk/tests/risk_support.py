@@ -190,6 +190,9 @@ class ListJournal:
     def working_orders(self) -> list[Order]:
         return []
 
+    def fills(self) -> list[Fill]:
+        return []
+
 
 class Recorder:
     def __init__(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gpt_trader.domain import Order, OrderRequest
+from gpt_trader.domain import Fill, Order, OrderRequest
 from gpt_trader.errors import StoreError
 
 
@@ -18,4 +18,7 @@ class MemoryJournal:
         self._intents[request.client_order_id] = Order.from_request(request, ts)
 
     def working_orders(self) -> list[Order]:
+        return []
+
+    def fills(self) -> list[Fill]:
         return []

@@ -69,6 +69,12 @@ log = logging.getLogger("gpt_trader.kernel")
 ZERO = Decimal(0)
 
 
+def money(value: Decimal) -> str:
+    """A Decimal as plain digits without trailing zeros (``17.48``, ``20``, ``0.001``)."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
 class Clock(Protocol):
     def now(self) -> int: ...
 
@@ -178,31 +184,36 @@ class Kernel:
         return [t for trades in self.ledger.closed_trades.values() for t in trades]
 
     # ---- lifecycle -------------------------------------------------------------------------
-    async def start(
-        self,
-        *,
-        restore_positions: Sequence[Position] = (),
-        trading_state: TradingState = TradingState.ACTIVE,
-    ) -> None:
-        """Connect the broker, take cash and positions from it, reconcile open orders."""
+    async def start(self, *, trading_state: TradingState = TradingState.ACTIVE) -> None:
+        """Connect the broker, rebuild positions from the recorded fills, reconcile with the
+        venue (orders by client_order_id, missing fills, positions), take cash from it."""
         await self.broker.start(self)
-        balances = await self.broker.balances()
-        quote = self.parts.quote_currency
-        cash = sum((b.total for b in balances if b.currency == quote), ZERO)
-        self.ledger.cash = cash
-        for pos in restore_positions:
-            mine = self.ledger.position(pos.symbol)
-            mine.avg_entry_price = pos.avg_entry_price
-            mine.size = pos.size
-            mine.realized_pnl = pos.realized_pnl
-            mine.fees = pos.fees
-            mine.funding = pos.funding
-            mine.mark_price = pos.mark_price
+        for fill in self.parts.journal.fills():
+            self._seen_trades.add(fill.trade_id)
+            self.ledger.position(fill.symbol).apply(fill)
         await self.reconcile()
+        # The venue's balances are the truth for cash, whatever the fills above moved.
+        await self._sync_cash()
         self.ledger.starting_equity = self.ledger.equity
         self.ledger.peak_equity = self.ledger.starting_equity
         if trading_state > self.trading_state:
             self._tighten(trading_state, "restored from the previous run", operator=False)
+
+    async def _sync_cash(self) -> None:
+        balances = await self.broker.balances()
+        quote = self.parts.quote_currency
+        self.ledger.cash = sum((b.total for b in balances if b.currency == quote), ZERO)
+
+    async def backfill(self, since_ts: int, client_order_id: str | None = None) -> int:
+        """Apply venue fills not seen yet (exactly once, by trade id); returns how many."""
+        added = 0
+        for fill in await self.broker.fills(since_ts):
+            if client_order_id is not None and fill.client_order_id != client_order_id:
+                continue
+            if fill.trade_id not in self._seen_trades:
+                self.on_fill(fill)
+                added += 1
+        return added
 
     async def reconcile(self) -> None:
         """Store vs venue, by client_order_id. Nothing is re-sent; differences are events."""
@@ -230,6 +241,12 @@ class Kernel:
                 )
             )
             self._emit(OrderUpdated(self.now, venue.copy()))
+        stored_working = self.parts.journal.working_orders()
+        since = min((o.created_ts for o in stored_working), default=None)
+        if since is not None:
+            found = await self.backfill(since)
+            if found:
+                self._emit(Reconciled(self.now, "fills", "missing", str(found), "backfilled"))
         for order in await self.broker.open_orders():
             if order.client_order_id not in self.orders:
                 self.orders[order.client_order_id] = order.copy()
@@ -454,11 +471,13 @@ class Kernel:
             ack = await self.broker.submit(request)
         except BrokerError as exc:
             self.broker_errors += 1
+            self._note_error(f"submit {request.client_order_id}: {exc}")
+            if order.status is not OrderStatus.PENDING:
+                return order  # the user channel already told us how it went
             order.status = OrderStatus.UNKNOWN
             order.reject_reason = str(exc)
             order.updated_ts = self.now
             self.working.add(order.client_order_id)
-            self._note_error(f"submit {request.client_order_id}: {exc}")
             self._emit(OrderUpdated(self.now, order.copy()))
             return order
         self.on_order(ack)
@@ -533,6 +552,7 @@ class Kernel:
                 self.on_order(order.copy())
             else:
                 self.on_order(venue)
+                await self.backfill(self.orders[cid].created_ts, cid)
 
     def run_runtime_guards(self) -> None:
         if not self.parts.guards.runtime:
@@ -588,6 +608,7 @@ class Kernel:
         self._emit(ComponentFailed(self.now, f"sink:{name}", f"{type(exc).__name__}: {exc}"))
 
     def summary(self) -> dict[str, Any]:
+        """What a run reports: counts, P&L, positions, guard trips (money as plain strings)."""
         by_status: dict[str, int] = {}
         for o in self.orders.values():
             by_status[o.status.value] = by_status.get(o.status.value, 0) + 1
@@ -600,23 +621,23 @@ class Kernel:
             "events": self.events_processed,
             "decisions": self.decisions,
             "pnl": {
-                "realized": str(self.ledger.realized_pnl),
-                "unrealized": str(self.ledger.unrealized_pnl),
-                "fees": str(self.ledger.fees),
-                "net": str(
+                "realized": money(self.ledger.realized_pnl),
+                "unrealized": money(self.ledger.unrealized_pnl),
+                "fees": money(self.ledger.fees),
+                "net": money(
                     self.ledger.realized_pnl + self.ledger.unrealized_pnl - self.ledger.fees
                 ),
             },
-            "equity": str(self.ledger.equity),
-            "cash": str(self.ledger.cash),
+            "equity": money(self.ledger.equity),
+            "cash": money(self.ledger.cash),
             "positions": [
                 {
                     "symbol": p.symbol,
-                    "size": str(p.size),
-                    "avg_entry_price": str(p.avg_entry_price),
-                    "mark_price": str(p.mark_price),
-                    "unrealized_pnl": str(p.unrealized_pnl),
-                    "realized_pnl": str(p.realized_pnl),
+                    "size": money(p.size),
+                    "avg_entry_price": money(p.avg_entry_price),
+                    "mark_price": money(p.mark_price),
+                    "unrealized_pnl": money(p.unrealized_pnl),
+                    "realized_pnl": money(p.realized_pnl),
                 }
                 for p in self.ledger.positions.values()
                 if p.size != 0 or p.realized_pnl != 0
