@@ -190,3 +190,24 @@ def test_startup_error_is_one_line_naming_the_plugin(
         UserError, match="plugin 'broken-plugin' failed in startup: no database credentials"
     ):
         _run_dev_once(plugin_manager, tmp_path)
+
+
+def test_a_plugin_whose_commands_do_not_build_is_failed_not_fatal(
+    plugin_manager: PluginManager,
+) -> None:
+    class Broken:
+        @staticmethod
+        @hookimpl
+        def register_commands(app: typer.Typer) -> None:
+            def bad(x: Undefined) -> None:  # type: ignore[name-defined]  # noqa: F821
+                pass
+
+            app.command()(bad)
+
+    plugin_manager.register_plugin(Broken(), "broken-commands")
+    result = CliRunner().invoke(build_app(plugin_manager), ["plugins", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    rec = plugin_manager.record("broken-commands")
+    assert rec is not None
+    assert rec.status == "failed"
+    assert "register_commands" in rec.error

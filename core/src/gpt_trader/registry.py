@@ -133,11 +133,25 @@ class Registry:
                 ) from exc
 
     def register_commands(self, app: Any) -> None:
+        """Let each plugin add commands; one whose commands do not build is marked failed.
+
+        Each plugin's commands are first built into a scratch app (typer resolves the
+        annotations then), so one broken plugin cannot take the whole CLI down.
+        """
+        import typer
+        import typer.main
+
         for impl in self._pm.hook.register_commands.get_hookimpls():
+            probe = typer.Typer()
             try:
+                impl.function(probe)
+                if probe.registered_commands or probe.registered_groups:
+                    typer.main.get_command(probe)
                 impl.function(app)
             except Exception as exc:
-                self._pm.mark_failed(impl.plugin_name, f"register_commands: {exc}")
+                self._pm.mark_failed(
+                    impl.plugin_name, f"register_commands: {type(exc).__name__}: {exc}"
+                )
 
 
 def _first_error(exc: Any) -> str:

@@ -69,3 +69,9 @@ def test_serve_process(tmp_path, monkeypatch):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_cli_default_products_match_the_server() -> None:
+    from gpt_trader_coinbase.simulator import cli, server
+
+    assert cli.DEFAULT_PRODUCTS == server.DEFAULT_PRODUCTS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -11,7 +12,6 @@ from gpt_trader.domain.bars import BarSeries
 from gpt_trader.domain.market import Candle
 from gpt_trader_strategies.indicators import (
     Ema,
-    FloatArray,
     Macd,
     Rsi,
     Sma,
@@ -22,6 +22,9 @@ from gpt_trader_strategies.indicators import (
 )
 
 Data = tuple[BarSeries, list[Candle]]
+
+if TYPE_CHECKING:
+    from gpt_trader_strategies.indicators import FloatArray
 
 
 def feed(indicator: Sma | Ema | Rsi | Macd, values: Sequence[float]) -> list[float | None]:

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    # numpy loads only when an array is computed, not when the plugin is discovered.
+    import numpy as np
+    import numpy.typing as npt
 
-FloatArray: TypeAlias = npt.NDArray[np.float64]
-ArrayLike: TypeAlias = Sequence[float] | FloatArray
+    FloatArray: TypeAlias = npt.NDArray[np.float64]
+    ArrayLike: TypeAlias = Sequence[float] | FloatArray
 
 __all__ = [
     "Ema",
@@ -52,6 +54,8 @@ def _check_period(period: int, name: str = "period") -> int:
 
 
 def _as_array(values: ArrayLike) -> FloatArray:
+    import numpy as np
+
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
@@ -93,6 +97,8 @@ class Sma:
 
 def sma_array(values: ArrayLike, period: int) -> FloatArray:
     """SMA of ``values``; ``NaN`` for the first ``period - 1`` positions. Equal to :class:`Sma`."""
+    import numpy as np
+
     _check_period(period)
     x = _as_array(values)
     out = np.full(x.shape[0], NAN)
@@ -158,6 +164,8 @@ def _ema_list(x: list[float], period: int) -> list[float]:
 
 def ema_array(values: ArrayLike, period: int) -> FloatArray:
     """EMA of ``values``; ``NaN`` for the first ``period - 1`` positions. Equal to :class:`Ema`."""
+    import numpy as np
+
     _check_period(period)
     x = _as_array(values)
     return np.array(_ema_list(x.tolist(), period), dtype=np.float64)
@@ -217,6 +225,8 @@ class Rsi:
 def rsi_array(values: ArrayLike, period: int = 14) -> FloatArray:
     """Wilder's RSI of ``values``; ``NaN`` for the first ``period`` positions. Equal to
     :class:`Rsi`."""
+    import numpy as np
+
     _check_period(period)
     x = _as_array(values).tolist()
     n = len(x)
@@ -299,6 +309,8 @@ def macd_array(
     ``line`` starts at position ``slow - 1``; ``signal`` and ``histogram`` at
     ``slow + signal - 2``. Equal to :class:`Macd` bit for bit.
     """
+    import numpy as np
+
     _check_period(fast, "fast")
     _check_period(slow, "slow")
     _check_period(signal, "signal")

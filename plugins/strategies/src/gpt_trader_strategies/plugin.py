@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from gpt_trader.components import BuildContext, ComponentSpec, Kind, NoParams
 from gpt_trader.hookspecs import hookimpl
@@ -13,16 +14,16 @@ from gpt_trader_strategies.filters import (
     MinConfidence,
     MinConfidenceParams,
 )
-from gpt_trader_strategies.signals import (
-    EmaCross,
+from gpt_trader_strategies.params import (
     EmaCrossParams,
-    MacdCross,
     MacdCrossParams,
-    RsiReversion,
     RsiReversionParams,
-    SmaCross,
     SmaCrossParams,
 )
+
+if TYPE_CHECKING:
+    # The signals import numpy; they load when a profile builds one, not at discovery.
+    from gpt_trader_strategies.signals import EmaCross, MacdCross, RsiReversion, SmaCross
 from gpt_trader_strategies.voters import (
     ConfidenceWeighted,
     ConfidenceWeightedParams,
@@ -40,18 +41,26 @@ def _symbol(ctx: BuildContext, name: str) -> str:
 
 
 def _sma_cross(params: SmaCrossParams, ctx: BuildContext) -> SmaCross:
+    from gpt_trader_strategies.signals import SmaCross
+
     return SmaCross.from_params(params, _symbol(ctx, "sma_cross"))
 
 
 def _ema_cross(params: EmaCrossParams, ctx: BuildContext) -> EmaCross:
+    from gpt_trader_strategies.signals import EmaCross
+
     return EmaCross.from_params(params, _symbol(ctx, "ema_cross"))
 
 
 def _rsi(params: RsiReversionParams, ctx: BuildContext) -> RsiReversion:
+    from gpt_trader_strategies.signals import RsiReversion
+
     return RsiReversion.from_params(params, _symbol(ctx, "rsi"))
 
 
 def _macd_cross(params: MacdCrossParams, ctx: BuildContext) -> MacdCross:
+    from gpt_trader_strategies.signals import MacdCross
+
     return MacdCross.from_params(params, _symbol(ctx, "macd_cross"))
 
 

@@ -21,19 +21,14 @@ Every signal here follows the same contract:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
-import numpy as np
-import numpy.typing as npt
-from gpt_trader.components import Params
 from gpt_trader.domain.bars import NO_SIGNAL, BarSeries
 from gpt_trader.domain.decisions import Action, SignalValue
 from gpt_trader.domain.market import Candle, MarketEvent
-from pydantic import Field, model_validator
 
 from gpt_trader_strategies.indicators import (
     Ema,
-    FloatArray,
     Macd,
     Rsi,
     Sma,
@@ -41,6 +36,12 @@ from gpt_trader_strategies.indicators import (
     macd_array,
     rsi_array,
     sma_array,
+)
+from gpt_trader_strategies.params import (
+    EmaCrossParams,
+    MacdCrossParams,
+    RsiReversionParams,
+    SmaCrossParams,
 )
 
 __all__ = [
@@ -54,68 +55,14 @@ __all__ = [
     "SmaCrossParams",
 ]
 
-BoolArray = npt.NDArray[np.bool_]
+if TYPE_CHECKING:
+    # numpy loads only when an array is computed, not when the plugin is discovered.
+    import numpy as np
+    import numpy.typing as npt
 
+    from gpt_trader_strategies.indicators import FloatArray
 
-def _name_field() -> str | None:
-    return Field(
-        None,
-        min_length=1,
-        description="name this signal votes under (defaults to the registered name)",
-    )
-
-
-# --------------------------------------------------------------------------------------
-# Params
-# --------------------------------------------------------------------------------------
-
-
-class _FastSlowParams(Params):
-    fast: int = Field(10, gt=0, description="fast moving-average period, in bars")
-    slow: int = Field(30, gt=0, description="slow moving-average period, in bars")
-    name: str | None = _name_field()
-
-    @model_validator(mode="after")
-    def _fast_below_slow(self) -> Self:
-        if self.fast >= self.slow:
-            raise ValueError(f"fast ({self.fast}) must be less than slow ({self.slow})")
-        return self
-
-
-class SmaCrossParams(_FastSlowParams):
-    """``sma_cross``: ``fast`` (default 10) and ``slow`` (default 30) SMA periods."""
-
-
-class EmaCrossParams(_FastSlowParams):
-    """``ema_cross``: ``fast`` (default 12) and ``slow`` (default 26) EMA periods."""
-
-    fast: int = Field(12, gt=0, description="fast EMA period, in bars")
-    slow: int = Field(26, gt=0, description="slow EMA period, in bars")
-
-
-class RsiReversionParams(Params):
-    """``rsi``: Wilder RSI ``period`` and the ``oversold`` / ``overbought`` levels."""
-
-    period: int = Field(14, gt=0, description="RSI period, in bars")
-    oversold: float = Field(30.0, ge=0, le=100, description="go LONG crossing up through this")
-    overbought: float = Field(70.0, ge=0, le=100, description="go FLAT crossing down through this")
-    name: str | None = _name_field()
-
-    @model_validator(mode="after")
-    def _levels_ordered(self) -> Self:
-        if self.oversold >= self.overbought:
-            raise ValueError(
-                f"oversold ({self.oversold}) must be less than overbought ({self.overbought})"
-            )
-        return self
-
-
-class MacdCrossParams(_FastSlowParams):
-    """``macd_cross``: ``fast`` (12), ``slow`` (26) and ``signal`` (9) EMA periods."""
-
-    fast: int = Field(12, gt=0, description="fast EMA period, in bars")
-    slow: int = Field(26, gt=0, description="slow EMA period, in bars")
-    signal: int = Field(9, gt=0, description="signal-line EMA period, in bars")
+    BoolArray = npt.NDArray[np.bool_]
 
 
 # --------------------------------------------------------------------------------------
@@ -125,6 +72,8 @@ class MacdCrossParams(_FastSlowParams):
 
 def _fresh_mask(ts: list[int]) -> BoolArray | None:
     """Which bars ``update`` would accept (``ts`` after every earlier one); ``None`` if all."""
+    import numpy as np
+
     if len(ts) < 2:
         return None
     arr = np.asarray(ts, dtype=np.int64)
@@ -137,6 +86,8 @@ def _fresh_mask(ts: list[int]) -> BoolArray | None:
 
 def _line_crossings(a: FloatArray, b: FloatArray) -> tuple[BoolArray, BoolArray]:
     """Bars where ``a`` crosses above / below ``b`` (both defined now and at the bar before)."""
+    import numpy as np
+
     n = a.shape[0]
     up = np.zeros(n, dtype=np.bool_)
     down = np.zeros(n, dtype=np.bool_)
@@ -185,6 +136,8 @@ class _CrossingSignal(ABC):
         return SignalValue(self.name, self.symbol, event.close_ts, action)
 
     def compute(self, bars: BarSeries) -> list[int]:
+        import numpy as np
+
         n = len(bars)
         out = np.full(n, NO_SIGNAL, dtype=np.int8)
         if n == 0 or bars.symbol != self.symbol:
@@ -371,6 +324,8 @@ class RsiReversion(_CrossingSignal):
         return None
 
     def _crossings(self, close: FloatArray) -> tuple[BoolArray, BoolArray]:
+        import numpy as np
+
         rsi = rsi_array(close, self.period)
         n = rsi.shape[0]
         up = np.zeros(n, dtype=np.bool_)

@@ -8,14 +8,19 @@ import signal
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gpt_trader_coinbase.simulator.faults import FaultSpecError, parse_spec
-from gpt_trader_coinbase.simulator.server import DEFAULT_PRODUCTS, SimConfig, Simulator
+
+if TYPE_CHECKING:
+    from gpt_trader_coinbase.simulator.server import SimConfig
 
 DEFAULT_STATE_DIR = Path("var/coinbase-sim")
+# Kept in step with server.DEFAULT_PRODUCTS, which this module does not import: the server
+# (aiohttp and the engine) loads only when `sim serve` runs, not whenever the CLI is built.
+DEFAULT_PRODUCTS = ("BTC-USD", "ETH-USD")
 
 
 def _balances(spec: str) -> dict[str, Decimal]:
@@ -30,6 +35,8 @@ def _balances(spec: str) -> dict[str, Decimal]:
 
 
 async def _serve(config: SimConfig) -> None:
+    from gpt_trader_coinbase.simulator.server import Simulator
+
     sim = Simulator(config)
     info = await sim.start()
     # ONE line of JSON on stdout: what a supervising process reads to find us.
@@ -71,6 +78,8 @@ def serve(
         parse_spec(faults)
     except FaultSpecError as e:
         raise typer.BadParameter(str(e), param_hint="--faults") from None
+    from gpt_trader_coinbase.simulator.server import SimConfig
+
     config = SimConfig(
         state_dir=state_dir,
         host=host,
