@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -147,33 +146,43 @@ async def _latency(n: int) -> dict[str, float]:
     }
 
 
+_RSS_WRAPPER = """
+import resource, subprocess, sys
+proc = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=False)
+if proc.returncode:
+    sys.exit(proc.stderr[-500:])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
 def _rss() -> dict[str, float]:
+    """Peak RSS of `run --profile dev`, measured by a small wrapper process: a child forked
+    from this (large) process would count this process's pages too."""
     with tempfile.TemporaryDirectory() as tmp:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        cmd = [
+            sys.executable,
+            "-m",
+            "gpt_trader",
+            "run",
+            "--profile",
+            "dev",
+            "--dev-fast",
+            "--max-events",
+            "3000",
+            "--state-dir",
+            tmp,
+            "--json",
+        ]
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "gpt_trader",
-                "run",
-                "--profile",
-                "dev",
-                "--dev-fast",
-                "--max-events",
-                "3000",
-                "--state-dir",
-                tmp,
-                "--json",
-            ],
+            [sys.executable, "-c", _RSS_WRAPPER, *cmd],
             cwd=REPO,
             capture_output=True,
             text=True,
             check=False,
         )
-        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if proc.returncode != 0:
         raise SystemExit(f"run --profile dev failed: {proc.stderr[-500:]}")
-    return {"peak_rss_mb": max(before, after) / 1024}
+    return {"peak_rss_mb": int(proc.stdout.strip()) / 1024}
 
 
 def main() -> None:

@@ -166,6 +166,7 @@ async def test_partial_fill_then_fill(tmp_path: Path) -> None:
     assert kernel.positions[BTC].avg_entry_price == D("99.45")
     fills = rec.of(FillReceived)
     assert [f.fill.size for f in fills] == [D("2"), D("2")]
+    kernel.parts.sinks[0].flush()  # type: ignore[attr-defined]
     assert store.order("c1").status is OrderStatus.FILLED  # type: ignore[union-attr]
     assert len(store.fills()) == 2
 
@@ -184,6 +185,7 @@ async def test_cancel_and_expiry(tmp_path: Path) -> None:
         await kernel.on_market(bar("100", "101", "99", "100", n=n))
     assert kernel.orders["gtd"].status is OrderStatus.EXPIRED
     assert not kernel.open_orders
+    kernel.parts.sinks[0].flush()  # type: ignore[attr-defined]
     assert {o.client_order_id: o.status for o in store.orders()} == {
         "gtc": OrderStatus.CANCELLED,
         "gtd": OrderStatus.EXPIRED,
@@ -200,6 +202,7 @@ async def test_reject_for_insufficient_funds_is_recorded(tmp_path: Path) -> None
     assert "INSUFFICIENT" in order.reject_reason
     (rejected,) = rec.of(OrderRejected)
     assert rejected.source == "venue"
+    kernel.parts.sinks[0].flush()  # type: ignore[attr-defined]
     assert store.order("big").status is OrderStatus.REJECTED  # type: ignore[union-attr]
 
 
@@ -239,6 +242,7 @@ async def test_unknown_outcome_is_resolved_by_lookup_never_resent(
     order = await kernel.submit(request)
     assert order is not None
     assert order.status is OrderStatus.UNKNOWN
+    kernel.parts.sinks[0].flush()  # type: ignore[attr-defined]
     assert store.order("amb").status is OrderStatus.UNKNOWN  # type: ignore[union-attr]
     await kernel.on_timer()
     assert kernel.orders["amb"].status is final

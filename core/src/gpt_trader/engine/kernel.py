@@ -536,6 +536,13 @@ class Kernel:
         await self.resolve_unknown()
         self.ledger.update_peak()
         self.run_runtime_guards()
+        for sink in self._sinks:
+            flush = getattr(sink, "flush", None)
+            if flush is not None:
+                try:
+                    flush()
+                except Exception as exc:
+                    self._sink_failed(sink, exc)
 
     async def resolve_unknown(self) -> None:
         """Look up every order whose submit outcome is unknown, by client_order_id."""

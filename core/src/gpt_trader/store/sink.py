@@ -1,37 +1,56 @@
-"""The kernel's sink into the store: batches the event log, writes orders and fills at once."""
+"""The kernel's sink into the store: events, order updates and fills, written in batches
+by a writer thread so that no SQLite write or JSON encoding sits on the tick-to-order path."""
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from gpt_trader.domain import Fill, Order
 from gpt_trader.domain.events import Event, FillReceived, MarketData, OrderUpdated, RunStopped
 from gpt_trader.errors import StoreError
+from gpt_trader.store.store import EncodedEvent, encode_events
 
 if TYPE_CHECKING:
     from gpt_trader.store.store import Store
 
 
+@dataclass
+class _Batch:
+    events: list[Event] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    rows: list[EncodedEvent] = field(default_factory=list)
+    done: threading.Event | None = None
+
+
 class StoreSink:
-    """Records every domain event of one run in ``store``.
+    """Records every domain event of one run in the store at ``store.path``.
 
-    The event log is written in batches: when ``flush_every`` events are buffered, when the
-    oldest buffered event has waited ``max_delay_s`` (wall clock, checked on each
-    ``handle``), on :class:`RunStopped`, on :meth:`flush` and on :meth:`close`. Orders
-    (:class:`OrderUpdated`) and fills (:class:`FillReceived`) are also written to their
-    tables immediately. An :class:`OrderIntent` only goes to the log: its orders row was
-    committed by :meth:`Store.record_intent` before the broker was called.
-    :class:`MarketData` is logged only with ``record_market`` (needed to replay a session).
+    Events are buffered and handed to a writer thread, with its own connection, when
+    ``flush_every`` are buffered, when the oldest has waited ``max_delay_s`` (checked on
+    each ``handle`` and whenever the kernel's timer calls :meth:`flush`), on
+    :class:`RunStopped` and on :meth:`close`. The writer puts the batch's order updates
+    (:class:`OrderUpdated`), fills (:class:`FillReceived`) and log rows in ONE transaction.
+    That is safe because neither orders nor fills are the exactly-once anchor: the intent
+    row is (committed by :meth:`Store.record_intent` before the broker is called), and a
+    restart backfills from the venue, by trade id, the fills of every order still working
+    in the store. :class:`MarketData` is logged only with ``record_market``.
 
-    An event ``handle`` accepted is never dropped: a failed flush keeps the batch for the
-    next one. After :meth:`close`, ``handle`` raises :class:`StoreError`.
+    Nothing ``handle`` accepted is dropped: :meth:`flush` and :meth:`close` wait until it
+    is written. A failed write makes the next ``handle``/``flush`` raise
+    :class:`StoreError` (the kernel then halts trading); after :meth:`close`, ``handle``
+    raises too.
     """
 
     def __init__(
         self,
         store: Store,
         run_id: str,
-        flush_every: int = 256,
+        flush_every: int = 64,
         record_market: bool = True,
         max_delay_s: float = 1.0,
     ) -> None:
@@ -42,51 +61,105 @@ class StoreSink:
         self.flush_every = flush_every
         self.record_market = record_market
         self.max_delay_s = max_delay_s
-        self._buffer: list[Event] = []
+        self._batch = _Batch()
         self._first_buffered = 0.0
         self._closed = False
+        self._error: BaseException | None = None
+        self._failed: list[_Batch] = []
+        self._queue: queue.Queue[_Batch | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
+        self._writer.start()
 
     def handle(self, event: Event) -> None:
         if self._closed:
             raise StoreError(f"store sink of run {self.run_id!r} is closed")
+        self._raise_if_failed()
         if isinstance(event, MarketData) and not self.record_market:
             self._flush_if_due()
             return
-        if not self._buffer:
+        batch = self._batch
+        if not batch.events:
             self._first_buffered = time.monotonic()
-        self._buffer.append(event)
+        batch.events.append(event)
         if isinstance(event, OrderUpdated):
-            self.store.upsert_order(event.order, self.run_id)
+            batch.orders.append(event.order)
         elif isinstance(event, FillReceived):
-            self.store.add_fill(event.fill, self.run_id)
-        if isinstance(event, RunStopped) or len(self._buffer) >= self.flush_every:
+            batch.fills.append(event.fill)
+        if isinstance(event, RunStopped):
             self.flush()
+        elif len(batch.events) >= self.flush_every:
+            self._hand_over(None)
         else:
             self._flush_if_due()
 
     def _flush_if_due(self) -> None:
-        if self._buffer and time.monotonic() - self._first_buffered >= self.max_delay_s:
-            self.flush()
+        if self._batch.events and time.monotonic() - self._first_buffered >= self.max_delay_s:
+            self._hand_over(None)
+
+    def _hand_over(self, done: threading.Event | None) -> None:
+        batch, self._batch = self._batch, _Batch()
+        batch.done = done
+        # Encoded here, not in the writer: pure-Python work in the writer thread would hold
+        # the GIL against the trading thread for up to a switch interval (5 ms).
+        batch.rows = encode_events(self.run_id, batch.events)
+        self._queue.put(batch)
 
     def flush(self) -> None:
-        """Write the buffered events in one transaction."""
-        if not self._buffer:
-            return
-        batch, self._buffer = self._buffer, []
-        try:
-            self.store.append_events(self.run_id, batch)
-        except BaseException:
-            self._buffer = batch + self._buffer
-            raise
+        """Write everything buffered so far (and retry what failed) and wait for the commit."""
+        if self._error is not None:
+            self._error = None  # the writer retries the failed batches first
+        done = threading.Event()
+        self._hand_over(done)
+        done.wait()
+        self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise StoreError(f"the store writer failed: {self._error}") from self._error
+
+    def _write_loop(self) -> None:
+        from gpt_trader.store.store import Store
+
+        store: Store | None = None
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                break
+            # A failed batch is kept and retried before later ones, so order is preserved
+            # and nothing is lost; meanwhile the error is reported on the kernel's next call.
+            self._failed.append(batch)
+            try:
+                if self._error is None:
+                    if store is None:
+                        store = Store(self.store.path, create=False)
+                    while self._failed:
+                        head = self._failed[0]
+                        self._write(store, head)
+                        self._failed.pop(0)
+            except BaseException as exc:
+                self._error = exc
+            finally:
+                if batch.done is not None:
+                    batch.done.set()
+        if store is not None:
+            store.close()
+
+    def _write(self, store: Store, batch: _Batch) -> None:
+        if batch.rows or batch.orders or batch.fills:
+            store.write_batch(self.run_id, batch.rows, batch.orders, batch.fills)
 
     @property
     def pending(self) -> int:
-        """Events accepted but not yet written."""
-        return len(self._buffer)
+        """Events accepted and not yet written (buffered, or in batches that failed)."""
+        return len(self._batch.events) + sum(len(b.events) for b in self._failed)
 
     def close(self) -> None:
-        """Flush what is buffered; the sink accepts nothing afterwards. Idempotent."""
+        """Write what is buffered and stop the writer; accepts nothing afterwards. Idempotent."""
         if self._closed:
             return
-        self.flush()
-        self._closed = True
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._queue.put(None)
+            self._writer.join()
