@@ -46,7 +46,9 @@ def _config(csv: Path, **run: Any) -> Any:
 async def _replay(csv: Path, vectorised: bool) -> dict[str, Any]:
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.plugins import make_plugin_manager
-    from gpt_trader.runtime.replay import run_events, run_series
+    from gpt_trader.runtime import replay as _r
+
+    run_events, run_series = _r.run_events, _r.run_series
 
     pm = make_plugin_manager()
     with tempfile.TemporaryDirectory() as tmp:

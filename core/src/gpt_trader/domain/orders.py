@@ -150,29 +150,15 @@ class Order:
         return self.size - self.filled_size
 
     def copy(self) -> Order:
-        return Order(
-            client_order_id=self.client_order_id,
-            symbol=self.symbol,
-            side=self.side,
-            size=self.size,
-            order_type=self.order_type,
-            time_in_force=self.time_in_force,
-            status=self.status,
-            order_id=self.order_id,
-            limit_price=self.limit_price,
-            stop_price=self.stop_price,
-            post_only=self.post_only,
-            reduce_only=self.reduce_only,
-            end_ts=self.end_ts,
-            filled_size=self.filled_size,
-            avg_fill_price=self.avg_fill_price,
-            fees=self.fees,
-            created_ts=self.created_ts,
-            updated_ts=self.updated_ts,
-            reject_reason=self.reject_reason,
-            tag=self.tag,
-            trade_ids=list(self.trade_ids),
-        )
+        """An independent snapshot (events carry these; the original keeps changing)."""
+        new = object.__new__(Order)
+        for name in _ORDER_FIELDS:
+            setattr(new, name, getattr(self, name))
+        new.trade_ids = list(self.trade_ids)
+        return new
+
+
+_ORDER_FIELDS = tuple(f for f in Order.__slots__ if f != "trade_ids")  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

@@ -334,7 +334,8 @@ class Kernel:
             votes = self._votes[symbol]
             for value in emitted:
                 votes[value.name] = value
-                self._emit(SignalEmitted(self.now, value))
+                if self._sinks:
+                    self._emit(SignalEmitted(self.now, value))
             await self.decide(symbol)
 
     def _book(self, symbol: str) -> L2Book:
@@ -435,8 +436,10 @@ class Kernel:
             tag=",".join(v.name for v in decision.votes),
         )
         order = await self.submit(request)
-        outcome = "rejected" if order is None or order.status is OrderStatus.REJECTED else "ordered"
-        self._emit(DecisionMade(self.now, decision, outcome, request.client_order_id))
+        if self._sinks:
+            rejected = order is None or order.status is OrderStatus.REJECTED
+            outcome = "rejected" if rejected else "ordered"
+            self._emit(DecisionMade(self.now, decision, outcome, request.client_order_id))
 
     def next_client_order_id(self) -> str:
         self._seq += 1
@@ -465,7 +468,8 @@ class Kernel:
         order = Order.from_request(request, self.now)
         self.orders[request.client_order_id] = order
         self.working.add(request.client_order_id)
-        self._emit(OrderIntent(self.now, request))
+        if self._sinks:
+            self._emit(OrderIntent(self.now, request))
         self.broker_calls += 1
         try:
             ack = await self.broker.submit(request)
@@ -520,14 +524,16 @@ class Kernel:
             self.working.add(mine.client_order_id)
         else:
             self.working.discard(mine.client_order_id)
-        self._emit(OrderUpdated(self.now, mine.copy()))
+        if self._sinks:
+            self._emit(OrderUpdated(self.now, mine.copy()))
 
     def on_fill(self, fill: Fill) -> None:
         if fill.trade_id in self._seen_trades:
             return
         self._seen_trades.add(fill.trade_id)
         realized = self.ledger.apply_fill(fill)
-        self._emit(FillReceived(self.now, fill, realized))
+        if self._sinks:
+            self._emit(FillReceived(self.now, fill, realized))
         self.ledger.update_peak()
         self.run_runtime_guards()
 
