@@ -158,7 +158,7 @@ class Order:
         return new
 
 
-_ORDER_FIELDS = tuple(f for f in Order.__slots__ if f != "trade_ids")  # type: ignore[attr-defined]
+_ORDER_FIELDS = tuple(f for f in Order.__slots__ if f != "trade_ids")
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,18 +127,19 @@ class StoreSink:
                 break
             # A failed batch is kept and retried before later ones, so order is preserved
             # and nothing is lost; meanwhile the error is reported on the kernel's next call.
-            self._failed.append(batch)
+            todo, self._failed = [*self._failed, batch], []
             try:
-                if self._error is None:
-                    if store is None:
-                        store = Store(self.store.path, create=False)
-                    while self._failed:
-                        head = self._failed[0]
-                        self._write(store, head)
-                        self._failed.pop(0)
+                if self._error is not None:
+                    raise self._error
+                if store is None:
+                    store = Store(self.store.path, create=False)
+                while todo:
+                    self._write(store, todo[0])
+                    todo.pop(0)
             except BaseException as exc:
                 self._error = exc
             finally:
+                self._failed = todo
                 if batch.done is not None:
                     batch.done.set()
         if store is not None:
@@ -150,7 +151,7 @@ class StoreSink:
 
     @property
     def pending(self) -> int:
-        """Events accepted and not yet written (buffered, or in batches that failed)."""
+        """Events accepted and not handed to the writer, or in batches that failed."""
         return len(self._batch.events) + sum(len(b.events) for b in self._failed)
 
     def close(self) -> None:
