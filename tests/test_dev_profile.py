@@ -117,6 +117,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         ("run", "--profile", "dev", "--state-dir", str(blocker / "state")): "state dir",
         ("run", "--profile", "dev", "--for", "soon"): "invalid duration",
         ("status", "--state-dir", str(tmp_path / "nothing")): "no store",
+        ("run", "--profile", "prod", "--state-dir", str(tmp_path / "d")): "pass --live",
     }
     for args, expected in cases.items():
         proc = gpt_trader(*args)

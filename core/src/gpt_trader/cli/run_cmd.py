@@ -43,15 +43,22 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             bool, typer.Option("--dev-fast", help="Do not pace the simulated feed.")
         ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+        live: Annotated[
+            bool, typer.Option("--live", help="Required for a live profile: trade real money.")
+        ] = False,
     ) -> None:
         """Run the bot on a profile; Ctrl-C or SIGTERM stops it gracefully."""
         duration = parse_duration(for_) if for_ else None
         config = load_config(profile)
+        if config.profile.mode == "live" and not live:
+            raise UserError(
+                f"profile {config.profile.name!r} trades real money: pass --live to confirm"
+            )
         if dev_fast:
             config = _dev_fast(config, Registry(pm))
         _setup_logging(config.logging.level, quiet=as_json)
         target = state_dir or default_state_dir(config.profile.name)
-        summary = asyncio.run(_run(config, pm, target, duration, max_events))
+        summary = asyncio.run(_run(config, pm, target, duration, max_events, live=live))
         if as_json:
             print_json(summary)
         else:
@@ -64,12 +71,14 @@ async def _run(
     state_dir: Path,
     duration: float | None,
     max_events: int | None,
+    *,
+    live: bool = False,
 ) -> dict[str, Any]:
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.control import apply_pending
     from gpt_trader.runtime.live import Bounds, run_live
 
-    runtime = await assemble(config, pm, state_dir)
+    runtime = await assemble(config, pm, state_dir, options={"live": live})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
