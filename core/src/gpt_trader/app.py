@@ -262,7 +262,7 @@ async def start(runtime: Runtime) -> None:
         RunStarted(now, runtime.run_id, runtime.profile, runtime.mode, runtime.resumed_from)
     )
     await kernel.start(trading_state=restored_state)
-    await apply_pending(runtime, None, at_start=True)
+    await apply_pending(kernel, store, runtime.run_id, None, at_start=True)
     runtime.registry.startup(runtime)
 
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from gpt_trader.domain import TradingState
 
 if TYPE_CHECKING:
-    from gpt_trader.app import Runtime
+    from gpt_trader.engine.kernel import Kernel
+    from gpt_trader.store import Store
 
 ACTIONS = ("pause", "resume", "reduce-only", "halt", "cancel-all", "stop")
 # Commands aimed at a process; one recorded while no bot ran is not carried into the next.
@@ -25,13 +26,16 @@ log = logging.getLogger("gpt_trader.control")
 
 
 async def apply_pending(
-    runtime: Runtime, stop: asyncio.Event | None, *, at_start: bool = False
+    kernel: Kernel,
+    store: Store | None,
+    run_id: str,
+    stop: asyncio.Event | None,
+    *,
+    at_start: bool = False,
 ) -> int:
     """Apply every pending operator action; returns how many were applied."""
-    store = runtime.store
     if store is None:
         return 0
-    kernel = runtime.kernel
     applied = 0
     for action in store.operator_actions(pending_only=True):
         reason = f"operator {action.action}: {action.reason}"
@@ -50,7 +54,7 @@ async def apply_pending(
             await kernel.cancel_all()
         elif action.action == "stop" and stop is not None:
             stop.set()
-        store.mark_operator_action_applied(action.id, runtime.run_id)
+        store.mark_operator_action_applied(action.id, run_id)
         log.warning("applied %s", reason)
         applied += 1
     return applied

@@ -86,7 +86,7 @@ async def _run(
     reason = "error"
 
     async def operator_poll() -> None:
-        await apply_pending(runtime, stop)
+        await apply_pending(runtime.kernel, runtime.store, runtime.run_id, stop)
 
     try:
         await start(runtime)
