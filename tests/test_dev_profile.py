@@ -101,6 +101,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     )
     unknown = tmp_path / "unknown.toml"
     unknown.write_text('[profile]\nuniverse = ["BTC-USD"]\n[[signals]]\nuse = "sma_crosss"\n')
+    bad_csv = tmp_path / "csv.toml"
+    bad_csv.write_text(
+        f'[profile]\nuniverse = ["BTC-USD"]\n[feed]\nuse = "csv"\npath = "{tmp_path / "missing.csv"}"\n'
+        '[[signals]]\nuse = "sma_cross"\n[voter]\nuse = "majority"\n[sizer]\nuse = "sizer.fixed"\nsize = "0.001"\n'
+    )
     bad_symbol = tmp_path / "sym.toml"
     bad_symbol.write_text('[profile]\nuniverse = ["FOO-USD"]\n')
     cases = {
@@ -118,6 +123,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         ("run", "--profile", "dev", "--for", "soon"): "invalid duration",
         ("status", "--state-dir", str(tmp_path / "nothing")): "no store",
         ("run", "--profile", "prod", "--state-dir", str(tmp_path / "d")): "pass --live",
+        ("run", "--profile", str(bad_csv), "--state-dir", str(tmp_path / "e")): "missing.csv",
     }
     for args, expected in cases.items():
         proc = gpt_trader(*args)
