@@ -11,7 +11,8 @@ nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["core", "plugins", "all", "lint", "types"]
 
 TEST_DEPS = ["pytest>=8", "pytest-asyncio>=0.23", "hypothesis>=6"]
-PLUGINS = ["strategies", "risk", "coinbase"]
+PLUGIN_TEST_DEPS = {"tui": ["pytest-textual-snapshot"], "ops": ["aiosmtpd"]}
+PLUGINS = ["strategies", "risk", "coinbase", "research", "tui", "ops"]
 
 
 @nox.session
@@ -25,7 +26,8 @@ def core(session: nox.Session) -> None:
 @nox.parametrize("plugin", PLUGINS)
 def plugins(session: nox.Session, plugin: str) -> None:
     """One plugin with core and nothing else."""
-    session.install("-e", "core", "-e", f"plugins/{plugin}", *TEST_DEPS)
+    extra = ["-e", "plugins/strategies", "backtesting", "ray"] if plugin == "research" else []
+    session.install("-e", "core", "-e", f"plugins/{plugin}", *extra, *TEST_DEPS, *PLUGIN_TEST_DEPS.get(plugin, []))
     session.run("pytest", f"plugins/{plugin}", "-p", "no:cacheprovider", *session.posargs)
 
 

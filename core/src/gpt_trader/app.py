@@ -232,15 +232,17 @@ async def _products(broker: Any, universe: tuple[str, ...]) -> dict[str, Product
     return {s: available[s] for s in universe}
 
 
-async def start(runtime: Runtime) -> None:
-    """Record the run, restore the last run's positions and state, reconcile, start hooks."""
+async def start(runtime: Runtime, *, hooks: bool = True) -> None:
+    """Record the run, restore the last run's positions and state, reconcile, and (unless
+    ``hooks`` is False, as for backtest and optimisation trials) call the startup hooks."""
     store, kernel = runtime.store, runtime.kernel
     restored_state = TradingState.ACTIVE
     if store is None:
         now = kernel.clock.now()
         kernel._emit(RunStarted(now, runtime.run_id, runtime.profile, runtime.mode))
         await kernel.start()
-        runtime.registry.startup(runtime)
+        if hooks:
+            runtime.registry.startup(runtime)
         return
     last = store.last_run()
     if last is not None and not last.finished:
@@ -263,10 +265,11 @@ async def start(runtime: Runtime) -> None:
     )
     await kernel.start(trading_state=restored_state)
     await apply_pending(kernel, store, runtime.run_id, None, at_start=True)
-    runtime.registry.startup(runtime)
+    if hooks:
+        runtime.registry.startup(runtime)
 
 
-async def finish(runtime: Runtime, reason: str) -> dict[str, Any]:
+async def finish(runtime: Runtime, reason: str, *, hooks: bool = True) -> dict[str, Any]:
     """Stop the kernel (cancel open orders if the profile says so), flush, record, summarise."""
     kernel = runtime.kernel
     try:
@@ -292,8 +295,9 @@ async def finish(runtime: Runtime, reason: str) -> dict[str, Any]:
                     close()
         if store is not None:
             store.finish_run(runtime.run_id, now, reason, summary)
-        with contextlib.suppress(UserError):
-            runtime.registry.shutdown(runtime)
+        if hooks:
+            with contextlib.suppress(UserError):
+                runtime.registry.shutdown(runtime)
         if store is not None:
             store.close()
     return summary

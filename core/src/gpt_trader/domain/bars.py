@@ -21,13 +21,13 @@ class BarSeries:
 
     symbol: str
     interval_s: int
-    ts: list[int] = field(default_factory=list)
-    open: list[float] = field(default_factory=list)
-    high: list[float] = field(default_factory=list)
-    low: list[float] = field(default_factory=list)
-    close: list[float] = field(default_factory=list)
-    volume: list[float] = field(default_factory=list)
-    raw: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    ts: list[int] = field(default_factory=list, repr=False)
+    open: list[float] = field(default_factory=list, repr=False)
+    high: list[float] = field(default_factory=list, repr=False)
+    low: list[float] = field(default_factory=list, repr=False)
+    close: list[float] = field(default_factory=list, repr=False)
+    volume: list[float] = field(default_factory=list, repr=False)
+    raw: list[tuple[str, str, str, str, str]] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
         return len(self.ts)

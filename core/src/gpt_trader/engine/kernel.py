@@ -612,6 +612,10 @@ class Kernel:
             except Exception as exc:
                 self._sink_failed(sink, exc)
 
+    def add_sink(self, sink: Sink) -> None:
+        """Attach another sink (a TUI, a recorder) to a kernel that is already built."""
+        self._sinks.append(sink)
+
     def _sink_failed(self, sink: Sink, exc: Exception) -> None:
         self._sinks = [s for s in self._sinks if s is not sink]
         name = type(sink).__name__

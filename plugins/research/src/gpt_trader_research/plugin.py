@@ -1,1 +1,45 @@
-"""Plugin hooks (being written)."""
+"""Entry point ``research``: the all-in sizer, the recorder sink and the research commands.
+
+Commands (``register_commands``): ``backtest``, ``replay``, ``optimize``, ``strategy new``,
+``data import|download|export|list``. Heavy imports (numpy, plotly, optuna, ray) happen
+inside the commands, so ``gpt-trader --help`` and ``plugins list`` stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from gpt_trader.components import ComponentSpec, Kind, NoParams
+from gpt_trader.hookspecs import hookimpl
+
+from gpt_trader_research.components import AllInParams, make_all_in, make_recorder
+
+
+@hookimpl
+def register_sizers() -> Iterator[ComponentSpec]:
+    yield ComponentSpec(
+        "sizer.all_in",
+        Kind.SIZER,
+        make_all_in,
+        AllInParams,
+        summary="the whole cash on each entry, less room for the taker fee (backtest default)",
+    )
+
+
+@hookimpl
+def register_sinks() -> Iterator[ComponentSpec]:
+    yield ComponentSpec(
+        "research.recorder",
+        Kind.SINK,
+        make_recorder,
+        NoParams,
+        summary="keep decisions, orders and fills in memory for backtest and replay reports",
+    )
+
+
+@hookimpl
+def register_commands(app: Any) -> None:
+    from gpt_trader_research.cli import register
+
+    register(app)

@@ -1,0 +1,487 @@
+"""The research commands, added to ``gpt-trader`` through ``register_commands``.
+
+Every command takes ``--json``; bad input is a :class:`~gpt_trader.errors.UserError`, which
+the CLI prints as one line and exits 2 on. Progress bars go to stderr, and never with --json.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from gpt_trader.errors import UserError
+
+LONG_RUN_BARS = 20_000
+
+
+def _dec(option: str, text: str | None, *, minimum: Decimal | None = None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise UserError(f"{option} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise UserError(f"{option} {text!r} is not a finite number")
+    if minimum is not None and value < minimum:
+        raise UserError(f"{option} must be at least {minimum}, not {text}")
+    return value
+
+
+def _stderr() -> Any:
+    from gpt_trader.cli.output import stderr
+
+    return stderr
+
+
+def _print_json(data: Any) -> None:
+    from gpt_trader.cli.output import print_json
+
+    print_json(data)
+
+
+def _stdout() -> Any:
+    from gpt_trader.cli.output import stdout
+
+    return stdout
+
+
+def register(app: typer.Typer) -> None:
+    _register_backtest(app)
+    _register_replay(app)
+    _register_optimize(app)
+    _register_strategy(app)
+    _register_data(app)
+
+
+# ---- backtest --------------------------------------------------------------------------
+
+
+def backtest_spec(
+    data: Path,
+    symbol: str,
+    signal: list[str] | None,
+    voter: str | None,
+    profile: str | None,
+    cash: str | None,
+    fee_bps: str | None,
+    slippage_bps: str | None,
+    fill: str,
+    volume_cap: str | None,
+) -> Any:
+    from gpt_trader_research.engine import BacktestSpec
+    from gpt_trader_research.specs import parse_component
+
+    if fill not in ("next_open", "close"):
+        raise UserError(f"--fill must be next_open or close, not {fill!r}")
+    cap = _dec("--volume-cap", volume_cap, minimum=Decimal(0))
+    if cap is not None and not 0 < cap <= 1:
+        raise UserError("--volume-cap is a fraction of the bar volume in (0, 1]")
+    cash_d = _dec("--cash", cash, minimum=Decimal(0))
+    if cash_d is not None and cash_d <= 0:
+        raise UserError("--cash must be positive")
+    return BacktestSpec(
+        data=data,
+        symbol=symbol,
+        signals=tuple(parse_component(s, "signal") for s in signal or []),
+        voter=parse_component(voter, "voter") if voter else None,
+        profile=profile,
+        cash=cash_d,
+        fee_bps=_dec("--fee-bps", fee_bps, minimum=Decimal(0)),
+        slippage_bps=_dec("--slippage-bps", slippage_bps, minimum=Decimal(0)) or Decimal(0),
+        fill=fill,
+        volume_participation=cap,
+    )
+
+
+def _register_backtest(app: typer.Typer) -> None:
+    @app.command()
+    def backtest(
+        data: Annotated[
+            Path, typer.Option("--data", help="Candle CSV (timestamp,open,high,low,close,volume).")
+        ],
+        symbol: Annotated[
+            str, typer.Option("--symbol", help="Product the bars are for, e.g. BTC-USD.")
+        ],
+        signal: Annotated[
+            list[str] | None,
+            typer.Option("--signal", help="NAME[:key=value,...]; repeat for an ensemble."),
+        ] = None,
+        voter: Annotated[
+            str | None, typer.Option("--voter", help="NAME[:key=value,...] (default majority).")
+        ] = None,
+        profile: Annotated[
+            str | None,
+            typer.Option(
+                "--profile",
+                "-p",
+                help="Take signals, voter, filters, sizer, guards from this profile.",
+            ),
+        ] = None,
+        cash: Annotated[
+            str | None, typer.Option("--cash", help="Starting cash (default 100000).")
+        ] = None,
+        fee_bps: Annotated[
+            str | None,
+            typer.Option("--fee-bps", help="Fee on notional, maker and taker (default 40/60)."),
+        ] = None,
+        slippage_bps: Annotated[
+            str | None, typer.Option("--slippage-bps", help="Worsen every fill price by this.")
+        ] = None,
+        fill: Annotated[
+            str, typer.Option("--fill", help="next_open (default) or close.")
+        ] = "next_open",
+        volume_cap: Annotated[
+            str | None,
+            typer.Option(
+                "--volume-cap", help="Max share of a bar's volume one order may take (0-1]."
+            ),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+        report: Annotated[
+            Path | None, typer.Option("--report", help="Write an HTML report (plotly) here.")
+        ] = None,
+        report_cdn: Annotated[
+            bool, typer.Option("--report-cdn", help="Load plotly.js from its CDN (smaller file).")
+        ] = False,
+        png: Annotated[
+            Path | None, typer.Option("--png", help="Write a PNG chart (needs kaleido).")
+        ] = None,
+        trades: Annotated[
+            int, typer.Option("--trades", min=0, help="Trades to list in the table (0: none).")
+        ] = 20,
+        events: Annotated[
+            bool,
+            typer.Option(
+                "--events", help="Feed every bar through the kernel (no vectorised path)."
+            ),
+        ] = False,
+    ) -> None:
+        """Backtest signals on historical bars through the live kernel, guards and sizers."""
+        from gpt_trader_research.engine import load_series, run_backtest
+        from gpt_trader_research.report import png_exporter, show, write_html, write_png
+
+        spec = backtest_spec(
+            data, symbol, signal, voter, profile, cash, fee_bps, slippage_bps, fill, volume_cap
+        )
+        if png is not None and png.suffix.lower() != ".png":
+            raise UserError(f"--png {png}: the file name must end in .png")
+        if report is not None and report.suffix.lower() not in (".html", ".htm"):
+            raise UserError(f"--report {report}: the file name must end in .html")
+        series = load_series(spec.data, spec.symbol)
+        progress_cb = None
+        progress = None
+        if not as_json and len(series) >= LONG_RUN_BARS:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            progress = Progress(
+                TextColumn("backtest"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,} bars"),
+                TimeRemainingColumn(),
+                console=_stderr(),
+                transient=True,
+            )
+            task = progress.add_task("bars", total=len(series))
+
+            def progress_cb(done: int, total: int) -> None:
+                progress.update(task, completed=done)
+
+            progress.start()
+        try:
+            result = run_backtest(spec, series=series, progress=progress_cb, vectorise=not events)
+        finally:
+            if progress is not None:
+                progress.stop()
+        extra: dict[str, Any] = {"report": None, "png": None}
+        if report is not None:
+            extra["report"] = str(write_html(result, report, cdn=report_cdn))
+        if png is not None:
+            why = png_exporter()
+            if why is None:
+                extra["png"] = str(write_png(result, png))
+            else:
+                extra["png_skipped"] = why
+                if not as_json:
+                    _stderr().print(f"[yellow]note:[/] {why}; --png {png} skipped", highlight=False)
+        result.extra.update(extra)
+        if as_json:
+            _print_json(result.to_json())
+            return
+        out = _stdout()
+        show(result, out, trades)
+        if extra["report"]:
+            out.print(f"report: {extra['report']}")
+        if extra["png"]:
+            out.print(f"png: {extra['png']}")
+
+
+# ---- replay ----------------------------------------------------------------------------
+
+
+def _register_replay(app: typer.Typer) -> None:
+    @app.command()
+    def replay(
+        state_dir: Annotated[
+            Path, typer.Option("--state-dir", help="The recorded bot's state dir.")
+        ],
+        run: Annotated[
+            str | None, typer.Option("--run", help="Run id to replay (default: the last run).")
+        ] = None,
+        profile: Annotated[
+            str | None,
+            typer.Option("--profile", "-p", help="Profile to replay with (default: the run's)."),
+        ] = None,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print the comparison as JSON.")
+        ] = False,
+        strict: Annotated[
+            bool, typer.Option("--strict", help="Exit 1 when anything differs.")
+        ] = False,
+        limit: Annotated[
+            int, typer.Option("--limit", min=0, help="Differences to list in the table.")
+        ] = 20,
+    ) -> None:
+        """Replay a recorded session's market data through the kernel and compare decisions,
+        orders, prices and fees with what was recorded."""
+        from gpt_trader_research.replay import replay_run, show_replay
+
+        report = replay_run(state_dir, run, profile=profile)
+        if as_json:
+            _print_json(report.to_json())
+        else:
+            show_replay(report, _stdout(), limit)
+        if strict and not report.identical:
+            raise typer.Exit(1)
+
+
+# ---- optimize --------------------------------------------------------------------------
+
+
+def _register_optimize(app: typer.Typer) -> None:
+    @app.command()
+    def optimize(
+        data: Annotated[Path, typer.Option("--data", help="Candle CSV.")],
+        symbol: Annotated[str, typer.Option("--symbol", help="Product the bars are for.")],
+        signal: Annotated[
+            list[str], typer.Option("--signal", help="NAME[:key=value,...]; fixed params.")
+        ],
+        space: Annotated[
+            list[str],
+            typer.Option(
+                "--space",
+                help="key=low:high[:step][:log] or key=a,b,c (signal.key with several signals).",
+            ),
+        ],
+        trials: Annotated[int, typer.Option("--trials", min=1, help="Trials per study.")] = 50,
+        objective: Annotated[
+            str, typer.Option("--objective", help="sharpe, return or calmar.")
+        ] = "sharpe",
+        walk_forward: Annotated[
+            int,
+            typer.Option(
+                "--walk-forward", min=0, help="K folds: optimise in-sample, test out-of-sample."
+            ),
+        ] = 0,
+        backend: Annotated[str, typer.Option("--backend", help="local or ray.")] = "local",
+        address: Annotated[
+            str | None, typer.Option("--address", help="Ray cluster address (with --backend ray).")
+        ] = None,
+        jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel backtests.")] = 1,
+        batch: Annotated[
+            int, typer.Option("--batch", min=1, help="Trials asked of the sampler at a time.")
+        ] = 8,
+        seed: Annotated[int, typer.Option("--seed", help="Sampler seed.")] = 0,
+        voter: Annotated[str | None, typer.Option("--voter", help="NAME[:key=value,...].")] = None,
+        profile: Annotated[
+            str | None, typer.Option("--profile", "-p", help="Profile for the rest.")
+        ] = None,
+        cash: Annotated[str | None, typer.Option("--cash", help="Starting cash.")] = None,
+        fee_bps: Annotated[str | None, typer.Option("--fee-bps", help="Fee on notional.")] = None,
+        slippage_bps: Annotated[str | None, typer.Option("--slippage-bps")] = None,
+        fill: Annotated[str, typer.Option("--fill", help="next_open or close.")] = "next_open",
+        state_dir: Annotated[
+            Path, typer.Option("--state-dir", help="Where research.db (the trials table) lives.")
+        ] = Path("var/research"),
+        as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+        top: Annotated[int, typer.Option("--top", min=0, help="Trials to list in the table.")] = 10,
+    ) -> None:
+        """Search signal parameters with Optuna; each trial is a backtest through the kernel."""
+        from gpt_trader_research.optimize import OptimizeSpec, optimize_cli, show_optimize
+        from gpt_trader_research.specs import parse_space
+
+        base = backtest_spec(
+            data, symbol, signal, voter, profile, cash, fee_bps, slippage_bps, fill, None
+        )
+        dims = [parse_space(s, list(base.signals)) for s in space]
+        spec = OptimizeSpec(
+            base=base,
+            space=tuple(dims),
+            trials=trials,
+            objective=objective,
+            walk_forward=walk_forward,
+            backend=backend,
+            address=address,
+            jobs=jobs,
+            batch=batch,
+            seed=seed,
+        )
+        result = optimize_cli(spec, state_dir, progress=not as_json)
+        if as_json:
+            _print_json(result.to_json())
+        else:
+            show_optimize(result, _stdout(), top)
+
+
+# ---- strategy new ----------------------------------------------------------------------
+
+
+def _register_strategy(app: typer.Typer) -> None:
+    strategy = typer.Typer(
+        help="Write and manage third-party strategy packages.", no_args_is_help=True
+    )
+    app.add_typer(strategy, name="strategy")
+
+    @strategy.command("new")
+    def new(
+        name: Annotated[str, typer.Argument(help="Package name, e.g. my_momentum.")],
+        directory: Annotated[
+            Path, typer.Option("--dir", help="Where to create the package folder.")
+        ] = Path("."),
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print what was written as JSON.")
+        ] = False,
+    ) -> None:
+        """Write a third-party strategy package: pyproject with the entry point, a signal, a test."""
+        from gpt_trader_research.scaffold import new_strategy
+
+        made = new_strategy(name, directory)
+        if as_json:
+            _print_json(made)
+            return
+        out = _stdout()
+        out.print(f"created {made['path']} (distribution {made['distribution']})")
+        for f in made["files"]:
+            out.print(f"  {f}")
+        out.print(
+            f"install it with `uv pip install -e {made['path']}`; its signal is "
+            f"{made['signal']!r} (see `gpt-trader plugins list`)"
+        )
+
+
+# ---- data ------------------------------------------------------------------------------
+
+
+def _register_data(app: typer.Typer) -> None:
+    data_app = typer.Typer(help="The candle cache: import, download, export.", no_args_is_help=True)
+    app.add_typer(data_app, name="data")
+
+    @data_app.command("import")
+    def import_(
+        file: Annotated[Path, typer.Argument(help="CSV file (parquet needs pyarrow).")],
+        symbol: Annotated[
+            str, typer.Option("--symbol", help="Product the bars are for.")
+        ] = "BTC-USD",
+        state_dir: Annotated[
+            Path, typer.Option("--state-dir", help="Where candles.db lives.")
+        ] = Path("var/research"),
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Import candles from a file into the SQLite candle cache."""
+        from gpt_trader_research.data import import_file
+
+        out = import_file(file, symbol, state_dir)
+        if as_json:
+            _print_json(out)
+        else:
+            _stdout().print(
+                f"imported {out['rows']:,} bars of {out['symbol']} ({out['granularity']}) "
+                f"{out['start']} .. {out['end']} into {out['db']}"
+            )
+
+    @data_app.command("download")
+    def download(
+        symbol: Annotated[str, typer.Option("--symbol", help="Product id, e.g. BTC-USD.")],
+        start: Annotated[str, typer.Option("--start", help="ISO-8601 UTC or UNIX seconds.")],
+        end: Annotated[str, typer.Option("--end", help="ISO-8601 UTC or UNIX seconds.")],
+        granularity: Annotated[
+            str,
+            typer.Option("--granularity", help="ONE_MINUTE, FIVE_MINUTE, ... or 1m, 5m, 1h, 1d."),
+        ] = "ONE_MINUTE",
+        sim_json: Annotated[
+            Path | None,
+            typer.Option("--sim-json", help="sim.json of a Coinbase-protocol simulator to use."),
+        ] = None,
+        state_dir: Annotated[
+            Path, typer.Option("--state-dir", help="Where candles.db lives.")
+        ] = Path("var/research"),
+        refresh: Annotated[
+            bool, typer.Option("--refresh", help="Fetch again what is already cached.")
+        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Download candles from Coinbase (or its simulator) into the SQLite cache."""
+        from gpt_trader_research.data import download_candles
+
+        out = download_candles(
+            symbol, granularity, start, end, state_dir, sim_json=sim_json, refresh=refresh
+        )
+        if as_json:
+            _print_json(out)
+        else:
+            _stdout().print(
+                f"{out['symbol']} {out['granularity']}: {out['pages_fetched']} page(s) fetched, "
+                f"{out['pages_cached']} cached; {out['candles']:,} candles, "
+                f"{out['no_trade']:,} no-trade buckets; cache {out['db']}"
+            )
+
+    @data_app.command("export")
+    def export(
+        symbol: Annotated[str, typer.Option("--symbol", help="Product id.")],
+        out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+        granularity: Annotated[str, typer.Option("--granularity")] = "ONE_MINUTE",
+        start: Annotated[str | None, typer.Option("--start")] = None,
+        end: Annotated[str | None, typer.Option("--end")] = None,
+        state_dir: Annotated[Path, typer.Option("--state-dir")] = Path("var/research"),
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Write cached candles as a CSV that backtest reads (no-trade buckets included)."""
+        from gpt_trader_research.data import export_csv
+
+        out = export_csv(symbol, granularity, out_file, state_dir, start=start, end=end)
+        if as_json:
+            _print_json(out)
+        else:
+            _stdout().print(f"wrote {out['rows']:,} bars to {out['file']}")
+
+    @data_app.command("list")
+    def list_(
+        state_dir: Annotated[Path, typer.Option("--state-dir")] = Path("var/research"),
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """What the candle cache holds, per symbol and granularity."""
+        from rich.table import Table
+
+        from gpt_trader_research.data import cache_summary
+
+        rows = cache_summary(state_dir)
+        if as_json:
+            _print_json(rows)
+            return
+        if not rows:
+            _stdout().print("The candle cache is empty.")
+            return
+        table = Table("Symbol", "Granularity", "Bars", "No-trade", "From", "To", "Sources")
+        for r in rows:
+            table.add_row(
+                r["symbol"],
+                r["granularity"],
+                f"{r['bars']:,}",
+                f"{r['no_trade']:,}",
+                r["start"],
+                r["end"],
+                ", ".join(r["sources"]),
+            )
+        _stdout().print(table)

@@ -1,0 +1,117 @@
+"""Components the research plugin registers: the all-in sizer and the in-memory recorder.
+
+``sizer.all_in`` puts the whole cash (less room for the taker fee and its rounding) into each
+entry, like backtesting.py's default order size. ``research.recorder`` is the sink a backtest
+or a replay reads its decisions, orders and fills back from; it keeps them in memory only.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from gpt_trader.components import BuildContext, NoParams, Params
+from gpt_trader.domain import Decision
+from gpt_trader.domain.events import (
+    ComponentFailed,
+    DecisionMade,
+    Event,
+    FillReceived,
+    GuardTripped,
+    OrderIntent,
+    OrderRejected,
+    OrderUpdated,
+    TradingStateChanged,
+)
+from gpt_trader.protocols import StateView
+from pydantic import Field
+
+ZERO = Decimal(0)
+BPS = Decimal(10_000)
+
+
+class AllInParams(Params):
+    """``sizer.all_in``: spend ``fraction`` of the cash on each entry.
+
+    ``fee_bps`` is the taker fee the sizer leaves room for (the sim broker holds the
+    notional plus this fee, rounded up to the quote increment, at submit); ``buffer_bps``
+    leaves extra room, e.g. for a next-open fill above the decision price.
+    """
+
+    fraction: Decimal = Field(default=Decimal(1), gt=0, le=1)
+    fee_bps: Decimal = Field(default=Decimal(60), ge=0)
+    buffer_bps: Decimal = Field(default=Decimal(0), ge=0)
+
+
+class AllIn:
+    """Size = (cash * fraction - one quote increment) / (price * (1 + fee) * (1 + buffer)).
+
+    The price is the last price the kernel saw (a bar's close). The kernel rounds the size
+    down to the base increment. Nothing is sized without cash or a price.
+    """
+
+    name = "sizer.all_in"
+
+    def __init__(self, params: AllInParams) -> None:
+        self.fraction = params.fraction
+        self.factor = (1 + params.fee_bps / BPS) * (1 + params.buffer_bps / BPS)
+
+    def size(self, decision: Decision, state: StateView) -> Decimal:
+        price = state.last_price(decision.symbol)
+        if price is None or price <= 0:
+            return ZERO
+        product = state.products.get(decision.symbol)
+        reserve = product.quote_increment if product is not None else ZERO
+        spend = state.cash * self.fraction - reserve
+        if spend <= 0:
+            return ZERO
+        return spend / (price * self.factor)
+
+
+def make_all_in(params: AllInParams, ctx: BuildContext) -> AllIn:
+    return AllIn(params)
+
+
+class Recorder:
+    """A sink that keeps what a backtest reports: decisions, intents, rejections, fills,
+    order updates, guard trips, state changes and component failures, in order.
+
+    ``kernel`` may be set after assembly; each kept event is then paired with the number of
+    market events the kernel had processed when it happened (its position in the market
+    stream), which is what a replay lines decisions up by.
+    """
+
+    def __init__(self) -> None:
+        self.kernel: Any = None
+        self.decisions: list[tuple[int, DecisionMade]] = []
+        self.intents: list[OrderIntent] = []
+        self.rejections: list[OrderRejected] = []
+        self.fills: list[FillReceived] = []
+        self.updates: list[OrderUpdated] = []
+        self.trips: list[GuardTripped] = []
+        self.state_changes: list[TradingStateChanged] = []
+        self.failures: list[ComponentFailed] = []
+        self._buckets: dict[type, list[Any]] = {
+            FillReceived: self.fills,
+            OrderIntent: self.intents,
+            OrderUpdated: self.updates,
+            OrderRejected: self.rejections,
+            GuardTripped: self.trips,
+            TradingStateChanged: self.state_changes,
+            ComponentFailed: self.failures,
+        }
+
+    def handle(self, event: Event) -> None:
+        # One dict lookup per event: the sink sees every event of a backtest's hot path.
+        kind = event.__class__
+        if kind is DecisionMade:
+            at = self.kernel.events_processed if self.kernel is not None else -1
+            self.decisions.append((at, event))  # type: ignore[arg-type]
+            return
+        bucket = self._buckets.get(kind)
+        if bucket is not None:
+            bucket.append(event)
+
+
+def make_recorder(params: NoParams, ctx: BuildContext) -> Recorder:
+    return Recorder()

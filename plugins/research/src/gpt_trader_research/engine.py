@@ -1,0 +1,372 @@
+"""Backtests on the live kernel: a profile (or a default one) replayed over a CSV of bars.
+
+The run is what ``gpt-trader run`` would assemble, with three things swapped: the broker is
+the ``sim`` broker (fill at the next bar's open, or at the close), the feed is the bars,
+and the store is off (``durable=False``). Signals, voter, filters, sizer and guards are the
+ones the profile names, so a backtest trades through the same kernel, guards and sizers as
+live. The replay driver's vectorised path is used when every signal can ``compute()`` over
+the whole series and nothing needs every bar (no runtime guards); otherwise every bar goes
+through the kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from gpt_trader.config import BotConfig, load_config
+from gpt_trader.config.profiles import describe_validation_error
+from gpt_trader.domain import Candle
+from gpt_trader.domain.bars import BarSeries
+from gpt_trader.errors import UserError
+from gpt_trader.plugins import PluginManager, make_plugin_manager
+from pydantic import ValidationError
+
+from gpt_trader_research.components import Recorder
+from gpt_trader_research.results import (
+    Curve,
+    RoundTrip,
+    equity_curve,
+    iso,
+    round_trips,
+    statistics,
+)
+from gpt_trader_research.specs import ComponentArg
+
+DEFAULT_CASH = Decimal(100_000)
+DEFAULT_TAKER_BPS = Decimal(60)
+DEFAULT_MAKER_BPS = Decimal(40)
+RECORDER = "research.recorder"
+ALL_IN = "sizer.all_in"
+
+
+@dataclass(frozen=True)
+class BacktestSpec:
+    """What to backtest. ``None`` means: the profile's value, else the default."""
+
+    data: Path
+    symbol: str
+    signals: tuple[ComponentArg, ...] = ()
+    voter: ComponentArg | None = None
+    profile: str | None = None
+    cash: Decimal | None = None
+    fee_bps: Decimal | None = None
+    slippage_bps: Decimal = Decimal(0)
+    fill: str = "next_open"
+    volume_participation: Decimal | None = None
+
+
+class BarsFeed:
+    """A replayable, series-capable feed over bars already in memory (one symbol)."""
+
+    def __init__(self, series: BarSeries) -> None:
+        self.series = series
+
+    def _check(self, symbols: Sequence[str]) -> None:
+        if self.series.symbol not in symbols:
+            raise UserError(f"the bars are for {self.series.symbol}, not {', '.join(symbols)}")
+
+    def bar_series(self, symbols: Sequence[str]) -> list[BarSeries]:
+        self._check(symbols)
+        return [self.series]
+
+    def events(self, symbols: Sequence[str]) -> Iterator[Candle]:
+        self._check(symbols)
+        series = self.series
+        for i in range(len(series)):
+            yield series.candle(i)
+
+
+_SERIES_CACHE: dict[tuple[str, str, int, float], BarSeries] = {}
+
+
+def load_series(path: Path, symbol: str) -> BarSeries:
+    """Parse a candle CSV once per process (keyed by path, size and mtime)."""
+    from gpt_trader.sim.csvfeed import CsvCandleFeed
+
+    path = Path(path).expanduser()
+    if path.suffix.lower() in (".parquet", ".pq"):
+        raise UserError(f"{path}: parquet is not supported by backtest; use a CSV file")
+    feed = CsvCandleFeed(path, symbol)  # a missing file is a UserError here
+    stat = path.stat()
+    key = (str(path.resolve()), symbol, stat.st_size, stat.st_mtime)
+    cached = _SERIES_CACHE.get(key)
+    if cached is None:
+        cached = _SERIES_CACHE[key] = feed.series()
+    return cached
+
+
+def slice_series(series: BarSeries, start: int, stop: int) -> BarSeries:
+    """Bars ``[start, stop)`` as a new series (the lists are copied, the rows shared)."""
+    return BarSeries(
+        series.symbol,
+        series.interval_s,
+        series.ts[start:stop],
+        series.open[start:stop],
+        series.high[start:stop],
+        series.low[start:stop],
+        series.close[start:stop],
+        series.volume[start:stop],
+        series.raw[start:stop],
+    )
+
+
+def _ref(ref: Any) -> dict[str, Any]:
+    return {"use": ref.use, **ref.params}
+
+
+def build_config(spec: BacktestSpec) -> BotConfig:
+    """The profile for this backtest (see the module docstring)."""
+    base = load_config(spec.profile) if spec.profile else None
+    signals = [s.ref() for s in spec.signals]
+    if not signals and base is not None:
+        signals = [_ref(r) for r in base.signals]
+    if not signals:
+        raise UserError(
+            "nothing to trade on: give at least one --signal (or a --profile with signals)"
+        )
+    broker_base: dict[str, Any] = {}
+    if base is not None and base.broker.use == "sim":
+        broker_base = base.broker.params
+    maker = spec.fee_bps if spec.fee_bps is not None else broker_base.get("maker_fee_bps")
+    taker = spec.fee_bps if spec.fee_bps is not None else broker_base.get("taker_fee_bps")
+    taker_bps = Decimal(str(taker)) if taker is not None else DEFAULT_TAKER_BPS
+    cash = spec.cash if spec.cash is not None else broker_base.get("starting_cash", DEFAULT_CASH)
+    if spec.fill not in ("next_open", "close"):
+        raise UserError(f"--fill must be next_open or close, not {spec.fill!r}")
+    broker: dict[str, Any] = {
+        "use": "sim",
+        "starting_cash": str(cash),
+        "maker_fee_bps": str(maker if maker is not None else DEFAULT_MAKER_BPS),
+        "taker_fee_bps": str(taker_bps),
+        "market_fill": "next_open" if spec.fill == "next_open" else "immediate",
+        "slippage_bps": str(spec.slippage_bps),
+        "persist": False,
+    }
+    if spec.volume_participation is not None:
+        broker["volume_participation"] = str(spec.volume_participation)
+    if base is not None and "sizer" in base.model_fields_set:
+        sizer = _ref(base.sizer)
+    else:
+        # Room for the fee and the slippage the sim broker holds against the cash at submit.
+        sizer = {"use": ALL_IN, "fee_bps": str(taker_bps), "buffer_bps": str(spec.slippage_bps)}
+    if spec.voter is not None:
+        voter = spec.voter.ref()
+    elif base is not None:
+        voter = _ref(base.voter)
+    else:
+        voter = {"use": "majority"}
+    run = base.run if base is not None else None
+    data: dict[str, Any] = {
+        "profile": {
+            "name": base.profile.name if base is not None else "backtest",
+            "mode": "sim",
+            "universe": [spec.symbol],
+            "seed": base.profile.seed if base is not None else 0,
+        },
+        "broker": broker,
+        "feed": {"use": "csv", "path": str(spec.data), "symbol": spec.symbol},
+        "signals": signals,
+        "voter": voter,
+        "filters": [_ref(r) for r in base.filters] if base is not None else [],
+        "sizer": sizer,
+        "guards": [_ref(r) for r in base.guards] if base is not None else [],
+        "sinks": [{"use": RECORDER}],
+        "run": {
+            "record_market": False,
+            "on_stop": "cancel",
+            "allow_short": run.allow_short if run is not None else False,
+            "guard_interval_s": run.guard_interval_s if run is not None else 1.0,
+            "quote_currency": run.quote_currency if run is not None else "USD",
+        },
+        "logging": {"level": "WARNING"},
+    }
+    try:
+        return BotConfig(**data)
+    except ValidationError as exc:
+        raise UserError(f"backtest: {describe_validation_error(exc)}") from None
+
+
+@dataclass
+class BacktestResult:
+    """Everything a backtest reports; ``to_json`` is the ``--json`` form."""
+
+    spec: BacktestSpec
+    config: BotConfig
+    bars: BarSeries
+    path: str
+    kernel_bars: int
+    elapsed_s: float
+    starting_cash: Decimal
+    final_equity: Decimal
+    fees: Decimal
+    trips: list[RoundTrip]
+    curve: Curve
+    stats: dict[str, Any]
+    summary: dict[str, Any]
+    recorder: Recorder
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run formats its main task (and so this, its result) when
+        # it restores the SIGINT handler; the default dataclass repr would print every bar.
+        return (
+            f"BacktestResult({self.bars.symbol}, {len(self.bars)} bars, "
+            f"final_equity={self.final_equity}, trades={len(self.trips)})"
+        )
+
+    @property
+    def fills(self) -> list[Any]:
+        return [e.fill for e in self.recorder.fills]
+
+    @property
+    def bars_per_s(self) -> float:
+        return len(self.bars) / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def to_json(self, *, with_trades: bool = True) -> dict[str, Any]:
+        bars = self.bars
+        c = self.config
+        out: dict[str, Any] = {
+            "data": str(self.spec.data),
+            "symbol": bars.symbol,
+            "bars": len(bars),
+            "interval_s": bars.interval_s,
+            "start": iso(bars.ts[0]) if len(bars) else None,
+            "end": iso(bars.ts[-1] + bars.interval_s * 1_000_000_000) if len(bars) else None,
+            "path": self.path,
+            "kernel_bars": self.kernel_bars,
+            "elapsed_s": round(self.elapsed_s, 6),
+            "bars_per_s": round(self.bars_per_s, 1),
+            "config": {
+                "profile": c.profile.name,
+                "signals": [_ref(r) for r in c.signals],
+                "voter": _ref(c.voter),
+                "filters": [_ref(r) for r in c.filters],
+                "sizer": _ref(c.sizer),
+                "guards": [_ref(r) for r in c.guards],
+                "broker": _ref(c.broker),
+            },
+            "starting_cash": str(self.starting_cash),
+            "final_equity": str(self.final_equity),
+            "fees": str(self.fees),
+            "stats": self.stats,
+            "orders": self.summary.get("orders", 0),
+            "orders_by_status": self.summary.get("orders_by_status", {}),
+            "fills": self.summary.get("fills", 0),
+            "decisions": self.summary.get("decisions", 0),
+            "trading_state": self.summary.get("trading_state", ""),
+            "guard_trips": self.summary.get("guard_trips", []),
+            "rejections": [
+                {
+                    "client_order_id": r.request.client_order_id,
+                    "reason": r.reason,
+                    "source": r.source,
+                }
+                for r in self.recorder.rejections
+            ],
+            "component_failures": [
+                {"component": f.component, "error": f.error} for f in self.recorder.failures
+            ],
+        }
+        if with_trades:
+            out["trades"] = [t.to_json() for t in self.trips]
+        out.update(self.extra)
+        return out
+
+
+Progress = Callable[[int, int], None]
+
+
+def _with_progress(
+    events: Iterator[Candle], total: int, progress: Progress | None
+) -> Iterator[Candle]:
+    if progress is None:
+        yield from events
+        return
+    step = max(1, total // 200)
+    for i, event in enumerate(events, start=1):
+        if i % step == 0:
+            progress(i, total)
+        yield event
+    progress(total, total)
+
+
+async def run_backtest_async(
+    spec: BacktestSpec,
+    pm: PluginManager | None = None,
+    *,
+    series: BarSeries | None = None,
+    progress: Progress | None = None,
+    config: BotConfig | None = None,
+    vectorise: bool = True,
+) -> BacktestResult:
+    """Run one backtest. ``series`` (bars already loaded) wins over ``spec.data``."""
+    from gpt_trader.app import assemble, finish, start
+    from gpt_trader.runtime.replay import can_vectorise, run_events, run_series
+
+    pm = pm or make_plugin_manager()
+    config = config or build_config(spec)
+    if series is None:
+        series = load_series(spec.data, spec.symbol)
+    elif series.symbol != spec.symbol:
+        raise UserError(f"the bars are for {series.symbol}, not {spec.symbol}")
+    if not len(series):
+        raise UserError(f"{spec.data}: no bars to backtest")
+    feed = BarsFeed(series)
+    with tempfile.TemporaryDirectory(prefix="gpt-trader-backtest-") as tmp:
+        runtime = await assemble(
+            config, pm, Path(tmp), replay=True, durable=False, feed_override=feed
+        )
+        kernel = runtime.kernel
+        recorder = next(s for s in kernel.parts.sinks if isinstance(s, Recorder))
+        recorder.kernel = kernel
+        t0 = time.perf_counter()
+        await start(runtime, hooks=False)
+        reason = "error"
+        try:
+            if vectorise and can_vectorise(kernel, [series]):
+                stats = await run_series(kernel, runtime.clock, series)
+            else:
+                events = _with_progress(feed.events([spec.symbol]), len(series), progress)
+                stats = await run_events(
+                    kernel, runtime.clock, events, guard_interval_s=config.run.guard_interval_s
+                )
+            reason = "end_of_data"
+        finally:
+            summary = await finish(runtime, reason, hooks=False)
+        elapsed = time.perf_counter() - t0
+    product = kernel.products[spec.symbol]
+    fills = [e.fill for e in recorder.fills]
+    starting = kernel.ledger.starting_equity
+    final = kernel.ledger.equity
+    fees = kernel.ledger.fees
+    trips = round_trips(fills, series, product.quantize_quote)
+    curve = equity_curve(fills, series, starting)
+    stats_out = statistics(curve, series, trips, starting, final, fees)
+    return BacktestResult(
+        spec=spec,
+        config=config,
+        bars=series,
+        path=stats.path,
+        kernel_bars=stats.kernel_bars,
+        elapsed_s=elapsed,
+        starting_cash=starting,
+        final_equity=final,
+        fees=fees,
+        trips=trips,
+        curve=curve,
+        stats=stats_out,
+        summary=summary,
+        recorder=recorder,
+    )
+
+
+def run_backtest(spec: BacktestSpec, pm: PluginManager | None = None, **kw: Any) -> BacktestResult:
+    """Synchronous wrapper of :func:`run_backtest_async` (not from a running event loop)."""
+    return asyncio.run(run_backtest_async(spec, pm, **kw))

@@ -1,0 +1,213 @@
+"""Showing a backtest: a rich summary for people, an HTML report (plotly), a PNG if possible."""
+
+from __future__ import annotations
+
+import importlib.util
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gpt_trader.errors import UserError
+from rich.console import Console
+from rich.table import Table
+
+from gpt_trader_research.engine import BacktestResult
+
+NS = 1_000_000_000
+CENT = Decimal("0.01")
+MAX_POINTS = 20_000
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x * 100:,.2f} %"
+
+
+def _money(x: Decimal) -> str:
+    return str(x.quantize(CENT)) if x.is_finite() else str(x)
+
+
+def _when(text: str | None) -> str:
+    return "" if not text else text[:16].replace("T", " ")
+
+
+def _num(x: float | None, digits: int = 2) -> str:
+    return "n/a" if x is None else f"{x:,.{digits}f}"
+
+
+def stats_table(result: BacktestResult) -> Table:
+    s = result.stats
+    table = Table(title=f"backtest {result.bars.symbol}", show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        (
+            "bars",
+            f"{len(result.bars):,} ({result.path}, {result.kernel_bars:,} through the kernel)",
+        ),
+        ("speed", f"{result.bars_per_s:,.0f} bars/s ({result.elapsed_s * 1000:,.1f} ms)"),
+        ("starting cash", str(result.starting_cash)),
+        ("final equity", _money(result.final_equity)),
+        ("total return", _pct(s["total_return"])),
+        ("buy & hold", _pct(s["buy_and_hold_return"])),
+        ("CAGR", _pct(s["cagr"])),
+        ("Sharpe", _num(s["sharpe"])),
+        ("Sortino", _num(s["sortino"])),
+        ("max drawdown", _pct(s["max_drawdown"])),
+        ("Calmar", _num(s["calmar"])),
+        ("win rate", _pct(s["win_rate"])),
+        ("profit factor", _num(s["profit_factor"])),
+        ("exposure", _pct(s["exposure"])),
+        ("trades", f"{s['trades']} closed, {s['open_trades']} open"),
+        ("fees", s["fees"]),
+        ("trading state", str(result.summary.get("trading_state", ""))),
+        ("guard trips", str(len(result.summary.get("guard_trips", [])))),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def trades_table(result: BacktestResult, limit: int) -> Table:
+    trips = result.trips
+    shown = trips if len(trips) <= limit else trips[: limit // 2] + trips[-(limit - limit // 2) :]
+    title = f"trades ({len(trips)})" + ("" if len(shown) == len(trips) else f", {len(shown)} shown")
+    table = Table(title=title)
+    for col in ("#", "side", "entry time", "entry", "exit time", "exit", "size", "fees", "P&L"):
+        table.add_column(col, justify="right" if col not in ("side",) else "left")
+    index = {id(t): i for i, t in enumerate(trips, start=1)}
+    for t in shown:
+        j = t.to_json()
+        pnl = j["pnl"]
+        style = "green" if t.pnl > 0 else "red" if t.pnl < 0 else ""
+        table.add_row(
+            str(index[id(t)]),
+            t.side + (" (open)" if t.is_open else ""),
+            _when(j["entry_time"]),
+            j["entry_price"],
+            _when(j["exit_time"]),
+            j["exit_price"] or "",
+            j["size"],
+            j["fees"],
+            f"[{style}]{pnl}[/]" if style else pnl,
+        )
+    return table
+
+
+def show(result: BacktestResult, console: Console, trades: int) -> None:
+    console.print(stats_table(result))
+    if trades > 0 and result.trips:
+        console.print(trades_table(result, trades))
+
+
+def _decimate(n: int) -> np.ndarray:
+    """Indices to plot: every bar up to MAX_POINTS, else an even subsample (with the ends)."""
+    if n <= MAX_POINTS:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, MAX_POINTS).astype(np.int64))
+
+
+def figure(result: BacktestResult) -> Any:
+    """Price with the trades, equity, drawdown: three rows sharing the time axis."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    bars = result.bars
+    n = len(bars)
+    close_ts = np.asarray(bars.ts, dtype=np.int64) + bars.interval_s * NS
+    x_all = close_ts.astype("datetime64[ns]")
+    pick = _decimate(n)
+    x = x_all[pick]
+    curve = result.curve
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.04,
+        row_heights=[0.5, 0.3, 0.2],
+        subplot_titles=(f"{bars.symbol} close and trades", "equity", "drawdown"),
+    )
+    fig.add_trace(
+        go.Scattergl(x=x, y=curve.close[pick], name="close", line={"width": 1, "color": "#555"}),
+        row=1,
+        col=1,
+    )
+    fills = result.fills
+    if fills:
+        buys = [f for f in fills if f.side.value == "BUY"]
+        sells = [f for f in fills if f.side.value == "SELL"]
+        for group, name, symbol, color in (
+            (buys, "buy", "triangle-up", "#1a9850"),
+            (sells, "sell", "triangle-down", "#d73027"),
+        ):
+            if not group:
+                continue
+            fig.add_trace(
+                go.Scattergl(
+                    x=np.asarray([f.ts for f in group], dtype=np.int64).astype("datetime64[ns]"),
+                    y=[float(f.price) for f in group],
+                    mode="markers",
+                    name=name,
+                    marker={"symbol": symbol, "size": 8, "color": color},
+                    text=[f"{f.side.value} {f.size} @ {f.price} fee {f.fee}" for f in group],
+                    hoverinfo="text+x",
+                ),
+                row=1,
+                col=1,
+            )
+    fig.add_trace(
+        go.Scattergl(x=x, y=curve.equity[pick], name="equity", line={"color": "#2166ac"}),
+        row=2,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scattergl(
+            x=x,
+            y=curve.drawdown[pick] * 100,
+            name="drawdown %",
+            fill="tozeroy",
+            line={"color": "#b2182b"},
+        ),
+        row=3,
+        col=1,
+    )
+    s = result.stats
+    sharpe = "n/a" if s["sharpe"] is None else f"{s['sharpe']:.2f}"
+    fig.update_layout(
+        title=(
+            f"{bars.symbol} {len(bars):,} bars: return {s['total_return'] * 100:.2f} %, "
+            f"Sharpe {sharpe}, max DD {s['max_drawdown'] * 100:.2f} %, "
+            f"{s['trades']} trades, fees {s['fees']}"
+        ),
+        height=900,
+        hovermode="x unified",
+        template="plotly_white",
+    )
+    return fig
+
+
+def write_html(result: BacktestResult, path: Path, *, cdn: bool = False) -> Path:
+    """Write the report; self-contained (plotly.js embedded) unless ``cdn``."""
+    fig = figure(result)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.write_html(str(path), include_plotlyjs="cdn" if cdn else True, full_html=True)
+    except OSError as exc:
+        raise UserError(f"cannot write the report {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def png_exporter() -> str | None:
+    """Why a PNG cannot be written (None when an image exporter is installed)."""
+    if importlib.util.find_spec("kaleido") is None:
+        return "PNG export needs the kaleido package (pip install kaleido), which is not installed"
+    return None
+
+
+def write_png(result: BacktestResult, path: Path) -> Path:
+    fig = figure(result)
+    try:
+        fig.write_image(str(path), width=1400, height=900)
+    except Exception as exc:  # kaleido reports its own failures (no Chrome, ...)
+        raise UserError(f"cannot write {path}: {exc}") from None
+    return path

@@ -1,0 +1,134 @@
+"""The issue's "done when": our SMA 10/30 backtest and backtesting.py's trade the same.
+
+The setup, apples to apples:
+
+- the rule: long-only; enter when SMA(10) of closes crosses above SMA(30) at a bar's close,
+  exit when it crosses below; market orders filled at the next bar's open; no slippage.
+  backtesting.py gets the same SMA arrays our signal computes (``sma_array`` on the same
+  closes) and decides with its own ``crossover``; ``trade_on_close=False``; one position
+  at a time (``buy()`` only when flat, ``position.close()`` to exit);
+- sizing: all-in on both sides. backtesting.py's default ``size`` puts the whole equity in,
+  sized at the fill price (the next open) and net of commission, but in whole units; BTC at
+  ~100k would mean ~10 BTC steps, so we use ``backtesting.lib.FractionalBacktest`` with
+  ``fractional_unit=1e-8`` (whole satoshis, the product's base increment). Our
+  ``sizer.all_in`` sizes at the decision bar's close, net of the fee, rounded down to the
+  satoshi, leaving one cent for fee rounding;
+- commission: ``fee_bps / 10_000`` of notional per fill on both sides (ours quantised to the
+  cent, half-even, per fill).
+
+So the trade lists (entry and exit bars, hence prices) must be identical, and final equity
+may differ only by fee rounding: at most half a cent per fill, plus the effect of sizing at
+the close instead of the next open (the two coincide whenever the next bar opens at the
+previous close; otherwise the sizes differ by ~|open/close - 1|, a second-order effect on
+P&L). We bound the difference by one cent per fill and report the measured figure.
+"""
+
+from __future__ import annotations
+
+import warnings
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from gpt_trader.plugins import PluginManager
+from gpt_trader_research.engine import BacktestSpec, load_series, run_backtest
+from gpt_trader_research.specs import ComponentArg
+
+backtesting = pytest.importorskip("backtesting")
+
+
+def _theirs(series: Any, fee_bps: Decimal, cash: Decimal) -> Any:
+    import pandas as pd
+    from backtesting import Strategy
+    from backtesting.lib import FractionalBacktest, crossover
+    from gpt_trader_strategies.indicators import sma_array
+
+    close = np.asarray(series.close, dtype=np.float64)
+    fast, slow = sma_array(close, 10), sma_array(close, 30)
+
+    class SmaCross(Strategy):
+        def init(self) -> None:
+            self.fast = self.I(lambda: fast, name="sma10")
+            self.slow = self.I(lambda: slow, name="sma30")
+
+        def next(self) -> None:
+            if crossover(self.fast, self.slow):
+                if not self.position:
+                    self.buy()
+            elif crossover(self.slow, self.fast):
+                self.position.close()
+
+    index = pd.to_datetime(np.asarray(series.ts, dtype=np.int64), utc=True).tz_localize(None)
+    df = pd.DataFrame(
+        {"Open": series.open, "High": series.high, "Low": series.low, "Close": series.close,
+         "Volume": series.volume},
+        index=index,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bt = FractionalBacktest(
+            df,
+            SmaCross,
+            cash=float(cash),
+            commission=float(fee_bps) / 10_000,
+            trade_on_close=False,
+            exclusive_orders=False,
+            fractional_unit=1e-8,
+        )
+        return bt.run()
+
+
+def _agree(data: Path, pm: PluginManager, fee_bps: Decimal) -> dict[str, Any]:
+    cash = Decimal(1_000_000)
+    spec = BacktestSpec(
+        data,
+        "BTC-USD",
+        (ComponentArg("sma_cross", {"fast": 10, "slow": 30}),),
+        cash=cash,
+        fee_bps=fee_bps,
+        slippage_bps=Decimal(0),
+    )
+    series = load_series(data, "BTC-USD")
+    ours = run_backtest(spec, pm, series=series)
+    stats = _theirs(series, fee_bps, cash)
+    trades = stats["_trades"]
+    closed = [t for t in ours.trips if not t.is_open]
+    # An order decided on the very last bar is never filled, in both.
+    assert len(closed) == len(ours.trips)
+    mine = [(t.entry_bar, t.exit_bar) for t in closed]
+    theirs = list(zip(trades["EntryBar"].tolist(), trades["ExitBar"].tolist(), strict=True))
+    assert mine == theirs, next(
+        (i, a, b) for i, (a, b) in enumerate(zip(mine, theirs, strict=False)) if a != b
+    )
+    np.testing.assert_allclose(
+        [float(t.entry_price) for t in closed], trades["EntryPrice"].to_numpy(), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        [float(t.exit_price or 0) for t in closed], trades["ExitPrice"].to_numpy(), rtol=1e-12
+    )
+    final_theirs = float(stats["Equity Final [$]"])
+    diff = float(ours.final_equity) - final_theirs
+    fills = ours.summary["fills"]
+    assert abs(diff) <= 0.01 * fills, (diff, fills)
+    return {"trades": len(mine), "fills": fills, "diff": diff, "rel": diff / final_theirs}
+
+
+def test_sample_agrees_with_backtesting_py(sample: Path, pm: PluginManager) -> None:
+    out = _agree(sample, pm, Decimal(10))
+    assert out["trades"] == 54
+    assert abs(out["rel"]) < 1e-6
+
+
+def test_sample_agrees_without_fees(sample: Path, pm: PluginManager) -> None:
+    out = _agree(sample, pm, Decimal(0))
+    assert out["trades"] == 54
+    assert abs(out["rel"]) < 1e-6
+
+
+def test_full_file_agrees_with_backtesting_py(full: Path, pm: PluginManager) -> None:
+    out = _agree(full, pm, Decimal(10))
+    # 130,708 bars: 2,565 round trips, identical; equity within cents of a million.
+    assert out["trades"] == 2565
+    assert abs(out["rel"]) < 1e-4
