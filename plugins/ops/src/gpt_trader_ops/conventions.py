@@ -1,0 +1,118 @@
+"""Event-name conventions for venue telemetry: connection status and REST calls.
+
+Trading events (orders, fills, guard trips, ...) are core's :mod:`gpt_trader.domain.events`.
+A venue adapter reports its transport health with two more event types, matched by their
+``type`` string (duck-typed: an adapter may define its own dataclasses with these fields,
+or use the ones below, and needs no import of this package):
+
+``connection.status``
+    ``component`` (e.g. ``"coinbase.ws"``, ``"coinbase.user_ws"``), ``status`` one of
+    ``"connected"``, ``"disconnected"``, ``"reconnected"`` (connected again after a drop:
+    counted as a reconnect), ``detail`` (free text, never a secret).
+
+``rest.call``
+    ``method`` (``"GET"``), ``path`` (the templated route, e.g.
+    ``"/api/v3/brokerage/orders/historical/{order_id}"``; ids found in a raw path are
+    replaced by ``{id}``), ``status`` (HTTP status; ``0`` = no response: timeout, reset),
+    ``latency_s`` (float seconds, the last attempt), ``rate_limit_remaining`` and
+    ``rate_limit_limit`` (from the response headers, ``None`` if absent), ``retries``
+    (how many retries this call needed).
+
+Until an adapter emits them, a :class:`~gpt_trader.domain.events.ComponentFailed` whose
+component names a feed or WebSocket (``feed...``, ``...ws...``) counts as a lost
+connection, and one whose error starts with ``"reconnected"`` as a reconnect.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from gpt_trader.domain.events import Event
+
+CONNECTION_STATUS = "connection.status"
+REST_CALL = "rest.call"
+
+CONNECTED = "connected"
+DISCONNECTED = "disconnected"
+RECONNECTED = "reconnected"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus(Event):
+    """A transport connected, dropped, or came back."""
+
+    type: ClassVar[str] = CONNECTION_STATUS
+    component: str
+    status: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RestCall(Event):
+    """One REST request to the venue, as the adapter saw it (after retries)."""
+
+    type: ClassVar[str] = REST_CALL
+    method: str
+    path: str
+    status: int
+    latency_s: float
+    rate_limit_remaining: int | None = None
+    rate_limit_limit: int | None = None
+    retries: int = 0
+
+
+def event_type(event: Any) -> str:
+    """The ``type`` of an event object, or of a stored payload dict."""
+    if isinstance(event, dict):
+        return str(event.get("type", ""))
+    return str(getattr(event, "type", ""))
+
+
+def field(event: Any, name: str, default: Any = None) -> Any:
+    """A field of an event object or of a stored payload dict."""
+    if isinstance(event, dict):
+        return event.get(name, default)
+    return getattr(event, name, default)
+
+
+def enum_name(value: Any) -> str:
+    """IntEnums (Severity, TradingState) by name; StrEnums and payload strings as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, enum.Enum) and not isinstance(value, str):
+        return value.name
+    return str(value)
+
+
+_FEED_COMPONENT = re.compile(r"(^feed|ws|websocket|stream|connection)", re.IGNORECASE)
+
+
+def connection_change(event: Any) -> tuple[str, str] | None:
+    """``(component, status)`` when ``event`` says a connection changed, else None."""
+    kind = event_type(event)
+    if kind == CONNECTION_STATUS:
+        status = str(field(event, "status", ""))
+        if status in (CONNECTED, DISCONNECTED, RECONNECTED):
+            return str(field(event, "component", "")), status
+        return None
+    if kind == "component.failed":
+        component = str(field(event, "component", ""))
+        if not _FEED_COMPONENT.search(component):
+            return None
+        error = str(field(event, "error", "")).lower()
+        return component, RECONNECTED if error.startswith("reconnected") else DISCONNECTED
+    return None
+
+
+_ID_SEGMENT = re.compile(
+    r"/(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\d+)(?=/|$)"
+)
+
+
+def route(path: str) -> str:
+    """A low-cardinality label for a request path: no query, ids replaced by ``{id}``."""
+    path = path.split("?", 1)[0]
+    return _ID_SEGMENT.sub("/{id}", path) or "/"

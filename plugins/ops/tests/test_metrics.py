@@ -1,0 +1,276 @@
+"""The metrics sink and exporter: a dev-like run scraped over HTTP while it trades, the
+families fed by venue telemetry events, and where the port comes from."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from gpt_trader.app import assemble, finish, start
+from gpt_trader.domain import OrderStatus, Severity, TradingState
+from gpt_trader.runtime.live import Bounds, run_live
+from gpt_trader_ops.conventions import ConnectionStatus, RestCall
+from gpt_trader_ops.metrics import PORT_ENV, MetricsParams, MetricsSink, resolve_port
+from ops_support import (
+    T0,
+    dev_config,
+    failed,
+    fill,
+    free_port,
+    intent,
+    plugin_manager,
+    rejected,
+    state_change,
+    trip,
+    updated,
+)
+from prometheus_client.parser import text_string_to_metric_families
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def parse(text: str) -> Samples:
+    out: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    want = set(labels.items())
+    return sum(v for (n, lab), v in samples.items() if n == name and want <= set(lab))
+
+
+def names(samples: Samples) -> set[str]:
+    return {n for n, _ in samples}
+
+
+def scrape(url: str) -> Samples:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        assert resp.status == 200
+        return parse(resp.read().decode())
+
+
+async def until(cond: Callable[[], bool], within_s: float = 20.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_scraping_a_trading_dev_profile_twice_shows_the_families_change(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    config = dev_config(sinks=[{"use": "metrics", "port": port, "refresh_s": 0.05}], pace_s=0.002)
+    runtime = await assemble(config, plugin_manager(), tmp_path)
+    await start(runtime)
+    kernel = runtime.kernel
+    url = f"http://127.0.0.1:{port}/metrics"
+    assert runtime.extra["metrics_url"] == url
+    stop = asyncio.Event()
+    driver = asyncio.create_task(
+        run_live(
+            kernel,
+            runtime.feed,
+            runtime.symbols,
+            bounds=Bounds(max_events=20_000),
+            stop=stop,
+            guard_interval_s=0.05,
+        )
+    )
+    try:
+        await until(lambda: kernel.summary()["fills"] >= 2)
+        first = await asyncio.to_thread(scrape, url)
+        seen = kernel.summary()["fills"]
+        await until(lambda: kernel.summary()["fills"] >= seen + 4)
+        await asyncio.sleep(0.1)  # one refresh of the kernel-state gauges
+        second = await asyncio.to_thread(scrape, url)
+    finally:
+        stop.set()
+        await driver
+        await finish(runtime, "signal")
+
+    for family in (
+        "gpt_trader_events_total",
+        "gpt_trader_orders",
+        "gpt_trader_fills_total",
+        "gpt_trader_pnl",
+        "gpt_trader_equity",
+        "gpt_trader_exposure",
+        "gpt_trader_trading_state",
+        "gpt_trader_feed_staleness_seconds",
+        "gpt_trader_execution_success_ratio",
+        "gpt_trader_run_info",
+    ):
+        assert family in names(second), family
+    assert total(second, "gpt_trader_events_total", type="market") > total(
+        first, "gpt_trader_events_total", type="market"
+    )
+    assert total(second, "gpt_trader_fills_total") > total(first, "gpt_trader_fills_total")
+    assert total(second, "gpt_trader_orders", status="FILLED") > total(
+        first, "gpt_trader_orders", status="FILLED"
+    )
+    assert total(second, "gpt_trader_fill_fees_total") > total(first, "gpt_trader_fill_fees_total")
+    assert total(second, "gpt_trader_pnl", kind="fees") > total(
+        first, "gpt_trader_pnl", kind="fees"
+    )
+    assert total(second, "gpt_trader_broker_calls_total") > total(
+        first, "gpt_trader_broker_calls_total"
+    )
+    assert total(second, "gpt_trader_trading_state", gpt_trader_trading_state="ACTIVE") == 1
+    staleness = {
+        dict(lab)["symbol"] for n, lab in second if n == "gpt_trader_feed_staleness_seconds"
+    }
+    assert staleness == {"BTC-USD", "ETH-USD", "SOL-USD"}
+    info = [dict(lab) for n, lab in second if n == "gpt_trader_run_info"]
+    assert info[0]["run_id"] == runtime.run_id
+    assert info[0]["profile"] == "devlike"
+    # shutdown stopped the server
+    with pytest.raises(urllib.error.URLError):
+        await asyncio.to_thread(scrape, url)
+
+
+async def test_the_environment_port_serves_metrics_without_a_sink_in_the_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    monkeypatch.setenv(PORT_ENV, str(port))
+    runtime = await assemble(dev_config(), plugin_manager(), tmp_path)
+    await start(runtime)
+    try:
+        await run_live(
+            runtime.kernel,
+            runtime.feed,
+            runtime.symbols,
+            bounds=Bounds(max_events=300),
+            stop=asyncio.Event(),
+            guard_interval_s=0.05,
+        )
+        samples = await asyncio.to_thread(scrape, f"http://127.0.0.1:{port}/metrics")
+    finally:
+        await finish(runtime, "max_events")
+    assert total(samples, "gpt_trader_events_total", type="market") == 300
+    assert total(samples, "gpt_trader_fills_total") > 0
+
+
+async def test_no_port_no_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PORT_ENV, raising=False)
+    runtime = await assemble(dev_config(sinks=[{"use": "metrics"}]), plugin_manager(), tmp_path)
+    await start(runtime)
+    ops = runtime.extra["gpt_trader_ops"]
+    await finish(runtime, "signal")
+    assert ops.exporter is None
+    assert "metrics_url" not in runtime.extra
+    assert b"gpt_trader_run_info" in ops.metrics.scrape()
+
+
+def test_port_precedence_and_bad_values() -> None:
+    assert resolve_port(9100, {"metrics_port": 9200}, {PORT_ENV: "9300"}) == 9100
+    assert resolve_port(None, {"metrics_port": 9200}, {PORT_ENV: "9300"}) == 9200
+    assert resolve_port(None, {}, {PORT_ENV: "9300"}) == 9300
+    assert resolve_port(None, {}, {}) is None
+    with pytest.raises(ValueError, match="not a port"):
+        resolve_port(None, {}, {PORT_ENV: "nine"})
+    with pytest.raises(ValueError, match="out of range"):
+        resolve_port(None, {}, {PORT_ENV: "70000"})
+
+
+def test_event_families_from_orders_guards_and_venue_telemetry() -> None:
+    sink = MetricsSink(MetricsParams(), options={}, clock=lambda: T0)
+    events = [
+        intent("c1"),
+        updated("c1", OrderStatus.OPEN),
+        updated("c1", OrderStatus.FILLED),
+        fill(),
+        intent("c2"),
+        updated("c2", OrderStatus.REJECTED),
+        rejected("c2"),
+        trip("guard.max_drawdown", Severity.CRITICAL, TradingState.REDUCE_ONLY),
+        trip("guard.daily_loss", Severity.WARN, TradingState.REDUCE_ONLY),
+        state_change(TradingState.HALTED),
+        ConnectionStatus(T0, "coinbase.ws", "disconnected", "reset"),
+        ConnectionStatus(T0, "coinbase.ws", "reconnected"),
+        failed("feed:coinbase.market", "reconnected after 1.2s"),
+        RestCall(T0, "GET", "/api/v3/brokerage/orders/historical/1234", 200, 0.08, 27, 30),
+        RestCall(T0, "POST", "/api/v3/brokerage/orders", 503, 1.7, 26, 30, retries=2),
+    ]
+    for event in events:
+        sink.handle(event)
+    s = parse(sink.scrape().decode())
+    assert total(s, "gpt_trader_orders", status="FILLED") == 1
+    assert total(s, "gpt_trader_orders", status="OPEN") == 0
+    assert total(s, "gpt_trader_orders", status="REJECTED") == 1
+    assert total(s, "gpt_trader_order_rejections_total", source="venue") == 1
+    assert total(s, "gpt_trader_fills_total", symbol="BTC-USD", side="BUY") == 1
+    assert total(s, "gpt_trader_fill_notional_total", symbol="BTC-USD") == 50
+    assert (
+        total(s, "gpt_trader_guard_trips_total", guard="guard.max_drawdown", severity="CRITICAL")
+        == 1
+    )
+    assert total(s, "gpt_trader_guard_trips_total", guard="guard.daily_loss", severity="WARN") == 1
+    assert total(s, "gpt_trader_trading_state", gpt_trader_trading_state="HALTED") == 1
+    assert total(s, "gpt_trader_ws_reconnects_total", component="coinbase.ws") == 1
+    assert total(s, "gpt_trader_ws_reconnects_total", component="feed:coinbase.market") == 1
+    assert total(s, "gpt_trader_connection_up", component="coinbase.ws") == 1
+    assert (
+        total(s, "gpt_trader_rest_requests_total", route="/api/v3/brokerage/orders/historical/{id}")
+        == 1
+    )
+    assert total(s, "gpt_trader_rest_requests_total", status="503") == 1
+    assert total(s, "gpt_trader_rest_latency_seconds_count") == 2
+    assert (
+        total(
+            s, "gpt_trader_rest_latency_seconds_bucket", route="/api/v3/brokerage/orders", le="1.0"
+        )
+        == 0
+    )
+    assert (
+        total(
+            s, "gpt_trader_rest_latency_seconds_bucket", route="/api/v3/brokerage/orders", le="2.5"
+        )
+        == 1
+    )
+    assert total(s, "gpt_trader_rest_retries_total") == 2
+    assert total(s, "gpt_trader_rate_limit_remaining") == 26
+    assert total(s, "gpt_trader_rate_limit_limit") == 30
+    assert total(s, "gpt_trader_execution_success_ratio") == 0.5
+    assert total(s, "gpt_trader_component_failures_total", component="feed:coinbase.market") == 1
+    assert total(s, "gpt_trader_events_total", type="rest.call") == 2
+
+
+def test_a_dropped_connection_reads_zero_until_it_returns() -> None:
+    sink = MetricsSink()
+    sink.handle(failed("coinbase.ws", "disconnected: 1006"))
+    assert (
+        total(parse(sink.scrape().decode()), "gpt_trader_connection_up", component="coinbase.ws")
+        == 0
+    )
+    sink.handle(ConnectionStatus(T0, "coinbase.ws", "connected"))
+    assert (
+        total(parse(sink.scrape().decode()), "gpt_trader_connection_up", component="coinbase.ws")
+        == 1
+    )
+
+
+async def test_a_run_option_port_of_zero_serves_on_a_free_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(PORT_ENV, raising=False)
+    runtime = await assemble(dev_config(), plugin_manager(), tmp_path)
+    runtime.extra["options"] = {"metrics_port": 0}  # what `run --metrics-port 0` would leave
+    await start(runtime)
+    try:
+        url = runtime.extra["metrics_url"]
+        assert not url.endswith(":0/metrics")
+        samples = await asyncio.to_thread(scrape, url)
+    finally:
+        await finish(runtime, "signal")
+    assert total(samples, "gpt_trader_trading_state", gpt_trader_trading_state="ACTIVE") == 1

@@ -1,0 +1,61 @@
+"""The ops plugin as discovery and the CLI see it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gpt_trader.cli.main import build_app
+from gpt_trader.plugins import make_plugin_manager
+from ops_support import plugin_manager
+from typer.testing import CliRunner
+
+
+def test_the_entry_point_loads_and_provides_both_sinks() -> None:
+    pm = make_plugin_manager()
+    runner = CliRunner()
+    result = runner.invoke(build_app(pm), ["plugins", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    (ops,) = [r for r in json.loads(result.stdout) if r["name"] == "ops"]
+    assert ops["status"] == "loaded", ops
+    assert {"sink:metrics", "sink:alerts"} <= set(ops["provides"])
+    assert {"register_commands", "register_sinks", "startup", "shutdown"} <= set(ops["hooks"])
+
+
+def test_preflight_is_a_command() -> None:
+    result = CliRunner().invoke(build_app(plugin_manager()), ["preflight", "--help"])
+    assert result.exit_code == 0
+    assert "--sim-json" in result.stdout
+    assert "--json" in result.stdout
+
+
+def test_startup_without_ops_sinks_or_port_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from gpt_trader_ops.lifecycle import on_shutdown, on_startup
+
+    monkeypatch.delenv("GPT_TRADER_METRICS_PORT", raising=False)
+    kernel = SimpleNamespace(parts=SimpleNamespace(sinks=[]), _sinks=[])
+    runtime = SimpleNamespace(kernel=kernel, extra={}, run_id="r", profile="p", mode="sim")
+    ops = on_startup(runtime)
+    assert ops.metrics is None
+    assert ops.alerts == []
+    assert ops.exporter is None
+    assert kernel._sinks == []
+    on_shutdown(runtime)
+    assert runtime.extra == {}
+
+
+def test_the_readme_documents_every_rule_and_metric_family() -> None:
+    from pathlib import Path
+
+    from gpt_trader_ops.alerts import RULES
+    from gpt_trader_ops.metrics import MetricsSink
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for rule in RULES:
+        assert f"`{rule}`" in readme, rule
+    suffix = {"counter": "_total", "info": "_info"}
+    for family in MetricsSink().registry.collect():
+        name = family.name + suffix.get(family.type, "")
+        assert f"`{name}`" in readme, name

@@ -1,0 +1,646 @@
+"""What the dashboard shows, read from a bot's store over a read-only SQLite connection.
+
+:class:`StoreReader` tails the event log by id (it is append-only, ids are never reused), so
+each poll reads only what is new; orders, fills and positions come from their tables. It
+never writes: operator actions go through :func:`gpt_trader.cli.operator_cmd.record`, as
+the CLI's do. Everything here is plain data, so it is tested without a terminal.
+
+Freshness of market data is the age of the last market event per symbol (a candle counts
+at its close, as the kernel counts it) against ``now``: fresh under 10 s, stale to 30 s,
+critical above, and critical for every symbol while a venue connection is down
+(``connection.status`` / a failed feed component, see ``gpt_trader_ops.conventions``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from gpt_trader.domain import Fill, Liquidity, Position, Side
+
+NS = 1_000_000_000
+ZERO = Decimal(0)
+DB_FILE = "gpt_trader.db"
+ALERTS_FILE = "alerts.jsonl"
+
+FRESH_S = 10.0
+CRITICAL_S = 30.0
+EXEC_WARN = 0.95
+EXEC_CRITICAL = 0.80
+EXEC_MIN_SUBMISSIONS = 5
+WORKING = ("PENDING", "UNKNOWN", "OPEN", "PARTIALLY_FILLED")
+# Events the dashboard uses; signals, decisions and market data are read apart or not at all.
+_TYPES = (
+    "run.started",
+    "fill",
+    "run.stopped",
+    "order.intent",
+    "order.updated",
+    "order.rejected",
+    "guard.trip",
+    "trading_state",
+    "component.failed",
+    "connection.status",
+    "rest.call",
+)
+
+FRESH, STALE, CRITICAL, UNKNOWN = "fresh", "stale", "critical", "unknown"
+OK, WARN = "ok", "warn"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    profile: str
+    mode: str
+    started_ts: int
+    stopped_ts: int | None
+    stop_reason: str
+    summary: dict[str, Any]
+
+    @property
+    def running(self) -> bool:
+        return self.stopped_ts is None
+
+
+@dataclass(frozen=True)
+class Freshness:
+    symbol: str
+    last_ts: int
+    price: Decimal | None
+    age_s: float
+    level: str
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    symbol: str
+    size: Decimal
+    avg_entry: Decimal
+    mark: Decimal
+    unrealized: Decimal
+    realized: Decimal
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    client_order_id: str
+    symbol: str
+    side: str
+    size: Decimal
+    price: Decimal | None
+    status: str
+    filled: Decimal
+    age_s: float
+
+
+@dataclass(frozen=True)
+class FillRow:
+    ts: int
+    symbol: str
+    side: str
+    size: Decimal
+    price: Decimal
+    fee: Decimal
+
+
+@dataclass(frozen=True)
+class Trip:
+    ts: int
+    guard: str
+    severity: str
+    stage: str
+    message: str
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    when: str
+    severity: str
+    source: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Execution:
+    submissions: int
+    window: int
+    window_failures: int
+    failures: int
+    success_rate: float | None
+    p95_latency_s: float | None
+    latency_source: str
+    level: str
+
+
+@dataclass
+class Dashboard:
+    state_dir: str
+    now: int
+    run: RunInfo | None = None
+    runs: int = 0
+    trading_state: str = "ACTIVE"
+    state_reason: str = ""
+    entries_paused: bool = False
+    pause_reason: str = ""
+    pending_actions: list[str] = field(default_factory=list)
+    positions: list[PositionRow] = field(default_factory=list)
+    open_orders: list[OrderRow] = field(default_factory=list)
+    fills: list[FillRow] = field(default_factory=list)
+    fill_count: int = 0
+    pnl: dict[str, Decimal] = field(default_factory=dict)
+    equity: Decimal | None = None
+    pnl_series: list[float] = field(default_factory=list)
+    guards: dict[str, tuple[str, str]] = field(default_factory=dict)
+    trips: list[Trip] = field(default_factory=list)
+    freshness: list[Freshness] = field(default_factory=list)
+    connections: dict[str, str] = field(default_factory=dict)
+    execution: Execution | None = None
+    alerts: list[AlertRow] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def data_level(self) -> str:
+        levels = {f.level for f in self.freshness}
+        for level in (CRITICAL, STALE, FRESH):
+            if level in levels:
+                return level
+        return UNKNOWN
+
+    def banners(self) -> list[tuple[str, str]]:
+        """``(level, text)`` lines for the top of the screen, worst first."""
+        out: list[tuple[str, str]] = []
+        run = self.run
+        if self.error:
+            out.append((CRITICAL, self.error))
+        if run is not None and not run.running:
+            level = CRITICAL if run.stop_reason in ("error", "crashed", "feed_ended") else WARN
+            out.append((level, f"BOT STOPPED ({run.stop_reason}) at {clock_text(run.stopped_ts)}"))
+        if self.trading_state == "HALTED":
+            out.append((CRITICAL, f"TRADING HALTED: {self.state_reason}"))
+        elif self.trading_state == "REDUCE_ONLY":
+            out.append((WARN, f"REDUCE-ONLY: {self.state_reason}"))
+        if self.entries_paused:
+            out.append((WARN, f"ENTRIES PAUSED: {self.pause_reason}"))
+        if run is not None and run.running:
+            down = [c for c, s in self.connections.items() if s == "disconnected"]
+            if down:
+                out.append((CRITICAL, f"CONNECTION DOWN: {', '.join(down)}"))
+            critical = [f for f in self.freshness if f.level == CRITICAL]
+            stale = [f for f in self.freshness if f.level == STALE]
+            if critical or stale:
+                parts = []
+                if critical:
+                    parts.append(f"CRITICAL {_ages(critical)}")
+                if stale:
+                    parts.append(f"STALE {_ages(stale)}")
+                out.append((CRITICAL if critical else WARN, f"DATA {'; '.join(parts)}"))
+            ex = self.execution
+            if ex is not None and ex.level in (WARN, CRITICAL) and ex.success_rate is not None:
+                level = CRITICAL if ex.level == CRITICAL else WARN
+                text = f"EXECUTION {'CRITICAL' if level == CRITICAL else 'DEGRADED'}"
+                out.append((level, f"{text}: {ex.success_rate:.0%} of submissions succeeded"))
+        order = {CRITICAL: 0, WARN: 1}
+        return sorted(out, key=lambda b: order.get(b[0], 2))
+
+
+def _ages(rows: list[Freshness], limit: int = 4) -> str:
+    text = ", ".join(f"{f.symbol} {f.age_s:.0f}s" for f in rows[:limit])
+    return text + (f" (+{len(rows) - limit})" if len(rows) > limit else "")
+
+
+def age_text(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def clock_text(ts: int | None) -> str:
+    if ts is None:
+        return "-"
+    seconds = ts // NS
+    h, m, s = (seconds // 3600) % 24, (seconds // 60) % 60, seconds % 60
+    return f"{h:02d}:{m:02d}:{s:02d}"
+
+
+def freshness_level(age_s: float, connection_down: bool = False) -> str:
+    if connection_down or age_s > CRITICAL_S:
+        return CRITICAL
+    if age_s >= FRESH_S:
+        return STALE
+    return FRESH
+
+
+def _dec(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return ZERO
+
+
+def _percentile(values: list[float], pct: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1]
+
+
+class _RunState:
+    """What the reader has gathered about one run from the log."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.pending: dict[str, int] = {}
+        self.results: deque[bool] = deque(maxlen=100)
+        self.submissions = 0
+        self.failures = 0
+        self.ack_latencies: deque[float] = deque(maxlen=200)
+        self.rest_latencies: deque[float] = deque(maxlen=200)
+        self.fill_rowid = 0
+        self.fill_count = 0
+        self.positions: dict[str, Position] | None = None
+        self.cum_net = ZERO
+        self.series: deque[float] = deque(maxlen=240)
+
+    def observe(self, kind: str, ts: int, payload: dict[str, Any]) -> None:
+        if kind == "order.intent":
+            cid = str((payload.get("request") or {}).get("client_order_id", ""))
+            self.pending[cid] = ts
+            self.submissions += 1
+        elif kind == "order.updated":
+            order = payload.get("order") or {}
+            sent = self.pending.pop(str(order.get("client_order_id", "")), None)
+            if sent is not None:
+                if ts >= sent:
+                    self.ack_latencies.append((ts - sent) / NS)
+                self._settle(order.get("status") not in ("UNKNOWN", "REJECTED"))
+        elif kind == "order.rejected" and payload.get("source") == "venue":
+            cid = str((payload.get("request") or {}).get("client_order_id", ""))
+            if self.pending.pop(cid, None) is not None:
+                self._settle(False)
+        elif kind == "fill":
+            fee = _dec((payload.get("fill") or {}).get("fee", 0))
+            self.cum_net += _dec(payload.get("realized_pnl", 0)) - fee
+            self.series.append(float(self.cum_net))
+            self.fill_count += 1
+        elif kind == "rest.call":
+            latency = payload.get("latency_s")
+            if isinstance(latency, int | float) and latency >= 0:
+                self.rest_latencies.append(float(latency))
+
+    def _settle(self, ok: bool) -> None:
+        self.results.append(ok)
+        if not ok:
+            self.failures += 1
+
+    def execution(self) -> Execution:
+        rate = sum(self.results) / len(self.results) if self.results else None
+        level = OK
+        if rate is not None and len(self.results) >= EXEC_MIN_SUBMISSIONS:
+            level = CRITICAL if rate < EXEC_CRITICAL else WARN if rate < EXEC_WARN else OK
+        source = "rest" if self.rest_latencies else "ack"
+        latencies = list(self.rest_latencies or self.ack_latencies)
+        return Execution(
+            submissions=self.submissions,
+            window=len(self.results),
+            window_failures=len(self.results) - sum(self.results),
+            failures=self.failures,
+            success_rate=rate,
+            p95_latency_s=_percentile(latencies, 95),
+            latency_source=source,
+            level=level,
+        )
+
+
+class StoreReader:
+    """Polls one state dir's store; :meth:`read` returns a fresh :class:`Dashboard`."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = Path(state_dir)
+        self.db_path = self.state_dir / DB_FILE
+        self._conn: sqlite3.Connection | None = None
+        self._event_id = 0
+        self._market_id = 0
+        self._market: dict[str, tuple[int, Decimal | None]] = {}
+        self._runs: dict[str, _RunState] = {}
+        self._trips: deque[Trip] = deque(maxlen=12)
+        self._guards: dict[str, tuple[str, str]] = {}
+        self._state: tuple[str, str] = ("ACTIVE", "")
+        self._connections: dict[str, str] = {}
+        self._event_alerts: deque[tuple[int, AlertRow]] = deque(maxlen=20)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if not self.db_path.is_file():
+                raise FileNotFoundError(f"no store in {self.state_dir} (expected {self.db_path})")
+            uri = f"file:{self.db_path.resolve()}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=2.0, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA query_only = ON")
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return list(self.connect().execute(sql, params).fetchall())
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def read(self, now: int) -> Dashboard:
+        data = Dashboard(state_dir=str(self.state_dir), now=now)
+        try:
+            self._read(data)
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            data.error = f"cannot read the store: {exc}"
+        return data
+
+    def _read(self, data: Dashboard) -> None:
+        runs = self._rows("SELECT * FROM runs ORDER BY started_ts, rowid")
+        data.runs = len(runs)
+        if runs:
+            r = runs[-1]
+            data.run = RunInfo(
+                r["run_id"],
+                r["profile"],
+                r["mode"],
+                r["started_ts"],
+                r["stopped_ts"],
+                r["stop_reason"],
+                json.loads(r["summary"] or "{}"),
+            )
+        self._tail_events()
+        self._tail_market()
+        run = data.run
+        current = self._run_state(run.run_id) if run is not None else None
+        data.trading_state, data.state_reason = self._state
+        if run is not None and not run.running:
+            data.trading_state = str(run.summary.get("trading_state") or data.trading_state)
+        self._operator_actions(data)
+        self._orders_and_fills(data, current)
+        data.guards = dict(self._guards)
+        data.trips = list(reversed(self._trips))
+        data.connections = dict(self._connections)
+        down = any(s == "disconnected" for s in self._connections.values())
+        data.freshness = [
+            Freshness(sym, ts, price, age, freshness_level(age, down))
+            for sym, (ts, price) in sorted(self._market.items())
+            for age in [max(0.0, (data.now - ts) / NS)]
+        ]
+        data.execution = current.execution() if current is not None else None
+        data.alerts = self._alerts()
+
+    def _run_state(self, run_id: str) -> _RunState:
+        state = self._runs.get(run_id)
+        if state is None:
+            state = self._runs[run_id] = _RunState(run_id)
+        return state
+
+    def _tail_events(self) -> None:
+        marks = ",".join("?" * len(_TYPES))
+        while True:
+            rows = self._rows(
+                f"SELECT id, run_id, ts, type, payload FROM events "  # noqa: S608 - placeholders only
+                f"WHERE id > ? AND type IN ({marks}) ORDER BY id LIMIT 5000",
+                (self._event_id, *_TYPES),
+            )
+            for row in rows:
+                self._event(row["run_id"], row["ts"], row["type"], json.loads(row["payload"]))
+            if not rows:
+                return
+            self._event_id = rows[-1]["id"]
+
+    def _event(self, run_id: str, ts: int, kind: str, payload: dict[str, Any]) -> None:
+        self._run_state(run_id).observe(kind, ts, payload)
+        if kind == "trading_state":
+            self._state = (str(payload.get("new", "ACTIVE")), str(payload.get("reason", "")))
+        elif kind == "guard.trip":
+            result = payload.get("result") or {}
+            guard = str(result.get("guard", ""))
+            severity = str(result.get("severity", ""))
+            message = str(result.get("message", ""))
+            self._guards[guard] = (severity, message)
+            if severity != "OK":
+                self._trips.append(
+                    Trip(ts, guard, severity, str(payload.get("stage", "")), message)
+                )
+        elif kind == "connection.status":
+            status = str(payload.get("status", ""))
+            self._connections[str(payload.get("component", ""))] = (
+                "disconnected" if status == "disconnected" else "connected"
+            )
+        elif kind == "component.failed":
+            component = str(payload.get("component", ""))
+            error = str(payload.get("error", ""))
+            severity = "warning"
+            if component.startswith("feed") or "ws" in component:
+                reconnected = error.lower().startswith("reconnected")
+                self._connections[component] = "connected" if reconnected else "disconnected"
+                severity = "info" if reconnected else "critical"
+            self._event_alerts.append((ts, AlertRow(clock_text(ts), severity, component, error)))
+        elif kind == "order.rejected" and payload.get("source") == "venue":
+            request = payload.get("request") or {}
+            self._event_alerts.append(
+                (
+                    ts,
+                    AlertRow(
+                        clock_text(ts),
+                        "warning",
+                        "venue",
+                        f"{request.get('client_order_id', '')} rejected: {payload.get('reason', '')}",
+                    ),
+                )
+            )
+        elif kind == "run.started":
+            self._connections.clear()
+
+    def _tail_market(self) -> None:
+        rows = self._rows(
+            "SELECT max(id) AS id, json_extract(payload, '$.event.symbol') AS symbol "
+            "FROM events WHERE type = 'market' AND id > ? GROUP BY symbol",
+            (self._market_id,),
+        )
+        if not rows:
+            return
+        ids = [r["id"] for r in rows]
+        marks = ",".join("?" * len(ids))
+        for row in self._rows(
+            f"SELECT payload FROM events WHERE id IN ({marks})",  # noqa: S608 - placeholders only
+            tuple(ids),
+        ):
+            event = json.loads(row["payload"]).get("event") or {}
+            ts = int(event.get("ts", 0))
+            if event.get("kind") == "Candle":
+                ts += int(event.get("interval_s", 60)) * NS
+            price = event.get("close") or event.get("price")
+            symbol = str(event.get("symbol", ""))
+            known = self._market.get(symbol)
+            if known is None or ts >= known[0]:
+                self._market[symbol] = (ts, _dec(price) if price is not None else None)
+        self._market_id = max(self._market_id, *ids)
+
+    def _operator_actions(self, data: Dashboard) -> None:
+        paused, reason = False, ""
+        for row in self._rows("SELECT * FROM operator_actions ORDER BY id"):
+            action = row["action"]
+            if row["applied_run_id"] is None:
+                data.pending_actions.append(f"{action} #{row['id']}")
+            if action == "pause":
+                paused, reason = True, row["reason"]
+            elif action == "resume":
+                paused, reason = False, ""
+        data.entries_paused, data.pause_reason = paused, reason
+
+    def _orders_and_fills(self, data: Dashboard, current: _RunState | None) -> None:
+        marks = ",".join("?" * len(WORKING))
+        for r in self._rows(
+            f"SELECT * FROM orders WHERE status IN ({marks}) "  # noqa: S608 - placeholders only
+            "ORDER BY created_ts DESC, rowid DESC LIMIT 12",
+            WORKING,
+        ):
+            data.open_orders.append(
+                OrderRow(
+                    r["client_order_id"],
+                    r["symbol"],
+                    r["side"],
+                    _dec(r["size"]),
+                    _dec(r["limit_price"]) if r["limit_price"] is not None else None,
+                    r["status"],
+                    _dec(r["filled_size"]),
+                    max(0.0, (data.now - r["created_ts"]) / NS),
+                )
+            )
+        run = data.run
+        if run is None or current is None:
+            return
+        for r in self._rows(
+            "SELECT * FROM fills WHERE run_id = ? ORDER BY ts DESC, rowid DESC LIMIT 10",
+            (run.run_id,),
+        ):
+            data.fills.append(
+                FillRow(
+                    r["ts"],
+                    r["symbol"],
+                    r["side"],
+                    _dec(r["size"]),
+                    _dec(r["price"]),
+                    _dec(r["fee"]),
+                )
+            )
+        data.fill_count = current.fill_count
+        data.pnl_series = list(current.series)
+        prices = {s: p for s, (_, p) in self._market.items() if p is not None}
+        if run.running:
+            positions = self._apply_new_fills(current, run)
+            for symbol, pos in positions.items():
+                if symbol in prices:
+                    pos.mark_price = prices[symbol]
+            realized = sum((p.realized_pnl for p in positions.values()), ZERO)
+            unrealized = sum((p.unrealized_pnl for p in positions.values()), ZERO)
+            fees = sum((p.fees for p in positions.values()), ZERO)
+            data.pnl = {
+                "realized": realized,
+                "unrealized": unrealized,
+                "fees": fees,
+                "net": realized + unrealized - fees,
+            }
+            rows = [p for p in positions.values() if p.size != 0 or p.realized_pnl != 0]
+        else:
+            pnl = run.summary.get("pnl") or {}
+            data.pnl = {k: _dec(pnl.get(k, 0)) for k in ("realized", "unrealized", "fees", "net")}
+            data.equity = _dec(run.summary["equity"]) if "equity" in run.summary else None
+            rows = [
+                p for p in self._table_positions().values() if p.size != 0 or p.realized_pnl != 0
+            ]
+        data.positions = [
+            PositionRow(
+                p.symbol, p.size, p.avg_entry_price, p.mark_price, p.unrealized_pnl, p.realized_pnl
+            )
+            for p in sorted(rows, key=lambda p: (-abs(p.size * p.mark_price), p.symbol))
+        ]
+
+    def _table_positions(self) -> dict[str, Position]:
+        return {
+            r["symbol"]: Position(
+                symbol=r["symbol"],
+                size=_dec(r["size"]),
+                avg_entry_price=_dec(r["avg_entry_price"]),
+                realized_pnl=_dec(r["realized_pnl"]),
+                fees=_dec(r["fees"]),
+                funding=_dec(r["funding"]),
+                mark_price=_dec(r["mark_price"]),
+                contract_size=_dec(r["contract_size"]),
+            )
+            for r in self._rows("SELECT * FROM positions ORDER BY symbol")
+        }
+
+    def _apply_new_fills(self, state: _RunState, run: RunInfo) -> dict[str, Position]:
+        """A running bot's positions: what the last run saved (the kernel restored it) plus
+        this run's fills, applied once each in order."""
+        if state.positions is None:
+            state.positions = self._table_positions()
+        positions = state.positions
+        rows = self._rows(
+            "SELECT rowid AS rid, * FROM fills WHERE run_id = ? AND rowid > ? ORDER BY rowid",
+            (run.run_id, state.fill_rowid),
+        )
+        for r in rows:
+            fill = Fill(
+                trade_id=r["trade_id"],
+                client_order_id=r["client_order_id"],
+                order_id=r["order_id"],
+                symbol=r["symbol"],
+                side=Side(r["side"]),
+                price=_dec(r["price"]),
+                size=_dec(r["size"]),
+                fee=_dec(r["fee"]),
+                liquidity=Liquidity(r["liquidity"]),
+                ts=r["ts"],
+            )
+            pos = positions.get(fill.symbol)
+            if pos is None:
+                pos = positions[fill.symbol] = Position(fill.symbol)
+            pos.apply(fill)
+            state.fill_rowid = max(state.fill_rowid, r["rid"])
+        return positions
+
+    def _alerts(self) -> list[AlertRow]:
+        out: list[AlertRow] = []
+        path = self.state_dir / ALERTS_FILE
+        if path.is_file():
+            try:
+                with path.open("rb") as fh:
+                    fh.seek(max(0, path.stat().st_size - 32_768))
+                    tail = fh.read().decode("utf-8", "replace").splitlines()[-8:]
+            except OSError:
+                tail = []
+            for line in reversed(tail):
+                try:
+                    a = json.loads(line)
+                except ValueError:
+                    continue
+                when = str(a.get("time", ""))[11:19]
+                out.append(
+                    AlertRow(
+                        when,
+                        str(a.get("severity", "")),
+                        str(a.get("rule", "")),
+                        str(a.get("message", "")),
+                    )
+                )
+        out += [row for _, row in reversed(self._event_alerts)]
+        return out[:10]

@@ -1,0 +1,242 @@
+"""Stores for the dashboard tests, written with the real Store API into tmp_path, and a
+plugin manager for an in-process dev-like run (with its own tiny strategy, so the tests need
+no strategies distribution)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from gpt_trader.components import ComponentSpec, Kind, Params
+from gpt_trader.config import BotConfig
+from gpt_trader.domain import (
+    Action,
+    Decision,
+    Fill,
+    GuardResult,
+    Liquidity,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Severity,
+    Side,
+    SignalValue,
+    Ticker,
+    TimeInForce,
+    TradingState,
+)
+from gpt_trader.domain.events import (
+    ComponentFailed,
+    Event,
+    FillReceived,
+    GuardTripped,
+    MarketData,
+    OrderIntent,
+    OrderUpdated,
+    RunStarted,
+    TradingStateChanged,
+)
+from gpt_trader.hookspecs import hookimpl
+from gpt_trader.plugins import PluginManager, make_plugin_manager
+from gpt_trader.store import Store
+
+NS = 1_000_000_000
+NOW = 1_735_732_800 * NS  # 2025-01-01T12:00:00Z: the frozen clock of the snapshots
+RUN_ID = "20250101T110000-abc123"
+PRICES = {"BTC-USD": "94250.50", "ETH-USD": "3350.25", "SOL-USD": "189.40"}
+
+
+def _ticker(symbol: str, ts: int) -> MarketData:
+    p = Decimal(PRICES[symbol])
+    return MarketData(ts, Ticker(symbol, ts, p, p - Decimal("0.05"), p + Decimal("0.05")))
+
+
+def _fill(n: int, symbol: str, side: Side, size: str, price: str, ts: int) -> Fill:
+    return Fill(
+        trade_id=f"t{n}",
+        client_order_id=f"{RUN_ID}-{n:06d}",
+        order_id=f"o{n}",
+        symbol=symbol,
+        side=side,
+        price=Decimal(price),
+        size=Decimal(size),
+        fee=Decimal("0.60"),
+        liquidity=Liquidity.TAKER,
+        ts=ts,
+    )
+
+
+def build_store(state_dir: Path, scenario: str) -> Path:
+    """A running bot's store: ``fresh``, ``stale`` (old and missing data) or ``halted``."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    start = NOW - 3600 * NS
+    store = Store(state_dir / "gpt_trader.db")
+    store.start_run(RUN_ID, "canary", "live", start)
+    events: list[Event] = [RunStarted(start, RUN_ID, "canary", "live")]
+    trades = [
+        (1, "BTC-USD", Side.BUY, "0.01", "93000.00"),
+        (2, "ETH-USD", Side.BUY, "0.5", "3300.00"),
+        (3, "BTC-USD", Side.SELL, "0.01", "93800.00"),
+        (4, "BTC-USD", Side.BUY, "0.02", "94000.00"),
+        (5, "SOL-USD", Side.BUY, "2", "195.00"),
+    ]
+    realized = {3: Decimal("8.00")}
+    for i, (n, symbol, side, size, price) in enumerate(trades):
+        ts = start + (i + 1) * 300 * NS
+        request = OrderRequest(
+            client_order_id=f"{RUN_ID}-{n:06d}",
+            symbol=symbol,
+            side=side,
+            size=Decimal(size),
+            order_type=OrderType.MARKET,
+            time_in_force=TimeInForce.IOC,
+        )
+        store.record_intent(request, ts)
+        events.append(OrderIntent(ts, request))
+        order = Order.from_request(request, ts)
+        order.status = OrderStatus.FILLED
+        order.filled_size = Decimal(size)
+        order.avg_fill_price = Decimal(price)
+        order.updated_ts = ts + 150_000_000  # acknowledged 150 ms later
+        store.upsert_order(order, RUN_ID)
+        events.append(OrderUpdated(ts + 150_000_000, order))
+        fill = _fill(n, symbol, side, size, price, ts + 150_000_000)
+        store.add_fill(fill, RUN_ID)
+        events.append(FillReceived(fill.ts, fill, realized.get(n, Decimal(0))))
+    # one resting limit order
+    resting = OrderRequest(
+        client_order_id=f"{RUN_ID}-000006",
+        symbol="ETH-USD",
+        side=Side.BUY,
+        size=Decimal("0.25"),
+        order_type=OrderType.LIMIT,
+        limit_price=Decimal("3200.00"),
+        time_in_force=TimeInForce.GTC,
+    )
+    placed = NOW - 240 * NS
+    store.record_intent(resting, placed)
+    events.append(OrderIntent(placed, resting))
+    order = Order.from_request(resting, placed)
+    order.status = OrderStatus.OPEN
+    order.updated_ts = placed + 200_000_000
+    store.upsert_order(order, RUN_ID)
+    events.append(OrderUpdated(order.updated_ts, order))
+
+    ages = {"BTC-USD": 2, "ETH-USD": 3, "SOL-USD": 4}
+    if scenario == "stale":
+        ages = {"BTC-USD": 2, "ETH-USD": 18, "SOL-USD": 75}
+    for symbol, age in ages.items():
+        events.append(_ticker(symbol, NOW - age * NS))
+    events.append(
+        GuardTripped(
+            NOW - 900 * NS,
+            GuardResult("guard.max_position", Severity.RECOVERABLE, "BTC-USD 0.03 > max 0.02"),
+            "pre_trade",
+            TradingState.ACTIVE,
+        )
+    )
+    if scenario == "stale":
+        events.append(ComponentFailed(NOW - 70 * NS, "signal:rsi:SOL-USD", "ValueError: no data"))
+    if scenario == "halted":
+        message = "daily loss 12.40 USD exceeds limit 10 USD"
+        events.append(
+            GuardTripped(
+                NOW - 60 * NS,
+                GuardResult(
+                    "guard.daily_loss", Severity.CRITICAL, message, action=TradingState.HALTED
+                ),
+                "runtime",
+                TradingState.HALTED,
+            )
+        )
+        events.append(
+            TradingStateChanged(
+                NOW - 60 * NS,
+                TradingState.ACTIVE,
+                TradingState.HALTED,
+                f"guard.daily_loss: {message}",
+            )
+        )
+        alert = {
+            "rule": "circuit_breaker_open",
+            "severity": "critical",
+            "message": f"guard.daily_loss tripped (HALTED): {message}",
+            "hint": "resume when safe",
+            "ts": NOW / NS - 59,
+            "time": "2025-01-01T11:59:01+00:00",
+            "key": "guard.daily_loss",
+            "run_id": RUN_ID,
+            "details": {},
+        }
+        (state_dir / "alerts.jsonl").write_text(json.dumps(alert) + "\n")
+    store.append_events(RUN_ID, events)
+    store.close()
+    return state_dir
+
+
+class FlipParams(Params):
+    period: int = 3
+
+
+class Flip:
+    """Long for ``period`` bars, flat for ``period`` bars: trades often."""
+
+    def __init__(self, params: FlipParams, symbol: str) -> None:
+        self.period, self.symbol, self.bars = params.period, symbol, 0
+        self.name = "test.flip"
+
+    def update(self, event: Any) -> SignalValue | None:
+        self.bars += 1
+        if self.bars % self.period:
+            return None
+        action = Action.LONG if (self.bars // self.period) % 2 else Action.FLAT
+        return SignalValue(self.name, self.symbol, event.ts, action)
+
+
+class First:
+    name = "test.first"
+
+    def combine(self, symbol: str, ts: int, votes: Sequence[SignalValue]) -> Decision | None:
+        return Decision(symbol, ts, votes[0].action, votes=tuple(votes)) if votes else None
+
+
+class TestStrategy:
+    @hookimpl
+    def register_signals(self) -> Iterator[ComponentSpec]:
+        yield ComponentSpec(
+            "test.flip",
+            Kind.SIGNAL,
+            lambda p, ctx: Flip(p, ctx.symbol or ""),
+            FlipParams,
+            per_symbol=True,
+        )
+
+    @hookimpl
+    def register_voters(self) -> Iterator[ComponentSpec]:
+        yield ComponentSpec("test.first", Kind.VOTER, lambda p, ctx: First())
+
+
+def plugin_manager() -> PluginManager:
+    from gpt_trader import builtin
+    from gpt_trader.sim import plugin as sim_plugin
+
+    pm = make_plugin_manager(load_entrypoints=False)
+    pm.register_plugin(builtin, "core")
+    pm.register_plugin(sim_plugin, "sim")
+    pm.register_plugin(TestStrategy(), "test-strategy")
+    return pm
+
+
+def dev_config() -> BotConfig:
+    return BotConfig(
+        profile={"name": "devlike", "mode": "sim", "universe": ["BTC-USD", "ETH-USD"]},
+        broker={"use": "sim", "starting_cash": "100000"},
+        feed={"use": "synthetic", "interval_s": 60, "pace_s": 0},
+        signals=[{"use": "test.flip"}],
+        voter={"use": "test.first"},
+        sizer={"use": "sizer.fixed", "notional": "100"},
+    )
