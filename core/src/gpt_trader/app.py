@@ -26,6 +26,7 @@ from gpt_trader.engine.guards import GuardStack
 from gpt_trader.engine.journal import MemoryJournal
 from gpt_trader.engine.kernel import Kernel, KernelParts
 from gpt_trader.errors import UserError
+from gpt_trader.logs import set_run_id
 from gpt_trader.plugins import PluginManager
 from gpt_trader.protocols import OrderJournal, PreTradeGuard, RuntimeGuard, Sink
 from gpt_trader.registry import Registry
@@ -200,6 +201,7 @@ async def assemble(
         mode="replay" if replay else config.profile.mode,
         resumed_from=last.run_id if last else "",
         clock=clock,
+        extra={"options": opts},
     )
 
 
@@ -236,10 +238,11 @@ async def start(runtime: Runtime, *, hooks: bool = True) -> None:
     """Record the run, restore the last run's positions and state, reconcile, and (unless
     ``hooks`` is False, as for backtest and optimisation trials) call the startup hooks."""
     store, kernel = runtime.store, runtime.kernel
+    set_run_id(runtime.run_id)
     restored_state = TradingState.ACTIVE
     if store is None:
         now = kernel.clock.now()
-        kernel._emit(RunStarted(now, runtime.run_id, runtime.profile, runtime.mode))
+        kernel.emit(RunStarted(now, runtime.run_id, runtime.profile, runtime.mode))
         await kernel.start()
         if hooks:
             runtime.registry.startup(runtime)
@@ -260,7 +263,7 @@ async def start(runtime: Runtime, *, hooks: bool = True) -> None:
     store.start_run(
         runtime.run_id, runtime.profile, runtime.mode, now, resumed_from=runtime.resumed_from
     )
-    kernel._emit(
+    kernel.emit(
         RunStarted(now, runtime.run_id, runtime.profile, runtime.mode, runtime.resumed_from)
     )
     await kernel.start(trading_state=restored_state)
@@ -284,7 +287,7 @@ async def finish(runtime: Runtime, reason: str, *, hooks: bool = True) -> dict[s
             resumed_from=runtime.resumed_from,
         )
         now = kernel.clock.now()
-        kernel._emit(RunStopped(now, runtime.run_id, reason, summary))
+        kernel.emit(RunStopped(now, runtime.run_id, reason, summary))
         store = runtime.store
         if store is not None:
             store.save_positions(kernel.ledger.positions.values(), runtime.run_id, now)
@@ -300,4 +303,5 @@ async def finish(runtime: Runtime, reason: str, *, hooks: bool = True) -> dict[s
                 runtime.registry.shutdown(runtime)
         if store is not None:
             store.close()
+        set_run_id(None)
     return summary

@@ -29,6 +29,8 @@ def build_app(pm: PluginManager) -> typer.Typer:
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         add_completion=False,
+        # Commands (plugins' too) reach this app's plugin manager as `ctx.obj`.
+        context_settings={"obj": pm},
     )
 
     @app.callback()

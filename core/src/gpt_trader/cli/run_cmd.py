@@ -46,6 +46,14 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
         live: Annotated[
             bool, typer.Option("--live", help="Required for a live profile: trade real money.")
         ] = False,
+        metrics_port: Annotated[
+            int | None,
+            typer.Option(
+                "--metrics-port",
+                min=0,
+                help="Serve Prometheus metrics on 127.0.0.1:PORT (ops plugin).",
+            ),
+        ] = None,
     ) -> None:
         """Run the bot on a profile; Ctrl-C or SIGTERM stops it gracefully."""
         duration = parse_duration(for_) if for_ else None
@@ -56,9 +64,12 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             )
         if dev_fast:
             config = _dev_fast(config, Registry(pm))
-        _setup_logging(config.logging.level, quiet=as_json)
+        _setup_logging(config.logging.level, quiet=as_json, json_lines=config.logging.json_lines)
         target = state_dir or default_state_dir(config.profile.name)
-        summary = asyncio.run(_run(config, pm, target, duration, max_events, live=live))
+        options: dict[str, Any] = {"live": live}
+        if metrics_port is not None:
+            options["metrics_port"] = metrics_port
+        summary = asyncio.run(_run(config, pm, target, duration, max_events, options))
         if as_json:
             print_json(summary)
         else:
@@ -71,14 +82,13 @@ async def _run(
     state_dir: Path,
     duration: float | None,
     max_events: int | None,
-    *,
-    live: bool = False,
+    options: dict[str, Any],
 ) -> dict[str, Any]:
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.control import apply_pending
     from gpt_trader.runtime.live import Bounds, run_live
 
-    runtime = await assemble(config, pm, state_dir, options={"live": live})
+    runtime = await assemble(config, pm, state_dir, options=options)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -115,15 +125,21 @@ def _dev_fast(config: BotConfig, registry: Registry) -> BotConfig:
     return config.model_copy(update={"feed": ComponentRef(use=config.feed.use, **params)})
 
 
-def _setup_logging(level: str, *, quiet: bool) -> None:
-    from rich.logging import RichHandler
-
+def _setup_logging(level: str, *, quiet: bool, json_lines: bool) -> None:
     from gpt_trader.cli.output import stderr
+
+    own_level = "WARNING" if quiet else level
+    if json_lines:
+        from gpt_trader.logs import install
+
+        install(own_level)
+        return
+    from rich.logging import RichHandler
 
     handler = RichHandler(console=stderr, show_path=False, rich_tracebacks=False, markup=False)
     logging.basicConfig(level="WARNING", handlers=[handler], format="%(message)s", force=True)
     # Only our own loggers follow the profile's level; asyncio's debug chatter stays out.
-    logging.getLogger("gpt_trader").setLevel("WARNING" if quiet else level)
+    logging.getLogger("gpt_trader").setLevel(own_level)
 
 
 def show_summary(summary: dict[str, Any]) -> None:

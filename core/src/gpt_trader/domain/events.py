@@ -110,6 +110,15 @@ class TradingStateChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class EntriesPaused(Event):
+    """New positions held back (an operator pause, a resync of stale data) or let go again."""
+
+    type: ClassVar[str] = "entries_paused"
+    paused: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ComponentFailed(Event):
     type: ClassVar[str] = "component.failed"
     component: str

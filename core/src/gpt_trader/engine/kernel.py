@@ -38,6 +38,7 @@ from gpt_trader.domain import (
 from gpt_trader.domain.events import (
     ComponentFailed,
     DecisionMade,
+    EntriesPaused,
     Event,
     FillReceived,
     GuardTripped,
@@ -226,43 +227,43 @@ class Kernel:
                 stored.updated_ts = self.now
                 self.orders[stored.client_order_id] = stored
                 self.working.discard(stored.client_order_id)
-                self._emit(
+                self.emit(
                     Reconciled(self.now, stored.client_order_id, "working", "absent", "closed")
                 )
-                self._emit(OrderUpdated(self.now, stored.copy()))
+                self.emit(OrderUpdated(self.now, stored.copy()))
                 continue
             action = "adopted" if venue.status != stored.status else "confirmed"
             self.orders[venue.client_order_id] = venue.copy()
             if venue.status.is_working:
                 self.working.add(venue.client_order_id)
-            self._emit(
+            self.emit(
                 Reconciled(
                     self.now, venue.client_order_id, stored.status.value, venue.status.value, action
                 )
             )
-            self._emit(OrderUpdated(self.now, venue.copy()))
+            self.emit(OrderUpdated(self.now, venue.copy()))
         stored_working = self.parts.journal.working_orders()
         since = min((o.created_ts for o in stored_working), default=None)
         if since is not None:
             found = await self.backfill(since)
             if found:
-                self._emit(Reconciled(self.now, "fills", "missing", str(found), "backfilled"))
+                self.emit(Reconciled(self.now, "fills", "missing", str(found), "backfilled"))
         for order in await self.broker.open_orders():
             if order.client_order_id not in self.orders:
                 self.orders[order.client_order_id] = order.copy()
                 self.working.add(order.client_order_id)
-                self._emit(
+                self.emit(
                     Reconciled(
                         self.now, order.client_order_id, "absent", order.status.value, "adopted"
                     )
                 )
-                self._emit(OrderUpdated(self.now, order.copy()))
+                self.emit(OrderUpdated(self.now, order.copy()))
         venue_positions = {p.symbol: p for p in await self.broker.positions()}
         for symbol, pos in self.ledger.positions.items():
             venue_pos = venue_positions.get(symbol)
             venue_size = venue_pos.size if venue_pos else ZERO
             if venue_size != pos.size:
-                self._emit(
+                self.emit(
                     Reconciled(
                         self.now, f"position:{symbol}", str(pos.size), str(venue_size), "adopted"
                     )
@@ -304,7 +305,7 @@ class Kernel:
         elif isinstance(event, Ticker):
             self._book(symbol).apply_ticker(event)
         if self.parts.record_market:
-            self._emit(MarketData(self.now, event))
+            self.emit(MarketData(self.now, event))
         changed = False
         for signal in self.parts.signals.get(symbol, ()):
             try:
@@ -314,7 +315,7 @@ class Kernel:
                 continue
             if value is not None:
                 self._votes[symbol][value.name] = value
-                self._emit(SignalEmitted(self.now, value))
+                self.emit(SignalEmitted(self.now, value))
                 changed = True
         if changed:
             await self.decide(symbol)
@@ -329,13 +330,13 @@ class Kernel:
         self._last_ts[symbol] = candle.close_ts
         self.ledger.mark(symbol, candle.close)
         if self.parts.record_market:
-            self._emit(MarketData(self.now, candle))
+            self.emit(MarketData(self.now, candle))
         if emitted:
             votes = self._votes[symbol]
             for value in emitted:
                 votes[value.name] = value
                 if self._sinks:
-                    self._emit(SignalEmitted(self.now, value))
+                    self.emit(SignalEmitted(self.now, value))
             await self.decide(symbol)
 
     def _book(self, symbol: str) -> L2Book:
@@ -347,7 +348,7 @@ class Kernel:
     def _disable_signal(self, symbol: str, signal: Signal, exc: Exception) -> None:
         name = getattr(signal, "name", type(signal).__name__)
         self.parts.signals[symbol] = [s for s in self.parts.signals[symbol] if s is not signal]
-        self._emit(
+        self.emit(
             ComponentFailed(self.now, f"signal:{name}:{symbol}", f"{type(exc).__name__}: {exc}")
         )
 
@@ -362,18 +363,18 @@ class Kernel:
         if target is Action.SHORT and not self.parts.allow_short:
             target = Action.FLAT
         if any(self.orders[cid].symbol == symbol for cid in self.working):
-            self._emit(DecisionMade(self.now, decision, "skipped", "an order is working"))
+            self.emit(DecisionMade(self.now, decision, "skipped", "an order is working"))
             return
         if target is Action.FLAT:
             if pos.size == 0:
-                self._emit(DecisionMade(self.now, decision, "hold", "already flat"))
+                self.emit(DecisionMade(self.now, decision, "hold", "already flat"))
                 return
             side = Side.SELL if pos.size > 0 else Side.BUY
             await self._place(decision, side, abs(pos.size), reduce_only=True)
             return
         want_long = target is Action.LONG
         if (pos.size > 0 and want_long) or (pos.size < 0 and not want_long):
-            self._emit(DecisionMade(self.now, decision, "hold", "already positioned"))
+            self.emit(DecisionMade(self.now, decision, "hold", "already positioned"))
             return
         if pos.size != 0:
             # Opposite exposure: close it first; the entry follows on the next decision.
@@ -382,17 +383,17 @@ class Kernel:
             return
         if self.trading_state is not TradingState.ACTIVE or self.entries_paused:
             why = self.entries_paused or f"trading state {self.trading_state.name}"
-            self._emit(DecisionMade(self.now, decision, "blocked", why))
+            self.emit(DecisionMade(self.now, decision, "blocked", why))
             return
         for flt in self.parts.filters:
             try:
                 verdict = flt.allow(decision, self)
             except Exception as exc:
                 self.parts.filters.remove(flt)
-                self._emit(ComponentFailed(self.now, f"filter:{flt.name}", str(exc)))
+                self.emit(ComponentFailed(self.now, f"filter:{flt.name}", str(exc)))
                 continue
             if not verdict.allowed:
-                self._emit(
+                self.emit(
                     DecisionMade(self.now, decision, "filtered", f"{flt.name}: {verdict.reason}")
                 )
                 return
@@ -408,7 +409,7 @@ class Kernel:
         try:
             raw = self.parts.sizer.size(decision, self)
         except Exception as exc:
-            self._emit(ComponentFailed(self.now, "sizer", f"{type(exc).__name__}: {exc}"))
+            self.emit(ComponentFailed(self.now, "sizer", f"{type(exc).__name__}: {exc}"))
             self._tighten(TradingState.HALTED, f"sizer failed: {exc}")
             return
         product = self.products[symbol]
@@ -417,7 +418,7 @@ class Kernel:
         )
         problem = product.size_error(size)
         if problem:
-            self._emit(DecisionMade(self.now, decision, "unsized", problem))
+            self.emit(DecisionMade(self.now, decision, "unsized", problem))
             return
         await self._place(decision, Side.BUY if want_long else Side.SELL, size, reduce_only=False)
 
@@ -439,7 +440,7 @@ class Kernel:
         if self._sinks:
             rejected = order is None or order.status is OrderStatus.REJECTED
             outcome = "rejected" if rejected else "ordered"
-            self._emit(DecisionMade(self.now, decision, outcome, request.client_order_id))
+            self.emit(DecisionMade(self.now, decision, outcome, request.client_order_id))
 
     def next_client_order_id(self) -> str:
         self._seq += 1
@@ -450,26 +451,24 @@ class Kernel:
         """Guards, then the durable intent, then the broker. Returns the order, or None if
         the request was stopped before the venue."""
         if self.trading_state is TradingState.HALTED:
-            self._emit(OrderRejected(self.now, request, "trading is halted", "kernel"))
+            self.emit(OrderRejected(self.now, request, "trading is halted", "kernel"))
             return None
         if self.trading_state is TradingState.REDUCE_ONLY and not self._reduces(request):
-            self._emit(
+            self.emit(
                 OrderRejected(self.now, request, "reduce-only: order would add exposure", "kernel")
             )
             return None
         for result in self.parts.guards.check(request, self):
             self._record_trip(result, "pre_trade")
             if blocks(result):
-                self._emit(
-                    OrderRejected(self.now, request, result.message, f"guard:{result.guard}")
-                )
+                self.emit(OrderRejected(self.now, request, result.message, f"guard:{result.guard}"))
                 return None
         self.parts.journal.record_intent(request, self.now)
         order = Order.from_request(request, self.now)
         self.orders[request.client_order_id] = order
         self.working.add(request.client_order_id)
         if self._sinks:
-            self._emit(OrderIntent(self.now, request))
+            self.emit(OrderIntent(self.now, request))
         self.broker_calls += 1
         try:
             ack = await self.broker.submit(request)
@@ -482,12 +481,12 @@ class Kernel:
             order.reject_reason = str(exc)
             order.updated_ts = self.now
             self.working.add(order.client_order_id)
-            self._emit(OrderUpdated(self.now, order.copy()))
+            self.emit(OrderUpdated(self.now, order.copy()))
             return order
         self.on_order(ack)
         current = self.orders[request.client_order_id]
         if current.status is OrderStatus.REJECTED:
-            self._emit(OrderRejected(self.now, request, current.reject_reason, "venue"))
+            self.emit(OrderRejected(self.now, request, current.reject_reason, "venue"))
         return current
 
     def _reduces(self, request: OrderRequest) -> bool:
@@ -525,7 +524,7 @@ class Kernel:
         else:
             self.working.discard(mine.client_order_id)
         if self._sinks:
-            self._emit(OrderUpdated(self.now, mine.copy()))
+            self.emit(OrderUpdated(self.now, mine.copy()))
 
     def on_fill(self, fill: Fill) -> None:
         if fill.trade_id in self._seen_trades:
@@ -533,7 +532,7 @@ class Kernel:
         self._seen_trades.add(fill.trade_id)
         realized = self.ledger.apply_fill(fill)
         if self._sinks:
-            self._emit(FillReceived(self.now, fill, realized))
+            self.emit(FillReceived(self.now, fill, realized))
         self.ledger.update_peak()
         self.run_runtime_guards()
 
@@ -578,34 +577,40 @@ class Kernel:
             self._tighten(result.action, f"{result.guard}: {result.message}")
         if result.severity >= Severity.RECOVERABLE:
             self.guard_trips.append(result)
-        self._emit(GuardTripped(self.now, result, stage, self.trading_state))
+        self.emit(GuardTripped(self.now, result, stage, self.trading_state))
 
     def _tighten(self, new: TradingState, reason: str, *, operator: bool = False) -> None:
         if new <= self.trading_state:
             return
         old, self.trading_state = self.trading_state, new
         log.warning("trading state %s -> %s: %s", old.name, new.name, reason)
-        self._emit(TradingStateChanged(self.now, old, new, reason, operator))
+        self.emit(TradingStateChanged(self.now, old, new, reason, operator))
 
     def operator_set_state(self, new: TradingState, reason: str) -> None:
         """Only an operator may loosen; recorded as an operator action."""
         if new == self.trading_state:
             return
         old, self.trading_state = self.trading_state, new
-        self._emit(TradingStateChanged(self.now, old, new, reason, True))
+        self.emit(TradingStateChanged(self.now, old, new, reason, True))
 
     def pause_entries(self, reason: str) -> None:
-        self.entries_paused = reason
+        """Hold back new positions (exits still go) until :meth:`resume_entries`."""
+        if self.entries_paused != reason:
+            self.entries_paused = reason
+            self.emit(EntriesPaused(self.now, True, reason))
 
     def resume_entries(self) -> None:
-        self.entries_paused = ""
+        if self.entries_paused:
+            self.entries_paused = ""
+            self.emit(EntriesPaused(self.now, False, ""))
 
     def _note_error(self, message: str) -> None:
         self.errors.append(message)
         log.error(message)
 
     # ---- events ----------------------------------------------------------------------------
-    def _emit(self, event: Event) -> None:
+    def emit(self, event: Event) -> None:
+        """Hand ``event`` to every sink (a failing sink is dropped and reported)."""
         for sink in self._sinks:
             try:
                 sink.handle(event)
@@ -622,7 +627,7 @@ class Kernel:
         self._note_error(f"sink {name} failed: {exc}")
         if id(sink) in self._critical_sinks:
             self._tighten(TradingState.HALTED, f"the store could not record an event: {exc}")
-        self._emit(ComponentFailed(self.now, f"sink:{name}", f"{type(exc).__name__}: {exc}"))
+        self.emit(ComponentFailed(self.now, f"sink:{name}", f"{type(exc).__name__}: {exc}"))
 
     def summary(self) -> dict[str, Any]:
         """What a run reports: counts, P&L, positions, guard trips (money as plain strings)."""

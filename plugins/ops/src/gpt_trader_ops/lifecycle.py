@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpt_trader_ops.alerts import AlertsSink
-from gpt_trader_ops.logs import set_run_id
 from gpt_trader_ops.metrics import Exporter, MetricsParams, MetricsSink, resolve_port
 
 log = logging.getLogger("gpt_trader.ops")
@@ -38,8 +37,8 @@ def attach_sink(kernel: Any, sink: Any) -> None:
     add = getattr(kernel, "add_sink", None)
     if callable(add):
         add(sink)
-    else:  # a kernel from before Kernel.add_sink
-        kernel._sinks.append(sink)
+    else:
+        raise TypeError("this kernel has no add_sink(); gpt-trader core is too old")
 
 
 def on_startup(runtime: Any) -> OpsRun:
@@ -50,7 +49,6 @@ def on_startup(runtime: Any) -> OpsRun:
         alerts=[s for s in sinks if isinstance(s, AlertsSink)],
     )
     runtime.extra[EXTRA_KEY] = ops
-    set_run_id(runtime.run_id)
     port = ops.metrics.port if ops.metrics is not None else None
     if port is None:
         # `run --metrics-port`: the run's options, if core keeps them on the runtime.
@@ -84,7 +82,6 @@ def on_startup(runtime: Any) -> OpsRun:
 
 def on_shutdown(runtime: Any) -> None:
     ops: OpsRun | None = runtime.extra.pop(EXTRA_KEY, None)
-    set_run_id(None)
     if ops is None:
         return
     for task in ops.tasks:

@@ -9,11 +9,12 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from gpt_trader_ops.logs import JsonLinesFormatter, install, set_run_id
+from gpt_trader.logs import JsonLinesFormatter, install, set_run_id
 
 
 @pytest.fixture
 def capture() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    set_run_id(None)  # another test's run may have left its id behind
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonLinesFormatter())

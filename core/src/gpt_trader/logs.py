@@ -3,20 +3,20 @@
 Each line has ``ts`` (ISO-8601 UTC, milliseconds), ``level``, ``logger``, ``message``,
 ``run_id``, ``component`` and ``event``; ``exc`` when an exception is attached, and any
 other ``extra={...}`` fields the call passed. ``run_id`` is the record's own (``extra``),
-else the formatter's, else the current run's (set by the ops ``startup`` hook through
+else the formatter's, else the current run's (set when a run starts, through
 :func:`set_run_id`). ``component`` defaults to the logger name below ``gpt_trader.``
 (``gpt_trader.kernel`` -> ``kernel``); ``event`` to ``null``.
 
 Use::
 
     import logging
-    from gpt_trader_ops.logs import JsonLinesFormatter
+    from gpt_trader.logs import JsonLinesFormatter
 
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLinesFormatter())
     logging.basicConfig(level="INFO", handlers=[handler], force=True)
 
-or :func:`install` (the same in one call). Core wires it for ``[logging] json_lines = true``.
+or :func:`install` (the same in one call). ``gpt-trader run`` uses it when the profile says ``[logging] json_lines = true``.
 """
 
 from __future__ import annotations
