@@ -266,6 +266,9 @@ async def start(runtime: Runtime, *, hooks: bool = True) -> None:
     kernel.emit(
         RunStarted(now, runtime.run_id, runtime.profile, runtime.mode, runtime.resumed_from)
     )
+    attach = getattr(runtime.feed, "attach", None)
+    if attach is not None:
+        attach(kernel)  # a feed that resyncs pauses entries through the kernel
     await kernel.start(trading_state=restored_state)
     await apply_pending(kernel, store, runtime.run_id, None, at_start=True)
     if hooks:

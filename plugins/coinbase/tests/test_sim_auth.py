@@ -63,13 +63,15 @@ def _token(key, **claims):
     [
         {"uri": "GET 127.0.0.1:8443/api/v3/brokerage/orders"},  # another endpoint
         {"uri": "POST 127.0.0.1:8443/api/v3/brokerage/accounts"},  # another method
-        {"exp": int(time.time()) - 30, "nbf": int(time.time()) - 150},  # expired
-        {"nbf": int(time.time()) + 60, "exp": int(time.time()) + 180},  # not yet valid
+        {"exp": -30, "nbf": -150},  # expired (seconds from now, taken when the test runs)
+        {"nbf": 60, "exp": 180},  # not yet valid
         {"iss": "coinbase-cloud"},
         {"sub": "organizations/x/apiKeys/y"},
     ],
 )
 def test_bad_claims_are_refused(claims):
+    now = int(time.time())
+    claims = {k: now + v if k in ("nbf", "exp") else v for k, v in claims.items()}
     key = generate_key()
     ring = KeyRing()
     ring.register_key(key)

@@ -129,6 +129,8 @@ class Kernel:
         self._critical_sinks = {id(parts.sinks[i]) for i in parts.critical_sinks}
         self._market_broker = isinstance(parts.broker, MarketDrivenBroker)
         self.working: set[str] = set()
+        # Runtime guards wait until start() has set cash: an equity of 0 is not a drawdown.
+        self._started = False
         self._books: dict[str, L2Book] = {}
 
     # ---- StateView -------------------------------------------------------------------------
@@ -197,6 +199,7 @@ class Kernel:
         await self._sync_cash()
         self.ledger.starting_equity = self.ledger.equity
         self.ledger.peak_equity = self.ledger.starting_equity
+        self._started = True
         if trading_state > self.trading_state:
             self._tighten(trading_state, "restored from the previous run", operator=False)
 
@@ -218,7 +221,8 @@ class Kernel:
 
     async def reconcile(self) -> None:
         """Store vs venue, by client_order_id. Nothing is re-sent; differences are events."""
-        for stored in self.parts.journal.working_orders():
+        stored_working = self.parts.journal.working_orders()
+        for stored in stored_working:
             venue = await self.broker.order(stored.client_order_id)
             if venue is None:
                 # Recorded but never reached the venue (e.g. killed between the two steps).
@@ -242,7 +246,6 @@ class Kernel:
                 )
             )
             self.emit(OrderUpdated(self.now, venue.copy()))
-        stored_working = self.parts.journal.working_orders()
         since = min((o.created_ts for o in stored_working), default=None)
         if since is not None:
             found = await self.backfill(since)
@@ -567,7 +570,7 @@ class Kernel:
                 await self.backfill(self.orders[cid].created_ts, cid)
 
     def run_runtime_guards(self) -> None:
-        if not self.parts.guards.runtime:
+        if not self.parts.guards.runtime or not self._started:
             return
         for result in self.parts.guards.evaluate(self):
             self._record_trip(result, "runtime")

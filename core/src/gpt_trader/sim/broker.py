@@ -13,6 +13,11 @@ Persistence: with ``state_file`` set, the exchange (orders, fills, balances, hol
 counters) is loaded from that JSON file when the broker is built and written back
 atomically after every call or market event that changed something, and on ``stop``; a bot
 restarted on the same state dir finds its orders at the "exchange".
+
+Derivatives: funding payments and expiry settlements (:mod:`gpt_trader.sim.margin`) are
+passed, in order with the fills, to ``listener.on_funding`` / ``listener.on_settlement``
+when the listener has those methods (the kernel's BrokerListener does not, yet).
+Liquidation and settlement closes arrive as ordinary ``on_fill`` / ``on_order`` calls.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from gpt_trader.domain import Balance, Fill, MarketEvent, Order, OrderRequest, P
 from gpt_trader.errors import UserError
 from gpt_trader.protocols import BrokerListener
 from gpt_trader.sim.exchange import SimExchange
+from gpt_trader.sim.margin import FundingPayment, Settlement
 from gpt_trader.sim.state import read_json, state_error, write_json_atomic
 
 
@@ -39,6 +45,12 @@ class _Relay:
 
     def on_fill(self, fill: Fill) -> None:
         self._broker._deliver(fill)
+
+    def on_funding(self, payment: FundingPayment) -> None:
+        self._broker._deliver(payment)
+
+    def on_settlement(self, settlement: Settlement) -> None:
+        self._broker._deliver(settlement)
 
 
 class SimBroker:
@@ -55,7 +67,7 @@ class SimBroker:
         self.state_file = None if state_file is None else Path(state_file)
         self._clock = clock
         self._listener: BrokerListener | None = None
-        self._backlog: list[Order | Fill] = []
+        self._backlog: list[Order | Fill | FundingPayment | Settlement] = []
         if self.state_file is not None and self.state_file.exists():
             self._load(self.state_file)
         self._saved_version = exchange.version
@@ -70,14 +82,19 @@ class SimBroker:
         except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
             raise state_error(path, exc) from None
 
-    def _deliver(self, item: Order | Fill) -> None:
+    def _deliver(self, item: Order | Fill | FundingPayment | Settlement) -> None:
         listener = self._listener
         if listener is None:
             self._backlog.append(item)
         elif isinstance(item, Fill):
             listener.on_fill(item)
-        else:
+        elif isinstance(item, Order):
             listener.on_order(item)
+        else:
+            name = "on_funding" if isinstance(item, FundingPayment) else "on_settlement"
+            callback = getattr(listener, name, None)
+            if callback is not None:
+                callback(item)
 
     def _persist(self) -> None:
         if self.state_file is not None and self.exchange.version != self._saved_version:

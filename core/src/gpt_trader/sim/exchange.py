@@ -11,10 +11,20 @@ Funds: an accepted BUY holds ``price * size`` plus the taker fee on it, in the q
 currency (price = the limit, or for a MARKET order the estimated average price); a SELL
 holds its size in the base currency. Too little available -> REJECTED ``INSUFFICIENT_FUND``.
 A buy fill debits ``price * size + fee`` from the quote (out of the order's hold first) and
-credits the base; a sell fill debits the base and credits ``price * size - fee``. Spot only:
-no shorting, ``reduce_only`` and ``leverage`` are ignored. In ``next_open`` mode a market
-buy is held at the last price and may cost more at the next open; the difference comes out
-of the available balance (which can then go below zero, which a real venue would not allow).
+credits the base; a sell fill debits the base and credits ``price * size - fee``. On spot
+products: no shorting, ``reduce_only`` and ``leverage`` are ignored. In ``next_open`` mode
+a market buy is held at the last price and may cost more at the next open; the difference
+comes out of the available balance (which can then go below zero, which a real venue would
+not allow).
+
+Derivatives (FUTURE / PERPETUAL products): margin, positions, leverage, reduce-only,
+liquidation, funding, expiry and sweeps are the :class:`~gpt_trader.sim.margin.
+DerivativesLedger`'s (see :mod:`gpt_trader.sim.margin`); their collateral lives in the
+ledger's pools ("FCM" USD, "INTX" USDC), not in :meth:`balances` (spot wallets only).
+Time-driven events (funding, margin-window changes, expiry, sweeps) run, in time order, at
+the start of every call and market event whose time reaches them (and on :meth:`advance`);
+liquidations are checked after every mark change and event. Listeners that have
+``on_funding(payment)`` / ``on_settlement(settlement)`` get those records too.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ from gpt_trader.domain import (
     OrderType,
     Position,
     Product,
+    ProductType,
     Side,
     Ticker,
     Trade,
@@ -45,7 +56,18 @@ from gpt_trader.domain import (
 from gpt_trader.errors import UserError
 from gpt_trader.protocols import BrokerListener
 from gpt_trader.sim import reasons as R
+from gpt_trader.sim.derivatives import FCM, DerivativeSpec, MarginType
 from gpt_trader.sim.ledger import Ledger
+from gpt_trader.sim.margin import (
+    LIQUIDATION_TAG,
+    SETTLEMENT_TAG,
+    DerivativesConfig,
+    DerivativesLedger,
+    FundingPayment,
+    LiquidationFill,
+    Settlement,
+    Sweep,
+)
 from gpt_trader.sim.matching import (
     DEFAULT_MAKER_FEE,
     DEFAULT_TAKER_FEE,
@@ -89,6 +111,8 @@ class SimExchange:
     ``slippage_bps``, ``volume_participation``: passed to every engine.
     ``seed``: makes the order ids (uuid5 of the client_order_id in a seed-derived namespace);
     the same seed and the same calls give the same ids, fills and balances.
+    ``derivatives``: collateral and settings of the derivative accounts (used when some
+    product is a FUTURE or PERPETUAL); ``specs`` overrides catalogue specs per symbol.
     """
 
     def __init__(
@@ -103,6 +127,8 @@ class SimExchange:
         volume_participation: Decimal | None = None,
         seed: int = 0,
         id_prefix: str = "sim",
+        derivatives: DerivativesConfig | None = None,
+        specs: Mapping[str, DerivativeSpec] | None = None,
     ) -> None:
         items = products.values() if isinstance(products, Mapping) else products
         self._products: dict[str, Product] = {p.symbol: p for p in items}
@@ -110,11 +136,23 @@ class SimExchange:
         self.maker_fee = maker_fee
         self.taker_fee = taker_fee
         self.market_fill: MarketFill = market_fill
+        self._deriv_config = derivatives or DerivativesConfig()
+        self._specs = dict(specs or {})
+        self._id_prefix = id_prefix
+        dcfg = self._deriv_config
+
+        def fees(product: Product) -> tuple[Decimal, Decimal]:
+            if product.product_type is ProductType.SPOT:
+                return maker_fee, taker_fee
+            maker = maker_fee if dcfg.maker_fee is None else dcfg.maker_fee
+            taker = taker_fee if dcfg.taker_fee is None else dcfg.taker_fee
+            return maker, taker
+
         self._engines: dict[str, MatchingEngine] = {
             symbol: MatchingEngine(
                 product,
-                maker_fee=maker_fee,
-                taker_fee=taker_fee,
+                maker_fee=fees(product)[0],
+                taker_fee=fees(product)[1],
                 market_fill=market_fill,
                 slippage_bps=slippage_bps,
                 volume_participation=volume_participation,
@@ -131,10 +169,37 @@ class SimExchange:
         self._fills: list[Fill] = []
         self._positions: dict[str, Position] = {}
         self._listeners: list[BrokerListener] = []
+        self._deriv = self._new_derivatives()
+        self._scheduling = False
         self.version = 0
         """Bumped on every change; a persister saves when it moved."""
         self.last_ts = 0
         """Latest time seen in any call or market event."""
+
+    def _new_derivatives(self) -> DerivativesLedger | None:
+        if all(p.product_type is ProductType.SPOT for p in self._products.values()):
+            return None
+        dcfg = self._deriv_config
+        return DerivativesLedger(
+            self._products,
+            dcfg,
+            mark=self.last_price,
+            taker_fee=self.taker_fee if dcfg.taker_fee is None else dcfg.taker_fee,
+            specs=self._specs,
+            id_prefix=self._id_prefix,
+        )
+
+    @property
+    def derivatives(self) -> DerivativesLedger:
+        """The margin ledger of the derivative products (ValueError when there are none):
+        positions, summaries, funding payments, settlements, sweeps, settings."""
+        if self._deriv is None:
+            raise ValueError("this sim exchange trades no derivative products")
+        return self._deriv
+
+    @property
+    def has_derivatives(self) -> bool:
+        return self._deriv is not None
 
     # ------------------------------------------------------------------ listeners
 
@@ -147,11 +212,15 @@ class SimExchange:
 
     # ------------------------------------------------------------------ trading
 
-    def submit(self, request: OrderRequest, ts: int) -> Order:
+    def submit(
+        self, request: OrderRequest, ts: int, *, margin_type: MarginType | str | None = None
+    ) -> Order:
         """Place an order at ``ts``; returns the order as it stands after placing.
 
         A ``client_order_id`` seen before returns that original order and changes nothing.
         A refusal comes back as a REJECTED order with ``reject_reason`` set.
+        ``margin_type`` (CROSS / ISOLATED) applies to derivative products only; None = the
+        open position's, or CROSS.
         """
         cid = request.client_order_id
         if cid in self._where:
@@ -168,9 +237,22 @@ class SimExchange:
         else:
             request = normal
             reason = engine.check(request, ts)
-        hold = self._hold_for(engine, request) if reason is None else None
-        if reason is None and hold is not None and self._ledger.available(hold[0]) < hold[1]:
-            reason = R.INSUFFICIENT_FUND
+        deriv = self._deriv if self._deriv and self._deriv.handles(request.symbol) else None
+        hold: tuple[str, Decimal] | None = None
+        mtype: MarginType | None = None
+        price: Decimal | None = None
+        if reason is None and deriv is not None:
+            try:
+                mtype = None if not margin_type else MarginType(margin_type)
+            except ValueError:
+                reason = R.INVALID_MARGIN_TYPE
+            price = self._price_for(engine, request)
+            if reason is None:
+                reason = deriv.order_reason(request, ts, mtype, price)
+        elif reason is None:
+            hold = self._hold_for(engine, request)
+            if hold is not None and self._ledger.available(hold[0]) < hold[1]:
+                reason = R.INSUFFICIENT_FUND
         self._where[cid] = request.symbol
         self._by_order_id[engine.order_id_for(cid)] = cid
         if reason is not None:
@@ -178,7 +260,10 @@ class SimExchange:
         else:
             if hold is not None:
                 self._ledger.place_hold(cid, *hold)
+            if deriv is not None:
+                deriv.accept(request, ts, mtype, price or ZERO)
             self._apply(engine.submit(request, ts))
+            self._check_liquidations(ts)
         order = engine.order(cid)
         assert order is not None
         return order
@@ -207,6 +292,12 @@ class SimExchange:
         if price is None:
             return None
         return p.quote, self._buy_cost(p, price, request.size)
+
+    @staticmethod
+    def _price_for(engine: MatchingEngine, request: OrderRequest) -> Decimal | None:
+        if request.order_type is OrderType.MARKET:
+            return engine.estimate_price(request.side, request.size)
+        return request.limit_price
 
     def _buy_cost(self, product: Product, price: Decimal, size: Decimal) -> Decimal:
         notional = price * size
@@ -257,6 +348,17 @@ class SimExchange:
         new_price = current.limit_price if price is None else price
         remaining = new_size - current.filled_size
         p = engine.product
+        if self._deriv is not None and self._deriv.handles(p.symbol):
+            need, have = self._deriv.edit_need(
+                client_order_id, p.symbol, current.side, remaining, new_price, ts
+            )
+            if need > have:
+                raise R.SimRejected(R.EDIT_INSUFFICIENT_FUND, client_order_id)
+            self._apply(engine.edit(client_order_id, ts, size=size, price=price))
+            self._deriv.edited(client_order_id, p.symbol, current.side, remaining, new_price, ts)
+            edited = engine.order(client_order_id)
+            assert edited is not None
+            return edited
         if current.side is Side.BUY:
             currency, need = p.quote, self._buy_cost(p, new_price, remaining)
         else:
@@ -293,17 +395,26 @@ class SimExchange:
     def on_bar(self, candle: Candle) -> list[Update]:
         engine = self._engines.get(candle.symbol)
         self._seen(candle.close_ts)
-        return [] if engine is None else self._apply(engine.on_bar(candle))
+        if engine is None:
+            return []
+        ups = self._apply(engine.on_bar(candle))
+        return ups + self._check_liquidations(candle.close_ts, candle.symbol)
 
     def on_trade(self, trade: Trade) -> list[Update]:
         engine = self._engines.get(trade.symbol)
         self._seen(trade.ts)
-        return [] if engine is None else self._apply(engine.on_trade(trade))
+        if engine is None:
+            return []
+        ups = self._apply(engine.on_trade(trade))
+        return ups + self._check_liquidations(trade.ts, trade.symbol)
 
     def on_ticker(self, ticker: Ticker) -> list[Update]:
         engine = self._engines.get(ticker.symbol)
         self._seen(ticker.ts)
-        return [] if engine is None else self._apply(engine.on_ticker(ticker))
+        if engine is None:
+            return []
+        ups = self._apply(engine.on_ticker(ticker))
+        return ups + self._check_liquidations(ticker.ts, ticker.symbol)
 
     def apply_book(self, update: BookUpdate) -> list[Update]:
         engine = self._engines.get(update.symbol)
@@ -314,13 +425,128 @@ class SimExchange:
 
     def _seen(self, ts: int) -> None:
         self.last_ts = max(self.last_ts, ts)
+        if self._deriv is not None:
+            self._run_schedule(ts)
+
+    def advance(self, ts: int) -> None:
+        """Let time pass to ``ts`` without market data: funding, margin-window changes,
+        expiries and sweeps that are due run, in time order, reported to the listeners."""
+        self._seen(ts)
+
+    def _run_schedule(self, ts: int) -> None:
+        deriv = self._deriv
+        if deriv is None or self._scheduling:
+            return
+        self._scheduling = True
+        try:
+            while (event := deriv.next_event(ts)) is not None:
+                t, _, kind, key = event
+                if kind == "funding":
+                    payment = deriv.apply_funding(key, t)
+                    if payment is not None:
+                        self._notify_funding(payment)
+                elif kind == "window":
+                    deriv.window_passed(t)
+                elif kind == "expiry":
+                    self._expire_product(key, t)
+                elif kind == "sweep":
+                    amount = deriv.process_sweep(key, t)
+                    if amount > 0:
+                        self._ledger.credit(deriv.currency(FCM), amount)
+                    self.version += 1
+                self._check_liquidations(t)
+        finally:
+            self._scheduling = False
+
+    def _expire_product(self, symbol: str, ts: int) -> None:
+        deriv = self._deriv
+        assert deriv is not None
+        engine = self._engines[symbol]
+        for order in engine.open_orders():
+            self._apply(engine.cancel(order.client_order_id, ts))
+        close = deriv.expire(symbol)
+        self.version += 1
+        if close is None:
+            return
+        pos = deriv.position(symbol)
+        realized_before = pos.realized_pnl
+        cid = deriv.venue_order_id(SETTLEMENT_TAG, symbol)
+        self._where[cid] = symbol
+        self._by_order_id[engine.order_id_for(cid)] = cid
+        ups = engine.external_fill(
+            cid, close.side, close.size, close.price, ts, tag=SETTLEMENT_TAG, fee_rate=ZERO
+        )
+        self._apply(ups)
+        fill = ups[-1].fill
+        assert fill is not None
+        record = deriv.record_settlement(
+            close, ts, pos.realized_pnl - realized_before, fill.trade_id
+        )
+        self._notify_settlement(record)
+
+    def _check_liquidations(self, ts: int, moved: str | None = None) -> list[Update]:
+        """Close every position the margin rules say must go (see gpt_trader.sim.margin)."""
+        deriv = self._deriv
+        out: list[Update] = []
+        if deriv is None:
+            return out
+        for _ in range(len(deriv.symbols()) + 1):
+            close = deriv.next_liquidation(ts, moved)
+            if close is None:
+                break
+            engine = self._engines[close.symbol]
+            for order in engine.open_orders():
+                out.extend(self._apply(engine.cancel(order.client_order_id, ts)))
+            cid = deriv.venue_order_id(LIQUIDATION_TAG, close.symbol)
+            self._where[cid] = close.symbol
+            self._by_order_id[engine.order_id_for(cid)] = cid
+            ((order, fill),) = engine.external_fill(
+                cid,
+                close.side,
+                close.size,
+                close.price,
+                ts,
+                tag=LIQUIDATION_TAG,
+                fee_rate=engine.taker_fee,
+            )
+            assert fill is not None
+            liq = LiquidationFill.of(fill)
+            deriv.mark_liquidation(liq.trade_id)
+            out.extend(self._apply([Update(order, liq)]))
+            moved = None
+        return out
+
+    def _notify_funding(self, payment: FundingPayment) -> None:
+        self.version += 1
+        for listener in self._listeners:
+            callback = getattr(listener, "on_funding", None)
+            if callback is not None:
+                callback(payment)
+
+    def _notify_settlement(self, settlement: Settlement) -> None:
+        self.version += 1
+        for listener in self._listeners:
+            callback = getattr(listener, "on_settlement", None)
+            if callback is not None:
+                callback(settlement)
 
     def _apply(self, ups: list[Update]) -> list[Update]:
+        deriv = self._deriv
         for order, fill in ups:
             if fill is not None:
                 self._settle(fill)
             if order.status.is_terminal:
                 self._ledger.release(order.client_order_id)
+            if deriv is not None and deriv.handles(order.symbol):
+                deriv.after_update(
+                    order.symbol,
+                    order.client_order_id,
+                    order.side,
+                    order.remaining,
+                    order.status.is_terminal,
+                    fill is not None,
+                    order.updated_ts,
+                )
             self.version += 1
             for listener in self._listeners:
                 if fill is not None:
@@ -329,6 +555,10 @@ class SimExchange:
         return ups
 
     def _settle(self, fill: Fill) -> None:
+        if self._deriv is not None and self._deriv.handles(fill.symbol):
+            self._deriv.on_fill(fill)
+            self._fills.append(fill)
+            return
         p = self._products[fill.symbol]
         notional = fill.price * fill.size
         if fill.side is Side.BUY:
@@ -348,6 +578,40 @@ class SimExchange:
         if pos is None:
             pos = self._positions[symbol] = Position(symbol)
         return pos
+
+    # ------------------------------------------------------------------ derivative accounts
+
+    def transfer_to_derivatives(self, account: str, amount: Decimal, ts: int) -> None:
+        """Move ``amount`` from the spot wallet of the pool's currency into a derivative pool
+        ("FCM" or "INTX"), as the app's "transfer to futures" does. ValueError when the
+        spot wallet has too little available."""
+        deriv = self.derivatives
+        self._seen(ts)
+        currency = deriv.currency(account)
+        if amount <= 0 or self._ledger.available(currency) < amount:
+            raise ValueError(f"cannot transfer {amount} {currency} to {account}")
+        self._ledger.debit(currency, amount)
+        deriv.deposit(account, amount)
+        self.version += 1
+
+    def schedule_sweep(self, amount: Decimal | None, ts: int) -> Sweep | None:
+        """Queue a CFM -> spot USD sweep (None amount = all); None when one is pending."""
+        self._seen(ts)
+        sweep = self.derivatives.schedule_sweep(amount, ts)
+        self.version += 1
+        return sweep
+
+    def cancel_sweep(self, ts: int) -> bool:
+        self._seen(ts)
+        self.version += 1
+        return self.derivatives.cancel_sweep()
+
+    def allocate(self, symbol: str, amount: Decimal, ts: int) -> Decimal:
+        """Add margin to an open ISOLATED position (ValueError when impossible)."""
+        self._seen(ts)
+        out = self.derivatives.allocate(symbol, amount, ts)
+        self.version += 1
+        return out
 
     # ------------------------------------------------------------------ queries
 
@@ -380,9 +644,10 @@ class SimExchange:
         """Net positions derived from the fills (average cost), marked at the last price.
 
         Starting base balances are not positions: they appear in :meth:`balances` only.
-        Flat positions are left out.
+        Flat positions are left out. Derivative positions (signed contracts, with
+        ``contract_size`` and ``funding``) come from the margin ledger.
         """
-        out: list[Position] = []
+        out: list[Position] = [] if self._deriv is None else self._deriv.positions()
         for symbol, pos in self._positions.items():
             if pos.is_flat:
                 continue
@@ -469,6 +734,7 @@ class SimExchange:
             "orders": [by_cid[cid] for cid in self._where if cid in by_cid],
             "fills": [fill_to_json(f) for f in self._fills],
             "engines": engines,
+            **({} if self._deriv is None else {"derivatives": self._deriv.to_state()}),
         }
 
     def load_state(self, state: dict[str, Any], *, source: str = "state") -> None:
@@ -503,10 +769,20 @@ class SimExchange:
         self._starting = {str(c): need_dec(v) for c, v in state["starting"].items()}
         self._ledger = Ledger()
         self._ledger.load_state(state["ledger"])
+        self._deriv = self._new_derivatives()
+        deriv = self._deriv
+        if deriv is not None and "derivatives" in state:
+            deriv.load_state(state["derivatives"])
         self._fills = []
         self._positions = {}
         for item in state["fills"]:
             fill = fill_from_json(item)
+            if deriv is not None and deriv.handles(fill.symbol):
+                # derivative positions are part of the ledger's own state
+                if deriv.is_liquidation(fill.trade_id):
+                    fill = LiquidationFill.of(fill)
+                self._fills.append(fill)
+                continue
             self._fills.append(fill)
             self._position(fill.symbol).apply(fill)
         self._unrouted = unrouted

@@ -121,7 +121,7 @@ class MatchingEngine:
     """A simulated order book and fill model for one product (see the module docstring).
 
     ``maker_fee`` / ``taker_fee`` are rates (0.004 = 40 bps); a fill's fee is
-    ``price * size * rate`` quantised to the product's ``quote_increment``.
+    ``price * size * contract_size * rate`` quantised to the product's ``quote_increment``.
     ``slippage_bps`` worsens implied-touch and bar-open taker prices (never book levels).
     Order ids are ``uuid5(id_namespace, client_order_id)``; trade ids are
     ``f"{id_prefix}-{symbol}-{n}"`` with a per-engine counter.
@@ -271,6 +271,39 @@ class MatchingEngine:
         self._orders[order.client_order_id] = Entry(order, self._seq)
         return [Update(order.copy())]
 
+    def external_fill(
+        self,
+        client_order_id: str,
+        side: Side,
+        size: Decimal,
+        price: Decimal,
+        ts: int,
+        *,
+        tag: str,
+        fee_rate: Decimal,
+    ) -> list[Update]:
+        """A venue-originated order executed in full at ``price`` outside the book
+        (a derivatives liquidation or expiry settlement): recorded like any order (lookups,
+        persistence), one FILLED update carrying its TAKER fill, fee at ``fee_rate``."""
+        self._seq += 1
+        order = Order(
+            client_order_id=client_order_id,
+            symbol=self.product.symbol,
+            side=side,
+            size=size,
+            order_type=OrderType.MARKET,
+            time_in_force=TimeInForce.IOC,
+            status=OrderStatus.OPEN,
+            order_id=self.order_id_for(client_order_id),
+            reduce_only=True,
+            created_ts=ts,
+            updated_ts=ts,
+            tag=tag,
+        )
+        entry = Entry(order, self._seq)
+        self._orders[client_order_id] = entry
+        return [self._fill(entry, price, size, Liquidity.TAKER, ts, rate=fee_rate)]
+
     def _place(self, entry: Entry, ts: int, ups: list[Update]) -> None:
         o = entry.order
         immediate = self.market_fill == "immediate"
@@ -400,11 +433,19 @@ class MatchingEngine:
     # ------------------------------------------------------------------ fills and endings
 
     def _fill(
-        self, entry: Entry, price: Decimal, size: Decimal, liquidity: Liquidity, ts: int
+        self,
+        entry: Entry,
+        price: Decimal,
+        size: Decimal,
+        liquidity: Liquidity,
+        ts: int,
+        rate: Decimal | None = None,
     ) -> Update:
         o = entry.order
-        rate = self.maker_fee if liquidity is Liquidity.MAKER else self.taker_fee
-        fee = self.product.quantize_quote(price * size * rate)
+        if rate is None:
+            rate = self.maker_fee if liquidity is Liquidity.MAKER else self.taker_fee
+        # fees are on the money traded: size * contract_size (1 for spot) * price
+        fee = self.product.quantize_quote(price * size * self.product.contract_size * rate)
         self._trades += 1
         trade_id = f"{self._prefix}-{self.product.symbol}-{self._trades}"
         entry.filled_value += price * size

@@ -27,6 +27,7 @@ from gpt_trader.hookspecs import hookimpl
 from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.csvfeed import CsvCandleFeed
 from gpt_trader.sim.exchange import SimExchange
+from gpt_trader.sim.margin import DerivativesConfig
 from gpt_trader.sim.products import default_products
 from gpt_trader.sim.synthetic import DEFAULT_START_TS, SyntheticFeed
 
@@ -37,6 +38,8 @@ STATE_FILE = "sim_exchange.json"
 class SimBrokerParams(Params):
     """Settings of the ``sim`` broker.
 
+    ``futures_cash`` / ``perps_cash`` fund the CFM (USD) and INTX (USDC) margin pools when
+    the universe has derivative products; ``intraday_margin`` opts in to intraday rates.
     ``persist`` keeps the simulated exchange in ``<state_dir>/sim_exchange.json`` so a
     restarted bot finds its orders; it is skipped when the run says it is a replay
     (``BuildContext.options["replay"]``), where a snapshot per change would only cost time.
@@ -50,6 +53,10 @@ class SimBrokerParams(Params):
     slippage_bps: Decimal = Field(default=Decimal(0), ge=0)
     volume_participation: Decimal | None = Field(default=None, gt=0, le=1)
     persist: bool = True
+    # derivative products (CFM futures, INTX perpetuals) in the universe only
+    futures_cash: Decimal = Field(default=Decimal(0), ge=0)
+    perps_cash: Decimal = Field(default=Decimal(0), ge=0)
+    intraday_margin: bool = False
 
 
 def _parse_start(value: str) -> int:
@@ -98,6 +105,11 @@ def make_sim_broker(params: SimBrokerParams, ctx: BuildContext) -> SimBroker:
         slippage_bps=params.slippage_bps,
         volume_participation=params.volume_participation,
         seed=ctx.seed,
+        derivatives=DerivativesConfig(
+            futures_cash=params.futures_cash,
+            perps_cash=params.perps_cash,
+            intraday_margin=params.intraday_margin,
+        ),
     )
     persist = params.persist and not ctx.options.get("replay", False)
     state_file = Path(ctx.state_dir) / STATE_FILE if persist else None

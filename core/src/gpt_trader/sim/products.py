@@ -3,6 +3,8 @@
 Used when no venue describes the products (the ``sim`` broker, the synthetic feed, tests).
 Increments and limits follow Coinbase's ``GET /products`` answers; start prices and
 volatilities are round early-2025 figures, only there to make the synthetic walk look real.
+Derivative ids (``BIT-28NOV26-CDE``, ``BIP-20DEC30-CDE``, ``BTC-PERP-INTX``, see
+:mod:`gpt_trader.sim.derivatives`) are accepted too; they walk like their underlying.
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ from decimal import Decimal
 
 from gpt_trader.domain import Product
 from gpt_trader.errors import UserError
+from gpt_trader.sim.derivatives import (
+    DERIVATIVE_EXAMPLES,
+    derivative_spec,
+    derivatives_products,
+    is_derivative_symbol,
+)
 
 D = Decimal
 
@@ -55,7 +63,10 @@ def _known() -> str:
 def _split(symbol: str) -> tuple[str, str]:
     base, sep, quote = symbol.partition("-")
     if not sep or quote != "USD" or base not in _TABLE:
-        raise UserError(f"unknown sim product {symbol!r}; known: {_known()}")
+        raise UserError(
+            f"unknown sim product {symbol!r}; known: {_known()}"
+            f" (and derivatives such as {', '.join(DERIVATIVE_EXAMPLES)})"
+        )
     return base, quote
 
 
@@ -66,6 +77,9 @@ def default_products(symbols: Iterable[str] = DEV_UNIVERSE) -> dict[str, Product
     """
     out: dict[str, Product] = {}
     for symbol in symbols:
+        if is_derivative_symbol(symbol):
+            out.update(derivatives_products([symbol]))
+            continue
         base, quote = _split(symbol)
         base_inc, price_inc, max_size, _ = _TABLE[base]
         out[symbol] = Product(
@@ -83,7 +97,10 @@ def default_products(symbols: Iterable[str] = DEV_UNIVERSE) -> dict[str, Product
 
 
 def market_profile(symbol: str) -> MarketProfile:
-    """The synthetic-walk profile of ``symbol``; :data:`FALLBACK_PROFILE` if not in the table."""
+    """The synthetic-walk profile of ``symbol``; :data:`FALLBACK_PROFILE` if not in the table.
+    A derivative walks like its underlying (``BIT-28NOV26-CDE`` like ``BTC-USD``)."""
+    if is_derivative_symbol(symbol):
+        symbol = f"{derivative_spec(symbol).root}-USD"
     base, _, quote = symbol.partition("-")
     if quote == "USD" and base in _TABLE:
         return _TABLE[base][3]

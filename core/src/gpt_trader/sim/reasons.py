@@ -13,6 +13,12 @@ Which reason a check gives:
 - limit price missing or <= 0: ``INVALID_LIMIT_PRICE``; off the tick grid:
   ``INVALID_PRICE_PRECISION`` (stop prices alike, ``PREVIEW_INVALID_STOP_PRICE`` when
   missing or <= 0).
+- derivatives (:mod:`gpt_trader.sim.margin`): expired product ``UNTRADABLE_PRODUCT``;
+  leverage below 1 or above the product's cap ``INVALID_LEVERAGE``; a margin type the
+  product does not offer ``INVALID_MARGIN_TYPE``, one that differs from the open position's
+  ``PREVIEW_OPPOSITE_MARGIN_TYPE_EXISTS``; a reduce-only order that would open or grow a
+  position ``PREVIEW_REDUCE_ONLY_INCREASED_POSITION_SIZE``; too little margin
+  ``PREVIEW_INSUFFICIENT_FUNDS_FOR_FUTURES`` (CFM) or ``INSUFFICIENT_FUNDS`` (INTX).
 """
 
 from __future__ import annotations
@@ -37,6 +43,15 @@ POST_ONLY_WITH_FOK = "PREVIEW_POST_ONLY_NOT_ALLOWED_WITH_FOK"
 POST_ONLY_WOULD_CROSS = "INVALID_LIMIT_PRICE_POST_ONLY"
 NO_LIQUIDITY = "INVALID_NO_LIQUIDITY"
 INSUFFICIENT_FUND = "INSUFFICIENT_FUND"
+
+# submit, derivatives (see gpt_trader.sim.margin)
+INSUFFICIENT_FUNDS_FOR_FUTURES = "PREVIEW_INSUFFICIENT_FUNDS_FOR_FUTURES"  # CFM
+INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"  # INTX
+INVALID_LEVERAGE = "INVALID_LEVERAGE"
+INVALID_MARGIN_TYPE = "INVALID_MARGIN_TYPE"
+OPPOSITE_MARGIN_TYPE_EXISTS = "PREVIEW_OPPOSITE_MARGIN_TYPE_EXISTS"
+REDUCE_ONLY_INCREASES = "PREVIEW_REDUCE_ONLY_INCREASED_POSITION_SIZE"
+UNTRADABLE_PRODUCT = "UNTRADABLE_PRODUCT"
 
 # cancel
 UNKNOWN_CANCEL_ORDER = "UNKNOWN_CANCEL_ORDER"

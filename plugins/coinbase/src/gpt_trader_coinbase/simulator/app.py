@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gpt_trader_coinbase.simulator import admin, rest_account, rest_market, rest_orders, ws
+from gpt_trader_coinbase.simulator import (
+    admin,
+    rest_account,
+    rest_cfm,
+    rest_intx,
+    rest_market,
+    rest_orders,
+    ws,
+)
 from gpt_trader_coinbase.simulator.middleware import auth_mw, errors_mw, faults_mw
 from gpt_trader_coinbase.simulator.state import STATE, SimState
 
@@ -21,6 +29,8 @@ def build_app(state: SimState) -> web.Application:
     app.add_routes(rest_market.routes())
     app.add_routes(rest_orders.routes())
     app.add_routes(rest_account.routes())
+    app.add_routes(rest_cfm.routes())
+    app.add_routes(rest_intx.routes())
     app.add_routes(ws.routes())
     app.add_routes(admin.routes())
     return app

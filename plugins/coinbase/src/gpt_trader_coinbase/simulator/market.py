@@ -113,7 +113,8 @@ class ProductMarket:
 
     def _size_for(self, notional: Decimal) -> Decimal:
         p = self.product
-        size = _down(notional / self.price, p.base_increment)
+        # contracts of contract_size each on a future (1 for spot and INTX perpetuals)
+        size = _down(notional / (self.price * p.contract_size), p.base_increment)
         return max(size, p.base_min_size * 5)
 
     def relayout(self, ts: int) -> None:

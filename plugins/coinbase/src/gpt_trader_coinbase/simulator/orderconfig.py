@@ -4,6 +4,15 @@ Structural problems a gateway would catch (body not an object, unknown product, 
 client_order_id) raise ApiError (HTTP 400). Business problems (bad side, unsupported
 configuration, size out of range, bad precision, end time in the past) raise OrderRejected,
 which the handlers turn into HTTP 200 ``success:false`` (create) or ``errs`` (preview).
+
+Derivatives: ``leverage`` and ``margin_type`` are top-level fields (as the SDK sends them);
+a bad leverage is ``INVALID_LEVERAGE``, a margin type other than CROSS/ISOLATED
+``INVALID_MARGIN_TYPE``. Reduce-only exists only inside the order configuration
+(``{"market_market_ioc": {"base_size": "1", "reduce_only": true}}``); a top-level
+``reduce_only`` / ``reduceOnly`` key is a 400 INVALID_ARGUMENT, as the venue answers. It is
+refused on spot products (``PREVIEW_REDUCE_ONLY_NOT_ALLOWED_ON_SPOT_PRODUCTS``) and on CFM
+(CDE) futures (``PREVIEW_REDUCE_ONLY_NOT_ALLOWED_ON_VENUE``, reported by third-party
+clients); INTX perpetuals accept it.
 """
 
 from __future__ import annotations
@@ -13,13 +22,15 @@ from decimal import Decimal
 from typing import Any
 
 from gpt_trader.domain import OrderType, Product, Side, TimeInForce
-from gpt_trader.domain.products import quantize_down
+from gpt_trader.domain.products import ProductType, quantize_down
 
 from gpt_trader_coinbase.simulator.errors import invalid_argument
 from gpt_trader_coinbase.simulator.ordermeta import OrderMeta
 from gpt_trader_coinbase.simulator.wire import dec, parse_decimal, parse_rfc3339
 
 QUOTE_MAX = Decimal("150000000")
+TOP_LEVEL_REDUCE_ONLY = ("reduce_only", "reduceOnly")
+MARGIN_TYPES = ("CROSS", "ISOLATED")
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,7 @@ class ParsedOrder:
     leverage: str
     margin_type: str
     echo: dict[str, Any]
+    reduce_only: bool = False
 
     def meta(self, order_id: str) -> OrderMeta:
         return OrderMeta(
@@ -150,6 +162,16 @@ def echo_config(raw: Any) -> dict[str, Any]:
     return {}
 
 
+def check_top_level(body: dict[str, Any]) -> None:
+    """The gateway's 400 for a top-level reduce-only flag (it lives in the configuration)."""
+    for key in TOP_LEVEL_REDUCE_ONLY:
+        if key in body:
+            raise invalid_argument(
+                f"invalid request: unknown field {key!r}; reduce_only belongs in the "
+                "order_configuration"
+            )
+
+
 def parse_order(
     body: Any, products: dict[str, Product], *, now_ns: int, need_client_id: bool = True
 ) -> ParsedOrder:
@@ -158,6 +180,7 @@ def parse_order(
     coid = body.get("client_order_id", "")
     if need_client_id and (not isinstance(coid, str) or not coid.strip()):
         raise invalid_argument("client_order_id is required")
+    check_top_level(body)
     product = product_of(body, products)
     side_raw = body.get("side")
     if side_raw not in ("BUY", "SELL"):
@@ -223,8 +246,32 @@ def parse_order(
     if not isinstance(post_only, bool):
         post_only = str(post_only).lower() == "true"
 
-    leverage = body.get("leverage") or ""
-    margin_type = body.get("margin_type") or ""
+    leverage = str(body.get("leverage") or "")
+    if leverage:
+        try:
+            lev = parse_decimal(leverage)
+        except ValueError as e:
+            raise reject("INVALID_LEVERAGE", "PREVIEW_INVALID_LEVERAGE", str(e)) from e
+        if lev <= 0:
+            raise reject("INVALID_LEVERAGE", "PREVIEW_INVALID_LEVERAGE", "leverage must be > 0")
+    margin_type = str(body.get("margin_type") or "")
+    if margin_type and margin_type not in MARGIN_TYPES:
+        raise reject(
+            "INVALID_MARGIN_TYPE",
+            "PREVIEW_INVALID_MARGIN_TYPE",
+            f"invalid margin_type {margin_type!r}",
+        )
+    reduce_only = _flag(params.get("reduce_only", False))
+    if reduce_only and product.product_type is ProductType.SPOT:
+        raise reject(
+            preview="PREVIEW_REDUCE_ONLY_NOT_ALLOWED_ON_SPOT_PRODUCTS",
+            message="reduce_only is not allowed on spot products",
+        )
+    if reduce_only and product.product_type is ProductType.FUTURE:
+        raise reject(
+            preview="PREVIEW_REDUCE_ONLY_NOT_ALLOWED_ON_VENUE",
+            message="reduce_only is not allowed on this venue",
+        )
     return ParsedOrder(
         client_order_id=str(coid),
         product=product,
@@ -239,10 +286,15 @@ def parse_order(
         stop_direction=direction,
         post_only=post_only,
         end_ts=end_ts,
-        leverage=str(leverage),
-        margin_type=str(margin_type),
+        leverage=leverage,
+        margin_type=margin_type,
         echo=dict(params),
+        reduce_only=reduce_only,
     )
+
+
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() == "true"
 
 
 def _check_size(p: Product, size: Decimal) -> None:

@@ -1,7 +1,7 @@
-"""REST account data: accounts, fees summary, key permissions, portfolios, CFM summaries.
+"""REST account data: accounts, fees summary, key permissions, portfolios.
 
-One simulated user with one DEFAULT portfolio; spot only, so the CFM endpoints answer with
-well-formed zero balances and no positions.
+One simulated user with one DEFAULT portfolio, plus an INTX portfolio when the venue trades
+INTX perpetuals. The CFM and INTX endpoints are in rest_cfm / rest_intx.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
+from gpt_trader.sim.derivatives import FCM, INTX
 
 from gpt_trader_coinbase.simulator.errors import invalid_argument, not_found
 from gpt_trader_coinbase.simulator.middleware import PREFIX, PRINCIPAL, json_ok
+from gpt_trader_coinbase.simulator.rest_intx import has_intx
 from gpt_trader_coinbase.simulator.rest_orders import page
 from gpt_trader_coinbase.simulator.shapes import account_json
+from gpt_trader_coinbase.simulator.shapes_derivatives import money
 from gpt_trader_coinbase.simulator.state import STATE, SimState
 from gpt_trader_coinbase.simulator.wire import dec, now_ns, q_int
 
@@ -108,11 +111,24 @@ def _portfolio(state: SimState) -> dict[str, Any]:
     }
 
 
+def _intx_portfolio(state: SimState) -> dict[str, Any]:
+    return {
+        "name": "Perpetuals",
+        "uuid": state.ident.intx_portfolio_uuid,
+        "type": "INTX",
+        "deleted": False,
+    }
+
+
 async def list_portfolios(request: web.Request) -> web.Response:
+    state = _state(request)
     ptype = request.query.get("portfolio_type", "")
-    if ptype not in ("", "DEFAULT", "UNDEFINED"):
-        return json_ok({"portfolios": []})
-    return json_ok({"portfolios": [_portfolio(_state(request))]})
+    out = []
+    if ptype in ("", "DEFAULT", "UNDEFINED"):
+        out.append(_portfolio(state))
+    if ptype in ("", "INTX", "UNDEFINED") and has_intx(state):
+        out.append(_intx_portfolio(state))
+    return json_ok({"portfolios": out})
 
 
 async def portfolio_breakdown(request: web.Request) -> web.Response:
@@ -140,19 +156,29 @@ async def portfolio_breakdown(request: web.Request) -> web.Response:
         )
     for pos in positions:
         pos["allocation"] = pos["total_balance_fiat"] / float(total) if total else 0.0
-    usd = {"value": dec(total.quantize(Decimal("0.01"))), "currency": "USD"}
     zero = {"value": "0", "currency": "USD"}
+    futures_balance = futures_upnl = perp_upnl = ZERO
+    deriv = state.venue.derivatives
+    if deriv is not None:
+        now = now_ns()
+        if FCM in deriv.accounts():
+            fcm = deriv.summary(FCM, now)
+            futures_balance, futures_upnl = fcm.total_balance, fcm.unrealized_pnl
+        if INTX in deriv.accounts():
+            perp_upnl = deriv.summary(INTX, now).unrealized_pnl
+    total += futures_balance
+    usd = {"value": dec(total.quantize(Decimal("0.01"))), "currency": "USD"}
     return json_ok(
         {
             "breakdown": {
                 "portfolio": _portfolio(state),
                 "portfolio_balances": {
                     "total_balance": usd,
-                    "total_futures_balance": zero,
+                    "total_futures_balance": money(futures_balance, "USD"),
                     "total_cash_equivalent_balance": zero,
                     "total_crypto_balance": zero,
-                    "futures_unrealized_pnl": zero,
-                    "perp_unrealized_pnl": zero,
+                    "futures_unrealized_pnl": money(futures_upnl, "USD"),
+                    "perp_unrealized_pnl": money(perp_upnl, "USD"),
                 },
                 "spot_positions": positions,
                 "perp_positions": [],
@@ -167,55 +193,6 @@ def _usd_price(state: SimState, currency: str) -> Decimal:
     return m.price if m is not None else ZERO
 
 
-def _money(value: Decimal) -> dict[str, str]:
-    return {"value": dec(value), "currency": "USD"}
-
-
-async def cfm_balance_summary(request: web.Request) -> web.Response:
-    state = _state(request)
-    usd = state.venue.cash("USD")
-    measure = {
-        "margin_window_type": "FCM_MARGIN_WINDOW_TYPE_INTRADAY",
-        "margin_level": "MARGIN_LEVEL_TYPE_BASE",
-        "initial_margin": "0",
-        "maintenance_margin": "0",
-        "liquidation_buffer_percentage": "0",
-        "total_hold": "0",
-        "futures_buying_power": "0",
-    }
-    return json_ok(
-        {
-            "balance_summary": {
-                "futures_buying_power": _money(ZERO),
-                "total_usd_balance": _money(usd),
-                "cbi_usd_balance": _money(usd),
-                "cfm_usd_balance": _money(ZERO),
-                "total_open_orders_hold_amount": _money(ZERO),
-                "unrealized_pnl": _money(ZERO),
-                "daily_realized_pnl": _money(ZERO),
-                "initial_margin": _money(ZERO),
-                "available_margin": _money(ZERO),
-                "liquidation_threshold": _money(ZERO),
-                "liquidation_buffer_amount": _money(ZERO),
-                "liquidation_buffer_percentage": "0",
-                "intraday_margin_window_measure": measure,
-                "overnight_margin_window_measure": {
-                    **measure,
-                    "margin_window_type": "FCM_MARGIN_WINDOW_TYPE_OVERNIGHT",
-                },
-            }
-        }
-    )
-
-
-async def cfm_positions(request: web.Request) -> web.Response:
-    return json_ok({"positions": []})
-
-
-async def cfm_position(request: web.Request) -> web.Response:
-    raise not_found("position not found")
-
-
 def routes() -> list[web.RouteDef]:
     return [
         web.get(f"{PREFIX}/accounts", list_accounts),
@@ -224,7 +201,4 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{PREFIX}/key_permissions", key_permissions),
         web.get(f"{PREFIX}/portfolios", list_portfolios),
         web.get(f"{PREFIX}/portfolios/{{portfolio_uuid}}", portfolio_breakdown),
-        web.get(f"{PREFIX}/cfm/balance_summary", cfm_balance_summary),
-        web.get(f"{PREFIX}/cfm/positions", cfm_positions),
-        web.get(f"{PREFIX}/cfm/positions/{{product_id}}", cfm_position),
     ]

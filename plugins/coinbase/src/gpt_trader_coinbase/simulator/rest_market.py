@@ -13,6 +13,7 @@ from aiohttp import web
 from gpt_trader_coinbase.simulator.errors import invalid_argument, not_found
 from gpt_trader_coinbase.simulator.market import NS
 from gpt_trader_coinbase.simulator.middleware import PREFIX, json_ok
+from gpt_trader_coinbase.simulator.rest_cfm import product_extras
 from gpt_trader_coinbase.simulator.shapes import (
     book_extras,
     candle_json,
@@ -49,7 +50,7 @@ def _product_reply(state: SimState, symbol: str) -> dict[str, object]:
     m = state.markets[symbol]
     bids, asks = state.book(symbol, 1)
     mid = (bids[0][0] + asks[0][0]) / 2 if bids and asks else None
-    return product_json(m.product, m.stats(now_ns()), mid)
+    return product_json(m.product, m.stats(now_ns()), mid, **product_extras(state, symbol))
 
 
 async def server_time(request: web.Request) -> web.Response:
@@ -70,9 +71,13 @@ async def list_products(request: web.Request) -> web.Response:
     except ValueError as e:
         raise _query_error(e) from e
     ptype = q.get("product_type", "")
+    expiry_type = q.get("contract_expiry_type", "")
     symbols = [s for s in state.products if not wanted or s in wanted]
     if ptype in ("SPOT", "FUTURE"):
         symbols = [s for s in symbols if state.product_type(s) == ptype]
+    if expiry_type in ("EXPIRING", "PERPETUAL"):
+        specs = {s: state.venue.spec(s) for s in symbols}
+        symbols = [s for s in symbols if (sp := specs[s]) and sp.expiry_type == expiry_type]
     total = len(symbols)
     page = symbols[offset:] if not limit else symbols[offset : offset + limit]
     has_next = offset + len(page) < total

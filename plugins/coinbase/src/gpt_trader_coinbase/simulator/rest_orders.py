@@ -21,6 +21,7 @@ from gpt_trader_coinbase.simulator.orderconfig import (
     OrderRejected,
     ParsedOrder,
     Rejection,
+    check_top_level,
     echo_config,
     parse_order,
 )
@@ -69,7 +70,9 @@ def to_request(state: SimState, po: ParsedOrder) -> OrderRequest:
             raise OrderRejected(NO_LIQUIDITY)
         fee = 1 + state.venue.taker_fee
         # Coinbase spends the quote size including the fee: base = quote / (price * (1+fee)).
-        size = quantize_down(po.quote_size / (touch[0][0] * fee), po.product.base_increment)
+        # (On a future the size is in contracts of contract_size each.)
+        unit = touch[0][0] * po.product.contract_size * fee
+        size = quantize_down(po.quote_size / unit, po.product.base_increment)
         if size < po.product.base_min_size:
             raise OrderRejected(
                 Rejection(
@@ -88,7 +91,8 @@ def to_request(state: SimState, po: ParsedOrder) -> OrderRequest:
         time_in_force=po.tif,
         post_only=po.post_only,
         end_ts=po.end_ts,
-        leverage=Decimal(po.leverage) if po.leverage else None,
+        reduce_only=po.reduce_only,
+        leverage=parse_decimal(po.leverage) if po.leverage else None,
     )
 
 
@@ -117,6 +121,7 @@ async def create_order(request: web.Request) -> web.Response:
     state = _state(request)
     body = await read_json(request)
     if isinstance(body, dict):
+        check_top_level(body)  # a malformed request is refused before any id lookup
         coid = body.get("client_order_id")
         # A reused client_order_id returns the original order, whatever the new body says.
         if isinstance(coid, str) and coid:
@@ -135,7 +140,7 @@ async def create_order(request: web.Request) -> web.Response:
         return json_ok(_failure(e.rejection, config))
     # The meta must exist before the venue tells the user channel about the order.
     state.metas.put(po.meta(state.venue.order_id_for(req.symbol, req.client_order_id)))
-    result = state.venue.submit(req)
+    result = state.venue.submit(req, margin_type=po.margin_type)
     if result.rejection is not None:
         return json_ok(_failure(result.rejection, config))
     return json_ok(_success(result.order, {po.kind: po.echo}))
@@ -160,8 +165,9 @@ async def preview_order(request: web.Request) -> web.Response:
     best_bid = dec(bids[0][0]) if bids else ""
     best_ask = dec(asks[0][0]) if asks else ""
     base = quote = commission = total = slippage = ZERO
+    margin = leverage = ""
     if po is not None and req is not None:
-        est = state.venue.estimate(req)
+        est = state.venue.estimate(req, margin_type=po.margin_type)
         if est.rejection is not None:
             errs.append(_preview_reason(est.rejection))
         base, quote, commission = req.size, est.quote, est.commission
@@ -169,6 +175,13 @@ async def preview_order(request: web.Request) -> web.Response:
             quote = po.quote_size
         total = quote + commission if req.side == "BUY" else quote - commission
         slippage = est.slippage
+        spec = state.venue.spec(req.symbol)
+        if spec is not None and est.quote:
+            lev = req.leverage or spec.default_leverage
+            rate = spec.overnight.for_sign(req.side.sign)
+            im_rate = max(rate, 1 / lev) if lev else rate
+            margin = dec_n((est.quote * im_rate).quantize(Decimal("0.01")))
+            leverage = dec_n((1 / im_rate).quantize(Decimal("0.01")))
     return json_ok(
         {
             "order_total": dec_n(total),
@@ -180,8 +193,8 @@ async def preview_order(request: web.Request) -> web.Response:
             "best_bid": best_bid,
             "best_ask": best_ask,
             "is_max": False,
-            "order_margin_total": "",
-            "leverage": "",
+            "order_margin_total": margin,
+            "leverage": leverage,
             "long_leverage": "",
             "short_leverage": "",
             "slippage": dec_n(slippage),

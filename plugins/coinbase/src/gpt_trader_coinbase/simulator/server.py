@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from gpt_trader.sim.margin import DerivativesConfig
 
 from gpt_trader_coinbase.simulator.app import build_app
 from gpt_trader_coinbase.simulator.driver import MarketDriver
@@ -58,6 +59,11 @@ class SimConfig:
     tick_s: float = 1.0
     history_minutes: int = 24 * 60
     balances: dict[str, Decimal] = field(default_factory=lambda: {"USD": Decimal("100000")})
+    # margin pools for derivative products (CFM in USD, INTX in USDC), used when the product
+    # list has some (BIT-28NOV26-CDE, BIP-20DEC30-CDE, BTC-PERP-INTX, ...)
+    futures_cash: Decimal = Decimal("10000")
+    perps_cash: Decimal = Decimal("10000")
+    intraday_margin: bool = False
     key_algorithm: str = "ES256"
     ws_timeouts: WsTimeouts = field(default_factory=WsTimeouts)
     ticker_batch_s: float = 5.0
@@ -118,7 +124,16 @@ class Simulator:
         keys = KeyRing()
         keys.register_key(self.api_key)
 
-        venue = Venue.create(list(cfg.products), seed=cfg.seed, balances=cfg.balances)
+        venue = Venue.create(
+            list(cfg.products),
+            seed=cfg.seed,
+            balances=cfg.balances,
+            derivatives=DerivativesConfig(
+                futures_cash=cfg.futures_cash,
+                perps_cash=cfg.perps_cash,
+                intraday_margin=cfg.intraday_margin,
+            ),
+        )
         markets = {
             s: ProductMarket(p, random.Random(f"{cfg.seed}:book:{s}"))
             for s, p in venue.products.items()

@@ -14,6 +14,8 @@ from typing import Any
 
 from gpt_trader.domain import Balance, Fill, Order, OrderStatus, OrderType, Product, TimeInForce
 from gpt_trader.domain.products import ProductType
+from gpt_trader.sim.derivatives import INTX, DerivativeSpec
+from gpt_trader.sim.margin import LIQUIDATION_TAG
 
 from gpt_trader_coinbase.simulator.market import Bar, LevelChange, Print, Stats24h
 from gpt_trader_coinbase.simulator.ordermeta import OrderMeta
@@ -80,6 +82,11 @@ class Identity:
     def account_uuid(self, currency: str) -> str:
         return str(uuid.uuid5(uuid.UUID(self.portfolio_uuid), currency))
 
+    @property
+    def intx_portfolio_uuid(self) -> str:
+        """The user's INTX (perpetuals) portfolio, next to the DEFAULT one."""
+        return str(uuid.uuid5(uuid.UUID(self.portfolio_uuid), "INTX"))
+
 
 # -- products and market data ---------------------------------------------------------------
 
@@ -88,7 +95,17 @@ def _is_future(p: Product) -> bool:
     return p.product_type in (ProductType.FUTURE, ProductType.PERPETUAL)
 
 
-def product_json(p: Product, stats: Stats24h, mid: Decimal | None) -> dict[str, Any]:
+def product_json(
+    p: Product,
+    stats: Stats24h,
+    mid: Decimal | None,
+    *,
+    spec: DerivativeSpec | None = None,
+    future_details: dict[str, Any] | None = None,
+    session: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A product; for a derivative with its ``spec``, the ``future_details`` and trading
+    ``session`` (see shapes_derivatives) replace the generic placeholders."""
     future = _is_future(p)
     change_pct = stats.pct_change
     out: dict[str, Any] = {
@@ -133,6 +150,11 @@ def product_json(p: Product, stats: Stats24h, mid: Decimal | None) -> dict[str, 
     if future:
         out["fcm_trading_session_details"] = _session_details()
         out["future_product_details"] = _future_details(p, stats)
+    if spec is not None:
+        out["fcm_trading_session_details"] = session
+        out["future_product_details"] = future_details
+        out["product_venue"] = "INTX" if spec.account == INTX else "FCM"
+        out["display_name"] = spec.display_name
     return out
 
 
@@ -306,7 +328,7 @@ def order_json(
         "size_inclusive_of_fees": False,
         "total_value_after_fees": dec_n(after_fees),
         "trigger_status": trigger_status(order),
-        "order_type": str(order.order_type),
+        "order_type": "LIQUIDATION" if order.tag == LIQUIDATION_TAG else str(order.order_type),
         "reject_reason": (
             "REJECT_REASON_INSUFFICIENT_FUNDS"
             if order.status is OrderStatus.REJECTED and "fund" in order.reject_reason.lower()
@@ -318,7 +340,7 @@ def order_json(
         "cancel_message": meta.cancel_message if meta else "",
         "order_placement_source": "RETAIL_ADVANCED",
         "outstanding_hold_amount": dec_n(hold_amount(order, fee_rate)),
-        "is_liquidation": False,
+        "is_liquidation": order.tag == LIQUIDATION_TAG,
         "last_fill_time": rfc3339(order.updated_ts) if order.trade_ids else "",
         "edit_history": list(meta.edit_history) if meta else [],
         "leverage": meta.leverage if meta else "",

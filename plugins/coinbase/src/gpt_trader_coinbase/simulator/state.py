@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from gpt_trader.domain import Fill, Liquidity, Order, Product, Side
+from gpt_trader.sim.margin import SETTLEMENT_TAG
 
 from gpt_trader_coinbase.simulator.auth import JwtVerifier
 from gpt_trader_coinbase.simulator.faults import FaultInjector
@@ -66,6 +67,9 @@ class SimState:
         m = self.markets.get(fill.symbol)
         if m is None or fill.liquidity is not Liquidity.TAKER:
             return
+        order = self.venue.order(fill.order_id)
+        if order is not None and order.tag == SETTLEMENT_TAG:
+            return  # an expiry cash settlement is no trade
         maker_side = "SELL" if fill.side is Side.BUY else "BUY"
         pr = m.print_trade(fill.ts, fill.price, fill.size, maker_side)
         if self.hub is not None:

@@ -4,6 +4,10 @@ The rest of the simulator talks to :class:`Venue`: submit/cancel/edit in domain 
 Coinbase reasons, order and fill lookups by venue order id, balances, the book (synthetic
 liquidity plus the user's resting orders), and the market events that move it. Swapping the
 engine means rewriting this file only. Every call is stamped with the wall clock.
+
+Derivative products (CFM futures, INTX perpetuals) are margined by the exchange's
+:class:`~gpt_trader.sim.margin.DerivativesLedger`, reachable as :attr:`Venue.derivatives`
+(positions, summaries, funding, sweeps); the calls that change it go through here.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from gpt_trader.domain import (
 )
 from gpt_trader.sim import SimExchange, SimRejected, default_products
 from gpt_trader.sim import reasons as R
+from gpt_trader.sim.derivatives import DerivativeSpec, IntradaySetting, MarginType
+from gpt_trader.sim.margin import DerivativesConfig, DerivativesLedger, Sweep
 
 from gpt_trader_coinbase.simulator.orderconfig import Rejection
 from gpt_trader_coinbase.simulator.wire import now_ns
@@ -42,6 +48,12 @@ INSUFFICIENT_FUNDS = Rejection(
 )
 POST_ONLY_CROSS = Rejection("INVALID_LIMIT_PRICE_POST_ONLY", UNKNOWN_PREVIEW, "")
 NO_LIQUIDITY = Rejection("INVALID_NO_LIQUIDITY", "PREVIEW_INVALID_NO_LIQUIDITY", "no liquidity")
+FUTURES_FUNDS = Rejection(
+    "INSUFFICIENT_FUNDS",
+    R.INSUFFICIENT_FUNDS_FOR_FUTURES,
+    "Insufficient funds in the futures account (spot USD is not swept in for API orders)",
+)
+PERPS_FUNDS = Rejection("INSUFFICIENT_FUNDS", "PREVIEW_INSUFFICIENT_FUND", "Insufficient margin")
 
 
 def rejection_for(reason: str) -> Rejection:
@@ -50,6 +62,10 @@ def rejection_for(reason: str) -> Rejection:
         return INSUFFICIENT_FUNDS
     if reason == R.POST_ONLY_WOULD_CROSS:
         return POST_ONLY_CROSS
+    if reason == R.INSUFFICIENT_FUNDS_FOR_FUTURES:
+        return FUTURES_FUNDS
+    if reason == R.INSUFFICIENT_FUNDS:
+        return PERPS_FUNDS
     if reason.startswith("PREVIEW_"):
         return Rejection("UNKNOWN_FAILURE_REASON", reason, reason.removeprefix("PREVIEW_").lower())
     preview = {
@@ -101,25 +117,69 @@ class Venue:
         self.taker_fee: Decimal = exchange.taker_fee
 
     @classmethod
-    def create(cls, symbols: Sequence[str], *, seed: int, balances: Mapping[str, Decimal]) -> Venue:
-        """A fresh spot venue for ``symbols`` (the dev universe's increments and limits)."""
-        return cls(SimExchange(default_products(symbols), dict(balances), seed=seed))
+    def create(
+        cls,
+        symbols: Sequence[str],
+        *,
+        seed: int,
+        balances: Mapping[str, Decimal],
+        derivatives: DerivativesConfig | None = None,
+    ) -> Venue:
+        """A fresh venue for ``symbols``: dev-universe spot products and catalogue
+        derivatives (``BIT-28NOV26-CDE``, ``BIP-20DEC30-CDE``, ``BTC-PERP-INTX``, ...)."""
+        return cls(
+            SimExchange(
+                default_products(symbols), dict(balances), seed=seed, derivatives=derivatives
+            )
+        )
+
+    # -- derivatives -------------------------------------------------------------------------
+
+    @property
+    def derivatives(self) -> DerivativesLedger | None:
+        """The margin ledger (None when the venue trades spot only)."""
+        return self._ex.derivatives if self._ex.has_derivatives else None
+
+    def spec(self, symbol: str) -> DerivativeSpec | None:
+        d = self.derivatives
+        return d.spec(symbol) if d is not None and d.handles(symbol) else None
+
+    def schedule_sweep(self, amount: Decimal | None) -> Sweep | None:
+        return self._ex.schedule_sweep(amount, now_ns())
+
+    def cancel_sweep(self) -> bool:
+        return self._ex.cancel_sweep(now_ns())
+
+    def set_intraday_setting(self, setting: IntradaySetting) -> None:
+        if self.derivatives is not None:
+            self.derivatives.set_intraday_setting(setting, now_ns())
+
+    def allocate(self, symbol: str, amount: Decimal) -> Decimal:
+        """Add margin to an isolated position; ValueError when impossible."""
+        return self._ex.allocate(symbol, amount, now_ns())
+
+    def transfer_to_derivatives(self, account: str, amount: Decimal) -> None:
+        self._ex.transfer_to_derivatives(account, amount, now_ns())
+
+    def advance(self) -> None:
+        """Run what is due now (funding, expiry, sweeps) without waiting for market data."""
+        self._ex.advance(now_ns())
 
     def add_listener(self, on_order: OrderListener, on_fill: FillListener | None = None) -> None:
         self._ex.add_listener(_Relay(on_order, on_fill))
 
     # -- trading -----------------------------------------------------------------------------
 
-    def submit(self, request: OrderRequest) -> Submitted:
+    def submit(self, request: OrderRequest, *, margin_type: str | None = None) -> Submitted:
         known = self._ex.order(request.client_order_id)
-        order = self._ex.submit(request, now_ns())
+        order = self._ex.submit(request, now_ns(), margin_type=margin_type or None)
         fills = self._ex.fills(client_order_id=request.client_order_id)
         rejection = None
         if order.status is OrderStatus.REJECTED:
             rejection = rejection_for(order.reject_reason)
         return Submitted(order, fills, rejection, duplicate=known is not None)
 
-    def estimate(self, request: OrderRequest) -> Estimate:
+    def estimate(self, request: OrderRequest, *, margin_type: str | None = None) -> Estimate:
         """Preview: what the order would cost now, and why it would be refused."""
         engine = self._ex.engine(request.symbol)
         ts = now_ns()
@@ -130,10 +190,19 @@ class Venue:
         else:
             price = request.limit_price
         price = price or ZERO
-        quote = (price * request.size).normalize()
         product = self.products[request.symbol]
-        commission = product.quantize_quote(quote * self.taker_fee).normalize()
-        if reason is None and price:
+        quote = (price * request.size * product.contract_size).normalize()
+        commission = product.quantize_quote(quote * engine.taker_fee).normalize()
+        deriv = self.derivatives
+        if deriv is not None and deriv.handles(request.symbol):
+            if reason is None:
+                try:
+                    mtype = MarginType(margin_type) if margin_type else None
+                except ValueError:
+                    reason = R.INVALID_MARGIN_TYPE
+                else:
+                    reason = deriv.order_reason(request, ts, mtype, price or None)
+        elif reason is None and price:
             p = self.products[request.symbol]
             currency, need = (
                 (p.quote, quote + commission)
@@ -199,8 +268,11 @@ class Venue:
 
     def balances(self) -> list[Balance]:
         have = {b.currency: b for b in self._ex.balances()}
-        # One wallet per currency a product trades, funded or not (as Coinbase lists them).
+        # One wallet per currency a spot product trades, funded or not (as Coinbase lists
+        # them); derivative collateral lives in the margin pools, not in wallets.
         for p in self.products.values():
+            if p.product_type != "SPOT":
+                continue
             for c in (p.base, p.quote):
                 have.setdefault(c, Balance(c, ZERO, ZERO))
         return [have[c] for c in sorted(have)]

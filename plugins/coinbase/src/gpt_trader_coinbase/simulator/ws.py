@@ -22,6 +22,7 @@ from gpt_trader.domain import Order
 from gpt_trader_coinbase.simulator.auth import AuthError, Principal
 from gpt_trader_coinbase.simulator.faults import WsFaultStream
 from gpt_trader_coinbase.simulator.market import LevelChange, Print, ProductMarket, diff_levels
+from gpt_trader_coinbase.simulator.rest_cfm import fcm_fields
 from gpt_trader_coinbase.simulator.shapes import (
     ws_candle,
     ws_l2_updates,
@@ -49,6 +50,8 @@ MARKET_CHANNELS = frozenset(
 USER_CHANNELS = frozenset({"heartbeats", "user", "futures_balance_summary"})
 AUTH_CHANNELS = frozenset({"user", "futures_balance_summary"})
 PRODUCT_CHANNELS = frozenset({"ticker", "ticker_batch", "level2", "market_trades", "candles"})
+# A "stall" fault stops market data only: heartbeats and the account channels go on.
+STALL_EXEMPT = frozenset({"heartbeats", "user", "futures_balance_summary"})
 # The channel name a subscription's frames carry (level2 arrives as l2_data).
 FRAME_CHANNEL = {"level2": "l2_data"}
 
@@ -199,6 +202,7 @@ class Hub:
         self.heartbeat_counter = 0
         self.published_l2: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
         self.last_batch: dict[str, str] = {}
+        self.last_fcm = ""
         self._started = time.monotonic()
 
     # -- fan-out ---------------------------------------------------------------------
@@ -207,8 +211,8 @@ class Hub:
         return [c for c in self.conns if c.subscribed(channel, symbol)]
 
     def publish(self, channel: str, symbol: str | None, events: list[Any]) -> None:
-        if channel != "heartbeats" and self.state.faults.stalled():
-            return  # a stalled feed: nothing but heartbeats gets through
+        if channel not in STALL_EXEMPT and self.state.faults.stalled():
+            return  # a stalled feed: market data stops; heartbeats and account data go on
         frame_channel = FRAME_CHANNEL.get(channel, channel)
         for conn in self._targets(channel, symbol):
             conn.send(frame_channel, events)
@@ -221,6 +225,7 @@ class Hub:
             "heartbeat_counter": self.heartbeat_counter,
         }
         self.publish("heartbeats", None, [event])
+        self.futures_summary_tick()
 
     def market_step(
         self, m: ProductMarket, prints: list[Print], *, refresh_book: bool = True
@@ -272,6 +277,8 @@ class Hub:
         self.publish("user", order.symbol, [{"type": "update", "orders": [body]}])
         if order.symbol in state.markets:
             self.refresh_l2(order.symbol)
+        if state.venue.spec(order.symbol) is not None:
+            self.futures_summary_tick()
 
     # -- snapshots -------------------------------------------------------------------
 
@@ -351,35 +358,20 @@ class Hub:
             conn.send("user", [ev])
 
     def _fcm_summary(self) -> dict[str, Any]:
-        usd = self.state.venue.cash("USD")
-        measure = {
-            "margin_window_type": "FCM_MARGIN_WINDOW_TYPE_INTRADAY",
-            "margin_level": "MARGIN_LEVEL_TYPE_BASE",
-            "initial_margin": "0",
-            "maintenance_margin": "0",
-            "liquidation_buffer_percentage": "0",
-            "total_hold": "0",
-            "futures_buying_power": "0",
-        }
-        return {
-            "futures_buying_power": "0",
-            "total_usd_balance": str(usd),
-            "cbi_usd_balance": str(usd),
-            "cfm_usd_balance": "0",
-            "total_open_orders_hold_amount": "0",
-            "unrealized_pnl": "0",
-            "daily_realized_pnl": "0",
-            "initial_margin": "0",
-            "available_margin": "0",
-            "liquidation_threshold": "0",
-            "liquidation_buffer_amount": "0",
-            "liquidation_buffer_percentage": "0",
-            "intraday_margin_window_measure": measure,
-            "overnight_margin_window_measure": {
-                **measure,
-                "margin_window_type": "FCM_MARGIN_WINDOW_TYPE_OVERNIGHT",
-            },
-        }
+        return fcm_fields(self.state, rest=False)
+
+    def futures_summary_tick(self) -> None:
+        """Publish a futures_balance_summary update when the figures changed since the last
+        one (fills, funding, liquidation, and unrealised P&L as marks move)."""
+        if not any(c.subscribed("futures_balance_summary") for c in self.conns):
+            return
+        summary = self._fcm_summary()
+        key = json.dumps(summary, sort_keys=True)
+        if key == self.last_fcm:
+            return
+        self.last_fcm = key
+        event = {"type": "update", "fcm_balance_summary": summary}
+        self.publish("futures_balance_summary", None, [event])
 
     # -- subscribe / unsubscribe -------------------------------------------------------
 

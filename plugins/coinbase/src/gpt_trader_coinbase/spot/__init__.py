@@ -1,1 +1,1 @@
-"""Coinbase spot broker and market-data feed (being written)."""
+"""``coinbase.spot`` and ``coinbase.market``: broker, feed, order tracking and commands."""

@@ -1,1 +1,213 @@
-"""Plugin hooks for coinbase.spot (being written)."""
+"""Entry point ``coinbase_spot``: the ``coinbase.spot`` broker, the ``coinbase.market`` feed,
+and the ``orders`` / ``positions`` / ``account`` commands.
+
+Profiles select them by name::
+
+    [broker]
+    use = "coinbase.spot"        # real money: needs keys AND `gpt-trader run --live`
+    [feed]
+    use = "coinbase.market"
+    channels = ["ticker", "level2", "market_trades"]
+
+    # against a simulator instead (no --live needed, never uses real keys):
+    [broker]
+    use = "coinbase.spot"
+    sim = true                   # $GPT_TRADER_COINBASE_SIM's sim.json, else one in-process
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
+from gpt_trader.errors import UserError
+from gpt_trader.hookspecs import hookimpl
+from pydantic import Field, model_validator
+
+from gpt_trader_coinbase.auth import ENV_KEY, ENV_SECRET, Credentials, load_credentials
+from gpt_trader_coinbase.rest import RestClient
+from gpt_trader_coinbase.target import Endpoints, SimLease, resolve
+
+Channel = Literal["ticker", "level2", "market_trades", "candles"]
+DEFAULT_CHANNELS: tuple[Channel, ...] = ("ticker", "level2", "market_trades")
+
+
+class TargetParams(Params):
+    """Where to connect: production (default), a simulator (``sim = true``: the one
+    ``$GPT_TRADER_COINBASE_SIM`` names, else one started in-process; ``sim_json = "<path>"``),
+    or ``sim = "auto"``: the simulator if ``$GPT_TRADER_COINBASE_SIM`` is set, else production."""
+
+    sim: bool | Literal["auto"] = False
+    sim_json: str | None = None
+    key_file: str | None = None
+    sim_tick_s: float = Field(default=1.0, gt=0)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TargetParams:
+        if self.sim is True and self.sim_json:
+            raise ValueError("give sim = true or sim_json, not both")
+        return self
+
+
+class SpotBrokerParams(TargetParams):
+    """Settings of ``coinbase.spot``. ``reserve`` is base currency the bot must never count
+    as its position (held for other purposes), e.g. ``reserve = {BTC = "0.5"}``."""
+
+    reserve: dict[str, Decimal] = Field(default_factory=dict)
+    quote_currency: str = "USD"
+    reconcile_interval_s: float = Field(default=15.0, gt=0)
+    fills_window_s: float = Field(default=120.0, gt=0)
+    user_silence_s: float = Field(default=10.0, gt=0)
+    submit_timeout_s: float = Field(default=5.0, gt=0)
+    ambiguous_grace_s: float = Field(default=10.0, ge=0)
+    private_rate: float = Field(default=30.0, gt=0)
+
+
+class MarketFeedParams(TargetParams):
+    """Settings of ``coinbase.market``; ``bar_seconds`` builds bars of that length from
+    trades (Coinbase streams 5-minute candles only). Market data follows
+    ``$GPT_TRADER_COINBASE_SIM`` unless told otherwise (``sim = "auto"``)."""
+
+    sim: bool | Literal["auto"] = "auto"
+    channels: list[Channel] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
+    bar_seconds: int | None = Field(default=None, gt=0)
+    stale_after_s: float = Field(default=30.0, gt=0)
+    silence_s: float = Field(default=10.0, gt=0)
+    book_depth: int = Field(default=50, gt=0, le=1000)
+    public_rate: float = Field(default=10.0, gt=0)
+
+
+def _target(params: TargetParams, ctx: BuildContext) -> tuple[Endpoints, SimLease | None]:
+    return resolve(
+        sim=params.sim,
+        sim_json=params.sim_json,
+        state_dir=Path(ctx.state_dir),
+        symbols=ctx.universe,
+        seed=ctx.seed,
+        sim_options={"tick_s": params.sim_tick_s},
+    )
+
+
+def _credentials(params: TargetParams, endpoints: Endpoints) -> Credentials | None:
+    if params.key_file:
+        return load_credentials(params.key_file)
+    if endpoints.simulator:
+        # A simulator gets its own key, never the real one from the environment.
+        return load_credentials(endpoints.key_file) if endpoints.key_file else None
+    return load_credentials()
+
+
+def make_spot_broker(params: SpotBrokerParams, ctx: BuildContext) -> Any:
+    from gpt_trader_coinbase.spot.broker import BrokerConfig, CoinbaseSpotBroker
+
+    endpoints, lease = _target(params, ctx)
+    if not endpoints.simulator:
+        if not ctx.options.get("live"):
+            raise UserError(
+                "coinbase.spot trades real money: pass --live to confirm "
+                "(or try the coinbase-sim or paper profile)"
+            )
+        if load_credentials(params.key_file) is None:
+            raise UserError(
+                f"coinbase.spot needs an API key: set {ENV_KEY} and {ENV_SECRET}, "
+                'or key_file = "<CDP key file>" in the broker section'
+            )
+    try:
+        credentials = _credentials(params, endpoints)
+        if credentials is None:
+            raise UserError(f"coinbase.spot: no API key for {endpoints.description}")
+        rest = RestClient(
+            endpoints.rest_host,
+            credentials=credentials,
+            ca_file=endpoints.ca_file,
+            timeout_s=params.request_timeout_s,
+            submit_timeout_s=params.submit_timeout_s,
+            private_rate=params.private_rate,
+        )
+        config = BrokerConfig(
+            universe=tuple(ctx.universe),
+            quote_currency=params.quote_currency,
+            reserve=dict(params.reserve),
+            reconcile_interval_s=params.reconcile_interval_s,
+            fills_window_s=params.fills_window_s,
+            user_silence_s=params.user_silence_s,
+            ambiguous_grace_s=params.ambiguous_grace_s,
+            scoped=not ctx.options.get("cli", False),
+        )
+    except BaseException:
+        if lease is not None:
+            lease.release()
+        raise
+    return CoinbaseSpotBroker(rest, endpoints, credentials, config, lease=lease)
+
+
+def make_market_feed(params: MarketFeedParams, ctx: BuildContext) -> Any:
+    from gpt_trader_coinbase.spot.feed import CoinbaseMarketFeed
+
+    endpoints, lease = _target(params, ctx)
+    try:
+        credentials = _credentials(params, endpoints)
+        rest = RestClient(
+            endpoints.rest_host,
+            credentials=credentials,
+            ca_file=endpoints.ca_file,
+            timeout_s=params.request_timeout_s,
+            public_rate=params.public_rate,
+        )
+    except BaseException:
+        if lease is not None:
+            lease.release()
+        raise
+    return CoinbaseMarketFeed(
+        endpoints,
+        rest=rest,
+        credentials=credentials,
+        channels=params.channels,
+        bar_seconds=params.bar_seconds,
+        stale_after_s=params.stale_after_s,
+        silence_s=params.silence_s,
+        book_depth=params.book_depth,
+        lease=lease,
+    )
+
+
+@hookimpl
+def register_brokers() -> Iterator[ComponentSpec]:
+    yield ComponentSpec(
+        "coinbase.spot",
+        Kind.BROKER,
+        make_spot_broker,
+        SpotBrokerParams,
+        summary="Coinbase Advanced Trade spot (REST + user channel); real money needs --live",
+    )
+
+
+@hookimpl
+def register_feeds() -> Iterator[ComponentSpec]:
+    yield ComponentSpec(
+        "coinbase.market",
+        Kind.FEED,
+        make_market_feed,
+        MarketFeedParams,
+        summary="Coinbase market data: ticker, level2, trades, candles over WebSocket",
+    )
+
+
+@hookimpl
+def register_commands(app: Any) -> None:
+    from gpt_trader_coinbase.spot.cli import register
+
+    register(app)
+
+
+@hookimpl
+def shutdown(context: Any) -> None:
+    from gpt_trader_coinbase.spot.feed import CoinbaseMarketFeed
+
+    feed = getattr(context, "feed", None)
+    if isinstance(feed, CoinbaseMarketFeed):
+        feed.close()

@@ -1,0 +1,418 @@
+"""Coinbase JSON <-> GPT-Trader domain objects. Pure functions, Decimal everywhere.
+
+Wire conventions (coinbase-api.md §3.1): amounts are strings, ``""`` means empty, times are
+RFC3339 (up to nanoseconds) or UNIX seconds as strings. Unknown keys are ignored; a value
+that cannot be read raises :class:`WireError` naming the field (never guessed).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from gpt_trader.domain import (
+    Balance,
+    Fill,
+    Liquidity,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Product,
+    ProductType,
+    Side,
+    TimeInForce,
+)
+
+ZERO = Decimal(0)
+NS = 1_000_000_000
+
+
+class WireError(ValueError):
+    """A reply the adapter cannot read."""
+
+
+# -- values ---------------------------------------------------------------------------------
+
+
+def dec(value: Any, field: str = "value") -> Decimal:
+    """A wire amount; ``""``/None is zero. Floats are refused (money never passes a float)."""
+    if value is None or value == "":
+        return ZERO
+    if isinstance(value, (bool, float)):
+        raise WireError(f"{field}: expected a decimal string, got {type(value).__name__}")
+    try:
+        out = Decimal(str(value))
+    except InvalidOperation:
+        raise WireError(f"{field}: {value!r} is not a number") from None
+    if not out.is_finite():
+        raise WireError(f"{field}: {value!r} is not finite")
+    return out
+
+
+def opt_dec(value: Any, field: str = "value") -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return dec(value, field)
+
+
+def text(value: Decimal) -> str:
+    """A Decimal for the wire: plain digits, never an exponent."""
+    return format(value, "f")
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_time(value: Any, field: str = "time") -> int:
+    """RFC3339 (or UNIX seconds) -> int nanoseconds UTC; ``""`` and the zero time give 0."""
+    if value is None or value == "":
+        return 0
+    s = str(value).strip()
+    if s.isdigit():
+        return int(s) * NS
+    m = _RFC3339.match(s)
+    if not m:
+        raise WireError(f"{field}: {value!r} is not an RFC3339 time")
+    y, mo, d, h, mi, sec, frac, zone = m.groups()
+    if y == "0001":
+        return 0
+    secs = calendar.timegm((int(y), int(mo), int(d), int(h), int(mi), int(sec), 0, 0, 0))
+    if zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        secs -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    nanos = int((frac or "0").ljust(9, "0"))
+    return secs * NS + nanos
+
+
+def format_time(ts: int) -> str:
+    """int ns UTC -> RFC3339 with microseconds (what REST filters take)."""
+    secs, frac = divmod(ts, NS)
+    y, mo, d, h, mi, s = _gmtime(secs)
+    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{frac // 1000:06d}Z"
+
+
+def _gmtime(secs: int) -> tuple[int, int, int, int, int, int]:
+    t = time.gmtime(secs)
+    return t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec
+
+
+# -- products -------------------------------------------------------------------------------
+
+
+def product_from_json(p: Mapping[str, Any]) -> Product | None:
+    """A spot product, or None for anything else (futures, view-only listings)."""
+    if p.get("product_type", "SPOT") not in ("SPOT", ""):
+        return None
+    symbol = str(p.get("product_id", ""))
+    base = str(p.get("base_currency_id") or p.get("base_display_symbol") or "")
+    quote = str(p.get("quote_currency_id") or p.get("quote_display_symbol") or "")
+    if not symbol or not base or not quote:
+        b, _, q = symbol.partition("-")
+        base, quote = base or b, quote or q
+    if not base or not quote:
+        return None
+    price_inc = opt_dec(p.get("price_increment"), "price_increment") or dec(
+        p.get("quote_increment"), "quote_increment"
+    )
+    base_inc = dec(p.get("base_increment"), "base_increment")
+    if base_inc <= 0 or price_inc <= 0:
+        return None
+    return Product(
+        symbol=symbol,
+        base=base,
+        quote=quote,
+        base_increment=base_inc,
+        price_increment=price_inc,
+        base_min_size=opt_dec(p.get("base_min_size")) or base_inc,
+        base_max_size=opt_dec(p.get("base_max_size")) or Decimal("1e12"),
+        quote_increment=opt_dec(p.get("quote_increment")) or price_inc,
+        quote_min_size=opt_dec(p.get("quote_min_size")) or ZERO,
+        product_type=ProductType.SPOT,
+    )
+
+
+def tradable(p: Mapping[str, Any]) -> bool:
+    return not (
+        p.get("is_disabled")
+        or p.get("trading_disabled")
+        or p.get("view_only")
+        or p.get("cancel_only")
+    )
+
+
+def alias_product(source: Product, symbol: str) -> Product:
+    """``BTC-USDC`` served by the ``BTC-USD`` book: same increments, its own quote."""
+    base, _, quote = symbol.partition("-")
+    return Product(
+        symbol=symbol,
+        base=base,
+        quote=quote,
+        base_increment=source.base_increment,
+        price_increment=source.price_increment,
+        base_min_size=source.base_min_size,
+        base_max_size=source.base_max_size,
+        quote_increment=source.quote_increment,
+        quote_min_size=source.quote_min_size,
+        product_type=source.product_type,
+    )
+
+
+# -- orders ---------------------------------------------------------------------------------
+
+STOP_UP = "STOP_DIRECTION_STOP_UP"
+STOP_DOWN = "STOP_DIRECTION_STOP_DOWN"
+
+
+class Unsupported(ValueError):
+    """A request the venue has no order configuration for; refused before sending."""
+
+
+def order_configuration(req: OrderRequest) -> dict[str, dict[str, Any]]:
+    """The one-key ``order_configuration`` for a request (coinbase-api.md §3.5).
+
+    Market orders are sized in base for both sides. A stop-limit's direction follows its
+    side: a BUY stop triggers on the way up, a SELL stop on the way down.
+    """
+    size = text(req.size)
+    tif = req.time_in_force
+    if req.post_only and (
+        req.order_type is not OrderType.LIMIT or tif not in (TimeInForce.GTC, TimeInForce.GTD)
+    ):
+        raise Unsupported("post_only needs a GTC or GTD limit order")
+    if req.order_type is OrderType.MARKET:
+        if tif is not TimeInForce.IOC:
+            raise Unsupported(f"market orders are IOC on Coinbase spot, not {tif}")
+        return {"market_market_ioc": {"base_size": size}}
+    if req.limit_price is None:
+        raise Unsupported(f"{req.order_type} needs a limit price")
+    price = text(req.limit_price)
+    if req.order_type is OrderType.LIMIT:
+        if tif is TimeInForce.GTC:
+            return {
+                "limit_limit_gtc": {
+                    "base_size": size,
+                    "limit_price": price,
+                    "post_only": req.post_only,
+                }
+            }
+        if tif is TimeInForce.GTD:
+            return {
+                "limit_limit_gtd": {
+                    "base_size": size,
+                    "limit_price": price,
+                    "end_time": _end_time(req),
+                    "post_only": req.post_only,
+                }
+            }
+        if tif is TimeInForce.IOC:
+            return {"sor_limit_ioc": {"base_size": size, "limit_price": price}}
+        return {"limit_limit_fok": {"base_size": size, "limit_price": price}}
+    if req.stop_price is None:
+        raise Unsupported(f"{req.order_type} needs a stop price")
+    stop = text(req.stop_price)
+    if req.order_type is OrderType.STOP_LIMIT:
+        body = {
+            "base_size": size,
+            "limit_price": price,
+            "stop_price": stop,
+            "stop_direction": STOP_UP if req.side is Side.BUY else STOP_DOWN,
+        }
+        if tif is TimeInForce.GTC:
+            return {"stop_limit_stop_limit_gtc": body}
+        if tif is TimeInForce.GTD:
+            return {"stop_limit_stop_limit_gtd": {**body, "end_time": _end_time(req)}}
+        raise Unsupported(f"stop-limit orders are GTC or GTD, not {tif}")
+    if req.order_type is OrderType.BRACKET:
+        body = {"base_size": size, "limit_price": price, "stop_trigger_price": stop}
+        if tif is TimeInForce.GTC:
+            return {"trigger_bracket_gtc": body}
+        if tif is TimeInForce.GTD:
+            return {"trigger_bracket_gtd": {**body, "end_time": _end_time(req)}}
+        raise Unsupported(f"bracket orders are GTC or GTD, not {tif}")
+    raise Unsupported(f"unsupported order type {req.order_type}")
+
+
+def _end_time(req: OrderRequest) -> str:
+    if not req.end_ts:
+        raise Unsupported("a GTD order needs end_ts")
+    return format_time(req.end_ts)
+
+
+_CONFIG_KIND: dict[str, tuple[OrderType, TimeInForce]] = {
+    "market_market_ioc": (OrderType.MARKET, TimeInForce.IOC),
+    "market_market_fok": (OrderType.MARKET, TimeInForce.FOK),
+    "sor_limit_ioc": (OrderType.LIMIT, TimeInForce.IOC),
+    "limit_limit_gtc": (OrderType.LIMIT, TimeInForce.GTC),
+    "limit_limit_gtd": (OrderType.LIMIT, TimeInForce.GTD),
+    "limit_limit_fok": (OrderType.LIMIT, TimeInForce.FOK),
+    "stop_limit_stop_limit_gtc": (OrderType.STOP_LIMIT, TimeInForce.GTC),
+    "stop_limit_stop_limit_gtd": (OrderType.STOP_LIMIT, TimeInForce.GTD),
+    "trigger_bracket_gtc": (OrderType.BRACKET, TimeInForce.GTC),
+    "trigger_bracket_gtd": (OrderType.BRACKET, TimeInForce.GTD),
+}
+_TIF = {
+    "GOOD_UNTIL_CANCELLED": TimeInForce.GTC,
+    "GOOD_UNTIL_DATE_TIME": TimeInForce.GTD,
+    "IMMEDIATE_OR_CANCEL": TimeInForce.IOC,
+    "FILL_OR_KILL": TimeInForce.FOK,
+}
+_TYPE = {
+    "MARKET": OrderType.MARKET,
+    "LIMIT": OrderType.LIMIT,
+    "STOPLIMIT": OrderType.STOP_LIMIT,
+    "STOP": OrderType.STOP_LIMIT,
+    "BRACKET": OrderType.BRACKET,
+}
+# Coinbase status -> (domain status, still working at the venue?)
+WORKING_STATUSES = ("OPEN", "PENDING", "QUEUED", "EDIT_QUEUED", "CANCEL_QUEUED")
+CANCELLABLE_STATUSES = ("OPEN", "PENDING", "QUEUED", "EDIT_QUEUED")
+
+
+def order_status(status: str, filled: Decimal) -> OrderStatus:
+    s = status.upper()
+    if s in WORKING_STATUSES:
+        return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.OPEN
+    if s == "FILLED":
+        return OrderStatus.FILLED
+    if s == "CANCELLED":
+        return OrderStatus.CANCELLED
+    if s == "EXPIRED":
+        return OrderStatus.EXPIRED
+    if s == "FAILED":
+        return OrderStatus.REJECTED
+    return OrderStatus.UNKNOWN
+
+
+def order_type_of(value: str) -> OrderType:
+    key = value.upper().replace("_", "").replace(" ", "")
+    return _TYPE.get(key, OrderType.LIMIT)
+
+
+def order_from_rest(o: Mapping[str, Any]) -> Order:
+    """A REST order (``GET /orders/historical/...``)."""
+    config = o.get("order_configuration") or {}
+    kind, params = next(iter(config.items()), ("", {}))
+    params = params if isinstance(params, Mapping) else {}
+    otype, tif = _CONFIG_KIND.get(
+        kind, (order_type_of(str(o.get("order_type", ""))), TimeInForce.GTC)
+    )
+    tif = _TIF.get(str(o.get("time_in_force", "")), tif)
+    filled = dec(o.get("filled_size"), "filled_size")
+    size = opt_dec(params.get("base_size"), "base_size")
+    if size is None:
+        size = filled  # quote-sized orders: the base amount is what filled
+    status = order_status(str(o.get("status", "")), filled)
+    created = parse_time(o.get("created_time"), "created_time")
+    updated = parse_time(o.get("last_fill_time"), "last_fill_time") or created
+    reason = ""
+    if status is OrderStatus.REJECTED:
+        reason = str(o.get("reject_message") or o.get("reject_reason") or "FAILED")
+    elif status is OrderStatus.CANCELLED:
+        reason = str(o.get("cancel_message") or "")
+    return Order(
+        client_order_id=str(o.get("client_order_id", "")),
+        symbol=str(o.get("product_id", "")),
+        side=Side(str(o.get("side", "BUY"))),
+        size=size,
+        order_type=otype,
+        time_in_force=tif,
+        status=status,
+        order_id=str(o.get("order_id", "")),
+        limit_price=opt_dec(params.get("limit_price"), "limit_price"),
+        stop_price=opt_dec(
+            params.get("stop_price") or params.get("stop_trigger_price"), "stop_price"
+        ),
+        post_only=bool(params.get("post_only", False)),
+        end_ts=parse_time(params.get("end_time")) or None,
+        filled_size=filled,
+        avg_fill_price=dec(o.get("average_filled_price"), "average_filled_price"),
+        fees=dec(o.get("total_fees"), "total_fees"),
+        created_ts=created,
+        updated_ts=updated,
+        reject_reason=reason,
+    )
+
+
+def order_from_ws(o: Mapping[str, Any], ts: int) -> Order:
+    """A user-channel order: cumulative fields only (no per-fill ids, no fill prices)."""
+    filled = dec(o.get("cumulative_quantity"), "cumulative_quantity")
+    leaves = dec(o.get("leaves_quantity"), "leaves_quantity")
+    status = order_status(str(o.get("status", "")), filled)
+    otype = order_type_of(str(o.get("order_type", "")))
+    limit = opt_dec(o.get("limit_price"), "limit_price")
+    stop = opt_dec(o.get("stop_price"), "stop_price")
+    reason = ""
+    if status is OrderStatus.REJECTED:
+        reason = str(o.get("reject_reason") or "FAILED")
+    elif status is OrderStatus.CANCELLED:
+        reason = str(o.get("cancel_reason") or "")
+    return Order(
+        client_order_id=str(o.get("client_order_id", "")),
+        symbol=str(o.get("product_id", "")),
+        side=Side(str(o.get("order_side", "BUY"))),
+        size=filled + leaves if not status.is_terminal or leaves else filled,
+        order_type=otype,
+        time_in_force=_TIF.get(str(o.get("time_in_force", "")), TimeInForce.GTC),
+        status=status,
+        order_id=str(o.get("order_id", "")),
+        limit_price=limit if limit else None,
+        stop_price=stop if stop else None,
+        post_only=str(o.get("post_only", "false")).lower() == "true",
+        end_ts=parse_time(o.get("end_time")) or None,
+        filled_size=filled,
+        avg_fill_price=dec(o.get("avg_price"), "avg_price"),
+        fees=dec(o.get("total_fees"), "total_fees"),
+        created_ts=parse_time(o.get("creation_time"), "creation_time"),
+        updated_ts=ts,
+        reject_reason=reason,
+    )
+
+
+def rejection_reason(reply: Mapping[str, Any]) -> str:
+    """One line from a ``success:false`` create reply (all three reason keys, §3.6)."""
+    err = reply.get("error_response") or {}
+    parts: list[str] = []
+    for key in ("new_order_failure_reason", "preview_failure_reason", "error"):
+        value = str(err.get(key) or reply.get("failure_reason") or "")
+        if value and not value.startswith("UNKNOWN_") and value not in parts:
+            parts.append(value)
+    message = str(err.get("message") or err.get("error_details") or "")
+    if message and message not in parts:
+        parts.append(message)
+    return ": ".join(parts) or "UNKNOWN_FAILURE_REASON"
+
+
+# -- fills and accounts ---------------------------------------------------------------------
+
+
+def fill_from_rest(f: Mapping[str, Any], client_order_id: str) -> Fill:
+    price = dec(f.get("price"), "price")
+    size = dec(f.get("size"), "size")
+    if f.get("size_in_quote") in (True, "true", "True") and price > 0:
+        size = size / price  # a quote-sized fill reports its size in quote
+    liq = str(f.get("liquidity_indicator", "")).upper()
+    return Fill(
+        trade_id=str(f.get("trade_id", "")),
+        client_order_id=client_order_id,
+        order_id=str(f.get("order_id", "")),
+        symbol=str(f.get("product_id", "")),
+        side=Side(str(f.get("side", "BUY"))),
+        price=price,
+        size=size,
+        fee=dec(f.get("commission"), "commission"),
+        liquidity=Liquidity.MAKER if liq == "MAKER" else Liquidity.TAKER,
+        ts=parse_time(f.get("trade_time") or f.get("sequence_timestamp"), "trade_time"),
+    )
+
+
+def balance_from_account(a: Mapping[str, Any]) -> Balance:
+    available = dec((a.get("available_balance") or {}).get("value"), "available_balance")
+    hold = dec((a.get("hold") or {}).get("value"), "hold")
+    return Balance(str(a.get("currency", "")), available + hold, available)

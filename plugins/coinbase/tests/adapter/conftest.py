@@ -1,0 +1,271 @@
+"""Fixtures for the Coinbase adapter tests: simulators on free ports, an SDK ledger client,
+the bot assembled with inline components that trade often, and the three invariants."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from coinbase.rest import RESTClient
+from gpt_trader.components import ComponentSpec, Kind, NoParams, Params
+from gpt_trader.domain import Action, Decision, SignalValue, Ticker
+from gpt_trader.hookspecs import hookimpl
+from gpt_trader.plugins import PluginManager, make_plugin_manager
+from gpt_trader.store import Store
+from gpt_trader_coinbase.simulator.server import SimulatorThread
+from gpt_trader_coinbase.simulator.testing import admin
+
+FAST_SIM = {"tick_s": 0.1, "history_minutes": 30, "heartbeat_s": 0.1, "ticker_batch_s": 0.5}
+
+
+@pytest.fixture
+def sims(tmp_path: Path) -> Iterator[Callable[..., SimulatorThread]]:
+    """Start simulators (FAST options by default); each is stopped and checked after the test."""
+    started: list[SimulatorThread] = []
+
+    def make(**options: Any) -> SimulatorThread:
+        opts = {**FAST_SIM, "balances": {"USD": Decimal("1000000")}, **options}
+        st = SimulatorThread(tmp_path / f"cbsim{len(started)}", **opts)
+        st.start()
+        started.append(st)
+        return st
+
+    yield make
+    for st in started:
+        errors = st.state.internal_errors
+        st.stop()
+        assert errors == 0, f"{errors} simulator request(s) hit an internal error"
+
+
+def sim_json(sim: SimulatorThread) -> str:
+    return str(Path(sim.info.state_dir) / "sim.json")
+
+
+def set_faults(sim: SimulatorThread, spec: str | None) -> None:
+    if spec:
+        admin(sim.info, "POST", "/faults", {"spec": spec})
+    else:
+        admin(sim.info, "DELETE", "/faults")
+
+
+def sdk(sim: SimulatorThread, monkeypatch: pytest.MonkeyPatch) -> RESTClient:
+    """The official SDK client: an independent view of the simulator's ledger."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sim.info.cert_file)
+    return RESTClient(key_file=sim.info.key_file, base_url=sim.info.rest_base_url)
+
+
+def exchange_orders(client: RESTClient) -> list[dict[str, Any]]:
+    out, cursor = [], None
+    while True:
+        page = client.get(
+            "/api/v3/brokerage/orders/historical/batch", params={"limit": 1000, "cursor": cursor}
+        )
+        out += page["orders"]
+        if not page.get("has_next"):
+            return out
+        cursor = page["cursor"]
+
+
+def exchange_fills(client: RESTClient) -> list[dict[str, Any]]:
+    out, cursor = [], None
+    while True:
+        page = client.get(
+            "/api/v3/brokerage/orders/historical/fills", params={"limit": 1000, "cursor": cursor}
+        )
+        out += page["fills"]
+        cursor = page.get("cursor")
+        if not cursor:
+            return out
+
+
+def exchange_balances(client: RESTClient) -> dict[str, Decimal]:
+    page = client.get("/api/v3/brokerage/accounts", params={"limit": 250})
+    return {
+        a["currency"]: Decimal(a["available_balance"]["value"]) + Decimal(a["hold"]["value"])
+        for a in page["accounts"]
+    }
+
+
+# -- inline components: a signal that flips often, a voter that takes the first vote -------
+
+
+class FlipParams(Params):
+    every: int = 5
+
+
+class Flip:
+    """LONG/FLAT alternately every ``every`` tickers of its symbol: trades often."""
+
+    def __init__(self, symbol: str, every: int) -> None:
+        self.name = "flip"
+        self.symbol = symbol
+        self.every = every
+        self.n = 0
+        self.long = False
+
+    def update(self, event: Any) -> SignalValue | None:
+        if not isinstance(event, Ticker) or event.symbol != self.symbol:
+            return None
+        self.n += 1
+        if self.n % self.every:
+            return None
+        self.long = not self.long
+        return SignalValue(
+            self.name, self.symbol, event.ts, Action.LONG if self.long else Action.FLAT
+        )
+
+
+class First:
+    def combine(self, symbol: str, ts: int, votes: Any) -> Decision | None:
+        if not votes:
+            return None
+        v = votes[0]
+        return Decision(symbol, ts, v.action, 1.0, tuple(votes))
+
+
+class InlinePlugin:
+    @hookimpl
+    def register_signals(self) -> Iterator[ComponentSpec]:
+        yield ComponentSpec(
+            "test.flip",
+            Kind.SIGNAL,
+            lambda p, ctx: Flip(ctx.symbol, p.every),
+            FlipParams,
+            per_symbol=True,
+        )
+
+    @hookimpl
+    def register_voters(self) -> Iterator[ComponentSpec]:
+        yield ComponentSpec("test.first", Kind.VOTER, lambda p, ctx: First(), NoParams)
+
+
+def bot_plugins() -> PluginManager:
+    from gpt_trader import builtin
+    from gpt_trader.sim import plugin as sim_plugin
+    from gpt_trader_coinbase.spot import plugin as spot_plugin
+
+    pm = make_plugin_manager(load_entrypoints=False)
+    pm.register_plugin(builtin, "core")
+    pm.register_plugin(sim_plugin, "sim")
+    pm.register_plugin(spot_plugin, "coinbase_spot")
+    pm.register_plugin(InlinePlugin(), "inline")
+    return pm
+
+
+def bot_config(
+    sim: SimulatorThread,
+    *,
+    every: int = 5,
+    broker: dict[str, Any] | None = None,
+    feed: dict[str, Any] | None = None,
+) -> Any:
+    from gpt_trader.config import BotConfig
+
+    return BotConfig(
+        profile={"name": "cb-test", "mode": "paper", "universe": ["BTC-USD", "ETH-USD"]},
+        broker={
+            "use": "coinbase.spot",
+            "sim_json": sim_json(sim),
+            "reconcile_interval_s": 1.0,
+            "user_silence_s": 1.0,
+            "submit_timeout_s": 0.5,
+            "request_timeout_s": 2.0,
+            "private_rate": 100,
+            **(broker or {}),
+        },
+        feed={
+            "use": "coinbase.market",
+            "sim_json": sim_json(sim),
+            "stale_after_s": 0.6,
+            "silence_s": 1.0,
+            "public_rate": 100,
+            **(feed or {}),
+        },
+        signals=[{"use": "test.flip", "every": every}],
+        voter={"use": "test.first"},
+        sizer={"use": "sizer.fixed", "sizes": {"BTC-USD": "0.001", "ETH-USD": "0.01"}},
+        run={"on_stop": "cancel", "guard_interval_s": 0.2, "record_market": False},
+        logging={"level": "INFO"},
+    )
+
+
+class PauseRecorder:
+    """Wraps the kernel's pause_entries/resume_entries to see what the adapter did."""
+
+    def __init__(self, kernel: Any) -> None:
+        self.calls: list[tuple[str, str]] = []
+        pause, resume = kernel.pause_entries, kernel.resume_entries
+
+        def p(reason: str) -> None:
+            self.calls.append(("pause", reason))
+            pause(reason)
+
+        def r() -> None:
+            self.calls.append(("resume", ""))
+            resume()
+
+        kernel.pause_entries = p
+        kernel.resume_entries = r
+
+    @property
+    def pauses(self) -> int:
+        return sum(1 for kind, _ in self.calls if kind == "pause")
+
+    @property
+    def resumes(self) -> int:
+        return sum(1 for kind, _ in self.calls if kind == "resume")
+
+
+def check_invariants(client: RESTClient, state_dir: Path, *, kernel: Any = None) -> dict[str, Any]:
+    """No duplicate order at the exchange; every exchange fill in the store exactly once;
+    positions (store, and kernel if given) equal the exchange's base balances."""
+    orders = exchange_orders(client)
+    fills = exchange_fills(client)
+    balances = exchange_balances(client)
+    store = Store(state_dir / "gpt_trader.db", create=False)
+    try:
+        intents = {o.client_order_id for o in store.orders()}
+        stored_fills = store.fills()
+        fill_events = [
+            e.payload["fill"]["trade_id"] for e in store.events(types=["fill"], limit=1_000_000)
+        ]
+        positions = {p.symbol: p.size for p in store.positions()}
+    finally:
+        store.close()
+    cids = collections.Counter(o["client_order_id"] for o in orders)
+    dup = [c for c, n in cids.items() if n > 1]
+    assert not dup, f"duplicate orders at the exchange: {dup}"
+    stray = set(cids) - intents
+    assert not stray, f"exchange orders the store never recorded: {sorted(stray)[:5]}"
+    exchange_trades = collections.Counter(f["trade_id"] for f in fills)
+    stored = collections.Counter(f.trade_id for f in stored_fills)
+    assert stored == exchange_trades, (
+        f"store fills differ: missing {set(exchange_trades) - set(stored)}, extra {set(stored) - set(exchange_trades)}"
+    )
+    events = collections.Counter(fill_events)
+    assert all(n == 1 for n in events.values()), "a fill was recorded twice in the event log"
+    assert set(events) == set(exchange_trades), "fill events differ from the exchange fills"
+    for symbol in ("BTC-USD", "ETH-USD"):
+        base = symbol.split("-")[0]
+        venue = balances.get(base, Decimal(0))
+        if kernel is not None:
+            assert kernel.ledger.positions[symbol].size == venue, f"kernel {symbol} != exchange"
+        assert positions.get(symbol, Decimal(0)) == venue, f"stored {symbol} position != exchange"
+    return {"orders": len(orders), "fills": len(fills), "balances": balances}
+
+
+def unique_names() -> Iterator[str]:
+    return (f"n{i}" for i in itertools.count())
+
+
+@pytest.fixture
+def cbt() -> Any:
+    """These helpers, as a fixture (test modules cannot import a conftest by name)."""
+    import sys
+
+    return sys.modules[__name__]
