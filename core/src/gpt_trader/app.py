@@ -99,7 +99,7 @@ async def assemble(
     ensure_state_dir(state_dir)
     universe = tuple(config.profile.universe)
     # Validate every component before anything touches the network or the store.
-    for kind, ref in _refs(config):
+    for kind, ref in component_refs(config):
         registry.validate(kind, ref.use, ref.params)
     store = Store(state_dir / "gpt_trader.db") if durable else None
     opts = dict(options or {})
@@ -209,7 +209,7 @@ def _minute_floor(ts: int) -> int:
     return ts - ts % 60_000_000_000
 
 
-def _refs(config: BotConfig) -> list[tuple[Kind, Any]]:
+def component_refs(config: BotConfig) -> list[tuple[Kind, Any]]:
     out: list[tuple[Kind, Any]] = [
         (Kind.BROKER, config.broker),
         (Kind.FEED, config.feed),
