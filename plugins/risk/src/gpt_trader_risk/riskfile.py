@@ -37,9 +37,25 @@ class RiskFile(BaseModel):
     notional_caps: dict[str, PosDecimal] = Field(default_factory=dict)
 
 
+def resolve_risk_path(path: str | Path) -> Path:
+    """A relative path is tried from the working directory, then from each config root on
+    the profile search path (the folder holding ``config/``), so ``config/risk/x.toml`` in
+    a shipped profile works from any directory."""
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists():
+        return p
+    from gpt_trader.config.profiles import search_path
+
+    for profiles_dir in search_path():
+        candidate = profiles_dir.parent.parent / p
+        if candidate.exists():
+            return candidate
+    return p
+
+
 def load_risk_file(path: str | Path) -> RiskFile:
     """Read and validate a risk file; every problem is a ValueError naming the file."""
-    p = Path(path).expanduser()
+    p = resolve_risk_path(path)
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
