@@ -131,3 +131,27 @@ async def test_stream_with_no_pace_keeps_the_loop_responsive() -> None:
     task.cancel()
     assert n == 50
     assert ticks >= 40
+
+
+async def test_warmup_bars_come_unpaced_then_pacing_starts(monkeypatch) -> None:
+    import asyncio
+
+    from gpt_trader.sim import synthetic
+    from gpt_trader.sim.products import default_products
+
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def record(delay: float) -> None:
+        slept.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(synthetic.asyncio, "sleep", record)
+    feed = synthetic.SyntheticFeed(default_products(["BTC-USD"]), seed=1, pace_s=0.2, warmup_bars=5)
+    seen = 0
+    async for _ in feed.stream(["BTC-USD"]):
+        seen += 1
+        if seen == 8:
+            break
+    # bars 1..5 are history (a yield to the loop only), bars 6 and 7 are paced
+    assert slept == [0, 0, 0, 0, 0, 0.2, 0.2]

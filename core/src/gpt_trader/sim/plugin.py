@@ -73,6 +73,7 @@ class SyntheticFeedParams(Params):
     interval_s: int = Field(default=60, gt=0)
     pace_s: float = Field(default=1.0, ge=0)
     start: str | None = None
+    warmup_bars: int = Field(default=0, ge=0)
 
     @field_validator("start")
     @classmethod
@@ -138,6 +139,7 @@ def make_synthetic_feed(params: SyntheticFeedParams, ctx: BuildContext) -> Synth
         interval_s=params.interval_s,
         start_ts=_start_ts(params, ctx),
         pace_s=params.pace_s,
+        warmup_bars=params.warmup_bars,
     )
 
 

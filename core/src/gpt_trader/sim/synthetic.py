@@ -91,9 +91,12 @@ class SyntheticFeed:
         *,
         substeps: int = 8,
         limit: int | None = None,
+        warmup_bars: int = 0,
     ) -> None:
-        if interval_s <= 0 or substeps <= 0 or pace_s < 0:
-            raise ValueError("interval_s and substeps must be positive, pace_s not negative")
+        if interval_s <= 0 or substeps <= 0 or pace_s < 0 or warmup_bars < 0:
+            raise ValueError(
+                "interval_s and substeps must be positive, pace_s and warmup_bars not negative"
+            )
         self.products = dict(products)
         self.seed = seed
         self.interval_s = interval_s
@@ -101,6 +104,7 @@ class SyntheticFeed:
         self.pace_s = pace_s
         self.substeps = substeps
         self.limit = limit
+        self.warmup_bars = warmup_bars
 
     def _walkers(self, symbols: Sequence[str]) -> list[_Walker]:
         missing = [s for s in symbols if s not in self.products]
@@ -129,10 +133,12 @@ class SyntheticFeed:
             yield from group
 
     async def stream(self, symbols: Sequence[str]) -> AsyncIterator[Candle]:
-        first = True
-        for group in self.bars(symbols):
-            if not first:
+        """The bars paced ``pace_s`` apart; the first ``warmup_bars`` come at once, as the
+        history a live feed would backfill, so indicators are warm when pacing starts."""
+        for n, group in enumerate(self.bars(symbols)):
+            if n > self.warmup_bars:
                 await asyncio.sleep(self.pace_s)
-            first = False
+            elif n:
+                await asyncio.sleep(0)
             for candle in group:
                 yield candle
