@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -241,6 +242,9 @@ def _client(sim_json: Path | None) -> tuple[Any, str | None, str]:
         raise UserError(
             "data download needs the coinbase-advanced-py SDK (install gpt-trader-coinbase)"
         ) from None
+    # The SDK logs every HTTP error through a stderr handler of its own; the command
+    # reports failures itself, in one line.
+    logging.getLogger("coinbase.RESTClient").setLevel(logging.CRITICAL)
     if sim_json is None:
         return RESTClient(timeout=30), None, "coinbase"
     try:
