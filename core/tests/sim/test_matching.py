@@ -9,6 +9,7 @@ import pytest
 from gpt_trader.domain import (
     BookUpdate,
     Liquidity,
+    OrderRequest,
     OrderStatus,
     OrderType,
     Side,
@@ -209,7 +210,6 @@ def test_post_only_that_would_cross_is_rejected_and_one_that_would_not_rests() -
         ("1", "90.001", OrderType.LIMIT, "INVALID_PRICE_PRECISION"),
         ("1", "-1", OrderType.LIMIT, "INVALID_LIMIT_PRICE"),
         ("1", None, OrderType.LIMIT, "INVALID_LIMIT_PRICE"),
-        ("1", "90.00", OrderType.BRACKET, "UNSUPPORTED_ORDER_CONFIGURATION"),
     ],
 )
 def test_invalid_requests_are_rejected_with_coinbase_reasons(
@@ -481,3 +481,57 @@ def test_state_round_trip_rebuilds_an_engine_that_behaves_the_same() -> None:
     assert copy.open_orders() == eng.open_orders()
     event = trade("94.00", "1.5", ts=T0 + 2 * NS)
     assert copy.on_trade(event) == eng.on_trade(event)
+
+
+# ---- trigger bracket -----------------------------------------------------------------------
+
+
+def bracket(cid: str, side: str, size: str, take: str, stop: str) -> OrderRequest:
+    return req(cid, side, size, take, kind=OrderType.BRACKET, stop_price=D(stop))
+
+
+def test_bracket_rests_as_take_profit_and_fills_there() -> None:
+    eng = engine()
+    assert statuses(eng.submit(bracket("b1", "SELL", "1", "110.00", "95.00"), T0)) == ["OPEN"]
+    assert [o.client_order_id for o in eng.open_orders()] == ["b1"]
+    ups = eng.on_trade(trade("110.50", "2", side="BUY", ts=T0 + NS))
+    assert statuses(ups) == ["FILLED"]
+    fill = ups[0].fill
+    assert fill is not None
+    assert (fill.price, fill.liquidity) == (D("110.00"), Liquidity.MAKER)
+
+
+def test_bracket_stop_sells_at_once_and_leaves_the_book() -> None:
+    eng = engine()
+    eng.submit(bracket("b2", "SELL", "1", "110.00", "95.00"), T0)
+    ups = eng.on_trade(trade("94.00", "1", side="SELL", ts=T0 + NS))
+    assert statuses(ups)[-1] == "FILLED"
+    fill = ups[-1].fill
+    assert fill is not None
+    assert fill.liquidity is Liquidity.TAKER
+    assert eng.open_orders() == []
+
+
+def test_bracket_stop_on_a_bar_fills_at_the_stop_before_the_take_profit() -> None:
+    eng = engine()
+    eng.submit(bracket("b3", "SELL", "1", "110.00", "95.00"), T0)
+    # a wide bar touches both legs: the stop is taken first (the conservative reading)
+    ups = eng.on_bar(bar("100.00", "111.00", "94.00", "105.00", n=1))
+    assert statuses(ups) == ["FILLED"]
+    fill = ups[0].fill
+    assert fill is not None
+    assert fill.price == D("95.00")
+
+
+@pytest.mark.parametrize(
+    ("side", "take", "stop", "reason"),
+    [
+        ("SELL", "110.00", "105.00", "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE"),
+        ("SELL", "96.00", "99.00", "PREVIEW_INVALID_STOP_PRICE"),
+        ("BUY", "90.00", "95.00", "PREVIEW_STOP_PRICE_BELOW_LAST_TRADE_PRICE"),
+    ],
+)
+def test_bracket_geometry_is_checked(side: str, take: str, stop: str, reason: str) -> None:
+    ups = engine().submit(bracket("bad", side, "1", take, stop), T0)
+    assert statuses(ups) == ["REJECTED"]
+    assert ups[0].order.reject_reason == reason

@@ -312,9 +312,20 @@ def test_every_order_configuration(rest):
     assert statuses["limit_gtd"].time_in_force == "GOOD_UNTIL_DATE_TIME"
     assert statuses["stop_limit_gtc"].trigger_status == "STOP_PENDING"
     assert statuses["stop_limit_gtc"].order_type == "STOP_LIMIT"
-    bracket = rest.trigger_bracket_order_gtc_sell(cid(), "BTC-USD", "0.0001", low, stop)
-    assert bracket.success is False
-    assert bracket.error_response["new_order_failure_reason"] == "UNSUPPORTED_ORDER_CONFIGURATION"
+    take = str((bid * Decimal("1.3")).quantize(Decimal("0.01")))
+    gtc = rest.trigger_bracket_order_gtc_sell(cid(), "BTC-USD", "0.00005", take, stop)
+    gtd = rest.trigger_bracket_order_gtd_sell(cid(), "BTC-USD", "0.00005", take, stop, end)
+    for r in (gtc, gtd):
+        assert r.success is True, r
+        order = rest.get_order(r.success_response["order_id"]).order
+        assert (order.order_type, order.status) == ("BRACKET", "OPEN")
+        statuses[order.order_id] = order
+    inverted = rest.trigger_bracket_order_gtc_sell(cid(), "BTC-USD", "0.00005", stop, take)
+    assert inverted.success is False
+    assert inverted.error_response["preview_failure_reason"] in (
+        "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE",
+        "PREVIEW_INVALID_STOP_PRICE",
+    )
     rest.cancel_orders([o.order_id for o in statuses.values() if o.status == "OPEN"])
 
 

@@ -287,6 +287,9 @@ class SimExchange:
             return p.base, request.size
         if request.order_type is OrderType.MARKET:
             price = engine.estimate_price(Side.BUY, request.size)
+        elif request.order_type is OrderType.BRACKET and request.stop_price is not None:
+            # a BUY bracket's stop leg pays up to the stop, which sits above the limit
+            price = max(request.stop_price, request.limit_price or request.stop_price)
         else:
             price = request.limit_price
         if price is None:

@@ -27,8 +27,13 @@ What happens to an order
 * STOP_LIMIT (GTC/GTD only): a BUY triggers when the price rises to ``>= stop_price``, a
   SELL when it falls to ``<= stop_price`` (trades, tickers, or a bar's high/low). A stop
   already on the wrong side of the last price is rejected, as Coinbase does. Once triggered
-  it behaves as a limit order. BRACKET is not implemented: rejected
-  ``UNSUPPORTED_ORDER_CONFIGURATION``.
+  it behaves as a limit order.
+* BRACKET (``trigger_bracket``, GTC/GTD): a take-profit limit at ``limit_price`` that rests
+  in the book like any limit, plus a stop-loss trigger at ``stop_price`` (below the limit
+  for a SELL, above it for a BUY; checked against the last price like a stop-limit's).
+  When the stop triggers (on a print, a ticker or a bar's range, before the take-profit in
+  the same bar: the conservative reading), the remainder leaves the book and is sold
+  (bought) at once as a taker at the trigger price; what cannot fill is CANCELLED.
 * TIF: GTC rests; GTD rests until ``end_ts`` (expired by :meth:`expire` and by every market
   event's time); IOC cancels the unfilled remainder; FOK fills completely or is CANCELLED
   with no fills. MARKET orders are always immediate-or-cancel (FOK when asked).
@@ -158,6 +163,7 @@ class MatchingEngine:
         self._orders: dict[str, Entry] = {}
         self._working: dict[str, Entry] = {}
         self._stops: list[Entry] = []
+        self._brackets: list[Entry] = []
         self._deferred: list[Entry] = []
         self._seq = 0
         self._trades = 0
@@ -317,7 +323,7 @@ class MatchingEngine:
         if taker_only and not immediate:
             self._park(entry, self._deferred, "deferred")
             return
-        limit = o.limit_price if o.order_type is OrderType.LIMIT else None
+        limit = o.limit_price if o.order_type in (OrderType.LIMIT, OrderType.BRACKET) else None
         if o.time_in_force is TimeInForce.FOK:
             fillable = self._fillable(o.side, limit, implied=immediate)
             if fillable is not None and fillable < o.remaining:
@@ -330,6 +336,8 @@ class MatchingEngine:
             self._end(entry, OrderStatus.CANCELLED, ts, ups)
         else:
             self._side(o.side).add(entry)
+            if o.order_type is OrderType.BRACKET:
+                self._brackets.append(entry)
 
     # ------------------------------------------------------------------ taking liquidity
 
@@ -488,6 +496,8 @@ class MatchingEngine:
 
     def _retire(self, entry: Entry) -> None:
         self._unpark(entry)
+        if entry.order.order_type is OrderType.BRACKET and entry in self._brackets:
+            self._brackets.remove(entry)
         self._working.pop(entry.order.client_order_id, None)
 
     def _end(self, entry: Entry, status: OrderStatus, ts: int, ups: list[Update]) -> None:
@@ -615,6 +625,9 @@ class MatchingEngine:
             for entry in list(self._stops):
                 if entry.order.created_ts <= bar.ts:
                     self._bar_stop(entry, bar, budget, ups, triggered)
+            for entry in list(self._brackets):
+                if entry.order.created_ts <= bar.ts:
+                    self._bar_bracket_stop(entry, bar, budget, ups, triggered)
             for side in (self._bids, self._asks):
                 for entry in side.entries:
                     if (
@@ -688,6 +701,44 @@ class MatchingEngine:
         if o.client_order_id in self._working:
             self._side(o.side).add(entry)
 
+    def _bar_bracket_stop(
+        self, entry: Entry, bar: Candle, budget: Budget, ups: list[Update], triggered: set[str]
+    ) -> None:
+        o = entry.order
+        stop = o.stop_price
+        if stop is None:  # pragma: no cover - validated on submit
+            return
+        if o.side is Side.SELL:
+            if bar.low > stop:
+                return
+            at = min(bar.open, stop)
+        else:
+            if bar.high < stop:
+                return
+            at = max(bar.open, stop)
+        triggered.add(o.client_order_id)
+        self._brackets.remove(entry)
+        self._unpark(entry)
+        qty = self._allot(budget, o.side, o.remaining)
+        if qty > 0:
+            ts = bar.ts if at == bar.open else bar.close_ts
+            ups.append(self._fill(entry, self._slip(at, o.side), qty, Liquidity.TAKER, ts))
+        if o.client_order_id in self._working:
+            self._end(entry, OrderStatus.CANCELLED, bar.close_ts, ups)
+
+    def _trigger_brackets(self, price: Decimal, ts: int, ups: list[Update]) -> None:
+        for entry in list(self._brackets):
+            o = entry.order
+            stop = o.stop_price
+            if stop is None or o.created_ts > ts:
+                continue
+            if (o.side is Side.SELL and price <= stop) or (o.side is Side.BUY and price >= stop):
+                self._brackets.remove(entry)
+                self._unpark(entry)
+                self._take(entry, None, True, ts, ups)
+                if o.client_order_id in self._working:
+                    self._end(entry, OrderStatus.CANCELLED, ts, ups)
+
     def _bar_resting(self, entry: Entry, bar: Candle, budget: Budget, ups: list[Update]) -> None:
         o = entry.order
         limit = entry.limit
@@ -755,6 +806,7 @@ class MatchingEngine:
         return self.expire(update.ts) if self._working else []
 
     def _trigger_stops(self, price: Decimal, ts: int, ups: list[Update]) -> None:
+        self._trigger_brackets(price, ts, ups)
         for entry in list(self._stops):
             o = entry.order
             stop = o.stop_price
@@ -795,7 +847,7 @@ class MatchingEngine:
         """Replace this engine's orders and counters with ``state`` (from :meth:`to_state`)."""
         self._bids, self._asks = BookSide(Side.BUY), BookSide(Side.SELL)
         self._orders, self._working = {}, {}
-        self._stops, self._deferred = [], []
+        self._stops, self._deferred, self._brackets = [], [], []
         self._seq = int(state["seq"])
         self._trades = int(state["trades"])
         self.last_price = undec(state.get("last_price"))
@@ -817,3 +869,5 @@ class MatchingEngine:
                 self._park(entry, self._deferred, "deferred")
             else:
                 self._side(order.side).add(entry)
+                if order.order_type is OrderType.BRACKET:
+                    self._brackets.append(entry)

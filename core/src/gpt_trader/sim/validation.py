@@ -71,28 +71,42 @@ def stop_reason(request: OrderRequest, product: Product, last: Decimal | None) -
     return None
 
 
+def bracket_reason(request: OrderRequest) -> str | None:
+    """A bracket's stop must sit on the losing side of its take-profit limit."""
+    stop, limit = request.stop_price, request.limit_price
+    if stop is None or limit is None:  # pragma: no cover - price checks come first
+        return R.INVALID_STOP_PRICE
+    if (request.side is Side.SELL and stop >= limit) or (
+        request.side is Side.BUY and stop <= limit
+    ):
+        return R.INVALID_STOP_PRICE
+    return None
+
+
 def request_reason(
     product: Product, request: OrderRequest, ts: int, last: Decimal | None
 ) -> str | None:
     """Why ``request`` (already :func:`normalize` d) cannot be placed at ``ts``, or None.
 
-    Checks in order: product, order type (BRACKET unsupported), size, limit price, stop,
-    post-only combinations, GTD end time.
+    Checks in order: product, size, limit price, stop (stop-limit and bracket), post-only
+    combinations, GTD end time.
     """
     if request.symbol != product.symbol:
         return R.INVALID_PRODUCT_ID
     kind, tif = request.order_type, request.time_in_force
-    if kind is OrderType.BRACKET:
-        return R.UNSUPPORTED_ORDER_CONFIGURATION
     reason = size_reason(product, request.size)
     if reason is not None:
         return reason
-    if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+    if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.BRACKET):
         reason = price_reason(product, request.limit_price, R.INVALID_LIMIT_PRICE)
         if reason is not None:
             return reason
-    if kind is OrderType.STOP_LIMIT:
+    if kind in (OrderType.STOP_LIMIT, OrderType.BRACKET):
         reason = stop_reason(request, product, last)
+        if reason is not None:
+            return reason
+    if kind is OrderType.BRACKET:
+        reason = bracket_reason(request)
         if reason is not None:
             return reason
     if request.post_only:
