@@ -20,16 +20,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
 from gpt_trader.errors import UserError
 from gpt_trader.hookspecs import hookimpl
 from pydantic import Field, model_validator
 
-from gpt_trader_coinbase.auth import ENV_KEY, ENV_SECRET, Credentials, load_credentials
-from gpt_trader_coinbase.rest import RestClient
 from gpt_trader_coinbase.target import Endpoints, SimLease, resolve
+
+if TYPE_CHECKING:
+    from gpt_trader_coinbase.auth import Credentials
+
+# auth (cryptography, jwt) and rest (aiohttp) load when a profile builds a component, not
+# whenever plugins are discovered: every CLI command and the dev profile would pay for them.
 
 Channel = Literal["ticker", "level2", "market_trades", "candles"]
 DEFAULT_CHANNELS: tuple[Channel, ...] = ("ticker", "level2", "market_trades")
@@ -93,6 +97,8 @@ def _target(params: TargetParams, ctx: BuildContext) -> tuple[Endpoints, SimLeas
 
 
 def _credentials(params: TargetParams, endpoints: Endpoints) -> Credentials | None:
+    from gpt_trader_coinbase.auth import load_credentials
+
     if params.key_file:
         return load_credentials(params.key_file)
     if endpoints.simulator:
@@ -102,6 +108,8 @@ def _credentials(params: TargetParams, endpoints: Endpoints) -> Credentials | No
 
 
 def make_spot_broker(params: SpotBrokerParams, ctx: BuildContext) -> Any:
+    from gpt_trader_coinbase.auth import ENV_KEY, ENV_SECRET, load_credentials
+    from gpt_trader_coinbase.rest import RestClient
     from gpt_trader_coinbase.spot.broker import BrokerConfig, CoinbaseSpotBroker
 
     endpoints, lease = _target(params, ctx)
@@ -146,6 +154,7 @@ def make_spot_broker(params: SpotBrokerParams, ctx: BuildContext) -> Any:
 
 
 def make_market_feed(params: MarketFeedParams, ctx: BuildContext) -> Any:
+    from gpt_trader_coinbase.rest import RestClient
     from gpt_trader_coinbase.spot.feed import CoinbaseMarketFeed
 
     endpoints, lease = _target(params, ctx)
@@ -206,8 +215,11 @@ def register_commands(app: Any) -> None:
 
 @hookimpl
 def shutdown(context: Any) -> None:
-    from gpt_trader_coinbase.spot.feed import CoinbaseMarketFeed
+    import sys
 
+    # Only a run that built a coinbase.market feed has the module loaded; importing it
+    # here would load aiohttp into every other run just to find out.
+    feed_module = sys.modules.get("gpt_trader_coinbase.spot.feed")
     feed = getattr(context, "feed", None)
-    if isinstance(feed, CoinbaseMarketFeed):
+    if feed_module is not None and isinstance(feed, feed_module.CoinbaseMarketFeed):
         feed.close()
