@@ -65,7 +65,9 @@ stops. Book updates replace synthetic levels (consumed by takers until the next 
 
 from __future__ import annotations
 
+import heapq
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple, get_args
@@ -364,18 +366,27 @@ class MatchingEngine:
         ref = self._ref_ask if taker is Side.BUY else self._ref_bid
         return None if ref is None else self._slip(ref, taker)
 
-    def _liquidity(self, taker: Side, implied: bool) -> list[_Level]:
-        """What a taker on ``taker`` side can trade against, best price first."""
+    def _liquidity(self, taker: Side, implied: bool) -> Iterator[_Level]:
+        """What a taker on ``taker`` side can trade against, best price first.
+
+        Lazy: the book's resting entries are already in price-time order, so they are
+        merged with the (few) synthetic levels as the taker walks them, and a taker that
+        stops at the first level costs O(1), not a sort of the whole book.
+        """
         opp = self._side(taker.opposite)
         levels = [_Level(p, s, None, 0, 0) for p, s in opp.levels()]
         if implied and not opp.has_levels:
             price = self._implied(taker)
             if price is not None:
                 levels.append(_Level(price, None, None, 0, 0))
-        levels.extend(_Level(e.limit, e.order.remaining, e, 1, e.seq) for e in opp.entries)
         sign = -1 if opp.side is Side.BUY else 1
-        levels.sort(key=lambda lv: (lv.price * sign, lv.rank, lv.seq))
-        return levels
+
+        def key(lv: _Level) -> tuple[Decimal, int, int]:
+            return (lv.price * sign, lv.rank, lv.seq)
+
+        levels.sort(key=key)
+        resting = (_Level(e.limit, e.order.remaining, e, 1, e.seq) for e in opp.entries)
+        return heapq.merge(levels, resting, key=key)
 
     def _fillable(self, taker: Side, limit: Decimal | None, implied: bool) -> Decimal | None:
         """Size available to a taker within ``limit``; None when unlimited."""
