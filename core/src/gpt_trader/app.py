@@ -22,7 +22,7 @@ from gpt_trader.control import apply_pending
 from gpt_trader.domain import Product, TradingState
 from gpt_trader.domain.events import RunStarted, RunStopped
 from gpt_trader.engine.clock import SimClock, WallClock
-from gpt_trader.engine.guards import GuardStack
+from gpt_trader.engine.guards import DEFAULT_BUDGET_S, GuardStack
 from gpt_trader.engine.journal import MemoryJournal
 from gpt_trader.engine.kernel import Kernel, KernelParts
 from gpt_trader.errors import UserError
@@ -182,7 +182,7 @@ async def assemble(
         journal=journal,
         clock=clock,
         filters=filters,
-        guards=GuardStack(pre, runtime_guards),
+        guards=GuardStack(pre, runtime_guards, budget_s=None if replay else DEFAULT_BUDGET_S),
         sinks=sinks,
         critical_sinks=frozenset({0}) if durable else frozenset(),
         record_market=config.run.record_market and not replay,

@@ -263,7 +263,10 @@ def test_market_orders_and_fills(rest):
 
 def test_partial_fill_rests_as_open(rest):
     ask = Decimal(rest.get_product_book("ETH-USD", limit=1).pricebook.asks[0].price)
-    created = rest.limit_order_gtc_buy(cid(), "ETH-USD", "20", str(ask))
+    # a little through the ask, so a market tick between the two calls cannot leave the
+    # limit behind the book
+    price = (ask * Decimal("1.005")).quantize(Decimal("0.01"))
+    created = rest.limit_order_gtc_buy(cid(), "ETH-USD", "20", str(price))
     order = rest.get_order(created.success_response["order_id"]).order
     assert order.status in ("OPEN", "FILLED")
     assert Decimal(order.filled_size) > 0

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from gpt_trader.domain import GuardResult, OrderRequest, Severity, TradingState
 from gpt_trader.protocols import PreTradeGuard, RuntimeGuard, StateView
 
-DEFAULT_BUDGET_S = 0.05
+# A guard slower than this fails closed. Generous, so that a GC pause or a busy machine
+# does not halt a healthy bot; None (replays, backtests) turns the clock off altogether,
+# since a decision must not depend on how fast the machine was.
+DEFAULT_BUDGET_S = 0.5
 
 
 @dataclass
@@ -26,7 +29,7 @@ class GuardCounters:
 class GuardStack:
     pre_trade: Sequence[PreTradeGuard] = ()
     runtime: Sequence[RuntimeGuard] = ()
-    budget_s: float = DEFAULT_BUDGET_S
+    budget_s: float | None = DEFAULT_BUDGET_S
     counters: dict[str, GuardCounters] = field(default_factory=dict)
 
     def check(self, request: OrderRequest, state: StateView) -> list[GuardResult]:
@@ -58,14 +61,15 @@ class GuardStack:
                 action=TradingState.HALTED,
             )
         elapsed = time.perf_counter() - started
-        if elapsed > self.budget_s and result.severity < Severity.CRITICAL:
+        budget = self.budget_s
+        if budget is not None and elapsed > budget and result.severity < Severity.CRITICAL:
             result = GuardResult(
                 guard=name,
                 severity=Severity.CRITICAL,
                 message=f"guard took {elapsed * 1000:.0f} ms (budget "
-                f"{self.budget_s * 1000:.0f} ms); failing closed",
+                f"{budget * 1000:.0f} ms); failing closed",
                 value=elapsed,
-                threshold=self.budget_s,
+                threshold=budget,
                 action=TradingState.HALTED,
             )
         if not isinstance(result, GuardResult):
