@@ -86,12 +86,18 @@ def call(sim, rest):
 
 
 def _partially_filled_order(rest) -> str:
-    top = rest.get_product_book("ETH-USD", limit=1).pricebook.asks[0]
-    # 1.5x the first ask level at its price: that level fills, the rest rests (OPEN)
-    size = (Decimal(top.size) * Decimal("1.5")).quantize(Decimal("0.0001"))
-    r = rest.limit_order_gtc_buy(uuid.uuid4().hex, "ETH-USD", str(size), top.price)
-    assert r.success, r
-    return r.success_response["order_id"]
+    # 1.5x the first ask level at its price: that level fills, the rest rests (OPEN). The
+    # market ticks on its own, so the book can move between reading it and ordering: retry.
+    for _ in range(5):
+        top = rest.get_product_book("ETH-USD", limit=1).pricebook.asks[0]
+        size = (Decimal(top.size) * Decimal("1.5")).quantize(Decimal("0.0001"))
+        r = rest.limit_order_gtc_buy(uuid.uuid4().hex, "ETH-USD", str(size), top.price)
+        assert r.success, r
+        order_id = r.success_response["order_id"]
+        if Decimal(rest.get_order(order_id).order.filled_size) > 0:
+            return order_id
+        rest.cancel_orders([order_id])
+    raise AssertionError("no partially filled order after 5 tries")
 
 
 def test_rest_samples(sim, rest, call):
