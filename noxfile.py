@@ -27,7 +27,15 @@ def core(session: nox.Session) -> None:
 def plugins(session: nox.Session, plugin: str) -> None:
     """One plugin with core and nothing else."""
     extra = ["-e", "plugins/strategies", "backtesting", "ray"] if plugin == "research" else []
-    session.install("-e", "core", "-e", f"plugins/{plugin}", *extra, *TEST_DEPS, *PLUGIN_TEST_DEPS.get(plugin, []))
+    session.install(
+        "-e",
+        "core",
+        "-e",
+        f"plugins/{plugin}",
+        *extra,
+        *TEST_DEPS,
+        *PLUGIN_TEST_DEPS.get(plugin, []),
+    )
     session.run("pytest", f"plugins/{plugin}", "-p", "no:cacheprovider", *session.posargs)
 
 

@@ -11,6 +11,7 @@ from gpt_trader.domain import (
     Decision,
     Fill,
     FilterResult,
+    FundingPayment,
     GuardResult,
     MarketEvent,
     Order,
@@ -62,6 +63,7 @@ class BrokerListener(Protocol):
 
     def on_order(self, order: Order) -> None: ...
     def on_fill(self, fill: Fill) -> None: ...
+    def on_funding(self, payment: FundingPayment) -> None: ...
 
 
 @runtime_checkable

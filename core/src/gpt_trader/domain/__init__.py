@@ -20,7 +20,7 @@ from gpt_trader.domain.orders import (
     Side,
     TimeInForce,
 )
-from gpt_trader.domain.portfolio import Balance, Position
+from gpt_trader.domain.portfolio import Balance, FundingPayment, Position
 from gpt_trader.domain.products import Product, ProductType
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Decision",
     "Fill",
     "FilterResult",
+    "FundingPayment",
     "GuardResult",
     "Liquidity",
     "MarketEvent",

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from gpt_trader.domain.decisions import Decision, GuardResult, SignalValue, TradingState
 from gpt_trader.domain.market import BookUpdate, Candle, Ticker, Trade
 from gpt_trader.domain.orders import Fill, Order, OrderRequest
+from gpt_trader.domain.portfolio import FundingPayment
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,14 @@ class FillReceived(Event):
     type: ClassVar[str] = "fill"
     fill: Fill
     realized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FundingReceived(Event):
+    """A perpetual's funding payment (``amount`` < 0: paid), exactly once by payment id."""
+
+    type: ClassVar[str] = "funding"
+    payment: FundingPayment
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,3 +84,19 @@ class Balance:
     @property
     def hold(self) -> Decimal:
         return self.total - self.available
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """One funding exchange on one position. ``amount`` is signed from the account's side:
+    negative = paid, positive = received. ``size`` is the signed position in contracts."""
+
+    payment_id: str
+    symbol: str
+    ts: int
+    rate: Decimal
+    mark_price: Decimal
+    size: Decimal
+    contract_size: Decimal
+    amount: Decimal
+    currency: str

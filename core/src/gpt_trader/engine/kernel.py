@@ -20,6 +20,7 @@ from gpt_trader.domain import (
     Candle,
     Decision,
     Fill,
+    FundingPayment,
     GuardResult,
     MarketEvent,
     Order,
@@ -41,6 +42,7 @@ from gpt_trader.domain.events import (
     EntriesPaused,
     Event,
     FillReceived,
+    FundingReceived,
     GuardTripped,
     MarketData,
     OrderIntent,
@@ -121,6 +123,7 @@ class Kernel:
         self.broker_calls = 0
         self.broker_errors = 0
         self._seen_trades: set[str] = set()
+        self._seen_funding: set[str] = set()
         self._votes: dict[str, dict[str, SignalValue]] = {s: {} for s in parts.products}
         self._last_price: dict[str, Decimal] = {}
         self._last_ts: dict[str, int] = {}
@@ -194,6 +197,10 @@ class Kernel:
         for fill in self.parts.journal.fills():
             self._seen_trades.add(fill.trade_id)
             self.ledger.position(fill.symbol).apply(fill)
+        recorded_funding = getattr(self.parts.journal, "funding_payments", None)
+        for payment in recorded_funding() if recorded_funding is not None else ():
+            self._seen_funding.add(payment.payment_id)
+            self.ledger.position(payment.symbol).funding += payment.amount
         await self.reconcile()
         # The venue's balances are the truth for cash, whatever the fills above moved.
         await self._sync_cash()
@@ -539,6 +546,17 @@ class Kernel:
         self.ledger.update_peak()
         self.run_runtime_guards()
 
+    def on_funding(self, payment: FundingPayment) -> None:
+        """A perpetual's funding payment: into the position and cash, once per payment id."""
+        if payment.payment_id in self._seen_funding:
+            return
+        self._seen_funding.add(payment.payment_id)
+        self.ledger.apply_funding(payment)
+        if self._sinks:
+            self.emit(FundingReceived(self.now, payment))
+        self.ledger.update_peak()
+        self.run_runtime_guards()
+
     # ---- guards & state --------------------------------------------------------------------
     async def on_timer(self) -> None:
         await self.resolve_unknown()
@@ -642,6 +660,7 @@ class Kernel:
             "orders": len(self.orders),
             "orders_by_status": by_status,
             "fills": len(self._seen_trades),
+            "funding_payments": len(self._seen_funding),
             "trading_state": self.trading_state.name,
             "events": self.events_processed,
             "decisions": self.decisions,
@@ -649,8 +668,12 @@ class Kernel:
                 "realized": money(self.ledger.realized_pnl),
                 "unrealized": money(self.ledger.unrealized_pnl),
                 "fees": money(self.ledger.fees),
+                "funding": money(self.ledger.funding),
                 "net": money(
-                    self.ledger.realized_pnl + self.ledger.unrealized_pnl - self.ledger.fees
+                    self.ledger.realized_pnl
+                    + self.ledger.unrealized_pnl
+                    + self.ledger.funding
+                    - self.ledger.fees
                 ),
             },
             "equity": money(self.ledger.equity),

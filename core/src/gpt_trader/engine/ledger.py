@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from gpt_trader.domain import Fill, Position, Product, Side
+from gpt_trader.domain import Fill, FundingPayment, Position, Product, ProductType, Side
 
 ZERO = Decimal(0)
 
@@ -31,16 +31,25 @@ class Ledger:
             self._open_trade_pnl[symbol] = ZERO
         return pos
 
+    def _margined(self, symbol: str) -> bool:
+        product = self.products.get(symbol)
+        return product is not None and product.product_type is not ProductType.SPOT
+
     def apply_fill(self, fill: Fill) -> Decimal:
-        """Move cash and the position; returns realised P&L (before fees)."""
+        """Move cash and the position; returns realised P&L (before fees).
+
+        Spot exchanges the notional. A future or perpetual is margined: no notional
+        changes hands, cash moves by the realised P&L and the fee only.
+        """
         pos = self.position(fill.symbol)
         was_flat = pos.size == 0
         realized = pos.apply(fill)
-        notional = fill.price * fill.size * pos.contract_size
-        if fill.side is Side.BUY:
-            self.cash -= notional + fill.fee
+        if self._margined(fill.symbol):
+            self.cash += realized - fill.fee
+        elif fill.side is Side.BUY:
+            self.cash -= fill.price * fill.size * pos.contract_size + fill.fee
         else:
-            self.cash += notional - fill.fee
+            self.cash += fill.price * fill.size * pos.contract_size - fill.fee
         # A round trip's result (realised minus every fee on the way) feeds the Kelly sizer.
         trade = self._open_trade_pnl[fill.symbol] if not was_flat else ZERO
         trade += realized - fill.fee
@@ -50,6 +59,10 @@ class Ledger:
         self._open_trade_pnl[fill.symbol] = trade
         return realized
 
+    def apply_funding(self, payment: FundingPayment) -> None:
+        self.position(payment.symbol).funding += payment.amount
+        self.cash += payment.amount
+
     def mark(self, symbol: str, price: Decimal) -> None:
         pos = self.positions.get(symbol)
         if pos is not None:
@@ -57,10 +70,14 @@ class Ledger:
 
     @property
     def equity(self) -> Decimal:
+        """Cash plus spot holdings at the mark plus the unrealised P&L of margined ones."""
         value = self.cash
-        for pos in self.positions.values():
+        for symbol, pos in self.positions.items():
             if pos.size:
-                value += pos.size * pos.mark_price * pos.contract_size
+                if self._margined(symbol):
+                    value += pos.unrealized_pnl
+                else:
+                    value += pos.size * pos.mark_price * pos.contract_size
         return value
 
     def update_peak(self) -> Decimal:
@@ -76,6 +93,10 @@ class Ledger:
     @property
     def unrealized_pnl(self) -> Decimal:
         return sum((p.unrealized_pnl for p in self.positions.values()), ZERO)
+
+    @property
+    def funding(self) -> Decimal:
+        return sum((p.funding for p in self.positions.values()), ZERO)
 
     @property
     def fees(self) -> Decimal:

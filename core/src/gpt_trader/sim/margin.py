@@ -83,7 +83,15 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
-from gpt_trader.domain import Fill, OrderRequest, Position, Product, ProductType, Side
+from gpt_trader.domain import (
+    Fill,
+    FundingPayment,
+    OrderRequest,
+    Position,
+    Product,
+    ProductType,
+    Side,
+)
 from gpt_trader.sim import reasons as R
 from gpt_trader.sim.derivatives import (
     DAY_S,
@@ -113,22 +121,6 @@ ACCOUNTS = (FCM, INTX)
 
 
 # -- records ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FundingPayment:
-    """One funding exchange on one position. ``amount`` is signed from the account's side:
-    negative = paid, positive = received. ``size`` is the signed position in contracts."""
-
-    payment_id: str
-    symbol: str
-    ts: int
-    rate: Decimal
-    mark_price: Decimal
-    size: Decimal
-    contract_size: Decimal
-    amount: Decimal
-    currency: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,3 +206,25 @@ def m006_operator_actions(db: sqlite_utils.Database) -> None:
         )"""
         + _strict(db)
     )
+
+
+@migration
+def m007_funding(db: sqlite_utils.Database) -> None:
+    """Perpetual funding payments, exactly once by the venue's payment id, like fills."""
+    db.execute(
+        """
+        CREATE TABLE funding (
+            payment_id TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            rate TEXT NOT NULL,
+            mark_price TEXT NOT NULL,
+            size TEXT NOT NULL,
+            contract_size TEXT NOT NULL,
+            amount TEXT NOT NULL,
+            currency TEXT NOT NULL
+        )"""
+        + _strict(db)
+    )
+    db.execute("CREATE INDEX idx_funding_ts ON funding (ts)")

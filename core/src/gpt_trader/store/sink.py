@@ -9,8 +9,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gpt_trader.domain import Fill, Order
-from gpt_trader.domain.events import Event, FillReceived, MarketData, OrderUpdated, RunStopped
+from gpt_trader.domain import Fill, FundingPayment, Order
+from gpt_trader.domain.events import (
+    Event,
+    FillReceived,
+    FundingReceived,
+    MarketData,
+    OrderUpdated,
+    RunStopped,
+)
 from gpt_trader.errors import StoreError
 from gpt_trader.store.store import EncodedEvent, encode_events
 
@@ -23,6 +30,7 @@ class _Batch:
     events: list[Event] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
+    funding: list[FundingPayment] = field(default_factory=list)
     rows: list[EncodedEvent] = field(default_factory=list)
     done: threading.Event | None = None
 
@@ -85,6 +93,8 @@ class StoreSink:
             batch.orders.append(event.order)
         elif isinstance(event, FillReceived):
             batch.fills.append(event.fill)
+        elif isinstance(event, FundingReceived):
+            batch.funding.append(event.payment)
         if isinstance(event, RunStopped):
             self.flush()
         elif len(batch.events) >= self.flush_every:
@@ -146,8 +156,8 @@ class StoreSink:
             store.close()
 
     def _write(self, store: Store, batch: _Batch) -> None:
-        if batch.rows or batch.orders or batch.fills:
-            store.write_batch(self.run_id, batch.rows, batch.orders, batch.fills)
+        if batch.rows or batch.orders or batch.fills or batch.funding:
+            store.write_batch(self.run_id, batch.rows, batch.orders, batch.fills, batch.funding)
 
     @property
     def pending(self) -> int:

@@ -33,7 +33,7 @@ from gpt_trader.domain.orders import (
     Side,
     TimeInForce,
 )
-from gpt_trader.domain.portfolio import Position
+from gpt_trader.domain.portfolio import FundingPayment, Position
 from gpt_trader.errors import StoreError, UserError
 from gpt_trader.store.db import Synchronous, open_db
 from gpt_trader.store.migrations import migrate
@@ -354,6 +354,23 @@ class Store:
             params.append(run_id)
         return [_fill_from(r) for r in self._select("fills", where, params, "ts, rowid")]
 
+    def funding_payments(self, since_ts: int = 0) -> list[FundingPayment]:
+        """Recorded funding payments with ``ts >= since_ts``, oldest first."""
+        return [
+            FundingPayment(
+                payment_id=r["payment_id"],
+                symbol=r["symbol"],
+                ts=r["ts"],
+                rate=Decimal(r["rate"]),
+                mark_price=Decimal(r["mark_price"]),
+                size=Decimal(r["size"]),
+                contract_size=Decimal(r["contract_size"]),
+                amount=Decimal(r["amount"]),
+                currency=r["currency"],
+            )
+            for r in self._select("funding", ["ts >= ?"], [since_ts], "ts, rowid")
+        ]
+
     def save_positions(self, positions: Iterable[Position], run_id: str | None, ts: int) -> None:
         """Upsert these positions (by symbol) in one transaction; others are left as they are."""
         what = "saving positions"
@@ -401,6 +418,7 @@ class Store:
         rows: Sequence[EncodedEvent],
         orders: Sequence[Order] = (),
         fills: Sequence[Fill] = (),
+        funding: Sequence[FundingPayment] = (),
     ) -> None:
         """Orders, fills and encoded events (:func:`encode_events`) in ONE transaction:
         the sink's batched path. Orders apply in sequence with the same stale-update rule
@@ -408,6 +426,24 @@ class Store:
         with self._write(f"writing a batch of {len(rows)} events") as conn:
             for fill in fills:
                 _insert_fill(conn, fill, run_id)
+            for payment in funding:
+                conn.execute(
+                    "INSERT OR IGNORE INTO funding (payment_id, run_id, symbol, ts, rate, "
+                    "mark_price, size, contract_size, amount, currency) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        payment.payment_id,
+                        run_id,
+                        payment.symbol,
+                        payment.ts,
+                        _dec(payment.rate),
+                        _dec(payment.mark_price),
+                        _dec(payment.size),
+                        _dec(payment.contract_size),
+                        _dec(payment.amount),
+                        payment.currency,
+                    ),
+                )
             for order in orders:
                 _upsert_order(conn, order, run_id)
             if rows:
