@@ -37,6 +37,7 @@ from gpt_trader.domain.portfolio import FundingPayment, Position
 from gpt_trader.errors import StoreError, UserError
 from gpt_trader.store.db import Synchronous, open_db
 from gpt_trader.store.migrations import migrate
+from gpt_trader.store.rows import fill_from_row, funding_from_row, position_from_row
 
 WORKING_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.PENDING,
@@ -352,22 +353,12 @@ class Store:
         if run_id is not None:
             where.append("run_id = ?")
             params.append(run_id)
-        return [_fill_from(r) for r in self._select("fills", where, params, "ts, rowid")]
+        return [fill_from_row(r) for r in self._select("fills", where, params, "ts, rowid")]
 
     def funding_payments(self, since_ts: int = 0) -> list[FundingPayment]:
         """Recorded funding payments with ``ts >= since_ts``, oldest first."""
         return [
-            FundingPayment(
-                payment_id=r["payment_id"],
-                symbol=r["symbol"],
-                ts=r["ts"],
-                rate=Decimal(r["rate"]),
-                mark_price=Decimal(r["mark_price"]),
-                size=Decimal(r["size"]),
-                contract_size=Decimal(r["contract_size"]),
-                amount=Decimal(r["amount"]),
-                currency=r["currency"],
-            )
+            funding_from_row(r)
             for r in self._select("funding", ["ts >= ?"], [since_ts], "ts, rowid")
         ]
 
@@ -396,19 +387,7 @@ class Store:
             conn.executemany(_SAVE_POSITION, rows)
 
     def positions(self) -> list[Position]:
-        return [
-            Position(
-                symbol=r["symbol"],
-                size=Decimal(r["size"]),
-                avg_entry_price=Decimal(r["avg_entry_price"]),
-                realized_pnl=Decimal(r["realized_pnl"]),
-                fees=Decimal(r["fees"]),
-                funding=Decimal(r["funding"]),
-                mark_price=Decimal(r["mark_price"]),
-                contract_size=Decimal(r["contract_size"]),
-            )
-            for r in self._rows("SELECT * FROM positions ORDER BY symbol")
-        ]
+        return [position_from_row(r) for r in self._rows("SELECT * FROM positions ORDER BY symbol")]
 
     # -- event log -------------------------------------------------------------------
 
@@ -655,21 +634,6 @@ def _order_from(r: dict[str, Any]) -> Order:
         reject_reason=r["reject_reason"],
         tag=r["tag"],
         trade_ids=json.loads(r["trade_ids"]),
-    )
-
-
-def _fill_from(r: dict[str, Any]) -> Fill:
-    return Fill(
-        trade_id=r["trade_id"],
-        client_order_id=r["client_order_id"],
-        order_id=r["order_id"],
-        symbol=r["symbol"],
-        side=Side(r["side"]),
-        price=Decimal(r["price"]),
-        size=Decimal(r["size"]),
-        fee=Decimal(r["fee"]),
-        liquidity=Liquidity(r["liquidity"]),
-        ts=r["ts"],
     )
 
 

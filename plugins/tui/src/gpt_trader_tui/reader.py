@@ -22,7 +22,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from gpt_trader.domain import Fill, Liquidity, Position, Side
+from gpt_trader.domain import Position
+from gpt_trader.store.rows import fill_from_row, position_from_row
 
 NS = 1_000_000_000
 ZERO = Decimal(0)
@@ -575,16 +576,7 @@ class StoreReader:
 
     def _table_positions(self) -> dict[str, Position]:
         return {
-            r["symbol"]: Position(
-                symbol=r["symbol"],
-                size=_dec(r["size"]),
-                avg_entry_price=_dec(r["avg_entry_price"]),
-                realized_pnl=_dec(r["realized_pnl"]),
-                fees=_dec(r["fees"]),
-                funding=_dec(r["funding"]),
-                mark_price=_dec(r["mark_price"]),
-                contract_size=_dec(r["contract_size"]),
-            )
+            r["symbol"]: position_from_row(r)
             for r in self._rows("SELECT * FROM positions ORDER BY symbol")
         }
 
@@ -599,18 +591,7 @@ class StoreReader:
             (run.run_id, state.fill_rowid),
         )
         for r in rows:
-            fill = Fill(
-                trade_id=r["trade_id"],
-                client_order_id=r["client_order_id"],
-                order_id=r["order_id"],
-                symbol=r["symbol"],
-                side=Side(r["side"]),
-                price=_dec(r["price"]),
-                size=_dec(r["size"]),
-                fee=_dec(r["fee"]),
-                liquidity=Liquidity(r["liquidity"]),
-                ts=r["ts"],
-            )
+            fill = fill_from_row(r)
             pos = positions.get(fill.symbol)
             if pos is None:
                 pos = positions[fill.symbol] = Position(fill.symbol)

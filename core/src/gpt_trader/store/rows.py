@@ -1,0 +1,57 @@
+"""Rows of the store's tables as domain objects: one decoder per table, shared by the
+store and by read-only readers of the same file (the TUI)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Protocol
+
+from gpt_trader.domain import Fill, FundingPayment, Liquidity, Position, Side
+
+
+class Row(Protocol):
+    """A dict or a ``sqlite3.Row``: anything indexed by column name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def fill_from_row(r: Row) -> Fill:
+    return Fill(
+        trade_id=r["trade_id"],
+        client_order_id=r["client_order_id"],
+        order_id=r["order_id"],
+        symbol=r["symbol"],
+        side=Side(r["side"]),
+        price=Decimal(r["price"]),
+        size=Decimal(r["size"]),
+        fee=Decimal(r["fee"]),
+        liquidity=Liquidity(r["liquidity"]),
+        ts=r["ts"],
+    )
+
+
+def position_from_row(r: Row) -> Position:
+    return Position(
+        symbol=r["symbol"],
+        size=Decimal(r["size"]),
+        avg_entry_price=Decimal(r["avg_entry_price"]),
+        realized_pnl=Decimal(r["realized_pnl"]),
+        fees=Decimal(r["fees"]),
+        funding=Decimal(r["funding"]),
+        mark_price=Decimal(r["mark_price"]),
+        contract_size=Decimal(r["contract_size"]),
+    )
+
+
+def funding_from_row(r: Row) -> FundingPayment:
+    return FundingPayment(
+        payment_id=r["payment_id"],
+        symbol=r["symbol"],
+        ts=r["ts"],
+        rate=Decimal(r["rate"]),
+        mark_price=Decimal(r["mark_price"]),
+        size=Decimal(r["size"]),
+        contract_size=Decimal(r["contract_size"]),
+        amount=Decimal(r["amount"]),
+        currency=r["currency"],
+    )
