@@ -19,7 +19,7 @@ from typing import Any
 from gpt_trader.components import BuildContext, Kind
 from gpt_trader.config import BotConfig
 from gpt_trader.control import apply_pending
-from gpt_trader.domain import Product, TradingState
+from gpt_trader.domain import MarginType, Product, TradingState
 from gpt_trader.domain.events import RunStarted, RunStopped
 from gpt_trader.engine.clock import SimClock, WallClock
 from gpt_trader.engine.guards import DEFAULT_BUDGET_S, GuardStack
@@ -188,6 +188,8 @@ async def assemble(
         record_market=config.run.record_market and not replay,
         allow_short=config.run.allow_short,
         quote_currency=config.run.quote_currency,
+        leverage=config.run.leverage,
+        margin_type=MarginType(config.run.margin_type) if config.run.margin_type else None,
     )
     last = store.last_run() if store is not None else None
     return Runtime(

@@ -64,6 +64,9 @@ class BrokerListener(Protocol):
     def on_order(self, order: Order) -> None: ...
     def on_fill(self, fill: Fill) -> None: ...
     def on_funding(self, payment: FundingPayment) -> None: ...
+    def on_venue_position(self, position: Position) -> None:
+        """A derivative position as the venue sees it: its liquidation price, leverage and
+        margin update the kernel's position; its size does not (fills do that)."""
 
 
 @runtime_checkable

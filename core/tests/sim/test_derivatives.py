@@ -11,6 +11,7 @@ import pytest
 from gpt_trader.components import BuildContext, Kind
 from gpt_trader.domain import (
     Fill,
+    MarginType,
     Order,
     OrderRequest,
     OrderStatus,
@@ -27,7 +28,6 @@ from gpt_trader.sim import SimBroker, SimRejected
 from gpt_trader.sim import plugin as sim_plugin
 from gpt_trader.sim.derivatives import (
     IntradaySetting,
-    MarginType,
     MarginWindow,
     derivative_spec,
     derivatives_products,

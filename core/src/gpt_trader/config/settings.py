@@ -3,6 +3,7 @@ their params are validated later by the named component's own settings model."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -49,6 +50,10 @@ class RunSection(BaseModel):
     dev_fast_pace_s: float = Field(default=0.0, ge=0)
     quote_currency: str = "USD"
     allow_short: bool = False
+    # Derivatives only: the leverage and margin type sent with every futures/perpetual
+    # order (None = the venue's default); ignored for spot.
+    leverage: Decimal | None = Field(default=None, gt=0, le=100)
+    margin_type: Literal["CROSS", "ISOLATED"] | None = None
 
 
 class LoggingSection(BaseModel):

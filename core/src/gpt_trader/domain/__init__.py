@@ -5,6 +5,7 @@ from gpt_trader.domain.decisions import (
     Decision,
     FilterResult,
     GuardResult,
+    Reduction,
     Severity,
     SignalValue,
     TradingState,
@@ -21,7 +22,7 @@ from gpt_trader.domain.orders import (
     TimeInForce,
 )
 from gpt_trader.domain.portfolio import Balance, FundingPayment, Position
-from gpt_trader.domain.products import Product, ProductType
+from gpt_trader.domain.products import DerivativeTerms, MarginType, Product, ProductType
 
 __all__ = [
     "Action",
@@ -29,11 +30,13 @@ __all__ = [
     "BookUpdate",
     "Candle",
     "Decision",
+    "DerivativeTerms",
     "Fill",
     "FilterResult",
     "FundingPayment",
     "GuardResult",
     "Liquidity",
+    "MarginType",
     "MarketEvent",
     "Order",
     "OrderRequest",
@@ -42,6 +45,7 @@ __all__ = [
     "Position",
     "Product",
     "ProductType",
+    "Reduction",
     "Severity",
     "Side",
     "SignalValue",

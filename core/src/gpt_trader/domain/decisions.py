@@ -62,6 +62,16 @@ class TradingState(IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Reduction:
+    """A runtime guard's request to cut a position by ``size`` (contracts or base units)
+    with a reduce-only market order; the kernel places it when no order is working on
+    the symbol and trading is not halted."""
+
+    symbol: str
+    size: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class GuardResult:
     """A guard's answer. ``action`` says which state a CRITICAL result moves the kernel to."""
 
@@ -72,6 +82,7 @@ class GuardResult:
     threshold: Decimal | float | None = None
     action: TradingState = TradingState.HALTED
     context: dict[str, str] = field(default_factory=dict)
+    reduce: tuple[Reduction, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from gpt_trader.domain.products import MarginType
+
 ZERO = Decimal(0)
 
 
@@ -93,6 +95,7 @@ class OrderRequest:
     reduce_only: bool = False
     end_ts: int | None = None
     leverage: Decimal | None = None
+    margin_type: MarginType | None = None
     tag: str = ""
 
     def notional(self, reference_price: Decimal) -> Decimal:

@@ -27,6 +27,11 @@ class Position:
     funding: Decimal = ZERO
     mark_price: Decimal = ZERO
     contract_size: Decimal = Decimal(1)
+    # The venue's risk figures for a derivative position (None/0 for spot or when unknown);
+    # the kernel takes them from the broker and never derives size from them.
+    liquidation_price: Decimal | None = None
+    leverage: Decimal | None = None
+    initial_margin: Decimal = ZERO
 
     @property
     def is_flat(self) -> bool:
@@ -37,6 +42,16 @@ class Position:
         if self.size == 0 or self.mark_price == 0:
             return ZERO
         return (self.mark_price - self.avg_entry_price) * self.size * self.contract_size
+
+    @property
+    def liquidation_distance(self) -> Decimal | None:
+        """How far the mark is from liquidation, as a fraction of the mark (None if unknown)."""
+        if self.size == 0 or self.liquidation_price is None or self.mark_price <= 0:
+            return None
+        if self.liquidation_price <= 0:
+            return None
+        gap = self.mark_price - self.liquidation_price
+        return (gap if self.size > 0 else -gap) / self.mark_price
 
     @property
     def net_pnl(self) -> Decimal:

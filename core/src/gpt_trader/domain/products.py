@@ -15,6 +15,41 @@ class ProductType(StrEnum):
     PERPETUAL = "PERPETUAL"
 
 
+class MarginType(StrEnum):
+    """How a derivative position is margined. CFM supports CROSS only; INTX both."""
+
+    CROSS = "CROSS"
+    ISOLATED = "ISOLATED"
+
+
+@dataclass(frozen=True, slots=True)
+class DerivativeTerms:
+    """What a futures or perpetual product adds to a spot one, as the venue lists it.
+
+    Margin rates are initial-margin fractions of notional; ``maintenance_fraction`` of the
+    initial rate is the maintenance requirement. CFM has an intraday and an overnight
+    window (``has_windows``); INTX has one set of rates. ``expiry_ts`` is None for a
+    perpetual; ``funding_interval_s`` is None for a product without funding.
+    """
+
+    intraday_long: Decimal
+    intraday_short: Decimal
+    overnight_long: Decimal
+    overnight_short: Decimal
+    max_leverage: Decimal | None = None
+    expiry_ts: int | None = None
+    funding_interval_s: int | None = None
+    maintenance_fraction: Decimal = Decimal("0.5")
+    has_windows: bool = False
+    margin_types: tuple[MarginType, ...] = (MarginType.CROSS,)
+
+    def initial_rate(self, sign: int, *, overnight: bool) -> Decimal:
+        """Initial margin rate of a long (``sign`` > 0) or short position in a window."""
+        if overnight and self.has_windows:
+            return self.overnight_long if sign > 0 else self.overnight_short
+        return self.intraday_long if sign > 0 else self.intraday_short
+
+
 def quantize_down(value: Decimal, increment: Decimal) -> Decimal:
     """Round toward zero to a multiple of ``increment`` (sizes never round up)."""
     return (value / increment).to_integral_value(rounding=ROUND_DOWN) * increment
@@ -35,6 +70,11 @@ class Product:
     quote_min_size: Decimal = Decimal("1")
     product_type: ProductType = ProductType.SPOT
     contract_size: Decimal = ONE
+    derivative: DerivativeTerms | None = None
+
+    @property
+    def is_derivative(self) -> bool:
+        return self.product_type is not ProductType.SPOT
 
     def quantize_size(self, size: Decimal) -> Decimal:
         """Size rounded down to the base increment (never more than was asked for)."""

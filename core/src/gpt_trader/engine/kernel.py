@@ -22,6 +22,7 @@ from gpt_trader.domain import (
     Fill,
     FundingPayment,
     GuardResult,
+    MarginType,
     MarketEvent,
     Order,
     OrderRequest,
@@ -29,6 +30,7 @@ from gpt_trader.domain import (
     OrderType,
     Position,
     Product,
+    Reduction,
     Severity,
     Side,
     SignalValue,
@@ -101,6 +103,9 @@ class KernelParts:
     record_market: bool = False
     allow_short: bool = False
     quote_currency: str = "USD"
+    # Sent with every futures/perpetual order; None leaves it to the venue.
+    leverage: Decimal | None = None
+    margin_type: MarginType | None = None
 
 
 class Kernel:
@@ -135,6 +140,9 @@ class Kernel:
         # Runtime guards wait until start() has set cash: an equity of 0 is not a drawdown.
         self._started = False
         self._books: dict[str, L2Book] = {}
+        # Cuts runtime guards asked for (symbol -> (size, guard)); placed at the next
+        # async point, since guards run inside synchronous broker callbacks.
+        self._reductions: dict[str, tuple[Decimal, str]] = {}
 
     # ---- StateView -------------------------------------------------------------------------
     @property
@@ -329,6 +337,8 @@ class Kernel:
                 changed = True
         if changed:
             await self.decide(symbol)
+        if self._reductions:
+            await self.place_reductions()
 
     async def on_emissions(self, candle: Candle, emitted: Sequence[SignalValue]) -> None:
         """The vectorised replay path: the signals' outputs for this bar were precomputed."""
@@ -435,22 +445,50 @@ class Kernel:
     async def _place(
         self, decision: Decision, side: Side, size: Decimal, *, reduce_only: bool
     ) -> None:
-        product = self.products[decision.symbol]
-        request = OrderRequest(
-            client_order_id=self.next_client_order_id(),
-            symbol=decision.symbol,
-            side=side,
-            size=product.quantize_size(size),
-            order_type=OrderType.MARKET,
-            time_in_force=TimeInForce.IOC,
-            reduce_only=reduce_only,
-            tag=",".join(v.name for v in decision.votes),
+        request = self._market_request(
+            decision.symbol, side, size, reduce_only, ",".join(v.name for v in decision.votes)
         )
         order = await self.submit(request)
         if self._sinks:
             rejected = order is None or order.status is OrderStatus.REJECTED
             outcome = "rejected" if rejected else "ordered"
             self.emit(DecisionMade(self.now, decision, outcome, request.client_order_id))
+
+    def _market_request(
+        self, symbol: str, side: Side, size: Decimal, reduce_only: bool, tag: str
+    ) -> OrderRequest:
+        product = self.products[symbol]
+        derivative = product.is_derivative
+        return OrderRequest(
+            client_order_id=self.next_client_order_id(),
+            symbol=symbol,
+            side=side,
+            size=product.quantize_size(size),
+            order_type=OrderType.MARKET,
+            time_in_force=TimeInForce.IOC,
+            reduce_only=reduce_only,
+            leverage=self.parts.leverage if derivative else None,
+            margin_type=self.parts.margin_type if derivative else None,
+            tag=tag,
+        )
+
+    async def place_reductions(self) -> None:
+        """Place the cuts runtime guards asked for: a reduce-only market order each, unless
+        the position is already flat or an order on the symbol is still working (the guard
+        asks again on its next evaluation if the danger remains)."""
+        pending, self._reductions = self._reductions, {}
+        for symbol, (size, guard) in pending.items():
+            pos = self.ledger.positions.get(symbol)
+            product = self.products.get(symbol)
+            if pos is None or pos.size == 0 or product is None:
+                continue
+            if any(self.orders[cid].symbol == symbol for cid in self.working):
+                continue
+            cut = product.quantize_size(min(size, abs(pos.size)))
+            if product.size_error(cut):
+                cut = abs(pos.size)  # too small to cut in part: close it
+            side = Side.SELL if pos.size > 0 else Side.BUY
+            await self.submit(self._market_request(symbol, side, cut, True, f"guard:{guard}"))
 
     def next_client_order_id(self) -> str:
         self._seq += 1
@@ -557,11 +595,23 @@ class Kernel:
         self.ledger.update_peak()
         self.run_runtime_guards()
 
+    def on_venue_position(self, position: Position) -> None:
+        """The venue's risk figures for a derivative position (liquidation price, leverage,
+        initial margin). Size and P&L stay the kernel's own, from fills."""
+        pos = self.ledger.position(position.symbol)
+        pos.liquidation_price = position.liquidation_price
+        pos.leverage = position.leverage
+        pos.initial_margin = position.initial_margin
+        if pos.mark_price == 0 and position.mark_price:
+            pos.mark_price = position.mark_price
+
     # ---- guards & state --------------------------------------------------------------------
     async def on_timer(self) -> None:
         await self.resolve_unknown()
         self.ledger.update_peak()
         self.run_runtime_guards()
+        if self._reductions:
+            await self.place_reductions()
         for sink in self._sinks:
             flush = getattr(sink, "flush", None)
             if flush is not None:
@@ -594,11 +644,18 @@ class Kernel:
             self._record_trip(result, "runtime")
 
     def _record_trip(self, result: GuardResult, stage: str) -> None:
+        for cut in result.reduce:
+            self._ask_reduction(cut, result.guard)
         if result.severity is Severity.CRITICAL:
             self._tighten(result.action, f"{result.guard}: {result.message}")
         if result.severity >= Severity.RECOVERABLE:
             self.guard_trips.append(result)
         self.emit(GuardTripped(self.now, result, stage, self.trading_state))
+
+    def _ask_reduction(self, cut: Reduction, guard: str) -> None:
+        held = self._reductions.get(cut.symbol)
+        if held is None or cut.size > held[0]:
+            self._reductions[cut.symbol] = (cut.size, guard)
 
     def _tighten(self, new: TradingState, reason: str, *, operator: bool = False) -> None:
         if new <= self.trading_state:

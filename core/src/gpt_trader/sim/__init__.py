@@ -10,12 +10,12 @@ INTX perpetuals): :mod:`gpt_trader.sim.derivatives` (products) and
 :mod:`gpt_trader.sim.margin` (margin, liquidation, funding, expiry, sweeps).
 """
 
+from gpt_trader.domain import MarginType
 from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.csvfeed import CsvCandleFeed
 from gpt_trader.sim.derivatives import (
     DerivativeSpec,
     IntradaySetting,
-    MarginType,
     MarginWindow,
     derivative_spec,
     derivatives_products,

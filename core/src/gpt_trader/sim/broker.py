@@ -52,6 +52,9 @@ class _Relay:
     def on_settlement(self, settlement: Settlement) -> None:
         self._broker._deliver(settlement)
 
+    def on_venue_position(self, position: Position) -> None:
+        self._broker._deliver(position)
+
 
 class SimBroker:
     """Broker + MarketDrivenBroker over a :class:`SimExchange` (see the module docstring)."""
@@ -67,7 +70,7 @@ class SimBroker:
         self.state_file = None if state_file is None else Path(state_file)
         self._clock = clock
         self._listener: BrokerListener | None = None
-        self._backlog: list[Order | Fill | FundingPayment | Settlement] = []
+        self._backlog: list[Order | Fill | FundingPayment | Settlement | Position] = []
         if self.state_file is not None and self.state_file.exists():
             self._load(self.state_file)
         self._saved_version = exchange.version
@@ -82,7 +85,7 @@ class SimBroker:
         except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
             raise state_error(path, exc) from None
 
-    def _deliver(self, item: Order | Fill | FundingPayment | Settlement) -> None:
+    def _deliver(self, item: Order | Fill | FundingPayment | Settlement | Position) -> None:
         listener = self._listener
         if listener is None:
             self._backlog.append(item)
@@ -90,6 +93,8 @@ class SimBroker:
             listener.on_fill(item)
         elif isinstance(item, Order):
             listener.on_order(item)
+        elif isinstance(item, Position):
+            listener.on_venue_position(item)
         else:
             name = "on_funding" if isinstance(item, FundingPayment) else "on_settlement"
             callback = getattr(listener, name, None)

@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 
-from gpt_trader.domain import Product, ProductType
+from gpt_trader.domain import DerivativeTerms, MarginType, Product, ProductType
 from gpt_trader.errors import UserError
 
 D = Decimal
@@ -48,13 +48,6 @@ DAY_S = 86_400
 HALF = Decimal("0.5")
 FCM = "FCM"
 INTX = "INTX"
-
-
-class MarginType(StrEnum):
-    """How a position is margined. CFM supports CROSS only; INTX both."""
-
-    CROSS = "CROSS"
-    ISOLATED = "ISOLATED"
 
 
 class MarginWindow(StrEnum):
@@ -122,6 +115,21 @@ class DerivativeSpec:
     def has_windows(self) -> bool:
         """CFM products have intraday/overnight margin windows; INTX ones do not."""
         return self.account == FCM
+
+    def terms(self) -> DerivativeTerms:
+        """The part of the spec a kernel-side Product carries (guards decide on it)."""
+        return DerivativeTerms(
+            intraday_long=self.intraday.long,
+            intraday_short=self.intraday.short,
+            overnight_long=self.overnight.long,
+            overnight_short=self.overnight.short,
+            max_leverage=self.max_leverage,
+            expiry_ts=self.expiry_ts,
+            funding_interval_s=self.funding_interval_s,
+            maintenance_fraction=self.maintenance_fraction,
+            has_windows=self.has_windows,
+            margin_types=self.margin_types,
+        )
 
 
 # -- the catalogue -------------------------------------------------------------------------
@@ -207,6 +215,7 @@ def _cfm_spec(symbol: str) -> tuple[DerivativeSpec, Product] | None:
         quote_min_size=D(0),
         product_type=ProductType.FUTURE,
         contract_size=D(size),
+        derivative=spec.terms(),
     )
     return spec, product
 
@@ -248,6 +257,7 @@ def _intx_spec(symbol: str) -> tuple[DerivativeSpec, Product] | None:
         quote_min_size=D(1),
         product_type=ProductType.PERPETUAL,
         contract_size=D(1),
+        derivative=spec.terms(),
     )
     return spec, product
 

@@ -41,6 +41,7 @@ from gpt_trader.domain import (
     BookUpdate,
     Candle,
     Fill,
+    MarginType,
     MarketEvent,
     Order,
     OrderRequest,
@@ -56,7 +57,7 @@ from gpt_trader.domain import (
 from gpt_trader.errors import UserError
 from gpt_trader.protocols import BrokerListener
 from gpt_trader.sim import reasons as R
-from gpt_trader.sim.derivatives import FCM, DerivativeSpec, MarginType
+from gpt_trader.sim.derivatives import FCM, DerivativeSpec
 from gpt_trader.sim.ledger import Ledger
 from gpt_trader.sim.margin import (
     LIQUIDATION_TAG,

@@ -86,6 +86,7 @@ from typing import Any, Protocol
 from gpt_trader.domain import (
     Fill,
     FundingPayment,
+    MarginType,
     OrderRequest,
     Position,
     Product,
@@ -101,7 +102,6 @@ from gpt_trader.sim.derivatives import (
     DerivativeSpec,
     IntradaySetting,
     MarginRates,
-    MarginType,
     MarginWindow,
     margin_window,
     next_boundary,

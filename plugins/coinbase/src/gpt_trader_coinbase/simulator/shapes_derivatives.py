@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from gpt_trader.domain import Product
+from gpt_trader.domain import MarginType, Product
 from gpt_trader.sim.derivatives import (
     FCM,
     INTX,
     DerivativeSpec,
-    MarginType,
     MarginWindow,
     margin_window,
     window_end,

@@ -21,6 +21,7 @@ from gpt_trader.domain import (
     BookUpdate,
     Fill,
     Liquidity,
+    MarginType,
     Order,
     OrderRequest,
     OrderStatus,
@@ -31,7 +32,7 @@ from gpt_trader.domain import (
 )
 from gpt_trader.sim import SimExchange, SimRejected, default_products
 from gpt_trader.sim import reasons as R
-from gpt_trader.sim.derivatives import DerivativeSpec, IntradaySetting, MarginType
+from gpt_trader.sim.derivatives import DerivativeSpec, IntradaySetting
 from gpt_trader.sim.margin import DerivativesConfig, DerivativesLedger, Sweep
 
 from gpt_trader_coinbase.simulator.orderconfig import Rejection
