@@ -105,10 +105,13 @@ async def test_a_runtime_guard_cut_is_placed_reduce_only_at_the_next_event() -> 
     await kernel.on_timer()  # the guard asks; the cut goes at once
     cuts = [o for o in kernel.orders.values() if o.tag == "guard:cut_half"]
     assert len(cuts) == 1
-    assert cuts[0].reduce_only and cuts[0].side is Side.SELL and cuts[0].size == D("0.05")
+    assert cuts[0].reduce_only
+    assert cuts[0].side is Side.SELL
+    assert cuts[0].size == D("0.05")
     assert kernel.positions[PERP].size == D("0.05")
     venue = exchange.order(cuts[0].client_order_id)
-    assert venue is not None and venue.reduce_only
+    assert venue is not None
+    assert venue.reduce_only
     assert kernel.trading_state is TradingState.ACTIVE
     await kernel.on_timer()  # asked again, but the mark has not recovered: half again
     assert kernel.positions[PERP].size == D("0.025")
@@ -119,7 +122,8 @@ async def test_orders_on_derivatives_carry_the_profile_leverage_and_margin_type(
     await kernel.start()
     await _trade(kernel, clock, "100000", 1)
     request = kernel._market_request(PERP, Side.BUY, D("0.01"), False, "t")
-    assert request.leverage == D(5) and request.margin_type is MarginType.ISOLATED
+    assert request.leverage == D(5)
+    assert request.margin_type is MarginType.ISOLATED
 
 
 async def test_venue_figures_update_the_position_but_not_its_size() -> None:

@@ -120,7 +120,16 @@ async def assemble(
     )
 
     broker = registry.build(Kind.BROKER, config.broker.use, config.broker.params, ctx)
-    products = await _products(broker, universe)
+    try:
+        products = await _products(broker, universe)
+    except BaseException:
+        # A refused universe or account: let go of the broker's sessions (and any
+        # simulator it started) and the store before the error reaches the user.
+        with contextlib.suppress(Exception):
+            await broker.stop()
+        if store is not None:
+            store.close()
+        raise
     ctx = BuildContext(
         profile=ctx.profile,
         mode=ctx.mode,

@@ -560,6 +560,7 @@ class Kernel:
             mine.status = order.status
             mine.order_id = order.order_id or mine.order_id
             mine.reject_reason = order.reject_reason or mine.reject_reason
+            mine.tag = mine.tag or order.tag  # a venue order (liquidation) says what it is late
             mine.updated_ts = order.updated_ts or self.now
             if order.filled_size > mine.filled_size:
                 mine.filled_size = order.filled_size

@@ -23,7 +23,6 @@ from gpt_trader.domain import (
     OrderStatus,
     OrderType,
     Product,
-    ProductType,
     Side,
     TimeInForce,
 )
@@ -118,24 +117,26 @@ def product_from_json(p: Mapping[str, Any]) -> Product | None:
         base, quote = base or b, quote or q
     if not base or not quote:
         return None
+    limits = product_limits(p)
+    if limits["base_increment"] <= 0 or limits["price_increment"] <= 0:
+        return None
+    return Product(symbol=symbol, base=base, quote=quote, **limits)
+
+
+def product_limits(p: Mapping[str, Any]) -> dict[str, Decimal]:
+    """A listing's increments and size limits, as Product fields (spot and futures alike)."""
     price_inc = opt_dec(p.get("price_increment"), "price_increment") or dec(
         p.get("quote_increment"), "quote_increment"
     )
     base_inc = dec(p.get("base_increment"), "base_increment")
-    if base_inc <= 0 or price_inc <= 0:
-        return None
-    return Product(
-        symbol=symbol,
-        base=base,
-        quote=quote,
-        base_increment=base_inc,
-        price_increment=price_inc,
-        base_min_size=opt_dec(p.get("base_min_size")) or base_inc,
-        base_max_size=opt_dec(p.get("base_max_size")) or Decimal("1e12"),
-        quote_increment=opt_dec(p.get("quote_increment")) or price_inc,
-        quote_min_size=opt_dec(p.get("quote_min_size")) or ZERO,
-        product_type=ProductType.SPOT,
-    )
+    return {
+        "base_increment": base_inc,
+        "price_increment": price_inc,
+        "base_min_size": opt_dec(p.get("base_min_size")) or base_inc,
+        "base_max_size": opt_dec(p.get("base_max_size")) or Decimal("1e12"),
+        "quote_increment": opt_dec(p.get("quote_increment")) or price_inc,
+        "quote_min_size": opt_dec(p.get("quote_min_size")) or ZERO,
+    }
 
 
 def tradable(p: Mapping[str, Any]) -> bool:
@@ -270,6 +271,8 @@ _TYPE = {
     "STOP": OrderType.STOP_LIMIT,
     "BRACKET": OrderType.BRACKET,
 }
+# The tag of an order the venue placed to liquidate a position (``is_liquidation``).
+LIQUIDATION_TAG = "venue:liquidation"
 # Coinbase status -> (domain status, still working at the venue?)
 WORKING_STATUSES = ("OPEN", "PENDING", "QUEUED", "EDIT_QUEUED", "CANCEL_QUEUED")
 CANCELLABLE_STATUSES = ("OPEN", "PENDING", "QUEUED", "EDIT_QUEUED")
@@ -330,6 +333,7 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
             params.get("stop_price") or params.get("stop_trigger_price"), "stop_price"
         ),
         post_only=bool(params.get("post_only", False)),
+        reduce_only=params.get("reduce_only") in (True, "true", "True"),
         end_ts=parse_time(params.get("end_time")) or None,
         filled_size=filled,
         avg_fill_price=dec(o.get("average_filled_price"), "average_filled_price"),
@@ -337,6 +341,7 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
         created_ts=created,
         updated_ts=updated,
         reject_reason=reason,
+        tag=LIQUIDATION_TAG if o.get("is_liquidation") in (True, "true") else "",
     )
 
 

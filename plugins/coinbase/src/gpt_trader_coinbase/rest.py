@@ -320,12 +320,14 @@ class RestClient:
 
     # -- endpoints -------------------------------------------------------------------------
 
-    async def products(self) -> list[dict[str, Any]]:
+    async def products(self, product_type: str = "SPOT") -> list[dict[str, Any]]:
+        """Every listed product of ``product_type`` (SPOT or FUTURE: CFM and INTX)."""
         items: list[dict[str, Any]] = []
         offset, limit = 0, 250
         for _ in range(100):
             page = await self.get(
-                "/products", {"product_type": "SPOT", "limit": limit, "offset": offset or None}
+                "/products",
+                {"product_type": product_type, "limit": limit, "offset": offset or None},
             )
             got = [p for p in page.get("products") or [] if isinstance(p, dict)]
             items.extend(got)

@@ -3,8 +3,10 @@ the bot assembled with inline components that trade often, and the three invaria
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import itertools
+import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -147,12 +149,15 @@ class InlinePlugin:
 def bot_plugins() -> PluginManager:
     from gpt_trader import builtin
     from gpt_trader.sim import plugin as sim_plugin
+    from gpt_trader_coinbase.derivatives import cfm_plugin, intx_plugin
     from gpt_trader_coinbase.spot import plugin as spot_plugin
 
     pm = make_plugin_manager(load_entrypoints=False)
     pm.register_plugin(builtin, "core")
     pm.register_plugin(sim_plugin, "sim")
     pm.register_plugin(spot_plugin, "coinbase_spot")
+    pm.register_plugin(cfm_plugin, "coinbase_cfm")
+    pm.register_plugin(intx_plugin, "coinbase_intx")
     pm.register_plugin(InlinePlugin(), "inline")
     return pm
 
@@ -163,11 +168,14 @@ def bot_config(
     every: int = 5,
     broker: dict[str, Any] | None = None,
     feed: dict[str, Any] | None = None,
+    universe: tuple[str, ...] = ("BTC-USD", "ETH-USD"),
+    sizes: dict[str, str] | None = None,
+    run: dict[str, Any] | None = None,
 ) -> Any:
     from gpt_trader.config import BotConfig
 
     return BotConfig(
-        profile={"name": "cb-test", "mode": "paper", "universe": ["BTC-USD", "ETH-USD"]},
+        profile={"name": "cb-test", "mode": "paper", "universe": list(universe)},
         broker={
             "use": "coinbase.spot",
             "sim_json": sim_json(sim),
@@ -188,8 +196,8 @@ def bot_config(
         },
         signals=[{"use": "test.flip", "every": every}],
         voter={"use": "test.first"},
-        sizer={"use": "sizer.fixed", "sizes": {"BTC-USD": "0.001", "ETH-USD": "0.01"}},
-        run={"on_stop": "cancel", "guard_interval_s": 0.2, "record_market": False},
+        sizer={"use": "sizer.fixed", "sizes": sizes or {"BTC-USD": "0.001", "ETH-USD": "0.01"}},
+        run={"on_stop": "cancel", "guard_interval_s": 0.2, "record_market": False, **(run or {})},
         logging={"level": "INFO"},
     )
 
@@ -257,6 +265,16 @@ def check_invariants(client: RESTClient, state_dir: Path, *, kernel: Any = None)
             assert kernel.ledger.positions[symbol].size == venue, f"kernel {symbol} != exchange"
         assert positions.get(symbol, Decimal(0)) == venue, f"stored {symbol} position != exchange"
     return {"orders": len(orders), "fills": len(fills), "balances": balances}
+
+
+async def settle(kernel: Any, seconds: float = 8.0) -> None:
+    """No new decisions; let unknown and working orders resolve (the kernel's timer)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await kernel.on_timer()
+        if not kernel.working:
+            return
+        await asyncio.sleep(0.1)
 
 
 def unique_names() -> Iterator[str]:

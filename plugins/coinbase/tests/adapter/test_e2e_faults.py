@@ -43,16 +43,6 @@ async def drop_clients(cbt, sim, plan) -> None:
         await asyncio.to_thread(cbt.admin, sim.info, "POST", "/ws/drop", body)
 
 
-async def settle(kernel, seconds: float) -> None:
-    """No new decisions; let unknown and working orders resolve (the kernel's timer)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        await kernel.on_timer()
-        if not kernel.working:
-            return
-        await asyncio.sleep(0.1)
-
-
 @pytest.mark.parametrize("name", list(SCENARIOS))
 async def test_kernel_against_simulator_with_faults(name, sims, cbt, tmp_path, monkeypatch):
     spec, expect_resync = SCENARIOS[name]
@@ -78,7 +68,7 @@ async def test_kernel_against_simulator_with_faults(name, sims, cbt, tmp_path, m
         await dropper
         faults_seen = dict(sim.state.faults.counts)
         cbt.set_faults(sim, None)
-        await settle(kernel, 8.0)
+        await cbt.settle(kernel, 8.0)
         broker = kernel.broker
         await broker.reconcile_once()
     finally:

@@ -9,6 +9,7 @@ come from a loopback address.
     DELETE /admin/faults                 no faults
     POST   /admin/keys                   {"generate": "ES256"|"EdDSA"} or {"name": ..., "public_key": PEM}
     POST   /admin/ws/drop                {"code": 1001} close every WS client (no code: abort)
+    POST   /admin/clock                  {"seconds": 3600} jump the clock ahead (funding, expiry)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gpt_trader_coinbase.simulator.faults import FaultSpecError, parse_spec
 from gpt_trader_coinbase.simulator.keys import generate_key, load_public_key
 from gpt_trader_coinbase.simulator.middleware import json_ok, read_json
 from gpt_trader_coinbase.simulator.state import STATE
+from gpt_trader_coinbase.simulator.wire import rfc3339, shift_clock
 
 LOG_TAIL = 1000
 
@@ -115,6 +117,22 @@ async def drop_ws(request: web.Request) -> web.Response:
     return json_ok({"dropped": n})
 
 
+async def advance_clock(request: web.Request) -> web.Response:
+    """``{"seconds": N}``: the simulator's clock jumps N seconds ahead, and what falls due
+    on the way (funding, margin windows, expiries, sweeps) runs, in time order."""
+    state = request.app[STATE]
+    body = await read_json(request)
+    try:
+        seconds = float(body["seconds"]) if isinstance(body, dict) else float("nan")
+        if not seconds >= 0:
+            raise ValueError("seconds must be a number >= 0")
+        now = shift_clock(seconds)
+    except (KeyError, TypeError, ValueError) as e:
+        return web.json_response({"error": f"bad clock advance: {e}"}, status=400)
+    state.venue.advance()
+    return json_ok({"now": rfc3339(now)})
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/admin/status", status),
@@ -123,4 +141,5 @@ def routes() -> list[web.RouteDef]:
         web.delete("/admin/faults", clear_faults),
         web.post("/admin/keys", add_key),
         web.post("/admin/ws/drop", drop_ws),
+        web.post("/admin/clock", advance_clock),
     ]

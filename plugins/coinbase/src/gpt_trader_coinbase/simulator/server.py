@@ -40,6 +40,7 @@ from gpt_trader_coinbase.simulator.shapes import Identity
 from gpt_trader_coinbase.simulator.state import SimState, log
 from gpt_trader_coinbase.simulator.tls import ensure_cert
 from gpt_trader_coinbase.simulator.venue import Venue
+from gpt_trader_coinbase.simulator.wire import reset_clock
 from gpt_trader_coinbase.simulator.ws import Hub, WsTimeouts
 
 DEFAULT_PRODUCTS = ("BTC-USD", "ETH-USD")
@@ -286,6 +287,7 @@ class SimulatorThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(15)
         self.loop.close()
+        reset_clock()  # a clock a test moved ahead must not leak into the next simulator
 
     def __enter__(self) -> SimulatorThread:
         self.start()

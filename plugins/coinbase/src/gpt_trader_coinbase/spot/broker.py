@@ -319,16 +319,10 @@ class CoinbaseSpotBroker:
         now = self._clock()
         self.stats.submits += 1
         try:
-            config = order_configuration(request)
+            body = self.order_body(request)
         except Unsupported as exc:
             return self._refused(request, now, f"UNSUPPORTED_ORDER_CONFIGURATION: {exc}")
         self._requests[cid] = (request, now)
-        body = {
-            "client_order_id": cid,
-            "product_id": request.symbol,
-            "side": request.side.value,
-            "order_configuration": config,
-        }
         self.stats.create_calls[cid] = self.stats.create_calls.get(cid, 0) + 1
         try:
             reply = await self.rest.create_order(body)
@@ -372,6 +366,16 @@ class CoinbaseSpotBroker:
         view = tr.view()
         tr.reported_key = Tracked.key_of(view)
         return view
+
+    def order_body(self, request: OrderRequest) -> dict[str, Any]:
+        """The ``POST /orders`` body; raises ``Unsupported`` for a request the venue has no
+        configuration for."""
+        return {
+            "client_order_id": request.client_order_id,
+            "product_id": request.symbol,
+            "side": request.side.value,
+            "order_configuration": order_configuration(request),
+        }
 
     def _refused(self, request: OrderRequest, ts: int, reason: str) -> Order:
         self.stats.rejected_submits += 1
@@ -624,11 +628,27 @@ class CoinbaseSpotBroker:
             return
         if not order.order_id:
             return
+        stranger = (
+            order.order_id not in self._orders and order.client_order_id not in self._requests
+        )
         tr = self._track(order)
+        if stranger and self._listener is not None:
+            # Not ours (a liquidation, a settlement, a manual order): REST says which.
+            self._spawn(self._describe(tr), f"coinbase-describe-{order.order_id}")
         if tr.missing > 0:
             self._schedule_sync(tr)
             self._report(tr)  # capped: still working until its fills are in
         else:
+            self._report(tr)
+
+    async def _describe(self, tr: Tracked) -> None:
+        try:
+            raw = await self.rest.get_order(tr.order_id)
+        except RestError as exc:
+            log.info("order %s not described yet: %s", tr.order_id, exc)
+            return
+        if raw is not None:
+            tr.update(order_from_rest(raw))
             self._report(tr)
 
     # ------------------------------------------------------------------ the user channel

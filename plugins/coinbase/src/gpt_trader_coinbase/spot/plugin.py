@@ -17,7 +17,7 @@ Profiles select them by name::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -107,27 +107,33 @@ def _credentials(params: TargetParams, endpoints: Endpoints) -> Credentials | No
     return load_credentials()
 
 
-def make_spot_broker(params: SpotBrokerParams, ctx: BuildContext) -> Any:
+def build_rest_broker(
+    name: str,
+    params: SpotBrokerParams,
+    ctx: BuildContext,
+    make: Callable[[Any, Endpoints, Credentials, SimLease | None], Any],
+) -> Any:
+    """Target, live confirmation, key and REST client for a Coinbase broker component;
+    ``make(rest, endpoints, credentials, lease)`` builds the broker itself."""
     from gpt_trader_coinbase.auth import ENV_KEY, ENV_SECRET, load_credentials
     from gpt_trader_coinbase.rest import RestClient
-    from gpt_trader_coinbase.spot.broker import BrokerConfig, CoinbaseSpotBroker
 
     endpoints, lease = _target(params, ctx)
     if not endpoints.simulator:
         if not ctx.options.get("live"):
             raise UserError(
-                "coinbase.spot trades real money: pass --live to confirm "
-                "(or try the coinbase-sim or paper profile)"
+                f"{name} trades real money: pass --live to confirm "
+                "(or try a -sim or the paper profile)"
             )
         if load_credentials(params.key_file) is None:
             raise UserError(
-                f"coinbase.spot needs an API key: set {ENV_KEY} and {ENV_SECRET}, "
+                f"{name} needs an API key: set {ENV_KEY} and {ENV_SECRET}, "
                 'or key_file = "<CDP key file>" in the broker section'
             )
     try:
         credentials = _credentials(params, endpoints)
         if credentials is None:
-            raise UserError(f"coinbase.spot: no API key for {endpoints.description}")
+            raise UserError(f"{name}: no API key for {endpoints.description}")
         rest = RestClient(
             endpoints.rest_host,
             credentials=credentials,
@@ -136,21 +142,35 @@ def make_spot_broker(params: SpotBrokerParams, ctx: BuildContext) -> Any:
             submit_timeout_s=params.submit_timeout_s,
             private_rate=params.private_rate,
         )
-        config = BrokerConfig(
-            universe=tuple(ctx.universe),
-            quote_currency=params.quote_currency,
-            reserve=dict(params.reserve),
-            reconcile_interval_s=params.reconcile_interval_s,
-            fills_window_s=params.fills_window_s,
-            user_silence_s=params.user_silence_s,
-            ambiguous_grace_s=params.ambiguous_grace_s,
-            scoped=not ctx.options.get("cli", False),
-        )
+        return make(rest, endpoints, credentials, lease)
     except BaseException:
         if lease is not None:
             lease.release()
         raise
-    return CoinbaseSpotBroker(rest, endpoints, credentials, config, lease=lease)
+
+
+def broker_config_fields(params: SpotBrokerParams, ctx: BuildContext) -> dict[str, Any]:
+    """The BrokerConfig fields every Coinbase broker takes from its params."""
+    return {
+        "universe": tuple(ctx.universe),
+        "quote_currency": params.quote_currency,
+        "reserve": dict(params.reserve),
+        "reconcile_interval_s": params.reconcile_interval_s,
+        "fills_window_s": params.fills_window_s,
+        "user_silence_s": params.user_silence_s,
+        "ambiguous_grace_s": params.ambiguous_grace_s,
+        "scoped": not ctx.options.get("cli", False),
+    }
+
+
+def make_spot_broker(params: SpotBrokerParams, ctx: BuildContext) -> Any:
+    from gpt_trader_coinbase.spot.broker import BrokerConfig, CoinbaseSpotBroker
+
+    def make(rest: Any, endpoints: Endpoints, credentials: Credentials, lease: Any) -> Any:
+        config = BrokerConfig(**broker_config_fields(params, ctx))
+        return CoinbaseSpotBroker(rest, endpoints, credentials, config, lease=lease)
+
+    return build_rest_broker("coinbase.spot", params, ctx, make)
 
 
 def make_market_feed(params: MarketFeedParams, ctx: BuildContext) -> Any:

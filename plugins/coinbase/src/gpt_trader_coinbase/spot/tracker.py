@@ -57,6 +57,7 @@ class Tracked:
             order.created_ts = self.venue.created_ts
         if order.status is OrderStatus.UNKNOWN and self.venue.status is not OrderStatus.UNKNOWN:
             return False
+        order.tag = order.tag or self.venue.tag  # only REST says what a venue order is for
         self.venue = order
         self.heard = True
         return True
@@ -75,4 +76,4 @@ class Tracked:
 
     @staticmethod
     def key_of(o: Order) -> tuple[object, ...]:
-        return (o.status, o.filled_size, o.order_id, o.size, o.limit_price, o.reject_reason)
+        return (o.status, o.filled_size, o.order_id, o.size, o.limit_price, o.reject_reason, o.tag)

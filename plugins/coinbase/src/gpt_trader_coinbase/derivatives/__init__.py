@@ -1,0 +1,1 @@
+"""Coinbase derivatives: ``coinbase.cfm`` (US futures) and ``coinbase.intx`` (perpetuals)."""

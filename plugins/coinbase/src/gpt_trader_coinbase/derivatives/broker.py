@@ -1,0 +1,173 @@
+"""What ``coinbase.cfm`` and ``coinbase.intx`` share on top of the spot adapter.
+
+Orders, fills, the user channel, resyncs, the ambiguous-submit lookup and the periodic
+reconcile are the spot broker's (:class:`~gpt_trader_coinbase.spot.broker.CoinbaseSpotBroker`);
+a derivative venue changes four things:
+
+* products are the venue's FUTURE listings, with contract size and margin terms;
+* an order body carries ``leverage`` and ``margin_type`` and, inside its configuration,
+  ``reduce_only``;
+* positions and balances come from the venue's own endpoints (CFM balance summary and
+  positions; INTX portfolio, positions and balances);
+* a risk loop reads the positions every ``risk_interval_s`` (and just after each funding
+  time) and hands the venue's liquidation price, leverage and margin to the kernel
+  (``on_venue_position``); venues with funding also report funding payments from it.
+
+Liquidations and expiry settlements are orders the venue places: they reach the kernel as
+ordinary orders and fills through the user channel and the reconcile (a liquidation order
+is tagged ``venue:liquidation``), so the store keeps them like any other fill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from gpt_trader.domain import OrderRequest, Position, Product, Side
+from gpt_trader.errors import BrokerError
+from gpt_trader.protocols import BrokerListener
+
+from gpt_trader_coinbase.convert import Unsupported, tradable
+from gpt_trader_coinbase.derivatives.convert import (
+    derivative_configuration,
+    derivative_product_from_json,
+    funding_due,
+    order_extras,
+    venue_of,
+)
+from gpt_trader_coinbase.rest import RestError
+from gpt_trader_coinbase.spot.broker import BrokerConfig, CoinbaseSpotBroker
+
+log = logging.getLogger("gpt_trader_coinbase.derivatives")
+ZERO = Decimal(0)
+NS = 1_000_000_000
+
+
+@dataclass
+class DerivativesConfig(BrokerConfig):
+    risk_interval_s: float = 2.0
+    # how long after a funding time the positions are read for its payment
+    funding_poll_delay_s: float = 0.5
+
+
+class DerivativesBroker(CoinbaseSpotBroker):
+    """The spot adapter with a derivative venue's products, order keys, positions and risk
+    loop. Subclasses say which venue (``VENUE``) and read its positions and balances."""
+
+    VENUE = ""
+    # CFM refuses ``reduce_only`` (REDUCE_ONLY_NOT_ALLOWED_ON_VENUE): there the broker checks
+    # it against the kernel's position instead of sending it.
+    VENUE_REDUCE_ONLY = True
+    config: DerivativesConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._raw_products: dict[str, dict[str, Any]] = {}
+        self.risk_reads = 0
+
+    async def start(self, listener: BrokerListener) -> None:
+        await self.check_access()  # again: a restart may come long after the listing
+        await super().start(listener)
+        self._spawn(self._risk_loop(), f"coinbase-{self.VENUE.lower()}-risk")
+
+    async def check_access(self) -> None:
+        """Raise ``UserError`` when the account cannot trade this venue."""
+
+    # ------------------------------------------------------------------ reads
+
+    async def products(self) -> list[Product]:
+        """The venue's FUTURE listings; the account's access is checked first (the
+        products are the first thing a run asks for)."""
+        await self.check_access()
+        raw = await self.rest.products("FUTURE")
+        out: dict[str, Product] = {}
+        for p in raw:
+            if venue_of(p) != self.VENUE or not tradable(p):
+                continue
+            product = derivative_product_from_json(p)
+            if product is not None:
+                out[product.symbol] = product
+                self._raw_products[product.symbol] = p
+        self._products = out
+        return list(out.values())
+
+    def order_body(self, request: OrderRequest) -> dict[str, Any]:
+        if request.reduce_only and not self.VENUE_REDUCE_ONLY:
+            self._check_reduces(request)
+            request = replace(request, reduce_only=False)
+        return {
+            "client_order_id": request.client_order_id,
+            "product_id": request.symbol,
+            "side": request.side.value,
+            "order_configuration": derivative_configuration(request),
+            **order_extras(request),
+        }
+
+    def _check_reduces(self, request: OrderRequest) -> None:
+        """Refuse a reduce-only order that would add to (or flip) the kernel's position."""
+        positions = getattr(self._listener, "positions", None)
+        pos = positions.get(request.symbol) if isinstance(positions, Mapping) else None
+        size = pos.size if pos is not None else ZERO
+        closing = (size > 0 and request.side is Side.SELL) or (
+            size < 0 and request.side is Side.BUY
+        )
+        if not closing or request.size > abs(size):
+            raise Unsupported(
+                f"reduce-only {request.side.value} {request.size} would not reduce the "
+                f"{request.symbol} position of {size}"
+            )
+
+    async def venue_positions(self) -> list[Position]:
+        """Open positions with the venue's risk figures (liquidation price, leverage...)."""
+        raise NotImplementedError
+
+    async def positions(self) -> list[Position]:
+        held = {p.symbol: p for p in await self.venue_positions()}
+        out = [held.pop(symbol, Position(symbol)) for symbol in self.config.universe]
+        return out + list(held.values())
+
+    # ------------------------------------------------------------------ the risk loop
+
+    async def _risk_loop(self) -> None:
+        while not self._stopped:
+            await asyncio.sleep(self._next_risk_delay())
+            try:
+                await self.read_risk()
+            except (RestError, BrokerError, ValueError) as exc:
+                log.warning("%s positions not read: %s", self.VENUE, exc)
+
+    def _next_risk_delay(self) -> float:
+        """The regular interval, or sooner when a funding time of the universe is due."""
+        delay = self.config.risk_interval_s
+        now = self._clock()
+        for symbol in self.config.universe:
+            raw = self._raw_products.get(symbol)
+            if raw is None:
+                continue
+            _rate, when = funding_due(raw)
+            if when is not None and when > now:
+                delay = min(delay, (when - now) / NS + self.config.funding_poll_delay_s)
+        return max(delay, 0.05)
+
+    async def read_risk(self) -> list[Position]:
+        """Read the venue's positions once and hand their risk figures to the kernel."""
+        self.risk_reads += 1
+        positions = await self.venue_positions()
+        listener = self._listener
+        if listener is not None:
+            for pos in positions:
+                if self._in_scope(pos.symbol):
+                    listener.on_venue_position(pos)
+        return positions
+
+    async def refresh_products(self) -> None:
+        """Re-read the listings (funding rate and time move every interval)."""
+        raw = await self.rest.products("FUTURE")
+        for p in raw:
+            symbol = str(p.get("product_id", ""))
+            if symbol in self._raw_products:
+                self._raw_products[symbol] = p

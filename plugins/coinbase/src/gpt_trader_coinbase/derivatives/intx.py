@@ -1,0 +1,190 @@
+"""``coinbase.intx``: INTX perpetuals over Advanced Trade.
+
+Off unless ``COINBASE_ENABLE_DERIVATIVES=1`` (perpetuals are not for every account or
+jurisdiction), and refused with a clear line when the account has no INTX portfolio.
+Cash is the portfolio's USDC collateral (isolated margin included).
+
+Funding. Advanced Trade publishes no funding-payment history, so payments are read off
+the positions: a position's ``aggregated_pnl`` is realised + unrealised + funding - fees,
+and the kernel knows realised P&L and fees from its own fills and the unrealised P&L from
+the venue's mark, so funding = aggregated - unrealised - realised + fees. After each
+funding time the difference from what the kernel has recorded becomes one payment, keyed
+``<symbol>:<funding time>`` (exactly once in the store). It is taken only while nothing on
+the symbol is in flight and the kernel's size equals the venue's, so an unreported fill
+never turns into funding. A difference found on the first read of a run (P&L from before
+the store knew the position, or funding while the bot was down) is logged and taken as
+the baseline, not booked as funding.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from gpt_trader.domain import Balance, FundingPayment, Position
+from gpt_trader.errors import UserError
+
+from gpt_trader_coinbase.convert import dec
+from gpt_trader_coinbase.derivatives.broker import DerivativesBroker
+from gpt_trader_coinbase.derivatives.convert import INTX, funding_due, intx_position, money_of
+from gpt_trader_coinbase.derivatives.params import ENABLE_ENV, derivatives_enabled
+from gpt_trader_coinbase.rest import RestError
+
+log = logging.getLogger("gpt_trader_coinbase.intx")
+
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+NS = 1_000_000_000
+
+
+async def intx_portfolio(rest: Any) -> str | None:
+    """The account's INTX portfolio uuid, or None when it has none (no INTX access)."""
+    reply = await rest.get("/portfolios", {"portfolio_type": "INTX"})
+    for p in reply.get("portfolios") or []:
+        if isinstance(p, Mapping) and str(p.get("type", "")) == "INTX" and not p.get("deleted"):
+            return str(p.get("uuid", "")) or None
+    return None
+
+
+class CoinbaseIntxBroker(DerivativesBroker):
+    VENUE = INTX
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.portfolio_uuid = ""
+        self._aggregated: dict[str, Decimal] = {}
+        self._baseline: dict[str, Decimal] = {}
+        self._funded_through: dict[str, int] = {}
+        self.funding_reported = 0
+
+    async def check_access(self) -> None:
+        if not derivatives_enabled():
+            raise UserError(
+                f"coinbase.intx: INTX perpetuals are off; set {ENABLE_ENV}=1 to trade them"
+            )
+        await self._portfolio()
+
+    async def _portfolio(self) -> str:
+        if not self.portfolio_uuid:
+            uuid = await intx_portfolio(self.rest)
+            if uuid is None:
+                raise UserError(
+                    "coinbase.intx: this account has no INTX portfolio (perpetuals are not "
+                    "available to it); `gpt-trader preflight` shows what it can trade"
+                )
+            self.portfolio_uuid = uuid
+        return self.portfolio_uuid
+
+    async def balances(self) -> list[Balance]:
+        reply = await self.rest.get(f"/intx/balances/{await self._portfolio()}")
+        out = []
+        for b in reply.get("portfolio_balances") or []:
+            for item in b.get("balances") or []:
+                asset = item.get("asset") or {}
+                quantity = dec(item.get("quantity"), "quantity")
+                hold = dec(item.get("hold"), "hold")
+                out.append(Balance(str(asset.get("asset_name", "")), quantity, quantity - hold))
+        return out
+
+    async def venue_positions(self) -> list[Position]:
+        reply = await self.rest.get(f"/intx/positions/{await self._portfolio()}")
+        out = []
+        for raw in reply.get("positions") or []:
+            pos, aggregated = intx_position(raw)
+            if pos.size == 0:
+                continue
+            product = self._products.get(pos.symbol)
+            if product is not None:
+                pos.contract_size = product.contract_size
+            self._aggregated[pos.symbol] = aggregated
+            out.append(pos)
+        return out
+
+    async def read_risk(self) -> list[Position]:
+        try:
+            await self.refresh_products()
+        except RestError as exc:
+            log.info("intx: listings not refreshed: %s", exc)
+        positions = await super().read_risk()
+        for pos in positions:
+            self._take_funding(pos)
+        return positions
+
+    # ------------------------------------------------------------------ funding
+
+    def _last_funding_ts(self, symbol: str) -> int | None:
+        raw = self._raw_products.get(symbol)
+        product = self._products.get(symbol)
+        if raw is None or product is None or product.derivative is None:
+            return None
+        interval = product.derivative.funding_interval_s
+        _rate, upcoming = funding_due(raw)
+        if interval is None or upcoming is None:
+            return None
+        return upcoming - interval * NS
+
+    def _in_flight(self, symbol: str) -> bool:
+        if self._ambiguous:
+            return True
+        return any(
+            tr.symbol == symbol and (tr.missing > 0 or not tr.heard or not tr.settled)
+            for tr in self._orders.values()
+        )
+
+    def _take_funding(self, venue: Position) -> None:
+        listener = self._listener
+        mine_all = getattr(listener, "positions", None)
+        if listener is None or not isinstance(mine_all, Mapping):
+            return
+        mine = mine_all.get(venue.symbol)
+        aggregated = self._aggregated.get(venue.symbol)
+        if mine is None or aggregated is None or mine.size != venue.size:
+            return
+        if self._in_flight(venue.symbol):
+            return
+        unrealized = (venue.mark_price - mine.avg_entry_price) * mine.size * mine.contract_size
+        funding = (aggregated - unrealized - mine.realized_pnl + mine.fees).quantize(CENT)
+        diff = funding - mine.funding - self._baseline.get(venue.symbol, ZERO)
+        through = self._last_funding_ts(venue.symbol)
+        if venue.symbol not in self._funded_through:
+            # First read of this run: what differs now predates it.
+            self._funded_through[venue.symbol] = through or 0
+            if diff:
+                self._baseline[venue.symbol] = self._baseline.get(venue.symbol, ZERO) + diff
+                log.warning(
+                    "intx: %s P&L differs from the venue's by %s at start; taken as baseline",
+                    venue.symbol,
+                    diff,
+                )
+            return
+        if through is None or through <= self._funded_through[venue.symbol] or not diff:
+            return
+        self._funded_through[venue.symbol] = through
+        product = self._products.get(venue.symbol)
+        raw = self._raw_products.get(venue.symbol) or {}
+        rate, _next = funding_due(raw)
+        payment = FundingPayment(
+            payment_id=f"{venue.symbol}:{through}",
+            symbol=venue.symbol,
+            ts=through,
+            rate=rate,
+            mark_price=venue.mark_price,
+            size=venue.size,
+            contract_size=venue.contract_size,
+            amount=diff,
+            currency=product.quote if product is not None else "USDC",
+        )
+        self.funding_reported += 1
+        listener.on_funding(payment)
+
+
+def portfolio_figures(summary: Mapping[str, Any]) -> dict[str, Decimal]:
+    """The portfolio summary figures preflight and the CLI show."""
+    s = summary.get("summary") or {}
+    return {
+        "total_balance": money_of(s.get("total_balance"), "total_balance"),
+        "buying_power": money_of(s.get("buying_power"), "buying_power"),
+        "unrealized_pnl": money_of(s.get("unrealized_pnl"), "unrealized_pnl"),
+    }

