@@ -350,3 +350,32 @@ def test_the_command_prints_json_and_exits_1_on_failure(
     assert bad.exit_code == 1
     assert "FAIL  key_file_permissions" in bad.stdout
     assert "mode 0644" in bad.stdout
+
+
+@pytest.fixture(scope="module")
+def intx_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    st = SimulatorThread(
+        tmp_path_factory.mktemp("intx"), seed=3, products=["BTC-USD", "BTC-PERP-INTX"], **FAST
+    )
+    st.start()
+    yield st
+    st.stop()
+
+
+@pytest.mark.parametrize(("switch", "ok"), [(None, False), ("1", True)])
+def test_an_intx_account_is_eligible_only_with_the_switch_on(
+    intx_sim: Any, tmp_path: Path, switch: str | None, ok: bool
+) -> None:
+    key = copy_key(intx_sim, tmp_path)
+    env = {"COINBASE_ENABLE_DERIVATIVES": switch} if switch else {}
+    results = checks(
+        profile("coinbase.intx", key_file=str(key)),
+        tmp_path,
+        sim_json=Path(intx_sim.info.state_dir) / "sim.json",
+        env=env,
+    )
+    derivatives = results["derivatives"]
+    assert derivatives.ok is ok
+    assert "INTX perpetuals enabled" in derivatives.detail
+    if not ok:
+        assert "set COINBASE_ENABLE_DERIVATIVES=1" in derivatives.detail

@@ -329,7 +329,7 @@ class Preflight:
     @property
     def wants_intx(self) -> bool:
         return "intx" in self.broker or any(
-            s.endswith("-PERP") for s in self.config.profile.universe
+            s.endswith(("-PERP", "-PERP-INTX")) for s in self.config.profile.universe
         )
 
     def run(self) -> list[Check]:
@@ -593,13 +593,25 @@ class Preflight:
         except Exception:
             intx_ok = False
         allows = f"{cfm}; INTX perpetuals {'enabled' if intx_ok else 'not enabled'}"
-        if self.wants_cfm and not cfm_ok:
+        switched_on = self.env.get(DERIVATIVES_SWITCH, "").strip() == "1"
+        if self.wants_intx and intx_ok and not switched_on:
+            self.add(
+                "derivatives",
+                False,
+                f"the account allows INTX perpetuals but they are off here: set "
+                f"{DERIVATIVES_SWITCH}=1 to trade them ({allows})",
+            )
+        elif self.wants_cfm and not cfm_ok:
             self.add("derivatives", False, f"the profile trades CFM futures but {allows}")
         elif self.wants_intx and not intx_ok:
             self.add("derivatives", False, f"the profile trades INTX perpetuals but {allows}")
         else:
             scope = "spot profile" if not (self.wants_cfm or self.wants_intx) else "eligible"
             self.add("derivatives", True, f"{scope}; account allows: {allows}")
+
+
+# The coinbase.intx broker's switch (named here, not imported: ops does not depend on it).
+DERIVATIVES_SWITCH = "COINBASE_ENABLE_DERIVATIVES"
 
 
 def run_preflight(config: Any, pm: Any, **kwargs: Any) -> list[Check]:
