@@ -8,28 +8,16 @@ from pathlib import Path
 
 from gpt_trader.domain import OrderRequest, Side, Trade
 from gpt_trader.engine.clock import SimClock
-from gpt_trader.engine.kernel import Kernel, KernelParts
-from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.derivatives import derivatives_products
 from gpt_trader.sim.exchange import SimExchange
 from gpt_trader.sim.margin import DerivativesConfig
 from gpt_trader.store import Store, StoreSink
-from gpt_trader.testing import FROZEN_TS
+from gpt_trader.testing import FROZEN_TS, manual_kernel
 
 NS = 1_000_000_000
 H = 3600 * NS
 T0 = FROZEN_TS
 PERP = "BTC-PERP-INTX"
-
-
-class NoVote:
-    def combine(self, symbol: str, ts: int, votes: object) -> None:
-        return None
-
-
-class NoSize:
-    def size(self, decision: object, state: object) -> D:
-        return D(0)
 
 
 async def test_funding_reaches_the_ledger_and_the_store_exactly_once(tmp_path: Path) -> None:
@@ -42,20 +30,14 @@ async def test_funding_reaches_the_ledger_and_the_store_exactly_once(tmp_path: P
     store = Store(tmp_path / "gpt_trader.db")
     store.start_run("r1", "test", "sim", T0)
     clock = SimClock(T0)
-    kernel = Kernel(
-        KernelParts(
-            run_id="r1",
-            products=products,
-            signals={PERP: []},
-            voter=NoVote(),  # type: ignore[arg-type]
-            sizer=NoSize(),
-            broker=SimBroker(exchange, clock=clock.now),
-            journal=store,
-            clock=clock,
-            sinks=[StoreSink(store, "r1")],
-            critical_sinks=frozenset({0}),
-            quote_currency="USDC",
-        )
+    kernel = manual_kernel(
+        exchange,
+        clock,
+        run_id="r1",
+        journal=store,
+        sinks=[StoreSink(store, "r1")],
+        critical_sinks=frozenset({0}),
+        quote_currency="USDC",
     )
     await kernel.start()
 
@@ -81,8 +63,8 @@ async def test_funding_reaches_the_ledger_and_the_store_exactly_once(tmp_path: P
     assert pos.funding == D("-0.10") + D("-0.10") + D("1.99")
     assert pos.fees == D("5.00") + D("5.02")
     assert pos.net_pnl == D("41.77")
-    # margined: no notional changed hands, cash moved by P&L, funding and fees only
-    assert kernel.cash == D("41.77")
+    # margined: no notional changed hands, the pool's cash moved by P&L, funding and fees
+    assert kernel.cash == D("10041.77")
     assert kernel.summary()["pnl"]["funding"] == "1.79"
 
     kernel.parts.sinks[0].flush()  # type: ignore[attr-defined]
@@ -96,19 +78,7 @@ async def test_funding_reaches_the_ledger_and_the_store_exactly_once(tmp_path: P
     assert kernel.positions[PERP].funding == D("1.79")
     assert kernel.summary()["pnl"]["net"] == "41.77"
     # a restart rebuilds the position's funding from the store
-    restarted = Kernel(
-        KernelParts(
-            run_id="r2",
-            products=products,
-            signals={PERP: []},
-            voter=NoVote(),  # type: ignore[arg-type]
-            sizer=NoSize(),
-            broker=SimBroker(exchange, clock=clock.now),
-            journal=store,
-            clock=clock,
-            quote_currency="USDC",
-        )
-    )
+    restarted = manual_kernel(exchange, clock, run_id="r2", journal=store, quote_currency="USDC")
     await restarted.start()
     assert restarted.positions[PERP].funding == D("1.79")
     assert restarted.positions[PERP].realized_pnl == D("50")

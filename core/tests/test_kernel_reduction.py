@@ -18,27 +18,15 @@ from gpt_trader.domain import (
 )
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.guards import GuardStack
-from gpt_trader.engine.journal import MemoryJournal
-from gpt_trader.engine.kernel import Kernel, KernelParts
+from gpt_trader.engine.kernel import Kernel
 from gpt_trader.protocols import StateView
-from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.derivatives import derivatives_products
 from gpt_trader.sim.exchange import SimExchange
 from gpt_trader.sim.margin import DerivativesConfig
-from gpt_trader.testing import FROZEN_TS
+from gpt_trader.testing import FROZEN_TS, manual_kernel
 
 PERP = "BTC-PERP-INTX"
 NS = 1_000_000_000
-
-
-class NoVote:
-    def combine(self, symbol: str, ts: int, votes: object) -> None:
-        return None
-
-
-class NoSize:
-    def size(self, decision: object, state: object) -> D:
-        return D(0)
 
 
 class CutHalfBelow:
@@ -69,21 +57,13 @@ def _kernel(guard: CutHalfBelow) -> tuple[Kernel, SimExchange, SimClock]:
         derivatives=DerivativesConfig(perps_cash=D("10000"), taker_fee=D(0), maker_fee=D(0)),
     )
     clock = SimClock(FROZEN_TS)
-    kernel = Kernel(
-        KernelParts(
-            run_id="r",
-            products=products,
-            signals={PERP: []},
-            voter=NoVote(),  # type: ignore[arg-type]
-            sizer=NoSize(),
-            broker=SimBroker(exchange, clock=clock.now),
-            journal=MemoryJournal(),
-            clock=clock,
-            guards=GuardStack(runtime=[guard], budget_s=None),
-            quote_currency="USDC",
-            leverage=D(5),
-            margin_type=MarginType.ISOLATED,
-        )
+    kernel = manual_kernel(
+        exchange,
+        clock,
+        guards=GuardStack(runtime=[guard], budget_s=None),
+        quote_currency="USDC",
+        leverage=D(5),
+        margin_type=MarginType.ISOLATED,
     )
     return kernel, exchange, clock
 

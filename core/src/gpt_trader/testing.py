@@ -2,7 +2,9 @@
 
 Fixtures: ``plugin_manager`` (fresh, no entry points loaded), ``register_plugin`` (register
 an object for one test), ``frozen_clock``, ``sim_broker`` and ``replay_feed`` (the sample
-candles shipped with the tests, or any CSV you point it at).
+candles shipped with the tests, or any CSV you point it at). :func:`manual_kernel` builds a
+kernel without a strategy over a simulated exchange, for tests that place orders and move
+prices themselves (guards, funding, liquidations).
 """
 
 from __future__ import annotations
@@ -69,6 +71,41 @@ def sim_broker(tmp_path: Path) -> Any:
     products = default_products(["BTC-USD", "ETH-USD"])
     exchange = SimExchange(products, {"USD": Decimal(100_000)})
     return SimBroker(exchange)
+
+
+class _NoVote:
+    def combine(self, symbol: str, ts: int, votes: object) -> None:
+        return None
+
+
+class _NoSize:
+    def size(self, decision: object, state: object) -> Decimal:
+        return Decimal(0)
+
+
+def manual_kernel(exchange: Any, clock: SimClock, **parts: Any) -> Any:
+    """A Kernel over a SimBroker on ``exchange`` that never decides by itself: the test
+    submits orders and feeds market events. ``parts`` are further ``KernelParts`` fields
+    (``journal``, ``sinks``, ``guards``, ``quote_currency``, ``leverage``...); the
+    journal defaults to an in-memory one and the products to the exchange's."""
+    from gpt_trader.engine.journal import MemoryJournal
+    from gpt_trader.engine.kernel import Kernel, KernelParts
+    from gpt_trader.sim.broker import SimBroker
+
+    products = parts.pop("products", None) or {p.symbol: p for p in exchange.products()}
+    parts.setdefault("journal", MemoryJournal())
+    return Kernel(
+        KernelParts(
+            run_id=parts.pop("run_id", "r"),
+            products=products,
+            signals={symbol: [] for symbol in products},
+            voter=_NoVote(),
+            sizer=_NoSize(),
+            broker=SimBroker(exchange, clock=clock.now),
+            clock=clock,
+            **parts,
+        )
+    )
 
 
 def sample_csv() -> Path:

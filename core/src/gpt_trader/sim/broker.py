@@ -16,8 +16,16 @@ restarted on the same state dir finds its orders at the "exchange".
 
 Derivatives: funding payments and expiry settlements (:mod:`gpt_trader.sim.margin`) are
 passed, in order with the fills, to ``listener.on_funding`` / ``listener.on_settlement``
-when the listener has those methods (the kernel's BrokerListener does not, yet).
-Liquidation and settlement closes arrive as ordinary ``on_fill`` / ``on_order`` calls.
+when the listener has those methods (the kernel has ``on_funding`` only: a settlement
+reaches it as its closing fill). Liquidation and settlement closes arrive as ordinary
+``on_fill`` / ``on_order`` calls. :meth:`SimBroker.balances` adds each margin pool's cash
+to its currency (the FCM pool to USD, the INTX pool to USDC), so the kernel's cash is the
+collateral it trades with. At the end of every call and of every market event of a
+derivative product (and on ``start``), ``listener.on_venue_position`` gets the venue's
+figures (liquidation price, leverage, initial margin, mark) of every open derivative
+position and of each one a fill just closed; funding that ``SimExchange.advance`` paid
+outside a broker call is reported at the next one. A run without derivative positions
+pays nothing for this.
 """
 
 from __future__ import annotations
@@ -33,6 +41,13 @@ from gpt_trader.sim.exchange import SimExchange
 from gpt_trader.sim.margin import FundingPayment, Settlement
 from gpt_trader.sim.state import read_json, state_error, write_json_atomic
 
+ZERO = Decimal(0)
+_OPTIONAL = {
+    Position: "on_venue_position",
+    FundingPayment: "on_funding",
+    Settlement: "on_settlement",
+}
+
 
 class _Relay:
     """The exchange listener that hands each update to the broker's listener (or backlog)."""
@@ -45,9 +60,11 @@ class _Relay:
 
     def on_fill(self, fill: Fill) -> None:
         self._broker._deliver(fill)
+        self._broker._touch(fill.symbol)
 
     def on_funding(self, payment: FundingPayment) -> None:
         self._broker._deliver(payment)
+        self._broker._touch(payment.symbol)
 
     def on_settlement(self, settlement: Settlement) -> None:
         self._broker._deliver(settlement)
@@ -74,6 +91,12 @@ class SimBroker:
         if self.state_file is not None and self.state_file.exists():
             self._load(self.state_file)
         self._saved_version = exchange.version
+        # Derivative symbols whose venue figures the listener must hear about: those with an
+        # open position, and those a fill or a funding payment changed since the last push.
+        self._open: set[str] = set()
+        self._touched: set[str] = set()
+        if exchange.has_derivatives:
+            self._open = {p.symbol for p in exchange.derivatives.positions()}
         exchange.add_listener(_Relay(self))
 
     def _load(self, path: Path) -> None:
@@ -93,11 +116,9 @@ class SimBroker:
             listener.on_fill(item)
         elif isinstance(item, Order):
             listener.on_order(item)
-        elif isinstance(item, Position):
-            listener.on_venue_position(item)
         else:
-            name = "on_funding" if isinstance(item, FundingPayment) else "on_settlement"
-            callback = getattr(listener, name, None)
+            # Optional for a listener that only follows orders (a tap, a test recorder).
+            callback = getattr(listener, _OPTIONAL[type(item)], None)
             if callback is not None:
                 callback(item)
 
@@ -105,6 +126,31 @@ class SimBroker:
         if self.state_file is not None and self.exchange.version != self._saved_version:
             write_json_atomic(self.state_file, self.exchange.to_state())
             self._saved_version = self.exchange.version
+
+    def _touch(self, symbol: str) -> None:
+        if self.exchange.has_derivatives and self.exchange.derivatives.handles(symbol):
+            self._touched.add(symbol)
+
+    def _push_positions(self) -> None:
+        """Tell the listener the venue's view of every open or just-changed derivative
+        position (one a fill closed goes once more, flat)."""
+        if self._listener is None or not (self._open or self._touched):
+            return
+        deriv = self.exchange.derivatives
+        ts = self.exchange.last_ts
+        symbols = sorted(self._open | self._touched)
+        self._touched = set()
+        for symbol in symbols:
+            view = deriv.position_view(symbol, ts)
+            if view.size == 0:
+                self._open.discard(symbol)
+            else:
+                self._open.add(symbol)
+            self._deliver(view.as_position())
+
+    def _after_call(self) -> None:
+        self._persist()
+        self._push_positions()
 
     def now(self) -> int:
         """The time orders are stamped with (int ns UTC)."""
@@ -117,6 +163,7 @@ class SimBroker:
         backlog, self._backlog = self._backlog, []
         for item in backlog:
             self._deliver(item)
+        self._push_positions()
 
     async def stop(self) -> None:
         if self.state_file is not None:
@@ -130,7 +177,28 @@ class SimBroker:
         return self.exchange.products()
 
     async def balances(self) -> list[Balance]:
-        return self.exchange.balances()
+        """The spot wallets, with each derivative pool's cash added to its currency's.
+
+        A pool counts with its cash and the margin isolated positions hold (unrealised P&L
+        is the positions'); its available part is what could leave it now. Money moves
+        between a wallet and a pool (transfers, sweeps) only by leaving one for the other,
+        so nothing is counted twice.
+        """
+        wallets = self.exchange.balances()
+        if not self.exchange.has_derivatives:
+            return wallets
+        deriv = self.exchange.derivatives
+        ts = self.exchange.last_ts
+        merged = {b.currency: b for b in wallets}
+        for account in deriv.accounts():
+            pool = deriv.summary(account, ts)
+            have = merged.get(pool.currency) or Balance(pool.currency, ZERO, ZERO)
+            merged[pool.currency] = Balance(
+                pool.currency,
+                have.total + pool.collateral + pool.isolated_margin,
+                have.available + deriv.withdrawable(account, ts),
+            )
+        return [merged[c] for c in sorted(merged)]
 
     async def positions(self) -> list[Position]:
         """Positions derived from the fills (see :meth:`SimExchange.positions`)."""
@@ -140,14 +208,14 @@ class SimBroker:
         try:
             return self.exchange.submit(request, self.now())
         finally:
-            self._persist()
+            self._after_call()
 
     async def cancel(self, client_order_ids: Sequence[str]) -> dict[str, bool]:
         try:
             ts = self.now()
             return {cid: self.exchange.cancel(cid, ts).success for cid in client_order_ids}
         finally:
-            self._persist()
+            self._after_call()
 
     async def edit(
         self, client_order_id: str, *, size: Decimal | None, price: Decimal | None
@@ -156,7 +224,7 @@ class SimBroker:
         try:
             return self.exchange.edit(client_order_id, self.now(), size=size, price=price)
         finally:
-            self._persist()
+            self._after_call()
 
     async def open_orders(self) -> list[Order]:
         return self.exchange.open_orders()
@@ -175,3 +243,6 @@ class SimBroker:
             self.exchange.on_market(event)
         finally:
             self._persist()
+            # Only a derivative's own mark moves its figures (or a fill or funding did).
+            if self._touched or event.symbol in self._open:
+                self._push_positions()

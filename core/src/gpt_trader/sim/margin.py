@@ -256,6 +256,23 @@ class PositionView:
     def side(self) -> str:
         return "LONG" if self.size > 0 else "SHORT" if self.size < 0 else "UNKNOWN"
 
+    def as_position(self) -> Position:
+        """The view as a domain Position (what a broker hands ``on_venue_position``); a flat
+        view has no liquidation price, margin or leverage (0 means none)."""
+        return Position(
+            self.symbol,
+            size=self.size,
+            avg_entry_price=self.entry_price,
+            realized_pnl=self.realized_pnl,
+            fees=self.fees,
+            funding=self.funding,
+            mark_price=self.mark_price,
+            contract_size=self.contract_size,
+            liquidation_price=self.liquidation_price,
+            leverage=self.leverage if self.leverage > 0 else None,
+            initial_margin=self.initial_margin,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class WindowMeasure:

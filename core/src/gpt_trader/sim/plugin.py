@@ -32,20 +32,24 @@ from gpt_trader.sim.products import default_products
 from gpt_trader.sim.synthetic import DEFAULT_START_TS, SyntheticFeed
 
 BPS = Decimal(10_000)
+DEFAULT_STARTING_CASH = Decimal(100_000)
 STATE_FILE = "sim_exchange.json"
 
 
 class SimBrokerParams(Params):
     """Settings of the ``sim`` broker.
 
-    ``futures_cash`` / ``perps_cash`` fund the CFM (USD) and INTX (USDC) margin pools when
-    the universe has derivative products; ``intraday_margin`` opts in to intraday rates.
+    ``starting_cash`` funds the ``cash_currency`` spot wallet: 100000 by default, 0 when
+    the universe holds only futures and perpetuals (their money is in the pools: a spot
+    wallet they cannot trade with would only inflate the kernel's cash). ``futures_cash`` /
+    ``perps_cash`` fund the CFM (USD) and INTX (USDC) margin pools when the universe has
+    derivative products; ``intraday_margin`` opts in to intraday rates.
     ``persist`` keeps the simulated exchange in ``<state_dir>/sim_exchange.json`` so a
     restarted bot finds its orders; it is skipped when the run says it is a replay
     (``BuildContext.options["replay"]``), where a snapshot per change would only cost time.
     """
 
-    starting_cash: Decimal = Field(default=Decimal(100_000), ge=0)
+    starting_cash: Decimal | None = Field(default=None, ge=0)
     cash_currency: str = Field(default="USD", min_length=1)
     maker_fee_bps: Decimal = Field(default=Decimal(40), ge=0)
     taker_fee_bps: Decimal = Field(default=Decimal(60), ge=0)
@@ -96,10 +100,18 @@ def _products(ctx: BuildContext) -> dict[str, Product]:
     return dict(ctx.products) if ctx.products else default_products(ctx.universe)
 
 
+def _starting_cash(params: SimBrokerParams, products: dict[str, Product]) -> Decimal:
+    if params.starting_cash is not None:
+        return params.starting_cash
+    only_derivatives = bool(products) and all(p.is_derivative for p in products.values())
+    return Decimal(0) if only_derivatives else DEFAULT_STARTING_CASH
+
+
 def make_sim_broker(params: SimBrokerParams, ctx: BuildContext) -> SimBroker:
+    products = _products(ctx)
     exchange = SimExchange(
-        _products(ctx),
-        {params.cash_currency: params.starting_cash},
+        products,
+        {params.cash_currency: _starting_cash(params, products)},
         maker_fee=params.maker_fee_bps / BPS,
         taker_fee=params.taker_fee_bps / BPS,
         market_fill=params.market_fill,

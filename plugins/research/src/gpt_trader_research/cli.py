@@ -70,12 +70,16 @@ def backtest_spec(
     slippage_bps: str | None,
     fill: str,
     volume_cap: str | None,
+    leverage: str | None = None,
+    margin_type: str | None = None,
 ) -> Any:
     from gpt_trader_research.engine import BacktestSpec
     from gpt_trader_research.specs import parse_component
 
     if fill not in ("next_open", "close"):
         raise UserError(f"--fill must be next_open or close, not {fill!r}")
+    if margin_type is not None and margin_type.upper() not in ("CROSS", "ISOLATED"):
+        raise UserError(f"--margin-type must be CROSS or ISOLATED, not {margin_type!r}")
     cap = _dec("--volume-cap", volume_cap, minimum=Decimal(0))
     if cap is not None and not 0 < cap <= 1:
         raise UserError("--volume-cap is a fraction of the bar volume in (0, 1]")
@@ -93,6 +97,8 @@ def backtest_spec(
         slippage_bps=_dec("--slippage-bps", slippage_bps, minimum=Decimal(0)) or Decimal(0),
         fill=fill,
         volume_participation=cap,
+        leverage=_dec("--leverage", leverage, minimum=Decimal(1)),
+        margin_type=None if margin_type is None else margin_type.upper(),
     )
 
 
@@ -103,7 +109,11 @@ def _register_backtest(app: typer.Typer) -> None:
             Path, typer.Option("--data", help="Candle CSV (timestamp,open,high,low,close,volume).")
         ],
         symbol: Annotated[
-            str, typer.Option("--symbol", help="Product the bars are for, e.g. BTC-USD.")
+            str,
+            typer.Option(
+                "--symbol",
+                help="Product the bars are for, e.g. BTC-USD, BTC-PERP-INTX, BIT-28NOV26-CDE.",
+            ),
         ],
         signal: Annotated[
             list[str] | None,
@@ -121,11 +131,27 @@ def _register_backtest(app: typer.Typer) -> None:
             ),
         ] = None,
         cash: Annotated[
-            str | None, typer.Option("--cash", help="Starting cash (default 100000).")
+            str | None,
+            typer.Option(
+                "--cash",
+                help="Starting cash (default 100000); the margin pool's for a future or perp.",
+            ),
         ] = None,
         fee_bps: Annotated[
             str | None,
             typer.Option("--fee-bps", help="Fee on notional, maker and taker (default 40/60)."),
+        ] = None,
+        leverage: Annotated[
+            str | None,
+            typer.Option(
+                "--leverage", help="Futures/perps: leverage of every order (default: profile's)."
+            ),
+        ] = None,
+        margin_type: Annotated[
+            str | None,
+            typer.Option(
+                "--margin-type", help="Futures/perps: CROSS or ISOLATED (default: profile's)."
+            ),
         ] = None,
         slippage_bps: Annotated[
             str | None, typer.Option("--slippage-bps", help="Worsen every fill price by this.")
@@ -164,7 +190,18 @@ def _register_backtest(app: typer.Typer) -> None:
         from gpt_trader_research.report import png_exporter, show, write_html, write_png
 
         spec = backtest_spec(
-            data, symbol, signal, voter, profile, cash, fee_bps, slippage_bps, fill, volume_cap
+            data,
+            symbol,
+            signal,
+            voter,
+            profile,
+            cash,
+            fee_bps,
+            slippage_bps,
+            fill,
+            volume_cap,
+            leverage,
+            margin_type,
         )
         if png is not None and png.suffix.lower() != ".png":
             raise UserError(f"--png {png}: the file name must end in .png")

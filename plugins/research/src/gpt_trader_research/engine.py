@@ -7,6 +7,14 @@ ones the profile names, so a backtest trades through the same kernel, guards and
 live. The replay driver's vectorised path is used when every signal can ``compute()`` over
 the whole series and nothing needs every bar (no runtime guards); otherwise every bar goes
 through the kernel.
+
+Futures and perpetuals (e.g. ``BTC-PERP-INTX``, ``BIT-28NOV26-CDE``, the bars being those of
+the underlying): the cash is the collateral of the product's margin pool (INTX in USDC, CFM
+in USD) and the run's quote currency is the product's; orders carry the ``[run] leverage``
+and ``margin_type`` (or ``--leverage`` / ``--margin-type``) and the all-in sizer sizes to
+that leverage. Every bar goes through the kernel (funding, liquidations and expiry happen
+on bars where the strategy does nothing), and the result has a ``derivatives`` part (see
+:mod:`gpt_trader_research.derivatives`).
 """
 
 from __future__ import annotations
@@ -24,11 +32,14 @@ from gpt_trader.config import BotConfig, load_config
 from gpt_trader.config.profiles import describe_validation_error
 from gpt_trader.domain import Candle
 from gpt_trader.domain.bars import BarSeries
+from gpt_trader.engine.kernel import Kernel
 from gpt_trader.errors import UserError
 from gpt_trader.plugins import PluginManager, make_plugin_manager
+from gpt_trader.sim.broker import SimBroker
 from pydantic import ValidationError
 
 from gpt_trader_research.components import Recorder
+from gpt_trader_research.derivatives import MarginWatch, derivatives_report
 from gpt_trader_research.results import (
     Curve,
     RoundTrip,
@@ -60,6 +71,8 @@ class BacktestSpec:
     slippage_bps: Decimal = Decimal(0)
     fill: str = "next_open"
     volume_participation: Decimal | None = None
+    leverage: Decimal | None = None
+    margin_type: str | None = None
 
 
 class BarsFeed:
@@ -121,9 +134,31 @@ def _ref(ref: Any) -> dict[str, Any]:
     return {"use": ref.use, **ref.params}
 
 
+def _pool(symbol: str) -> tuple[str, str] | None:
+    """For a future or perpetual the sim knows: the sim broker param that funds its margin
+    pool and the pool's currency. None for anything else (the assembly checks the symbol)."""
+    from gpt_trader.sim.derivatives import (
+        FCM,
+        derivative_spec,
+        derivatives_products,
+        is_derivative_symbol,
+    )
+
+    if not is_derivative_symbol(symbol):
+        return None
+    param = "futures_cash" if derivative_spec(symbol).account == FCM else "perps_cash"
+    return param, derivatives_products([symbol])[symbol].quote
+
+
 def build_config(spec: BacktestSpec) -> BotConfig:
     """The profile for this backtest (see the module docstring)."""
     base = load_config(spec.profile) if spec.profile else None
+    pool = _pool(spec.symbol)
+    run = base.run if base is not None else None
+    leverage, margin_type = spec.leverage, spec.margin_type
+    if run is not None:
+        leverage = run.leverage if leverage is None else leverage
+        margin_type = margin_type or run.margin_type
     signals = [s.ref() for s in spec.signals]
     if not signals and base is not None:
         signals = [_ref(r) for r in base.signals]
@@ -137,18 +172,24 @@ def build_config(spec: BacktestSpec) -> BotConfig:
     maker = spec.fee_bps if spec.fee_bps is not None else broker_base.get("maker_fee_bps")
     taker = spec.fee_bps if spec.fee_bps is not None else broker_base.get("taker_fee_bps")
     taker_bps = Decimal(str(taker)) if taker is not None else DEFAULT_TAKER_BPS
-    cash = spec.cash if spec.cash is not None else broker_base.get("starting_cash", DEFAULT_CASH)
+    cash_key = pool[0] if pool is not None else "starting_cash"
+    cash = broker_base.get(cash_key, broker_base.get("starting_cash", DEFAULT_CASH))
+    if spec.cash is not None:
+        cash = spec.cash
     if spec.fill not in ("next_open", "close"):
         raise UserError(f"--fill must be next_open or close, not {spec.fill!r}")
     broker: dict[str, Any] = {
         "use": "sim",
-        "starting_cash": str(cash),
+        # a derivative trades on its pool's collateral only: no spot wallet to count
+        "starting_cash": "0" if pool is not None else str(cash),
         "maker_fee_bps": str(maker if maker is not None else DEFAULT_MAKER_BPS),
         "taker_fee_bps": str(taker_bps),
         "market_fill": "next_open" if spec.fill == "next_open" else "immediate",
         "slippage_bps": str(spec.slippage_bps),
         "persist": False,
     }
+    if pool is not None:
+        broker[cash_key] = str(cash)
     if spec.volume_participation is not None:
         broker["volume_participation"] = str(spec.volume_participation)
     if base is not None and "sizer" in base.model_fields_set:
@@ -156,13 +197,15 @@ def build_config(spec: BacktestSpec) -> BotConfig:
     else:
         # Room for the fee and the slippage the sim broker holds against the cash at submit.
         sizer = {"use": ALL_IN, "fee_bps": str(taker_bps), "buffer_bps": str(spec.slippage_bps)}
+        if pool is not None and leverage is not None:
+            sizer["leverage"] = str(leverage)
     if spec.voter is not None:
         voter = spec.voter.ref()
     elif base is not None:
         voter = _ref(base.voter)
     else:
         voter = {"use": "majority"}
-    run = base.run if base is not None else None
+    quote = run.quote_currency if run is not None else "USD"
     data: dict[str, Any] = {
         "profile": {
             "name": base.profile.name if base is not None else "backtest",
@@ -183,7 +226,10 @@ def build_config(spec: BacktestSpec) -> BotConfig:
             "on_stop": "cancel",
             "allow_short": run.allow_short if run is not None else False,
             "guard_interval_s": run.guard_interval_s if run is not None else 1.0,
-            "quote_currency": run.quote_currency if run is not None else "USD",
+            # a derivative's cash is its pool's, in the product's quote (USDC for INTX)
+            "quote_currency": pool[1] if pool is not None else quote,
+            "leverage": None if leverage is None else str(leverage),
+            "margin_type": margin_type,
         },
         "logging": {"level": "WARNING"},
     }
@@ -211,6 +257,7 @@ class BacktestResult:
     stats: dict[str, Any]
     summary: dict[str, Any]
     recorder: Recorder
+    derivatives: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -273,6 +320,7 @@ class BacktestResult:
             "component_failures": [
                 {"component": f.component, "error": f.error} for f in self.recorder.failures
             ],
+            "derivatives": self.derivatives,
         }
         if with_trades:
             out["trades"] = [t.to_json() for t in self.trips]
@@ -324,16 +372,21 @@ async def run_backtest_async(
             config, pm, Path(tmp), replay=True, durable=False, feed_override=feed
         )
         kernel = runtime.kernel
+        product = kernel.products[spec.symbol]
         recorder = next(s for s in kernel.parts.sinks if isinstance(s, Recorder))
         recorder.kernel = kernel
+        watch = _margin_watch(kernel, spec.symbol) if product.is_derivative else None
         t0 = time.perf_counter()
         await start(runtime, hooks=False)
         reason = "error"
         try:
-            if vectorise and can_vectorise(kernel, [series]):
+            # A derivative needs every bar: funding, margin and expiry do not wait for signals.
+            if vectorise and watch is None and can_vectorise(kernel, [series]):
                 stats = await run_series(kernel, runtime.clock, series)
             else:
                 events = _with_progress(feed.events([spec.symbol]), len(series), progress)
+                if watch is not None:
+                    events = watch.watch(events)
                 stats = await run_events(
                     kernel, runtime.clock, events, guard_interval_s=config.run.guard_interval_s
                 )
@@ -341,13 +394,13 @@ async def run_backtest_async(
         finally:
             summary = await finish(runtime, reason, hooks=False)
         elapsed = time.perf_counter() - t0
-    product = kernel.products[spec.symbol]
     fills = [e.fill for e in recorder.fills]
     starting = kernel.ledger.starting_equity
     final = kernel.ledger.equity
     fees = kernel.ledger.fees
-    trips = round_trips(fills, series, product.quantize_quote)
-    curve = equity_curve(fills, series, starting)
+    trips = round_trips(fills, series, product.quantize_quote, product.contract_size)
+    funding = [e.payment for e in recorder.funding]
+    curve = equity_curve(fills, series, starting, product.contract_size, funding)
     stats_out = statistics(curve, series, trips, starting, final, fees)
     return BacktestResult(
         spec=spec,
@@ -364,7 +417,17 @@ async def run_backtest_async(
         stats=stats_out,
         summary=summary,
         recorder=recorder,
+        derivatives=(
+            None if watch is None else derivatives_report(product, kernel, recorder, watch)
+        ),
     )
+
+
+def _margin_watch(kernel: Kernel, symbol: str) -> MarginWatch:
+    broker = kernel.parts.broker
+    if not isinstance(broker, SimBroker):
+        raise UserError("a backtest of futures or perpetuals needs the sim broker")
+    return MarginWatch(broker.exchange, kernel, symbol)
 
 
 def run_backtest(spec: BacktestSpec, pm: PluginManager | None = None, **kw: Any) -> BacktestResult:

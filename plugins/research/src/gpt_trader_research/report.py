@@ -1,4 +1,8 @@
-"""Showing a backtest: a rich summary for people, an HTML report (plotly), a PNG if possible."""
+"""Showing a backtest: a rich summary for people, an HTML report (plotly), a PNG if possible.
+
+A backtest of a future or a perpetual adds funding, margin calls, liquidations and
+settlements: rows of the summary, markers on the price chart and figures in its title.
+"""
 
 from __future__ import annotations
 
@@ -63,9 +67,77 @@ def stats_table(result: BacktestResult) -> Table:
         ("trading state", str(result.summary.get("trading_state", ""))),
         ("guard trips", str(len(result.summary.get("guard_trips", [])))),
     ]
+    if result.derivatives is not None:
+        rows += derivative_rows(result.derivatives)
     for key, value in rows:
         table.add_row(key, value)
     return table
+
+
+def derivative_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
+    """Summary rows of the ``derivatives`` part of a result."""
+    f, m, liq = d["funding"], d["margin_calls"], d["liquidations"]
+    settled = d["settlements"]
+    lev = d["leverage"] or "venue default"
+    return [
+        ("leverage", f"{lev}, {d['margin_type'] or 'CROSS'} margin"),
+        (
+            "funding",
+            f"{f['payments']} payments: paid {_money(Decimal(f['paid']))}, received "
+            f"{_money(Decimal(f['received']))}, net {_money(Decimal(f['net']))} {d['currency']}",
+        ),
+        ("margin calls", f"{m['count']} (worst level {m['worst_level']})"),
+        (
+            "liquidations",
+            f"{liq['count']}: realised {_money(Decimal(liq['realized_pnl']))}, "
+            f"fees {_money(Decimal(liq['fees']))}",
+        ),
+        (
+            "settlements",
+            ", ".join(
+                f"{_when(x['time'])} at {x['price']} (P&L {_money(Decimal(x['realized_pnl']))})"
+                for x in settled
+            )
+            or "none",
+        ),
+    ]
+
+
+def _title_extra(d: dict[str, Any] | None) -> str:
+    if d is None:
+        return ""
+    return (
+        f", funding {_money(Decimal(d['funding']['net']))}, "
+        f"{d['margin_calls']['count']} margin calls, {d['liquidations']['count']} liquidations, "
+        f"{len(d['settlements'])} settlements"
+    )
+
+
+def _venue_markers(fig: Any, d: dict[str, Any] | None) -> None:
+    """Liquidations and settlements on the price chart."""
+    import plotly.graph_objects as go
+
+    if d is None:
+        return
+    for items, name, symbol, color in (
+        (d["liquidations"]["fills"], "liquidation", "x", "#000000"),
+        (d["settlements"], "settlement", "diamond", "#7b3294"),
+    ):
+        if not items:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[np.datetime64(x["time"].rstrip("Z"), "ns") for x in items],
+                y=[float(x["price"]) for x in items],
+                mode="markers",
+                name=name,
+                marker={"symbol": symbol, "size": 12, "color": color},
+                text=[f"{name} {x['size']} @ {x['price']} P&L {x['realized_pnl']}" for x in items],
+                hoverinfo="text+x",
+            ),
+            row=1,
+            col=1,
+        )
 
 
 def trades_table(result: BacktestResult, limit: int) -> Table:
@@ -155,6 +227,7 @@ def figure(result: BacktestResult) -> Any:
                 row=1,
                 col=1,
             )
+    _venue_markers(fig, result.derivatives)
     fig.add_trace(
         go.Scattergl(x=x, y=curve.equity[pick], name="equity", line={"color": "#2166ac"}),
         row=2,
@@ -177,7 +250,7 @@ def figure(result: BacktestResult) -> Any:
         title=(
             f"{bars.symbol} {len(bars):,} bars: return {s['total_return'] * 100:.2f} %, "
             f"Sharpe {sharpe}, max DD {s['max_drawdown'] * 100:.2f} %, "
-            f"{s['trades']} trades, fees {s['fees']}"
+            f"{s['trades']} trades, fees {s['fees']}" + _title_extra(result.derivatives)
         ),
         height=900,
         hovermode="x unified",

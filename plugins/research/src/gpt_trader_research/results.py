@@ -9,6 +9,11 @@ happen, so the kernel never marks the quiet ones. A fill belongs to the bar whos
 is the latest at or before the fill's time (a next-open fill to the bar it opened; an
 at-close fill, stamped with the close time, to the next bar), and equity at a bar's close is
 cash plus position times that close.
+
+Futures and perpetuals: money per unit of size is ``price * contract_size``, and a funding
+payment is a cash flow of the bar during which it fell due (the first bar closing at or after
+its time), which is where the simulated venue pays it. The margined books (cash moves by
+realised P&L) and this cash-and-position curve give the same equity.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from gpt_trader.domain import Fill, Side
+from gpt_trader.domain import Fill, FundingPayment, Side
 from gpt_trader.domain.bars import BarSeries
 
 ZERO = Decimal(0)
@@ -89,12 +94,18 @@ def bar_index(bar_ts: npt.NDArray[np.int64], ts: int) -> int:
     return max(0, int(np.searchsorted(bar_ts, ts, side="right")) - 1)
 
 
-def round_trips(fills: list[Fill], bars: BarSeries, quantize: Any = None) -> list[RoundTrip]:
+def round_trips(
+    fills: list[Fill],
+    bars: BarSeries,
+    quantize: Any = None,
+    contract_size: Decimal = Decimal(1),
+) -> list[RoundTrip]:
     """Group fills into round trips; a fill that flips the position is split in two.
 
-    ``pnl`` of a closed trip = side * (exit value - entry value) - every fee on the way; of
-    an open one it is marked at the last bar's close. ``quantize`` (a Product method) rounds
-    the marked P&L of an open trip to the quote increment.
+    ``pnl`` of a closed trip = side * (exit value - entry value) * contract size - every
+    fee on the way (funding is reported apart); of an open one it is marked at the last
+    bar's close. ``quantize`` (a Product method) rounds the marked P&L of an open trip to
+    the quote increment.
     """
     bar_ts = np.asarray(bars.ts, dtype=np.int64)
     trips: list[RoundTrip] = []
@@ -135,14 +146,14 @@ def round_trips(fills: list[Fill], bars: BarSeries, quantize: Any = None) -> lis
                 cur.exit_ts = fill.ts
                 cur.exit_bar = bar_index(bar_ts, fill.ts)
                 sign = 1 if cur.side == "long" else -1
-                cur.pnl = sign * (cur.exit_value - cur.entry_value) - cur.fees
+                cur.pnl = sign * (cur.exit_value - cur.entry_value) * contract_size - cur.fees
     if trips and trips[-1].is_open and len(bars):
         last = trips[-1]
         close = Decimal(bars.raw[-1][3])
         open_size = last.size - last.exit_size
         sign = 1 if last.side == "long" else -1
         value = last.exit_value + open_size * close
-        pnl = sign * (value - last.entry_value) - last.fees
+        pnl = sign * (value - last.entry_value) * contract_size - last.fees
         last.pnl = quantize(pnl) if quantize is not None else pnl
     return trips
 
@@ -158,14 +169,27 @@ class Curve:
     fill_bars: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
-def equity_curve(fills: list[Fill], bars: BarSeries, starting_cash: Decimal) -> Curve:
+def equity_curve(
+    fills: list[Fill],
+    bars: BarSeries,
+    starting_cash: Decimal,
+    contract_size: Decimal = Decimal(1),
+    funding: list[FundingPayment] | None = None,
+) -> Curve:
     n = len(bars)
     close = np.asarray(bars.close, dtype=np.float64)
     bar_ts = np.asarray(bars.ts, dtype=np.int64)
     cash0 = float(starting_cash)
+    paid = np.zeros(n)
+    if funding:
+        close_ts = bar_ts + bars.interval_s * NS
+        due = np.fromiter((p.ts for p in funding), dtype=np.int64, count=len(funding))
+        at = np.minimum(np.searchsorted(close_ts, due, side="left"), n - 1)
+        amounts = np.fromiter((float(p.amount) for p in funding), np.float64, len(funding))
+        paid = np.cumsum(np.bincount(at, weights=amounts, minlength=n))
     if not fills:
-        equity = np.full(n, cash0)
-        return Curve(equity, np.zeros(n), np.zeros(n), close)
+        equity = np.full(n, cash0) + paid
+        return Curve(equity, np.zeros(n), _drawdown(equity), close)
     ts = np.fromiter((f.ts for f in fills), dtype=np.int64, count=len(fills))
     idx = np.clip(np.searchsorted(bar_ts, ts, side="right") - 1, 0, max(n - 1, 0))
     signed = np.fromiter(
@@ -175,18 +199,22 @@ def equity_curve(fills: list[Fill], bars: BarSeries, starting_cash: Decimal) -> 
     )
     price = np.fromiter((float(f.price) for f in fills), dtype=np.float64, count=len(fills))
     fee = np.fromiter((float(f.fee) for f in fills), dtype=np.float64, count=len(fills))
-    flow = -signed * price - fee
-    cash = (cash0 + np.cumsum(np.bincount(idx, weights=flow, minlength=n))).astype(np.float64)
+    unit = float(contract_size)
+    flow = -signed * price * unit - fee
+    cash = cash0 + np.cumsum(np.bincount(idx, weights=flow, minlength=n)) + paid
     position: FloatArray = np.cumsum(np.bincount(idx, weights=signed, minlength=n)).astype(
         np.float64
     )
     # Float residue of a closed position (e.g. 1e-17) must not count as exposure.
     position[np.abs(position) < 1e-12] = 0.0
-    equity = cash + position * close
+    equity = (cash + position * close * unit).astype(np.float64)
+    return Curve(equity, position, _drawdown(equity), close, idx.astype(np.int64))
+
+
+def _drawdown(equity: FloatArray) -> FloatArray:
     peak = np.maximum.accumulate(equity)
     with np.errstate(divide="ignore", invalid="ignore"):
-        drawdown = np.where(peak > 0, equity / peak - 1.0, 0.0)
-    return Curve(equity, position, drawdown, close, idx.astype(np.int64))
+        return np.where(peak > 0, equity / peak - 1.0, 0.0)
 
 
 def _finite(x: float) -> float | None:
