@@ -12,6 +12,12 @@ nox.options.sessions = ["core", "plugins", "all", "lint", "types"]
 
 TEST_DEPS = ["pytest>=8", "pytest-asyncio>=0.23", "hypothesis>=6"]
 PLUGIN_TEST_DEPS = {"tui": ["pytest-textual-snapshot"], "ops": ["aiosmtpd"]}
+# What a plugin's own tests run with besides core: research backtests real strategies;
+# the coinbase derivatives tests put the risk plugin's liquidation guard on the wire.
+PLUGIN_EXTRAS = {
+    "research": ["-e", "plugins/strategies", "backtesting", "ray"],
+    "coinbase": ["-e", "plugins/risk"],
+}
 PLUGINS = ["strategies", "risk", "coinbase", "research", "tui", "ops"]
 
 
@@ -26,7 +32,7 @@ def core(session: nox.Session) -> None:
 @nox.parametrize("plugin", PLUGINS)
 def plugins(session: nox.Session, plugin: str) -> None:
     """One plugin with core and nothing else."""
-    extra = ["-e", "plugins/strategies", "backtesting", "ray"] if plugin == "research" else []
+    extra = PLUGIN_EXTRAS.get(plugin, [])
     session.install(
         "-e",
         "core",

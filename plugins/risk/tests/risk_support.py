@@ -103,10 +103,24 @@ class FakeState:
             return self.trades.get(symbol, [])
         return [t for ts in self.trades.values() for t in ts]
 
-    def hold(self, symbol: str, size: str | Decimal, price: str | Decimal) -> None:
-        """Give the state a position marked at ``price`` (also the last price)."""
+    def hold(
+        self,
+        symbol: str,
+        size: str | Decimal,
+        price: str | Decimal,
+        *,
+        liquidation_price: str | Decimal | None = None,
+    ) -> None:
+        """Give the state a position marked at ``price`` (also the last price), with the
+        product's contract size and, optionally, the venue's liquidation price."""
+        product = self.products.get(symbol)
         self.positions[symbol] = Position(
-            symbol, size=D(size), avg_entry_price=D(price), mark_price=D(price)
+            symbol,
+            size=D(size),
+            avg_entry_price=D(price),
+            mark_price=D(price),
+            contract_size=product.contract_size if product is not None else D(1),
+            liquidation_price=None if liquidation_price is None else D(liquidation_price),
         )
         self.prices[symbol] = D(price)
         self.market_ts[symbol] = self.now

@@ -33,11 +33,14 @@ MINIMAL: dict[str, tuple[dict[str, object], bool, bool]] = {
     "guard.orders_per_minute": ({}, True, False),
     "guard.stale_data": ({}, True, True),
     "guard.exposure": ({}, True, False),
+    "guard.derivative_leverage": ({}, True, False),
+    "guard.margin_requirement": ({}, True, False),
     "guard.daily_loss": ({"limit": "10"}, False, True),
     "guard.max_drawdown": ({}, False, True),
     "guard.error_rate": ({}, False, True),
     "guard.volatility_breaker": ({}, False, True),
     "guard.consecutive_losses": ({}, False, True),
+    "guard.liquidation_buffer": ({}, False, True),
 }
 
 
@@ -95,6 +98,18 @@ def test_exposure_with_correlation_is_also_a_runtime_sampler() -> None:
         ("guard.daily_loss", {"limit": "10", "limt": "5"}, "limt: unknown field"),
         ("guard.exposure", {"groups": {"majors": ["BTC-USD"]}}, "groups need max_group_pct"),
         ("guard.daily_loss", {"limit": "10", "warn_at": "2"}, "warn_at"),
+        (
+            "guard.liquidation_buffer",
+            {"warn_within": "0.05"},
+            "reduce_within must not exceed warn_within",
+        ),
+        (
+            "guard.liquidation_buffer",
+            {"halt_within": "0.1"},
+            "halt_within must not exceed reduce_within",
+        ),
+        ("guard.margin_requirement", {"headroom": "1"}, "headroom must be below 1"),
+        ("guard.derivative_leverage", {"per_product": {"BTC-PERP-INTX": "0"}}, "greater than"),
     ],
 )
 def test_bad_params_are_readable_user_errors(name: str, params: dict, message: str) -> None:

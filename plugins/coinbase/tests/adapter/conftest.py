@@ -151,6 +151,7 @@ def bot_plugins() -> PluginManager:
     from gpt_trader.sim import plugin as sim_plugin
     from gpt_trader_coinbase.derivatives import cfm_plugin, intx_plugin
     from gpt_trader_coinbase.spot import plugin as spot_plugin
+    from gpt_trader_risk import plugin as risk_plugin
 
     pm = make_plugin_manager(load_entrypoints=False)
     pm.register_plugin(builtin, "core")
@@ -158,6 +159,7 @@ def bot_plugins() -> PluginManager:
     pm.register_plugin(spot_plugin, "coinbase_spot")
     pm.register_plugin(cfm_plugin, "coinbase_cfm")
     pm.register_plugin(intx_plugin, "coinbase_intx")
+    pm.register_plugin(risk_plugin, "risk")
     pm.register_plugin(InlinePlugin(), "inline")
     return pm
 
@@ -171,6 +173,7 @@ def bot_config(
     universe: tuple[str, ...] = ("BTC-USD", "ETH-USD"),
     sizes: dict[str, str] | None = None,
     run: dict[str, Any] | None = None,
+    guards: list[dict[str, Any]] | None = None,
 ) -> Any:
     from gpt_trader.config import BotConfig
 
@@ -198,6 +201,7 @@ def bot_config(
         voter={"use": "test.first"},
         sizer={"use": "sizer.fixed", "sizes": sizes or {"BTC-USD": "0.001", "ETH-USD": "0.01"}},
         run={"on_stop": "cancel", "guard_interval_s": 0.2, "record_market": False, **(run or {})},
+        guards=guards or [],
         logging={"level": "INFO"},
     )
 

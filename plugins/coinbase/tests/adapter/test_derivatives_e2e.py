@@ -8,7 +8,9 @@ real store, and the official SDK as an independent view of the venue's ledger.
   through its admin API); the store's realised P&L, fees and funding equal the venue
   ledger's to the cent, and so does the collateral they add up to.
 * Expiry: a dated CFM future settles at the venue and the settlement fill is in the store.
-* Liquidation: a venue liquidation is reconciled into the store as a fill of a venue order.
+* Liquidation: a venue liquidation is reconciled into the store as a fill of a venue order;
+  with ``guard.liquidation_buffer`` on, the mark walked past the first liquidation price
+  only brings reduce-only cuts from the bot, never a venue liquidation.
 """
 
 from __future__ import annotations
@@ -251,3 +253,60 @@ async def test_a_venue_liquidation_is_reconciled_into_the_store(sims, cbt, tmp_p
     assert liquidation
     assert sum(f.size for f in liquidation) == D("0.15")
     assert {f.trade_id for f in fills} == {f["trade_id"] for f in cbt.exchange_fills(client)}
+
+
+async def test_the_liquidation_buffer_guard_cuts_before_the_venue_liquidates(
+    sims, cbt, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("COINBASE_ENABLE_DERIVATIVES", "1")
+    sim = sims(seed=4, products=[PERP], perps_cash=D("2000"), tick_s=3600.0)
+    client = cbt.sdk(sim, monkeypatch)
+    guard = {
+        "use": "guard.liquidation_buffer",
+        "warn_within": "0.06",
+        "reduce_within": "0.04",
+        "reduce_fraction": "0.5",
+    }
+    config = cbt.bot_config(
+        sim,
+        universe=(PERP,),
+        sizes={PERP: "0.01"},
+        broker={"use": "coinbase.intx", "risk_interval_s": 0.2},
+        run={"quote_currency": "USDC"},
+        guards=[guard],
+    )
+    config.signals.clear()
+    state_dir = tmp_path / "bot"
+    runtime = await assemble(config, cbt.bot_plugins(), state_dir)
+    kernel = runtime.kernel
+    broker = kernel.broker
+    try:
+        await start(runtime)
+        await kernel.submit(OrderRequest("open-1", PERP, Side.BUY, D("0.15"), leverage=D(10)))
+        await wait_for("the position", lambda: kernel.positions[PERP].size == D("0.15"))
+        await wait_for("a liquidation price", lambda: kernel.positions[PERP].liquidation_price)
+        first_liq = kernel.positions[PERP].liquidation_price
+        price = kernel.positions[PERP].mark_price
+        # Walk the mark down 0.5 % a step, to 1 % below where the venue would first have
+        # liquidated; the guard sees each step through the venue's figures and the timer.
+        while price > first_liq * D("0.99"):
+            price = (price * D("0.995")).quantize(D("0.1"))
+            sim.call(
+                lambda p=price: sim.state.venue.on_print(PERP, now_ns(), f"w{p}", p, D(1), "BUY")
+            )
+            kernel.ledger.mark(PERP, price)  # what the market channel would tell it (no feed here)
+            await broker.read_risk()
+            await kernel.on_timer()
+            await cbt.settle(kernel, 3.0)
+        await broker.reconcile_once()
+    finally:
+        await finish(runtime, "test")
+    cuts = [o for o in kernel.orders.values() if o.tag == "guard:guard.liquidation_buffer"]
+    assert cuts, [o.tag for o in kernel.orders.values()]
+    assert all(o.reduce_only and o.side is Side.SELL for o in cuts)
+    assert D(0) < kernel.positions[PERP].size < D("0.15")
+    venue_orders = cbt.exchange_orders(client)
+    assert not [o for o in venue_orders if o.get("is_liquidation")], "the venue liquidated"
+    assert sum(
+        1 for o in venue_orders if o["client_order_id"] in {c.client_order_id for c in cuts}
+    ) == len(cuts)

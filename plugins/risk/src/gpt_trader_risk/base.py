@@ -23,8 +23,10 @@ __all__ = [
     "ReportLatch",
     "RuntimeParams",
     "WarnAt",
+    "blocked",
     "currency_of",
     "is_exit",
+    "order_context",
     "projected_position",
     "reference_price",
     "trip",
@@ -129,6 +131,21 @@ def _ctx(value: object) -> str:
     if isinstance(value, Decimal | int | float):
         return num(value)
     return str(value)
+
+
+def blocked(name: str, message: str, context: Mapping[str, object]) -> GuardResult:
+    """A pre-trade breach with nothing to measure (no price, no equity): the order stops."""
+    return trip(name, Level.BREACH, message, None, None, context=context)
+
+
+def order_context(request: OrderRequest) -> dict[str, object]:
+    """What a pre-trade result's context says about the order it judged."""
+    return {
+        "symbol": request.symbol,
+        "side": request.side.value,
+        "size": request.size,
+        "client_order_id": request.client_order_id,
+    }
 
 
 def is_exit(request: OrderRequest, state: StateView) -> bool:

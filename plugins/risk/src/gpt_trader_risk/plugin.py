@@ -15,6 +15,7 @@ from gpt_trader.hookspecs import hookimpl
 from pydantic import BaseModel
 
 from gpt_trader_risk import breakers as rt
+from gpt_trader_risk import derivatives as dv
 from gpt_trader_risk import pretrade as pre
 from gpt_trader_risk import sizers as sz
 from gpt_trader_risk.base import currency_of
@@ -129,6 +130,18 @@ GUARDS: tuple[Entry, ...] = (
         pre.ExposureParams,
         "pre-trade: gross, grouped and correlated exposure in percent of equity",
     ),
+    (
+        "guard.derivative_leverage",
+        _plain(dv.DerivativeLeverage),
+        dv.DerivativeLeverageParams,
+        "pre-trade: per-product leverage caps on futures and perpetuals (contracts valued)",
+    ),
+    (
+        "guard.margin_requirement",
+        _plain(dv.MarginRequirement),
+        dv.MarginRequirementParams,
+        "pre-trade: initial margin after the order within equity less headroom (CFM windows)",
+    ),
     # runtime
     (
         "guard.daily_loss",
@@ -159,6 +172,12 @@ GUARDS: tuple[Entry, ...] = (
         _plain(rt.ConsecutiveLosses),
         rt.ConsecutiveLossesParams,
         "runtime: max_losses losing round trips in a row -> reduce-only",
+    ),
+    (
+        "guard.liquidation_buffer",
+        _plain(dv.LiquidationBuffer),
+        dv.LiquidationBufferParams,
+        "runtime: derivative positions near liquidation -> warn, then cut reduce-only",
     ),
 )
 

@@ -37,7 +37,9 @@ from gpt_trader_risk.base import (
     PosDecimal,
     PreTradeParams,
     ReportLatch,
+    blocked,
     is_exit,
+    order_context,
     projected_position,
     reference_price,
     trip,
@@ -66,19 +68,6 @@ def _worst(name: str, results: list[GuardResult]) -> GuardResult:
     if not results:
         return GuardResult.passed(name)
     return max(results, key=lambda r: r.severity)
-
-
-def _blocked(name: str, message: str, context: dict[str, object]) -> GuardResult:
-    return trip(name, Level.BREACH, message, None, None, context=context)
-
-
-def _order_ctx(request: OrderRequest) -> dict[str, object]:
-    return {
-        "symbol": request.symbol,
-        "side": request.side.value,
-        "size": request.size,
-        "client_order_id": request.client_order_id,
-    }
 
 
 def _per_symbol(
@@ -124,11 +113,11 @@ class MaxOrderSize:
         p = self.p
         if not p.check_exits and is_exit(request, state):
             return GuardResult.passed(self.name)
-        ctx = _order_ctx(request)
+        ctx = order_context(request)
         out: list[GuardResult] = []
         limit, missing = _per_symbol(p.max_size, request.symbol, p.unlisted)
         if missing:
-            return _blocked(self.name, f"no max_size configured for {request.symbol}", context=ctx)
+            return blocked(self.name, f"no max_size configured for {request.symbol}", context=ctx)
         if limit is not None:
             lim = Limit(limit, Mode.GT, p.warn_at)
             level, value = lim.grade(request.size)
@@ -146,7 +135,7 @@ class MaxOrderSize:
         if p.max_notional is not None:
             price = reference_price(request, state)
             if price is None:
-                return _blocked(
+                return blocked(
                     self.name, f"no price to value the order on {request.symbol}", context=ctx
                 )
             lim = Limit(p.max_notional, Mode.GT, p.warn_at)
@@ -188,10 +177,10 @@ class MaxPosition:
         p = self.p
         if is_exit(request, state):
             return GuardResult.passed(self.name)
-        ctx = _order_ctx(request)
+        ctx = order_context(request)
         limit, missing = _per_symbol(p.max_size, request.symbol, p.unlisted)
         if missing:
-            return _blocked(self.name, f"no max_size configured for {request.symbol}", context=ctx)
+            return blocked(self.name, f"no max_size configured for {request.symbol}", context=ctx)
         if limit is None:
             return GuardResult.passed(self.name)
         current, pending, projected = projected_position(
@@ -255,17 +244,17 @@ class NotionalCaps:
         p = self.p
         if is_exit(request, state):
             return GuardResult.passed(self.name)
-        ctx = _order_ctx(request)
+        ctx = order_context(request)
         cap, missing = _per_symbol(p.caps, request.symbol, p.unlisted)
         if missing:
-            return _blocked(
+            return blocked(
                 self.name, f"no notional cap for {request.symbol} in {self.source}", context=ctx
             )
         if cap is None:
             return GuardResult.passed(self.name)
         price = reference_price(request, state)
         if price is None:
-            return _blocked(self.name, f"no price to value {request.symbol}", context=ctx)
+            return blocked(self.name, f"no price to value {request.symbol}", context=ctx)
         current, pending, projected = projected_position(
             request, state, include_open=p.include_open
         )
@@ -328,7 +317,7 @@ class LeverageGuard:
     def check(self, request: OrderRequest, state: StateView) -> GuardResult:
         if is_exit(request, state):
             return GuardResult.passed(self.name)
-        ctx = _order_ctx(request)
+        ctx = order_context(request)
         lim = Limit(self.max, Mode.GT, self.p.warn_at)
         if request.leverage is not None and lim.breached(request.leverage):
             return trip(
@@ -341,7 +330,7 @@ class LeverageGuard:
             )
         equity = state.equity
         if equity <= 0:
-            return _blocked(self.name, f"equity {money(equity)} is not positive", context=ctx)
+            return blocked(self.name, f"equity {money(equity)} is not positive", context=ctx)
         _, _, projected = projected_position(request, state)
         gross = ZERO
         symbols = set(state.positions) | {request.symbol}
@@ -357,7 +346,7 @@ class LeverageGuard:
                 size = state.positions[symbol].size
             value = position_value(state, symbol, size)
             if value is None:
-                return _blocked(self.name, f"no price to value {symbol}", context=ctx)
+                return blocked(self.name, f"no price to value {symbol}", context=ctx)
             gross += value
         leverage = gross / equity
         level, value = lim.grade(leverage)
@@ -392,7 +381,7 @@ def _missing_book(name: str, policy: str, request: OrderRequest) -> GuardResult:
         "the state offers no order book)",
         None,
         None,
-        context=_order_ctx(request),
+        context=order_context(request),
     )
 
 
@@ -437,7 +426,7 @@ class ImpactCost:
         book = book_for(state, request.symbol)
         if book is None or book.mid is None:
             return _missing_book(self.name, p.missing_book, request)
-        ctx = _order_ctx(request)
+        ctx = order_context(request)
         filled, cost = walk(book, request)
         if filled < request.size and request.order_type is OrderType.MARKET:
             return trip(
@@ -493,7 +482,7 @@ class LiquidityGuard:
         bid, ask = (None, None) if book is None else (book.best_bid, book.best_ask)
         if book is None or bid is None or ask is None:
             return _missing_book(self.name, p.missing_book, request)
-        ctx = _order_ctx(request)
+        ctx = order_context(request)
         mid = (bid + ask) / 2
         spread = (ask - bid) / mid * _BPS
         lim = Limit(p.max_spread_bps, Mode.GT, p.warn_at)
@@ -545,7 +534,7 @@ class ReduceOnlyGuard:
     def check(self, request: OrderRequest, state: StateView) -> GuardResult:
         if is_exit(request, state):
             return GuardResult.passed(self.name)
-        ctx = _order_ctx(request)
+        ctx = order_context(request)
         pos = state.positions.get(request.symbol)
         current = pos.size if pos is not None else ZERO
         if request.reduce_only:
@@ -586,10 +575,10 @@ class ProductLimits:
         self.p = params
 
     def check(self, request: OrderRequest, state: StateView) -> GuardResult:
-        ctx = _order_ctx(request)
+        ctx = order_context(request)
         product = state.products.get(request.symbol)
         if product is None:
-            return _blocked(self.name, f"unknown product {request.symbol}", context=ctx)
+            return blocked(self.name, f"unknown product {request.symbol}", context=ctx)
         problem = product.size_error(request.size)
         if problem:
             threshold = (
@@ -698,7 +687,7 @@ class TradingWindow:
             None,
             window=self.window,
             now=now,
-            context=_order_ctx(request),
+            context=order_context(request),
         )
 
 
@@ -722,7 +711,7 @@ class MaxOpenOrders:
         p = self.p
         if not p.check_exits and is_exit(request, state):
             return GuardResult.passed(self.name)
-        ctx = _order_ctx(request)
+        ctx = order_context(request)
         working = list(state.open_orders)
         out: list[GuardResult] = []
         lim = Limit(Decimal(p.max_orders), Mode.GT, p.warn_at)
@@ -796,7 +785,7 @@ class OrdersPerMinute:
             f"{lim.verb(value)} max {p.max_orders}",
             value,
             Decimal(p.max_orders),
-            context=_order_ctx(request),
+            context=order_context(request),
         )
         if level is not Level.BREACH:
             self.sent.append(now)
@@ -852,7 +841,7 @@ class StaleData:
         p = self.p
         if not p.check_exits and is_exit(request, state):
             return GuardResult.passed(self.name)
-        ctx = _order_ctx(request)
+        ctx = order_context(request)
         age = self._age(state, request.symbol)
         if age is None:
             return trip(
@@ -977,13 +966,13 @@ class ExposureGuard:
         p = self.p
         if is_exit(request, state):
             return GuardResult.passed(self.name)
-        ctx = _order_ctx(request)
+        ctx = order_context(request)
         equity = state.equity
         if equity <= 0:
-            return _blocked(self.name, f"equity {money(equity)} is not positive", context=ctx)
+            return blocked(self.name, f"equity {money(equity)} is not positive", context=ctx)
         values = self._values(request, state)
         if isinstance(values, str):
-            return _blocked(self.name, values, context=ctx)
+            return blocked(self.name, values, context=ctx)
         out: list[GuardResult] = []
         gross = sum(values.values(), ZERO)
         out.append(self._grade("gross exposure", gross, equity, p.max_gross_pct, ctx))
