@@ -251,6 +251,9 @@ def test_positions_save_and_load(store: Store) -> None:
         funding=Decimal("-0.01"),
         mark_price=Decimal("105600"),
         contract_size=Decimal("0.01"),
+        liquidation_price=Decimal("115000.5"),  # the venue's figures of a derivative
+        leverage=Decimal("3"),
+        initial_margin=Decimal("351.91"),
     )
     eth = Position("ETH-USD", size=Decimal("2"), avg_entry_price=Decimal("3000.5"))
     store.save_positions([eth, btc], "run-1", 7_000)

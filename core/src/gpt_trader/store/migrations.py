@@ -228,3 +228,10 @@ def m007_funding(db: sqlite_utils.Database) -> None:
         + _strict(db)
     )
     db.execute("CREATE INDEX idx_funding_ts ON funding (ts)")
+
+
+@migration
+def m008_position_risk(db: sqlite_utils.Database) -> None:
+    """The venue's risk figures of a derivative position ('' = none reported)."""
+    for column in ("liquidation_price", "leverage", "initial_margin"):
+        db.execute(f"ALTER TABLE positions ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")

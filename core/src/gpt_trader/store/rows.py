@@ -40,7 +40,14 @@ def position_from_row(r: Row) -> Position:
         funding=Decimal(r["funding"]),
         mark_price=Decimal(r["mark_price"]),
         contract_size=Decimal(r["contract_size"]),
+        liquidation_price=_opt(r["liquidation_price"]),
+        leverage=_opt(r["leverage"]),
+        initial_margin=_opt(r["initial_margin"]) or Decimal(0),
     )
+
+
+def _opt(text: str) -> Decimal | None:
+    return Decimal(text) if text else None
 
 
 def funding_from_row(r: Row) -> FundingPayment:

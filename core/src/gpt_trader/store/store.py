@@ -89,10 +89,10 @@ INSERT OR IGNORE INTO fills (
 _SAVE_POSITION = """
 INSERT OR REPLACE INTO positions (
     symbol, size, avg_entry_price, realized_pnl, fees, funding, mark_price, contract_size,
-    updated_ts, run_id
+    liquidation_price, leverage, initial_margin, updated_ts, run_id
 ) VALUES (
     :symbol, :size, :avg_entry_price, :realized_pnl, :fees, :funding, :mark_price,
-    :contract_size, :updated_ts, :run_id
+    :contract_size, :liquidation_price, :leverage, :initial_margin, :updated_ts, :run_id
 )
 """
 
@@ -376,6 +376,11 @@ class Store:
                 "funding": _dec(p.funding),
                 "mark_price": _dec(p.mark_price),
                 "contract_size": _dec(p.contract_size),
+                "liquidation_price": ""
+                if p.liquidation_price is None
+                else _dec(p.liquidation_price),
+                "leverage": "" if p.leverage is None else _dec(p.leverage),
+                "initial_margin": _dec(p.initial_margin) if p.initial_margin else "",
                 "updated_ts": ts,
                 "run_id": run,
             }

@@ -197,15 +197,7 @@ def register(app: typer.Typer) -> None:
         """Positions as the profile's broker reports them."""
 
         async def work(broker: Any) -> list[dict[str, Any]]:
-            return [
-                {
-                    "symbol": p.symbol,
-                    "size": _money(p.size),
-                    "avg_entry_price": _money(p.avg_entry_price),
-                }
-                for p in await broker.positions()
-                if p.size != 0
-            ]
+            return [position_row(p) for p in await broker.positions() if p.size != 0]
 
         rows = _with_broker(profile, state_dir, work)
         if as_json:
@@ -213,11 +205,24 @@ def register(app: typer.Typer) -> None:
         elif not rows:
             stdout.print("No positions.")
         else:
-            _table(
-                "positions",
-                ["symbol", "size", "avg_entry_price"],
-                [[r["symbol"], r["size"], r["avg_entry_price"] or "-"] for r in rows],
-            )
+            derivative = any(r["liquidation_price"] or r["mark_price"] != "0" for r in rows)
+            columns = list(rows[0]) if derivative else ["symbol", "size", "avg_entry_price"]
+            _table("positions", columns, [[r[c] or "-" for c in columns] for r in rows])
+
+    def position_row(p: Any) -> dict[str, Any]:
+        """Spot: size and entry; derivatives add the venue's mark, P&L and risk figures."""
+        return {
+            "symbol": p.symbol,
+            "size": _money(p.size),
+            "avg_entry_price": _money(p.avg_entry_price),
+            "mark_price": _money(p.mark_price),
+            "unrealized_pnl": _money(p.unrealized_pnl),
+            "leverage": _money(p.leverage) if p.leverage is not None else "",
+            "initial_margin": _money(p.initial_margin) if p.initial_margin else "",
+            "liquidation_price": _money(p.liquidation_price)
+            if p.liquidation_price is not None
+            else "",
+        }
 
     @app.command()
     def account(
