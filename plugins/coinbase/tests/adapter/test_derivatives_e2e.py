@@ -310,3 +310,48 @@ async def test_the_liquidation_buffer_guard_cuts_before_the_venue_liquidates(
     assert sum(
         1 for o in venue_orders if o["client_order_id"] in {c.client_order_id for c in cuts}
     ) == len(cuts)
+
+
+async def _sweeping_bot(cbt: Any, sims: Any, tmp_path: Any, **rule: str) -> tuple[Any, Any]:
+    sim = sims(seed=6, products=[CFM_PERP], futures_cash=D("5000"))
+    config = cbt.bot_config(
+        sim,
+        universe=(CFM_PERP,),
+        sizes={CFM_PERP: "2"},
+        broker={"use": "coinbase.cfm", "risk_interval_s": 0.2, "sweep_floor": "1000", **rule},
+    )
+    config.signals.clear()
+    return sim, await assemble(config, cbt.bot_plugins(), tmp_path / "bot")
+
+
+async def test_the_cfm_sweep_rule_sweeps_the_excess_over_its_floor(
+    sims, cbt, tmp_path, monkeypatch
+):
+    sim, runtime = await _sweeping_bot(cbt, sims, tmp_path, sweep_excess_above="500")
+    client = cbt.sdk(sim, monkeypatch)
+    try:
+        await start(runtime)
+        broker = runtime.kernel.broker
+        await wait_for("a sweep of the excess", lambda: broker.sweeps_scheduled == 1)
+        await asyncio.sleep(0.5)  # a pending sweep is never doubled
+        assert broker.sweeps_scheduled == 1
+    finally:
+        await finish(runtime, "test")
+    (pending,) = client.list_futures_sweeps().sweeps
+    assert D(pending.requested_amount["value"]) == D("4000.00")  # 5000 less the 1000 floor
+
+
+async def test_the_cfm_sweep_rule_cancels_a_sweep_below_the_floor(sims, cbt, tmp_path, monkeypatch):
+    sim, runtime = await _sweeping_bot(cbt, sims, tmp_path)
+    client = cbt.sdk(sim, monkeypatch)
+    kernel = runtime.kernel
+    try:
+        await start(runtime)
+        await kernel.submit(OrderRequest("open-1", CFM_PERP, Side.BUY, D(2), leverage=D(2)))
+        await wait_for("the position", lambda: kernel.positions[CFM_PERP].size == D(2))
+        # Someone sweeps nearly everything while the position holds margin: cancelled.
+        assert client.schedule_futures_sweep(usd_amount="4900").success
+        await wait_for("the cancel", lambda: kernel.broker.sweeps_cancelled == 1)
+    finally:
+        await finish(runtime, "test")
+    assert client.list_futures_sweeps().sweeps == []
