@@ -355,3 +355,38 @@ async def test_the_cfm_sweep_rule_cancels_a_sweep_below_the_floor(sims, cbt, tmp
     finally:
         await finish(runtime, "test")
     assert client.list_futures_sweeps().sweeps == []
+
+
+async def test_intx_funding_continues_across_a_restart(sims, cbt, tmp_path, monkeypatch):
+    monkeypatch.setenv("COINBASE_ENABLE_DERIVATIVES", "1")
+    sim = sims(seed=10, products=[PERP], perps_cash=D("20000"))
+    state_dir = tmp_path / "bot"
+
+    async def session(open_first: bool) -> None:
+        config = derivative_bot(cbt, sim, PERP, "coinbase.intx", quote_currency="USDC")
+        config.signals.clear()
+        runtime = await assemble(config, cbt.bot_plugins(), state_dir)
+        kernel, broker = runtime.kernel, runtime.kernel.broker
+        try:
+            await start(runtime)
+            if open_first:
+                await kernel.submit(OrderRequest("open-1", PERP, Side.BUY, D("0.05")))
+            await wait_for("the position", lambda: kernel.positions[PERP].size == D("0.05"))
+            reads = broker.risk_reads
+            await wait_for("a first read", lambda: broker.risk_reads > reads + 1)
+            assert broker.funding_reported == 0  # nothing unexplained at start
+            await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": HOUR})
+            await wait_for("funding", lambda: broker.funding_reported == 1)
+        finally:
+            await finish(runtime, "test")
+
+    await session(open_first=True)
+    await session(open_first=False)  # the same state dir: a restart, the position still open
+    payments = sim.call(lambda: sim.state.venue.derivatives.funding_payments(symbol=PERP))
+    store = Store(state_dir / "gpt_trader.db", create=False)
+    try:
+        stored = store.funding_payments()
+    finally:
+        store.close()
+    assert len(stored) == len(payments) == 2
+    assert sum((p.amount for p in stored), D(0)) == sum((p.amount for p in payments), D(0))

@@ -142,3 +142,14 @@ async def test_intx_is_refused_for_an_account_without_access(sims, cbt, tmp_path
     )
     with pytest.raises(UserError, match="no INTX portfolio"):
         await assemble(config, cbt.bot_plugins(), tmp_path / "bot")
+
+
+def test_funding_read_off_a_rounded_aggregate_is_exact() -> None:
+    from gpt_trader_coinbase.derivatives.intx import funding_behind
+
+    # No tie: one whole-cent funding fits the rounded aggregate.
+    assert funding_behind(D("12.34"), D("12.5012"), expected=D("-0.2")) == D("-0.16")
+    # A tie: known + F lands on a half cent either way; the rate's estimate decides.
+    known = D("0.005")
+    assert funding_behind(D("-0.10"), known, expected=D("-0.101")) == D("-0.10")
+    assert funding_behind(D("-0.10"), known, expected=D("-0.109")) == D("-0.11")

@@ -7,7 +7,8 @@ Cash is the portfolio's USDC collateral (isolated margin included).
 Funding. Advanced Trade publishes no funding-payment history, so payments are read off
 the positions: a position's ``aggregated_pnl`` is realised + unrealised + funding - fees,
 and the kernel knows realised P&L and fees from its own fills and the unrealised P&L from
-the venue's mark, so funding = aggregated - unrealised - realised + fees. After each
+the venue's mark, so funding = aggregated - unrealised - realised + fees (to the cent even
+though the venue rounds the sum: :func:`funding_behind`). After each
 funding time the difference from what the kernel has recorded becomes one payment, keyed
 ``<symbol>:<funding time>`` (exactly once in the store). It is taken only while nothing on
 the symbol is in flight and the kernel's size equals the venue's, so an unreported fill
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from gpt_trader.domain import Balance, FundingPayment, Position
@@ -46,6 +47,20 @@ async def intx_portfolio(rest: Any) -> str | None:
         if isinstance(p, Mapping) and str(p.get("type", "")) == "INTX" and not p.get("deleted"):
             return str(p.get("uuid", "")) or None
     return None
+
+
+def funding_behind(aggregated: Decimal, known: Decimal, *, expected: Decimal) -> Decimal:
+    """The cumulative funding F (whole cents) for which the venue's ``aggregated_pnl``, a
+    sum rounded half-even to the cent, equals ``known`` + F, where ``known`` is realised +
+    unrealised - fees as the kernel has them exactly. At a rounding tie two values of F
+    fit; the one nearer ``expected`` (what the rate and the mark predict) is taken."""
+    base = (aggregated - known).quantize(CENT)
+    fits = [
+        f
+        for f in (base - CENT, base, base + CENT)
+        if (known + f).quantize(CENT, rounding=ROUND_HALF_EVEN) == aggregated
+    ]
+    return min(fits, key=lambda f: (abs(f - expected), f)) if fits else base
 
 
 class CoinbaseIntxBroker(DerivativesBroker):
@@ -144,10 +159,17 @@ class CoinbaseIntxBroker(DerivativesBroker):
             return
         if self._in_flight(venue.symbol):
             return
-        unrealized = (venue.mark_price - mine.avg_entry_price) * mine.size * mine.contract_size
-        funding = (aggregated - unrealized - mine.realized_pnl + mine.fees).quantize(CENT)
-        diff = funding - mine.funding - self._baseline.get(venue.symbol, ZERO)
         through = self._last_funding_ts(venue.symbol)
+        booked = mine.funding + self._baseline.get(venue.symbol, ZERO)
+        expected = booked
+        if through is not None and through > self._funded_through.get(venue.symbol, through):
+            rate, _next = funding_due(self._raw_products.get(venue.symbol) or {})
+            expected -= venue.size * venue.contract_size * venue.mark_price * rate
+        unrealized = (venue.mark_price - mine.avg_entry_price) * mine.size * mine.contract_size
+        funding = funding_behind(
+            aggregated, unrealized + mine.realized_pnl - mine.fees, expected=expected
+        )
+        diff = funding - booked
         if venue.symbol not in self._funded_through:
             # First read of this run: what differs now predates it.
             self._funded_through[venue.symbol] = through or 0
