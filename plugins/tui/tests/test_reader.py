@@ -182,3 +182,31 @@ def test_no_store_is_an_error_line_not_a_crash(tmp_path: Path) -> None:
     assert data.run is None
     assert "no store" in data.error
     assert not (tmp_path / "nothing" / "gpt_trader.db").exists(), "the reader must create nothing"
+
+
+def test_funding_payments_count_in_the_running_pnl(tmp_path: Path) -> None:
+    from gpt_trader.domain import FundingPayment
+    from gpt_trader.domain.events import FundingReceived
+    from gpt_trader.store.store import encode_events
+
+    state_dir = build_store(tmp_path / "bot", "fresh")
+    before = StoreReader(state_dir).read(NOW)
+    payment = FundingPayment(
+        "BTC-USD:1",
+        "BTC-USD",
+        NOW - NS,
+        Decimal("0.0001"),
+        Decimal("100000"),
+        Decimal("0.02"),
+        Decimal(1),
+        Decimal("-0.20"),
+        "USD",
+    )
+    with Store(state_dir / "gpt_trader.db") as store:
+        event = FundingReceived(NOW - NS, payment)
+        store.write_batch(RUN_ID, encode_events(RUN_ID, [event]), funding=[payment])
+    reader = StoreReader(state_dir)
+    data = reader.read(NOW)
+    assert data.pnl["funding"] == Decimal("-0.20")
+    assert data.pnl["net"] == before.pnl["net"] - Decimal("0.20")
+    assert data.pnl_series[-1] == pytest.approx(before.pnl_series[-1] - 0.2)

@@ -253,11 +253,13 @@ class DashboardApp(App[None]):
             signed(p.get("unrealized", zero)),
         )
         table.add_row("fees", money(p.get("fees", zero)), "net", signed(p.get("net", zero)))
+        if p.get("funding"):
+            table.add_row("funding", signed(p["funding"]), "", "")
         exposure = sum((abs(p.size * p.mark) for p in d.positions), zero)
         table.add_row("exposure", money(exposure), "fills", str(d.fill_count))
         if d.equity is not None:
             table.add_row("equity", money(d.equity), "", "")
-        caption = Text("net realised P&L after each fill (this run)", style="dim")
+        caption = Text("net realised P&L after each fill and funding (this run)", style="dim")
         return Group(table, caption)
 
     def orders(self, d: Dashboard) -> RenderableType:

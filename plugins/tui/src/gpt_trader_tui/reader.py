@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt_trader.domain import Position
-from gpt_trader.store.rows import fill_from_row, position_from_row
+from gpt_trader.store.rows import fill_from_row, funding_from_row, position_from_row
 
 NS = 1_000_000_000
 ZERO = Decimal(0)
@@ -40,6 +40,7 @@ WORKING = ("PENDING", "UNKNOWN", "OPEN", "PARTIALLY_FILLED")
 _TYPES = (
     "run.started",
     "fill",
+    "funding",
     "run.stopped",
     "order.intent",
     "order.updated",
@@ -266,6 +267,7 @@ class _RunState:
         self.ack_latencies: deque[float] = deque(maxlen=200)
         self.rest_latencies: deque[float] = deque(maxlen=200)
         self.fill_rowid = 0
+        self.funding_rowid = 0
         self.fill_count = 0
         self.positions: dict[str, Position] | None = None
         self.cum_net = ZERO
@@ -292,6 +294,9 @@ class _RunState:
             self.cum_net += _dec(payload.get("realized_pnl", 0)) - fee
             self.series.append(float(self.cum_net))
             self.fill_count += 1
+        elif kind == "funding":
+            self.cum_net += _dec((payload.get("payment") or {}).get("amount", 0))
+            self.series.append(float(self.cum_net))
         elif kind == "rest.call":
             latency = payload.get("latency_s")
             if isinstance(latency, int | float) and latency >= 0:
@@ -553,16 +558,20 @@ class StoreReader:
             realized = sum((p.realized_pnl for p in positions.values()), ZERO)
             unrealized = sum((p.unrealized_pnl for p in positions.values()), ZERO)
             fees = sum((p.fees for p in positions.values()), ZERO)
+            funding = sum((p.funding for p in positions.values()), ZERO)
             data.pnl = {
                 "realized": realized,
                 "unrealized": unrealized,
                 "fees": fees,
-                "net": realized + unrealized - fees,
+                "funding": funding,
+                "net": realized + unrealized + funding - fees,
             }
             rows = [p for p in positions.values() if p.size != 0 or p.realized_pnl != 0]
         else:
             pnl = run.summary.get("pnl") or {}
-            data.pnl = {k: _dec(pnl.get(k, 0)) for k in ("realized", "unrealized", "fees", "net")}
+            data.pnl = {
+                k: _dec(pnl.get(k, 0)) for k in ("realized", "unrealized", "fees", "funding", "net")
+            }
             data.equity = _dec(run.summary["equity"]) if "equity" in run.summary else None
             rows = [
                 p for p in self._table_positions().values() if p.size != 0 or p.realized_pnl != 0
@@ -582,7 +591,7 @@ class StoreReader:
 
     def _apply_new_fills(self, state: _RunState, run: RunInfo) -> dict[str, Position]:
         """A running bot's positions: what the last run saved (the kernel restored it) plus
-        this run's fills, applied once each in order."""
+        this run's fills and funding payments, applied once each in order."""
         if state.positions is None:
             state.positions = self._table_positions()
         positions = state.positions
@@ -597,6 +606,13 @@ class StoreReader:
                 pos = positions[fill.symbol] = Position(fill.symbol)
             pos.apply(fill)
             state.fill_rowid = max(state.fill_rowid, r["rid"])
+        for r in self._rows(
+            "SELECT rowid AS rid, * FROM funding WHERE run_id = ? AND rowid > ? ORDER BY rowid",
+            (run.run_id, state.funding_rowid),
+        ):
+            payment = funding_from_row(r)
+            positions.setdefault(payment.symbol, Position(payment.symbol)).funding += payment.amount
+            state.funding_rowid = max(state.funding_rowid, r["rid"])
         return positions
 
     def _alerts(self) -> list[AlertRow]:
