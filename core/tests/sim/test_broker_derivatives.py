@@ -8,13 +8,22 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from gpt_trader.components import BuildContext
-from gpt_trader.domain import Balance, Candle, MarginType, OrderRequest, Position, Side
+from gpt_trader.domain import (
+    LIQUIDATION_TAG,
+    SETTLEMENT_TAG,
+    Balance,
+    Candle,
+    MarginType,
+    OrderRequest,
+    Position,
+    Side,
+)
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.kernel import Kernel
 from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.derivatives import derivatives_products
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.margin import LIQUIDATION_TAG, SETTLEMENT_TAG, DerivativesConfig
+from gpt_trader.sim.margin import DerivativesConfig
 from gpt_trader.sim.plugin import SimBrokerParams, make_sim_broker
 from gpt_trader.sim.products import default_products
 from gpt_trader.testing import FROZEN_TS, manual_kernel

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from gpt_trader.components import BuildContext, Kind
 from gpt_trader.domain import (
+    LIQUIDATION_TAG,
+    SETTLEMENT_TAG,
     Fill,
     MarginType,
     Order,
@@ -335,7 +337,7 @@ def test_mark_through_the_liquidation_price_closes_the_position_there() -> None:
     assert isinstance(liq_order, Order)
     assert (liq_order.status, liq_order.tag, liq_order.reduce_only) == (
         OrderStatus.FILLED,
-        "LIQUIDATION",
+        LIQUIDATION_TAG,
         True,
     )
     assert ex.order(liq_order.client_order_id) is not None
@@ -394,7 +396,7 @@ def test_expiry_settles_the_position_and_stops_trading() -> None:
         0,
         D("105000"),
     )
-    assert ex.order(settle_fill.client_order_id).tag == "SETTLEMENT"  # type: ignore[union-attr]
+    assert ex.order(settle_fill.client_order_id).tag == SETTLEMENT_TAG  # type: ignore[union-attr]
     assert ex.derivatives.position(FUT).size == 0
     assert ex.derivatives.cash("FCM") == D("5000") - D("2.00") + D("100.00")
     late = ex.submit(order("late", "BUY", "1"), expiry + 2 * NS)

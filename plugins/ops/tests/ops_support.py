@@ -152,6 +152,7 @@ def order(
     symbol: str = "BTC-USD",
     created_ts: int = T0,
     reject_reason: str = "",
+    tag: str = "",
 ) -> Order:
     return Order(
         client_order_id=cid,
@@ -165,6 +166,7 @@ def order(
         created_ts=created_ts,
         updated_ts=created_ts,
         reject_reason=reject_reason,
+        tag=tag,
     )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from gpt_trader.app import assemble, finish, start
-from gpt_trader.domain import OrderStatus, Position, Severity, TradingState
+from gpt_trader.domain import LIQUIDATION_TAG, OrderStatus, Position, Severity, TradingState
 from gpt_trader_ops.alerts import RULES, Alert, AlertEngine, AlertsParams
 from gpt_trader_ops.conventions import ConnectionStatus, RestCall
 from ops_support import (
@@ -105,6 +105,9 @@ TRIGGERS: dict[str, Trigger] = {
     "stale_open_orders": stale_orders,
     "failed_orders": failed_orders,
     "expired_orders": lambda e, s: e.on_event(updated("x1", OrderStatus.EXPIRED)),
+    "venue_liquidation": lambda e, s: e.on_event(
+        updated("liq-1", OrderStatus.FILLED, symbol="BTC-PERP-INTX", tag=LIQUIDATION_TAG)
+    ),
 }
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal as D
 
 import pytest
 from gpt_trader.domain import (
+    LIQUIDATION_TAG,
     MarginType,
     OrderRequest,
     Reduction,
@@ -23,7 +24,7 @@ from gpt_trader.engine.guards import GuardStack
 from gpt_trader.engine.kernel import Kernel
 from gpt_trader.sim.derivatives import derivatives_products
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.margin import LIQUIDATION_TAG, DerivativesConfig
+from gpt_trader.sim.margin import DerivativesConfig
 from gpt_trader.testing import FROZEN_TS, manual_kernel
 from gpt_trader_risk.derivatives import estimate_liquidation
 from risk_support import PRODUCTS, T0, FakeState, build_ctx, build_guard, req, working

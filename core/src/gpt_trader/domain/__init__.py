@@ -12,6 +12,8 @@ from gpt_trader.domain.decisions import (
 )
 from gpt_trader.domain.market import BookUpdate, Candle, MarketEvent, Ticker, Trade
 from gpt_trader.domain.orders import (
+    LIQUIDATION_TAG,
+    SETTLEMENT_TAG,
     Fill,
     Liquidity,
     Order,
@@ -25,6 +27,8 @@ from gpt_trader.domain.portfolio import Balance, FundingPayment, Position
 from gpt_trader.domain.products import DerivativeTerms, MarginType, Product, ProductType
 
 __all__ = [
+    "LIQUIDATION_TAG",
+    "SETTLEMENT_TAG",
     "Action",
     "Balance",
     "BookUpdate",

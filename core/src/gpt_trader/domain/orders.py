@@ -10,6 +10,11 @@ from gpt_trader.domain.products import MarginType
 
 ZERO = Decimal(0)
 
+# Tags of orders the venue places itself: a liquidation of a position, a futures contract's
+# settlement at expiry. Adapters tag them so; the store, alerts and reports key on them.
+LIQUIDATION_TAG = "venue:liquidation"
+SETTLEMENT_TAG = "venue:settlement"
+
 
 class Side(StrEnum):
     BUY = "BUY"

@@ -37,6 +37,8 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from gpt_trader.domain import (
+    LIQUIDATION_TAG,
+    SETTLEMENT_TAG,
     Balance,
     BookUpdate,
     Candle,
@@ -60,8 +62,6 @@ from gpt_trader.sim import reasons as R
 from gpt_trader.sim.derivatives import FCM, DerivativeSpec
 from gpt_trader.sim.ledger import Ledger
 from gpt_trader.sim.margin import (
-    LIQUIDATION_TAG,
-    SETTLEMENT_TAG,
     DerivativesConfig,
     DerivativesLedger,
     FundingPayment,

@@ -46,7 +46,7 @@ with every other price fixed: ``p = (entry * n - E) / (n - |n| * mmr)``, ``n = s
 contract_size``, ``E`` = the isolated margin, or for CROSS the pool's cash plus
 ``unrealised - maintenance`` of its other cross positions; rounded to the tick against the
 holder (up for a long, down for a short). When a mark reaches it the whole position is
-closed by a venue order (tag ``"LIQUIDATION"``) AT that price, fee = taker rate, reported
+closed by a venue order (tag ``LIQUIDATION_TAG``) AT that price, fee = taker rate, reported
 as a :class:`LiquidationFill` (``is_liquidation`` True, ``order_type`` "LIQUIDATION")
 through the same listener path as every fill; a gap through the price is absorbed by the
 venue (insurance fund). When a pool's equity falls below its maintenance margin for
@@ -63,7 +63,7 @@ reported to listeners that have ``on_funding``. Rates: the product's, changeable
 
 Expiry. At ``expiry_ts`` an EXPIRING product stops trading (``UNTRADABLE_PRODUCT``), its
 working orders are cancelled and its position is closed by a venue order (tag
-``"SETTLEMENT"``, no fee) at the settlement price (set with
+``SETTLEMENT_TAG``, no fee) at the settlement price (set with
 :meth:`DerivativesLedger.set_settlement_price`, else the last price), and a
 :class:`Settlement` record is reported to listeners that have ``on_settlement``.
 
@@ -114,8 +114,6 @@ from gpt_trader.sim.state import dec, need_dec, undec
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
-LIQUIDATION_TAG = "LIQUIDATION"
-SETTLEMENT_TAG = "SETTLEMENT"
 SWEEP_HOUR_UTC = 22
 ACCOUNTS = (FCM, INTX)
 

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gpt_trader.domain import (
+    LIQUIDATION_TAG,
     Balance,
     Fill,
     Liquidity,
@@ -271,8 +272,6 @@ _TYPE = {
     "STOP": OrderType.STOP_LIMIT,
     "BRACKET": OrderType.BRACKET,
 }
-# The tag of an order the venue placed to liquidate a position (``is_liquidation``).
-LIQUIDATION_TAG = "venue:liquidation"
 # Coinbase status -> (domain status, still working at the venue?)
 WORKING_STATUSES = ("OPEN", "PENDING", "QUEUED", "EDIT_QUEUED", "CANCEL_QUEUED")
 CANCELLABLE_STATUSES = ("OPEN", "PENDING", "QUEUED", "EDIT_QUEUED")

@@ -22,12 +22,11 @@ from decimal import Decimal as D
 from typing import Any
 
 from gpt_trader.app import assemble, finish, start
-from gpt_trader.domain import MarginType, OrderRequest, Side
+from gpt_trader.domain import LIQUIDATION_TAG, MarginType, OrderRequest, Side
 from gpt_trader.runtime.live import Bounds, run_live
 from gpt_trader.sim import next_expiry_symbol
 from gpt_trader.sim.derivatives import INTX
 from gpt_trader.store import Store
-from gpt_trader_coinbase.convert import LIQUIDATION_TAG
 from gpt_trader_coinbase.simulator.wire import now_ns
 
 PERP = "BTC-PERP-INTX"

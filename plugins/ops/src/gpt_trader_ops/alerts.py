@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gpt_trader.components import BuildContext, Params
+from gpt_trader.domain import LIQUIDATION_TAG
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gpt_trader_ops.conventions import (
@@ -112,6 +113,14 @@ RULES: dict[str, Rule] = {
             "warning",
             "many requests need retries",
             "Timeouts or 5xx answers: check connectivity and status.coinbase.com.",
+        ),
+        Rule(
+            "venue_liquidation",
+            "critical",
+            "the venue liquidated a derivative position",
+            "The margin ran out before the bot cut the position: check `gpt-trader positions` "
+            "and the pool's balance; consider `guard.liquidation_buffer` with a wider "
+            "`reduce_within`, or less leverage.",
         ),
         Rule(
             "reduce_only_active",
@@ -342,6 +351,16 @@ class AlertEngine:
             if status == "EXPIRED":
                 out.append(
                     self.fire("expired_orders", f"order {cid} on {symbol} expired", key=symbol)
+                )
+            elif get(order, "tag", "") == LIQUIDATION_TAG:
+                size = get(order, "filled_size", "") or get(order, "size", "")
+                out.append(
+                    self.fire(
+                        "venue_liquidation",
+                        f"the venue is liquidating {symbol}: order {cid} ({status}, {size})",
+                        key=cid,
+                        symbol=symbol,
+                    )
                 )
         elif kind == REST_CALL:
             out.append(self._rate_limit(event))

@@ -23,11 +23,10 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from gpt_trader.domain import MarginType, Product, Side
+from gpt_trader.domain import LIQUIDATION_TAG, SETTLEMENT_TAG, MarginType, Product, Side
 from gpt_trader.domain.events import FillReceived
 from gpt_trader.engine.kernel import Kernel
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.margin import LIQUIDATION_TAG, SETTLEMENT_TAG
 
 from gpt_trader_research.components import Recorder
 from gpt_trader_research.results import iso

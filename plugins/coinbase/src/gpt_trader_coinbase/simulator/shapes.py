@@ -12,10 +12,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from gpt_trader.domain import Balance, Fill, Order, OrderStatus, OrderType, Product, TimeInForce
+from gpt_trader.domain import (
+    LIQUIDATION_TAG,
+    Balance,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    Product,
+    TimeInForce,
+)
 from gpt_trader.domain.products import ProductType
 from gpt_trader.sim.derivatives import INTX, DerivativeSpec
-from gpt_trader.sim.margin import LIQUIDATION_TAG
 
 from gpt_trader_coinbase.simulator.market import Bar, LevelChange, Print, Stats24h
 from gpt_trader_coinbase.simulator.ordermeta import OrderMeta

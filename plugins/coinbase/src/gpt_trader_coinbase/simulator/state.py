@@ -8,8 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from gpt_trader.domain import Fill, Liquidity, Order, Product, Side
-from gpt_trader.sim.margin import SETTLEMENT_TAG
+from gpt_trader.domain import SETTLEMENT_TAG, Fill, Liquidity, Order, Product, Side
 
 from gpt_trader_coinbase.simulator.auth import JwtVerifier
 from gpt_trader_coinbase.simulator.faults import FaultInjector
