@@ -11,8 +11,10 @@ Ours: ``gpt_trader_research.engine.run_backtest`` with the bars already parsed (
 is timed separately): assembly, the kernel on the replay driver's vectorised path, and the
 report maths (round trips, equity curve, statistics). "kernel" is start + replay + finish
 only. backtesting.py: ``FractionalBacktest(...).run()`` (satoshi units), indicators from the
-same arrays our signals compute, decisions on the same rule. vectorbt is reported only if it
-is installed. Figures are medians of ``--repeat`` runs; the machine is shared, so compare
+same arrays our signals compute, decisions on the same rule. ``perp``: the SMA case on
+``BTC-PERP-INTX`` at 5x cross (the same bars as the perpetual's prices), ours only, since
+backtesting.py has no funding or margin: every bar goes through the kernel (funding,
+margin-call watch, liquidation checks). vectorbt is reported only if it is installed. Figures are medians of ``--repeat`` runs; the machine is shared, so compare
 figures from one run only. Nothing here asserts a speed.
 """
 
@@ -80,6 +82,49 @@ def _ours(csv: Path, case: str, repeat: int) -> dict[str, Any]:
         "_spec": spec,
         "_series": series,
         "_pm": pm,
+    }
+
+
+def _perp(csv: Path, repeat: int) -> dict[str, Any]:
+    """The SMA case on a perpetual at 5x: the derivative path (every bar in the kernel)."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from gpt_trader.plugins import make_plugin_manager
+    from gpt_trader_research.engine import BacktestSpec, load_series, run_backtest
+    from gpt_trader_research.specs import ComponentArg
+
+    series = replace(load_series(csv, "BTC-USD"), symbol="BTC-PERP-INTX")
+    spec = BacktestSpec(
+        csv,
+        "BTC-PERP-INTX",
+        (ComponentArg("sma_cross", {"fast": 10, "slow": 30}),),
+        cash=Decimal(CASH),
+        fee_bps=Decimal(FEE_BPS),
+        leverage=Decimal(5),
+        margin_type="CROSS",
+    )
+    pm = make_plugin_manager()
+    run_backtest(spec, pm, series=series)
+    totals, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = run_backtest(spec, pm, series=series)
+        totals.append(time.perf_counter() - t)
+    assert result is not None
+    total = statistics.median(totals)
+    deriv = result.derivatives or {}
+    funding = deriv.get("funding") or {}
+    return {
+        "bars": len(series),
+        "total_s": total,
+        "bars_per_s": len(series) / total,
+        "path": result.path,
+        "trades": result.stats["trades"],
+        "funding_payments": funding.get("payments"),
+        "funding_net": funding.get("net"),
+        "margin_calls": (deriv.get("margin_calls") or {}).get("count"),
+        "final_equity": str(result.final_equity),
     }
 
 
@@ -201,6 +246,7 @@ def main() -> None:
             "ratio_total": public["bars_per_s"] / theirs["bars_per_s"],
             "ratio_kernel": public["kernel_bars_per_s"] / theirs["bars_per_s"],
         }
+    results["perp"] = _perp(csv, args.repeat)
     vbt = importlib.util.find_spec("vectorbt") is not None
     results["vectorbt"] = "installed (not benchmarked here)" if vbt else "not installed"
     if args.json:
@@ -226,6 +272,13 @@ def main() -> None:
             f"{'':9s} ratio       {r['ratio_total']:>11.2f}x end to end, "
             f"{r['ratio_kernel']:.2f}x kernel only"
         )
+    perp = results["perp"]
+    print(
+        f"perp      gpt-trader  {perp['bars_per_s']:>11,.0f} bars/s end to end "
+        f"({perp['total_s'] * 1000:,.0f} ms, {perp['path']} path, {perp['trades']} trades, "
+        f"{perp['funding_payments']} funding payments ({perp['funding_net']}), "
+        f"{perp['margin_calls']} margin calls)"
+    )
     print(f"vectorbt: {results['vectorbt']}")
     if profile_text:
         print("\ncProfile of one SMA backtest (tottime):")
