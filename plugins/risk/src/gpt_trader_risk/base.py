@@ -1,10 +1,12 @@
-"""What every guard here shares: param types, result building, exits, edge-triggered reports."""
+"""What every guard here shares: param types, result building, exits, edge-triggered reports,
+and the pre-trade template that lets exits through."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from gpt_trader.components import Params
 from gpt_trader.domain import GuardResult, OrderRequest, Product, Severity, Side, TradingState
@@ -14,10 +16,13 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from gpt_trader_risk.compare import DEFAULT_WARN_AT, Level, num
 
 __all__ = [
+    "CheckExitsGuard",
+    "EntryGuard",
     "Fraction",
     "Money",
     "NonNegDecimal",
     "OnCritical",
+    "ParamGuard",
     "PosDecimal",
     "PreTradeParams",
     "ReportLatch",
@@ -198,6 +203,55 @@ def currency_of(products: Mapping[str, Product], default: str = "USD") -> str:
     """The quote currency of the universe when there is exactly one, else ``default``."""
     quotes = {p.quote for p in products.values()}
     return quotes.pop() if len(quotes) == 1 else default
+
+
+P = TypeVar("P")
+
+
+class ParamGuard(Generic[P]):
+    """A guard configured by one params model, kept as ``self.p``."""
+
+    name: str
+
+    def __init__(self, params: P) -> None:
+        self.p = params
+
+
+class EntryGuard(ParamGuard[P], ABC):
+    """Pre-trade template: :meth:`check` passes an order :meth:`lets_through` unchecked and
+    hands every other one to :meth:`check_entry`.
+
+    By default an exit passes: a guard that limits exposure must never trap a position.
+    """
+
+    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+        if self.lets_through(request, state):
+            return GuardResult.passed(self.name)
+        return self.check_entry(request, state)
+
+    def lets_through(self, request: OrderRequest, state: StateView) -> bool:
+        return is_exit(request, state)
+
+    @abstractmethod
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
+        """The guard's verdict on an order that :meth:`lets_through` did not pass."""
+
+
+class _ChecksExits(Protocol):
+    # A property, not a plain attribute: Params models are frozen.
+    @property
+    def check_exits(self) -> bool: ...
+
+
+E = TypeVar("E", bound=_ChecksExits)
+
+
+class CheckExitsGuard(EntryGuard[E]):
+    """An :class:`EntryGuard` about order mechanics (size, rate, book, data age) rather than
+    exposure: its params' ``check_exits`` says whether exits are checked as well."""
+
+    def lets_through(self, request: OrderRequest, state: StateView) -> bool:
+        return not self.p.check_exits and is_exit(request, state)
 
 
 class ReportLatch:

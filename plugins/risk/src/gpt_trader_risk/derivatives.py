@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 from enum import IntEnum
-from typing import Self
+from typing import Self, TypeVar
 
 from gpt_trader.components import Params
 from gpt_trader.domain import (
@@ -33,6 +33,7 @@ from gpt_trader.sim.derivatives import MarginWindow, margin_window, window_end
 from pydantic import Field, model_validator
 
 from gpt_trader_risk.base import (
+    EntryGuard,
     Fraction,
     NonNegDecimal,
     OnCritical,
@@ -65,9 +66,18 @@ def _mark(state: StateView, symbol: str) -> Decimal | None:
     return state.last_price(symbol) or None
 
 
-def _exits(request: OrderRequest, state: StateView) -> bool:
-    # A reduce-only order can never add exposure: the venue refuses one that would.
-    return request.reduce_only or is_exit(request, state)
+_P = TypeVar("_P", bound=PreTradeParams)
+
+
+class _DerivativeEntryGuard(EntryGuard[_P]):
+    """A pre-trade guard that judges only entries on derivative products."""
+
+    def lets_through(self, request: OrderRequest, state: StateView) -> bool:
+        product = state.products.get(request.symbol)
+        if product is None or not product.is_derivative:
+            return True
+        # A reduce-only order can never add exposure: the venue refuses one that would.
+        return request.reduce_only or is_exit(request, state)
 
 
 def overnight_rates(now: int, lookahead_ns: int = 0) -> tuple[bool, str]:
@@ -287,16 +297,13 @@ class DerivativeLeverageParams(PreTradeParams):
     per_product: dict[str, PosDecimal] = Field(default_factory=dict)
 
 
-class DerivativeLeverage:
+class DerivativeLeverage(_DerivativeEntryGuard[DerivativeLeverageParams]):
     """Pre-trade guard, called on every order. Returns RECOVERABLE (blocks) when the
     order's ``leverage`` exceeds the product's cap, or when the position after the order
     (working orders on the same side included; notional = contracts * contract size *
     price) over equity does; WARN near the cap; OK for spot products and exits."""
 
     name = "guard.derivative_leverage"
-
-    def __init__(self, params: DerivativeLeverageParams) -> None:
-        self.p = params
 
     def cap(self, product: Product) -> tuple[Decimal, str]:
         """The cap for ``product`` and where it comes from, for messages."""
@@ -309,10 +316,8 @@ class DerivativeLeverage:
             return venue, "product maximum"
         return cap, source
 
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
-        product = state.products.get(request.symbol)
-        if product is None or not product.is_derivative or _exits(request, state):
-            return GuardResult.passed(self.name)
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
+        product = state.products[request.symbol]
         ctx = order_context(request)
         cap, source = self.cap(product)
         lim = Limit(cap, Mode.GT, self.p.warn_at)
@@ -365,7 +370,7 @@ class MarginRequirementParams(PreTradeParams):
         return self
 
 
-class MarginRequirement:
+class MarginRequirement(_DerivativeEntryGuard[MarginRequirementParams]):
     """Pre-trade guard, called on every order. Sums ``|size| * contract size * price *
     rate`` over the derivative positions after the order (the order's symbol projected,
     same-side working orders included; priced at the order's limit or last price, the
@@ -377,13 +382,10 @@ class MarginRequirement:
     name = "guard.margin_requirement"
 
     def __init__(self, params: MarginRequirementParams) -> None:
-        self.p = params
+        super().__init__(params)
         self.lookahead_ns = int(params.overnight_lookahead_s * NS)
 
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
-        product = state.products.get(request.symbol)
-        if product is None or not product.is_derivative or _exits(request, state):
-            return GuardResult.passed(self.name)
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         ctx = order_context(request)
         equity = state.equity
         if equity <= 0:

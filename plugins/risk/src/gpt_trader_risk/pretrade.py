@@ -30,15 +30,17 @@ from gpt_trader.protocols import StateView
 from pydantic import BeforeValidator, Field, PositiveInt, field_validator, model_validator
 
 from gpt_trader_risk.base import (
+    CheckExitsGuard,
+    EntryGuard,
     Fraction,
     Money,
     NonNegDecimal,
     OnCritical,
+    ParamGuard,
     PosDecimal,
     PreTradeParams,
     ReportLatch,
     blocked,
-    is_exit,
     order_context,
     projected_position,
     reference_price,
@@ -101,18 +103,13 @@ class MaxOrderSizeParams(PreTradeParams):
         return self
 
 
-class MaxOrderSize:
+class MaxOrderSize(CheckExitsGuard[MaxOrderSizeParams]):
     """Blocks an order larger than ``max_size`` or worth more than ``max_notional``."""
 
     name = "guard.max_order_size"
 
-    def __init__(self, params: MaxOrderSizeParams) -> None:
-        self.p = params
-
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
-        if not p.check_exits and is_exit(request, state):
-            return GuardResult.passed(self.name)
         ctx = order_context(request)
         out: list[GuardResult] = []
         limit, missing = _per_symbol(p.max_size, request.symbol, p.unlisted)
@@ -167,16 +164,11 @@ class MaxPositionParams(PreTradeParams):
     include_open: bool = True
 
 
-class MaxPosition:
+class MaxPosition(EntryGuard[MaxPositionParams]):
     name = "guard.max_position"
 
-    def __init__(self, params: MaxPositionParams) -> None:
-        self.p = params
-
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
-        if is_exit(request, state):
-            return GuardResult.passed(self.name)
         ctx = order_context(request)
         limit, missing = _per_symbol(p.max_size, request.symbol, p.unlisted)
         if missing:
@@ -233,17 +225,15 @@ class NotionalCapsParams(PreTradeParams):
         return self
 
 
-class NotionalCaps:
+class NotionalCaps(EntryGuard[NotionalCapsParams]):
     name = "guard.notional_caps"
 
     def __init__(self, params: NotionalCapsParams) -> None:
-        self.p = params
+        super().__init__(params)
         self.source = params.file or "caps"
 
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
-        if is_exit(request, state):
-            return GuardResult.passed(self.name)
         ctx = order_context(request)
         cap, missing = _per_symbol(p.caps, request.symbol, p.unlisted)
         if missing:
@@ -307,16 +297,14 @@ def position_value(state: StateView, symbol: str, size: Decimal) -> Decimal | No
     return abs(size) * price * contract
 
 
-class LeverageGuard:
+class LeverageGuard(EntryGuard[LeverageParams]):
     name = "guard.leverage"
 
     def __init__(self, params: LeverageParams) -> None:
-        self.p = params
+        super().__init__(params)
         self.max = params.limit
 
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
-        if is_exit(request, state):
-            return GuardResult.passed(self.name)
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         ctx = order_context(request)
         lim = Limit(self.max, Mode.GT, self.p.warn_at)
         if request.leverage is not None and lim.breached(request.leverage):
@@ -404,7 +392,7 @@ def walk(book: Book, request: OrderRequest) -> tuple[Decimal, Decimal]:
     return request.size - remaining, cost
 
 
-class ImpactCost:
+class ImpactCost(CheckExitsGuard[ImpactCostParams]):
     """VWAP of the levels the order would take against the mid (half the spread included).
 
     Limitation: core's StateView has no order book; this guard reads an optional
@@ -414,13 +402,8 @@ class ImpactCost:
 
     name = "guard.impact_cost"
 
-    def __init__(self, params: ImpactCostParams) -> None:
-        self.p = params
-
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
-        if not p.check_exits and is_exit(request, state):
-            return GuardResult.passed(self.name)
         if request.post_only:
             return GuardResult.passed(self.name)
         book = book_for(state, request.symbol)
@@ -466,18 +449,13 @@ class LiquidityParams(PreTradeParams):
     check_exits: bool = False
 
 
-class LiquidityGuard:
+class LiquidityGuard(CheckExitsGuard[LiquidityParams]):
     """Limitation: reads the optional ``state.book`` like ``guard.impact_cost``."""
 
     name = "guard.liquidity"
 
-    def __init__(self, params: LiquidityParams) -> None:
-        self.p = params
-
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
-        if not p.check_exits and is_exit(request, state):
-            return GuardResult.passed(self.name)
         book = book_for(state, request.symbol)
         bid, ask = (None, None) if book is None else (book.best_bid, book.best_ask)
         if book is None or bid is None or ask is None:
@@ -525,15 +503,14 @@ class ReduceOnlyParams(Params):
     symbols: list[str] = Field(default_factory=list)
 
 
-class ReduceOnlyGuard:
+class ReduceOnlyGuard(EntryGuard[ReduceOnlyParams]):
     name = "guard.reduce_only"
 
     def __init__(self, params: ReduceOnlyParams) -> None:
+        super().__init__(params)
         self.symbols = frozenset(params.symbols)
 
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
-        if is_exit(request, state):
-            return GuardResult.passed(self.name)
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         ctx = order_context(request)
         pos = state.positions.get(request.symbol)
         current = pos.size if pos is not None else ZERO
@@ -568,11 +545,8 @@ class ProductLimitsParams(Params):
     check_notional: bool = True
 
 
-class ProductLimits:
+class ProductLimits(ParamGuard[ProductLimitsParams]):
     name = "guard.product_limits"
-
-    def __init__(self, params: ProductLimitsParams) -> None:
-        self.p = params
 
     def check(self, request: OrderRequest, state: StateView) -> GuardResult:
         ctx = order_context(request)
@@ -660,10 +634,11 @@ class TradingWindowParams(Params):
         return self
 
 
-class TradingWindow:
+class TradingWindow(EntryGuard[TradingWindowParams]):
     name = "guard.trading_window"
 
     def __init__(self, params: TradingWindowParams) -> None:
+        super().__init__(params)
         self.start = _minutes(params.start)
         self.end = _minutes(params.end)
         self.window = f"{params.start}-{params.end} UTC"
@@ -674,8 +649,8 @@ class TradingWindow:
             return self.start <= minute < self.end
         return minute >= self.start or minute < self.end
 
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
-        if is_exit(request, state) or self.is_open(state.now):
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
+        if self.is_open(state.now):
             return GuardResult.passed(self.name)
         seconds = (state.now // NS) % 86_400
         now = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
@@ -701,16 +676,11 @@ class MaxOpenOrdersParams(PreTradeParams):
     check_exits: bool = False
 
 
-class MaxOpenOrders:
+class MaxOpenOrders(CheckExitsGuard[MaxOpenOrdersParams]):
     name = "guard.max_open_orders"
 
-    def __init__(self, params: MaxOpenOrdersParams) -> None:
-        self.p = params
-
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
-        if not p.check_exits and is_exit(request, state):
-            return GuardResult.passed(self.name)
         ctx = order_context(request)
         working = list(state.open_orders)
         out: list[GuardResult] = []
@@ -760,25 +730,29 @@ class OrdersPerMinuteParams(PreTradeParams):
     check_exits: bool = False
 
 
-class OrdersPerMinute:
+class OrdersPerMinute(CheckExitsGuard[OrdersPerMinuteParams]):
     name = "guard.orders_per_minute"
 
     def __init__(self, params: OrdersPerMinuteParams) -> None:
-        self.p = params
+        super().__init__(params)
         self.window_ns = int(params.window_s * NS)
         self.sent: deque[int] = deque()
 
     def check(self, request: OrderRequest, state: StateView) -> GuardResult:
-        p = self.p
         now = state.now
         while self.sent and self.sent[0] <= now - self.window_ns:
             self.sent.popleft()
-        if not p.check_exits and is_exit(request, state):
+        result = super().check(request, state)
+        # Exits let through count too; a blocked order was never sent.
+        if result.severity is not Severity.RECOVERABLE:
             self.sent.append(now)
-            return GuardResult.passed(self.name)
+        return result
+
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
+        p = self.p
         lim = Limit(Decimal(p.max_orders), Mode.GT, p.warn_at)
         level, value = lim.grade(Decimal(len(self.sent) + 1))
-        result = trip(
+        return trip(
             self.name,
             level,
             f"orders in the last {num(p.window_s)} s with this one {num(value)} "
@@ -787,9 +761,6 @@ class OrdersPerMinute:
             Decimal(p.max_orders),
             context=order_context(request),
         )
-        if level is not Level.BREACH:
-            self.sent.append(now)
-        return result
 
 
 # ---- guard.stale_data ---------------------------------------------------------------------
@@ -817,11 +788,11 @@ class StaleDataParams(Params):
     repeat: bool = False
 
 
-class StaleData:
+class StaleData(CheckExitsGuard[StaleDataParams]):
     name = "guard.stale_data"
 
     def __init__(self, params: StaleDataParams) -> None:
-        self.p = params
+        super().__init__(params)
         self.latch = ReportLatch(params.repeat)
         self._stale_key: frozenset[str] = frozenset()
 
@@ -837,10 +808,8 @@ class StaleData:
             return None
         return Decimal((self._now(state) if now is None else now) - ts) / NS
 
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
-        if not p.check_exits and is_exit(request, state):
-            return GuardResult.passed(self.name)
         ctx = order_context(request)
         age = self._age(state, request.symbol)
         if age is None:
@@ -933,11 +902,11 @@ class ExposureParams(PreTradeParams):
         return self
 
 
-class ExposureGuard:
+class ExposureGuard(EntryGuard[ExposureParams]):
     name = "guard.exposure"
 
     def __init__(self, params: ExposureParams) -> None:
-        self.p = params
+        super().__init__(params)
         self.member_of: dict[str, list[str]] = {}
         for group, members in params.groups.items():
             for symbol in members:
@@ -962,10 +931,8 @@ class ExposureGuard:
     def correlated_with(self, symbol: str) -> dict[str, float]:
         return {}
 
-    def check(self, request: OrderRequest, state: StateView) -> GuardResult:
+    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
-        if is_exit(request, state):
-            return GuardResult.passed(self.name)
         ctx = order_context(request)
         equity = state.equity
         if equity <= 0:
