@@ -389,3 +389,41 @@ async def test_intx_funding_continues_across_a_restart(sims, cbt, tmp_path, monk
         store.close()
     assert len(stored) == len(payments) == 2
     assert sum((p.amount for p in stored), D(0)) == sum((p.amount for p in payments), D(0))
+
+
+async def test_intx_funding_is_read_before_an_order_changes_the_position(
+    sims, cbt, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("COINBASE_ENABLE_DERIVATIVES", "1")
+    sim = sims(seed=12, products=[PERP], perps_cash=D("20000"))
+    config = cbt.bot_config(
+        sim,
+        universe=(PERP,),
+        sizes={PERP: "0.01"},
+        broker={"use": "coinbase.intx", "risk_interval_s": 60.0},  # the loop stays asleep
+        run={"quote_currency": "USDC"},
+    )
+    config.signals.clear()
+    state_dir = tmp_path / "bot"
+    runtime = await assemble(config, cbt.bot_plugins(), state_dir)
+    kernel, broker = runtime.kernel, runtime.kernel.broker
+    try:
+        await start(runtime)
+        await kernel.submit(OrderRequest("open-1", PERP, Side.BUY, D("0.05")))
+        await wait_for("the position", lambda: kernel.positions[PERP].size == D("0.05"))
+        await broker.read_risk()  # the run's first read
+        await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": HOUR})
+        seen = broker.venue_ts
+        await wait_for("a venue heartbeat", lambda: broker.venue_ts > seen)
+        # Closed at once: the funding is read off the position before it is gone.
+        await kernel.submit(OrderRequest("close-1", PERP, Side.SELL, D("0.05"), reduce_only=True))
+        await wait_for("flat", lambda: kernel.positions[PERP].size == 0)
+    finally:
+        await finish(runtime, "test")
+    (payment,) = sim.call(lambda: sim.state.venue.derivatives.funding_payments(symbol=PERP))
+    store = Store(state_dir / "gpt_trader.db", create=False)
+    try:
+        (stored,) = store.funding_payments()
+    finally:
+        store.close()
+    assert stored.amount == payment.amount

@@ -14,7 +14,8 @@ funding time the difference from what the kernel has recorded becomes one paymen
 the symbol is in flight and the kernel's size equals the venue's, so an unreported fill
 never turns into funding. A difference found on the first read of a run (P&L from before
 the store knew the position, or funding while the bot was down) is logged and taken as
-the baseline, not booked as funding.
+the baseline, not booked as funding. An order on a symbol whose funding time has passed
+unread waits for that read (the order changes the position the funding is read off).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from gpt_trader.domain import Balance, FundingPayment, Position
+from gpt_trader.domain import Balance, FundingPayment, Order, OrderRequest, Position
 from gpt_trader.errors import UserError
 
 from gpt_trader_coinbase.convert import dec
@@ -126,6 +127,30 @@ class CoinbaseIntxBroker(DerivativesBroker):
         for pos in positions:
             self._take_funding(pos)
         return positions
+
+    async def submit(self, request: OrderRequest) -> Order:
+        """Before an order on a symbol whose funding time has passed unread, read the
+        positions: once the order changes the position, that funding can no longer be
+        read off it."""
+        if self._funding_unread(request.symbol):
+            try:
+                await self.read_risk()
+            except (RestError, ValueError) as exc:
+                log.warning(
+                    "intx: funding of %s not read before the order: %s", request.symbol, exc
+                )
+        return await super().submit(request)
+
+    def _funding_unread(self, symbol: str) -> bool:
+        if symbol not in self._funded_through:
+            return False  # no position read yet: nothing booked against it
+        _rate, upcoming = funding_due(self._raw_products.get(symbol) or {})
+        through = self._last_funding_ts(symbol)
+        stale_listing = upcoming is not None and upcoming <= self._venue_now()
+        return stale_listing or (through is not None and through > self._funded_through[symbol])
+
+    def _venue_now(self) -> int:
+        return max(self._clock(), self.venue_ts)
 
     # ------------------------------------------------------------------ funding
 

@@ -141,6 +141,8 @@ class CoinbaseSpotBroker:
         self._last_reconciled = 0
         self._stopped = False
         self.user_connected = asyncio.Event()
+        # The venue's clock as its latest user-channel frame (heartbeats included) showed it.
+        self.venue_ts = 0
         self._mismatches: set[tuple[str, Decimal, Decimal]] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -668,6 +670,7 @@ class CoinbaseSpotBroker:
         assert self._stream is not None
         async for item in self._stream.items():
             if isinstance(item, Frame):
+                self.venue_ts = max(self.venue_ts, item.ts)
                 if item.channel == "user":
                     for ev in item.events:
                         for body in ev.get("orders") or []:
