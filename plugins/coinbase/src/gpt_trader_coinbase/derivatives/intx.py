@@ -119,10 +119,11 @@ class CoinbaseIntxBroker(DerivativesBroker):
         return out
 
     async def read_risk(self) -> list[Position]:
-        try:
-            await self.refresh_products()
-        except RestError as exc:
-            log.info("intx: listings not refreshed: %s", exc)
+        if self._listing_stale():
+            try:
+                await self.refresh_products()
+            except RestError as exc:
+                log.info("intx: listings not refreshed: %s", exc)
         positions = await super().read_risk()
         for pos in positions:
             self._take_funding(pos)
@@ -140,6 +141,16 @@ class CoinbaseIntxBroker(DerivativesBroker):
                     "intx: funding of %s not read before the order: %s", request.symbol, exc
                 )
         return await super().submit(request)
+
+    def _listing_stale(self) -> bool:
+        """A universe product's listed funding time has passed: its rate and next time are
+        out of date (they are re-read then, not on every position read)."""
+        now = self._venue_now()
+        for symbol in self.config.universe:
+            _rate, upcoming = funding_due(self._raw_products.get(symbol) or {})
+            if upcoming is not None and upcoming <= now:
+                return True
+        return False
 
     def _funding_unread(self, symbol: str) -> bool:
         if symbol not in self._funded_through:
