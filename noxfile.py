@@ -12,11 +12,22 @@ nox.options.sessions = ["core", "plugins", "all", "lint", "types"]
 
 TEST_DEPS = ["pytest>=8", "pytest-asyncio>=0.23", "hypothesis>=6"]
 PLUGIN_TEST_DEPS = {"tui": ["pytest-textual-snapshot"], "ops": ["aiosmtpd"]}
-# What a plugin's own tests run with besides core: research backtests real strategies;
-# the coinbase derivatives tests put the risk plugin's liquidation guard on the wire.
+# What a plugin's own tests run with besides core: research backtests real strategies,
+# replays the dev profile (risk guards) and downloads candles from the Coinbase simulator; the
+# coinbase tests run the shipped profiles (strategies, risk guards) and put the risk
+# plugin's liquidation guard on the wire.
 PLUGIN_EXTRAS = {
-    "research": ["-e", "plugins/strategies", "backtesting", "ray"],
-    "coinbase": ["-e", "plugins/risk"],
+    "research": [
+        "-e",
+        "plugins/strategies",
+        "-e",
+        "plugins/risk",
+        "-e",
+        "plugins/coinbase",
+        "backtesting",
+        "ray",
+    ],
+    "coinbase": ["-e", "plugins/risk", "-e", "plugins/strategies"],
 }
 PLUGINS = ["strategies", "risk", "coinbase", "research", "tui", "ops"]
 
