@@ -42,7 +42,7 @@ def core(session: nox.Session) -> None:
 @nox.session
 @nox.parametrize("plugin", PLUGINS)
 def plugins(session: nox.Session, plugin: str) -> None:
-    """One plugin with core and nothing else."""
+    """One plugin with core and only what its own tests need (PLUGIN_EXTRAS)."""
     extra = PLUGIN_EXTRAS.get(plugin, [])
     session.install(
         "-e",
