@@ -427,3 +427,41 @@ async def test_intx_funding_is_read_before_an_order_changes_the_position(
     finally:
         store.close()
     assert stored.amount == payment.amount
+
+
+async def test_cfm_perp_style_funding_is_booked_from_the_pool(sims, cbt, tmp_path, monkeypatch):
+    sim = sims(seed=13, products=[CFM_PERP], futures_cash=D("20000"))
+    config = cbt.bot_config(
+        sim,
+        universe=(CFM_PERP,),
+        sizes={CFM_PERP: "2"},
+        broker={"use": "coinbase.cfm", "risk_interval_s": 0.3},
+    )
+    config.signals.clear()
+    state_dir = tmp_path / "bot"
+    runtime = await assemble(config, cbt.bot_plugins(), state_dir)
+    kernel, broker = runtime.kernel, runtime.kernel.broker
+    try:
+        await start(runtime)
+        await kernel.submit(OrderRequest("open-1", CFM_PERP, Side.BUY, D(20), leverage=D(3)))
+        await wait_for("the position", lambda: kernel.positions[CFM_PERP].size == D(20))
+        reads = broker.risk_reads
+        await wait_for("a baseline read", lambda: broker.risk_reads > reads + 1)
+        for n in range(1, 3):
+            await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": HOUR})
+            await wait_for(f"funding payment {n}", lambda n=n: broker.funding_reported == n)
+        await kernel.submit(OrderRequest("close-1", CFM_PERP, Side.SELL, D(20), reduce_only=True))
+        await wait_for("flat", lambda: kernel.positions[CFM_PERP].size == 0)
+        await cbt.settle(kernel)
+        pool = sim.call(lambda: sim.state.venue.derivatives.cash("FCM"))
+        assert kernel.cash == pool  # the kernel's books and the venue's pool agree
+    finally:
+        await finish(runtime, "test")
+    payments = sim.call(lambda: sim.state.venue.derivatives.funding_payments(symbol=CFM_PERP))
+    store = Store(state_dir / "gpt_trader.db", create=False)
+    try:
+        stored = store.funding_payments()
+    finally:
+        store.close()
+    assert len(payments) == len(stored) == 2
+    assert [p.amount for p in stored] == [p.amount for p in payments]

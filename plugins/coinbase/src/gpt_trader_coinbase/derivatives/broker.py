@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from gpt_trader.domain import OrderRequest, Position, Product, Side
+from gpt_trader.domain import FundingPayment, Order, OrderRequest, Position, Product, Side
 from gpt_trader.errors import BrokerError
 from gpt_trader.protocols import BrokerListener
 
@@ -68,6 +68,10 @@ class DerivativesBroker(CoinbaseSpotBroker):
         super().__init__(*args, **kwargs)
         self._raw_products: dict[str, dict[str, Any]] = {}
         self.risk_reads = 0
+        self.funding_reported = 0
+        # symbol -> the funding time up to which its funding is booked (set at the first
+        # read of the symbol's position in this run)
+        self.funded_through: dict[str, int] = {}
 
     async def start(self, listener: BrokerListener) -> None:
         await self.check_access()  # again: a restart may come long after the listing
@@ -154,15 +158,104 @@ class DerivativesBroker(CoinbaseSpotBroker):
         return max(delay, 0.05)
 
     async def read_risk(self) -> list[Position]:
-        """Read the venue's positions once and hand their risk figures to the kernel."""
+        """Read the venue's positions once, hand their risk figures to the kernel, and book
+        the funding they show (:meth:`take_funding`)."""
         self.risk_reads += 1
+        if self._listing_stale():
+            try:
+                await self.refresh_products()
+            except RestError as exc:
+                log.info("%s: listings not refreshed: %s", self.VENUE, exc)
         positions = await self.venue_positions()
         listener = self._listener
         if listener is not None:
             for pos in positions:
                 if self._in_scope(pos.symbol):
                     listener.on_venue_position(pos)
+            self.take_funding(positions)
         return positions
+
+    def take_funding(self, positions: list[Position]) -> None:
+        """Book the funding payments this read shows (venues with funding)."""
+
+    def book_funding(self, pos: Position, through: int, amount: Decimal) -> None:
+        """Report ``amount`` as ``pos``'s funding up to the funding time ``through``: one
+        payment per symbol and funding time (its id), so the store keeps it once."""
+        self.funded_through[pos.symbol] = through
+        listener = self._listener
+        if listener is None:
+            return
+        product = self._products.get(pos.symbol)
+        rate, _next = funding_due(self._raw_products.get(pos.symbol) or {})
+        self.funding_reported += 1
+        listener.on_funding(
+            FundingPayment(
+                payment_id=f"{pos.symbol}:{through}",
+                symbol=pos.symbol,
+                ts=through,
+                rate=rate,
+                mark_price=pos.mark_price,
+                size=pos.size,
+                contract_size=pos.contract_size,
+                amount=amount,
+                currency=product.quote if product is not None else "USD",
+            )
+        )
+
+    async def submit(self, request: OrderRequest) -> Order:
+        """Before an order on a symbol whose funding time has passed unread, read the
+        positions: once the order changes the position, that funding can no longer be
+        read off it."""
+        if self._funding_unread(request.symbol):
+            try:
+                await self.read_risk()
+            except (RestError, ValueError) as exc:
+                log.warning("funding of %s not read before the order: %s", request.symbol, exc)
+        return await super().submit(request)
+
+    # ------------------------------------------------------------------ funding times
+
+    def _venue_now(self) -> int:
+        return max(self._clock(), self.venue_ts)
+
+    def _listing_stale(self) -> bool:
+        """A universe product's listed funding time has passed: its rate and next time are
+        out of date (they are re-read then, not on every position read)."""
+        now = self._venue_now()
+        for symbol in self.config.universe:
+            _rate, upcoming = funding_due(self._raw_products.get(symbol) or {})
+            if upcoming is not None and upcoming <= now:
+                return True
+        return False
+
+    def last_funding_ts(self, symbol: str) -> int | None:
+        """The latest funding time of ``symbol`` that has passed, per its listing."""
+        raw = self._raw_products.get(symbol)
+        product = self._products.get(symbol)
+        if raw is None or product is None or product.derivative is None:
+            return None
+        interval = product.derivative.funding_interval_s
+        _rate, upcoming = funding_due(raw)
+        if interval is None or upcoming is None:
+            return None
+        return upcoming - interval * NS
+
+    def _funding_unread(self, symbol: str) -> bool:
+        if symbol not in self.funded_through:
+            return False  # no position read yet: nothing booked against it
+        _rate, upcoming = funding_due(self._raw_products.get(symbol) or {})
+        through = self.last_funding_ts(symbol)
+        stale_listing = upcoming is not None and upcoming <= self._venue_now()
+        return stale_listing or (through is not None and through > self.funded_through[symbol])
+
+    def in_flight(self, symbol: str) -> bool:
+        """An order on ``symbol`` may still bring fills the kernel has not had."""
+        if self._ambiguous:
+            return True
+        return any(
+            tr.symbol == symbol and (tr.missing > 0 or not tr.heard or not tr.settled)
+            for tr in self._orders.values()
+        )
 
     async def refresh_products(self) -> None:
         """Re-read the listings (funding rate and time move every interval)."""

@@ -6,6 +6,9 @@ the wire; it is derived from the balance summary's liquidation buffer (equity ab
 maintenance requirement): a position's mark may move ``buffer / (contracts * size)``
 against it, others held, before the account is liquidated.
 
+Funding of perp-style futures (``BIP-…``) is read off the pool's cash (see
+:meth:`CoinbaseCfmBroker.take_funding`): CFM positions carry no P&L breakdown.
+
 The sweep rule (``sweep_floor``): a pending CFM -> spot sweep that would leave less than
 the floor above the initial margin is cancelled; with ``sweep_excess_above`` set, the
 broker itself schedules a sweep of what lies above floor + margin once it exceeds that.
@@ -23,12 +26,13 @@ from gpt_trader.domain import Balance, Position
 from gpt_trader.errors import UserError
 
 from gpt_trader_coinbase.derivatives.broker import DerivativesBroker, DerivativesConfig
-from gpt_trader_coinbase.derivatives.convert import FCM, cfm_position, money_of
+from gpt_trader_coinbase.derivatives.convert import FCM, cfm_position, funding_due, money_of
 from gpt_trader_coinbase.derivatives.sweeps import SweepPlan, plan_sweep
 from gpt_trader_coinbase.rest import RestError
 
 log = logging.getLogger("gpt_trader_coinbase.cfm")
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 
 @dataclass
@@ -46,6 +50,11 @@ class CoinbaseCfmBroker(DerivativesBroker):
         super().__init__(*args, **kwargs)
         self.sweeps_scheduled = 0
         self.sweeps_cancelled = 0
+        self._pool = ZERO  # cfm_usd_balance at the last read
+        self._sweep_ids: frozenset[str] = frozenset()
+        # pool cash - kernel cash at the last quiet read, and the pending sweeps then
+        self._gap: Decimal | None = None
+        self._gap_sweeps: frozenset[str] = frozenset()
 
     async def check_access(self) -> None:
         try:
@@ -88,22 +97,92 @@ class CoinbaseCfmBroker(DerivativesBroker):
             if pos.liquidation_price <= 0:
                 pos.liquidation_price = None
             out.append(pos)
-        await self._apply_sweep_rule(summary)
+        sweeps = await self.rest.get("/cfm/sweeps")
+        pending = [s for s in sweeps.get("sweeps") or [] if isinstance(s, Mapping)]
+        self._pool = money_of(summary.get("cfm_usd_balance"), "cfm_usd_balance")
+        self._sweep_ids = frozenset(str(s.get("id", "")) for s in pending)
+        await self._apply_sweep_rule(summary, pending)
         return out
 
-    async def _apply_sweep_rule(self, summary: Mapping[str, Any]) -> None:
+    async def _apply_sweep_rule(
+        self, summary: Mapping[str, Any], pending: list[Mapping[str, Any]]
+    ) -> None:
         floor = self.config.sweep_floor
         if floor is None:
             return
-        reply = await self.rest.get("/cfm/sweeps")
         plan = plan_sweep(
             balance=money_of(summary.get("cfm_usd_balance"), "cfm_usd_balance"),
             initial_margin=money_of(summary.get("initial_margin"), "initial_margin"),
-            pending=[s for s in reply.get("sweeps") or [] if isinstance(s, Mapping)],
+            pending=pending,
             floor=floor,
             excess_above=self.config.sweep_excess_above,
         )
         await self._carry_out(plan)
+
+    # ------------------------------------------------------------------ funding
+
+    def take_funding(self, positions: list[Position]) -> None:
+        """Funding of perp-style futures, read off the pool: CFM positions carry no P&L
+        breakdown, but the pool's cash moves only by what the kernel books from fills,
+        by funding, and by sweeps and transfers. Between two quiet reads with a funding
+        time between them and no sweep moving, the pool's move beyond the kernel's cash
+        is that funding (split by the rate's estimate when several positions pay)."""
+        listener = self._listener
+        cash = getattr(listener, "cash", None)
+        mine = getattr(listener, "positions", None)
+        if not isinstance(cash, Decimal) or not isinstance(mine, Mapping):
+            return
+        if any(self.in_flight(s) for s in self.config.universe):
+            return
+        for pos in positions:
+            held = mine.get(pos.symbol)
+            if held is None or held.size != pos.size:
+                return  # a fill the kernel has not had yet
+        gap = self._pool - cash
+        previous, self._gap = self._gap, gap
+        sweeps_moved = self._sweep_ids != self._gap_sweeps
+        self._gap_sweeps = self._sweep_ids
+        funded = [p for p in positions if self._has_funding(p.symbol)]
+        due: list[tuple[Position, int]] = []
+        for pos in funded:
+            through = self.last_funding_ts(pos.symbol) or 0
+            if pos.symbol not in self.funded_through or previous is None or sweeps_moved:
+                self.funded_through[pos.symbol] = through  # a baseline, not a payment
+            elif through > self.funded_through[pos.symbol]:
+                due.append((pos, through))
+        if previous is None or sweeps_moved:
+            return
+        delta = gap - previous
+        if not due:
+            if delta:
+                log.warning("cfm: the pool moved by %s USD outside fills and funding", delta)
+            return
+        if not delta:
+            return  # not paid yet: the next read books it
+        for (pos, through), amount in zip(due, self._split(delta, due), strict=True):
+            self.book_funding(pos, through, amount)
+        self._gap = previous  # the kernel's cash now includes it
+
+    def _has_funding(self, symbol: str) -> bool:
+        product = self._products.get(symbol)
+        return (
+            product is not None
+            and product.derivative is not None
+            and (product.derivative.funding_interval_s is not None)
+        )
+
+    def _split(self, delta: Decimal, due: list[tuple[Position, int]]) -> list[Decimal]:
+        """``delta`` in cents over the paying positions, by their share of the estimate."""
+        weights = []
+        for pos, _through in due:
+            rate, _next = funding_due(self._raw_products.get(pos.symbol) or {})
+            weights.append(abs(pos.size * pos.contract_size * pos.mark_price * rate))
+        total = sum(weights, ZERO)
+        if len(due) == 1 or total == 0:
+            return [delta] + [ZERO] * (len(due) - 1)
+        parts = [(delta * w / total).quantize(CENT) for w in weights]
+        parts[weights.index(max(weights))] += delta - sum(parts, ZERO)
+        return parts
 
     async def _carry_out(self, plan: SweepPlan) -> None:
         if plan.cancel:

@@ -25,20 +25,18 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from gpt_trader.domain import Balance, FundingPayment, Order, OrderRequest, Position
+from gpt_trader.domain import Balance, Position
 from gpt_trader.errors import UserError
 
 from gpt_trader_coinbase.convert import dec
 from gpt_trader_coinbase.derivatives.broker import DerivativesBroker
-from gpt_trader_coinbase.derivatives.convert import INTX, funding_due, intx_position, money_of
+from gpt_trader_coinbase.derivatives.convert import INTX, funding_due, intx_position
 from gpt_trader_coinbase.derivatives.params import ENABLE_ENV, derivatives_enabled
-from gpt_trader_coinbase.rest import RestError
 
 log = logging.getLogger("gpt_trader_coinbase.intx")
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
-NS = 1_000_000_000
 
 
 async def intx_portfolio(rest: Any) -> str | None:
@@ -72,8 +70,6 @@ class CoinbaseIntxBroker(DerivativesBroker):
         self.portfolio_uuid = ""
         self._aggregated: dict[str, Decimal] = {}
         self._baseline: dict[str, Decimal] = {}
-        self._funded_through: dict[str, int] = {}
-        self.funding_reported = 0
 
     async def check_access(self) -> None:
         if not derivatives_enabled():
@@ -118,71 +114,9 @@ class CoinbaseIntxBroker(DerivativesBroker):
             out.append(pos)
         return out
 
-    async def read_risk(self) -> list[Position]:
-        if self._listing_stale():
-            try:
-                await self.refresh_products()
-            except RestError as exc:
-                log.info("intx: listings not refreshed: %s", exc)
-        positions = await super().read_risk()
+    def take_funding(self, positions: list[Position]) -> None:
         for pos in positions:
             self._take_funding(pos)
-        return positions
-
-    async def submit(self, request: OrderRequest) -> Order:
-        """Before an order on a symbol whose funding time has passed unread, read the
-        positions: once the order changes the position, that funding can no longer be
-        read off it."""
-        if self._funding_unread(request.symbol):
-            try:
-                await self.read_risk()
-            except (RestError, ValueError) as exc:
-                log.warning(
-                    "intx: funding of %s not read before the order: %s", request.symbol, exc
-                )
-        return await super().submit(request)
-
-    def _listing_stale(self) -> bool:
-        """A universe product's listed funding time has passed: its rate and next time are
-        out of date (they are re-read then, not on every position read)."""
-        now = self._venue_now()
-        for symbol in self.config.universe:
-            _rate, upcoming = funding_due(self._raw_products.get(symbol) or {})
-            if upcoming is not None and upcoming <= now:
-                return True
-        return False
-
-    def _funding_unread(self, symbol: str) -> bool:
-        if symbol not in self._funded_through:
-            return False  # no position read yet: nothing booked against it
-        _rate, upcoming = funding_due(self._raw_products.get(symbol) or {})
-        through = self._last_funding_ts(symbol)
-        stale_listing = upcoming is not None and upcoming <= self._venue_now()
-        return stale_listing or (through is not None and through > self._funded_through[symbol])
-
-    def _venue_now(self) -> int:
-        return max(self._clock(), self.venue_ts)
-
-    # ------------------------------------------------------------------ funding
-
-    def _last_funding_ts(self, symbol: str) -> int | None:
-        raw = self._raw_products.get(symbol)
-        product = self._products.get(symbol)
-        if raw is None or product is None or product.derivative is None:
-            return None
-        interval = product.derivative.funding_interval_s
-        _rate, upcoming = funding_due(raw)
-        if interval is None or upcoming is None:
-            return None
-        return upcoming - interval * NS
-
-    def _in_flight(self, symbol: str) -> bool:
-        if self._ambiguous:
-            return True
-        return any(
-            tr.symbol == symbol and (tr.missing > 0 or not tr.heard or not tr.settled)
-            for tr in self._orders.values()
-        )
 
     def _take_funding(self, venue: Position) -> None:
         listener = self._listener
@@ -193,12 +127,12 @@ class CoinbaseIntxBroker(DerivativesBroker):
         aggregated = self._aggregated.get(venue.symbol)
         if mine is None or aggregated is None or mine.size != venue.size:
             return
-        if self._in_flight(venue.symbol):
+        if self.in_flight(venue.symbol):
             return
-        through = self._last_funding_ts(venue.symbol)
+        through = self.last_funding_ts(venue.symbol)
         booked = mine.funding + self._baseline.get(venue.symbol, ZERO)
         expected = booked
-        if through is not None and through > self._funded_through.get(venue.symbol, through):
+        if through is not None and through > self.funded_through.get(venue.symbol, through):
             rate, _next = funding_due(self._raw_products.get(venue.symbol) or {})
             expected -= venue.size * venue.contract_size * venue.mark_price * rate
         unrealized = (venue.mark_price - mine.avg_entry_price) * mine.size * mine.contract_size
@@ -206,9 +140,9 @@ class CoinbaseIntxBroker(DerivativesBroker):
             aggregated, unrealized + mine.realized_pnl - mine.fees, expected=expected
         )
         diff = funding - booked
-        if venue.symbol not in self._funded_through:
+        if venue.symbol not in self.funded_through:
             # First read of this run: what differs now predates it.
-            self._funded_through[venue.symbol] = through or 0
+            self.funded_through[venue.symbol] = through or 0
             if diff:
                 self._baseline[venue.symbol] = self._baseline.get(venue.symbol, ZERO) + diff
                 log.warning(
@@ -217,32 +151,6 @@ class CoinbaseIntxBroker(DerivativesBroker):
                     diff,
                 )
             return
-        if through is None or through <= self._funded_through[venue.symbol] or not diff:
+        if through is None or through <= self.funded_through[venue.symbol] or not diff:
             return
-        self._funded_through[venue.symbol] = through
-        product = self._products.get(venue.symbol)
-        raw = self._raw_products.get(venue.symbol) or {}
-        rate, _next = funding_due(raw)
-        payment = FundingPayment(
-            payment_id=f"{venue.symbol}:{through}",
-            symbol=venue.symbol,
-            ts=through,
-            rate=rate,
-            mark_price=venue.mark_price,
-            size=venue.size,
-            contract_size=venue.contract_size,
-            amount=diff,
-            currency=product.quote if product is not None else "USDC",
-        )
-        self.funding_reported += 1
-        listener.on_funding(payment)
-
-
-def portfolio_figures(summary: Mapping[str, Any]) -> dict[str, Decimal]:
-    """The portfolio summary figures preflight and the CLI show."""
-    s = summary.get("summary") or {}
-    return {
-        "total_balance": money_of(s.get("total_balance"), "total_balance"),
-        "buying_power": money_of(s.get("buying_power"), "buying_power"),
-        "unrealized_pnl": money_of(s.get("unrealized_pnl"), "unrealized_pnl"),
-    }
+        self.book_funding(venue, through, diff)
