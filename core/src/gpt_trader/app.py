@@ -101,7 +101,9 @@ async def assemble(
     # Validate every component before anything touches the network or the store.
     for kind, ref in component_refs(config):
         registry.validate(kind, ref.use, ref.params)
-    store = Store(state_dir / "gpt_trader.db") if durable else None
+    # The run's own connection never checkpoints on commit (the intent write is on the
+    # tick-to-order path); the store sink's writer thread does it instead.
+    store = Store(state_dir / "gpt_trader.db", autocheckpoint=False) if durable else None
     opts = dict(options or {})
     opts.setdefault("replay", replay)
     opts.setdefault("start_ts", 0 if replay else _minute_floor(time.time_ns()))

@@ -143,3 +143,27 @@ def test_failed_flush_keeps_the_batch(db_path: Path) -> None:
 def test_flush_every_must_be_positive(store: Store) -> None:
     with pytest.raises(ValueError, match="flush_every"):
         StoreSink(store, "run-1", flush_every=0)
+
+
+def test_the_writer_keeps_the_wal_small_when_the_run_does_not_checkpoint(
+    db_path: Path, build
+) -> None:
+    """A run's connection does not checkpoint on commit (the intent write stays off the
+    WAL's fsyncs); the sink's writer does, so the WAL starts over instead of growing."""
+    run_store = Store(db_path, autocheckpoint=False)
+    run_store.start_run("run-1", "test", "sim", 0)
+    sink = StoreSink(run_store, "run-1", flush_every=8, max_delay_s=3600)
+    for i in range(4000):
+        if i % 8 == 0:
+            run_store.record_intent(build.request(f"c-{i}"), i)  # the run's own commits
+        sink.handle(ticker(i))
+        sink.handle(signal(i))
+    sink.flush()
+    wal = db_path.with_name(db_path.name + "-wal")
+    size = wal.stat().st_size
+    sink.close()
+    run_store.close()
+    assert log_count(db_path) == 8000
+    # ~1,000 batches went through the WAL (about 40 MB without checkpoints); SQLite's own
+    # autocheckpoint would have let it reach 4 MB.
+    assert size < 4_000_000

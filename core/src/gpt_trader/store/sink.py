@@ -3,6 +3,7 @@ by a writer thread so that no SQLite write or JSON encoding sits on the tick-to-
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -23,6 +24,12 @@ from gpt_trader.store.store import EncodedEvent, encode_events
 
 if TYPE_CHECKING:
     from gpt_trader.store.store import Store
+
+log = logging.getLogger("gpt_trader.store")
+
+# Batches between two WAL checkpoints by the writer (the run's connections do not
+# checkpoint on commit; see Store(autocheckpoint=False)).
+CHECKPOINT_EVERY = 16
 
 
 @dataclass
@@ -131,6 +138,7 @@ class StoreSink:
         from gpt_trader.store.store import Store
 
         store: Store | None = None
+        written = 0
         while True:
             batch = self._queue.get()
             if batch is None:
@@ -142,10 +150,19 @@ class StoreSink:
                 if self._error is not None:
                     raise self._error
                 if store is None:
-                    store = Store(self.store.path, create=False)
+                    store = Store(self.store.path, create=False, autocheckpoint=False)
                 while todo:
                     self._write(store, todo[0])
                     todo.pop(0)
+                    written += 1
+                if written >= CHECKPOINT_EVERY:
+                    # Here, outside any transaction: a checkpoint inside a commit would stall
+                    # the intent write waiting for the file (the p99 of tick-to-order).
+                    written = 0
+                    try:
+                        store.checkpoint()
+                    except StoreError as exc:  # nothing is lost: the WAL just grows
+                        log.warning("%s; tried again later", exc)
             except BaseException as exc:
                 self._error = exc
             finally:
@@ -153,6 +170,7 @@ class StoreSink:
                 if batch.done is not None:
                     batch.done.set()
         if store is not None:
+            store.checkpoint()
             store.close()
 
     def _write(self, store: Store, batch: _Batch) -> None:

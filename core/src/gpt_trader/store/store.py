@@ -145,10 +145,20 @@ class Store:
     """
 
     def __init__(
-        self, path: str | Path, *, synchronous: Synchronous = "NORMAL", create: bool = True
+        self,
+        path: str | Path,
+        *,
+        synchronous: Synchronous = "NORMAL",
+        create: bool = True,
+        autocheckpoint: bool = True,
     ) -> None:
+        """``autocheckpoint=False``: this connection never folds the WAL back into the
+        database on commit; someone must call :meth:`checkpoint` (a run's store writer
+        does, off the tick-to-order path)."""
         self.path = Path(path)
         self.db = open_db(self.path, synchronous=synchronous, create=create)
+        if not autocheckpoint:
+            self.db.execute("PRAGMA wal_autocheckpoint = 0;")
         try:
             migrate(self.db)
         except sqlite3.Error as exc:
@@ -172,6 +182,18 @@ class Store:
         """
         with _file_lock(self.path), self._transaction(what) as conn:
             yield conn
+
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the database. The bulk is copied without holding the
+        file (other connections of this process keep committing); a second pass, holding
+        it, copies what they added meanwhile, so the checkpoint completes and the WAL
+        starts over instead of growing."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
+            with _file_lock(self.path):
+                self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
+        except sqlite3.Error as exc:
+            raise StoreError(f"checkpointing {self.path}: {exc}") from exc
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
