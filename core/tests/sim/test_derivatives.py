@@ -24,18 +24,16 @@ from gpt_trader.domain import (
     TimeInForce,
     Trade,
 )
+from gpt_trader.domain.margin_windows import MarginWindow, margin_window, window_end
 from gpt_trader.plugins import make_plugin_manager
 from gpt_trader.registry import Registry
 from gpt_trader.sim import SimBroker, SimRejected
 from gpt_trader.sim import plugin as sim_plugin
 from gpt_trader.sim.derivatives import (
     IntradaySetting,
-    MarginWindow,
     derivative_spec,
     derivatives_products,
-    margin_window,
     next_expiry_symbol,
-    window_end,
 )
 from gpt_trader.sim.exchange import SimExchange
 from gpt_trader.sim.margin import DerivativesConfig, FundingPayment, LiquidationFill, Settlement

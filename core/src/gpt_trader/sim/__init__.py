@@ -11,12 +11,12 @@ INTX perpetuals): :mod:`gpt_trader.sim.derivatives` (products) and
 """
 
 from gpt_trader.domain import MarginType
+from gpt_trader.domain.margin_windows import MarginWindow
 from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.csvfeed import CsvCandleFeed
 from gpt_trader.sim.derivatives import (
     DerivativeSpec,
     IntradaySetting,
-    MarginWindow,
     derivative_spec,
     derivatives_products,
     next_expiry_symbol,

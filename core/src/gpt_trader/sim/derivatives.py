@@ -17,12 +17,8 @@ The domain :class:`~gpt_trader.domain.Product` carries only ``product_type`` and
 cap, margin types) is in :class:`DerivativeSpec`, looked up by symbol with
 :func:`derivative_spec`.
 
-Margin windows (CFM). Coinbase's intraday window is 08:00-16:00 ET on weekdays. The
-simulator uses the fixed UTC window **13:00-20:00 UTC, Monday to Friday**: the part of
-08:00-16:00 ET that is intraday in both winter (UTC-5) and summer (UTC-4) time, so it is
-never more generous than the venue. Saturdays and Sundays (UTC) are the WEEKEND window,
-every other time OVERNIGHT; both use the overnight rates. Intraday rates apply only to an
-account that opted in (``INTRADAY_MARGIN_SETTING_INTRADAY``).
+Margin windows (CFM): :mod:`gpt_trader.domain.margin_windows`. Intraday rates apply only
+to an account that opted in (``INTRADAY_MARGIN_SETTING_INTRADAY``).
 
 All numbers are round, documented figures close to Coinbase's (the BIP rates are those of
 the shared sample), not live values.
@@ -48,14 +44,6 @@ DAY_S = 86_400
 HALF = Decimal("0.5")
 FCM = "FCM"
 INTX = "INTX"
-
-
-class MarginWindow(StrEnum):
-    """Coinbase's ``margin_window_type`` values the simulator uses."""
-
-    INTRADAY = "FCM_MARGIN_WINDOW_TYPE_INTRADAY"
-    OVERNIGHT = "FCM_MARGIN_WINDOW_TYPE_OVERNIGHT"
-    WEEKEND = "FCM_MARGIN_WINDOW_TYPE_WEEKEND"
 
 
 class IntradaySetting(StrEnum):
@@ -364,35 +352,6 @@ def next_expiry_symbol(code: str, ts: int, *, min_days: int = 7) -> str:
             mon = calendar.month_abbr[month].upper()
             return f"{code}-{day:02d}{mon}{year % 100:02d}-CDE"
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-# -- margin windows ---------------------------------------------------------------------------
-
-INTRADAY_START_S = 13 * HOUR_S
-INTRADAY_END_S = 20 * HOUR_S
-
-
-def margin_window(ts: int) -> MarginWindow:
-    """The CFM margin window at ``ts`` (see the module docstring)."""
-    secs = ts // NS
-    weekday = (secs // DAY_S + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-    if weekday >= 5:
-        return MarginWindow.WEEKEND
-    if INTRADAY_START_S <= secs % DAY_S < INTRADAY_END_S:
-        return MarginWindow.INTRADAY
-    return MarginWindow.OVERNIGHT
-
-
-def window_end(ts: int) -> int:
-    """When the window in force at ``ts`` ends (the next boundary, int ns)."""
-    current = margin_window(ts)
-    day = ts // NS // DAY_S * DAY_S
-    for d in range(9):
-        for offset in (0, INTRADAY_START_S, INTRADAY_END_S):
-            t = (day + d * DAY_S + offset) * NS
-            if t > ts and margin_window(t) is not current:
-                return t
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -93,6 +93,7 @@ from gpt_trader.domain import (
     ProductType,
     Side,
 )
+from gpt_trader.domain.margin_windows import MarginWindow, margin_window, window_end
 from gpt_trader.sim import reasons as R
 from gpt_trader.sim.derivatives import (
     DAY_S,
@@ -102,11 +103,8 @@ from gpt_trader.sim.derivatives import (
     DerivativeSpec,
     IntradaySetting,
     MarginRates,
-    MarginWindow,
-    margin_window,
     next_boundary,
     spec_for,
-    window_end,
 )
 from gpt_trader.sim.ledger import Ledger
 from gpt_trader.sim.state import dec, need_dec, undec

@@ -27,9 +27,9 @@ from gpt_trader.domain import (
     Severity,
     TradingState,
 )
+from gpt_trader.domain.margin_windows import MarginWindow, margin_window, window_end
 from gpt_trader.domain.market import NS
 from gpt_trader.protocols import StateView
-from gpt_trader.sim.derivatives import MarginWindow, margin_window, window_end
 from pydantic import Field, model_validator
 
 from gpt_trader_risk.base import (

@@ -15,14 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from gpt_trader.domain import MarginType, Product
-from gpt_trader.sim.derivatives import (
-    FCM,
-    INTX,
-    DerivativeSpec,
-    MarginWindow,
-    margin_window,
-    window_end,
-)
+from gpt_trader.domain.margin_windows import MarginWindow, margin_window, window_end
+from gpt_trader.sim.derivatives import FCM, INTX, DerivativeSpec
 from gpt_trader.sim.margin import AccountSummary, PositionView, Sweep, WindowMeasure
 
 from gpt_trader_coinbase.simulator.wire import ZERO_TIME, dec, dec_n, rfc3339
