@@ -15,8 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +34,7 @@ from gpt_trader_ops.conventions import (
 from gpt_trader_ops.conventions import field as get
 from gpt_trader_ops.health import CRITICAL, WARN, ExecutionStats
 from gpt_trader_ops.notifiers import (
+    Alert,
     Dispatcher,
     LogSettings,
     Notifier,
@@ -164,27 +164,6 @@ RULES: dict[str, Rule] = {
         ),
     )
 }
-
-
-@dataclass(frozen=True)
-class Alert:
-    rule: str
-    severity: str
-    message: str
-    hint: str
-    ts: float
-    key: str = ""
-    run_id: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def iso_time(self) -> str:
-        return datetime.fromtimestamp(self.ts, tz=UTC).isoformat(timespec="seconds")
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["time"] = self.iso_time
-        return data
 
 
 class RuleSettings(BaseModel):

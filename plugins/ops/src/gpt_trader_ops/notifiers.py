@@ -15,19 +15,41 @@ import smtplib
 import ssl
 import threading
 import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-
-if TYPE_CHECKING:
-    from gpt_trader_ops.alerts import Alert
 
 log = logging.getLogger("gpt_trader.alerts")
 
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL}
 _COLORS = {"info": "#439FE0", "warning": "warning", "critical": "danger"}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert as the notifiers send it (the alerts engine decides when)."""
+
+    rule: str
+    severity: str
+    message: str
+    hint: str
+    ts: float
+    key: str = ""
+    run_id: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def iso_time(self) -> str:
+        return datetime.fromtimestamp(self.ts, tz=UTC).isoformat(timespec="seconds")
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["time"] = self.iso_time
+        return data
 
 
 class Notifier(Protocol):
