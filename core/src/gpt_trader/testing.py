@@ -4,19 +4,24 @@ Fixtures: ``plugin_manager`` (fresh, no entry points loaded), ``register_plugin`
 an object for one test), ``frozen_clock``, ``sim_broker`` and ``replay_feed`` (the sample
 candles shipped with the tests, or any CSV you point it at). :func:`manual_kernel` builds a
 kernel without a strategy over a simulated exchange, for tests that place orders and move
-prices themselves (guards, funding, liquidations).
+prices themselves (guards, funding, liquidations). :class:`FlipStrategy` registers a
+signal (``test.flip``) and a voter (``test.first``) that trade often, for a plugin's tests
+that need a strategy without the strategies distribution.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gpt_trader.components import ComponentSpec, Kind, Params
+from gpt_trader.domain import Action, Decision, SignalValue
 from gpt_trader.engine.clock import SimClock
+from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import PluginManager, make_plugin_manager
 
 FROZEN_TS = 1_735_689_600_000_000_000  # 2025-01-01T00:00:00Z
@@ -106,6 +111,52 @@ def manual_kernel(exchange: Any, clock: SimClock, **parts: Any) -> Any:
             **parts,
         )
     )
+
+
+class FlipParams(Params):
+    period: int = 3
+
+
+class Flip:
+    """Long for ``period`` bars, flat for ``period`` bars, and so on: trades often."""
+
+    def __init__(self, params: FlipParams, symbol: str) -> None:
+        self.period, self.symbol, self.bars = params.period, symbol, 0
+        self.name = "test.flip"
+
+    def update(self, event: Any) -> SignalValue | None:
+        self.bars += 1
+        if self.bars % self.period:
+            return None
+        action = Action.LONG if (self.bars // self.period) % 2 else Action.FLAT
+        return SignalValue(self.name, self.symbol, event.ts, action)
+
+
+class First:
+    """Takes the first vote as the decision."""
+
+    name = "test.first"
+
+    def combine(self, symbol: str, ts: int, votes: Sequence[SignalValue]) -> Decision | None:
+        return Decision(symbol, ts, votes[0].action, votes=tuple(votes)) if votes else None
+
+
+class FlipStrategy:
+    """A plugin with the ``test.flip`` signal and the ``test.first`` voter."""
+
+    @hookimpl
+    def register_signals(self) -> Iterator[ComponentSpec]:
+        yield ComponentSpec(
+            "test.flip",
+            Kind.SIGNAL,
+            lambda p, ctx: Flip(p, ctx.symbol or ""),
+            FlipParams,
+            per_symbol=True,
+        )
+
+    @hookimpl
+    def register_voters(self) -> Iterator[ComponentSpec]:
+        yield ComponentSpec("test.first", Kind.VOTER, lambda p, ctx: First())
 
 
 def sample_csv() -> Path:

@@ -23,6 +23,10 @@ FAST = {
 }
 
 
+# One tick at start, then a still market: tests move marks themselves.
+STILL = {"tick_s": 3600.0, "history_minutes": 60, "heartbeat_s": 0.1, "ticker_batch_s": 0.5}
+
+
 def _check_clean(sim: SimulatorThread) -> None:
     errors = sim.state.internal_errors
     sim.stop()
@@ -61,3 +65,23 @@ def make_sim(tmp_path: Path) -> Iterator[Callable[..., SimulatorThread]]:
     yield _make
     for st in started:
         _check_clean(st)
+
+
+@pytest.fixture(scope="module")
+def module_sim(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SimulatorThread]:
+    """A still-market simulator for one test module, with the module's ``SIM_OPTIONS``."""
+    name = request.module.__name__.rpartition(".")[2]
+    st = SimulatorThread(tmp_path_factory.mktemp(name), **{**STILL, **request.module.SIM_OPTIONS})
+    st.start()
+    yield st
+    _check_clean(st)
+
+
+@pytest.fixture(scope="module")
+def module_rest(module_sim: SimulatorThread) -> Iterator[RESTClient]:
+    """The official SDK client on :func:`module_sim`."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REQUESTS_CA_BUNDLE", module_sim.info.cert_file)
+        yield RESTClient(key_file=module_sim.info.key_file, base_url=module_sim.info.rest_base_url)

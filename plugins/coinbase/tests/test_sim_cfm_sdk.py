@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,31 +44,22 @@ def cid() -> str:
     return uuid.uuid4().hex
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorThread]:
-    st = SimulatorThread(
-        tmp_path_factory.mktemp("cfm"),
-        seed=11,
-        products=["BTC-USD", FUT, PERP_STYLE],
-        balances={"USD": Decimal("50000")},
-        futures_cash=FUTURES_CASH,
-        tick_s=3600.0,  # one tick at start, then a still market
-        history_minutes=60,
-        heartbeat_s=0.1,
-        ticker_batch_s=0.5,
-    )
-    st.start()
-    yield st
-    errors = st.state.internal_errors
-    st.stop()
-    assert errors == 0
+SIM_OPTIONS = {
+    "seed": 11,
+    "products": ["BTC-USD", FUT, PERP_STYLE],
+    "balances": {"USD": Decimal("50000")},
+    "futures_cash": FUTURES_CASH,
+}
 
 
 @pytest.fixture(scope="module")
-def rest(sim: SimulatorThread) -> Iterator[RESTClient]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REQUESTS_CA_BUNDLE", sim.info.cert_file)
-        yield RESTClient(key_file=sim.info.key_file, base_url=sim.info.rest_base_url)
+def sim(module_sim: SimulatorThread) -> SimulatorThread:
+    return module_sim
+
+
+@pytest.fixture(scope="module")
+def rest(module_rest: RESTClient) -> RESTClient:
+    return module_rest
 
 
 def call(sim: SimulatorThread, rest: RESTClient, method: str, path: str, **kw: Any):

@@ -9,7 +9,6 @@ themselves where they need to.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -35,31 +34,22 @@ def cid() -> str:
     return uuid.uuid4().hex
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorThread]:
-    st = SimulatorThread(
-        tmp_path_factory.mktemp("intx"),
-        seed=12,
-        products=["BTC-USD", PERP, ETH],
-        balances={"USD": Decimal("1000")},
-        perps_cash=PERPS_CASH,
-        tick_s=3600.0,
-        history_minutes=60,
-        heartbeat_s=0.1,
-        ticker_batch_s=0.5,
-    )
-    st.start()
-    yield st
-    errors = st.state.internal_errors
-    st.stop()
-    assert errors == 0
+SIM_OPTIONS = {
+    "seed": 12,
+    "products": ["BTC-USD", PERP, ETH],
+    "balances": {"USD": Decimal("1000")},
+    "perps_cash": PERPS_CASH,
+}
 
 
 @pytest.fixture(scope="module")
-def rest(sim: SimulatorThread) -> Iterator[RESTClient]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REQUESTS_CA_BUNDLE", sim.info.cert_file)
-        yield RESTClient(key_file=sim.info.key_file, base_url=sim.info.rest_base_url)
+def sim(module_sim: SimulatorThread) -> SimulatorThread:
+    return module_sim
+
+
+@pytest.fixture(scope="module")
+def rest(module_rest: RESTClient) -> RESTClient:
+    return module_rest
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,11 @@ needs, such a profile, free ports, a settable clock, and plain event builders.""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from gpt_trader.components import ComponentSpec, Kind, Params
 from gpt_trader.config import BotConfig
 from gpt_trader.domain import (
-    Action,
-    Decision,
     Fill,
     GuardResult,
     Liquidity,
@@ -23,7 +19,6 @@ from gpt_trader.domain import (
     Position,
     Severity,
     Side,
-    SignalValue,
     TimeInForce,
     TradingState,
 )
@@ -37,55 +32,11 @@ from gpt_trader.domain.events import (
     RunStopped,
     TradingStateChanged,
 )
-from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import PluginManager, make_plugin_manager
+from gpt_trader.testing import FlipStrategy
 
 NS = 1_000_000_000
 T0 = 1_735_689_600 * NS  # 2025-01-01T00:00:00Z
-
-
-class FlipParams(Params):
-    period: int = 4
-
-
-class Flip:
-    """Long for ``period`` bars, flat for ``period`` bars, and so on: trades often."""
-
-    def __init__(self, params: FlipParams, symbol: str) -> None:
-        self.period, self.symbol, self.bars = params.period, symbol, 0
-        self.name = "test.flip"
-
-    def update(self, event: Any) -> SignalValue | None:
-        self.bars += 1
-        if self.bars % self.period:
-            return None
-        action = Action.LONG if (self.bars // self.period) % 2 else Action.FLAT
-        return SignalValue(self.name, self.symbol, event.ts, action)
-
-
-class First:
-    name = "test.first"
-
-    def combine(self, symbol: str, ts: int, votes: Sequence[SignalValue]) -> Decision | None:
-        return Decision(symbol, ts, votes[0].action, votes=tuple(votes)) if votes else None
-
-
-class TestStrategy:
-    """A signal and a voter, so the tests need no strategies distribution."""
-
-    @hookimpl
-    def register_signals(self) -> Iterator[ComponentSpec]:
-        yield ComponentSpec(
-            "test.flip",
-            Kind.SIGNAL,
-            lambda p, ctx: Flip(p, ctx.symbol or ""),
-            FlipParams,
-            per_symbol=True,
-        )
-
-    @hookimpl
-    def register_voters(self) -> Iterator[ComponentSpec]:
-        yield ComponentSpec("test.first", Kind.VOTER, lambda p, ctx: First())
 
 
 def plugin_manager() -> PluginManager:
@@ -96,7 +47,7 @@ def plugin_manager() -> PluginManager:
     pm = make_plugin_manager(load_entrypoints=False)
     pm.register_plugin(builtin, "core")
     pm.register_plugin(sim_plugin, "sim")
-    pm.register_plugin(TestStrategy(), "test-strategy")
+    pm.register_plugin(FlipStrategy(), "test-strategy")
     pm.register_plugin(ops_plugin, "ops")
     return pm
 
