@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from coinbase.rest import RESTClient
 from gpt_trader.components import ComponentSpec, Kind, NoParams, Params
-from gpt_trader.domain import Action, Decision, SignalValue, Ticker
+from gpt_trader.domain import Action, SignalValue, Ticker
 from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import PluginManager, make_plugin_manager
 from gpt_trader.store import Store
+from gpt_trader.testing import First
 from gpt_trader_coinbase.simulator.server import SimulatorThread
 from gpt_trader_coinbase.simulator.testing import admin
 
@@ -120,14 +121,6 @@ class Flip:
         return SignalValue(
             self.name, self.symbol, event.ts, Action.LONG if self.long else Action.FLAT
         )
-
-
-class First:
-    def combine(self, symbol: str, ts: int, votes: Any) -> Decision | None:
-        if not votes:
-            return None
-        v = votes[0]
-        return Decision(symbol, ts, v.action, 1.0, tuple(votes))
 
 
 class InlinePlugin:
