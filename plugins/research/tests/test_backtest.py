@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from gpt_trader.domain import Side
+from gpt_trader.domain import Side, money
 from gpt_trader.plugins import PluginManager
 from gpt_trader_research.engine import BacktestSpec, build_config, load_series, run_backtest
 from gpt_trader_research.specs import ComponentArg
@@ -33,7 +33,7 @@ def test_money_adds_up(result) -> None:  # type: ignore[no-untyped-def]
     assert result.summary["fills"] == len(fills) > 0
     assert result.fees == sum((f.fee for f in fills), Decimal(0))
     assert isinstance(result.final_equity, Decimal)
-    assert result.final_equity == Decimal(result.summary["equity"])
+    assert money.amount(result.final_equity, "USD") == result.summary["equity"]
     # Every round trip is closed on the sample: the P&L of the trades is the equity change,
     # to the last digit.
     assert all(not t.is_open for t in result.trips)

@@ -343,5 +343,5 @@ async def test_the_buffer_cuts_the_position_before_the_venue_liquidates_it() -> 
     assert D(0) < pos.size < D("1.8")
     assert pos.liquidation_distance is not None
     assert pos.liquidation_distance > D("0.03")
-    trips = [r for r in kernel.guard_trips if r.guard == "guard.liquidation_buffer"]
+    trips = [t for t in kernel.guard_trips if t.result.guard == "guard.liquidation_buffer"]
     assert len(trips) == len(cuts)  # one report per cut, none in between

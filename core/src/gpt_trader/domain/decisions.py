@@ -91,3 +91,15 @@ class GuardResult:
     @classmethod
     def passed(cls, guard: str) -> GuardResult:
         return cls(guard=guard)
+
+
+@dataclass(frozen=True, slots=True)
+class GuardTrip:
+    """A guard result that stopped or tightened something, as the run reports it: when,
+    at which stage (``pre_trade`` or ``runtime``) and for which symbol ("" for the whole
+    portfolio)."""
+
+    ts: int
+    stage: str
+    symbol: str
+    result: GuardResult

@@ -13,6 +13,11 @@ def ts_to_datetime(ts: int) -> datetime:
     return datetime.fromtimestamp(ts / NS, tz=UTC)
 
 
+def ts_to_iso(ts: int) -> str:
+    """``ts`` as ISO-8601 UTC to the millisecond: ``2025-01-01T00:05:00.000Z``."""
+    return ts_to_datetime(ts).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def datetime_to_ts(dt: datetime) -> int:
     if dt.tzinfo is None:
         raise ValueError("naive datetime: timestamps must be UTC-aware")

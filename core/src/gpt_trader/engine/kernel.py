@@ -22,6 +22,7 @@ from gpt_trader.domain import (
     Fill,
     FundingPayment,
     GuardResult,
+    GuardTrip,
     MarginType,
     MarketEvent,
     Order,
@@ -37,6 +38,7 @@ from gpt_trader.domain import (
     Ticker,
     TimeInForce,
     TradingState,
+    money,
 )
 from gpt_trader.domain.events import (
     ComponentFailed,
@@ -54,7 +56,7 @@ from gpt_trader.domain.events import (
     SignalEmitted,
     TradingStateChanged,
 )
-from gpt_trader.domain.market import BookView, event_price
+from gpt_trader.domain.market import BookView, event_price, ts_to_iso
 from gpt_trader.engine.book import L2Book
 from gpt_trader.engine.guards import GuardStack, blocks
 from gpt_trader.engine.ledger import Ledger
@@ -72,12 +74,6 @@ from gpt_trader.protocols import (
 
 log = logging.getLogger("gpt_trader.kernel")
 ZERO = Decimal(0)
-
-
-def money(value: Decimal) -> str:
-    """A Decimal as plain digits without trailing zeros (``17.48``, ``20``, ``0.001``)."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 class Clock(Protocol):
@@ -121,7 +117,7 @@ class Kernel:
         self.orders: dict[str, Order] = {}
         self.trading_state = TradingState.ACTIVE
         self.entries_paused: str = ""
-        self.guard_trips: list[GuardResult] = []
+        self.guard_trips: list[GuardTrip] = []
         self.events_processed = 0
         self.decisions = 0
         self.errors: list[str] = []
@@ -143,6 +139,7 @@ class Kernel:
         # Cuts runtime guards asked for (symbol -> (size, guard)); placed at the next
         # async point, since guards run inside synchronous broker callbacks.
         self._reductions: dict[str, tuple[Decimal, str]] = {}
+        self._failed_filters: set[int] = set()
 
     # ---- StateView -------------------------------------------------------------------------
     @property
@@ -365,6 +362,20 @@ class Kernel:
             book = self._books[symbol] = L2Book(symbol)
         return book
 
+    def _filter_failed(self, flt: Filter, exc: Exception) -> None:
+        """Report a failing filter once; it keeps vetoing every entry it is asked about
+        (fail closed) until an operator fixes the profile."""
+        if id(flt) in self._failed_filters:
+            return
+        self._failed_filters.add(id(flt))
+        log.error(
+            "filter %s failed: %s: %s (entries it judges are blocked)",
+            flt.name,
+            type(exc).__name__,
+            exc,
+        )
+        self.emit(ComponentFailed(self.now, f"filter:{flt.name}", f"{type(exc).__name__}: {exc}"))
+
     def _disable_signal(self, symbol: str, signal: Signal, exc: Exception) -> None:
         name = getattr(signal, "name", type(signal).__name__)
         self.parts.signals[symbol] = [s for s in self.parts.signals[symbol] if s is not signal]
@@ -409,9 +420,13 @@ class Kernel:
             try:
                 verdict = flt.allow(decision, self)
             except Exception as exc:
-                self.parts.filters.remove(flt)
-                self.emit(ComponentFailed(self.now, f"filter:{flt.name}", str(exc)))
-                continue
+                # Fail closed: a filter that cannot judge vetoes this entry. It is reported
+                # once and disabled only after the loop, so no neighbour is skipped.
+                self._filter_failed(flt, exc)
+                self.emit(
+                    DecisionMade(self.now, decision, "filtered", f"{flt.name}: failed ({exc})")
+                )
+                return
             if not verdict.allowed:
                 self.emit(
                     DecisionMade(self.now, decision, "filtered", f"{flt.name}: {verdict.reason}")
@@ -507,7 +522,7 @@ class Kernel:
             )
             return None
         for result in self.parts.guards.check(request, self):
-            self._record_trip(result, "pre_trade")
+            self._record_trip(result, "pre_trade", request.symbol)
             if blocks(result):
                 self.emit(OrderRejected(self.now, request, result.message, f"guard:{result.guard}"))
                 return None
@@ -644,13 +659,17 @@ class Kernel:
         for result in self.parts.guards.evaluate(self):
             self._record_trip(result, "runtime")
 
-    def _record_trip(self, result: GuardResult, stage: str) -> None:
+    def _record_trip(self, result: GuardResult, stage: str, symbol: str = "") -> None:
         for cut in result.reduce:
             self._ask_reduction(cut, result.guard)
         if result.severity is Severity.CRITICAL:
             self._tighten(result.action, f"{result.guard}: {result.message}")
         if result.severity >= Severity.RECOVERABLE:
-            self.guard_trips.append(result)
+            if not symbol:
+                symbol = result.context.get("symbol", "")
+                if not symbol and result.reduce:
+                    symbol = result.reduce[0].symbol
+            self.guard_trips.append(GuardTrip(self.now, stage, symbol, result))
         self.emit(GuardTripped(self.now, result, stage, self.trading_state))
 
     def _ask_reduction(self, cut: Reduction, guard: str) -> None:
@@ -709,10 +728,18 @@ class Kernel:
         self.emit(ComponentFailed(self.now, f"sink:{name}", f"{type(exc).__name__}: {exc}"))
 
     def summary(self) -> dict[str, Any]:
-        """What a run reports: counts, P&L, positions, guard trips (money as plain strings)."""
+        """What a run reports: counts, P&L, positions, guard trips. Money is quantised once
+        here (cash and P&L to the quote currency's increment, prices and sizes to the
+        product's), as plain strings; the ledger keeps full precision."""
         by_status: dict[str, int] = {}
         for o in self.orders.values():
             by_status[o.status.value] = by_status.get(o.status.value, 0) + 1
+        quote = self.parts.quote_currency
+        ledger = self.ledger
+
+        def cash(value: Decimal) -> str:
+            return money.amount(value, quote)
+
         return {
             "run_id": self.run_id,
             "orders": len(self.orders),
@@ -720,43 +747,52 @@ class Kernel:
             "fills": len(self._seen_trades),
             "funding_payments": len(self._seen_funding),
             "trading_state": self.trading_state.name,
+            "entries_paused": self.entries_paused,
             "events": self.events_processed,
             "decisions": self.decisions,
             "pnl": {
-                "realized": money(self.ledger.realized_pnl),
-                "unrealized": money(self.ledger.unrealized_pnl),
-                "fees": money(self.ledger.fees),
-                "funding": money(self.ledger.funding),
-                "net": money(
-                    self.ledger.realized_pnl
-                    + self.ledger.unrealized_pnl
-                    + self.ledger.funding
-                    - self.ledger.fees
+                "realized": cash(ledger.realized_pnl),
+                "unrealized": cash(ledger.unrealized_pnl),
+                "fees": cash(ledger.fees),
+                "funding": cash(ledger.funding),
+                "net": cash(
+                    ledger.realized_pnl + ledger.unrealized_pnl + ledger.funding - ledger.fees
                 ),
             },
-            "equity": money(self.ledger.equity),
-            "cash": money(self.ledger.cash),
+            "equity": cash(ledger.equity),
+            "cash": cash(ledger.cash),
+            "quote_currency": quote,
             "positions": [
-                {
-                    "symbol": p.symbol,
-                    "size": money(p.size),
-                    "avg_entry_price": money(p.avg_entry_price),
-                    "mark_price": money(p.mark_price),
-                    "unrealized_pnl": money(p.unrealized_pnl),
-                    "realized_pnl": money(p.realized_pnl),
-                }
-                for p in self.ledger.positions.values()
+                self._position_summary(p)
+                for p in ledger.positions.values()
                 if p.size != 0 or p.realized_pnl != 0
             ],
             "guard_trips": [
                 {
-                    "guard": r.guard,
-                    "severity": r.severity.name,
-                    "message": r.message,
-                    "value": None if r.value is None else str(r.value),
-                    "threshold": None if r.threshold is None else str(r.threshold),
+                    "ts": ts_to_iso(t.ts),
+                    "symbol": t.symbol,
+                    "stage": t.stage,
+                    "guard": t.result.guard,
+                    "severity": t.result.severity.name,
+                    "message": t.result.message,
+                    "value": None if t.result.value is None else str(t.result.value),
+                    "threshold": None if t.result.threshold is None else str(t.result.threshold),
                 }
-                for r in self.guard_trips
+                for t in self.guard_trips
             ],
             "errors": len(self.errors),
+        }
+
+    def _position_summary(self, pos: Position) -> dict[str, str]:
+        product = self.products.get(pos.symbol)
+        quote = product.quote if product is not None else self.parts.quote_currency
+        price_inc = product.price_increment if product is not None else ZERO
+        size_inc = product.base_increment if product is not None else ZERO
+        return {
+            "symbol": pos.symbol,
+            "size": money.at(pos.size, size_inc),
+            "avg_entry_price": money.at(pos.avg_entry_price, price_inc),
+            "mark_price": money.at(pos.mark_price, price_inc),
+            "unrealized_pnl": money.amount(pos.unrealized_pnl, quote),
+            "realized_pnl": money.amount(pos.realized_pnl, quote),
         }
