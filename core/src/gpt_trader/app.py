@@ -28,7 +28,7 @@ from gpt_trader.engine.kernel import Kernel, KernelParts
 from gpt_trader.errors import UserError
 from gpt_trader.logs import set_run_id
 from gpt_trader.plugins import PluginManager
-from gpt_trader.protocols import OrderJournal, PreTradeGuard, RuntimeGuard, Sink
+from gpt_trader.protocols import OrderJournal, PreTradeGuard, ReplayableFeed, RuntimeGuard, Sink
 from gpt_trader.registry import Registry
 from gpt_trader.store import Store, StoreSink
 
@@ -179,10 +179,13 @@ async def assemble(
         sinks.insert(
             0, StoreSink(store, run_id, record_market=config.run.record_market and not replay)
         )
-    # A simulated market keeps its own time: the kernel's clock follows the events.
-    clock: Any = (
-        SimClock(opts["start_ts"]) if replay or config.profile.mode == "sim" else WallClock()
-    )
+    # A simulated or replayed market keeps its own time: the kernel's clock starts where
+    # the feed's market does (a synthetic start in the past, a CSV's first bar) and follows
+    # the events, so time-based guards judge each bar at its own time, not at "now".
+    own_time = replay or config.profile.mode == "sim" or isinstance(feed, ReplayableFeed)
+    feed_start = getattr(feed, "start_ts", None)
+    start_at = feed_start if isinstance(feed_start, int) and feed_start > 0 else opts["start_ts"]
+    clock: Any = SimClock(start_at) if own_time else WallClock()
     parts = KernelParts(
         run_id=run_id,
         products=products,
@@ -201,6 +204,11 @@ async def assemble(
         quote_currency=config.run.quote_currency,
         leverage=config.run.leverage,
         margin_type=MarginType(config.run.margin_type) if config.run.margin_type else None,
+        adopt_holdings={
+            symbol: (h.size, h.cost)
+            for symbol, h in config.run.adopt_holdings.items()
+            if h.cost is not None
+        },
     )
     last = store.last_run() if store is not None else None
     return Runtime(
@@ -306,7 +314,7 @@ async def finish(runtime: Runtime, reason: str, *, hooks: bool = True) -> dict[s
         kernel.emit(RunStopped(now, runtime.run_id, reason, summary))
         store = runtime.store
         if store is not None:
-            store.save_positions(kernel.ledger.positions.values(), runtime.run_id, now)
+            store.save_positions(kernel.reported_positions(), runtime.run_id, now, kernel.holdings)
         for sink in kernel.parts.sinks:
             close = getattr(sink, "close", None)
             if close is not None:

@@ -13,6 +13,7 @@ from gpt_trader.domain import (
     FilterResult,
     FundingPayment,
     GuardResult,
+    InventoryAdjustment,
     MarketEvent,
     Order,
     OrderRequest,
@@ -67,6 +68,16 @@ class BrokerListener(Protocol):
     def on_venue_position(self, position: Position) -> None:
         """A derivative position as the venue sees it: its liquidation price, leverage and
         margin update the kernel's position; its size does not (fills do that)."""
+
+
+@runtime_checkable
+class HoldingsListener(Protocol):
+    """What a spot broker that reads account balances tells the kernel (it checks with
+    ``isinstance``): the account's holding of a product's base, once no fill of that
+    product is in flight. Shown beside the bot's inventory; a holding below the inventory
+    shrinks it, nothing grows it."""
+
+    def on_account_holding(self, symbol: str, held: Decimal) -> None: ...
 
 
 @runtime_checkable
@@ -160,11 +171,14 @@ class Sink(Protocol):
 
 
 class OrderJournal(Protocol):
-    """Durable record of intents; ``record_intent`` must be durable when it returns."""
+    """Durable record of intents and of the bot's inventory; ``record_intent`` and
+    ``record_adjustment`` must be durable when they return."""
 
     def record_intent(self, request: OrderRequest, ts: int) -> None: ...
     def working_orders(self) -> list[Order]: ...
     def fills(self) -> list[Fill]: ...
+    def adjustments(self) -> list[InventoryAdjustment]: ...
+    def record_adjustment(self, adjustment: InventoryAdjustment) -> None: ...
 
 
 @runtime_checkable

@@ -14,17 +14,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from gpt_trader.components import ComponentSpec, Kind, Params
 from gpt_trader.domain import Action, Decision, SignalValue
+from gpt_trader.domain.events import Event
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import PluginManager, make_plugin_manager
 
 FROZEN_TS = 1_735_689_600_000_000_000  # 2025-01-01T00:00:00Z
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -78,6 +80,19 @@ def sim_broker(tmp_path: Path) -> Any:
     return SimBroker(exchange)
 
 
+class EventRecorder:
+    """A sink that keeps every event, for a test to read (``of(kind)`` filters by type)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def handle(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[T]) -> list[T]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
 class _NoVote:
     def combine(self, symbol: str, ts: int, votes: object) -> None:
         return None
@@ -90,7 +105,8 @@ class _NoSize:
 
 def manual_kernel(exchange: Any, clock: SimClock, **parts: Any) -> Any:
     """A Kernel over a SimBroker on ``exchange`` that never decides by itself: the test
-    submits orders and feeds market events. ``parts`` are further ``KernelParts`` fields
+    submits orders and feeds market events (unless ``parts`` give a ``voter`` and a
+    ``sizer``). ``parts`` are further ``KernelParts`` fields
     (``journal``, ``sinks``, ``guards``, ``quote_currency``, ``leverage``...); the
     journal defaults to an in-memory one and the products to the exchange's."""
     from gpt_trader.engine.journal import MemoryJournal
@@ -104,8 +120,8 @@ def manual_kernel(exchange: Any, clock: SimClock, **parts: Any) -> Any:
             run_id=parts.pop("run_id", "r"),
             products=products,
             signals={symbol: [] for symbol in products},
-            voter=_NoVote(),
-            sizer=_NoSize(),
+            voter=parts.pop("voter", None) or _NoVote(),
+            sizer=parts.pop("sizer", None) or _NoSize(),
             broker=SimBroker(exchange, clock=clock.now),
             clock=clock,
             **parts,

@@ -42,6 +42,7 @@ from gpt_trader.domain.events import Event
 from gpt_trader.domain.market import NS, datetime_to_ts
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.guards import GuardStack
+from gpt_trader.engine.journal import MemoryJournal
 from gpt_trader.engine.kernel import Kernel, KernelParts
 from gpt_trader.errors import BrokerError
 from gpt_trader.plugins import PluginManager
@@ -194,18 +195,16 @@ def build_guard(name: str, ctx: BuildContext | None = None, **params: Any) -> An
 
 
 # ---- kernel harness ------------------------------------------------------------------------
-class ListJournal:
+class ListJournal(MemoryJournal):
+    """The in-memory journal, keeping the intents in order for the test to read."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.intents: list[OrderRequest] = []
 
     def record_intent(self, request: OrderRequest, ts: int) -> None:
+        super().record_intent(request, ts)
         self.intents.append(request)
-
-    def working_orders(self) -> list[Order]:
-        return []
-
-    def fills(self) -> list[Fill]:
-        return []
 
 
 class Recorder:

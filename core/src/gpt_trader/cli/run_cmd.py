@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from gpt_trader.cli.durations import parse_duration
 from gpt_trader.cli.output import print_json, stdout
 from gpt_trader.components import Kind
 from gpt_trader.config import BotConfig, ComponentRef, load_config
+from gpt_trader.config.settings import AdoptHolding
 from gpt_trader.errors import UserError
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
@@ -46,6 +49,15 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
         live: Annotated[
             bool, typer.Option("--live", help="Required for a live profile: trade real money.")
         ] = False,
+        adopt: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--adopt",
+                metavar="SYMBOL:SIZE@COST",
+                help="Hand the bot spot holdings it did not buy, at the price paid per unit "
+                "(e.g. BTC-USD:0.5@61000); recorded, adopted once.",
+            ),
+        ] = None,
         metrics_port: Annotated[
             int | None,
             typer.Option(
@@ -62,6 +74,8 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             raise UserError(
                 f"profile {config.profile.name!r} trades real money: pass --live to confirm"
             )
+        if adopt:
+            config = with_adoptions(config, adopt)
         if dev_fast:
             config = _dev_fast(config, Registry(pm))
         _setup_logging(config.logging.level, quiet=as_json, json_lines=config.logging.json_lines)
@@ -114,6 +128,29 @@ async def _run(
             loop.remove_signal_handler(sig)
         summary = await finish(runtime, reason)
     return summary
+
+
+def with_adoptions(config: BotConfig, specs: list[str]) -> BotConfig:
+    """The profile with ``--adopt SYMBOL:SIZE@COST`` entries added to ``[run] adopt_holdings``."""
+    adopted = dict(config.run.adopt_holdings)
+    for spec in specs:
+        symbol, _, rest = spec.partition(":")
+        size, at, cost = rest.partition("@")
+        if not at or not cost.strip():
+            raise UserError(
+                f"--adopt {spec}: a cost basis is required (SYMBOL:SIZE@COST, COST = the price "
+                "paid per unit); holdings are never adopted at cost 0"
+            )
+        if symbol not in config.profile.universe:
+            raise UserError(f"--adopt {spec}: {symbol or '?'} is not in the profile's universe")
+        try:
+            adopted[symbol] = AdoptHolding(size=Decimal(size), cost=Decimal(cost))
+        except (InvalidOperation, ValidationError):
+            raise UserError(
+                f"--adopt {spec}: size and cost must be positive numbers (SYMBOL:SIZE@COST)"
+            ) from None
+    run = config.run.model_copy(update={"adopt_holdings": adopted})
+    return config.model_copy(update={"run": run})
 
 
 def _dev_fast(config: BotConfig, registry: Registry) -> BotConfig:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -41,6 +41,15 @@ class ProfileSection(BaseModel):
         return value
 
 
+class AdoptHolding(BaseModel):
+    """Account holdings handed to the bot as inventory, at the price paid per unit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    size: Decimal = Field(gt=0)
+    cost: Decimal | None = Field(default=None, gt=0)
+
+
 class RunSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,6 +63,20 @@ class RunSection(BaseModel):
     # order (None = the venue's default); ignored for spot.
     leverage: Decimal | None = Field(default=None, gt=0, le=100)
     margin_type: Literal["CROSS", "ISOLATED"] | None = None
+    # Spot holdings the bot may trade although its own fills did not build them, e.g.
+    # {"BTC-USD" = {size = "0.5", cost = "61000"}}; each entry is adopted once (recorded).
+    adopt_holdings: dict[str, AdoptHolding] = Field(default_factory=dict)
+
+    @field_validator("adopt_holdings")
+    @classmethod
+    def _costed(cls, value: dict[str, AdoptHolding]) -> dict[str, AdoptHolding]:
+        for symbol, holding in value.items():
+            if holding.cost is None:
+                raise ValueError(
+                    f"adopt_holdings {symbol}: a cost basis is required (cost = the price "
+                    "paid per unit); holdings are never adopted at cost 0"
+                )
+        return value
 
 
 class LoggingSection(BaseModel):
@@ -85,6 +108,15 @@ class BotConfig(BaseSettings):
     sinks: list[ComponentRef] = Field(default_factory=list)
     run: RunSection = Field(default_factory=RunSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
+
+    @model_validator(mode="after")
+    def _adopted_in_universe(self) -> BotConfig:
+        outside = sorted(set(self.run.adopt_holdings) - set(self.profile.universe))
+        if outside:
+            raise ValueError(
+                f"adopt_holdings names {', '.join(outside)}, not in the profile's universe"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -24,7 +24,7 @@ from gpt_trader.domain.orders import (
     Side,
     TimeInForce,
 )
-from gpt_trader.domain.portfolio import Balance, FundingPayment, Position
+from gpt_trader.domain.portfolio import Balance, FundingPayment, InventoryAdjustment, Position
 from gpt_trader.domain.products import DerivativeTerms, MarginType, Product, ProductType
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "FundingPayment",
     "GuardResult",
     "GuardTrip",
+    "InventoryAdjustment",
     "Liquidity",
     "MarginType",
     "MarketEvent",

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from gpt_trader.domain.decisions import Decision, GuardResult, SignalValue, TradingState
 from gpt_trader.domain.market import BookUpdate, Candle, Ticker, Trade
 from gpt_trader.domain.orders import Fill, Order, OrderRequest
-from gpt_trader.domain.portfolio import FundingPayment
+from gpt_trader.domain.portfolio import FundingPayment, InventoryAdjustment
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +99,18 @@ class FundingReceived(Event):
 
     type: ClassVar[str] = "funding"
     payment: FundingPayment
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryAdjusted(Event):
+    """The bot's spot inventory changed other than by its fills: holdings adopted by the
+    profile, or shrunk to what the account still holds. ``inventory`` is the bot's size
+    after it; ``account`` what the account held (None when not known)."""
+
+    type: ClassVar[str] = "inventory.adjusted"
+    adjustment: InventoryAdjustment
+    inventory: Decimal
+    account: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

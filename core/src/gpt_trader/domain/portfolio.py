@@ -61,17 +61,30 @@ class Position:
     def notional(self) -> Decimal:
         return abs(self.size) * self.mark_price * self.contract_size
 
+    def _add(self, signed: Decimal, price: Decimal) -> None:
+        new_size = self.size + signed
+        self.avg_entry_price = (self.avg_entry_price * abs(self.size) + price * abs(signed)) / abs(
+            new_size
+        )
+        self.size = new_size
+
+    def adjust(self, adjustment: InventoryAdjustment) -> None:
+        """Apply an inventory adjustment: adopted holdings average in at their cost; a
+        shrink takes units away at the average cost (no P&L: nothing was traded)."""
+        if adjustment.size > 0:
+            self._add(adjustment.size, adjustment.price)
+        elif adjustment.size < 0 and self.size > 0:
+            self.size = max(self.size + adjustment.size, ZERO)
+            if self.size == 0:
+                self.avg_entry_price = ZERO
+
     def apply(self, fill: Fill) -> Decimal:
         """Apply a fill; returns the P&L it realised (before fees)."""
         signed = fill.size if fill.side is Side.BUY else -fill.size
         self.fees += fill.fee
         realized = ZERO
         if self.size == 0 or (self.size > 0) == (signed > 0):
-            new_size = self.size + signed
-            self.avg_entry_price = (
-                self.avg_entry_price * abs(self.size) + fill.price * abs(signed)
-            ) / abs(new_size)
-            self.size = new_size
+            self._add(signed, fill.price)
         else:
             closing = min(abs(signed), abs(self.size))
             direction = 1 if self.size > 0 else -1
@@ -115,3 +128,22 @@ class FundingPayment:
     contract_size: Decimal
     amount: Decimal
     currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryAdjustment:
+    """A change to the bot's spot inventory that is not one of its fills, recorded so a
+    restart rebuilds the same inventory (fills and adjustments, in time order).
+
+    ``kind`` is ``adopted`` (the user gave the bot holdings it did not buy, at a cost basis
+    ``price`` per unit; ``size`` > 0) or ``shrunk`` (the account holds less than the bot's
+    inventory: the user sold or withdrew coins; ``size`` < 0, ``price`` the average cost
+    the units left at).
+    """
+
+    ts: int
+    symbol: str
+    kind: str
+    size: Decimal
+    price: Decimal
+    reason: str = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gpt_trader.domain import Fill, Order, OrderRequest
+from gpt_trader.domain import Fill, InventoryAdjustment, Order, OrderRequest
 from gpt_trader.errors import StoreError
 
 
@@ -11,6 +11,7 @@ class MemoryJournal:
 
     def __init__(self) -> None:
         self._intents: dict[str, Order] = {}
+        self._adjustments: list[InventoryAdjustment] = []
 
     def record_intent(self, request: OrderRequest, ts: int) -> None:
         if request.client_order_id in self._intents:
@@ -22,3 +23,9 @@ class MemoryJournal:
 
     def fills(self) -> list[Fill]:
         return []
+
+    def adjustments(self) -> list[InventoryAdjustment]:
+        return list(self._adjustments)
+
+    def record_adjustment(self, adjustment: InventoryAdjustment) -> None:
+        self._adjustments.append(adjustment)

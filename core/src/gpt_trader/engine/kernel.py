@@ -8,6 +8,7 @@ and ``on_fill``. The kernel never sleeps and never reads the wall clock itself.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from gpt_trader.domain import (
     FundingPayment,
     GuardResult,
     GuardTrip,
+    InventoryAdjustment,
     MarginType,
     MarketEvent,
     Order,
@@ -48,6 +50,7 @@ from gpt_trader.domain.events import (
     FillReceived,
     FundingReceived,
     GuardTripped,
+    InventoryAdjusted,
     MarketData,
     OrderIntent,
     OrderRejected,
@@ -60,7 +63,7 @@ from gpt_trader.domain.market import BookView, event_price, ts_to_iso
 from gpt_trader.engine.book import L2Book
 from gpt_trader.engine.guards import GuardStack, blocks
 from gpt_trader.engine.ledger import Ledger
-from gpt_trader.errors import BrokerError
+from gpt_trader.errors import BrokerError, UserError
 from gpt_trader.protocols import (
     Broker,
     Filter,
@@ -74,6 +77,8 @@ from gpt_trader.protocols import (
 
 log = logging.getLogger("gpt_trader.kernel")
 ZERO = Decimal(0)
+ADOPTED = "adopted"
+SHRUNK = "shrunk"
 
 
 class Clock(Protocol):
@@ -102,6 +107,8 @@ class KernelParts:
     # Sent with every futures/perpetual order; None leaves it to the venue.
     leverage: Decimal | None = None
     margin_type: MarginType | None = None
+    # Spot holdings the user hands the bot (symbol -> (size, cost per unit)), adopted once.
+    adopt_holdings: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
 
 
 class Kernel:
@@ -140,6 +147,9 @@ class Kernel:
         # async point, since guards run inside synchronous broker callbacks.
         self._reductions: dict[str, tuple[Decimal, str]] = {}
         self._failed_filters: set[int] = set()
+        # Spot: what the account holds of each product's base (the venue's figure); the
+        # bot's inventory is its position, built from its own fills and adjustments only.
+        self.holdings: dict[str, Decimal] = {}
 
     # ---- StateView -------------------------------------------------------------------------
     @property
@@ -199,14 +209,13 @@ class Kernel:
         """Connect the broker, rebuild positions from the recorded fills, reconcile with the
         venue (orders by client_order_id, missing fills, positions), take cash from it."""
         await self.broker.start(self)
-        for fill in self.parts.journal.fills():
-            self._seen_trades.add(fill.trade_id)
-            self.ledger.position(fill.symbol).apply(fill)
+        self._rebuild_inventory()
         recorded_funding = getattr(self.parts.journal, "funding_payments", None)
         for payment in recorded_funding() if recorded_funding is not None else ():
             self._seen_funding.add(payment.payment_id)
             self.ledger.position(payment.symbol).funding += payment.amount
         await self.reconcile()
+        await self._adopt_holdings()
         # The venue's balances are the truth for cash, whatever the fills above moved.
         await self._sync_cash()
         self.ledger.starting_equity = self.ledger.equity
@@ -214,6 +223,90 @@ class Kernel:
         self._started = True
         if trading_state > self.trading_state:
             self._tighten(trading_state, "restored from the previous run", operator=False)
+
+    def _rebuild_inventory(self) -> None:
+        """Positions from the recorded fills and inventory adjustments, in time order."""
+        fills = self.parts.journal.fills()
+        self._seen_trades.update(f.trade_id for f in fills)
+        self.ledger.rebuild(fills, self.parts.journal.adjustments())
+
+    async def _adopt_holdings(self) -> None:
+        """Adopt the holdings the profile hands the bot (``[run] adopt_holdings``), each
+        entry once: it is recorded, and an entry already in the store is not applied again.
+        Refused, with nothing adopted, when the account does not hold it beyond the bot's
+        own inventory."""
+        if not self.parts.adopt_holdings:
+            return
+        done = {
+            (a.symbol, a.size, a.price)
+            for a in self.parts.journal.adjustments()
+            if a.kind == ADOPTED
+        }
+        todo = [
+            (symbol, size, cost)
+            for symbol, (size, cost) in sorted(self.parts.adopt_holdings.items())
+            if (symbol, size, cost) not in done
+        ]
+        for symbol, size, _ in todo:
+            product = self.products.get(symbol)
+            if product is None or product.is_derivative:
+                raise UserError(
+                    f"adopt_holdings {symbol}: only spot products of the universe can be adopted"
+                )
+            inventory = self.ledger.position(symbol).size
+            held = self.holdings.get(symbol, ZERO)
+            if size > held - inventory:
+                raise UserError(
+                    f"adopt_holdings {symbol}: the account holds {held} {product.base}, "
+                    f"{inventory} of it already the bot's; {size} cannot be adopted"
+                )
+        for symbol, size, cost in todo:
+            self._adjust(
+                InventoryAdjustment(self.now, symbol, ADOPTED, size, cost, "adopted by the profile")
+            )
+
+    def _adjust(self, adjustment: InventoryAdjustment) -> None:
+        """Record an inventory adjustment (durably, before it takes effect) and apply it."""
+        self.parts.journal.record_adjustment(adjustment)
+        pos = self.ledger.position(adjustment.symbol)
+        pos.adjust(adjustment)
+        account = self.holdings.get(adjustment.symbol)
+        log.warning(
+            "inventory %s %s: %s %s at %s (%s); bot inventory now %s",
+            adjustment.symbol,
+            adjustment.kind,
+            adjustment.size,
+            self.products[adjustment.symbol].base if adjustment.symbol in self.products else "",
+            adjustment.price,
+            adjustment.reason,
+            pos.size,
+        )
+        self.emit(InventoryAdjusted(self.now, adjustment, pos.size, account))
+
+    def on_account_holding(self, symbol: str, held: Decimal) -> None:
+        """What the account holds of a spot product's base (the venue's balance, less any
+        reserve). It never grows the bot's inventory; a balance below it (the user sold or
+        withdrew coins) shrinks the inventory to what is there, recorded and alerted. Not
+        judged while an order on the symbol is working (a fill may be on its way)."""
+        product = self.products.get(symbol)
+        if product is None or product.is_derivative:
+            return
+        self.holdings[symbol] = held
+        pos = self.ledger.position(symbol)
+        if pos.size <= held or pos.size <= 0:
+            return
+        if any(self.orders[cid].symbol == symbol for cid in self.working):
+            return
+        self._adjust(
+            InventoryAdjustment(
+                self.now,
+                symbol,
+                SHRUNK,
+                held - pos.size,
+                pos.avg_entry_price,
+                f"the account holds {held} {product.base}, less than the bot's {pos.size}",
+            )
+        )
 
     async def _sync_cash(self) -> None:
         balances = await self.broker.balances()
@@ -274,20 +367,44 @@ class Kernel:
                 )
                 self.emit(OrderUpdated(self.now, order.copy()))
         venue_positions = {p.symbol: p for p in await self.broker.positions()}
-        for symbol, pos in self.ledger.positions.items():
+        for symbol, product in self.products.items():
             venue_pos = venue_positions.get(symbol)
             venue_size = venue_pos.size if venue_pos else ZERO
-            if venue_size != pos.size:
-                self.emit(
-                    Reconciled(
-                        self.now, f"position:{symbol}", str(pos.size), str(venue_size), "adopted"
-                    )
-                )
-                pos.size = venue_size
-                if venue_pos is not None and venue_pos.avg_entry_price:
-                    pos.avg_entry_price = venue_pos.avg_entry_price
-                if venue_size == 0:
-                    pos.avg_entry_price = ZERO
+            if product.is_derivative:
+                self._reconcile_derivative(symbol, venue_pos)
+            else:
+                self.on_account_holding(symbol, venue_size)
+
+    def _reconcile_derivative(self, symbol: str, venue_pos: Position | None) -> None:
+        """On futures and perpetuals the venue's position is the bot's contracts: its size
+        is the truth. The entry price is the venue's, else the bot's own fills', else (a
+        position the bot has no record of and the venue gives no price for) the mark,
+        said so in the event; never 0."""
+        pos = self.ledger.position(symbol)
+        venue_size = venue_pos.size if venue_pos else ZERO
+        if venue_size == pos.size:
+            return
+        entry = pos.avg_entry_price if (pos.size > 0) == (venue_size > 0) else ZERO
+        source = "fills"
+        if venue_pos is not None and venue_pos.avg_entry_price:
+            entry, source = venue_pos.avg_entry_price, "venue"
+        elif venue_size and not entry:
+            entry = venue_pos.mark_price if venue_pos is not None else ZERO
+            entry = entry or self._last_price.get(symbol, ZERO)
+            source = "mark (no entry price known)"
+        self.emit(
+            Reconciled(
+                self.now,
+                f"position:{symbol}",
+                str(pos.size),
+                str(venue_size),
+                f"adopted (entry price from {source})" if venue_size else "adopted",
+            )
+        )
+        pos.size = venue_size
+        pos.avg_entry_price = entry if venue_size else ZERO
+        if venue_size and not entry:
+            log.warning("position %s: no entry price known; P&L unknown until a fill", symbol)
 
     async def stop(self, *, cancel_open: bool) -> None:
         if cancel_open:
@@ -570,6 +687,15 @@ class Kernel:
         mine = self.orders.get(order.client_order_id)
         if mine is not None and mine.status.is_terminal and not order.status.is_terminal:
             return  # a stale update must never revive a finished order
+        if (
+            mine is not None
+            and order.status is mine.status
+            and order.filled_size <= mine.filled_size
+            and order.order_id in ("", mine.order_id)
+            and order.tag in ("", mine.tag)
+            and order.reject_reason in ("", mine.reject_reason)
+        ):
+            return  # nothing moved (an ack repeating what the venue already said)
         if mine is not None:
             # Fill accounting is ours (from fills); venue fields describe its state.
             mine.status = order.status
@@ -594,7 +720,14 @@ class Kernel:
         if fill.trade_id in self._seen_trades:
             return
         self._seen_trades.add(fill.trade_id)
+        order = self.orders.get(fill.client_order_id)
+        if order is not None:
+            order.trade_ids.append(fill.trade_id)
         realized = self.ledger.apply_fill(fill)
+        held = self.holdings.get(fill.symbol)
+        if held is not None:
+            # The account's balance moves with the bot's fills; the next check confirms it.
+            self.holdings[fill.symbol] = held + (fill.size if fill.side is Side.BUY else -fill.size)
         if self._sinks:
             self.emit(FillReceived(self.now, fill, realized))
         self.ledger.update_peak()
@@ -767,6 +900,7 @@ class Kernel:
                 for p in ledger.positions.values()
                 if p.size != 0 or p.realized_pnl != 0
             ],
+            "holdings": self._holdings_summary(),
             "guard_trips": [
                 {
                     "ts": ts_to_iso(t.ts),
@@ -781,18 +915,71 @@ class Kernel:
                 for t in self.guard_trips
             ],
             "errors": len(self.errors),
+            "warnings": self._warnings(),
         }
+
+    def _warnings(self) -> list[str]:
+        """What a trader must not miss in a run's summary."""
+        out = []
+        if self.events_processed == 0:
+            out.append("no market data was received: the feed never delivered (see the log)")
+        if self.entries_paused:
+            out.append(f"entries were paused at the end: {self.entries_paused}")
+        return out
+
+    def reported(self, pos: Position) -> Position:
+        """``pos`` as it leaves the kernel: prices and size on the product's increments,
+        money on the quote currency's (the ledger's own stays at full precision)."""
+        product = self.products.get(pos.symbol)
+        if product is None:
+            return dataclasses.replace(pos)
+        cash = money.currency_increment(product.quote)
+        tick = product.price_increment
+        return dataclasses.replace(
+            pos,
+            size=money.quantize(pos.size, product.base_increment),
+            avg_entry_price=money.quantize(pos.avg_entry_price, tick),
+            mark_price=money.quantize(pos.mark_price, tick),
+            realized_pnl=money.quantize(pos.realized_pnl, cash),
+            fees=money.quantize(pos.fees, cash),
+            funding=money.quantize(pos.funding, cash),
+            liquidation_price=None
+            if pos.liquidation_price is None
+            else money.quantize(pos.liquidation_price, tick),
+            initial_margin=money.quantize(pos.initial_margin, cash),
+        )
+
+    def reported_positions(self) -> list[Position]:
+        return [self.reported(p) for p in self.ledger.positions.values()]
 
     def _position_summary(self, pos: Position) -> dict[str, str]:
         product = self.products.get(pos.symbol)
         quote = product.quote if product is not None else self.parts.quote_currency
-        price_inc = product.price_increment if product is not None else ZERO
-        size_inc = product.base_increment if product is not None else ZERO
+        shown = self.reported(pos)
         return {
             "symbol": pos.symbol,
-            "size": money.at(pos.size, size_inc),
-            "avg_entry_price": money.at(pos.avg_entry_price, price_inc),
-            "mark_price": money.at(pos.mark_price, price_inc),
+            "size": money.text(shown.size),
+            "avg_entry_price": money.text(shown.avg_entry_price),
+            "mark_price": money.text(shown.mark_price),
             "unrealized_pnl": money.amount(pos.unrealized_pnl, quote),
-            "realized_pnl": money.amount(pos.realized_pnl, quote),
+            "realized_pnl": money.text(shown.realized_pnl),
         }
+
+    def _holdings_summary(self) -> list[dict[str, str]]:
+        """Spot: what the account holds beside the bot's inventory (only where either is
+        not zero): holdings the bot did not buy are never its to sell."""
+        out = []
+        for symbol, held in sorted(self.holdings.items()):
+            inventory = self.ledger.position(symbol).size
+            if not held and not inventory:
+                continue
+            inc = self.products[symbol].base_increment
+            out.append(
+                {
+                    "symbol": symbol,
+                    "account": money.at(held, inc),
+                    "bot": money.at(inventory, inc),
+                    "not_the_bots": money.at(max(held - inventory, ZERO), inc),
+                }
+            )
+        return out

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from gpt_trader.domain import Fill, FundingPayment, Position, Product, ProductType, Side
+from gpt_trader.domain import (
+    Fill,
+    FundingPayment,
+    InventoryAdjustment,
+    Position,
+    Product,
+    ProductType,
+    Side,
+)
 
 ZERO = Decimal(0)
 
@@ -58,6 +66,20 @@ class Ledger:
             trade = ZERO
         self._open_trade_pnl[fill.symbol] = trade
         return realized
+
+    def rebuild(self, fills: list[Fill], adjustments: list[InventoryAdjustment]) -> None:
+        """Positions from recorded fills and inventory adjustments, in time order (a fill
+        before an adjustment of the same instant). Cash is left alone: the venue's
+        balances are its truth."""
+        steps: list[tuple[int, int, Fill | InventoryAdjustment]] = [(f.ts, 0, f) for f in fills]
+        steps += [(a.ts, 1, a) for a in adjustments]
+        steps.sort(key=lambda step: (step[0], step[1]))
+        for _, _, item in steps:
+            pos = self.position(item.symbol)
+            if isinstance(item, Fill):
+                pos.apply(item)
+            else:
+                pos.adjust(item)
 
     def apply_funding(self, payment: FundingPayment) -> None:
         self.position(payment.symbol).funding += payment.amount

@@ -201,8 +201,23 @@ class SimBroker:
         return [merged[c] for c in sorted(merged)]
 
     async def positions(self) -> list[Position]:
-        """Positions derived from the fills (see :meth:`SimExchange.positions`)."""
-        return self.exchange.positions()
+        """What a venue reports: derivative positions from the margin ledger; for spot, the
+        account's whole balance of each product's base (attributed to the first product
+        with that base), as Coinbase's accounts do. Whose coins they are is the kernel's
+        business: it trades only the inventory its own fills built."""
+        exchange = self.exchange
+        out = exchange.derivatives.positions() if exchange.has_derivatives else []
+        held = {b.currency: b.total for b in exchange.balances()}
+        claimed: set[str] = set()
+        for product in exchange.products():
+            if product.is_derivative or product.base in claimed:
+                continue
+            claimed.add(product.base)
+            size = held.get(product.base, ZERO)
+            if size:
+                last = exchange.last_price(product.symbol)
+                out.append(Position(product.symbol, size=size, mark_price=last or ZERO))
+        return out
 
     async def submit(self, request: OrderRequest) -> Order:
         try:

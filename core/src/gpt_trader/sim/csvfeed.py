@@ -193,6 +193,12 @@ class CsvCandleFeed:
             self._series = parse_csv(self.path, self.symbol, self.interval_s)
         return self._series
 
+    @property
+    def start_ts(self) -> int:
+        """When the file's market opens: its first bar's time (the run's clock starts there)."""
+        series = self.series()
+        return series.ts[0] if len(series) else 0
+
     def bar_series(self, symbols: Sequence[str]) -> list[BarSeries]:
         self._check(symbols)
         return [self.series()]

@@ -51,12 +51,24 @@ class SimBrokerParams(Params):
 
     starting_cash: Decimal | None = Field(default=None, ge=0)
     cash_currency: str = Field(default="USD", min_length=1)
+    # Holdings the account has before the bot trades, e.g. {BTC = "1"}: the account's, not
+    # the bot's (it trades them only when the profile adopts them with a cost).
+    starting_balances: dict[str, Decimal] = Field(default_factory=dict)
     maker_fee_bps: Decimal = Field(default=Decimal(40), ge=0)
     taker_fee_bps: Decimal = Field(default=Decimal(60), ge=0)
     market_fill: Literal["immediate", "next_open"] = "immediate"
     slippage_bps: Decimal = Field(default=Decimal(0), ge=0)
     volume_participation: Decimal | None = Field(default=None, gt=0, le=1)
     persist: bool = True
+
+    @field_validator("starting_balances")
+    @classmethod
+    def _not_negative(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for currency, amount in value.items():
+            if amount < 0:
+                raise ValueError(f"starting_balances {currency}: {amount} is negative")
+        return value
+
     # derivative products (CFM futures, INTX perpetuals) in the universe only
     futures_cash: Decimal = Field(default=Decimal(0), ge=0)
     perps_cash: Decimal = Field(default=Decimal(0), ge=0)
@@ -111,7 +123,7 @@ def make_sim_broker(params: SimBrokerParams, ctx: BuildContext) -> SimBroker:
     products = _products(ctx)
     exchange = SimExchange(
         products,
-        {params.cash_currency: _starting_cash(params, products)},
+        {**params.starting_balances, params.cash_currency: _starting_cash(params, products)},
         maker_fee=params.maker_fee_bps / BPS,
         taker_fee=params.taker_fee_bps / BPS,
         market_fill=params.market_fill,

@@ -235,3 +235,31 @@ def m008_position_risk(db: sqlite_utils.Database) -> None:
     """The venue's risk figures of a derivative position ('' = none reported)."""
     for column in ("liquidation_price", "leverage", "initial_margin"):
         db.execute(f"ALTER TABLE positions ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+
+
+@migration
+def m009_inventory(db: sqlite_utils.Database) -> None:
+    """The bot's spot inventory beside the account's holdings: adjustments that are not
+    fills (adopted holdings, shrinks to the account's balance), and what the account held
+    of each position's base at the last save ('' = not a spot product or not known)."""
+    db.execute(
+        """
+        CREATE TABLE inventory_adjustments (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            symbol TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            size TEXT NOT NULL,
+            price TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT ''
+        )"""
+        + _strict(db)
+    )
+    db.execute("CREATE INDEX idx_inventory_symbol ON inventory_adjustments (symbol, ts)")
+    db.execute(
+        """
+        CREATE TRIGGER inventory_adjustments_immutable BEFORE UPDATE ON inventory_adjustments
+        BEGIN SELECT RAISE(ABORT, 'inventory adjustments are immutable'); END"""
+    )
+    db.execute("ALTER TABLE positions ADD COLUMN account_size TEXT NOT NULL DEFAULT ''")

@@ -6,7 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Protocol
 
-from gpt_trader.domain import Fill, FundingPayment, Liquidity, Position, Side
+from gpt_trader.domain import (
+    Fill,
+    FundingPayment,
+    InventoryAdjustment,
+    Liquidity,
+    Position,
+    Side,
+)
 
 
 class Row(Protocol):
@@ -61,4 +68,15 @@ def funding_from_row(r: Row) -> FundingPayment:
         contract_size=Decimal(r["contract_size"]),
         amount=Decimal(r["amount"]),
         currency=r["currency"],
+    )
+
+
+def adjustment_from_row(r: Row) -> InventoryAdjustment:
+    return InventoryAdjustment(
+        ts=r["ts"],
+        symbol=r["symbol"],
+        kind=r["kind"],
+        size=Decimal(r["size"]),
+        price=Decimal(r["price"]),
+        reason=r["reason"],
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,11 +33,16 @@ from gpt_trader.domain.orders import (
     Side,
     TimeInForce,
 )
-from gpt_trader.domain.portfolio import FundingPayment, Position
+from gpt_trader.domain.portfolio import FundingPayment, InventoryAdjustment, Position
 from gpt_trader.errors import StoreError, UserError
 from gpt_trader.store.db import Synchronous, open_db
 from gpt_trader.store.migrations import migrate
-from gpt_trader.store.rows import fill_from_row, funding_from_row, position_from_row
+from gpt_trader.store.rows import (
+    adjustment_from_row,
+    fill_from_row,
+    funding_from_row,
+    position_from_row,
+)
 
 WORKING_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.PENDING,
@@ -86,13 +91,20 @@ INSERT OR IGNORE INTO fills (
     :liquidity, :ts
 )
 """
+# The order's trade ids follow its recorded fills, each once, in arrival order.
+_ADD_TRADE_ID = """
+UPDATE orders SET trade_ids = json_insert(trade_ids, '$[#]', :trade_id)
+WHERE client_order_id = :cid
+  AND NOT EXISTS (SELECT 1 FROM json_each(orders.trade_ids) WHERE value = :trade_id)
+"""
 _SAVE_POSITION = """
 INSERT OR REPLACE INTO positions (
     symbol, size, avg_entry_price, realized_pnl, fees, funding, mark_price, contract_size,
-    liquidation_price, leverage, initial_margin, updated_ts, run_id
+    liquidation_price, leverage, initial_margin, account_size, updated_ts, run_id
 ) VALUES (
     :symbol, :size, :avg_entry_price, :realized_pnl, :fees, :funding, :mark_price,
-    :contract_size, :liquidation_price, :leverage, :initial_margin, :updated_ts, :run_id
+    :contract_size, :liquidation_price, :leverage, :initial_margin, :account_size,
+    :updated_ts, :run_id
 )
 """
 
@@ -384,8 +396,16 @@ class Store:
             for r in self._select("funding", ["ts >= ?"], [since_ts], "ts, rowid")
         ]
 
-    def save_positions(self, positions: Iterable[Position], run_id: str | None, ts: int) -> None:
-        """Upsert these positions (by symbol) in one transaction; others are left as they are."""
+    def save_positions(
+        self,
+        positions: Iterable[Position],
+        run_id: str | None,
+        ts: int,
+        holdings: Mapping[str, Decimal] | None = None,
+    ) -> None:
+        """Upsert these positions (by symbol) in one transaction; others are left as they are.
+        ``holdings``: what the account held of each spot position's base."""
+        held = holdings or {}
         what = "saving positions"
         run = self._run_for(run_id, what)
         rows = [
@@ -403,6 +423,7 @@ class Store:
                 else _dec(p.liquidation_price),
                 "leverage": "" if p.leverage is None else _dec(p.leverage),
                 "initial_margin": _dec(p.initial_margin) if p.initial_margin else "",
+                "account_size": _dec(held[p.symbol]) if p.symbol in held else "",
                 "updated_ts": ts,
                 "run_id": run,
             }
@@ -415,6 +436,39 @@ class Store:
 
     def positions(self) -> list[Position]:
         return [position_from_row(r) for r in self._rows("SELECT * FROM positions ORDER BY symbol")]
+
+    def holdings(self) -> dict[str, Decimal]:
+        """What the account held of each spot position's base at the last save."""
+        rows = self._rows("SELECT symbol, account_size FROM positions WHERE account_size != ''")
+        return {r["symbol"]: Decimal(r["account_size"]) for r in rows}
+
+    # -- inventory adjustments -------------------------------------------------------
+
+    def record_adjustment(self, adjustment: InventoryAdjustment, run_id: str | None = None) -> None:
+        """Record an adopted holding or a shrink, committed before returning."""
+        what = f"recording an inventory adjustment of {adjustment.symbol}"
+        run = self._run_for(run_id, what)
+        with self._write(what) as conn:
+            conn.execute(
+                "INSERT INTO inventory_adjustments "
+                "(run_id, ts, symbol, kind, size, price, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run,
+                    adjustment.ts,
+                    adjustment.symbol,
+                    adjustment.kind,
+                    _dec(adjustment.size),
+                    _dec(adjustment.price),
+                    adjustment.reason,
+                ),
+            )
+
+    def adjustments(self) -> list[InventoryAdjustment]:
+        """Every inventory adjustment, oldest first."""
+        return [
+            adjustment_from_row(r)
+            for r in self._rows("SELECT * FROM inventory_adjustments ORDER BY ts, id")
+        ]
 
     # -- event log -------------------------------------------------------------------
 
@@ -687,6 +741,11 @@ def _upsert_order(conn: sqlite3.Connection, order: Order, run_id: str) -> bool:
     ).fetchone()
     if current is None:
         conn.execute(_INSERT_ORDER, row)
+        # Fills of a venue-originated order (a liquidation) can arrive before the order.
+        for (trade_id,) in conn.execute(
+            "SELECT trade_id FROM fills WHERE client_order_id = ? ORDER BY ts, rowid", (cid,)
+        ).fetchall():
+            conn.execute(_ADD_TRADE_ID, {"cid": cid, "trade_id": trade_id})
         return True
     status, filled, order_id, tag, reject_reason, trade_ids = current
     if _is_stale(OrderStatus(status), Decimal(filled), order):
@@ -715,7 +774,10 @@ def _insert_fill(conn: sqlite3.Connection, fill: Fill, run_id: str) -> bool:
         "liquidity": Liquidity(fill.liquidity).value,
         "ts": fill.ts,
     }
-    return bool(conn.execute(_INSERT_FILL, row).rowcount == 1)
+    if conn.execute(_INSERT_FILL, row).rowcount != 1:
+        return False
+    conn.execute(_ADD_TRADE_ID, {"cid": fill.client_order_id, "trade_id": fill.trade_id})
+    return True
 
 
 _FILE_LOCKS: dict[Path, threading.Lock] = {}

@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import os
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -278,9 +282,136 @@ def unique_names() -> Iterator[str]:
     return (f"n{i}" for i in itertools.count())
 
 
+# -- the bot as a subprocess (the real CLI), for kill -9 tests -------------------------------
+
+KILL_PROFILE = """
+[profile]
+description = "kill -9 test: coinbase.spot + coinbase.market against the simulator"
+mode = "paper"
+universe = ["BTC-USD", "ETH-USD"]
+
+[broker]
+use = "coinbase.spot"
+sim = true
+reconcile_interval_s = 1.0
+user_silence_s = 2.0
+submit_timeout_s = 0.8
+request_timeout_s = 3.0
+
+[feed]
+use = "coinbase.market"
+sim = true
+channels = ["ticker", "level2", "market_trades"]
+bar_seconds = 1
+stale_after_s = 2.0
+
+[[signals]]
+use = "killtest.flip"
+every = 3
+
+[voter]
+use = "killtest.first"
+
+[sizer]
+use = "sizer.fixed"
+sizes = {{ "BTC-USD" = "0.001", "ETH-USD" = "0.01" }}
+
+[run]
+on_stop = "cancel"
+guard_interval_s = 0.2
+record_market = false
+
+[logging]
+level = "{level}"
+"""
+
+BIN = Path(sys.executable).parent / "gpt-trader"
+
+# A plugin the subprocess discovers through a fake dist-info on PYTHONPATH: a signal that
+# flips LONG/FLAT every few tickers, so orders start within a second of the start.
+PLUGIN = """
+from gpt_trader.components import ComponentSpec, Kind, NoParams, Params
+from gpt_trader.domain import Action, Decision, SignalValue, Ticker
+from gpt_trader.hookspecs import hookimpl
+
+
+class FlipParams(Params):
+    every: int = 3
+
+
+class Flip:
+    def __init__(self, symbol, every):
+        self.name, self.symbol, self.every, self.n, self.long = "flip", symbol, every, 0, False
+
+    def update(self, event):
+        if not isinstance(event, Ticker) or event.symbol != self.symbol:
+            return None
+        self.n += 1
+        if self.n % self.every:
+            return None
+        self.long = not self.long
+        return SignalValue("flip", self.symbol, event.ts, Action.LONG if self.long else Action.FLAT)
+
+
+class First:
+    def combine(self, symbol, ts, votes):
+        return Decision(symbol, ts, votes[0].action, 1.0, tuple(votes)) if votes else None
+
+
+@hookimpl
+def register_signals():
+    yield ComponentSpec(
+        "killtest.flip", Kind.SIGNAL, lambda p, ctx: Flip(ctx.symbol, p.every), FlipParams, per_symbol=True
+    )
+
+
+@hookimpl
+def register_voters():
+    yield ComponentSpec("killtest.first", Kind.VOTER, lambda p, ctx: First(), NoParams)
+"""
+
+
+def install_plugin(where: Path) -> Path:
+    """A dist-info on ``where`` that a subprocess discovers (add ``where`` to PYTHONPATH)."""
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "killtest_plugin.py").write_text(PLUGIN)
+    dist = where / "killtest_plugin-0.1.dist-info"
+    dist.mkdir(exist_ok=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: killtest-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[gpt_trader]\nkilltest = killtest_plugin\n")
+    return where
+
+
+def bot_setup(tmp_path: Path, sim: SimulatorThread) -> tuple[Path, Path, dict[str, str]]:
+    """The kill-test profile, a state dir and the environment the CLI bot runs with."""
+    profile = tmp_path / "cb-kill.toml"
+    profile.write_text(KILL_PROFILE.format(level="WARNING"))
+    plugin_dir = install_plugin(tmp_path / "plugin")
+    path = os.pathsep.join(p for p in (str(plugin_dir), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "GPT_TRADER_COINBASE_SIM": sim_json(sim), "PYTHONPATH": path}
+    return profile, tmp_path / "bot", env
+
+
+def order_statuses(db: Path) -> list[str]:
+    if not db.exists():
+        return []
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return [r[0] for r in conn.execute("SELECT status FROM orders")]
+    except sqlite3.Error:
+        return []
+
+
+def run_bot(profile: Path, state: Path, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(BIN), "run", "--profile", str(profile), "--state-dir", str(state), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 @pytest.fixture
 def cbt() -> Any:
     """These helpers, as a fixture (test modules cannot import a conftest by name)."""
-    import sys
-
     return sys.modules[__name__]

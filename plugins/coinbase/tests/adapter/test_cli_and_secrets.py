@@ -110,7 +110,10 @@ def test_account_positions_and_orders_commands(sim_env, capsys, tmp_path):
     assert D(balances["USD"]["total"]) > 0
     assert D(balances["BTC"]["total"]) >= D("0.5")
     code, out, _ = cli(capsys, "positions", *common)
-    assert {p["symbol"]: D(p["size"]) for p in json.loads(out)}["BTC-USD"] >= D("0.5")
+    btc = {p["symbol"]: p for p in json.loads(out)}["BTC-USD"]
+    # The account's coins, none of them the bot's: it never traded in this state dir.
+    assert D(btc["account"]) >= D("0.5")
+    assert (btc["bot_inventory"], btc["not_the_bots"]) == ("0.00000000", btc["account"])
 
     ids = asyncio.run(_resting(sim_env, 3))
     code, out, _ = cli(capsys, "orders", "list", *common)

@@ -22,7 +22,7 @@ from decimal import Decimal as D
 from typing import Any
 
 from gpt_trader.app import assemble, finish, start
-from gpt_trader.domain import LIQUIDATION_TAG, MarginType, OrderRequest, Side
+from gpt_trader.domain import LIQUIDATION_TAG, MarginType, OrderRequest, Side, money
 from gpt_trader.runtime.live import Bounds, run_live
 from gpt_trader.sim import next_expiry_symbol
 from gpt_trader.sim.derivatives import INTX
@@ -180,10 +180,14 @@ async def test_intx_perp_held_across_funding_matches_the_venue_ledger(
     assert len(stored_funding) == 3
     venue_funding = sum((p.amount for p in payments), D(0))
     assert sum((p.amount for p in stored_funding), D(0)) == venue_funding
-    assert (pos.realized_pnl, pos.fees, pos.funding) == (realized, fees, venue_funding)
-    net = pos.realized_pnl + pos.funding - pos.fees
-    assert D("20000") + net == collateral  # the venue's collateral, to the cent
-    assert summary["pnl"]["funding"] == str(venue_funding.normalize())
+    # The store holds the figures as reported: the venue's, to the cent.
+    cent = money.currency_increment("USDC")
+    assert (pos.realized_pnl, pos.fees, pos.funding) == tuple(
+        money.quantize(v, cent) for v in (realized, fees, venue_funding)
+    )
+    net = realized + venue_funding - fees
+    assert money.quantize(D("20000") + net, cent) == money.quantize(collateral, cent)
+    assert summary["pnl"]["funding"] == money.amount(venue_funding, "USDC")
 
 
 async def test_cfm_expiry_settles_at_the_venue_and_in_the_store(sims, cbt, tmp_path, monkeypatch):

@@ -41,7 +41,7 @@ from typing import Any
 
 from gpt_trader.domain import Balance, Fill, Order, OrderRequest, OrderStatus, Position, Product
 from gpt_trader.errors import BrokerError
-from gpt_trader.protocols import BrokerListener
+from gpt_trader.protocols import BrokerListener, HoldingsListener
 
 from gpt_trader_coinbase.auth import Credentials
 from gpt_trader_coinbase.convert import (
@@ -799,8 +799,10 @@ class CoinbaseSpotBroker:
         self._last_reconciled = now
 
     async def _check_positions(self) -> None:
-        """Log (do not touch) a difference between the kernel's positions and the venue's
-        that outlives one reconcile (a fill in flight explains a passing one)."""
+        """With no fill in flight: tell the kernel what the account holds of each spot
+        product (it keeps its own inventory and only ever shrinks it to that), and log a
+        difference between the kernel's positions and the venue's that outlives one
+        reconcile (a fill in flight explains a passing one)."""
         mine = getattr(self._listener, "positions", None)
         in_flight = self._ambiguous or any(
             tr.missing > 0 or not tr.heard for tr in self._orders.values()
@@ -808,8 +810,20 @@ class CoinbaseSpotBroker:
         if not isinstance(mine, Mapping) or in_flight:
             self._mismatches = set()
             return
+        venue = await self.positions()
+        spot = {
+            p.symbol
+            for p in venue
+            if (product := self._products.get(p.symbol)) is not None and not product.is_derivative
+        }
+        if isinstance(self._listener, HoldingsListener):
+            for pos in venue:
+                if pos.symbol in spot and pos.symbol in self.config.universe:
+                    self._listener.on_account_holding(pos.symbol, pos.size)
         now: set[tuple[str, Decimal, Decimal]] = set()
-        for pos in await self.positions():
+        for pos in venue:
+            if pos.symbol in spot:
+                continue  # a spot balance is the account's, not the bot's: the kernel judges
             have = mine.get(pos.symbol)
             size = getattr(have, "size", None)
             if isinstance(size, Decimal) and size != pos.size:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from gpt_trader.domain import Position, money
 from gpt_trader.errors import BrokerError, UserError
 
 T = TypeVar("T")
@@ -25,14 +27,16 @@ StateDirOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _money(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = format(value.normalize(), "f") if hasattr(value, "normalize") else str(value)
-    return "0" if text in ("-0", "") else text
+def order_row(o: Any, product: Any) -> dict[str, Any]:
+    """An order with its sizes and prices on the product's increments."""
+    tick = product.price_increment if product is not None else None
+    lot = product.base_increment if product is not None else None
 
+    def on(value: Decimal | None, increment: Decimal | None) -> str | None:
+        if value is None:
+            return None
+        return money.at(value, increment) if increment else money.text(value)
 
-def order_row(o: Any) -> dict[str, Any]:
     return {
         "client_order_id": o.client_order_id,
         "order_id": o.order_id,
@@ -41,11 +45,11 @@ def order_row(o: Any) -> dict[str, Any]:
         "type": str(o.order_type),
         "time_in_force": str(o.time_in_force),
         "status": str(o.status),
-        "size": _money(o.size),
-        "filled_size": _money(o.filled_size),
-        "limit_price": _money(o.limit_price),
-        "stop_price": _money(o.stop_price),
-        "avg_fill_price": _money(o.avg_fill_price),
+        "size": on(o.size, lot),
+        "filled_size": on(o.filled_size, lot),
+        "limit_price": on(o.limit_price, tick),
+        "stop_price": on(o.stop_price, tick),
+        "avg_fill_price": on(o.avg_fill_price, tick),
         "created_ts": o.created_ts,
     }
 
@@ -85,6 +89,31 @@ def _with_broker(profile: str, state_dir: Path | None, work: Callable[[Any], Awa
     return asyncio.run(go())
 
 
+def _state_dir(profile: str, state_dir: Path | None) -> Path:
+    from gpt_trader.cli.run_cmd import default_state_dir
+    from gpt_trader.config import load_config
+
+    return state_dir or default_state_dir(load_config(profile).profile.name)
+
+
+def bot_inventory(state_dir: Path) -> dict[str, Any]:
+    """The bot's positions as its store rebuilds them (fills and inventory adjustments, as
+    a restart would); empty when the bot never ran there."""
+    from gpt_trader.engine.ledger import Ledger
+    from gpt_trader.store import Store
+
+    db = state_dir / "gpt_trader.db"
+    if not db.exists():
+        return {}
+    store = Store(db, create=False)
+    try:
+        ledger = Ledger({}, Decimal(0))
+        ledger.rebuild(store.fills(), store.adjustments())
+    finally:
+        store.close()
+    return dict(ledger.positions)
+
+
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     from gpt_trader.cli.output import stdout
     from rich.table import Table
@@ -110,7 +139,8 @@ def register(app: typer.Typer) -> None:
         """List the open orders of the profile's broker."""
 
         async def work(broker: Any) -> list[dict[str, Any]]:
-            return [order_row(o) for o in await broker.open_orders()]
+            products = {p.symbol: p for p in await broker.products()}
+            return [order_row(o, products.get(o.symbol)) for o in await broker.open_orders()]
 
         rows = _with_broker(profile, state_dir, work)
         if as_json:
@@ -194,10 +224,22 @@ def register(app: typer.Typer) -> None:
     def positions(
         profile: ProfileOpt = "dev", state_dir: StateDirOpt = None, as_json: JsonOpt = False
     ) -> None:
-        """Positions as the profile's broker reports them."""
+        """Positions as the venue reports them; on spot, the account's holding beside the
+        bot's own inventory (what its fills built, from the state dir's store)."""
 
         async def work(broker: Any) -> list[dict[str, Any]]:
-            return [position_row(p) for p in await broker.positions() if p.size != 0]
+            products = {p.symbol: p for p in await broker.products()}
+            venue = {p.symbol: p for p in await broker.positions() if p.size != 0}
+            inventory = bot_inventory(_state_dir(profile, state_dir))
+            rows = []
+            for symbol in sorted(set(venue) | {s for s, v in inventory.items() if v.size}):
+                product = products.get(symbol)
+                pos = venue.get(symbol) or Position(symbol)
+                if product is not None and not product.is_derivative:
+                    rows.append(spot_row(pos, inventory.get(symbol), product))
+                else:
+                    rows.append(position_row(pos, product))
+            return rows
 
         rows = _with_broker(profile, state_dir, work)
         if as_json:
@@ -205,21 +247,45 @@ def register(app: typer.Typer) -> None:
         elif not rows:
             stdout.print("No positions.")
         else:
-            derivative = any(r["liquidation_price"] or r["mark_price"] != "0" for r in rows)
-            columns = list(rows[0]) if derivative else ["symbol", "size", "avg_entry_price"]
-            _table("positions", columns, [[r[c] or "-" for c in columns] for r in rows])
+            for kind in ("spot", "derivative"):
+                shown = [r for r in rows if r["kind"] == kind]
+                if shown:
+                    columns = [c for c in shown[0] if c != "kind"]
+                    _table(
+                        f"positions ({kind})",
+                        columns,
+                        [[r[c] or "-" for c in columns] for r in shown],
+                    )
 
-    def position_row(p: Any) -> dict[str, Any]:
-        """Spot: size and entry; derivatives add the venue's mark, P&L and risk figures."""
+    def spot_row(venue: Any, mine: Any, product: Any) -> dict[str, Any]:
+        """The account's holding and the bot's inventory in it: the bot trades only its own."""
+        bot = mine.size if mine is not None else Decimal(0)
         return {
+            "kind": "spot",
+            "symbol": venue.symbol,
+            "account": money.at(venue.size, product.base_increment),
+            "bot_inventory": money.at(bot, product.base_increment),
+            "not_the_bots": money.at(max(venue.size - bot, Decimal(0)), product.base_increment),
+            "bot_avg_entry_price": money.at(mine.avg_entry_price, product.price_increment)
+            if mine is not None and bot
+            else "",
+        }
+
+    def position_row(p: Any, product: Any) -> dict[str, Any]:
+        """A derivative: the venue's size, entry, mark, P&L and risk figures."""
+        tick = product.price_increment if product is not None else Decimal("0.01")
+        size_inc = product.base_increment if product is not None else Decimal("0.00000001")
+        quote = product.quote if product is not None else "USD"
+        return {
+            "kind": "derivative",
             "symbol": p.symbol,
-            "size": _money(p.size),
-            "avg_entry_price": _money(p.avg_entry_price),
-            "mark_price": _money(p.mark_price),
-            "unrealized_pnl": _money(p.unrealized_pnl),
-            "leverage": _money(p.leverage) if p.leverage is not None else "",
-            "initial_margin": _money(p.initial_margin) if p.initial_margin else "",
-            "liquidation_price": _money(p.liquidation_price)
+            "size": money.at(p.size, size_inc),
+            "avg_entry_price": money.at(p.avg_entry_price, tick),
+            "mark_price": money.at(p.mark_price, tick),
+            "unrealized_pnl": money.amount(p.unrealized_pnl, quote),
+            "leverage": money.text(p.leverage) if p.leverage is not None else "",
+            "initial_margin": money.amount(p.initial_margin, quote) if p.initial_margin else "",
+            "liquidation_price": money.at(p.liquidation_price, tick)
             if p.liquidation_price is not None
             else "",
         }
@@ -234,9 +300,9 @@ def register(app: typer.Typer) -> None:
             return [
                 {
                     "currency": b.currency,
-                    "total": _money(b.total),
-                    "available": _money(b.available),
-                    "hold": _money(b.hold),
+                    "total": money.amount(b.total, b.currency),
+                    "available": money.amount(b.available, b.currency),
+                    "hold": money.amount(b.hold, b.currency),
                 }
                 for b in await broker.balances()
                 if b.total != 0 or b.available != 0
