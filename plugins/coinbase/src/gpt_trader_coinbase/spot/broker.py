@@ -810,7 +810,10 @@ class CoinbaseSpotBroker:
         if not isinstance(mine, Mapping) or in_flight:
             self._mismatches = set()
             return
+        seen = (self.stats.submits, self.stats.fills_delivered)
         venue = await self.positions()
+        if (self.stats.submits, self.stats.fills_delivered) != seen:
+            return  # an order or a fill moved while the balances were read: next time
         spot = {
             p.symbol
             for p in venue
