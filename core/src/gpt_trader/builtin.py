@@ -1,15 +1,17 @@
-"""Core's own components, registered like any plugin: fixed and notional sizers, a log sink."""
+"""Core's own components, registered like any plugin: a consensus voter, fixed and notional
+sizers, a log sink. With the sim broker and feeds they make a profile that runs on core
+alone (``gpt-trader --no-plugins``)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 from pydantic import Field
 
-from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
-from gpt_trader.domain import Decision
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, NoParams, Params
+from gpt_trader.domain import Decision, SignalValue
 from gpt_trader.domain.events import (
     ComponentFailed,
     DecisionMade,
@@ -24,6 +26,19 @@ from gpt_trader.domain.events import (
 )
 from gpt_trader.hookspecs import hookimpl
 from gpt_trader.protocols import StateView
+
+
+class Consensus:
+    """An action only when every signal votes for it; otherwise no decision, so positions
+    are held as they are (no signals: never a decision)."""
+
+    name = "voter.consensus"
+
+    def combine(self, symbol: str, ts: int, votes: Sequence[SignalValue]) -> Decision | None:
+        actions = {vote.action for vote in votes}
+        if len(actions) != 1:
+            return None
+        return Decision(symbol, ts, actions.pop(), votes=tuple(votes))
 
 
 class FixedSizeParams(Params):
@@ -126,6 +141,10 @@ class LogSink:
             log.debug("signal %s %s %s", v.name, v.symbol, v.action.name)
 
 
+def _consensus(params: NoParams, ctx: BuildContext) -> Consensus:
+    return Consensus()
+
+
 def _fixed(params: FixedSizeParams, ctx: BuildContext) -> FixedSize:
     return FixedSize(params)
 
@@ -136,6 +155,17 @@ def _notional(params: NotionalParams, ctx: BuildContext) -> NotionalSize:
 
 def _log(params: LogParams, ctx: BuildContext) -> LogSink:
     return LogSink(params)
+
+
+@hookimpl
+def register_voters() -> Iterator[ComponentSpec]:
+    yield ComponentSpec(
+        "voter.consensus",
+        Kind.VOTER,
+        _consensus,
+        NoParams,
+        "an action only when every signal agrees, else no decision",
+    )
 
 
 @hookimpl
