@@ -6,11 +6,15 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+T = TypeVar("T")
 
 
 def gpt_trader(
@@ -33,3 +37,36 @@ def run_json(*args: str, **kw: Any) -> dict[str, Any]:
     proc = gpt_trader(*args, "--json", **kw)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
+
+
+@contextmanager
+def running_bot(*args: str, cwd: Path = REPO) -> Iterator[subprocess.Popen[str]]:
+    """``gpt-trader run ARGS`` in the background; terminated (then killed) if still running."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gpt_trader", "run", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_for(check: Callable[[], T | None], what: str, timeout: float = 90.0) -> T:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from gpt_trader.cli.main import build_app
+from gpt_trader.components import Kind
 from gpt_trader.errors import ComponentClash
 from gpt_trader.plugins import make_plugin_manager
 from gpt_trader.registry import Registry
@@ -106,9 +107,24 @@ def test_allow_list_loads_only_named_plugins(site: Path, monkeypatch: pytest.Mon
     assert all(r.status == "disabled" for r in make_plugin_manager().records)
 
 
-def test_no_plugins_switch_loads_nothing() -> None:
+def test_without_entry_points_nothing_is_loaded() -> None:
     result = CliRunner().invoke(
         build_app(make_plugin_manager(load_entrypoints=False)), ["plugins", "list"]
     )
     assert result.exit_code == 0
     assert "No plugins installed." in result.output
+
+
+def test_core_only_loads_core_and_lists_the_rest_disabled(site: Path) -> None:
+    make_dist(site, "fake-plugin", "1.0", "fake", "fakeplug_core_only", GOOD)
+    pm = make_plugin_manager(core_only=True)
+    statuses = {r.name: r.status for r in pm.records}
+    assert statuses["fake"] == "disabled"
+    assert {name for name, status in statuses.items() if status == "loaded"} == {
+        "core",
+        "sim",
+        "store",
+    }
+    registry = Registry(pm)
+    assert registry.names(Kind.BROKER) == ["sim"]
+    assert registry.names(Kind.FEED) == ["csv", "synthetic"]

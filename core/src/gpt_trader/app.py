@@ -99,8 +99,7 @@ async def assemble(
     ensure_state_dir(state_dir)
     universe = tuple(config.profile.universe)
     # Validate every component before anything touches the network or the store.
-    for kind, ref in component_refs(config):
-        registry.validate(kind, ref.use, ref.params)
+    registry.validate_components(component_refs(config))
     # The run's own connection never checkpoints on commit (the intent write is on the
     # tick-to-order path); the store sink's writer thread does it instead.
     store = Store(state_dir / "gpt_trader.db", autocheckpoint=False) if durable else None

@@ -1,15 +1,18 @@
-"""Core's own components, registered like any plugin: fixed and notional sizers, a log sink."""
+"""Core's own components, registered like any plugin: a consensus voter, fixed and notional
+sizers, a log sink. With the sim broker and feeds they make a profile that runs on core
+alone (``gpt-trader --no-plugins``)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import Field
 
-from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
-from gpt_trader.domain import Decision
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, NoParams, Params
+from gpt_trader.domain import Decision, OrderStatus, SignalValue
 from gpt_trader.domain.events import (
     ComponentFailed,
     DecisionMade,
@@ -26,19 +29,29 @@ from gpt_trader.hookspecs import hookimpl
 from gpt_trader.protocols import StateView
 
 
+class Consensus:
+    """An action only when every signal votes for it; otherwise no decision, so positions
+    are held as they are (no signals: never a decision)."""
+
+    name = "voter.consensus"
+
+    def combine(self, symbol: str, ts: int, votes: Sequence[SignalValue]) -> Decision | None:
+        actions = {vote.action for vote in votes}
+        if len(actions) != 1:
+            return None
+        return Decision(symbol, ts, actions.pop(), votes=tuple(votes))
+
+
 class FixedSizeParams(Params):
     """Base size per entry: ``sizes`` per symbol, else ``size``, else ``notional`` / price."""
 
     size: Decimal | None = Field(default=None, gt=0)
-    sizes: dict[str, Decimal] = Field(default_factory=dict)
+    sizes: dict[str, Annotated[Decimal, Field(gt=0)]] = Field(default_factory=dict)
     notional: Decimal | None = Field(default=None, gt=0)
 
 
 class FixedSize:
     def __init__(self, params: FixedSizeParams) -> None:
-        for symbol, value in params.sizes.items():
-            if value <= 0:
-                raise ValueError(f"sizes.{symbol} must be positive")
         self.params = params
 
     def size(self, decision: Decision, state: StateView) -> Decimal:
@@ -67,6 +80,12 @@ class NotionalSize:
         return self.notional / price if price else Decimal(0)
 
 
+# Statuses whose line says why (the reason an order keeps would mislead on a later fill).
+_EXPLAINED = frozenset(
+    {OrderStatus.UNKNOWN, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+)
+
+
 class LogParams(Params):
     signals: bool = False
 
@@ -77,6 +96,9 @@ class LogSink:
     def __init__(self, params: LogParams) -> None:
         self.log = logging.getLogger("gpt_trader.events")
         self.signals = params.signals
+        # The kernel re-announces an order whenever the venue reports it (the ack after
+        # the user channel, a lookup of an UNKNOWN one); a line is for a new status only.
+        self._order_status: dict[str, OrderStatus] = {}
 
     def handle(self, event: Event) -> None:
         log = self.log
@@ -93,7 +115,13 @@ class LogSink:
             )
         elif isinstance(event, OrderUpdated):
             o = event.order
-            log.info("order %s %s %s %s %s", o.client_order_id, o.symbol, o.side, o.size, o.status)
+            if self._order_status.get(o.client_order_id) is o.status:
+                return
+            self._order_status[o.client_order_id] = o.status
+            why = f": {o.reject_reason}" if o.reject_reason and o.status in _EXPLAINED else ""
+            log.info(
+                "order %s %s %s %s %s%s", o.client_order_id, o.symbol, o.side, o.size, o.status, why
+            )
         elif isinstance(event, OrderRejected):
             log.warning(
                 "rejected %s: %s (%s)", event.request.client_order_id, event.reason, event.source
@@ -126,6 +154,10 @@ class LogSink:
             log.debug("signal %s %s %s", v.name, v.symbol, v.action.name)
 
 
+def _consensus(params: NoParams, ctx: BuildContext) -> Consensus:
+    return Consensus()
+
+
 def _fixed(params: FixedSizeParams, ctx: BuildContext) -> FixedSize:
     return FixedSize(params)
 
@@ -136,6 +168,17 @@ def _notional(params: NotionalParams, ctx: BuildContext) -> NotionalSize:
 
 def _log(params: LogParams, ctx: BuildContext) -> LogSink:
     return LogSink(params)
+
+
+@hookimpl
+def register_voters() -> Iterator[ComponentSpec]:
+    yield ComponentSpec(
+        "voter.consensus",
+        Kind.VOTER,
+        _consensus,
+        NoParams,
+        "an action only when every signal agrees, else no decision",
+    )
 
 
 @hookimpl

@@ -8,7 +8,6 @@ are the access control: only a user who can write the state dir can command the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from gpt_trader.domain import TradingState
 
 if TYPE_CHECKING:
     from gpt_trader.engine.kernel import Kernel
+    from gpt_trader.runtime.live import StopRequest
     from gpt_trader.store import Store
 
 ACTIONS = ("pause", "resume", "reduce-only", "halt", "cancel-all", "stop")
@@ -29,11 +29,12 @@ async def apply_pending(
     kernel: Kernel,
     store: Store | None,
     run_id: str,
-    stop: asyncio.Event | None,
+    stop: StopRequest | None,
     *,
     at_start: bool = False,
 ) -> int:
-    """Apply every pending operator action; returns how many were applied."""
+    """Apply every pending operator action; returns how many were applied. A ``stop``
+    ends the run with stop reason ``operator: <the reason given>``."""
     if store is None:
         return 0
     applied = 0
@@ -53,7 +54,7 @@ async def apply_pending(
         elif action.action == "cancel-all":
             await kernel.cancel_all()
         elif action.action == "stop" and stop is not None:
-            stop.set()
+            stop.request(f"operator: {action.reason}")
         store.mark_operator_action_applied(action.id, run_id)
         log.warning("applied %s", reason)
         applied += 1

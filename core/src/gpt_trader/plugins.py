@@ -7,6 +7,7 @@ skipped; the rest of the CLI keeps working.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -18,6 +19,9 @@ from gpt_trader import hookspecs
 ENTRY_POINT_GROUP = "gpt_trader"
 LOAD_ENV = "GPT_TRADER_LOAD_PLUGINS"
 TRACE_ENV = "GPT_TRADER_TRACE_HOOKS"
+# Core's own components (sim broker and feeds, store sinks, sizers, log sink) are entry
+# points of this distribution, registered like any plugin's; "core only" keeps them.
+CORE_DISTRIBUTION = "gpt-trader"
 
 
 @dataclass
@@ -82,11 +86,12 @@ def _allow_list() -> set[str] | None:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
-def make_plugin_manager(*, load_entrypoints: bool = True) -> PluginManager:
+def make_plugin_manager(*, load_entrypoints: bool = True, core_only: bool = False) -> PluginManager:
     """A fresh manager with every installed plugin the switches allow.
 
     ``GPT_TRADER_LOAD_PLUGINS=a,b`` loads only the named entry points (empty: none);
-    ``load_entrypoints=False`` (``--no-plugins``) loads none.
+    ``core_only=True`` (``--no-plugins``) loads only core's own entry points and lists the
+    others as disabled; ``load_entrypoints=False`` loads none (tests register their own).
     """
     pm = PluginManager()
     if os.environ.get(TRACE_ENV):
@@ -96,11 +101,15 @@ def make_plugin_manager(*, load_entrypoints: bool = True) -> PluginManager:
         return pm
     allow = _allow_list()
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        _load(pm, ep, allow)
+        _load(pm, ep, allow, core_only=core_only)
     return pm
 
 
-def _load(pm: PluginManager, ep: EntryPoint, allow: set[str] | None) -> None:
+def _is_core(distribution: str) -> bool:
+    return re.sub(r"[-_.]+", "-", distribution).lower() == CORE_DISTRIBUTION
+
+
+def _load(pm: PluginManager, ep: EntryPoint, allow: set[str] | None, *, core_only: bool) -> None:
     dist = ep.dist
     rec = PluginRecord(
         name=ep.name,
@@ -119,7 +128,9 @@ def _load(pm: PluginManager, ep: EntryPoint, allow: set[str] | None) -> None:
         pm.records.append(rec)
         return
     pm.records.append(rec)
-    if allow is not None and ep.name not in allow:
+    if (allow is not None and ep.name not in allow) or (
+        core_only and not _is_core(rec.distribution)
+    ):
         rec.status = "disabled"
         return
     try:

@@ -7,7 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from gpt_trader.components import ComponentSpec, Kind
+from gpt_trader.config.profiles import describe_validation_error
+from gpt_trader.config.settings import ComponentRef
 from gpt_trader.errors import ComponentClash, ComponentNotFound, UserError
 from gpt_trader.plugins import PluginManager
 
@@ -97,15 +101,21 @@ class Registry:
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {known})"
         raise ComponentNotFound(f"unknown {kind.value} {name!r}{suggestion}")
 
-    def validate(self, kind: Kind, name: str, params: dict[str, Any]) -> None:
-        """Check ``params`` against the component's settings model without building it."""
+    def validate(self, kind: Kind, name: str, params: dict[str, Any]) -> BaseModel:
+        """Check ``params`` against the component's settings model without building it;
+        returns the validated settings."""
         from pydantic import ValidationError
 
         spec = self.get(kind, name)
         try:
-            spec.settings_model.model_validate(params)
+            return spec.settings_model.model_validate(params)
         except ValidationError as exc:
-            raise UserError(f"{kind.value} {name!r}: {_first_error(exc)}") from None
+            raise UserError(f"{kind.value} {name!r}: {describe_validation_error(exc)}") from None
+
+    def validate_components(self, refs: Iterable[tuple[Kind, ComponentRef]]) -> list[BaseModel]:
+        """Validate a profile's components (``app.component_refs``) in order, as a run does
+        before it builds anything; the first bad one raises :class:`UserError`."""
+        return [self.validate(kind, ref.use, ref.params) for kind, ref in refs]
 
     def build(self, kind: Kind, name: str, params: dict[str, Any], ctx: Any) -> Any:
         """Validate ``params`` with the component's settings model and build it."""
@@ -115,7 +125,7 @@ class Registry:
         try:
             return spec.build(params, ctx)
         except ValidationError as exc:
-            raise UserError(f"{kind.value} {name!r}: {_first_error(exc)}") from None
+            raise UserError(f"{kind.value} {name!r}: {describe_validation_error(exc)}") from None
 
     def startup(self, context: Any) -> None:
         self._broadcast("startup", context)
@@ -152,12 +162,3 @@ class Registry:
                 self._pm.mark_failed(
                     impl.plugin_name, f"register_commands: {type(exc).__name__}: {exc}"
                 )
-
-
-def _first_error(exc: Any) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err.get("loc", ())) or "value"
-    msg = err.get("msg", "invalid")
-    if err.get("type") == "extra_forbidden":
-        msg = "unknown field"
-    return f"{loc}: {msg}"

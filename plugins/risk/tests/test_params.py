@@ -75,10 +75,10 @@ def test_exposure_with_correlation_is_also_a_runtime_sampler() -> None:
         (
             "guard.daily_loss",
             {"limit": "-10"},
-            "limit: Value error, must be greater than zero (got -10)",
+            "limit: must be greater than zero (got -10)",
         ),
         ("guard.daily_loss", {}, "set limit"),
-        ("guard.max_drawdown", {"pct": "-5"}, "pct: Value error, must be greater than zero"),
+        ("guard.max_drawdown", {"pct": "-5"}, "pct: must be greater than zero"),
         ("guard.max_drawdown", {"pct": "150"}, "must be at most 100"),
         (
             "guard.max_order_size",

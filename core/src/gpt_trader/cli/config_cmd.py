@@ -9,7 +9,9 @@ import typer
 
 from gpt_trader.cli.output import print_json, stdout
 from gpt_trader.config import list_profiles, load_config, resolve_profile
+from gpt_trader.config.redact import redact, secret_values
 from gpt_trader.plugins import PluginManager
+from gpt_trader.registry import Registry
 
 
 def register(app: typer.Typer, pm: PluginManager) -> None:
@@ -44,8 +46,12 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Print a profile after env overrides and validation; secrets are redacted."""
+        from gpt_trader.app import component_refs
+
         cfg = load_config(profile)
-        data = json.loads(cfg.model_dump_json())
+        # The same check `run` makes before it builds anything: bad input is one line, exit 2.
+        settings = Registry(pm).validate_components(component_refs(cfg))
+        data = redact(json.loads(cfg.model_dump_json()), secret_values(*settings))
         data["_source"] = str(resolve_profile(profile))
         if as_json:
             print_json(data)

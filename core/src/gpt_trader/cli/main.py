@@ -40,7 +40,11 @@ def build_app(pm: PluginManager) -> typer.Typer:
             typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
         ] = False,
         no_plugins: Annotated[
-            bool, typer.Option("--no-plugins", help="Load no plugins (core only).")
+            bool,
+            typer.Option(
+                "--no-plugins",
+                help="Core only: load core's built-in components, no plugin distribution.",
+            ),
         ] = False,
     ) -> None:
         """GPT-Trader."""
@@ -61,7 +65,7 @@ def build_app(pm: PluginManager) -> typer.Typer:
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    pm = make_plugin_manager(load_entrypoints="--no-plugins" not in args)
+    pm = make_plugin_manager(core_only="--no-plugins" in args)
     app = build_app(pm)
     try:
         app(args=args, prog_name="gpt-trader", standalone_mode=True)

@@ -43,7 +43,7 @@ def _make(action: str) -> Callable[..., None]:
         state_dir: Annotated[Path, typer.Option("--state-dir", help="The bot's state dir.")],
         reason: Annotated[
             str, typer.Option("--reason", help="Why; kept in the store.")
-        ] = f"operator {action}",
+        ] = "no reason given",
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         action_id = record(state_dir, action, reason)

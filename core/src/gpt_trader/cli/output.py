@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -15,6 +16,15 @@ stderr = Console(stderr=True, soft_wrap=True)
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def orders_text(total: int, by_status: Mapping[str, int]) -> str:
+    """``788 (780 filled, 8 cancelled)``: a count and its statuses, most frequent first."""
+    if not by_status:
+        return str(total)
+    ranked = sorted(by_status.items(), key=lambda item: (-item[1], item[0]))
+    parts = ", ".join(f"{n} {status.lower().replace('_', ' ')}" for status, n in ranked)
+    return f"{total} ({parts})"
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from gpt_trader.cli.durations import parse_duration
-from gpt_trader.cli.output import print_json, stdout
+from gpt_trader.cli.output import orders_text, print_json, stdout
 from gpt_trader.components import Kind
 from gpt_trader.config import BotConfig, ComponentRef, load_config
 from gpt_trader.config.settings import AdoptHolding
@@ -100,10 +100,10 @@ async def _run(
 ) -> dict[str, Any]:
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.control import apply_pending
-    from gpt_trader.runtime.live import Bounds, run_live
+    from gpt_trader.runtime.live import Bounds, StopRequest, run_live
 
     runtime = await assemble(config, pm, state_dir, options=options)
-    stop = asyncio.Event()
+    stop = StopRequest()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -180,8 +180,11 @@ def _setup_logging(level: str, *, quiet: bool, json_lines: bool) -> None:
 
 
 def show_summary(summary: dict[str, Any]) -> None:
+    from decimal import Decimal
+
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -192,8 +195,12 @@ def show_summary(summary: dict[str, Any]) -> None:
         ("profile", f"{summary.get('profile', '')} ({summary.get('mode', '')})"),
         ("stopped", summary.get("stop_reason", "")),
         ("trading state", summary.get("trading_state", "")),
+    ]
+    if summary.get("entries_paused"):
+        rows.append(("entries paused", summary["entries_paused"]))
+    rows += [
         ("events", str(summary.get("events", 0))),
-        ("orders", f"{summary.get('orders', 0)} {summary.get('orders_by_status', {})}"),
+        ("orders", orders_text(summary.get("orders", 0), summary.get("orders_by_status", {}))),
         ("fills", str(summary.get("fills", 0))),
         ("realized P&L", pnl.get("realized", "0")),
         ("unrealized P&L", pnl.get("unrealized", "0")),
@@ -202,8 +209,15 @@ def show_summary(summary: dict[str, Any]) -> None:
         ("guard trips", str(len(summary.get("guard_trips", [])))),
         ("state dir", summary.get("state_dir", "")),
     ]
+    # Values are plain text: a path or a message with brackets is not rich markup.
     for key, value in rows:
-        table.add_row(key, str(value))
-    for pos in summary.get("positions", []):
+        table.add_row(key, Text(str(value)))
+    # The summary also lists flat positions that realised P&L; the panel shows holdings.
+    held = [p for p in summary.get("positions", []) if Decimal(p["size"]) != 0]
+    for pos in held:
         table.add_row(f"  {pos['symbol']}", f"{pos['size']} @ {pos['avg_entry_price']}")
+    if not held:
+        table.add_row("positions", "no open positions")
+    for warning in summary.get("warnings", []):
+        table.add_row(Text("warning", style="yellow"), Text(str(warning)))
     stdout.print(Panel(table, title="gpt-trader run", expand=False))

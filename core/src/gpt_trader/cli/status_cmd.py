@@ -1,15 +1,29 @@
-"""``gpt-trader status``: what the store says about the last runs."""
+"""``gpt-trader status``: the bot's state as its store tells it, live while it runs.
+
+A run's summary is written when it stops, so a running bot is read from the event log
+instead, as the dashboard reads it: its last ``trading_state`` and ``entries_paused``
+events, and its positions rebuilt from the recorded fills (as the kernel rebuilds them at
+start). A run without a stop recorded is reported as running; a process that died stays
+so until the next run on the state dir closes its record as ``crashed``.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gpt_trader.cli.output import print_json, stdout
+from gpt_trader.cli.output import orders_text, print_json, stdout
+from gpt_trader.domain import Position, money
+from gpt_trader.domain.market import ts_to_iso
 from gpt_trader.errors import UserError
 from gpt_trader.plugins import PluginManager
+
+if TYPE_CHECKING:
+    from gpt_trader.store import Store
+    from gpt_trader.store.store import RunRow
 
 
 def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
@@ -18,14 +32,19 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
     db = state_dir / "gpt_trader.db"
     if not db.exists():
         raise UserError(f"no store in {state_dir} (expected {db}); run the bot there first")
-    store = Store(db)
+    store = Store(db, create=False)
     try:
         last = store.last_run()
-        summary = dict(last.summary or {}) if last else {}
+        running = last is not None and not last.finished
+        # A crashed run has no summary either: its state comes from the log, like a live one.
+        summary = dict(last.summary or {}) if last is not None else {}
         trip_rows = store.events(types=["guard.trip"], limit=trips, newest_first=True)
+        state, state_reason = _trading_state(store, last, summary)
+        counts = store.counts()
         return {
             "state_dir": str(state_dir),
-            "runs": len(store.runs()),
+            "runs": counts["runs"],
+            "running": running,
             "last_run": None
             if last is None
             else {
@@ -35,20 +54,133 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
                 "started_ts": last.started_ts,
                 "stopped_ts": last.stopped_ts,
                 "stop_reason": last.stop_reason,
+                "running": running,
             },
-            "trading_state": summary.get("trading_state", "UNKNOWN"),
-            "counts": store.counts(),
-            "positions": [
-                {"symbol": p.symbol, "size": str(p.size), "avg_entry_price": str(p.avg_entry_price)}
-                for p in store.positions()
-                if p.size != 0
+            "trading_state": state,
+            "state_reason": state_reason,
+            "entries_paused": _entries_paused(store, last, summary),
+            "pending_actions": [
+                {"id": a.id, "action": a.action, "reason": a.reason}
+                for a in store.operator_actions(pending_only=True)
             ],
+            "counts": counts,
+            "positions": _positions(store, summary),
             "working_orders": [o.client_order_id for o in store.working_orders()],
             "last_guard_trips": [row.payload.get("result", {}) for row in trip_rows],
             "pnl": summary.get("pnl", {}),
         }
     finally:
         store.close()
+
+
+def _last_event(store: Store, run: RunRow, kind: str) -> dict[str, Any] | None:
+    rows = store.events(run_id=run.run_id, types=[kind], limit=1, newest_first=True)
+    return rows[0].payload if rows else None
+
+
+def _trading_state(
+    store: Store, run: RunRow | None, summary: dict[str, Any]
+) -> tuple[str | None, str]:
+    """The run's trading state and why it is not ACTIVE (a run starts ACTIVE unless the
+    kernel restores a tighter state, which it logs as a change)."""
+    if run is None:
+        return None, ""
+    change = _last_event(store, run, "trading_state") or {}
+    state = str(summary.get("trading_state") or change.get("new") or "ACTIVE")
+    reason = str(change.get("reason", "")) if change.get("new") == state else ""
+    return state, reason
+
+
+def _entries_paused(store: Store, run: RunRow | None, summary: dict[str, Any]) -> str:
+    """Why new positions are held back, or "" when they are not."""
+    if run is None:
+        return ""
+    if "entries_paused" in summary:
+        return str(summary["entries_paused"] or "")
+    event = _last_event(store, run, "entries_paused") or {}
+    return str(event.get("reason") or "") if event.get("paused") else ""
+
+
+def _positions(store: Store, summary: dict[str, Any]) -> list[dict[str, str]]:
+    """Open positions: a finished run's from its summary (quantised by the kernel, which
+    knew the products); otherwise rebuilt from every recorded fill and funding payment."""
+    if "positions" in summary:
+        return [
+            {"symbol": p["symbol"], "size": p["size"], "avg_entry_price": p["avg_entry_price"]}
+            for p in summary["positions"]
+            if Decimal(p["size"]) != 0
+        ]
+    positions: dict[str, Position] = {}
+    # The products are not in the store; a fill's price carries its product's price
+    # increment as its exponent, so the finest one seen is the grid to report on.
+    exponents: dict[str, int] = {}
+    for fill in store.fills():
+        positions.setdefault(fill.symbol, Position(fill.symbol)).apply(fill)
+        exponent = int(fill.price.as_tuple().exponent)
+        exponents[fill.symbol] = min(exponents.get(fill.symbol, 0), exponent)
+    return [
+        {
+            "symbol": symbol,
+            "size": money.text(pos.size),
+            "avg_entry_price": money.at(pos.avg_entry_price, Decimal(1).scaleb(exponents[symbol])),
+        }
+        for symbol, pos in sorted(positions.items())
+        if pos.size != 0
+    ]
+
+
+def _run_state(data: dict[str, Any]) -> str:
+    last = data["last_run"]
+    if last is None:
+        return "no run yet"
+    if data["running"]:
+        return f"running since {ts_to_iso(last['started_ts'])}"
+    return f"stopped: {last['stop_reason']}"
+
+
+def show_status(data: dict[str, Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    last = data["last_run"] or {}
+    state = data["trading_state"] or "-"
+    if data["state_reason"]:
+        state = f"{state}: {data['state_reason']}"
+    rows = [
+        (
+            "last run",
+            f"{last.get('run_id', '-')} ({last.get('profile', '-')}, {last.get('mode', '-')})",
+        ),
+        ("state", _run_state(data)),
+        ("trading state", state),
+    ]
+    if data["entries_paused"]:
+        rows.append(("entries paused", data["entries_paused"]))
+    rows += [
+        ("pending", f"{a['action']} #{a['id']}: {a['reason']}") for a in data["pending_actions"]
+    ]
+    by_status = data["counts"].get("orders", {})
+    rows += [
+        ("runs", str(data["runs"])),
+        ("orders", orders_text(sum(by_status.values()), by_status)),
+        ("fills", str(data["counts"].get("fills", 0))),
+        ("working orders", str(len(data["working_orders"]))),
+    ]
+    rows += [
+        (f"position {p['symbol']}", f"{p['size']} @ {p['avg_entry_price']}")
+        for p in data["positions"]
+    ] or [("positions", "no open positions")]
+    if data["pnl"]:
+        rows.append(("net P&L", str(data["pnl"].get("net", ""))))
+    rows += [
+        ("guard trip", f"{t.get('guard')} {t.get('severity')}: {t.get('message')}")
+        for t in data["last_guard_trips"]
+    ]
+    table = Table(title=f"gpt-trader status — {data['state_dir']}", show_header=False)
+    # Values are plain text: a reason or a path with brackets is not rich markup.
+    for key, value in rows:
+        table.add_row(key, Text(value))
+    stdout.print(table)
 
 
 def register(app: typer.Typer, pm: PluginManager) -> None:
@@ -59,28 +191,9 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
         ),
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Show the trading state, positions, orders and last guard trips from the store."""
+        """Show whether the bot runs, its trading state, positions, orders and guard trips."""
         data = load_status(state_dir)
         if as_json:
             print_json(data)
-            return
-        from rich.table import Table
-
-        table = Table(title=f"gpt-trader status — {state_dir}", show_header=False)
-        last = data["last_run"] or {}
-        table.add_row(
-            "last run",
-            f"{last.get('run_id', '-')} ({last.get('profile', '-')}, {last.get('stop_reason', '-')})",
-        )
-        table.add_row("runs", str(data["runs"]))
-        table.add_row("trading state", data["trading_state"])
-        table.add_row("orders", str(data["counts"].get("orders", {})))
-        table.add_row("fills", str(data["counts"].get("fills", 0)))
-        table.add_row("working orders", str(len(data["working_orders"])))
-        for pos in data["positions"]:
-            table.add_row(f"position {pos['symbol']}", f"{pos['size']} @ {pos['avg_entry_price']}")
-        for trip in data["last_guard_trips"]:
-            table.add_row(
-                "guard trip", f"{trip.get('guard')} {trip.get('severity')}: {trip.get('message')}"
-            )
-        stdout.print(table)
+        else:
+            show_status(data)

@@ -116,10 +116,18 @@ def load_config(profile: str) -> BotConfig:
         raise ConfigError(f"profile {path.stem!r}: {describe_validation_error(exc)}") from None
 
 
+# pydantic's wording for a validator's ValueError / AssertionError; the message after it is
+# ours, written for the user.
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
 def describe_validation_error(exc: ValidationError) -> str:
+    """The first error as one line: ``limit: must be greater than zero (and 1 more)``."""
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err.get("loc", ())) or "value"
     msg = "unknown field" if err.get("type") == "extra_forbidden" else err.get("msg", "invalid")
+    for prefix in _PYDANTIC_PREFIXES:
+        msg = msg.removeprefix(prefix)
     more = len(exc.errors()) - 1
     suffix = f" (and {more} more)" if more > 0 else ""
     return f"{loc}: {msg}{suffix}"

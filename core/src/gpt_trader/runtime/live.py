@@ -13,6 +13,21 @@ from gpt_trader.protocols import Feed
 from gpt_trader.runtime.replay import event_time
 
 
+class StopRequest(asyncio.Event):
+    """The ``stop`` of :func:`run_live`, remembering who asked: :meth:`request` records a
+    reason (``operator: maintenance window``); a bare ``set()``, as a signal handler
+    does, stops for ``signal``. The first reason given wins."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason = "signal"
+
+    def request(self, reason: str) -> None:
+        if not self.is_set():
+            self.reason = reason
+            self.set()
+
+
 @dataclass
 class Bounds:
     """When a run stops by itself: after ``duration_s`` seconds or ``max_events`` events."""
@@ -33,7 +48,8 @@ async def run_live(
 ) -> str:
     """Feed ``kernel`` until ``stop`` is set, a bound is reached or the feed ends.
 
-    Returns why it stopped: ``signal``, ``duration``, ``max_events`` or ``feed_ended``.
+    Returns why it stopped: ``signal`` (or the reason a :class:`StopRequest` was given),
+    ``duration``, ``max_events`` or ``feed_ended``.
     """
     deadline = None if bounds.duration_s is None else time.monotonic() + bounds.duration_s
     timer = asyncio.create_task(_guard_timer(kernel, guard_interval_s, stop, on_tick))
@@ -53,7 +69,7 @@ async def run_live(
                 next_event.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                     await next_event
-                reason = "signal" if stop.is_set() else "duration"
+                reason = _stop_reason(stop) if stop.is_set() else "duration"
                 break
             try:
                 event = next_event.result()
@@ -78,6 +94,10 @@ async def run_live(
             with contextlib.suppress(Exception):
                 await aclose()
     return reason
+
+
+def _stop_reason(stop: asyncio.Event) -> str:
+    return stop.reason if isinstance(stop, StopRequest) else "signal"
 
 
 async def _guard_timer(

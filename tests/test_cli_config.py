@@ -1,0 +1,221 @@
+"""`config show` validates as `run` does and redacts secrets; `--no-plugins` keeps core's
+own components."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from cli_helpers import REPO, gpt_trader
+
+SAMPLE_CSV = REPO / "tests" / "data" / "btcusd_1m_sample.csv"
+
+WEBHOOK = "https://hooks.slack.com/services/T0001/B0001/hunter2webhooktoken"
+SMTP_USER = "smtp-bot-account"
+SMTP_PASSWORD = "hunter2-smtp-password"
+API_TOKEN = "tok-0123456789abcdef"
+DSN_PASSWORD = "hunter2-dsn"
+EMAIL = f"""
+[[sinks.notifiers]]
+kind = "email"
+sender = "bot@example.com"
+to = ["ops@example.com"]
+username = "{SMTP_USER}"
+"""
+
+# A third-party sink whose params hold secrets in plain strings, not SecretStr.
+SECRET_SINK = """
+from pydantic import BaseModel, ConfigDict
+
+from gpt_trader.components import ComponentSpec, Kind
+from gpt_trader.hookspecs import hookimpl
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    smtp_password: str
+    api_token: str
+    database: str
+    webhook_url: str
+
+
+@hookimpl
+def register_sinks():
+    yield ComponentSpec("secretive.sink", Kind.SINK, lambda p, ctx: None, Params)
+"""
+
+
+def one_line_error(proc: object) -> str:
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)  # type: ignore[attr-defined]
+    lines = proc.stderr.strip().splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 1, proc.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in lines[0]
+    return lines[0]
+
+
+def profile(tmp_path: Path, name: str, body: str) -> str:
+    path = tmp_path / f"{name}.toml"
+    path.write_text('[profile]\nuniverse = ["BTC-USD"]\n' + textwrap.dedent(body))
+    return str(path)
+
+
+@pytest.fixture
+def secretive_plugin(tmp_path: Path) -> dict[str, str]:
+    """A fake installed distribution (dist-info on PYTHONPATH) with the ``secretive.sink``."""
+    site = tmp_path / "site"
+    info = site / "secretive_plugin-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: secretive-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[gpt_trader]\nsecretive = secretive_sink\n")
+    (site / "secretive_sink.py").write_text(SECRET_SINK)
+    return {"PYTHONPATH": str(site)}
+
+
+def test_config_show_refuses_what_run_refuses(tmp_path: Path) -> None:
+    cases = {
+        "negative cash from the environment": (
+            "dev",
+            {"GPT_TRADER_BROKER__STARTING_CASH": "-5"},
+            "starting_cash",
+        ),
+        "unknown key": (
+            profile(tmp_path, "typo", '[broker]\nuse = "sim"\nstartng_cash = "5"\n'),
+            {},
+            "startng_cash: unknown field",
+        ),
+        "negative cash in the file": (
+            profile(tmp_path, "neg", '[broker]\nuse = "sim"\nstarting_cash = "-5"\n'),
+            {},
+            "starting_cash",
+        ),
+        "a guard's own check": (
+            profile(tmp_path, "loss", '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n'),
+            {},
+            "limit: must be greater than zero (got -10)",
+        ),
+    }
+    for what, (name, env, expected) in cases.items():
+        shown = one_line_error(gpt_trader("config", "show", "--profile", name, env=env))
+        assert expected in shown, (what, shown)
+        ran = one_line_error(
+            gpt_trader("run", "--profile", name, "--state-dir", str(tmp_path / "s"), env=env)
+        )
+        assert shown == ran, what
+
+
+def test_validation_messages_have_no_pydantic_prefix(tmp_path: Path) -> None:
+    cases = [
+        profile(tmp_path, "loss", '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n'),
+        str(tmp_path / "lower.toml"),
+    ]
+    (tmp_path / "lower.toml").write_text('[profile]\nuniverse = ["btc-usd"]\n')
+    for name in cases:
+        for args in (("config", "show"), ("run", "--state-dir", str(tmp_path / "s"))):
+            line = one_line_error(gpt_trader(*args, "--profile", name))
+            assert "Value error" not in line, line
+            assert "must be greater than zero" in line or "not a product id" in line, line
+
+
+def test_config_show_redacts_every_secret(tmp_path: Path, secretive_plugin: dict[str, str]) -> None:
+    name = profile(
+        tmp_path,
+        "secrets",
+        f"""
+        [[sinks]]
+        use = "alerts"
+        [[sinks.notifiers]]
+        kind = "webhook"
+        url = "{WEBHOOK}"
+        """
+        + EMAIL
+        + f"""password_env = "SMTP_PASSWORD"
+        [[sinks]]
+        use = "secretive.sink"
+        smtp_password = "{SMTP_PASSWORD}"
+        api_token = "{API_TOKEN}"
+        database = "postgresql://trader:{DSN_PASSWORD}@db.example.com/bot"
+        webhook_url = "{WEBHOOK}"
+        """,
+    )
+    secrets = (WEBHOOK, "hunter2", SMTP_USER, SMTP_PASSWORD, API_TOKEN, DSN_PASSWORD)
+    text = gpt_trader("config", "show", "--profile", name, env=secretive_plugin)
+    as_json = gpt_trader("config", "show", "--profile", name, "--json", env=secretive_plugin)
+    for proc in (text, as_json):
+        assert proc.returncode == 0, proc.stderr
+        for secret in secrets:
+            assert secret not in proc.stdout + proc.stderr
+        assert "<redacted>" in proc.stdout
+        assert "SMTP_PASSWORD" in proc.stdout  # where the password comes from is no secret
+    sinks = json.loads(as_json.stdout)["sinks"]
+    assert sinks[1]["database"] == "postgresql://<redacted>@db.example.com/bot"
+
+
+def test_a_password_the_settings_refuse_is_not_echoed(tmp_path: Path) -> None:
+    name = profile(
+        tmp_path,
+        "smtp",
+        '[[sinks]]\nuse = "alerts"\n' + EMAIL + f'password = "{SMTP_PASSWORD}"\n',
+    )
+    line = one_line_error(gpt_trader("config", "show", "--profile", name))
+    assert "password: unknown field" in line
+    assert SMTP_PASSWORD not in line
+    assert SMTP_USER not in line
+
+
+def test_no_plugins_keeps_core_and_only_core() -> None:
+    proc = gpt_trader("--no-plugins", "plugins", "list", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert {r["name"] for r in rows} == {"core", "sim", "store"}
+    assert {r["distribution"] for r in rows} == {"gpt-trader"}
+    assert {r["status"] for r in rows} == {"loaded"}
+    provides = {p for r in rows for p in r["provides"]}
+    assert {
+        "broker:sim",
+        "feed:synthetic",
+        "feed:csv",
+        "sink:log",
+        "sink:jsonl",
+        "sizer:sizer.fixed",
+        "voter:voter.consensus",
+    } <= provides
+    everything = json.loads(gpt_trader("--no-plugins", "plugins", "list", "--all", "--json").stdout)
+    assert {r["name"]: r["status"] for r in everything}["strategies"] == "disabled"
+
+
+def test_a_core_only_profile_validates_and_runs_without_plugins(tmp_path: Path) -> None:
+    name = profile(
+        tmp_path,
+        "core",
+        f"""
+        [broker]
+        use = "sim"
+        [feed]
+        use = "csv"
+        path = "{SAMPLE_CSV}"
+        symbol = "BTC-USD"
+        [voter]
+        use = "voter.consensus"
+        [sizer]
+        use = "sizer.fixed"
+        size = "0.001"
+        [[sinks]]
+        use = "log"
+        [[sinks]]
+        use = "jsonl"
+        """,
+    )
+    shown = gpt_trader("--no-plugins", "config", "show", "--profile", name, "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["broker"]["use"] == "sim"
+    state = tmp_path / "state"
+    ran = gpt_trader(
+        "--no-plugins", "run", "--profile", name, "--state-dir", str(state), "--max-events", "20"
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert (state / "events.jsonl").stat().st_size > 0
+    # A plugin's component is what --no-plugins leaves out.
+    line = one_line_error(gpt_trader("--no-plugins", "config", "show", "--profile", "dev"))
+    assert "unknown voter 'majority'" in line
