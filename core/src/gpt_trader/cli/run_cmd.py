@@ -218,6 +218,10 @@ def show_summary(summary: dict[str, Any]) -> None:
         table.add_row(f"  {pos['symbol']}", f"{pos['size']} @ {pos['avg_entry_price']}")
     if not held:
         table.add_row("positions", "no open positions")
+    # Only where the account holds coins that are not the bot's: those it never trades.
+    for h in (h for h in summary.get("holdings", []) if h["account"] != h["bot"]):
+        line = f"account holds {h['account']}, bot inventory {h['bot']}"
+        table.add_row(f"  {h['symbol']}", Text(line))
     for warning in summary.get("warnings", []):
         table.add_row(Text("warning", style="yellow"), Text(str(warning)))
     stdout.print(Panel(table, title="gpt-trader run", expand=False))

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gpt_trader.cli.output import orders_text, print_json, stdout
-from gpt_trader.domain import Position, money
+from gpt_trader.domain import money
 from gpt_trader.domain.market import ts_to_iso
+from gpt_trader.engine.ledger import Ledger
 from gpt_trader.errors import UserError
 from gpt_trader.plugins import PluginManager
 
@@ -41,6 +42,7 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
         trip_rows = store.events(types=["guard.trip"], limit=trips, newest_first=True)
         state, state_reason = _trading_state(store, last, summary)
         counts = store.counts()
+        positions = _positions(store, summary)
         return {
             "state_dir": str(state_dir),
             "runs": counts["runs"],
@@ -64,7 +66,8 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
                 for a in store.operator_actions(pending_only=True)
             ],
             "counts": counts,
-            "positions": _positions(store, summary),
+            "positions": positions,
+            "holdings": _holdings(store, summary, positions),
             "working_orders": [o.client_order_id for o in store.working_orders()],
             "last_guard_trips": [row.payload.get("result", {}) for row in trip_rows],
             "pnl": summary.get("pnl", {}),
@@ -110,22 +113,41 @@ def _positions(store: Store, summary: dict[str, Any]) -> list[dict[str, str]]:
             for p in summary["positions"]
             if Decimal(p["size"]) != 0
         ]
-    positions: dict[str, Position] = {}
+    fills = store.fills()
+    ledger = Ledger({}, Decimal(0))
+    ledger.rebuild(fills, store.adjustments())
     # The products are not in the store; a fill's price carries its product's price
     # increment as its exponent, so the finest one seen is the grid to report on.
     exponents: dict[str, int] = {}
-    for fill in store.fills():
-        positions.setdefault(fill.symbol, Position(fill.symbol)).apply(fill)
+    for fill in fills:
         exponent = int(fill.price.as_tuple().exponent)
         exponents[fill.symbol] = min(exponents.get(fill.symbol, 0), exponent)
     return [
         {
             "symbol": symbol,
             "size": money.text(pos.size),
-            "avg_entry_price": money.at(pos.avg_entry_price, Decimal(1).scaleb(exponents[symbol])),
+            "avg_entry_price": money.at(
+                pos.avg_entry_price, Decimal(1).scaleb(exponents.get(symbol, -2))
+            ),
         }
-        for symbol, pos in sorted(positions.items())
+        for symbol, pos in sorted(ledger.positions.items())
         if pos.size != 0
+    ]
+
+
+def _holdings(
+    store: Store, summary: dict[str, Any], positions: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """Spot: what the account holds beside the bot's inventory. A finished run's from its
+    summary; a running bot's account figure is the one its last run saved (the kernel
+    reads the venue live; the store keeps it at each stop)."""
+    if "holdings" in summary:
+        return list(summary["holdings"])
+    bot = {p["symbol"]: p["size"] for p in positions}
+    return [
+        {"symbol": symbol, "account": money.text(held), "bot": bot.get(symbol, "0")}
+        for symbol, held in sorted(store.holdings().items())
+        if held or symbol in bot
     ]
 
 
@@ -170,6 +192,11 @@ def show_status(data: dict[str, Any]) -> None:
         (f"position {p['symbol']}", f"{p['size']} @ {p['avg_entry_price']}")
         for p in data["positions"]
     ] or [("positions", "no open positions")]
+    rows += [
+        (f"holdings {h['symbol']}", f"account holds {h['account']}, bot inventory {h['bot']}")
+        for h in data["holdings"]
+        if h["account"] != h["bot"]
+    ]
     if data["pnl"]:
         rows.append(("net P&L", str(data["pnl"].get("net", ""))))
     rows += [
