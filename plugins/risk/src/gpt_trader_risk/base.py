@@ -33,6 +33,7 @@ __all__ = [
     "is_exit",
     "order_context",
     "projected_position",
+    "quote_of",
     "reference_price",
     "trip",
 ]
@@ -203,6 +204,14 @@ def currency_of(products: Mapping[str, Product], default: str = "USD") -> str:
     """The quote currency of the universe when there is exactly one, else ``default``."""
     quotes = {p.quote for p in products.values()}
     return quotes.pop() if len(quotes) == 1 else default
+
+
+def quote_of(state: StateView, symbol: str | None = None) -> str:
+    """The currency money about ``symbol`` is in (its product's quote); the universe's for
+    the whole account (equity, gross exposure). Messages print money with
+    ``gpt_trader.domain.money.amount(value, quote_of(...))``."""
+    product = state.products.get(symbol) if symbol else None
+    return product.quote if product is not None else currency_of(state.products)
 
 
 P = TypeVar("P")

@@ -26,6 +26,7 @@ from gpt_trader.domain import (
     TradingState,
 )
 from gpt_trader.domain.market import NS
+from gpt_trader.domain.money import amount
 from gpt_trader.protocols import StateView
 from pydantic import BeforeValidator, Field, PositiveInt, field_validator, model_validator
 
@@ -43,11 +44,12 @@ from gpt_trader_risk.base import (
     blocked,
     order_context,
     projected_position,
+    quote_of,
     reference_price,
     trip,
 )
 from gpt_trader_risk.book import Book, book_for
-from gpt_trader_risk.compare import Level, Limit, Mode, money, num, shown
+from gpt_trader_risk.compare import Level, Limit, Mode, apart, num, shown
 from gpt_trader_risk.riskfile import load_risk_file
 
 ZERO = Decimal(0)
@@ -137,13 +139,14 @@ class MaxOrderSize(CheckExitsGuard[MaxOrderSizeParams]):
                 )
             lim = Limit(p.max_notional, Mode.GT, p.warn_at)
             level, value = lim.grade(request.size * price)
+            cur = quote_of(state, request.symbol)
             out.append(
                 trip(
                     self.name,
                     level,
-                    f"order notional {money(value)} {lim.verb(value)} max "
-                    f"{num(p.max_notional)} ({request.side.value} {num(request.size)} "
-                    f"{request.symbol} @ {num(price)})",
+                    f"order notional {amount(value, cur)} {lim.verb(value)} max "
+                    f"{num(p.max_notional)}{apart(value, p.max_notional, cur)} "
+                    f"({request.side.value} {num(request.size)} {request.symbol} @ {num(price)})",
                     value,
                     p.max_notional,
                     price=price,
@@ -250,11 +253,13 @@ class NotionalCaps(EntryGuard[NotionalCapsParams]):
         )
         lim = Limit(cap, Mode.GT, p.warn_at)
         level, value = lim.grade(abs(projected) * price)
+        cur = quote_of(state, request.symbol)
         return trip(
             self.name,
             level,
-            f"notional {request.symbol} after this order {money(value)} {lim.verb(value)} "
-            f"cap {num(cap)} (position {num(current)}, pending {num(pending)}, order "
+            f"notional {request.symbol} after this order {amount(value, cur)} "
+            f"{lim.verb(value)} cap {num(cap)}{apart(value, cap, cur)} "
+            f"(position {num(current)}, pending {num(pending)}, order "
             f"{request.side.value} {num(request.size)} @ {num(price)})",
             value,
             cap,
@@ -318,7 +323,9 @@ class LeverageGuard(EntryGuard[LeverageParams]):
             )
         equity = state.equity
         if equity <= 0:
-            return blocked(self.name, f"equity {money(equity)} is not positive", context=ctx)
+            return blocked(
+                self.name, f"equity {amount(equity, quote_of(state))} is not positive", context=ctx
+            )
         _, _, projected = projected_position(request, state)
         gross = ZERO
         symbols = set(state.positions) | {request.symbol}
@@ -342,7 +349,8 @@ class LeverageGuard(EntryGuard[LeverageParams]):
             self.name,
             level,
             f"leverage after this order {shown(value, 3, 6)} {lim.verb(value)} max "
-            f"{num(self.max)} (gross {money(gross)} / equity {money(equity)})",
+            f"{num(self.max)} (gross {amount(gross, quote_of(state))} / equity "
+            f"{amount(equity, quote_of(state))})",
             value,
             self.max,
             gross=gross,
@@ -481,12 +489,14 @@ class LiquidityGuard(CheckExitsGuard[LiquidityParams]):
             depth = sum((px * sz for px, sz in side[: p.levels]), ZERO)
             dlim = Limit(p.min_depth, Mode.LT, p.warn_at)
             dlevel, dvalue = dlim.grade(depth)
+            cur = quote_of(state, request.symbol)
             out.append(
                 trip(
                     self.name,
                     dlevel,
-                    f"depth {request.symbol} {money(dvalue)} in {p.levels} levels "
-                    f"{dlim.verb(dvalue)} min {num(p.min_depth)}",
+                    f"depth {request.symbol} {amount(dvalue, cur)} in {p.levels} levels "
+                    f"{dlim.verb(dvalue)} min {num(p.min_depth)}"
+                    f"{apart(dvalue, p.min_depth, cur)}",
                     dvalue,
                     p.min_depth,
                     context=ctx,
@@ -584,8 +594,9 @@ class ProductLimits(ParamGuard[ProductLimitsParams]):
                     return trip(
                         self.name,
                         Level.BREACH,
-                        f"order notional {money(notional)} {product.quote} is below the "
-                        f"minimum {num(product.quote_min_size)} for {request.symbol}",
+                        f"order notional {amount(notional, product.quote)} {product.quote} is "
+                        f"below the minimum {num(product.quote_min_size)} for {request.symbol}"
+                        f"{apart(notional, product.quote_min_size, product.quote)}",
                         notional,
                         product.quote_min_size,
                         context=ctx,
@@ -936,20 +947,22 @@ class ExposureGuard(EntryGuard[ExposureParams]):
         ctx = order_context(request)
         equity = state.equity
         if equity <= 0:
-            return blocked(self.name, f"equity {money(equity)} is not positive", context=ctx)
+            return blocked(
+                self.name, f"equity {amount(equity, quote_of(state))} is not positive", context=ctx
+            )
         values = self._values(request, state)
         if isinstance(values, str):
             return blocked(self.name, values, context=ctx)
         out: list[GuardResult] = []
         gross = sum(values.values(), ZERO)
-        out.append(self._grade("gross exposure", gross, equity, p.max_gross_pct, ctx))
+        cur = quote_of(state)
+        out.append(self._grade("gross exposure", gross, equity, p.max_gross_pct, cur, ctx))
         if p.max_group_pct is not None:
             for group in self.member_of.get(request.symbol, []):
                 members = self.p.groups[group]
                 total = sum((values.get(s, ZERO) for s in members), ZERO)
-                out.append(
-                    self._grade(f"group {group!r} exposure", total, equity, p.max_group_pct, ctx)
-                )
+                label = f"group {group!r} exposure"
+                out.append(self._grade(label, total, equity, p.max_group_pct, cur, ctx))
         if p.max_correlated_pct is not None:
             peers = self.correlated_with(request.symbol)
             if peers:
@@ -963,13 +976,20 @@ class ExposureGuard(EntryGuard[ExposureParams]):
                         total,
                         equity,
                         p.max_correlated_pct,
+                        cur,
                         ctx,
                     )
                 )
         return _worst(self.name, out)
 
     def _grade(
-        self, label: str, total: Decimal, equity: Decimal, limit: Decimal, ctx: dict[str, object]
+        self,
+        label: str,
+        total: Decimal,
+        equity: Decimal,
+        limit: Decimal,
+        currency: str,
+        ctx: dict[str, object],
     ) -> GuardResult:
         lim = Limit(limit, Mode.GT, self.p.warn_at)
         pct = total / equity * _HUNDRED
@@ -978,7 +998,7 @@ class ExposureGuard(EntryGuard[ExposureParams]):
             self.name,
             level,
             f"{label} after this order {shown(value, 2, 4)}% of equity {lim.verb(value)} max "
-            f"{num(limit)}% ({money(total)} of {money(equity)})",
+            f"{num(limit)}% ({amount(total, currency)} of {amount(equity, currency)})",
             value,
             limit,
             context=ctx,
