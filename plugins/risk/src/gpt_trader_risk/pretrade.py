@@ -14,13 +14,12 @@ import re
 import statistics
 from collections import deque
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 
 from gpt_trader.components import Params
 from gpt_trader.domain import (
     GuardResult,
     OrderRequest,
-    OrderType,
     Severity,
     Side,
     TradingState,
@@ -28,7 +27,7 @@ from gpt_trader.domain import (
 from gpt_trader.domain.market import NS
 from gpt_trader.domain.money import amount
 from gpt_trader.protocols import StateView
-from pydantic import BeforeValidator, Field, PositiveInt, field_validator, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from gpt_trader_risk.base import (
     CheckExitsGuard,
@@ -38,17 +37,19 @@ from gpt_trader_risk.base import (
     NonNegDecimal,
     OnCritical,
     ParamGuard,
+    PerSymbol,
     PosDecimal,
     PreTradeParams,
     ReportLatch,
     blocked,
     order_context,
+    per_symbol,
     projected_position,
     quote_of,
     reference_price,
     trip,
 )
-from gpt_trader_risk.book import Book, book_for
+from gpt_trader_risk.book import book_for
 from gpt_trader_risk.compare import Level, Limit, Mode, apart, num, shown
 from gpt_trader_risk.riskfile import load_risk_file
 
@@ -57,35 +58,10 @@ _BPS = Decimal(10_000)
 _HUNDRED = Decimal(100)
 
 
-def _table(value: Any) -> Any:
-    """One value for every symbol becomes ``{"*": value}``."""
-    if isinstance(value, dict) or value is None:
-        return value
-    return {"*": value}
-
-
-#: Per-symbol limits; a single value applies to every symbol (key ``"*"``).
-SizeLimits = Annotated[dict[str, PosDecimal], BeforeValidator(_table)]
-
-
 def _worst(name: str, results: list[GuardResult]) -> GuardResult:
     if not results:
         return GuardResult.passed(name)
     return max(results, key=lambda r: r.severity)
-
-
-def _per_symbol(
-    limits: dict[str, Decimal] | None, symbol: str, unlisted: str
-) -> tuple[Decimal | None, bool]:
-    """``(limit, missing)``: the limit for ``symbol`` (``"*"`` is the default); ``missing``
-    when the table lacks it and unlisted symbols are blocked."""
-    if limits is None:
-        return None, False
-    if symbol in limits:
-        return limits[symbol], False
-    if "*" in limits:
-        return limits["*"], False
-    return None, unlisted == "block"
 
 
 # ---- guard.max_order_size -----------------------------------------------------------------
@@ -93,7 +69,7 @@ class MaxOrderSizeParams(PreTradeParams):
     """``max_size`` in base units (one value, or per symbol with ``"*"`` as the default);
     ``max_notional`` in quote currency. At least one is required."""
 
-    max_size: SizeLimits | None = None
+    max_size: PerSymbol | None = None
     max_notional: Money | None = None
     unlisted: Literal["block", "allow"] = "block"
     check_exits: bool = False
@@ -114,7 +90,7 @@ class MaxOrderSize(CheckExitsGuard[MaxOrderSizeParams]):
         p = self.p
         ctx = order_context(request)
         out: list[GuardResult] = []
-        limit, missing = _per_symbol(p.max_size, request.symbol, p.unlisted)
+        limit, missing = per_symbol(p.max_size, request.symbol, p.unlisted)
         if missing:
             return blocked(self.name, f"no max_size configured for {request.symbol}", context=ctx)
         if limit is not None:
@@ -162,7 +138,7 @@ class MaxPositionParams(PreTradeParams):
     (``"*"`` is the default for symbols not listed). Working orders on the same side count
     (``include_open``), so the check is against the worst case."""
 
-    max_size: SizeLimits
+    max_size: PerSymbol
     unlisted: Literal["block", "allow"] = "block"
     include_open: bool = True
 
@@ -173,7 +149,7 @@ class MaxPosition(EntryGuard[MaxPositionParams]):
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
         ctx = order_context(request)
-        limit, missing = _per_symbol(p.max_size, request.symbol, p.unlisted)
+        limit, missing = per_symbol(p.max_size, request.symbol, p.unlisted)
         if missing:
             return blocked(self.name, f"no max_size configured for {request.symbol}", context=ctx)
         if limit is None:
@@ -238,7 +214,7 @@ class NotionalCaps(EntryGuard[NotionalCapsParams]):
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
         ctx = order_context(request)
-        cap, missing = _per_symbol(p.caps, request.symbol, p.unlisted)
+        cap, missing = per_symbol(p.caps, request.symbol, p.unlisted)
         if missing:
             return blocked(
                 self.name, f"no notional cap for {request.symbol} in {self.source}", context=ctx
@@ -359,15 +335,6 @@ class LeverageGuard(EntryGuard[LeverageParams]):
         )
 
 
-# ---- guard.impact_cost --------------------------------------------------------------------
-class ImpactCostParams(PreTradeParams):
-    """Estimated cost of walking the book, in basis points of the mid price."""
-
-    max_bps: NonNegDecimal = Decimal(50)
-    missing_book: Literal["warn", "block"] = "warn"
-    check_exits: bool = False
-
-
 def _missing_book(name: str, policy: str, request: OrderRequest) -> GuardResult:
     block = policy == "block"
     return trip(
@@ -379,70 +346,6 @@ def _missing_book(name: str, policy: str, request: OrderRequest) -> GuardResult:
         None,
         context=order_context(request),
     )
-
-
-def walk(book: Book, request: OrderRequest) -> tuple[Decimal, Decimal]:
-    """``(filled, cost)`` of taking liquidity for ``request``; a limit stops the walk."""
-    levels = book.asks if request.side is Side.BUY else book.bids
-    remaining, cost = request.size, ZERO
-    limit = request.limit_price if request.order_type is not OrderType.MARKET else None
-    for price, size in levels:
-        if remaining <= 0:
-            break
-        if limit is not None and (
-            (request.side is Side.BUY and price > limit)
-            or (request.side is Side.SELL and price < limit)
-        ):
-            break
-        take = min(size, remaining)
-        cost += take * price
-        remaining -= take
-    return request.size - remaining, cost
-
-
-class ImpactCost(CheckExitsGuard[ImpactCostParams]):
-    """VWAP of the levels the order would take against the mid (half the spread included).
-
-    Limitation: core's StateView has no order book; this guard reads an optional
-    ``state.book`` (see :mod:`gpt_trader_risk.book`) and without one passes with WARN.
-    A market order larger than the visible book is blocked.
-    """
-
-    name = "guard.impact_cost"
-
-    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
-        p = self.p
-        if request.post_only:
-            return GuardResult.passed(self.name)
-        book = book_for(state, request.symbol)
-        if book is None or book.mid is None:
-            return _missing_book(self.name, p.missing_book, request)
-        ctx = order_context(request)
-        filled, cost = walk(book, request)
-        if filled < request.size and request.order_type is OrderType.MARKET:
-            return trip(
-                self.name,
-                Level.BREACH,
-                f"book for {request.symbol} holds {num(filled)} of {num(request.size)} on the "
-                f"{'ask' if request.side is Side.BUY else 'bid'} side",
-                filled,
-                request.size,
-                context=ctx,
-            )
-        mid = book.mid
-        bps = ZERO if filled == 0 else abs(cost / filled - mid) / mid * _BPS
-        lim = Limit(p.max_bps, Mode.GT, p.warn_at)
-        level, value = lim.grade(bps)
-        return trip(
-            self.name,
-            level,
-            f"impact cost {shown(value, 1, 3)} bps {lim.verb(value)} max {num(p.max_bps)} bps "
-            f"({request.side.value} {num(request.size)} {request.symbol}, mid {num(mid)})",
-            value,
-            p.max_bps,
-            mid=mid,
-            context=ctx,
-        )
 
 
 # ---- guard.liquidity ----------------------------------------------------------------------
