@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -34,6 +34,12 @@ class Params(BaseModel):
     """Base for component settings models: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def caveats(self, universe: Sequence[str], mode: str) -> list[str]:
+        """What the component, so configured, cannot do for a run of ``universe`` in
+        ``mode`` (``sim``, ``paper``, ``live``): one readable line each, for ``preflight``
+        to report before the run. A guard that cannot judge some orders says so here."""
+        return []
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,7 @@ def test_the_simulators_key_passes_every_check(sim: Any, sim_json: Path, tmp_pat
     assert failed(results) == set(), render(list(results.values()))
     assert set(results) == {
         "plugins",
+        "caveats",
         "state_dir",
         "risk_files",
         "key_format",

@@ -43,7 +43,7 @@ def test_money_adds_up(result) -> None:  # type: ignore[no-untyped-def]
     assert result.curve.equity[0] == pytest.approx(float(result.starting_cash))
     s = result.stats
     assert s["trades"] == len(result.trips) == 54
-    assert s["fees"] == str(result.fees)
+    assert s["fees"] == result.fees
     assert s["total_return"] == pytest.approx(float(result.final_equity / result.starting_cash - 1))
     assert -1 < s["max_drawdown"] < 0
     assert 0 < s["exposure"] < 1
@@ -162,7 +162,7 @@ def test_cli_json_report_and_png(sample: Path, tmp_path: Path) -> None:
     for key in ("bars", "trades", "stats", "trading_state", "guard_trips", "final_equity"):
         assert key in out
     assert out["bars"] == 3000
-    assert out["starting_cash"] == "250000"
+    assert out["starting_cash"] == "250000.00"
     assert out["trading_state"] == "ACTIVE"
     assert out["guard_trips"] == []
     assert [s["use"] for s in out["config"]["signals"]] == ["rsi", "macd_cross"]

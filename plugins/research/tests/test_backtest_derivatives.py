@@ -47,7 +47,7 @@ def test_a_perp_backtest_trades_on_the_pool_at_the_profile_leverage(
     perp: tuple[dict[str, Any], str],
 ) -> None:
     out, _ = perp
-    assert out["starting_cash"] == "10000"
+    assert out["starting_cash"] == "10000.00"
     broker = out["config"]["broker"]
     assert (broker["starting_cash"], broker["perps_cash"]) == ("0", "10000")
     assert out["config"]["sizer"]["leverage"] == "20"
@@ -86,12 +86,16 @@ def test_funding_margin_calls_and_the_liquidation_are_reported(
     # the margin call came before the liquidation it warned of
     assert calls["calls"][0]["time"] < fill["time"]
     assert d["settlements"] == []
-    # The books add up: every trade's P&L (fees in), funding, to the last digit.
-    pnl = sum(Decimal(t["pnl"]) for t in out["trades"])
+    # The books add up: every trade's P&L (fees in) and funding, each rounded to the cent,
+    # plus the rounding the report states, make the equity change.
     assert all(not t["open"] for t in out["trades"])
-    assert Decimal(out["starting_cash"]) + pnl + Decimal(funding["net"]) == Decimal(
-        out["final_equity"]
-    )
+    r = out["reconciliation"]
+    assert Decimal(r["trades_pnl"]) == sum(Decimal(t["pnl"]) for t in out["trades"])
+    assert r["funding"] == funding["net"]
+    assert Decimal(r["starting_cash"]) + Decimal(r["trades_pnl"]) + Decimal(r["funding"]) + Decimal(
+        r["rounding"]
+    ) == Decimal(out["final_equity"])
+    assert abs(Decimal(r["rounding"])) <= (len(out["trades"]) + 3) * Decimal("0.005")
     assert "liquidation" in html
     assert f"{calls['count']} margin calls, 1 liquidations" in html
 

@@ -118,6 +118,16 @@ def test_cli_optimize_json(run_main, sample: Path, tmp_path: Path) -> None:  # t
     assert len(data["trials"]) == 6
     assert data["space"] == ["sma_cross.fast", "sma_cross.slow"]
     assert (tmp_path / "research.db").is_file()
+    # Each trial's money is printed (and stored) to the cent.
+    done = [t for t in data["trials"] if t["state"] == "COMPLETE"]
+    assert done
+    figures = [t[k] for t in done for k in ("final_equity", "fees")]
+    db = sqlite3.connect(tmp_path / "research.db")
+    try:
+        figures += [x for row in db.execute("SELECT final_equity, fees FROM trials") for x in row]
+    finally:
+        db.close()
+    assert [x for x in figures if -Decimal(x).as_tuple().exponent != 2] == []
     code, _, err = run_main(
         "optimize", "--data", str(sample), "--symbol", "BTC-USD", "--signal", "sma_cross",
         "--space", "fast", "--state-dir", str(tmp_path),

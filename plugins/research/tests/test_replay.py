@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,19 @@ def test_cli_replay_json_and_strict(session: Path, tmp_path: Path) -> None:
     assert out["run_id"] == second
     assert not out["identical"]
     assert any("resumed from" in n for n in out["notes"])
+    # Its fills differ, and print as every report prints money: fees in cents, also where
+    # the sim charged DOGE's or XRP's in their own quote increments (0.00001, 0.0001).
+    fills = [d for d in out["differences"] if d["kind"] == "fill"]
+    fees = [d[side] for d in fills if d["field"] == "fee" for side in ("recorded", "replayed")]
+    fees += [
+        row["fee"]
+        for d in fills
+        if d["field"] == "missing"
+        for row in (d["recorded"], d["replayed"])
+        if row
+    ]
+    assert fees
+    assert [f for f in fees if -Decimal(f).as_tuple().exponent != 2] == []
 
 
 def test_replay_errors(run_main, session: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

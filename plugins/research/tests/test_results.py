@@ -89,8 +89,8 @@ def test_curve_and_stats() -> None:
     # +9.8 % in six minutes compounds past a float in a year: CAGR and Calmar are undefined
     assert s["cagr"] is None
     assert s["calmar"] is None
-    assert s["fees"] == "2"
-    assert s["best_trade"] == "98"
+    assert s["fees"] == D(2)
+    assert s["best_trade"] == D(98)
 
 
 def test_no_trades() -> None:

@@ -33,6 +33,21 @@ def test_daily_loss_message_names_value_limit_and_parts(state: FakeState) -> Non
     assert result.context["day_start_equity"] == "1000"
 
 
+def test_daily_loss_prints_money_to_the_cent(state: FakeState) -> None:
+    guard = build_guard("guard.daily_loss", limit="10")
+    state.equity = D(1000)
+    guard.evaluate(state)
+    state.realized_pnl = D("-10.0049")
+    state.equity = D("989.9951")
+    result = guard.evaluate(state)
+    assert result.severity is CRIT
+    assert result.message == (
+        "daily loss 10.00 USD exceeds limit 10 USD (by less than 0.01 USD) "
+        "(realised -10.00, unrealised 0.00)"
+    )
+    assert result.value == D("10.0049")  # the measure stays exact
+
+
 def test_daily_loss_trips_at_the_limit_not_below(state: FakeState) -> None:
     guard = build_guard("guard.daily_loss", limit="10", repeat=True)
     state.equity = D(1000)

@@ -24,7 +24,7 @@ MINIMAL: dict[str, tuple[dict[str, object], bool, bool]] = {
     "guard.max_position": ({"max_size": "1"}, True, False),
     "guard.notional_caps": ({"caps": {"BTC-USD": "1000"}}, True, False),
     "guard.leverage": ({}, True, False),
-    "guard.impact_cost": ({}, True, False),
+    "guard.impact_cost": ({}, True, True),
     "guard.liquidity": ({}, True, False),
     "guard.reduce_only": ({}, True, False),
     "guard.product_limits": ({}, True, False),

@@ -13,7 +13,7 @@ from decimal import Decimal as D
 from gpt_trader.domain import BookUpdate, Severity
 from gpt_trader.domain.market import NS
 from gpt_trader_risk.book import Book
-from risk_support import SPOT_TOP10, T0, FakeState, build_guard, req, working
+from risk_support import SPOT_TOP10, T0, FakeState, build_guard, product, req, working
 
 OK, WARN, BLOCK = Severity.OK, Severity.WARN, Severity.RECOVERABLE
 
@@ -225,6 +225,23 @@ def test_reduce_only_symbols(state: FakeState) -> None:
     assert not everything.check(req("ETH-USD", size="1"), state).ok
 
 
+# ---- money in messages ---------------------------------------------------------------------
+def test_messages_print_money_on_the_quote_currency_increment(state: FakeState) -> None:
+    """Through gpt_trader.domain.money: cents for USD, whole yen for JPY, half-even."""
+    state.products["BTC-JPY"] = product("BTC-JPY")
+    state.prices["BTC-JPY"] = D("15000000.5")
+    guard = build_guard("guard.max_order_size", max_notional="1000000")
+    # 0.0999 * 15000000.5 = 1498500.04995 JPY
+    assert_blocks(guard.check(req("BTC-JPY", size="0.0999"), state), "notional 1498500 exceeds")
+    state.prices["BTC-USD"] = D("100.00125")
+    usd = build_guard("guard.max_order_size", max_notional="50")
+    # 0.5 * 100.00125 = 50.000625: over the cap by less than a cent
+    assert_blocks(
+        usd.check(req(size="0.5"), state),
+        "order notional 50.00 exceeds max 50 (by less than 0.01 USD)",
+    )
+
+
 # ---- guard.product_limits -----------------------------------------------------------------
 def test_product_limits(state: FakeState) -> None:
     guard = build_guard("guard.product_limits")
@@ -235,7 +252,12 @@ def test_product_limits(state: FakeState) -> None:
     assert_blocks(guard.check(req(size="1000.0001"), state), "above the maximum 1000")
     assert_blocks(guard.check(req(size="1", limit="100.001"), state), "limit price")
     state.prices["BTC-USD"] = D(9_999)
-    assert_blocks(guard.check(req(size="0.0001"), state), "0.9999 USD is below the minimum 1")
+    # 0.9999 USD prints as 1.00 (money to the cent): the message says it is short anyway.
+    assert_blocks(
+        guard.check(req(size="0.0001"), state),
+        "order notional 1.00 USD is below the minimum 1",
+        "(by less than 0.01 USD)",
+    )
     assert_blocks(guard.check(req("DOT-USD"), state), "unknown product DOT-USD")
 
 

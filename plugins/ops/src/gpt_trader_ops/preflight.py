@@ -1,4 +1,5 @@
-"""``gpt-trader preflight --profile P``: is this machine, key and account ready to trade P?
+"""``gpt-trader preflight --profile P``: is this machine, key and account ready to trade P,
+and can every component of P do its job in P's mode (``caveats``)?
 
 One line per check, ``ok`` or ``FAIL`` with the reason; exit 1 when any failed; ``--json``
 prints ``[{check, ok, detail}]``. Checks that need the exchange run only when the profile's
@@ -334,6 +335,7 @@ class Preflight:
 
     def run(self) -> list[Check]:
         self.check_plugins()
+        self.check_caveats()
         self.check_state_dir()
         self.check_risk_files()
         if not self.needs_exchange or self.own_simulator:
@@ -391,6 +393,33 @@ class Preflight:
             self.add("plugins", False, "; ".join(problems))
         else:
             self.add("plugins", True, f"all {len(refs)} components of the profile are registered")
+
+    def check_caveats(self) -> None:
+        """What a component, as the profile configures it, cannot do in the profile's mode
+        (``Params.caveats``): e.g. a guard that cannot judge some symbol's orders."""
+        from gpt_trader.app import component_refs
+        from gpt_trader.components import Params
+        from gpt_trader.errors import UserError
+        from gpt_trader.registry import Registry
+        from pydantic import ValidationError
+
+        c = self.config
+        lines: list[str] = []
+        try:
+            registry = Registry(self.pm)
+        except UserError:
+            return  # the plugins check says why
+        for kind, ref in component_refs(c):
+            try:
+                model = registry.get(kind, ref.use).settings_model.model_validate(ref.params)
+            except (UserError, ValidationError):
+                continue  # the plugins check reports it
+            if isinstance(model, Params):
+                lines += model.caveats(c.profile.universe, c.profile.mode)
+        if lines:
+            self.add("caveats", False, "; ".join(lines))
+        else:
+            self.add("caveats", True, f"every component can do its job in {c.profile.mode} mode")
 
     def check_state_dir(self) -> None:
         problem = state_dir_problem(self.state_dir)

@@ -13,6 +13,11 @@ on its cross positions, an isolated position on its own margin. A **margin call*
 from BASE to WARNING or worse; it lasts until the level is back at BASE or the position is
 closed, and reports the worst level and the lowest buffer it reached. A price that gaps
 through the liquidation price within one bar liquidates without a margin call first.
+
+Figures are reported as a backtest reports them (:class:`~gpt_trader_research.results.Units`):
+prices and sizes on the product's increments, money on the pool currency's, each one its
+exact value rounded half-even, so a printed net can differ from the printed paid and
+received by a cent.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from gpt_trader.engine.kernel import Kernel
 from gpt_trader.sim.exchange import SimExchange
 
 from gpt_trader_research.components import Recorder
-from gpt_trader_research.results import iso
+from gpt_trader_research.results import Units, iso
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -141,15 +146,15 @@ def _venue_fills(recorder: Recorder, kernel: Kernel, tag: str) -> list[FillRecei
     ]
 
 
-def _close_json(event: FillReceived) -> dict[str, Any]:
+def _close_json(event: FillReceived, units: Units) -> dict[str, Any]:
     fill = event.fill
     return {
         "time": iso(fill.ts),
         # the position closed: a SELL closes a long
-        "size": str(fill.size if fill.side is Side.SELL else -fill.size),
-        "price": str(fill.price),
-        "realized_pnl": str(event.realized_pnl),
-        "fee": str(fill.fee),
+        "size": units.size(fill.size if fill.side is Side.SELL else -fill.size),
+        "price": units.price(fill.price),
+        "realized_pnl": units.cash(event.realized_pnl),
+        "fee": units.cash(fill.fee),
     }
 
 
@@ -159,7 +164,8 @@ def derivatives_report(
     recorder: Recorder,
     watch: MarginWatch,
 ) -> dict[str, Any]:
-    """The ``derivatives`` part of a backtest's JSON (money as exact Decimal text)."""
+    """The ``derivatives`` part of a backtest's JSON (see the module docstring)."""
+    u = Units.of(product)
     amounts = [e.payment.amount for e in recorder.funding]
     paid = -sum((a for a in amounts if a < 0), ZERO)
     received = sum((a for a in amounts if a > 0), ZERO)
@@ -174,9 +180,9 @@ def derivatives_report(
         "margin_type": None if parts.margin_type is None else parts.margin_type.value,
         "funding": {
             "payments": len(amounts),
-            "paid": str(paid),
-            "received": str(received),
-            "net": str(received - paid),
+            "paid": u.cash(paid),
+            "received": u.cash(received),
+            "net": u.cash(received - paid),
         },
         "margin_calls": {
             "count": len(watch.calls),
@@ -185,9 +191,9 @@ def derivatives_report(
         },
         "liquidations": {
             "count": len(liquidations),
-            "realized_pnl": str(sum((e.realized_pnl for e in liquidations), ZERO)),
-            "fees": str(sum((e.fill.fee for e in liquidations), ZERO)),
-            "fills": [_close_json(e) for e in liquidations],
+            "realized_pnl": u.cash(sum((e.realized_pnl for e in liquidations), ZERO)),
+            "fees": u.cash(sum((e.fill.fee for e in liquidations), ZERO)),
+            "fills": [_close_json(e, u) for e in liquidations],
         },
-        "settlements": [_close_json(e) for e in _venue_fills(recorder, kernel, SETTLEMENT_TAG)],
+        "settlements": [_close_json(e, u) for e in _venue_fills(recorder, kernel, SETTLEMENT_TAG)],
     }

@@ -30,7 +30,7 @@ from typing import Any
 
 from gpt_trader.config import BotConfig, load_config
 from gpt_trader.config.profiles import describe_validation_error
-from gpt_trader.domain import Candle
+from gpt_trader.domain import Candle, GuardTrip, Product
 from gpt_trader.domain.bars import BarSeries
 from gpt_trader.engine.kernel import Kernel
 from gpt_trader.errors import UserError
@@ -38,18 +38,22 @@ from gpt_trader.plugins import PluginManager, make_plugin_manager
 from gpt_trader.sim.broker import SimBroker
 from pydantic import ValidationError
 
+from gpt_trader_research import incidents
 from gpt_trader_research.components import Recorder
 from gpt_trader_research.derivatives import MarginWatch, derivatives_report
 from gpt_trader_research.results import (
     Curve,
     RoundTrip,
+    Units,
     equity_curve,
     iso,
+    reported_stats,
     round_trips,
     statistics,
 )
 from gpt_trader_research.specs import ComponentArg
 
+ZERO = Decimal(0)
 DEFAULT_CASH = Decimal(100_000)
 DEFAULT_TAKER_BPS = Decimal(60)
 DEFAULT_MAKER_BPS = Decimal(40)
@@ -241,10 +245,16 @@ def build_config(spec: BacktestSpec) -> BotConfig:
 
 @dataclass
 class BacktestResult:
-    """Everything a backtest reports; ``to_json`` is the ``--json`` form."""
+    """Everything a backtest reports; ``to_json`` is the ``--json`` form.
+
+    The figures here are exact; ``to_json`` and the reports round each one where it is
+    printed (:attr:`units`). ``reconciliation`` says how the printed trades add up to the
+    printed equity change.
+    """
 
     spec: BacktestSpec
     config: BotConfig
+    product: Product
     bars: BarSeries
     path: str
     kernel_bars: int
@@ -257,6 +267,7 @@ class BacktestResult:
     stats: dict[str, Any]
     summary: dict[str, Any]
     recorder: Recorder
+    trips_by_guards: list[GuardTrip] = field(default_factory=list)
     derivatives: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -276,9 +287,40 @@ class BacktestResult:
     def bars_per_s(self) -> float:
         return len(self.bars) / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
+    @property
+    def units(self) -> Units:
+        return Units.of(self.product)
+
+    def reconciliation(self) -> dict[str, str]:
+        """Printed starting cash + the printed trades' P&L + funding + ``rounding`` = printed
+        final equity, to the cent. Each trade's P&L is its exact value rounded half-even,
+        so their sum can miss the equity change by up to half a cent per rounded figure;
+        ``rounding`` is that gap, stated rather than spread over the trades."""
+        u = self.units
+        start, final = u.round_cash(self.starting_cash), u.round_cash(self.final_equity)
+        trades = sum((u.round_cash(t.pnl) for t in self.trips), ZERO)
+        funding = u.round_cash(sum((e.payment.amount for e in self.recorder.funding), ZERO))
+        return {
+            "starting_cash": u.cash(start),
+            "trades_pnl": u.cash(trades),
+            "funding": u.cash(funding),
+            "rounding": u.cash(final - start - trades - funding),
+            "final_equity": u.cash(final),
+        }
+
+    def guard_trips(self) -> list[dict[str, Any]]:
+        return incidents.guard_trips(self.trips_by_guards, self.bars.symbol)
+
+    def guard_warnings(self) -> list[dict[str, Any]]:
+        return incidents.guard_warnings(self.recorder.trips, self.bars.symbol)
+
+    def rejections(self) -> list[dict[str, Any]]:
+        return incidents.rejections(self.recorder.rejections, self.units)
+
     def to_json(self, *, with_trades: bool = True) -> dict[str, Any]:
         bars = self.bars
         c = self.config
+        u = self.units
         out: dict[str, Any] = {
             "data": str(self.spec.data),
             "symbol": bars.symbol,
@@ -299,31 +341,27 @@ class BacktestResult:
                 "guards": [_ref(r) for r in c.guards],
                 "broker": _ref(c.broker),
             },
-            "starting_cash": str(self.starting_cash),
-            "final_equity": str(self.final_equity),
-            "fees": str(self.fees),
-            "stats": self.stats,
+            "currency": u.currency,
+            "starting_cash": u.cash(self.starting_cash),
+            "final_equity": u.cash(self.final_equity),
+            "fees": u.cash(self.fees),
+            "reconciliation": self.reconciliation(),
+            "stats": reported_stats(self.stats, u),
             "orders": self.summary.get("orders", 0),
             "orders_by_status": self.summary.get("orders_by_status", {}),
             "fills": self.summary.get("fills", 0),
             "decisions": self.summary.get("decisions", 0),
             "trading_state": self.summary.get("trading_state", ""),
-            "guard_trips": self.summary.get("guard_trips", []),
-            "rejections": [
-                {
-                    "client_order_id": r.request.client_order_id,
-                    "reason": r.reason,
-                    "source": r.source,
-                }
-                for r in self.recorder.rejections
-            ],
+            "guard_trips": self.guard_trips(),
+            "guard_warnings": self.guard_warnings(),
+            "rejections": self.rejections(),
             "component_failures": [
                 {"component": f.component, "error": f.error} for f in self.recorder.failures
             ],
             "derivatives": self.derivatives,
         }
         if with_trades:
-            out["trades"] = [t.to_json() for t in self.trips]
+            out["trades"] = [t.to_json(u) for t in self.trips]
         out.update(self.extra)
         return out
 
@@ -398,13 +436,14 @@ async def run_backtest_async(
     starting = kernel.ledger.starting_equity
     final = kernel.ledger.equity
     fees = kernel.ledger.fees
-    trips = round_trips(fills, series, product.quantize_quote, product.contract_size)
+    trips = round_trips(fills, series, product.contract_size)
     funding = [e.payment for e in recorder.funding]
     curve = equity_curve(fills, series, starting, product.contract_size, funding)
     stats_out = statistics(curve, series, trips, starting, final, fees)
     return BacktestResult(
         spec=spec,
         config=config,
+        product=product,
         bars=series,
         path=stats.path,
         kernel_bars=stats.kernel_bars,
@@ -417,6 +456,7 @@ async def run_backtest_async(
         stats=stats_out,
         summary=summary,
         recorder=recorder,
+        trips_by_guards=list(kernel.guard_trips),
         derivatives=(
             None if watch is None else derivatives_report(product, kernel, recorder, watch)
         ),

@@ -108,8 +108,8 @@ def evaluate(task: TrialTask) -> dict[str, Any]:
         "max_drawdown": s["max_drawdown"],
         "trades": s["trades"],
         "win_rate": s["win_rate"],
-        "final_equity": str(result.final_equity),
-        "fees": str(result.fees),
+        "final_equity": result.units.cash(result.final_equity),
+        "fees": result.units.cash(result.fees),
         "elapsed_s": result.elapsed_s,
     }
 

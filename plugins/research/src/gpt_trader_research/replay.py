@@ -19,6 +19,11 @@ one (it started with that run's positions and sim exchange state; a replay start
 paper/live session (its kernel clock is the wall clock, so decision times differ even when
 the decisions do not), and runtime guards (the live driver runs them on a wall-clock timer,
 the replay driver at event-time intervals).
+
+Orders and fills are compared as recorded, to the last digit; a difference shows its
+prices, sizes and fees as every report does (the product's increments, the quote
+currency's, half-even). Two figures that differ by less than the increment print alike:
+such a difference says ``below_increment`` (the store has the exact values).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from gpt_trader.errors import UserError
 from gpt_trader.plugins import PluginManager, make_plugin_manager
 
 from gpt_trader_research.components import Recorder
+from gpt_trader_research.results import Units
 
 RECORDER = "research.recorder"
 
@@ -234,7 +240,7 @@ def replay_config(config: BotConfig) -> BotConfig:
 
 async def _replay(
     config: BotConfig, pm: PluginManager, session: Session
-) -> tuple[Recorder, dict[str, Any]]:
+) -> tuple[Recorder, dict[str, Any], dict[str, Units]]:
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.runtime.replay import run_events
 
@@ -262,7 +268,26 @@ async def _replay(
             reason = "replayed"
         finally:
             summary = await finish(runtime, reason, hooks=False)
-    return recorder, {**summary, "run_id": runtime.run_id}
+    units = {symbol: Units.of(p) for symbol, p in kernel.products.items()}
+    return recorder, {**summary, "run_id": runtime.run_id}, units
+
+
+# How an order's or a fill's figure is printed: the Units method for its field.
+FIGURES = {"price": "price", "limit_price": "price", "size": "size", "fee": "cash"}
+
+
+def _figure(units: Units | None, name: str, value: Any) -> Any:
+    how = FIGURES.get(name)
+    if units is None or how is None or not isinstance(value, str):
+        return value
+    return getattr(units, how)(Decimal(value))
+
+
+def _shown(units: Units | None, name: str, value: Any) -> Any:
+    """A difference's side as printed: a figure, or a whole row (its figures rounded)."""
+    if isinstance(value, dict):
+        return {k: _figure(units, k, v) for k, v in value.items()}
+    return _figure(units, name, value)
 
 
 @dataclass
@@ -272,14 +297,19 @@ class Difference:
     field: str
     recorded: Any
     replayed: Any
+    symbols: tuple[str, str] = ("", "")  # of the recorded and the replayed order or fill
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, units: dict[str, Units] | None = None) -> dict[str, Any]:
+        units = units or {}
+        recorded = _shown(units.get(self.symbols[0]), self.field, self.recorded)
+        replayed = _shown(units.get(self.symbols[1]), self.field, self.replayed)
         return {
             "kind": self.kind,
             "index": self.index,
             "field": self.field,
-            "recorded": self.recorded,
-            "replayed": self.replayed,
+            "recorded": recorded,
+            "replayed": replayed,
+            "below_increment": recorded == replayed,
         }
 
 
@@ -290,6 +320,7 @@ class ReplayReport:
     counts: dict[str, dict[str, int]]
     differences: list[Difference]
     notes: list[str] = field(default_factory=list)
+    units: dict[str, Units] = field(default_factory=dict)
 
     @property
     def identical(self) -> bool:
@@ -308,7 +339,7 @@ class ReplayReport:
             "counts": self.counts,
             "identical": self.identical,
             "differences_by_kind": by_kind,
-            "differences": [d.to_json() for d in self.differences],
+            "differences": [d.to_json(self.units) for d in self.differences],
             "notes": self.notes,
         }
 
@@ -320,13 +351,15 @@ def _compare(
     for i, (a, b) in enumerate(zip(recorded, replayed, strict=False)):
         for name in fields:
             if a.get(name) != b.get(name):
-                out.append(Difference(kind, i, name, a.get(name), b.get(name)))
+                symbols = (str(a.get("symbol", "")), str(b.get("symbol", "")))
+                out.append(Difference(kind, i, name, a.get(name), b.get(name), symbols))
     if len(recorded) != len(replayed):
         longer, side = (
             (recorded, "recorded") if len(recorded) > len(replayed) else (replayed, "replayed")
         )
         for i in range(min(len(recorded), len(replayed)), len(longer)):
             item = longer[i]
+            symbol = str(item.get("symbol", ""))
             out.append(
                 Difference(
                     kind,
@@ -334,6 +367,7 @@ def _compare(
                     "missing",
                     item if side == "recorded" else None,
                     item if side == "replayed" else None,
+                    (symbol, symbol),
                 )
             )
     return out
@@ -419,8 +453,9 @@ def replay_run(
     if config.broker.use != "sim":
         config = config.model_copy(update={"broker": ComponentRef(use="sim")})
     pm = pm or make_plugin_manager()
-    recorder, summary = asyncio.run(_replay(replay_config(config), pm, session))
+    recorder, summary, units = asyncio.run(_replay(replay_config(config), pm, session))
     report = compare(session, recorder, summary["run_id"])
+    report.units = units
     if config.broker.use == "sim" and session.mode in ("paper", "live"):
         report.notes.append("the replay fills on the sim broker, not on the venue the session used")
     return report
@@ -446,7 +481,11 @@ def show_replay(report: ReplayReport, console: Any, limit: int) -> None:
     if report.differences and limit:
         diff = Table("Kind", "#", "Field", "Recorded", "Replayed", title="differences")
         for d in report.differences[:limit]:
-            diff.add_row(d.kind, str(d.index), d.field, str(d.recorded), str(d.replayed))
+            shown = d.to_json(report.units)
+            replayed = str(shown["replayed"])
+            if shown["below_increment"]:
+                replayed += " (differs below the increment)"
+            diff.add_row(d.kind, str(d.index), d.field, str(shown["recorded"]), replayed)
         console.print(diff)
         if len(report.differences) > limit:
             console.print(f"... and {len(report.differences) - limit} more (see --json)")

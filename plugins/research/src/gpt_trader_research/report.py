@@ -1,5 +1,10 @@
 """Showing a backtest: a rich summary for people, an HTML report (plotly), a PNG if possible.
 
+Every figure is printed as ``--json`` prints it (the result's :class:`Units`: prices and
+sizes on the product's increments, money on the quote currency's, half-even); the charts
+plot the exact curve and show it to those increments. Guard trips, guard warnings and
+rejected orders are listed with their time and symbol, and marked on the price chart.
+
 A backtest of a future or a perpetual adds funding, margin calls, liquidations and
 settlements: rows of the summary, markers on the price chart and figures in its title.
 """
@@ -12,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from gpt_trader.domain import money
 from gpt_trader.errors import UserError
 from rich.console import Console
 from rich.table import Table
@@ -19,16 +25,11 @@ from rich.table import Table
 from gpt_trader_research.engine import BacktestResult
 
 NS = 1_000_000_000
-CENT = Decimal("0.01")
 MAX_POINTS = 20_000
 
 
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x * 100:,.2f} %"
-
-
-def _money(x: Decimal) -> str:
-    return str(x.quantize(CENT)) if x.is_finite() else str(x)
 
 
 def _when(text: str | None) -> str:
@@ -39,8 +40,17 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "n/a" if x is None else f"{x:,.{digits}f}"
 
 
+def _check(r: dict[str, str]) -> str:
+    """The reconciliation as a sum a reader can redo."""
+    change = Decimal(r["final_equity"]) - Decimal(r["starting_cash"])
+    return (
+        f"trades {r['trades_pnl']} + funding {r['funding']} + rounding {r['rounding']} = {change}"
+    )
+
+
 def stats_table(result: BacktestResult) -> Table:
     s = result.stats
+    u = result.units
     table = Table(title=f"backtest {result.bars.symbol}", show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -50,8 +60,9 @@ def stats_table(result: BacktestResult) -> Table:
             f"{len(result.bars):,} ({result.path}, {result.kernel_bars:,} through the kernel)",
         ),
         ("speed", f"{result.bars_per_s:,.0f} bars/s ({result.elapsed_s * 1000:,.1f} ms)"),
-        ("starting cash", str(result.starting_cash)),
-        ("final equity", _money(result.final_equity)),
+        ("starting cash", f"{u.cash(result.starting_cash)} {u.currency}"),
+        ("final equity", f"{u.cash(result.final_equity)} {u.currency}"),
+        ("equity change", _check(result.reconciliation())),
         ("total return", _pct(s["total_return"])),
         ("buy & hold", _pct(s["buy_and_hold_return"])),
         ("CAGR", _pct(s["cagr"])),
@@ -63,9 +74,11 @@ def stats_table(result: BacktestResult) -> Table:
         ("profit factor", _num(s["profit_factor"])),
         ("exposure", _pct(s["exposure"])),
         ("trades", f"{s['trades']} closed, {s['open_trades']} open"),
-        ("fees", s["fees"]),
+        ("fees", f"{u.cash(s['fees'])} {u.currency}"),
         ("trading state", str(result.summary.get("trading_state", ""))),
-        ("guard trips", str(len(result.summary.get("guard_trips", [])))),
+        ("guard trips", str(len(result.trips_by_guards))),
+        ("guard warnings", str(len(result.guard_warnings()))),
+        ("rejected orders", str(len(result.recorder.rejections))),
     ]
     if result.derivatives is not None:
         rows += derivative_rows(result.derivatives)
@@ -75,7 +88,7 @@ def stats_table(result: BacktestResult) -> Table:
 
 
 def derivative_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
-    """Summary rows of the ``derivatives`` part of a result."""
+    """Summary rows of the ``derivatives`` part of a result (its figures already rounded)."""
     f, m, liq = d["funding"], d["margin_calls"], d["liquidations"]
     settled = d["settlements"]
     lev = d["leverage"] or "venue default"
@@ -83,20 +96,18 @@ def derivative_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
         ("leverage", f"{lev}, {d['margin_type'] or 'CROSS'} margin"),
         (
             "funding",
-            f"{f['payments']} payments: paid {_money(Decimal(f['paid']))}, received "
-            f"{_money(Decimal(f['received']))}, net {_money(Decimal(f['net']))} {d['currency']}",
+            f"{f['payments']} payments: paid {f['paid']}, received {f['received']}, "
+            f"net {f['net']} {d['currency']}",
         ),
         ("margin calls", f"{m['count']} (worst level {m['worst_level']})"),
         (
             "liquidations",
-            f"{liq['count']}: realised {_money(Decimal(liq['realized_pnl']))}, "
-            f"fees {_money(Decimal(liq['fees']))}",
+            f"{liq['count']}: realised {liq['realized_pnl']}, fees {liq['fees']}",
         ),
         (
             "settlements",
             ", ".join(
-                f"{_when(x['time'])} at {x['price']} (P&L {_money(Decimal(x['realized_pnl']))})"
-                for x in settled
+                f"{_when(x['time'])} at {x['price']} (P&L {x['realized_pnl']})" for x in settled
             )
             or "none",
         ),
@@ -107,7 +118,7 @@ def _title_extra(d: dict[str, Any] | None) -> str:
     if d is None:
         return ""
     return (
-        f", funding {_money(Decimal(d['funding']['net']))}, "
+        f", funding {d['funding']['net']}, "
         f"{d['margin_calls']['count']} margin calls, {d['liquidations']['count']} liquidations, "
         f"{len(d['settlements'])} settlements"
     )
@@ -148,8 +159,9 @@ def trades_table(result: BacktestResult, limit: int) -> Table:
     for col in ("#", "side", "entry time", "entry", "exit time", "exit", "size", "fees", "P&L"):
         table.add_column(col, justify="right" if col not in ("side",) else "left")
     index = {id(t): i for i, t in enumerate(trips, start=1)}
+    units = result.units
     for t in shown:
-        j = t.to_json()
+        j = t.to_json(units)
         pnl = j["pnl"]
         style = "green" if t.pnl > 0 else "red" if t.pnl < 0 else ""
         table.add_row(
@@ -166,10 +178,61 @@ def trades_table(result: BacktestResult, limit: int) -> Table:
     return table
 
 
+def incidents(result: BacktestResult) -> list[dict[str, str]]:
+    """Runtime trips, rejected orders and guard warnings, in time order, as report rows
+    (``time``, ``symbol``, ``by``, ``what``). A pre-trade trip is its rejection: one row."""
+    rows = [
+        {
+            "time": t["time"],
+            "symbol": t["symbol"],
+            "by": t["guard"],
+            "what": f"{t['severity']} ({t['stage']}): {t['message']}",
+        }
+        for t in result.guard_trips()
+        if t["stage"] == "runtime"
+    ]
+    rows += [
+        {
+            "time": r["time"],
+            "symbol": r["symbol"],
+            "by": r["source"].removeprefix("guard:"),
+            "what": f"rejected {r['side']} {r['size']}: {r['reason']}",
+        }
+        for r in result.rejections()
+    ]
+    rows += [
+        {
+            "time": w["time"],
+            "symbol": w["symbol"],
+            "by": w["guard"],
+            "what": f"WARN ({w['stage']}): {w['message']}",
+        }
+        for w in result.guard_warnings()
+    ]
+    return sorted(rows, key=lambda row: row["time"])
+
+
+def incidents_table(rows: list[dict[str, str]], limit: int) -> Table:
+    shown = rows[:limit]
+    title = f"guard trips, rejections and warnings ({len(rows)})"
+    if len(shown) < len(rows):
+        title += f", the first {len(shown)} shown (all in --json)"
+    table = Table(title=title)
+    for col in ("time", "symbol", "by"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("what", overflow="fold")
+    for row in shown:
+        table.add_row(_when(row["time"]), row["symbol"], row["by"], row["what"])
+    return table
+
+
 def show(result: BacktestResult, console: Console, trades: int) -> None:
     console.print(stats_table(result))
     if trades > 0 and result.trips:
         console.print(trades_table(result, trades))
+    rows = incidents(result)
+    if rows:
+        console.print(incidents_table(rows, max(trades, 20)))
 
 
 def _decimate(n: int) -> np.ndarray:
@@ -179,12 +242,47 @@ def _decimate(n: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, MAX_POINTS).astype(np.int64))
 
 
+def _decimals(increment: Decimal) -> int:
+    return max(0, -int(increment.as_tuple().exponent))
+
+
+def _incident_markers(fig: Any, result: BacktestResult) -> None:
+    """Rejected orders and runtime trips on the price chart, at the close of their bar."""
+    import plotly.graph_objects as go
+
+    rows = incidents(result)
+    if not rows:
+        return
+    bars = result.bars
+    bar_ts = np.asarray(bars.ts, dtype=np.int64)
+    times = np.asarray([np.datetime64(r["time"].rstrip("Z"), "ns") for r in rows])
+    at = np.searchsorted(bar_ts, times.astype(np.int64), side="right") - 1
+    price = np.asarray(bars.close, dtype=np.float64)[np.clip(at, 0, len(bars) - 1)]
+    fig.add_trace(
+        go.Scatter(
+            x=times,
+            y=price,
+            mode="markers",
+            name="rejected / guard",
+            marker={"symbol": "circle-x-open", "size": 10, "color": "#e08214"},
+            text=[f"{r['symbol']} {r['by']}: {r['what']}" for r in rows],
+            hoverinfo="text+x",
+        ),
+        row=1,
+        col=1,
+    )
+
+
 def figure(result: BacktestResult) -> Any:
     """Price with the trades, equity, drawdown: three rows sharing the time axis."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     bars = result.bars
+    units = result.units
+    # The curves are exact floats; hovering shows them to the increments the figures use.
+    price_fmt = f"%{{y:,.{_decimals(units.price_increment)}f}}"
+    cash_fmt = f"%{{y:,.{_decimals(money.currency_increment(units.currency))}f}}"
     n = len(bars)
     close_ts = np.asarray(bars.ts, dtype=np.int64) + bars.interval_s * NS
     x_all = close_ts.astype("datetime64[ns]")
@@ -200,7 +298,13 @@ def figure(result: BacktestResult) -> Any:
         subplot_titles=(f"{bars.symbol} close and trades", "equity", "drawdown"),
     )
     fig.add_trace(
-        go.Scattergl(x=x, y=curve.close[pick], name="close", line={"width": 1, "color": "#555"}),
+        go.Scattergl(
+            x=x,
+            y=curve.close[pick],
+            name="close",
+            line={"width": 1, "color": "#555"},
+            hovertemplate=price_fmt,
+        ),
         row=1,
         col=1,
     )
@@ -221,15 +325,26 @@ def figure(result: BacktestResult) -> Any:
                     mode="markers",
                     name=name,
                     marker={"symbol": symbol, "size": 8, "color": color},
-                    text=[f"{f.side.value} {f.size} @ {f.price} fee {f.fee}" for f in group],
+                    text=[
+                        f"{f.side.value} {units.size(f.size)} @ {units.price(f.price)} "
+                        f"fee {units.cash(f.fee)}"
+                        for f in group
+                    ],
                     hoverinfo="text+x",
                 ),
                 row=1,
                 col=1,
             )
     _venue_markers(fig, result.derivatives)
+    _incident_markers(fig, result)
     fig.add_trace(
-        go.Scattergl(x=x, y=curve.equity[pick], name="equity", line={"color": "#2166ac"}),
+        go.Scattergl(
+            x=x,
+            y=curve.equity[pick],
+            name="equity",
+            line={"color": "#2166ac"},
+            hovertemplate=cash_fmt,
+        ),
         row=2,
         col=1,
     )
@@ -250,7 +365,7 @@ def figure(result: BacktestResult) -> Any:
         title=(
             f"{bars.symbol} {len(bars):,} bars: return {s['total_return'] * 100:.2f} %, "
             f"Sharpe {sharpe}, max DD {s['max_drawdown'] * 100:.2f} %, "
-            f"{s['trades']} trades, fees {s['fees']}" + _title_extra(result.derivatives)
+            f"{s['trades']} trades, fees {units.cash(s['fees'])}" + _title_extra(result.derivatives)
         ),
         height=900,
         hovermode="x unified",

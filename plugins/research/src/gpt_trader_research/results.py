@@ -1,7 +1,9 @@
 """From fills and bars to what a backtest reports: round trips, the equity curve, statistics.
 
-Money (prices, sizes, fees, P&L, equity figures in the output) stays Decimal; the equity
-curve and the statistics are float arrays, because they are maths over every bar.
+Money (prices, sizes, fees, P&L, equity) stays exact Decimal through the maths; the equity
+curve and the statistics are float arrays, because they are maths over every bar. Figures
+are rounded once, where they leave (``to_json``, the reports), by :class:`Units`: the
+product's increments and the quote currency's, half-even (:mod:`gpt_trader.domain.money`).
 
 The curve is rebuilt from the fills and the bar closes rather than read from the kernel:
 the replay driver's vectorised path hands the kernel only the bars where something can
@@ -26,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from gpt_trader.domain import Fill, FundingPayment, Side
+from gpt_trader.domain import Fill, FundingPayment, Product, Side, money
 from gpt_trader.domain.bars import BarSeries
 
 ZERO = Decimal(0)
@@ -40,6 +42,33 @@ def iso(ts: int) -> str:
     """An int-ns UTC timestamp as ISO-8601 with a Z."""
     dt = datetime.fromtimestamp(ts // NS, tz=UTC).replace(microsecond=(ts % NS) // 1000)
     return dt.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Units:
+    """How one product's figures leave a report: prices to its ``price_increment``, sizes
+    to its ``base_increment``, money to the quote currency's increment (cents for USD)."""
+
+    price_increment: Decimal
+    size_increment: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, product: Product) -> Units:
+        return cls(product.price_increment, product.base_increment, product.quote)
+
+    def price(self, value: Decimal) -> str:
+        return money.at(value, self.price_increment)
+
+    def size(self, value: Decimal) -> str:
+        return money.at(value, self.size_increment)
+
+    def cash(self, value: Decimal) -> str:
+        return money.text(self.round_cash(value))
+
+    def round_cash(self, value: Decimal) -> Decimal:
+        """``value`` as :meth:`cash` prints it, as a number (for sums of printed figures)."""
+        return money.quantize(value, money.currency_increment(self.currency))
 
 
 @dataclass
@@ -71,18 +100,19 @@ class RoundTrip:
             return 0.0
         return float(self.pnl / self.entry_value * 100)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, units: Units) -> dict[str, Any]:
+        """The trade as reported: average prices, size, fees and P&L on their increments."""
         return {
             "side": self.side,
             "entry_time": iso(self.entry_ts),
             "entry_bar": self.entry_bar,
-            "entry_price": str(self.entry_price),
+            "entry_price": units.price(self.entry_price),
             "exit_time": None if self.exit_ts is None else iso(self.exit_ts),
             "exit_bar": self.exit_bar,
-            "exit_price": None if self.exit_price is None else str(self.exit_price),
-            "size": str(self.size),
-            "fees": str(self.fees),
-            "pnl": str(self.pnl),
+            "exit_price": None if self.exit_price is None else units.price(self.exit_price),
+            "size": units.size(self.size),
+            "fees": units.cash(self.fees),
+            "pnl": units.cash(self.pnl),
             "return_pct": round(self.return_pct, 6),
             "open": self.is_open,
             "fills": self.fills,
@@ -97,15 +127,13 @@ def bar_index(bar_ts: npt.NDArray[np.int64], ts: int) -> int:
 def round_trips(
     fills: list[Fill],
     bars: BarSeries,
-    quantize: Any = None,
     contract_size: Decimal = Decimal(1),
 ) -> list[RoundTrip]:
     """Group fills into round trips; a fill that flips the position is split in two.
 
     ``pnl`` of a closed trip = side * (exit value - entry value) * contract size - every
     fee on the way (funding is reported apart); of an open one it is marked at the last
-    bar's close. ``quantize`` (a Product method) rounds the marked P&L of an open trip to
-    the quote increment.
+    bar's close, as the kernel marks its equity. Exact: nothing is rounded here.
     """
     bar_ts = np.asarray(bars.ts, dtype=np.int64)
     trips: list[RoundTrip] = []
@@ -153,8 +181,7 @@ def round_trips(
         open_size = last.size - last.exit_size
         sign = 1 if last.side == "long" else -1
         value = last.exit_value + open_size * close
-        pnl = sign * (value - last.entry_value) * contract_size - last.fees
-        last.pnl = quantize(pnl) if quantize is not None else pnl
+        last.pnl = sign * (value - last.entry_value) * contract_size - last.fees
     return trips
 
 
@@ -256,6 +283,15 @@ def period_returns(curve: Curve, bars: BarSeries, starting: float) -> tuple[Floa
     return rets, periods
 
 
+#: The statistics that are money (Decimal), in the quote currency.
+MONEY_STATS = ("best_trade", "worst_trade", "fees")
+
+
+def reported_stats(stats: dict[str, Any], units: Units) -> dict[str, Any]:
+    """``stats`` as printed: the money among them on the quote increment, ratios as they are."""
+    return {k: units.cash(v) if k in MONEY_STATS else v for k, v in stats.items()}
+
+
 def statistics(
     curve: Curve,
     bars: BarSeries,
@@ -264,7 +300,8 @@ def statistics(
     final_equity: Decimal,
     fees: Decimal,
 ) -> dict[str, Any]:
-    """The report's numbers. Ratios are floats (None when undefined); money is Decimal text.
+    """The report's numbers. Ratios are floats (None when undefined); money (best and
+    worst trade, fees) is exact Decimal, rounded where it is printed (:data:`MONEY_STATS`).
 
     Sharpe and Sortino: mean over standard (downside) deviation of daily returns times
     sqrt(365) (crypto trades every day), per-bar returns annualised when the data spans
@@ -309,9 +346,9 @@ def statistics(
         "exposure": float(np.count_nonzero(curve.position) / n) if n else 0.0,
         "trades": len(closed),
         "open_trades": len(trips) - len(closed),
-        "best_trade": str(max((t.pnl for t in closed), default=ZERO)),
-        "worst_trade": str(min((t.pnl for t in closed), default=ZERO)),
-        "fees": str(fees),
+        "best_trade": max((t.pnl for t in closed), default=ZERO),
+        "worst_trade": min((t.pnl for t in closed), default=ZERO),
+        "fees": fees,
         "buy_and_hold_return": last / first - 1.0 if first else 0.0,
         "years": years,
     }

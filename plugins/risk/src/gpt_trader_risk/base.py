@@ -23,6 +23,7 @@ __all__ = [
     "NonNegDecimal",
     "OnCritical",
     "ParamGuard",
+    "PerSymbol",
     "PosDecimal",
     "PreTradeParams",
     "ReportLatch",
@@ -32,7 +33,9 @@ __all__ = [
     "currency_of",
     "is_exit",
     "order_context",
+    "per_symbol",
     "projected_position",
+    "quote_of",
     "reference_price",
     "trip",
 ]
@@ -72,6 +75,31 @@ def _warn_at(value: Any) -> Any:
 
 
 WarnAt = Annotated[Fraction | None, BeforeValidator(_warn_at)]
+
+
+def _table(value: Any) -> Any:
+    """One value for every symbol becomes ``{"*": value}``."""
+    if isinstance(value, dict) or value is None:
+        return value
+    return {"*": value}
+
+
+#: A positive amount per symbol (``"*"`` is the default); one value applies to every symbol.
+PerSymbol = Annotated[dict[str, PosDecimal], BeforeValidator(_table)]
+
+
+def per_symbol(
+    limits: dict[str, Decimal] | None, symbol: str, unlisted: str = "allow"
+) -> tuple[Decimal | None, bool]:
+    """``(limit, missing)``: the value for ``symbol`` (``"*"`` is the default); ``missing``
+    when the table lacks it and unlisted symbols are blocked."""
+    if limits is None:
+        return None, False
+    if symbol in limits:
+        return limits[symbol], False
+    if "*" in limits:
+        return limits["*"], False
+    return None, unlisted == "block"
 
 
 def _on_critical(value: Any) -> TradingState:
@@ -203,6 +231,14 @@ def currency_of(products: Mapping[str, Product], default: str = "USD") -> str:
     """The quote currency of the universe when there is exactly one, else ``default``."""
     quotes = {p.quote for p in products.values()}
     return quotes.pop() if len(quotes) == 1 else default
+
+
+def quote_of(state: StateView, symbol: str | None = None) -> str:
+    """The currency money about ``symbol`` is in (its product's quote); the universe's for
+    the whole account (equity, gross exposure). Messages print money with
+    ``gpt_trader.domain.money.amount(value, quote_of(...))``."""
+    product = state.products.get(symbol) if symbol else None
+    return product.quote if product is not None else currency_of(state.products)
 
 
 P = TypeVar("P")

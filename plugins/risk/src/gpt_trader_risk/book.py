@@ -8,7 +8,8 @@ Core's :class:`~gpt_trader.protocols.StateView` has no order book. The book-base
   (a :class:`~gpt_trader.domain.market.BookUpdate` snapshot has exactly that shape),
 * or None when there is no book for the symbol.
 
-Without a book the guards pass with a WARN "no book" (or block, if configured to).
+Without a book ``guard.liquidity`` passes with a WARN "no book" (or blocks, if configured
+to); ``guard.impact_cost`` estimates the cost instead (see :mod:`gpt_trader_risk.impact`).
 """
 
 from __future__ import annotations

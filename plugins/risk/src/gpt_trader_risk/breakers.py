@@ -18,6 +18,7 @@ from typing import Literal, Self
 
 from gpt_trader.domain import GuardResult, Severity, TradingState
 from gpt_trader.domain.market import NS
+from gpt_trader.domain.money import amount
 from gpt_trader.protocols import StateView
 from pydantic import Field, PositiveInt, model_validator
 
@@ -30,7 +31,7 @@ from gpt_trader_risk.base import (
     RuntimeParams,
     trip,
 )
-from gpt_trader_risk.compare import Level, Limit, Mode, money, num, shown
+from gpt_trader_risk.compare import Level, Limit, Mode, apart, num, shown
 
 log = logging.getLogger("gpt_trader_risk")
 
@@ -149,15 +150,15 @@ class DailyLoss:
         lim = Limit(limit, Mode.GE, self.p.warn_at)
         level, value = lim.grade(loss)
         cur = self.currency
-        detail = f"realised {money(realised)}, unrealised {money(unrealised)}"
+        detail = f"realised {amount(realised, cur)}, unrealised {amount(unrealised, cur)}"
         if fees:
-            detail += f", fees {money(fees)}"
+            detail += f", fees {amount(fees, cur)}"
         if level is Level.OK:
-            message = f"daily P&L {money(pnl)} {cur}, limit {num(limit)} {cur} ({detail})"
+            message = f"daily P&L {amount(pnl, cur)} {cur}, limit {num(limit)} {cur} ({detail})"
         else:
             message = (
-                f"daily loss {money(loss)} {cur} {lim.verb(value)} limit {num(limit)} {cur} "
-                f"({detail})"
+                f"daily loss {amount(loss, cur)} {cur} {lim.verb(value)} limit {num(limit)} {cur}"
+                f"{apart(loss, limit, cur)} ({detail})"
             )
         result = trip(
             self.name,
@@ -207,7 +208,7 @@ class MaxDrawdown:
                 trip(
                     self.name,
                     Level.BREACH,
-                    f"equity peak {money(peak)} {self.currency} is not positive",
+                    f"equity peak {amount(peak, self.currency)} {self.currency} is not positive",
                     equity,
                     ZERO,
                     breach=Severity.CRITICAL,
@@ -221,8 +222,9 @@ class MaxDrawdown:
         result = trip(
             self.name,
             level,
-            f"drawdown {shown(value, 2, 4)}% from peak {money(peak)} {self.currency} "
-            f"{lim.verb(value)} limit {num(self.p.pct)}% (equity {money(equity)})",
+            f"drawdown {shown(value, 2, 4)}% from peak {amount(peak, self.currency)} "
+            f"{self.currency} {lim.verb(value)} limit {num(self.p.pct)}% (equity "
+            f"{amount(equity, self.currency)})",
             value,
             self.p.pct,
             breach=Severity.CRITICAL,

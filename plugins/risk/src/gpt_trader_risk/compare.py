@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 
-__all__ = ["DEFAULT_WARN_AT", "Level", "Limit", "Mode", "money", "num", "shown"]
+from gpt_trader.domain.money import currency_increment, quantize, text
+
+__all__ = ["DEFAULT_WARN_AT", "Level", "Limit", "Mode", "apart", "num", "shown"]
 
 DEFAULT_WARN_AT = Decimal("0.8")
 _HUNDRED = Decimal(100)
@@ -76,9 +78,14 @@ def shown(value: Decimal, places: int = 2, most: int = 8) -> str:
     return f"{whole}.{frac}" if frac else whole
 
 
-def money(value: Decimal) -> str:
-    """An amount of money: 12.40, 0.9999, 1001.00."""
-    return shown(value, 2, 8)
+def apart(value: Decimal, limit: Decimal, currency: str) -> str:
+    """`` (by less than 0.01 USD)`` when an amount of money is not at its limit but prints
+    as if it were (messages print money on the currency's increment), else ``""``: so
+    "1.00 USD is below the minimum 1" does not read as a contradiction."""
+    inc = currency_increment(currency)
+    if value != limit and quantize(value, inc) == quantize(limit, inc):
+        return f" (by less than {text(inc)} {currency})"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

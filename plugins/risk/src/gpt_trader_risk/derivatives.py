@@ -29,6 +29,7 @@ from gpt_trader.domain import (
 )
 from gpt_trader.domain.margin_windows import MarginWindow, margin_window, window_end
 from gpt_trader.domain.market import NS
+from gpt_trader.domain.money import amount
 from gpt_trader.protocols import StateView
 from pydantic import Field, model_validator
 
@@ -44,10 +45,11 @@ from gpt_trader_risk.base import (
     is_exit,
     order_context,
     projected_position,
+    quote_of,
     reference_price,
     trip,
 )
-from gpt_trader_risk.compare import Level, Limit, Mode, money, num, shown
+from gpt_trader_risk.compare import Level, Limit, Mode, apart, num, shown
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -332,8 +334,9 @@ class DerivativeLeverage(_DerivativeEntryGuard[DerivativeLeverageParams]):
                 context=ctx,
             )
         equity = state.equity
+        cur = quote_of(state, request.symbol)
         if equity <= 0:
-            return blocked(self.name, f"equity {money(equity)} is not positive", ctx)
+            return blocked(self.name, f"equity {amount(equity, cur)} is not positive", ctx)
         price = reference_price(request, state)
         if price is None:
             return blocked(self.name, f"no price to value {request.symbol}", ctx)
@@ -344,8 +347,8 @@ class DerivativeLeverage(_DerivativeEntryGuard[DerivativeLeverageParams]):
             self.name,
             level,
             f"{request.symbol} leverage after this order {shown(value, 2, 6)} "
-            f"{lim.verb(value)} max {num(cap)} ({source}; notional {money(notional)} / "
-            f"equity {money(equity)})",
+            f"{lim.verb(value)} max {num(cap)} ({source}; notional "
+            f"{amount(notional, cur)} / equity {amount(equity, cur)})",
             value,
             cap,
             notional=notional,
@@ -388,8 +391,9 @@ class MarginRequirement(_DerivativeEntryGuard[MarginRequirementParams]):
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         ctx = order_context(request)
         equity = state.equity
+        cur = quote_of(state, request.symbol)
         if equity <= 0:
-            return blocked(self.name, f"equity {money(equity)} is not positive", ctx)
+            return blocked(self.name, f"equity {amount(equity, cur)} is not positive", ctx)
         overnight, why = overnight_rates(state.now, self.lookahead_ns)
         _, _, projected = projected_position(request, state)
         sizes = {s: p.size for s, p in state.positions.items() if p.size != 0}
@@ -422,9 +426,10 @@ class MarginRequirement(_DerivativeEntryGuard[MarginRequirementParams]):
         return trip(
             self.name,
             level,
-            f"initial margin after this order {money(value)} {lim.verb(value)} available "
-            f"{money(available)} (equity {money(equity)} less {_pct(self.p.headroom)} "
-            f"headroom){rates}",
+            f"initial margin after this order {amount(value, cur)} {lim.verb(value)} "
+            f"available {amount(available, cur)}{apart(value, available, cur)} "
+            f"(equity {amount(equity, cur)} less "
+            f"{_pct(self.p.headroom)} headroom){rates}",
             value,
             available,
             equity=equity,

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from gpt_trader_risk import breakers as rt
 from gpt_trader_risk import derivatives as dv
+from gpt_trader_risk import impact
 from gpt_trader_risk import pretrade as pre
 from gpt_trader_risk import sizers as sz
 from gpt_trader_risk.base import currency_of
@@ -78,9 +79,10 @@ GUARDS: tuple[Entry, ...] = (
     ),
     (
         "guard.impact_cost",
-        _plain(pre.ImpactCost),
-        pre.ImpactCostParams,
-        "pre-trade: estimated book-walk cost in bps (needs state.book; else WARN)",
+        _plain(impact.ImpactCost),
+        impact.ImpactCostParams,
+        "pre-trade: cost of taking liquidity in bps: the book walked, else a square-root "
+        "estimate from daily_volume; says what it cannot judge",
     ),
     (
         "guard.liquidity",

@@ -14,20 +14,20 @@ import re
 import statistics
 from collections import deque
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 
 from gpt_trader.components import Params
 from gpt_trader.domain import (
     GuardResult,
     OrderRequest,
-    OrderType,
     Severity,
     Side,
     TradingState,
 )
 from gpt_trader.domain.market import NS
+from gpt_trader.domain.money import amount
 from gpt_trader.protocols import StateView
-from pydantic import BeforeValidator, Field, PositiveInt, field_validator, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from gpt_trader_risk.base import (
     CheckExitsGuard,
@@ -37,33 +37,25 @@ from gpt_trader_risk.base import (
     NonNegDecimal,
     OnCritical,
     ParamGuard,
+    PerSymbol,
     PosDecimal,
     PreTradeParams,
     ReportLatch,
     blocked,
     order_context,
+    per_symbol,
     projected_position,
+    quote_of,
     reference_price,
     trip,
 )
-from gpt_trader_risk.book import Book, book_for
-from gpt_trader_risk.compare import Level, Limit, Mode, money, num, shown
+from gpt_trader_risk.book import book_for
+from gpt_trader_risk.compare import Level, Limit, Mode, apart, num, shown
 from gpt_trader_risk.riskfile import load_risk_file
 
 ZERO = Decimal(0)
 _BPS = Decimal(10_000)
 _HUNDRED = Decimal(100)
-
-
-def _table(value: Any) -> Any:
-    """One value for every symbol becomes ``{"*": value}``."""
-    if isinstance(value, dict) or value is None:
-        return value
-    return {"*": value}
-
-
-#: Per-symbol limits; a single value applies to every symbol (key ``"*"``).
-SizeLimits = Annotated[dict[str, PosDecimal], BeforeValidator(_table)]
 
 
 def _worst(name: str, results: list[GuardResult]) -> GuardResult:
@@ -72,26 +64,12 @@ def _worst(name: str, results: list[GuardResult]) -> GuardResult:
     return max(results, key=lambda r: r.severity)
 
 
-def _per_symbol(
-    limits: dict[str, Decimal] | None, symbol: str, unlisted: str
-) -> tuple[Decimal | None, bool]:
-    """``(limit, missing)``: the limit for ``symbol`` (``"*"`` is the default); ``missing``
-    when the table lacks it and unlisted symbols are blocked."""
-    if limits is None:
-        return None, False
-    if symbol in limits:
-        return limits[symbol], False
-    if "*" in limits:
-        return limits["*"], False
-    return None, unlisted == "block"
-
-
 # ---- guard.max_order_size -----------------------------------------------------------------
 class MaxOrderSizeParams(PreTradeParams):
     """``max_size`` in base units (one value, or per symbol with ``"*"`` as the default);
     ``max_notional`` in quote currency. At least one is required."""
 
-    max_size: SizeLimits | None = None
+    max_size: PerSymbol | None = None
     max_notional: Money | None = None
     unlisted: Literal["block", "allow"] = "block"
     check_exits: bool = False
@@ -112,7 +90,7 @@ class MaxOrderSize(CheckExitsGuard[MaxOrderSizeParams]):
         p = self.p
         ctx = order_context(request)
         out: list[GuardResult] = []
-        limit, missing = _per_symbol(p.max_size, request.symbol, p.unlisted)
+        limit, missing = per_symbol(p.max_size, request.symbol, p.unlisted)
         if missing:
             return blocked(self.name, f"no max_size configured for {request.symbol}", context=ctx)
         if limit is not None:
@@ -137,13 +115,14 @@ class MaxOrderSize(CheckExitsGuard[MaxOrderSizeParams]):
                 )
             lim = Limit(p.max_notional, Mode.GT, p.warn_at)
             level, value = lim.grade(request.size * price)
+            cur = quote_of(state, request.symbol)
             out.append(
                 trip(
                     self.name,
                     level,
-                    f"order notional {money(value)} {lim.verb(value)} max "
-                    f"{num(p.max_notional)} ({request.side.value} {num(request.size)} "
-                    f"{request.symbol} @ {num(price)})",
+                    f"order notional {amount(value, cur)} {lim.verb(value)} max "
+                    f"{num(p.max_notional)}{apart(value, p.max_notional, cur)} "
+                    f"({request.side.value} {num(request.size)} {request.symbol} @ {num(price)})",
                     value,
                     p.max_notional,
                     price=price,
@@ -159,7 +138,7 @@ class MaxPositionParams(PreTradeParams):
     (``"*"`` is the default for symbols not listed). Working orders on the same side count
     (``include_open``), so the check is against the worst case."""
 
-    max_size: SizeLimits
+    max_size: PerSymbol
     unlisted: Literal["block", "allow"] = "block"
     include_open: bool = True
 
@@ -170,7 +149,7 @@ class MaxPosition(EntryGuard[MaxPositionParams]):
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
         ctx = order_context(request)
-        limit, missing = _per_symbol(p.max_size, request.symbol, p.unlisted)
+        limit, missing = per_symbol(p.max_size, request.symbol, p.unlisted)
         if missing:
             return blocked(self.name, f"no max_size configured for {request.symbol}", context=ctx)
         if limit is None:
@@ -235,7 +214,7 @@ class NotionalCaps(EntryGuard[NotionalCapsParams]):
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
         ctx = order_context(request)
-        cap, missing = _per_symbol(p.caps, request.symbol, p.unlisted)
+        cap, missing = per_symbol(p.caps, request.symbol, p.unlisted)
         if missing:
             return blocked(
                 self.name, f"no notional cap for {request.symbol} in {self.source}", context=ctx
@@ -250,11 +229,13 @@ class NotionalCaps(EntryGuard[NotionalCapsParams]):
         )
         lim = Limit(cap, Mode.GT, p.warn_at)
         level, value = lim.grade(abs(projected) * price)
+        cur = quote_of(state, request.symbol)
         return trip(
             self.name,
             level,
-            f"notional {request.symbol} after this order {money(value)} {lim.verb(value)} "
-            f"cap {num(cap)} (position {num(current)}, pending {num(pending)}, order "
+            f"notional {request.symbol} after this order {amount(value, cur)} "
+            f"{lim.verb(value)} cap {num(cap)}{apart(value, cap, cur)} "
+            f"(position {num(current)}, pending {num(pending)}, order "
             f"{request.side.value} {num(request.size)} @ {num(price)})",
             value,
             cap,
@@ -318,7 +299,9 @@ class LeverageGuard(EntryGuard[LeverageParams]):
             )
         equity = state.equity
         if equity <= 0:
-            return blocked(self.name, f"equity {money(equity)} is not positive", context=ctx)
+            return blocked(
+                self.name, f"equity {amount(equity, quote_of(state))} is not positive", context=ctx
+            )
         _, _, projected = projected_position(request, state)
         gross = ZERO
         symbols = set(state.positions) | {request.symbol}
@@ -342,22 +325,14 @@ class LeverageGuard(EntryGuard[LeverageParams]):
             self.name,
             level,
             f"leverage after this order {shown(value, 3, 6)} {lim.verb(value)} max "
-            f"{num(self.max)} (gross {money(gross)} / equity {money(equity)})",
+            f"{num(self.max)} (gross {amount(gross, quote_of(state))} / equity "
+            f"{amount(equity, quote_of(state))})",
             value,
             self.max,
             gross=gross,
             equity=equity,
             context=ctx,
         )
-
-
-# ---- guard.impact_cost --------------------------------------------------------------------
-class ImpactCostParams(PreTradeParams):
-    """Estimated cost of walking the book, in basis points of the mid price."""
-
-    max_bps: NonNegDecimal = Decimal(50)
-    missing_book: Literal["warn", "block"] = "warn"
-    check_exits: bool = False
 
 
 def _missing_book(name: str, policy: str, request: OrderRequest) -> GuardResult:
@@ -371,70 +346,6 @@ def _missing_book(name: str, policy: str, request: OrderRequest) -> GuardResult:
         None,
         context=order_context(request),
     )
-
-
-def walk(book: Book, request: OrderRequest) -> tuple[Decimal, Decimal]:
-    """``(filled, cost)`` of taking liquidity for ``request``; a limit stops the walk."""
-    levels = book.asks if request.side is Side.BUY else book.bids
-    remaining, cost = request.size, ZERO
-    limit = request.limit_price if request.order_type is not OrderType.MARKET else None
-    for price, size in levels:
-        if remaining <= 0:
-            break
-        if limit is not None and (
-            (request.side is Side.BUY and price > limit)
-            or (request.side is Side.SELL and price < limit)
-        ):
-            break
-        take = min(size, remaining)
-        cost += take * price
-        remaining -= take
-    return request.size - remaining, cost
-
-
-class ImpactCost(CheckExitsGuard[ImpactCostParams]):
-    """VWAP of the levels the order would take against the mid (half the spread included).
-
-    Limitation: core's StateView has no order book; this guard reads an optional
-    ``state.book`` (see :mod:`gpt_trader_risk.book`) and without one passes with WARN.
-    A market order larger than the visible book is blocked.
-    """
-
-    name = "guard.impact_cost"
-
-    def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
-        p = self.p
-        if request.post_only:
-            return GuardResult.passed(self.name)
-        book = book_for(state, request.symbol)
-        if book is None or book.mid is None:
-            return _missing_book(self.name, p.missing_book, request)
-        ctx = order_context(request)
-        filled, cost = walk(book, request)
-        if filled < request.size and request.order_type is OrderType.MARKET:
-            return trip(
-                self.name,
-                Level.BREACH,
-                f"book for {request.symbol} holds {num(filled)} of {num(request.size)} on the "
-                f"{'ask' if request.side is Side.BUY else 'bid'} side",
-                filled,
-                request.size,
-                context=ctx,
-            )
-        mid = book.mid
-        bps = ZERO if filled == 0 else abs(cost / filled - mid) / mid * _BPS
-        lim = Limit(p.max_bps, Mode.GT, p.warn_at)
-        level, value = lim.grade(bps)
-        return trip(
-            self.name,
-            level,
-            f"impact cost {shown(value, 1, 3)} bps {lim.verb(value)} max {num(p.max_bps)} bps "
-            f"({request.side.value} {num(request.size)} {request.symbol}, mid {num(mid)})",
-            value,
-            p.max_bps,
-            mid=mid,
-            context=ctx,
-        )
 
 
 # ---- guard.liquidity ----------------------------------------------------------------------
@@ -481,12 +392,14 @@ class LiquidityGuard(CheckExitsGuard[LiquidityParams]):
             depth = sum((px * sz for px, sz in side[: p.levels]), ZERO)
             dlim = Limit(p.min_depth, Mode.LT, p.warn_at)
             dlevel, dvalue = dlim.grade(depth)
+            cur = quote_of(state, request.symbol)
             out.append(
                 trip(
                     self.name,
                     dlevel,
-                    f"depth {request.symbol} {money(dvalue)} in {p.levels} levels "
-                    f"{dlim.verb(dvalue)} min {num(p.min_depth)}",
+                    f"depth {request.symbol} {amount(dvalue, cur)} in {p.levels} levels "
+                    f"{dlim.verb(dvalue)} min {num(p.min_depth)}"
+                    f"{apart(dvalue, p.min_depth, cur)}",
                     dvalue,
                     p.min_depth,
                     context=ctx,
@@ -584,8 +497,9 @@ class ProductLimits(ParamGuard[ProductLimitsParams]):
                     return trip(
                         self.name,
                         Level.BREACH,
-                        f"order notional {money(notional)} {product.quote} is below the "
-                        f"minimum {num(product.quote_min_size)} for {request.symbol}",
+                        f"order notional {amount(notional, product.quote)} {product.quote} is "
+                        f"below the minimum {num(product.quote_min_size)} for {request.symbol}"
+                        f"{apart(notional, product.quote_min_size, product.quote)}",
                         notional,
                         product.quote_min_size,
                         context=ctx,
@@ -936,20 +850,22 @@ class ExposureGuard(EntryGuard[ExposureParams]):
         ctx = order_context(request)
         equity = state.equity
         if equity <= 0:
-            return blocked(self.name, f"equity {money(equity)} is not positive", context=ctx)
+            return blocked(
+                self.name, f"equity {amount(equity, quote_of(state))} is not positive", context=ctx
+            )
         values = self._values(request, state)
         if isinstance(values, str):
             return blocked(self.name, values, context=ctx)
         out: list[GuardResult] = []
         gross = sum(values.values(), ZERO)
-        out.append(self._grade("gross exposure", gross, equity, p.max_gross_pct, ctx))
+        cur = quote_of(state)
+        out.append(self._grade("gross exposure", gross, equity, p.max_gross_pct, cur, ctx))
         if p.max_group_pct is not None:
             for group in self.member_of.get(request.symbol, []):
                 members = self.p.groups[group]
                 total = sum((values.get(s, ZERO) for s in members), ZERO)
-                out.append(
-                    self._grade(f"group {group!r} exposure", total, equity, p.max_group_pct, ctx)
-                )
+                label = f"group {group!r} exposure"
+                out.append(self._grade(label, total, equity, p.max_group_pct, cur, ctx))
         if p.max_correlated_pct is not None:
             peers = self.correlated_with(request.symbol)
             if peers:
@@ -963,13 +879,20 @@ class ExposureGuard(EntryGuard[ExposureParams]):
                         total,
                         equity,
                         p.max_correlated_pct,
+                        cur,
                         ctx,
                     )
                 )
         return _worst(self.name, out)
 
     def _grade(
-        self, label: str, total: Decimal, equity: Decimal, limit: Decimal, ctx: dict[str, object]
+        self,
+        label: str,
+        total: Decimal,
+        equity: Decimal,
+        limit: Decimal,
+        currency: str,
+        ctx: dict[str, object],
     ) -> GuardResult:
         lim = Limit(limit, Mode.GT, self.p.warn_at)
         pct = total / equity * _HUNDRED
@@ -978,7 +901,7 @@ class ExposureGuard(EntryGuard[ExposureParams]):
             self.name,
             level,
             f"{label} after this order {shown(value, 2, 4)}% of equity {lim.verb(value)} max "
-            f"{num(limit)}% ({money(total)} of {money(equity)})",
+            f"{num(limit)}% ({amount(total, currency)} of {amount(equity, currency)})",
             value,
             limit,
             context=ctx,
