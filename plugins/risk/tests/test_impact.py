@@ -126,6 +126,15 @@ def test_preflight_says_which_symbols_it_cannot_judge(tmp_path: Path) -> None:
     }
 
 
+def test_config_show_says_which_symbols_it_cannot_judge(tmp_path: Path) -> None:
+    proc = gpt_trader("config", "show", "--profile", str(profile(tmp_path, "")), "--json")
+    assert proc.returncode == 0, proc.stderr
+    [caveat] = json.loads(proc.stdout)["_caveats"]
+    assert caveat.startswith("guard.impact_cost cannot judge orders on BTC-USD")
+    human = gpt_trader("config", "show", "--profile", str(profile(tmp_path, "")))
+    assert f"caveat: {caveat}" in " ".join(human.stderr.split())
+
+
 def test_a_live_profile_relies_on_the_feeds_book() -> None:
     from gpt_trader_risk.impact import ImpactCostParams
 

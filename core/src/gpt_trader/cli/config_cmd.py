@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from gpt_trader.cli.output import print_json, stdout
+from gpt_trader.cli.output import print_json, stderr, stdout
+from gpt_trader.components import Params
 from gpt_trader.config import list_profiles, load_config, resolve_profile
 from gpt_trader.config.redact import redact, secret_values
 from gpt_trader.plugins import PluginManager
@@ -53,9 +54,19 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
         settings = Registry(pm).validate_components(component_refs(cfg))
         data = redact(json.loads(cfg.model_dump_json()), secret_values(*settings))
         data["_source"] = str(resolve_profile(profile))
+        universe, mode = cfg.profile.universe, cfg.profile.mode
+        caveats = [
+            line
+            for model in settings
+            if isinstance(model, Params)
+            for line in model.caveats(universe, mode)
+        ]
+        data["_caveats"] = caveats
         if as_json:
             print_json(data)
         else:
             from rich.syntax import Syntax
 
             stdout.print(Syntax(json.dumps(data, indent=2), "json", theme="ansi_dark"))
+            for line in caveats:
+                stderr.print(f"caveat: {line}", markup=False, highlight=False)
