@@ -19,6 +19,7 @@ from gpt_trader.domain.events import (
     Event,
     FillReceived,
     GuardTripped,
+    InventoryAdjusted,
     OrderRejected,
     OrderUpdated,
     Reconciled,
@@ -131,6 +132,19 @@ class LogSink:
             log.warning("guard %s %s: %s", r.guard, r.severity.name, r.message)
         elif isinstance(event, TradingStateChanged):
             log.warning("trading state %s -> %s: %s", event.old.name, event.new.name, event.reason)
+        elif isinstance(event, InventoryAdjusted):
+            a = event.adjustment
+            account = "" if event.account is None else f"; the account holds {event.account}"
+            log.warning(
+                "inventory %s %s by %s at %s (%s): bot inventory now %s%s",
+                a.symbol,
+                a.kind,
+                a.size,
+                a.price,
+                a.reason,
+                event.inventory,
+                account,
+            )
         elif isinstance(event, ComponentFailed):
             log.error("component %s failed: %s", event.component, event.error)
         elif isinstance(event, Reconciled):

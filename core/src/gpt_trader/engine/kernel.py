@@ -271,16 +271,6 @@ class Kernel:
         pos = self.ledger.position(adjustment.symbol)
         pos.adjust(adjustment)
         account = self.holdings.get(adjustment.symbol)
-        log.warning(
-            "inventory %s %s: %s %s at %s (%s); bot inventory now %s",
-            adjustment.symbol,
-            adjustment.kind,
-            adjustment.size,
-            self.products[adjustment.symbol].base if adjustment.symbol in self.products else "",
-            adjustment.price,
-            adjustment.reason,
-            pos.size,
-        )
         self.emit(InventoryAdjusted(self.now, adjustment, pos.size, account))
 
     def on_account_holding(self, symbol: str, held: Decimal) -> None:
@@ -485,13 +475,13 @@ class Kernel:
         if id(flt) in self._failed_filters:
             return
         self._failed_filters.add(id(flt))
-        log.error(
-            "filter %s failed: %s: %s (entries it judges are blocked)",
-            flt.name,
-            type(exc).__name__,
-            exc,
+        self.emit(
+            ComponentFailed(
+                self.now,
+                f"filter:{flt.name}",
+                f"{type(exc).__name__}: {exc} (entries it judges are blocked)",
+            )
         )
-        self.emit(ComponentFailed(self.now, f"filter:{flt.name}", f"{type(exc).__name__}: {exc}"))
 
     def _disable_signal(self, symbol: str, signal: Signal, exc: Exception) -> None:
         name = getattr(signal, "name", type(signal).__name__)
@@ -654,7 +644,8 @@ class Kernel:
             ack = await self.broker.submit(request)
         except BrokerError as exc:
             self.broker_errors += 1
-            self._note_error(f"submit {request.client_order_id}: {exc}")
+            # Counted, not logged here: the UNKNOWN order event carries the reason.
+            self.errors.append(f"submit {request.client_order_id}: {exc}")
             if order.status is not OrderStatus.PENDING:
                 return order  # the user channel already told us how it went
             order.status = OrderStatus.UNKNOWN
@@ -814,7 +805,6 @@ class Kernel:
         if new <= self.trading_state:
             return
         old, self.trading_state = self.trading_state, new
-        log.warning("trading state %s -> %s: %s", old.name, new.name, reason)
         self.emit(TradingStateChanged(self.now, old, new, reason, operator))
 
     def operator_set_state(self, new: TradingState, reason: str) -> None:
