@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -43,6 +46,21 @@ def sims(tmp_path: Path) -> Iterator[Callable[..., SimulatorThread]]:
         errors = st.state.internal_errors
         st.stop()
         assert errors == 0, f"{errors} simulator request(s) hit an internal error"
+
+
+BIN = Path(sys.executable).parent / "gpt-trader"
+
+
+def gpt_trader(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: a subprocess, with ``env`` added to the environment."""
+    return subprocess.run(
+        [str(BIN), *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def sim_json(sim: SimulatorThread) -> str:
@@ -262,6 +280,14 @@ def check_invariants(client: RESTClient, state_dir: Path, *, kernel: Any = None)
             assert kernel.ledger.positions[symbol].size == venue, f"kernel {symbol} != exchange"
         assert positions.get(symbol, Decimal(0)) == venue, f"stored {symbol} position != exchange"
     return {"orders": len(orders), "fills": len(fills), "balances": balances}
+
+
+async def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 async def settle(kernel: Any, seconds: float = 8.0) -> None:

@@ -79,7 +79,7 @@ def test_positions_and_account_of_an_intx_account(capsys, tmp_path, monkeypatch)
         code, out, err = cli(capsys, "positions", *common)
         assert code == 0, err
         (row,) = json.loads(out)
-        assert (row["symbol"], row["size"]) == (PERP, "0.2")
+        assert (row["symbol"], row["size"]) == (PERP, "0.2000")  # on the base increment
         assert D(row["leverage"]) > 0
         assert 0 < D(row["liquidation_price"]) < D(row["mark_price"])
         code, out, err = cli(capsys, "account", *common)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -197,7 +198,9 @@ def register(app: typer.Typer) -> None:
         """Positions as the profile's broker reports them."""
 
         async def work(broker: Any) -> list[dict[str, Any]]:
-            return [position_row(p) for p in await broker.positions() if p.size != 0]
+            products = {p.symbol: p for p in await broker.products()}
+            held = [p for p in await broker.positions() if p.size != 0]
+            return [position_row(p, products.get(p.symbol)) for p in held]
 
         rows = _with_broker(profile, state_dir, work)
         if as_json:
@@ -205,21 +208,33 @@ def register(app: typer.Typer) -> None:
         elif not rows:
             stdout.print("No positions.")
         else:
-            derivative = any(r["liquidation_price"] or r["mark_price"] != "0" for r in rows)
+            derivative = any(r["liquidation_price"] or Decimal(r["mark_price"]) for r in rows)
             columns = list(rows[0]) if derivative else ["symbol", "size", "avg_entry_price"]
             _table("positions", columns, [[r[c] or "-" for c in columns] for r in rows])
 
-    def position_row(p: Any) -> dict[str, Any]:
-        """Spot: size and entry; derivatives add the venue's mark, P&L and risk figures."""
+    def position_row(p: Any, product: Any) -> dict[str, Any]:
+        """Spot: size and entry; derivatives add the venue's mark, P&L and risk figures.
+        On the product's increments and in its quote currency when the broker lists it."""
+        from gpt_trader.domain.money import amount, at
+
+        def size(v: Any) -> str | None:
+            return at(v, product.base_increment) if product else _money(v)
+
+        def price(v: Any) -> str | None:
+            return at(v, product.price_increment) if product else _money(v)
+
+        def cash(v: Any) -> str | None:
+            return amount(v, product.quote) if product else _money(v)
+
         return {
             "symbol": p.symbol,
-            "size": _money(p.size),
-            "avg_entry_price": _money(p.avg_entry_price),
-            "mark_price": _money(p.mark_price),
-            "unrealized_pnl": _money(p.unrealized_pnl),
+            "size": size(p.size),
+            "avg_entry_price": price(p.avg_entry_price),
+            "mark_price": price(p.mark_price),
+            "unrealized_pnl": cash(p.unrealized_pnl),
             "leverage": _money(p.leverage) if p.leverage is not None else "",
-            "initial_margin": _money(p.initial_margin) if p.initial_margin else "",
-            "liquidation_price": _money(p.liquidation_price)
+            "initial_margin": cash(p.initial_margin) if p.initial_margin else "",
+            "liquidation_price": price(p.liquidation_price)
             if p.liquidation_price is not None
             else "",
         }
@@ -229,14 +244,15 @@ def register(app: typer.Typer) -> None:
         profile: ProfileOpt = "dev", state_dir: StateDirOpt = None, as_json: JsonOpt = False
     ) -> None:
         """Balances of the profile's broker account (total, available, on hold)."""
+        from gpt_trader.domain.money import amount
 
         async def work(broker: Any) -> list[dict[str, Any]]:
             return [
                 {
                     "currency": b.currency,
-                    "total": _money(b.total),
-                    "available": _money(b.available),
-                    "hold": _money(b.hold),
+                    "total": amount(b.total, b.currency),
+                    "available": amount(b.available, b.currency),
+                    "hold": amount(b.hold, b.currency),
                 }
                 for b in await broker.balances()
                 if b.total != 0 or b.available != 0
