@@ -51,16 +51,42 @@ def sims(tmp_path: Path) -> Iterator[Callable[..., SimulatorThread]]:
 BIN = Path(sys.executable).parent / "gpt-trader"
 
 
-def gpt_trader(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it: a subprocess, with ``env`` added to the environment."""
+def cli_env(env: dict[str, str | None] | None = None) -> dict[str, str]:
+    """This process's environment with ``env`` applied (a None value removes the key)."""
+    out = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def gpt_trader(
+    *args: str, env: dict[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: a subprocess (environment: :func:`cli_env`)."""
     return subprocess.run(
         [str(BIN), *args],
-        env={**os.environ, **(env or {})},
+        env=cli_env(env),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def install_plugin(where: Path, name: str, source: str) -> str:
+    """A plugin module a CLI subprocess discovers through a fake dist-info on PYTHONPATH;
+    returns the PYTHONPATH to run it with."""
+    where.mkdir(parents=True, exist_ok=True)
+    module = f"{name}_plugin"
+    (where / f"{module}.py").write_text(source)
+    dist = where / f"{module}-0.1.dist-info"
+    dist.mkdir(exist_ok=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[gpt_trader]\n{name} = {module}\n")
+    return os.pathsep.join(p for p in (str(where), os.environ.get("PYTHONPATH", "")) if p)
 
 
 def sim_json(sim: SimulatorThread) -> str:

@@ -108,16 +108,6 @@ def register_voters():
 """
 
 
-def install_plugin(where: Path) -> Path:
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "killtest_plugin.py").write_text(PLUGIN)
-    dist = where / "killtest_plugin-0.1.dist-info"
-    dist.mkdir(exist_ok=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: killtest-plugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[gpt_trader]\nkilltest = killtest_plugin\n")
-    return where
-
-
 def _statuses(db: Path) -> list[str]:
     if not db.exists():
         return []
@@ -148,9 +138,8 @@ def test_kill9_then_restart_keeps_the_invariants(seed, sims, cbt, tmp_path, monk
     profile.write_text(PROFILE.format(level="WARNING"))
     state = tmp_path / "bot"
     db = state / "gpt_trader.db"
-    plugin_dir = install_plugin(tmp_path / "plugin")
-    path = os.pathsep.join(p for p in (str(plugin_dir), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "GPT_TRADER_COINBASE_SIM": cbt.sim_json(sim), "PYTHONPATH": path}
+    path = cbt.install_plugin(tmp_path / "plugin", "killtest", PLUGIN)
+    env = cbt.cli_env({"GPT_TRADER_COINBASE_SIM": cbt.sim_json(sim), "PYTHONPATH": path})
 
     bot = _run(profile, state, env, "--for", "60s")
     try:
