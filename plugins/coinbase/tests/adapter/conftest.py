@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -314,6 +315,23 @@ async def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 15.0
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def feeding(runtime: Any) -> AsyncIterator[None]:
+    """A started runtime's feed driving its kernel (the live driver) for the block."""
+    from gpt_trader.runtime.live import Bounds, run_live
+
+    stop = asyncio.Event()
+    kernel, feed = runtime.kernel, runtime.feed
+    live = asyncio.create_task(
+        run_live(kernel, feed, runtime.symbols, bounds=Bounds(), stop=stop, guard_interval_s=0.2)
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        await live
 
 
 async def settle(kernel: Any, seconds: float = 8.0) -> None:

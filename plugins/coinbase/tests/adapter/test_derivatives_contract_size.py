@@ -12,7 +12,6 @@ from decimal import Decimal as D
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.domain import OrderRequest, Side
 from gpt_trader.domain.money import amount
-from gpt_trader.runtime.live import Bounds, run_live
 from gpt_trader_coinbase.simulator.wire import now_ns
 
 CFM_PERP = "BIP-20DEC30-CDE"
@@ -46,33 +45,21 @@ async def test_a_small_contracts_pnl_is_the_venues_in_the_bot_and_the_cli(
     config.signals.clear()  # this bot's order is the test's
     runtime = await assemble(config, cbt.bot_plugins(), tmp_path / "bot")
     kernel = runtime.kernel
-    stop = asyncio.Event()
-    live = None
     try:
         await start(runtime)
-        live = asyncio.create_task(
-            run_live(
-                kernel,
-                runtime.feed,
-                runtime.symbols,
-                bounds=Bounds(),
-                stop=stop,
-                guard_interval_s=0.2,
+        async with cbt.feeding(runtime):
+            await kernel.submit(OrderRequest("open-1", CFM_PERP, Side.BUY, D(3), leverage=D(3)))
+            await cbt.wait_for("the position", lambda: kernel.positions[CFM_PERP].size == D(3))
+            entry = kernel.positions[CFM_PERP].avg_entry_price
+            mark = entry + D(55)  # 55 USD a BTC on 0.03 BTC: 1.65 USD
+            trade_at(sim, CFM_PERP, mark)
+            await cbt.wait_for(
+                "the new mark", lambda: kernel.positions[CFM_PERP].mark_price == mark
             )
-        )
-        await kernel.submit(OrderRequest("open-1", CFM_PERP, Side.BUY, D(3), leverage=D(3)))
-        await cbt.wait_for("the position", lambda: kernel.positions[CFM_PERP].size == D(3))
-        entry = kernel.positions[CFM_PERP].avg_entry_price
-        mark = entry + D(55)  # 55 USD a BTC on 0.03 BTC: 1.65 USD
-        trade_at(sim, CFM_PERP, mark)
-        await cbt.wait_for("the new mark", lambda: kernel.positions[CFM_PERP].mark_price == mark)
-        venue = client.get_futures_position(CFM_PERP).position
-        assert venue.unrealized_pnl == "1.65"
-        assert amount(kernel.positions[CFM_PERP].unrealized_pnl, "USD") == venue.unrealized_pnl
+            venue = client.get_futures_position(CFM_PERP).position
+            assert venue.unrealized_pnl == "1.65"
+            assert amount(kernel.positions[CFM_PERP].unrealized_pnl, "USD") == venue.unrealized_pnl
     finally:
-        stop.set()
-        if live is not None:
-            await live
         await finish(runtime, "test")
 
     cli = await asyncio.to_thread(
