@@ -15,6 +15,8 @@ happened to the connection) until closed:
   arrived for ``silence_s`` (``silence`` notice). Reconnects back off exponentially with
   jitter while they keep failing, and every subscription is replayed; ``connected`` notices
   carry the connection number, so the consumer knows to resync from the second one on.
+* A connect that fails is logged at WARNING, one line (where, why, when the next try is),
+  and yielded as an ``unreachable`` notice saying where and why.
 * ``tick`` notices come every ``tick_s`` whatever the traffic (for the consumer's timers).
 """
 
@@ -24,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import random
 import ssl
 import time
@@ -38,7 +41,7 @@ from gpt_trader_coinbase.convert import parse_time
 
 log = logging.getLogger("gpt_trader_coinbase.stream")
 
-NoticeKind = Literal["connected", "gap", "disconnected", "silence", "tick", "error"]
+NoticeKind = Literal["connected", "gap", "disconnected", "silence", "tick", "error", "unreachable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,22 @@ class StreamStats:
     silences: int = 0
     errors: int = 0
     parse_errors: int = 0
+
+
+def connect_error(exc: BaseException, timeout_s: float) -> str:
+    """Why a connect failed, in words (aiohttp's own text carries object reprs)."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"certificate not trusted ({exc.certificate_error})"[:200]
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        err = exc.os_error
+        if err.errno is not None and err.errno > 0:
+            return os.strerror(err.errno)
+        return err.strerror or type(err).__name__
+    if isinstance(exc, aiohttp.WSServerHandshakeError):
+        return f"WebSocket handshake refused (HTTP {exc.status})"
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout_s:g}s"
+    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 class SequenceTracker:
@@ -219,8 +238,11 @@ class WsStream:
     async def items(self) -> AsyncIterator[Frame | Notice]:
         failures = 0
         going_away = False
+        retry_in: float | None = None  # set by a failed connect, which announced it
         while not self._closed:
-            if self.stats.connections or failures:
+            if retry_in is not None:
+                await asyncio.sleep(retry_in)
+            elif self.stats.connections or failures:
                 delay = (
                     self._rng.uniform(0, 0.2)
                     if going_away and not failures
@@ -228,6 +250,7 @@ class WsStream:
                 )
                 await asyncio.sleep(delay)
             going_away = False
+            retry_in = None
             try:
                 ws = await asyncio.wait_for(
                     self._session().ws_connect(
@@ -244,7 +267,10 @@ class WsStream:
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 failures += 1
                 self.stats.errors += 1
-                yield Notice("error", f"connect failed: {type(exc).__name__}")
+                retry_in = self._backoff(failures)
+                why = f"cannot connect to {self.url}: {connect_error(exc, self.connect_timeout_s)}"
+                log.warning("%s: %s; retrying in %.1fs", self.name, why, retry_in)
+                yield Notice("unreachable", why)
                 continue
             self._ws = ws
             self.stats.connections += 1

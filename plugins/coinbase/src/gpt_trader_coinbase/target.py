@@ -5,9 +5,11 @@ A component's params choose the target:
 * nothing: production (``api.coinbase.com``, ``advanced-trade-ws[-user].coinbase.com``);
 * ``sim_json = "<path>"``: the simulator that wrote that ``sim.json``;
 * ``sim = true``: the simulator named by ``$GPT_TRADER_COINBASE_SIM`` (a sim.json path) if
-  set, else one started in-process for this run (a background thread on 127.0.0.1 with a
-  free port, state in ``<state_dir>/coinbase-sim``), shared by the broker and the feed of
-  the run and stopped when the last of them lets go;
+  set, else the one of the state dir: started in-process (a background thread on 127.0.0.1
+  with a free port, state in ``<state_dir>/coinbase-sim``, its account kept there across
+  restarts), shared by the broker and the feed of the run and stopped when the last of
+  them lets go. While another process runs it (a bot, when ``positions`` is asked), that
+  one is used: two simulators on one account would each go their own way;
 * ``sim = "auto"``: the ``$GPT_TRADER_COINBASE_SIM`` simulator if set, else production
   (the feed's default: market data is harmless to take from either).
 """
@@ -18,6 +20,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,8 +86,18 @@ class SimLease:
         _release(self._key)
 
 
+@dataclass
+class _Running:
+    sim: Any  # SimulatorThread (its module loads only when a simulator starts)
+    endpoints: Endpoints
+    lock_fd: int
+    holders: int = 0
+
+
 _lock = threading.Lock()
-_running: dict[Path, list[Any]] = {}  # state dir -> [SimulatorThread, holders]
+_running: dict[Path, _Running] = {}  # keyed by the simulator's state dir
+LOCK_FILE = "in-process.lock"
+ATTACH_WAIT_S = 30.0
 
 
 def _release(key: Path) -> None:
@@ -92,36 +105,98 @@ def _release(key: Path) -> None:
         entry = _running.get(key)
         if entry is None:
             return
-        entry[1] -= 1
-        if entry[1] > 0:
+        entry.holders -= 1
+        if entry.holders > 0:
             return
         del _running[key]
     log.info("stopping the in-process simulator in %s", key)
-    entry[0].stop()
+    try:
+        entry.sim.stop()
+    finally:
+        os.ftruncate(entry.lock_fd, 0)  # no port in the lock file once nobody serves it
+        os.close(entry.lock_fd)  # lets another process start it
+
+
+def _claim(key: Path) -> int | None:
+    """The state dir's simulator lock (held until the simulator stops), or None while
+    another process runs it. The lock file says where that one serves once it is up."""
+    import fcntl
+
+    key.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    return fd
+
+
+def _served_elsewhere(key: Path) -> Endpoints | None:
+    """The endpoints of the simulator another process runs here, once it serves."""
+    from gpt_trader_coinbase.simulator.server import INFO_FILE
+
+    try:
+        port = (key / LOCK_FILE).read_text().strip()
+    except OSError:
+        return None
+    if not port:
+        return None  # still starting
+    endpoints = read_sim_json(key / INFO_FILE)
+    return endpoints if endpoints.rest_host.endswith(f":{port}") else None
 
 
 def start_in_process(
     state_dir: Path, symbols: Sequence[str], seed: int, **options: Any
-) -> tuple[Endpoints, SimLease]:
-    """A simulator in a background thread, shared per state dir for the life of the run."""
+) -> tuple[Endpoints, SimLease | None]:
+    """The state dir's simulator: started in a background thread and shared for the life of
+    the run, or, while another process runs it, that one's (no lease then)."""
+    key = (Path(state_dir) / "coinbase-sim").resolve()
+    deadline = time.monotonic() + ATTACH_WAIT_S
+    while True:
+        with _lock:
+            entry = _running.get(key)
+            if entry is None:
+                fd = _claim(key)
+                if fd is not None:
+                    entry = _running[key] = _start(key, symbols, seed, fd, options)
+            if entry is not None:
+                entry.holders += 1
+                return entry.endpoints, SimLease(key)
+        elsewhere = _served_elsewhere(key)
+        if elsewhere is not None:
+            log.info("using the simulator another process runs in %s", key)
+            return elsewhere, None
+        if time.monotonic() > deadline:
+            raise UserError(
+                f"the simulator in {key} is held by another process that does not serve it; "
+                "stop that process or use another --state-dir"
+            )
+        time.sleep(0.05)
+
+
+def _start(
+    key: Path, symbols: Sequence[str], seed: int, fd: int, options: dict[str, Any]
+) -> _Running:
     from gpt_trader_coinbase.simulator.server import INFO_FILE, SimulatorThread
 
-    key = (Path(state_dir) / "coinbase-sim").resolve()
-    with _lock:
-        entry = _running.get(key)
-        if entry is None:
-            products = []
-            for s in symbols:
-                base, _, quote = s.partition("-")
-                usd = f"{base}-USD" if quote == "USDC" else s
-                if usd not in products:
-                    products.append(usd)
-            sim = SimulatorThread(key, seed=seed, products=products, **options)
-            sim.start()
-            entry = _running[key] = [sim, 0]
-            log.info("started an in-process simulator on %s", sim.info.rest_base_url)
-        entry[1] += 1
-    return read_sim_json(key / INFO_FILE), SimLease(key)
+    products = []
+    for s in symbols:
+        base, _, quote = s.partition("-")
+        usd = f"{base}-USD" if quote == "USDC" else s
+        if usd not in products:
+            products.append(usd)
+    sim = SimulatorThread(key, seed=seed, products=products, persist=True, **options)
+    try:
+        sim.start()
+    except BaseException:
+        sim.stop()
+        os.close(fd)
+        raise
+    os.write(fd, str(sim.info.port).encode())
+    log.info("started an in-process simulator on %s", sim.info.rest_base_url)
+    return _Running(sim, read_sim_json(key / INFO_FILE), fd)
 
 
 def resolve(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import os
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,47 @@ def sims(tmp_path: Path) -> Iterator[Callable[..., SimulatorThread]]:
         errors = st.state.internal_errors
         st.stop()
         assert errors == 0, f"{errors} simulator request(s) hit an internal error"
+
+
+BIN = Path(sys.executable).parent / "gpt-trader"
+
+
+def cli_env(env: dict[str, str | None] | None = None) -> dict[str, str]:
+    """This process's environment with ``env`` applied (a None value removes the key)."""
+    out = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def gpt_trader(
+    *args: str, env: dict[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: a subprocess (environment: :func:`cli_env`)."""
+    return subprocess.run(
+        [str(BIN), *args],
+        env=cli_env(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def install_plugin(where: Path, name: str, source: str) -> str:
+    """A plugin module a CLI subprocess discovers through a fake dist-info on PYTHONPATH;
+    returns the PYTHONPATH to run it with."""
+    where.mkdir(parents=True, exist_ok=True)
+    module = f"{name}_plugin"
+    (where / f"{module}.py").write_text(source)
+    dist = where / f"{module}-0.1.dist-info"
+    dist.mkdir(exist_ok=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[gpt_trader]\n{name} = {module}\n")
+    return os.pathsep.join(p for p in (str(where), os.environ.get("PYTHONPATH", "")) if p)
 
 
 def sim_json(sim: SimulatorThread) -> str:
@@ -268,6 +310,31 @@ def check_invariants(client: RESTClient, state_dir: Path, *, kernel: Any = None)
     return {"orders": len(orders), "fills": len(fills), "balances": balances}
 
 
+async def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def feeding(runtime: Any) -> AsyncIterator[None]:
+    """A started runtime's feed driving its kernel (the live driver) for the block."""
+    from gpt_trader.runtime.live import Bounds, run_live
+
+    stop = asyncio.Event()
+    kernel, feed = runtime.kernel, runtime.feed
+    live = asyncio.create_task(
+        run_live(kernel, feed, runtime.symbols, bounds=Bounds(), stop=stop, guard_interval_s=0.2)
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        await live
+
+
 async def settle(kernel: Any, seconds: float = 8.0) -> None:
     """No new decisions; let unknown and working orders resolve (the kernel's timer)."""
     deadline = time.monotonic() + seconds
@@ -325,7 +392,6 @@ record_market = false
 level = "{level}"
 """
 
-BIN = Path(sys.executable).parent / "gpt-trader"
 
 # A plugin the subprocess discovers through a fake dist-info on PYTHONPATH: a signal that
 # flips LONG/FLAT every few tickers, so orders start within a second of the start.
@@ -371,24 +437,12 @@ def register_voters():
 """
 
 
-def install_plugin(where: Path) -> Path:
-    """A dist-info on ``where`` that a subprocess discovers (add ``where`` to PYTHONPATH)."""
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "killtest_plugin.py").write_text(PLUGIN)
-    dist = where / "killtest_plugin-0.1.dist-info"
-    dist.mkdir(exist_ok=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: killtest-plugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[gpt_trader]\nkilltest = killtest_plugin\n")
-    return where
-
-
 def bot_setup(tmp_path: Path, sim: SimulatorThread) -> tuple[Path, Path, dict[str, str]]:
     """The kill-test profile, a state dir and the environment the CLI bot runs with."""
     profile = tmp_path / "cb-kill.toml"
     profile.write_text(KILL_PROFILE.format(level="WARNING"))
-    plugin_dir = install_plugin(tmp_path / "plugin")
-    path = os.pathsep.join(p for p in (str(plugin_dir), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "GPT_TRADER_COINBASE_SIM": sim_json(sim), "PYTHONPATH": path}
+    path = install_plugin(tmp_path / "plugin", "killtest", PLUGIN)
+    env = cli_env({"GPT_TRADER_COINBASE_SIM": sim_json(sim), "PYTHONPATH": path})
     return profile, tmp_path / "bot", env
 
 

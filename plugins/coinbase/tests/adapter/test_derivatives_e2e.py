@@ -16,8 +16,6 @@ real store, and the official SDK as an independent view of the venue's ledger.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from decimal import Decimal as D
 from typing import Any
 
@@ -32,14 +30,6 @@ from gpt_trader_coinbase.simulator.wire import now_ns
 PERP = "BTC-PERP-INTX"
 CFM_PERP = "BIP-20DEC30-CDE"
 HOUR = 3600
-
-
-async def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def derivative_bot(cbt: Any, sim: Any, symbol: str, broker: str, **run: Any) -> Any:
@@ -138,7 +128,7 @@ async def test_intx_perp_held_across_funding_matches_the_venue_ledger(
     try:
         await start(runtime)
         assert kernel.cash == D("20000")
-        await wait_for("a price", lambda: bool(kernel.positions[PERP].mark_price) or True)
+        await cbt.wait_for("a price", lambda: bool(kernel.positions[PERP].mark_price) or True)
         opened = await kernel.submit(
             OrderRequest(
                 "open-1",
@@ -150,15 +140,15 @@ async def test_intx_perp_held_across_funding_matches_the_venue_ledger(
             )
         )
         assert opened is not None
-        await wait_for("the position", lambda: kernel.positions[PERP].size == D("0.05"))
+        await cbt.wait_for("the position", lambda: kernel.positions[PERP].size == D("0.05"))
         reads = broker.risk_reads
-        await wait_for("a risk read", lambda: broker.risk_reads > reads + 1)
+        await cbt.wait_for("a risk read", lambda: broker.risk_reads > reads + 1)
         assert kernel.positions[PERP].leverage == D(5)  # the venue's figures reached the kernel
         for n in range(1, 4):
             await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": HOUR})
-            await wait_for(f"funding payment {n}", lambda n=n: broker.funding_reported == n)
+            await cbt.wait_for(f"funding payment {n}", lambda n=n: broker.funding_reported == n)
         await kernel.submit(OrderRequest("close-1", PERP, Side.SELL, D("0.05"), reduce_only=True))
-        await wait_for("flat", lambda: kernel.positions[PERP].size == 0)
+        await cbt.wait_for("flat", lambda: kernel.positions[PERP].size == 0)
         await cbt.settle(kernel)
     finally:
         summary = await finish(runtime, "test")
@@ -202,11 +192,11 @@ async def test_cfm_expiry_settles_at_the_venue_and_in_the_store(sims, cbt, tmp_p
     try:
         await start(runtime)
         await kernel.submit(OrderRequest("open-1", future, Side.BUY, D(3), leverage=D(2)))
-        await wait_for("the position", lambda: kernel.positions[future].size == D(3))
+        await cbt.wait_for("the position", lambda: kernel.positions[future].size == D(3))
         expiry = kernel.products[future].derivative.expiry_ts
         seconds = (expiry - now_ns()) / 1e9 + 60
         await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": seconds})
-        await wait_for("the settlement", lambda: kernel.positions[future].size == 0, 20.0)
+        await cbt.wait_for("the settlement", lambda: kernel.positions[future].size == 0, 20.0)
         await kernel.broker.reconcile_once()
     finally:
         await finish(runtime, "test")
@@ -235,12 +225,12 @@ async def test_a_venue_liquidation_is_reconciled_into_the_store(sims, cbt, tmp_p
     try:
         await start(runtime)
         await kernel.submit(OrderRequest("open-1", PERP, Side.BUY, D("0.15"), leverage=D(10)))
-        await wait_for("the position", lambda: kernel.positions[PERP].size == D("0.15"))
-        await wait_for("a liquidation price", lambda: kernel.positions[PERP].liquidation_price)
+        await cbt.wait_for("the position", lambda: kernel.positions[PERP].size == D("0.15"))
+        await cbt.wait_for("a liquidation price", lambda: kernel.positions[PERP].liquidation_price)
         liq = kernel.positions[PERP].liquidation_price
         crash = (liq * D("0.98")).quantize(D("0.1"))
         sim.call(lambda: sim.state.venue.on_print(PERP, now_ns(), "crash", crash, D(1), "BUY"))
-        await wait_for("the liquidation", lambda: kernel.positions[PERP].size == 0, 20.0)
+        await cbt.wait_for("the liquidation", lambda: kernel.positions[PERP].size == 0, 20.0)
         await kernel.broker.reconcile_once()
     finally:
         await finish(runtime, "test")
@@ -286,8 +276,8 @@ async def test_the_liquidation_buffer_guard_cuts_before_the_venue_liquidates(
     try:
         await start(runtime)
         await kernel.submit(OrderRequest("open-1", PERP, Side.BUY, D("0.15"), leverage=D(10)))
-        await wait_for("the position", lambda: kernel.positions[PERP].size == D("0.15"))
-        await wait_for("a liquidation price", lambda: kernel.positions[PERP].liquidation_price)
+        await cbt.wait_for("the position", lambda: kernel.positions[PERP].size == D("0.15"))
+        await cbt.wait_for("a liquidation price", lambda: kernel.positions[PERP].liquidation_price)
         first_liq = kernel.positions[PERP].liquidation_price
         price = kernel.positions[PERP].mark_price
         # Walk the mark down 0.5 % a step, to 1 % below where the venue would first have
@@ -335,7 +325,7 @@ async def test_the_cfm_sweep_rule_sweeps_the_excess_over_its_floor(
     try:
         await start(runtime)
         broker = runtime.kernel.broker
-        await wait_for("a sweep of the excess", lambda: broker.sweeps_scheduled == 1)
+        await cbt.wait_for("a sweep of the excess", lambda: broker.sweeps_scheduled == 1)
         await asyncio.sleep(0.5)  # a pending sweep is never doubled
         assert broker.sweeps_scheduled == 1
     finally:
@@ -351,10 +341,10 @@ async def test_the_cfm_sweep_rule_cancels_a_sweep_below_the_floor(sims, cbt, tmp
     try:
         await start(runtime)
         await kernel.submit(OrderRequest("open-1", CFM_PERP, Side.BUY, D(2), leverage=D(2)))
-        await wait_for("the position", lambda: kernel.positions[CFM_PERP].size == D(2))
+        await cbt.wait_for("the position", lambda: kernel.positions[CFM_PERP].size == D(2))
         # Someone sweeps nearly everything while the position holds margin: cancelled.
         assert client.schedule_futures_sweep(usd_amount="4900").success
-        await wait_for("the cancel", lambda: kernel.broker.sweeps_cancelled == 1)
+        await cbt.wait_for("the cancel", lambda: kernel.broker.sweeps_cancelled == 1)
     finally:
         await finish(runtime, "test")
     assert client.list_futures_sweeps().sweeps == []
@@ -374,12 +364,12 @@ async def test_intx_funding_continues_across_a_restart(sims, cbt, tmp_path, monk
             await start(runtime)
             if open_first:
                 await kernel.submit(OrderRequest("open-1", PERP, Side.BUY, D("0.05")))
-            await wait_for("the position", lambda: kernel.positions[PERP].size == D("0.05"))
+            await cbt.wait_for("the position", lambda: kernel.positions[PERP].size == D("0.05"))
             reads = broker.risk_reads
-            await wait_for("a first read", lambda: broker.risk_reads > reads + 1)
+            await cbt.wait_for("a first read", lambda: broker.risk_reads > reads + 1)
             assert broker.funding_reported == 0  # nothing unexplained at start
             await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": HOUR})
-            await wait_for("funding", lambda: broker.funding_reported == 1)
+            await cbt.wait_for("funding", lambda: broker.funding_reported == 1)
         finally:
             await finish(runtime, "test")
 
@@ -414,14 +404,14 @@ async def test_intx_funding_is_read_before_an_order_changes_the_position(
     try:
         await start(runtime)
         await kernel.submit(OrderRequest("open-1", PERP, Side.BUY, D("0.05")))
-        await wait_for("the position", lambda: kernel.positions[PERP].size == D("0.05"))
+        await cbt.wait_for("the position", lambda: kernel.positions[PERP].size == D("0.05"))
         await broker.read_risk()  # the run's first read
         await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": HOUR})
         seen = broker.venue_ts
-        await wait_for("a venue heartbeat", lambda: broker.venue_ts > seen)
+        await cbt.wait_for("a venue heartbeat", lambda: broker.venue_ts > seen)
         # Closed at once: the funding is read off the position before it is gone.
         await kernel.submit(OrderRequest("close-1", PERP, Side.SELL, D("0.05"), reduce_only=True))
-        await wait_for("flat", lambda: kernel.positions[PERP].size == 0)
+        await cbt.wait_for("flat", lambda: kernel.positions[PERP].size == 0)
     finally:
         await finish(runtime, "test")
     (payment,) = sim.call(lambda: sim.state.venue.derivatives.funding_payments(symbol=PERP))
@@ -448,14 +438,14 @@ async def test_cfm_perp_style_funding_is_booked_from_the_pool(sims, cbt, tmp_pat
     try:
         await start(runtime)
         await kernel.submit(OrderRequest("open-1", CFM_PERP, Side.BUY, D(20), leverage=D(3)))
-        await wait_for("the position", lambda: kernel.positions[CFM_PERP].size == D(20))
+        await cbt.wait_for("the position", lambda: kernel.positions[CFM_PERP].size == D(20))
         reads = broker.risk_reads
-        await wait_for("a baseline read", lambda: broker.risk_reads > reads + 1)
+        await cbt.wait_for("a baseline read", lambda: broker.risk_reads > reads + 1)
         for n in range(1, 3):
             await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": HOUR})
-            await wait_for(f"funding payment {n}", lambda n=n: broker.funding_reported == n)
+            await cbt.wait_for(f"funding payment {n}", lambda n=n: broker.funding_reported == n)
         await kernel.submit(OrderRequest("close-1", CFM_PERP, Side.SELL, D(20), reduce_only=True))
-        await wait_for("flat", lambda: kernel.positions[CFM_PERP].size == 0)
+        await cbt.wait_for("flat", lambda: kernel.positions[CFM_PERP].size == 0)
         await cbt.settle(kernel)
         pool = sim.call(lambda: sim.state.venue.derivatives.cash("FCM"))
         assert kernel.cash == pool  # the kernel's books and the venue's pool agree

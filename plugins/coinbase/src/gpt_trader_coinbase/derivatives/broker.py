@@ -31,7 +31,7 @@ from gpt_trader.domain import FundingPayment, Order, OrderRequest, Position, Pro
 from gpt_trader.errors import BrokerError
 from gpt_trader.protocols import BrokerListener
 
-from gpt_trader_coinbase.convert import Unsupported, tradable
+from gpt_trader_coinbase.convert import Unsupported, WireError, tradable
 from gpt_trader_coinbase.derivatives.convert import (
     derivative_configuration,
     derivative_product_from_json,
@@ -67,6 +67,7 @@ class DerivativesBroker(CoinbaseSpotBroker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._raw_products: dict[str, dict[str, Any]] = {}
+        self._listed: dict[str, Product] = {}  # every listing of the venue, tradable or not
         self.risk_reads = 0
         self.funding_reported = 0
         # symbol -> the funding time up to which its funding is booked (set at the first
@@ -84,20 +85,40 @@ class DerivativesBroker(CoinbaseSpotBroker):
     # ------------------------------------------------------------------ reads
 
     async def products(self) -> list[Product]:
-        """The venue's FUTURE listings; the account's access is checked first (the
+        """The venue's tradable FUTURE listings; the account's access is checked first (the
         products are the first thing a run asks for)."""
         await self.check_access()
+        await self._read_listings()
+        return list(self._products.values())
+
+    async def _read_listings(self) -> None:
         raw = await self.rest.products("FUTURE")
-        out: dict[str, Product] = {}
+        listed: dict[str, Product] = {}
         for p in raw:
-            if venue_of(p) != self.VENUE or not tradable(p):
+            if venue_of(p) != self.VENUE:
                 continue
             product = derivative_product_from_json(p)
             if product is not None:
-                out[product.symbol] = product
+                listed[product.symbol] = product
                 self._raw_products[product.symbol] = p
-        self._products = out
-        return list(out.values())
+        self._listed = listed
+        self._products = {s: p for s, p in listed.items() if tradable(self._raw_products[s])}
+
+    async def listing(self, symbol: str) -> Product:
+        """The venue's terms of ``symbol`` (contract size, margin rates), tradable or not.
+        Read when unknown: a command may ask for positions before products, and a position
+        may be on a product listed since. A position's figures are never guessed: a product
+        the venue does not list is an error, not a contract of 1."""
+        product = self._listed.get(symbol)
+        if product is None:
+            await self._read_listings()
+            product = self._listed.get(symbol)
+        if product is None:
+            raise WireError(
+                f"{self.VENUE}: a position on {symbol}, which the venue does not list "
+                "(its contract size is unknown)"
+            )
+        return product
 
     def order_body(self, request: OrderRequest) -> dict[str, Any]:
         if request.reduce_only and not self.VENUE_REDUCE_ONLY:
@@ -131,7 +152,12 @@ class DerivativesBroker(CoinbaseSpotBroker):
 
     async def positions(self) -> list[Position]:
         held = {p.symbol: p for p in await self.venue_positions()}
-        out = [held.pop(symbol, Position(symbol)) for symbol in self.config.universe]
+        out = []
+        for symbol in self.config.universe:
+            pos = held.pop(symbol, None)
+            if pos is None:
+                pos = Position(symbol, contract_size=(await self.listing(symbol)).contract_size)
+            out.append(pos)
         return out + list(held.values())
 
     # ------------------------------------------------------------------ the risk loop

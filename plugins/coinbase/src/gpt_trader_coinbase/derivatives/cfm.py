@@ -86,9 +86,7 @@ class CoinbaseCfmBroker(DerivativesBroker):
         buffer = money_of(summary.get("liquidation_buffer_amount"), "liquidation_buffer_amount")
         out = []
         for raw in reply.get("positions") or []:
-            symbol = str(raw.get("product_id", ""))
-            product = self._products.get(symbol)
-            contract = product.contract_size if product is not None else Decimal(1)
+            contract = (await self.listing(str(raw.get("product_id", "")))).contract_size
             pos = cfm_position(raw, contract)
             if pos.size == 0:
                 continue

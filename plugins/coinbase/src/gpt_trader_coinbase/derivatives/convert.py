@@ -148,7 +148,7 @@ def money_of(raw: Any, field: str) -> Decimal:
     return dec(value, field)
 
 
-def intx_position(p: Mapping[str, Any]) -> tuple[Position, Decimal]:
+def intx_position(p: Mapping[str, Any], contract_size: Decimal) -> tuple[Position, Decimal]:
     """An INTX position with its risk figures, and its ``aggregated_pnl``."""
     liq = money_of(p.get("liquidation_price"), "liquidation_price")
     return (
@@ -160,6 +160,7 @@ def intx_position(p: Mapping[str, Any]) -> tuple[Position, Decimal]:
             liquidation_price=liq if liq > 0 else None,
             leverage=opt_dec(p.get("leverage"), "leverage"),
             initial_margin=money_of(p.get("im_notional"), "im_notional"),
+            contract_size=contract_size,
         ),
         money_of(p.get("aggregated_pnl"), "aggregated_pnl"),
     )

@@ -104,12 +104,10 @@ class CoinbaseIntxBroker(DerivativesBroker):
         reply = await self.rest.get(f"/intx/positions/{await self._portfolio()}")
         out = []
         for raw in reply.get("positions") or []:
-            pos, aggregated = intx_position(raw)
+            contract = (await self.listing(str(raw.get("symbol", "")))).contract_size
+            pos, aggregated = intx_position(raw, contract)
             if pos.size == 0:
                 continue
-            product = self._products.get(pos.symbol)
-            if product is not None:
-                pos.contract_size = product.contract_size
             self._aggregated[pos.symbol] = aggregated
             out.append(pos)
         return out

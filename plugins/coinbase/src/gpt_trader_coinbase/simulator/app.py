@@ -14,6 +14,7 @@ from gpt_trader_coinbase.simulator import (
     ws,
 )
 from gpt_trader_coinbase.simulator.middleware import auth_mw, errors_mw, faults_mw
+from gpt_trader_coinbase.simulator.persist import persist_mw
 from gpt_trader_coinbase.simulator.state import STATE, SimState
 
 # Order bodies are tiny; anything bigger is a client bug or abuse.
@@ -22,7 +23,7 @@ MAX_BODY = 1 << 20
 
 def build_app(state: SimState) -> web.Application:
     app = web.Application(
-        middlewares=[admin.admin_guard, errors_mw, faults_mw, auth_mw],
+        middlewares=[persist_mw, admin.admin_guard, errors_mw, faults_mw, auth_mw],
         client_max_size=MAX_BODY,
     )
     app[STATE] = state

@@ -7,14 +7,16 @@ a book snapshot, so market orders walk it), a few prints at the touch (which fil
 user orders priced better, partially, by printed size), candles, and WebSocket frames.
 
 History: at start the last ``history_minutes`` one-minute candles are generated with the
-same walk and rescaled so they end exactly where the live walk starts.
+same walk and rescaled so they end exactly where the live walk starts: a product's
+``anchors`` price (where a restarted simulator's market stopped) or its seed price; the
+live walk is scaled by the same ratio, so a restart goes on from the last price.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,9 +31,19 @@ from gpt_trader_coinbase.simulator.wire import now_ns
 
 class MarketDriver:
     def __init__(
-        self, state: SimState, *, seed: int, replay: Path | None = None, tick_s: float = 1.0
+        self,
+        state: SimState,
+        *,
+        seed: int,
+        replay: Path | None = None,
+        tick_s: float = 1.0,
+        anchors: Mapping[str, Decimal] | None = None,
     ) -> None:
         self.state = state
+        self._anchors = dict(anchors or {})
+        self._scale = {
+            s: p / market_profile(s).start_price for s, p in self._anchors.items() if p > 0
+        }
         self.seed = seed
         self.tick_s = tick_s
         self.symbols = list(state.markets)
@@ -50,6 +62,8 @@ class MarketDriver:
         self.steps = 0
 
     def _start_price(self, symbol: str) -> Decimal:
+        if symbol in self._scale:
+            return self._anchors[symbol]
         return market_profile(symbol).start_price
 
     def backfill(self, minutes: int) -> None:
@@ -102,11 +116,13 @@ class MarketDriver:
         venue = self.state.venue
         hub = self.state.hub
         for candle in group:
+            m = self.state.markets[candle.symbol]
             price, volume = candle.close, candle.volume
+            if candle.symbol in self._scale:
+                price = m.product.quantize_price(price * self._scale[candle.symbol])
             if self._replay is not None and candle.symbol == self._replay_symbol:
                 bar = next(self._replay)
                 price, volume = bar.close, bar.volume * self._replay_scale
-            m = self.state.markets[candle.symbol]
             user_bid, user_ask = venue.resting_best(m.symbol)
             prints = m.step(ts, price, volume, user_bid=user_bid, user_ask=user_ask)
             venue.set_liquidity(
@@ -123,6 +139,7 @@ class MarketDriver:
             await asyncio.sleep(self.tick_s)
             try:
                 self.step()
+                self.state.persist()
             except Exception:
                 # Our bug: keep the market alive, but make it visible (tests assert 0).
                 self.state.internal_errors += 1

@@ -41,3 +41,6 @@ class OrderMetaStore:
 
     def __contains__(self, order_id: str) -> bool:
         return order_id in self._by_id
+
+    def all(self) -> list[OrderMeta]:
+        return list(self._by_id.values())

@@ -4,7 +4,8 @@ synchronous SDK), or as the ``gpt-trader sim serve`` process.
 When ready it knows its endpoints (:class:`SimInfo`) and writes them to ``<state_dir>/sim.json``:
 ``rest_base_url`` ("127.0.0.1:PORT", no scheme: what RESTClient's base_url takes), ``ws_url``,
 ``ws_user_url``, ``cert_file`` (the CA bundle to trust), ``key_file`` (the CDP API key JSON,
-mode 0600), ``admin_url`` and ``admin_token``.
+mode 0600), ``admin_url`` and ``admin_token``. With ``persist`` the account is kept in
+``<state_dir>/venue.json`` and a simulator started on the same state dir resumes it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from gpt_trader_coinbase.simulator.keys import (
     load_public_from_secret,
 )
 from gpt_trader_coinbase.simulator.market import ProductMarket
+from gpt_trader_coinbase.simulator.persist import VENUE_FILE, VenueFile
 from gpt_trader_coinbase.simulator.shapes import Identity
 from gpt_trader_coinbase.simulator.state import SimState, log
 from gpt_trader_coinbase.simulator.tls import ensure_cert
@@ -69,6 +71,7 @@ class SimConfig:
     ws_timeouts: WsTimeouts = field(default_factory=WsTimeouts)
     ticker_batch_s: float = 5.0
     heartbeat_s: float = 1.0
+    persist: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,13 @@ class Simulator:
         keys = KeyRing()
         keys.register_key(self.api_key)
 
+        venue_file = VenueFile(cfg.state_dir / VENUE_FILE) if cfg.persist else None
+        saved = venue_file.read() if venue_file is not None else None
+        products = list(cfg.products)
+        if venue_file is not None and saved is not None:
+            products += [s for s in venue_file.products(saved) if s not in products]
         venue = Venue.create(
-            list(cfg.products),
+            products,
             seed=cfg.seed,
             balances=cfg.balances,
             derivatives=DerivativesConfig(
@@ -149,8 +157,15 @@ class Simulator:
             admin_token=secrets.token_urlsafe(24),
         )
         state.hub = Hub(state, cfg.ws_timeouts)
+        prices: dict[str, Decimal] = {}
+        if venue_file is not None:
+            if saved is not None:
+                prices = venue_file.restore(state, saved)
+            state.venue_file = venue_file
         venue.add_listener(state.order_changed, state.fill_happened)
-        driver = MarketDriver(state, seed=cfg.seed, replay=cfg.replay, tick_s=cfg.tick_s)
+        driver = MarketDriver(
+            state, seed=cfg.seed, replay=cfg.replay, tick_s=cfg.tick_s, anchors=prices
+        )
         driver.backfill(cfg.history_minutes)
         self.state = state
 
@@ -212,6 +227,8 @@ class Simulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self.state is not None:
+            self.state.persist(always=True)
         if self.state is not None and self.state.hub is not None:
             await self.state.hub.close_all()
         if self._runner is not None:

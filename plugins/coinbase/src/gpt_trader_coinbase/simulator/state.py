@@ -19,6 +19,7 @@ from gpt_trader_coinbase.simulator.shapes import Identity
 from gpt_trader_coinbase.simulator.wire import now_ns
 
 if TYPE_CHECKING:
+    from gpt_trader_coinbase.simulator.persist import VenueFile
     from gpt_trader_coinbase.simulator.venue import Venue
     from gpt_trader_coinbase.simulator.ws import Hub
 
@@ -37,12 +38,18 @@ class SimState:
     admin_token: str
     metas: OrderMetaStore = field(default_factory=OrderMetaStore)
     hub: Hub | None = None
+    venue_file: VenueFile | None = None  # where the account is kept across restarts
     port: int = 0
     internal_errors: int = 0
     started_ns: int = field(default_factory=now_ns)
 
     def __post_init__(self) -> None:
         self.verifier = JwtVerifier(self.keys)
+
+    def persist(self, *, always: bool = False) -> None:
+        """Save the account if it is kept across restarts (see VenueFile.save)."""
+        if self.venue_file is not None:
+            self.venue_file.save(self, always=always)
 
     @property
     def products(self) -> dict[str, Product]:

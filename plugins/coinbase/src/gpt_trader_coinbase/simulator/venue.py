@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from gpt_trader.domain import (
     Balance,
@@ -133,6 +134,23 @@ class Venue:
                 default_products(symbols), dict(balances), seed=seed, derivatives=derivatives
             )
         )
+
+    # -- the account as JSON (kept across restarts, see persist.py) ---------------------------
+
+    @property
+    def version(self) -> int:
+        """Moves whenever the account changes (orders, fills, cash, funding, sweeps)."""
+        return self._ex.version
+
+    @property
+    def last_ts(self) -> int:
+        return self._ex.last_ts
+
+    def to_state(self) -> dict[str, Any]:
+        return self._ex.to_state()
+
+    def load_state(self, state: dict[str, Any], *, source: str) -> None:
+        self._ex.load_state(state, source=source)
 
     # -- derivatives -------------------------------------------------------------------------
 

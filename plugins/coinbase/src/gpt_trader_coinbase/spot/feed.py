@@ -10,7 +10,10 @@ Resilience (see :mod:`gpt_trader_coinbase.stream` for the connection rules): on 
 gap, a reconnect, or market data gone stale while the socket lives (``stale_after_s``), the
 feed pauses entries (through the kernel it is attached to at startup), sends a REST book
 snapshot for every product, resubscribes level2 for a fresh in-band snapshot, and resumes
-entries once fresh data flows. ``-USDC`` products are served from the ``-USD`` books.
+entries once fresh data flows. While the WebSocket cannot be reached at all, each failed
+connect is a WARNING and entries stay paused with the reason ("market data: cannot connect
+to wss://...: Connection refused") until the first frame arrives. ``-USDC`` products are
+served from the ``-USD`` books.
 """
 
 from __future__ import annotations
@@ -152,7 +155,7 @@ class CoinbaseMarketFeed:
             session=self.rest.session,
             silence_s=self.silence_s,
             tick_s=self.tick_s,
-            name="market",
+            name="market data",
         )
         self.stream_state = ws
         self._last_update = time.monotonic()
@@ -161,6 +164,7 @@ class CoinbaseMarketFeed:
                 if isinstance(item, Frame):
                     self.stats.frames += 1
                     self.last_frame_received = item.received
+                    self._resume("feed-connect")
                     for event in self._events(item):
                         self.stats.events += 1
                         yield event
@@ -176,6 +180,9 @@ class CoinbaseMarketFeed:
                         ws, "market data sequence gap", resubscribe=True
                     ):
                         yield event
+                elif kind == "unreachable":
+                    # Nothing to trade on until it connects: say why (logged by the stream).
+                    self._pause("feed-connect", f"market data: {item.detail}")
                 elif kind == "silence":
                     self._pause("feed", "market data connection silent")
                 elif kind == "disconnected":
@@ -204,6 +211,7 @@ class CoinbaseMarketFeed:
                             yield event
         finally:
             await ws.close()
+            # "feed-connect" stays: a run that never reached market data ends paused, saying why.
             self._resume("feed")
             self._resume("feed-stale")
             await self.rest.close()
