@@ -72,6 +72,10 @@ def test_second_run_resumes_and_sends_nothing_twice(tmp_path: Path) -> None:
     assert set(venue_ids) <= set(ids)
     runs = store_rows(tmp_path, "select run_id from runs order by started_ts")
     assert [r[0] for r in runs] == [first["run_id"], second["run_id"]]
+    # Counts are each run's own; the P&L is the book's, built by every run's fills.
+    sql = "select count(*) from fills where run_id = '{}'"
+    assert second["fills"] == store_rows(tmp_path, sql.format(second["run_id"]))[0][0]
+    assert first["fills"] == store_rows(tmp_path, sql.format(first["run_id"]))[0][0]
 
 
 def test_status_reads_the_store(tmp_path: Path) -> None:

@@ -130,6 +130,7 @@ class Kernel:
         self.errors: list[str] = []
         self.broker_calls = 0
         self.broker_errors = 0
+        self.fills_received = 0  # this run's (the book also holds earlier runs' fills)
         self._seen_trades: set[str] = set()
         self._seen_funding: set[str] = set()
         self._votes: dict[str, dict[str, SignalValue]] = {s: {} for s in parts.products}
@@ -711,6 +712,7 @@ class Kernel:
         if fill.trade_id in self._seen_trades:
             return
         self._seen_trades.add(fill.trade_id)
+        self.fills_received += 1
         order = self.orders.get(fill.client_order_id)
         if order is not None:
             order.trade_ids.append(fill.trade_id)
@@ -867,7 +869,7 @@ class Kernel:
             "run_id": self.run_id,
             "orders": len(self.orders),
             "orders_by_status": by_status,
-            "fills": len(self._seen_trades),
+            "fills": self.fills_received,
             "funding_payments": len(self._seen_funding),
             "trading_state": self.trading_state.name,
             "entries_paused": self.entries_paused,
