@@ -3,6 +3,7 @@ needs, such a profile, free ports, a settable clock, and plain event builders.""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ from gpt_trader.config import BotConfig
 from gpt_trader.domain import (
     Fill,
     GuardResult,
+    InventoryAdjustment,
     Liquidity,
     Order,
     OrderRequest,
@@ -26,6 +28,7 @@ from gpt_trader.domain.events import (
     ComponentFailed,
     FillReceived,
     GuardTripped,
+    InventoryAdjusted,
     OrderIntent,
     OrderRejected,
     OrderUpdated,
@@ -33,6 +36,7 @@ from gpt_trader.domain.events import (
     TradingStateChanged,
 )
 from gpt_trader.plugins import PluginManager, make_plugin_manager
+from gpt_trader.runtime.live import Bounds, run_live
 from gpt_trader.testing import FlipStrategy
 
 NS = 1_000_000_000
@@ -52,17 +56,41 @@ def plugin_manager() -> PluginManager:
     return pm
 
 
-def dev_config(*, sinks: list[dict[str, Any]] | None = None, pace_s: float = 0.0) -> BotConfig:
-    """The dev profile's shape, short: three symbols, a signal that trades often."""
+def dev_config(
+    *,
+    sinks: list[dict[str, Any]] | None = None,
+    pace_s: float = 0.0,
+    broker: dict[str, Any] | None = None,
+    run: dict[str, Any] | None = None,
+) -> BotConfig:
+    """The dev profile's shape, short: three symbols, a signal that trades often.
+    ``broker`` and ``run`` add settings (account holdings, adoptions)."""
     return BotConfig(
         profile={"name": "devlike", "mode": "sim", "universe": ["BTC-USD", "ETH-USD", "SOL-USD"]},
-        broker={"use": "sim", "starting_cash": "100000", "market_fill": "immediate"},
+        broker={
+            "use": "sim",
+            "starting_cash": "100000",
+            "market_fill": "immediate",
+            **(broker or {}),
+        },
         feed={"use": "synthetic", "interval_s": 60, "pace_s": pace_s},
         signals=[{"use": "test.flip", "period": 4}],
         voter={"use": "test.first"},
         sizer={"use": "sizer.fixed", "notional": "100"},
         sinks=sinks or [],
-        run={"guard_interval_s": 0.05, "record_market": True},
+        run={"guard_interval_s": 0.05, "record_market": True, **(run or {})},
+    )
+
+
+async def drive(runtime: Any, max_events: int, stop: asyncio.Event | None = None) -> None:
+    """Run a started runtime's feed through its kernel for ``max_events`` events."""
+    await run_live(
+        runtime.kernel,
+        runtime.feed,
+        runtime.symbols,
+        bounds=Bounds(max_events=max_events),
+        stop=stop or asyncio.Event(),
+        guard_interval_s=0.05,
     )
 
 
@@ -168,6 +196,15 @@ def state_change(new: TradingState, operator: bool = False) -> TradingStateChang
 
 def stopped(reason: str = "signal") -> RunStopped:
     return RunStopped(T0, "run-1", reason, {})
+
+
+def adjusted(
+    kind: str, size: str, inventory: str, account: str | None, symbol: str = "BTC-USD"
+) -> InventoryAdjusted:
+    """The kernel's event when the bot's spot inventory changes other than by its fills."""
+    adjustment = InventoryAdjustment(T0, symbol, kind, Decimal(size), Decimal("60000"), kind)
+    held = None if account is None else Decimal(account)
+    return InventoryAdjusted(T0, adjustment, Decimal(inventory), held)
 
 
 def failed(component: str, error: str) -> ComponentFailed:

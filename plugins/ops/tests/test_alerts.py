@@ -19,6 +19,7 @@ from ops_support import (
     T0,
     Clock,
     FakeState,
+    adjusted,
     dev_config,
     failed,
     intent,
@@ -108,6 +109,8 @@ TRIGGERS: dict[str, Trigger] = {
     "venue_liquidation": lambda e, s: e.on_event(
         updated("liq-1", OrderStatus.FILLED, symbol="BTC-PERP-INTX", tag=LIQUIDATION_TAG)
     ),
+    "inventory_shrunk": lambda e, s: e.on_event(adjusted("shrunk", "-0.2", "0.3", "0.3")),
+    "inventory_adopted": lambda e, s: e.on_event(adjusted("adopted", "0.5", "0.5", "1")),
 }
 
 
@@ -226,3 +229,53 @@ async def test_the_alerts_sink_in_a_run_checks_state_on_a_timer_and_writes_a_fil
     assert {"reduce_only_active", "bot_stopped"} <= rules
     assert all(x["run_id"] == runtime.run_id for x in lines)
     assert all(x["hint"] for x in lines)
+
+
+async def test_a_shrunk_inventory_alerts_once_and_an_adoption_is_info(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Run 1 adopts 0.5 of the account's 1 BTC; between runs the user takes coins out of the
+    (persisted) sim account, leaving 0.3; run 2 shrinks the bot's inventory to it."""
+    config = dev_config(
+        sinks=[{"use": "alerts"}],
+        broker={"starting_balances": {"BTC": "1"}},
+        run={"adopt_holdings": {"BTC-USD": {"size": "0.5", "cost": "60000"}}},
+    )
+    caplog.set_level("INFO", logger="gpt_trader.alerts")
+    first = await assemble(config, plugin_manager(), tmp_path)
+    await start(first)
+    await finish(first, "signal")
+    venue = tmp_path / "sim_exchange.json"
+    state = json.loads(venue.read_text())
+    state["ledger"]["total"]["BTC"] = "0.3"  # sold or withdrawn outside the bot
+    venue.write_text(json.dumps(state))
+    second = await assemble(config, plugin_manager(), tmp_path)
+    await start(second)
+    assert second.kernel.positions["BTC-USD"].size == Decimal("0.3")
+    await finish(second, "signal")
+
+    lines = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    inventory = [x for x in lines if x["rule"].startswith("inventory_")]
+    assert [(x["rule"], x["severity"], x["run_id"]) for x in inventory] == [
+        ("inventory_adopted", "info", first.run_id),
+        ("inventory_shrunk", "warning", second.run_id),
+    ]
+    adopted, shrunk = (x["message"] for x in inventory)
+    assert adopted == (
+        "BTC-USD: 0.50000000 BTC adopted at 60000.00 into the bot's inventory "
+        "(the account holds 1.00000000, the bot's inventory is now 0.50000000)"
+    )
+    assert shrunk == (
+        "BTC-USD: the bot's inventory shrank by 0.20000000 BTC: the account holds "
+        "0.30000000, the bot's inventory was 0.50000000 (now 0.30000000)"
+    )
+    assert inventory[1]["hint"] == RULES["inventory_shrunk"].hint
+    sent = [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.name == "gpt_trader.alerts" and "alert inventory_" in r.getMessage()
+    ]
+    assert [(level, adopted in text or shrunk in text) for level, text in sent] == [
+        ("INFO", True),
+        ("WARNING", True),
+    ]

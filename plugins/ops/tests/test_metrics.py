@@ -8,17 +8,19 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.domain import OrderStatus, Severity, TradingState
-from gpt_trader.runtime.live import Bounds, run_live
+from gpt_trader.domain.events import OrderUpdated
 from gpt_trader_ops.conventions import ConnectionStatus, RestCall
 from gpt_trader_ops.metrics import PORT_ENV, MetricsParams, MetricsSink, resolve_port
 from ops_support import (
     T0,
     dev_config,
+    drive,
     failed,
     fill,
     free_port,
@@ -76,16 +78,7 @@ async def test_scraping_a_trading_dev_profile_twice_shows_the_families_change(
     url = f"http://127.0.0.1:{port}/metrics"
     assert runtime.extra["metrics_url"] == url
     stop = asyncio.Event()
-    driver = asyncio.create_task(
-        run_live(
-            kernel,
-            runtime.feed,
-            runtime.symbols,
-            bounds=Bounds(max_events=20_000),
-            stop=stop,
-            guard_interval_s=0.05,
-        )
-    )
+    driver = asyncio.create_task(drive(runtime, 20_000, stop))
     try:
         await until(lambda: kernel.summary()["fills"] >= 2)
         first = await asyncio.to_thread(scrape, url)
@@ -146,14 +139,7 @@ async def test_the_environment_port_serves_metrics_without_a_sink_in_the_profile
     runtime = await assemble(dev_config(), plugin_manager(), tmp_path)
     await start(runtime)
     try:
-        await run_live(
-            runtime.kernel,
-            runtime.feed,
-            runtime.symbols,
-            bounds=Bounds(max_events=300),
-            stop=asyncio.Event(),
-            guard_interval_s=0.05,
-        )
+        await drive(runtime, 300)
         samples = await asyncio.to_thread(scrape, f"http://127.0.0.1:{port}/metrics")
     finally:
         await finish(runtime, "max_events")
@@ -274,3 +260,41 @@ async def test_a_run_option_port_of_zero_serves_on_a_free_port(
     finally:
         await finish(runtime, "signal")
     assert total(samples, "gpt_trader_trading_state", gpt_trader_trading_state="ACTIVE") == 1
+
+
+async def test_orders_count_once_per_status_and_the_money_gauges_match_the_summary(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    config = dev_config(sinks=[{"use": "metrics", "port": port, "refresh_s": 0.02}])
+    runtime = await assemble(config, plugin_manager(), tmp_path)
+    await start(runtime)
+    kernel = runtime.kernel
+    try:
+        await drive(runtime, 400)
+        filled = [o for o in kernel.orders.values() if o.status is OrderStatus.FILLED]
+        assert len(filled) >= 4
+        # The same transition told again (a replayed venue message, an adapter's report).
+        for order in (filled[0], filled[-1], filled[-1]):
+            kernel.emit(OrderUpdated(kernel.now, order.copy()))
+        await asyncio.sleep(0.1)  # several refreshes of the kernel-state gauges
+        samples = await asyncio.to_thread(scrape, f"http://127.0.0.1:{port}/metrics")
+        summary = kernel.summary()
+    finally:
+        await finish(runtime, "max_events")
+
+    assert summary["orders_by_status"] == {"FILLED": len(filled)}
+    assert total(samples, "gpt_trader_orders", status="FILLED") == len(filled)
+    assert total(samples, "gpt_trader_orders") == summary["orders"]
+    assert total(samples, "gpt_trader_order_updates_total", status="FILLED") == len(filled)
+    # Money as the summary reports it: to the quote currency's cent, net with funding.
+    for kind in ("realized", "unrealized", "fees", "funding", "net"):
+        scraped = Decimal(repr(total(samples, "gpt_trader_pnl", kind=kind)))
+        assert scraped == Decimal(summary["pnl"][kind]), kind
+    assert Decimal(repr(total(samples, "gpt_trader_equity"))) == Decimal(summary["equity"])
+    for position in summary["positions"]:
+        size = total(samples, "gpt_trader_position_size", symbol=position["symbol"])
+        assert Decimal(repr(size)) == Decimal(position["size"])
+    for name, value in samples.items():
+        if name[0] in ("gpt_trader_exposure", "gpt_trader_fill_notional_total"):
+            assert Decimal(repr(value)) == Decimal(repr(value)).quantize(Decimal("0.01")), name

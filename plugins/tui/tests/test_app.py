@@ -3,18 +3,15 @@ commands do and, once the running bot applies them, change the kernel's state.""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
-from gpt_trader.app import assemble, finish, start
 from gpt_trader.cli.main import build_app
 from gpt_trader.control import apply_pending
 from gpt_trader.domain import TradingState
-from gpt_trader.runtime.live import Bounds, run_live
 from gpt_trader_tui import plugin as tui_plugin
 from gpt_trader_tui.app import DashboardApp
-from tui_support import NOW, build_store, dev_config, plugin_manager
+from tui_support import NOW, build_store, flush, plugin_manager, running_bot
 from typer.testing import CliRunner
 
 
@@ -24,22 +21,11 @@ async def apply(runtime: Any) -> int:
 
 
 async def test_pause_and_resume_reach_the_store_and_the_running_kernel(tmp_path: Path) -> None:
-    runtime = await assemble(dev_config(), plugin_manager(), tmp_path)
-    await start(runtime)
-    kernel, store = runtime.kernel, runtime.store
-    assert store is not None
-    try:
-        await run_live(
-            kernel,
-            runtime.feed,
-            runtime.symbols,
-            bounds=Bounds(max_events=60),
-            stop=asyncio.Event(),
-            guard_interval_s=0.05,
-        )
+    async with running_bot(tmp_path, events=60) as runtime:
+        kernel, store = runtime.kernel, runtime.store
+        assert store is not None
         kernel.operator_set_state(TradingState.REDUCE_ONLY, "a guard tripped earlier")
-        for sink in kernel.parts.sinks:
-            getattr(sink, "flush", lambda: None)()
+        flush(runtime)
         app = DashboardApp(tmp_path, poll_s=3600, user="tester")
         async with app.run_test(size=(120, 40)) as pilot:
             assert app.data is not None
@@ -52,6 +38,7 @@ async def test_pause_and_resume_reach_the_store_and_the_running_kernel(tmp_path:
             assert (pending.action, pending.reason) == ("pause", "pause from the TUI by tester")
             assert await apply(runtime) == 1
             assert kernel.entries_paused == "operator pause: pause from the TUI by tester"
+            flush(runtime)
             app.refresh_data()
             assert app.data.entries_paused
 
@@ -61,8 +48,7 @@ async def test_pause_and_resume_reach_the_store_and_the_running_kernel(tmp_path:
             assert await apply(runtime) == 1
             assert kernel.entries_paused == ""
             assert kernel.trading_state is TradingState.ACTIVE
-            for sink in kernel.parts.sinks:
-                getattr(sink, "flush", lambda: None)()
+            flush(runtime)
             app.refresh_data()
             assert not app.data.entries_paused
             assert app.data.trading_state == "ACTIVE"
@@ -75,8 +61,6 @@ async def test_pause_and_resume_reach_the_store_and_the_running_kernel(tmp_path:
 
             await pilot.press("q")
         assert app.return_code == 0
-    finally:
-        await finish(runtime, "signal")
 
 
 async def test_keys_on_a_finished_bot_are_recorded_for_its_next_start(tmp_path: Path) -> None:

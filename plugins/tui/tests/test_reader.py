@@ -15,9 +15,11 @@ from gpt_trader.domain import (
     Side,
     Ticker,
     TimeInForce,
+    money,
 )
 from gpt_trader.domain.events import (
     ComponentFailed,
+    EntriesPaused,
     MarketData,
     OrderIntent,
     OrderRejected,
@@ -25,7 +27,7 @@ from gpt_trader.domain.events import (
     RunStopped,
 )
 from gpt_trader.store import Store
-from gpt_trader_tui.reader import CRITICAL, FRESH, STALE, StoreReader, freshness_level
+from gpt_trader_tui.reader import CRITICAL, FRESH, STALE, WARN, StoreReader, freshness_level
 from tui_support import NOW, NS, RUN_ID, build_store
 
 
@@ -73,9 +75,10 @@ def test_stale_and_critical_data(tmp_path: Path) -> None:
     data = StoreReader(build_store(tmp_path / "bot", "stale")).read(NOW)
     levels = {f.symbol: f.level for f in data.freshness}
     assert levels == {"BTC-USD": FRESH, "ETH-USD": STALE, "SOL-USD": CRITICAL}
-    ((level, text),) = data.banners()
-    assert level == CRITICAL
-    assert text == "DATA CRITICAL SOL-USD 75s; STALE ETH-USD 18s"
+    assert data.banners() == [
+        (CRITICAL, "DATA CRITICAL SOL-USD 75s; STALE ETH-USD 18s"),
+        (WARN, "ENTRIES PAUSED: coinbase: market data connection silent"),
+    ]
 
 
 def test_a_lost_connection_makes_every_symbol_critical_until_it_returns(tmp_path: Path) -> None:
@@ -143,17 +146,27 @@ def test_execution_health_from_venue_failures(tmp_path: Path) -> None:
     assert [a.source for a in data.alerts[:4]] == ["venue"] * 4
 
 
-def test_pause_and_pending_actions_come_from_the_operator_table(tmp_path: Path) -> None:
+def test_a_pause_is_the_kernels_and_pending_actions_come_from_the_operator_table(
+    tmp_path: Path,
+) -> None:
     bot = build_store(tmp_path / "bot", "fresh")
     with Store(bot / "gpt_trader.db") as store:
         applied = store.record_operator_action(NOW, "pause", "news at 14:00")
         store.mark_operator_action_applied(applied, RUN_ID)
         store.record_operator_action(NOW, "cancel-all", "tidy up")
-    data = StoreReader(bot).read(NOW)
-    assert data.entries_paused
-    assert data.pause_reason == "news at 14:00"
+    reader = StoreReader(bot)
+    data = reader.read(NOW)
+    assert not data.entries_paused, "recorded is not applied: the kernel says when it pauses"
     assert data.pending_actions == ["cancel-all #2"]
-    assert ("warn", "ENTRIES PAUSED: news at 14:00") in data.banners()
+    append(bot, EntriesPaused(NOW, True, "operator pause: news at 14:00"))
+    data = reader.read(NOW)
+    assert data.entries_paused
+    assert data.pause_reason == "operator pause: news at 14:00"
+    assert ("warn", "ENTRIES PAUSED: operator pause: news at 14:00") in data.banners()
+    append(bot, EntriesPaused(NOW, False, ""))
+    data = reader.read(NOW)
+    assert not data.entries_paused
+    assert data.banners() == []
 
 
 def test_a_finished_run_shows_its_summary(tmp_path: Path) -> None:
@@ -210,3 +223,21 @@ def test_funding_payments_count_in_the_running_pnl(tmp_path: Path) -> None:
     assert data.pnl["funding"] == Decimal("-0.20")
     assert data.pnl["net"] == before.pnl["net"] - Decimal("0.20")
     assert data.pnl_series[-1] == pytest.approx(before.pnl_series[-1] - 0.2)
+
+
+def test_increments_are_the_finest_places_the_run_recorded() -> None:
+    from gpt_trader_tui.increments import Increments
+
+    inc = Increments()
+    inc.see_price("BTC-USD", Decimal("94250.5"))  # a venue dropped the trailing zero
+    inc.see_price("BTC-USD", Decimal("94250.51"))
+    inc.see_price("BTC-USD", Decimal("94250.123456789012345"))  # a ratio, not a tick
+    inc.see_size("BTC-USD", Decimal("0.00100000"))
+    assert money.text(inc.price("BTC-USD", Decimal("94000.125"))) == "94000.12"  # half-even
+    assert money.text(inc.size("BTC-USD", Decimal("0.5"))) == "0.50000000"
+    assert money.text(inc.price("ETH-USD", Decimal("3300.123"))) == "3300.123", "unknown: as is"
+    assert money.text(inc.cash(Decimal("-0.612275751208"), "BTC-USD")) == "-0.61"
+    assert money.text(inc.cash(Decimal("0.000123456789"), "ETH-BTC")) == "0.00012346"
+    inc.quote = "JPY"
+    assert money.text(inc.cash(Decimal("1234.5"))) == "1234"
+    assert money.text(inc.cash(Decimal("1.005"), "BTC-PERP-INTX")) == "1"

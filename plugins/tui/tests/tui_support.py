@@ -4,10 +4,15 @@ no strategies distribution)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from gpt_trader.app import Runtime, assemble, finish, start
 from gpt_trader.config import BotConfig
 from gpt_trader.domain import (
     Fill,
@@ -25,6 +30,7 @@ from gpt_trader.domain import (
 )
 from gpt_trader.domain.events import (
     ComponentFailed,
+    EntriesPaused,
     Event,
     FillReceived,
     GuardTripped,
@@ -35,6 +41,7 @@ from gpt_trader.domain.events import (
     TradingStateChanged,
 )
 from gpt_trader.plugins import PluginManager, make_plugin_manager
+from gpt_trader.runtime.live import Bounds, run_live
 from gpt_trader.store import Store
 from gpt_trader.testing import FlipStrategy
 
@@ -135,6 +142,9 @@ def build_store(state_dir: Path, scenario: str) -> Path:
     )
     if scenario == "stale":
         events.append(ComponentFailed(NOW - 70 * NS, "signal:rsi:SOL-USD", "ValueError: no data"))
+        # The Coinbase feed holds entries back while its market data is silent.
+        silent = "coinbase: market data connection silent"
+        events.append(EntriesPaused(NOW - 15 * NS, True, silent))
     if scenario == "halted":
         message = "daily loss 12.40 USD exceeds limit 10 USD"
         events.append(
@@ -183,12 +193,60 @@ def plugin_manager() -> PluginManager:
     return pm
 
 
-def dev_config() -> BotConfig:
+def dev_config(
+    universe: tuple[str, ...] = ("BTC-USD", "ETH-USD"),
+    *,
+    broker: dict[str, Any] | None = None,
+    run: dict[str, Any] | None = None,
+) -> BotConfig:
+    """A dev-like profile; ``broker`` and ``run`` add settings (account holdings, adoptions)."""
     return BotConfig(
-        profile={"name": "devlike", "mode": "sim", "universe": ["BTC-USD", "ETH-USD"]},
-        broker={"use": "sim", "starting_cash": "100000"},
+        profile={"name": "devlike", "mode": "sim", "universe": list(universe)},
+        broker={"use": "sim", "starting_cash": "100000", **(broker or {})},
         feed={"use": "synthetic", "interval_s": 60, "pace_s": 0},
         signals=[{"use": "test.flip"}],
         voter={"use": "test.first"},
         sizer={"use": "sizer.fixed", "notional": "100"},
+        run=run or {},
     )
+
+
+async def drive(runtime: Any, max_events: int) -> None:
+    """Run a started runtime's feed through its kernel for ``max_events`` events."""
+    await run_live(
+        runtime.kernel,
+        runtime.feed,
+        runtime.symbols,
+        bounds=Bounds(max_events=max_events),
+        stop=asyncio.Event(),
+        guard_interval_s=0.05,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    state_dir: Path, config: BotConfig | None = None, events: int = 0
+) -> AsyncIterator[Runtime]:
+    """A dev-like bot started on ``state_dir`` (its own store), fed ``events`` market
+    events with everything recorded, and finished when the block ends."""
+    runtime = await assemble(config or dev_config(), plugin_manager(), state_dir)
+    await start(runtime)
+    try:
+        if events:
+            await drive(runtime, events)
+            flush(runtime)
+        yield runtime
+    finally:
+        await finish(runtime, "signal")
+
+
+def flush(runtime: Any) -> None:
+    """Have the run's store sink write what it buffered, as it does within a second."""
+    for sink in runtime.kernel.parts.sinks:
+        getattr(sink, "flush", lambda: None)()
+
+
+def screen_text(app: Any, widget_id: str) -> str:
+    """What a panel of the running dashboard shows, line by line."""
+    widget = app.query_one(f"#{widget_id}")
+    return "\n".join(line.text for line in widget.render_lines(widget.region.reset_offset))

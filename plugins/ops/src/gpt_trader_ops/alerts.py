@@ -14,14 +14,14 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from gpt_trader.components import BuildContext, Params
-from gpt_trader.domain import LIQUIDATION_TAG
+from gpt_trader.domain import LIQUIDATION_TAG, Product, money
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gpt_trader_ops.conventions import (
@@ -162,6 +162,22 @@ RULES: dict[str, Rule] = {
             "orders expired without filling",
             "Check limit prices and time in force (GTD end times, IOC on thin books).",
         ),
+        Rule(
+            "inventory_shrunk",
+            "warning",
+            "the account holds less of a coin than the bot's inventory: the bot's shrank",
+            "Coins the bot bought were sold or withdrawn outside it; it now trades only what "
+            "is left (recorded, so a restart agrees). Check the venue's history; if the coins "
+            "should be the bot's again, deposit them and adopt them with `[run] "
+            "adopt_holdings` and their cost.",
+        ),
+        Rule(
+            "inventory_adopted",
+            "info",
+            "holdings the profile hands the bot were adopted into its inventory",
+            "The bot may now sell them, at the cost given in `[run] adopt_holdings`; remove "
+            "the entry from the profile once it is recorded (it is never adopted twice).",
+        ),
     )
 }
 
@@ -218,8 +234,12 @@ class AlertEngine:
         clock: Callable[[], float] = time.time,
         file: Path | None = None,
         run_id: str = "",
+        products: Mapping[str, Product] | None = None,
     ) -> None:
         self.params = p = params or AlertsParams()
+        # Sizes and prices in messages on their product's increments (when known).
+        self.products: Mapping[str, Product] = products or {}
+        self.quote = "USD"  # the run's quote currency once bound to its kernel
         self.clock = clock
         self.run_id = run_id
         self.file = file
@@ -341,6 +361,8 @@ class AlertEngine:
                         symbol=symbol,
                     )
                 )
+        elif kind == "inventory.adjusted":
+            out.append(self._inventory(event))
         elif kind == REST_CALL:
             out.append(self._rate_limit(event))
         if settled is False:
@@ -380,6 +402,46 @@ class AlertEngine:
         elif severity == "WARN" and "daily_loss" in guard:
             out.append(self.fire("daily_loss_warning", f"{guard}: {message}", key=guard))
         return out
+
+    def _inventory(self, event: Any) -> Alert | None:
+        """The bot's spot inventory changed other than by its fills: shrunk to what the
+        account still holds (a warning), or holdings adopted (info)."""
+        adjustment = get(event, "adjustment")
+        symbol = str(get(adjustment, "symbol", ""))
+        kind = str(get(adjustment, "kind", ""))
+        product = self.products.get(symbol)
+        base = product.base if product is not None else symbol.partition("-")[0]
+        lot = product.base_increment if product is not None else None
+        tick = product.price_increment if product is not None else None
+
+        def on(value: Any, increment: Decimal | None) -> str:
+            amount = Decimal(str(value))
+            return money.at(amount, increment) if increment else money.text(amount)
+
+        size = Decimal(str(get(adjustment, "size", 0)))
+        after = Decimal(str(get(event, "inventory", 0)))
+        account = get(event, "account")
+        held = "an unknown amount" if account is None else on(account, lot)
+        details = {"symbol": symbol, "size": on(size, lot), "inventory": on(after, lot)}
+        if kind == "shrunk":
+            return self.fire(
+                "inventory_shrunk",
+                f"{symbol}: the bot's inventory shrank by {on(-size, lot)} {base}: the account "
+                f"holds {held}, the bot's inventory was {on(after - size, lot)} "
+                f"(now {on(after, lot)})",
+                key=symbol,
+                **details,
+            )
+        if kind == "adopted":
+            return self.fire(
+                "inventory_adopted",
+                f"{symbol}: {on(size, lot)} {base} adopted at "
+                f"{on(get(adjustment, 'price', 0), tick)} into the bot's inventory (the account "
+                f"holds {held}, the bot's inventory is now {on(after, lot)})",
+                key=symbol,
+                **details,
+            )
+        return None
 
     def _rate_limit(self, event: Any) -> Alert | None:
         status = get(event, "status", 0)
@@ -478,7 +540,8 @@ class AlertEngine:
                 out.append(
                     self.fire(
                         "daily_loss_warning",
-                        f"down {loss_pct:.2f}% today (equity {equity:.2f} from {start:.2f}; "
+                        f"down {loss_pct:.2f}% today (equity {money.amount(equity, self.quote)} "
+                        f"from {money.amount(start, self.quote)}; "
                         f"warning at {p.daily_loss_warn_pct}%)",
                         key="equity",
                     )
@@ -489,10 +552,13 @@ class AlertEngine:
                 continue
             pct = -unrealized / equity * 100
             if pct >= p.unrealized_loss_pct:
+                product = self.products.get(symbol)
+                quote = product.quote if product is not None else self.quote
                 out.append(
                     self.fire(
                         "large_unrealized_loss",
-                        f"{symbol} unrealised {unrealized:.2f} ({pct:.2f}% of equity)",
+                        f"{symbol} unrealised {money.amount(unrealized, quote)} "
+                        f"({pct:.2f}% of equity)",
                         key=symbol,
                     )
                 )
@@ -526,7 +592,11 @@ class AlertsSink:
 
     def bind(self, kernel: Any) -> None:
         self.kernel = kernel
-        self.engine.run_id = getattr(kernel, "run_id", self.engine.run_id)
+        engine = self.engine
+        engine.run_id = getattr(kernel, "run_id", engine.run_id)
+        engine.products = engine.products or getattr(kernel, "products", {})
+        parts = getattr(kernel, "parts", None)
+        engine.quote = getattr(parts, "quote_currency", engine.quote)
 
     def check(self) -> list[Alert]:
         if self.kernel is None:
@@ -544,7 +614,7 @@ def make_alerts_sink(params: AlertsParams, ctx: BuildContext) -> AlertsSink:
     except ValueError as exc:
         raise ValueError(f"alerts: {exc}") from None
     file = Path(ctx.state_dir) / ALERTS_FILE if params.write_file else None
-    return AlertsSink(AlertEngine(params, notifiers=notifiers, file=file))
+    return AlertsSink(AlertEngine(params, notifiers=notifiers, file=file, products=ctx.products))
 
 
 def _plain(value: Any) -> Any:

@@ -6,6 +6,11 @@ updates event-driven families in ``handle`` (on the kernel's loop); once the ``s
 has bound it to the kernel, :meth:`MetricsSink.refresh` also copies state the events do not
 carry (P&L, exposure, trading state, staleness, broker counters). The exporter is a
 ``prometheus_client`` HTTP server on 127.0.0.1 in a daemon thread; it only reads.
+
+Money and sizes are quantised before they become a sample, as the kernel's summary
+reports them (:mod:`gpt_trader.domain.money`): P&L, equity, exposure, notional and fees to
+the quote currency's increment, position sizes to the product's base increment. No label
+carries a figure.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from gpt_trader.components import BuildContext, Params
+from gpt_trader.domain import Product, money
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -30,6 +36,7 @@ from prometheus_client import (
     start_http_server,
 )
 from prometheus_client import Enum as EnumMetric
+from prometheus_client.core import CounterMetricFamily
 from pydantic import Field
 
 from gpt_trader_ops.conventions import (
@@ -50,7 +57,9 @@ log = logging.getLogger("gpt_trader.ops.metrics")
 PORT_ENV = "GPT_TRADER_METRICS_PORT"
 PORT_OPTION = "metrics_port"
 STATES = ["ACTIVE", "REDUCE_ONLY", "HALTED"]
+PNL_KINDS = ("realized", "unrealized", "fees", "funding", "net")
 NS = 1_000_000_000
+ZERO = Decimal(0)
 _TERMINAL = frozenset({"FILLED", "CANCELLED", "EXPIRED", "REJECTED"})
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -93,6 +102,26 @@ def resolve_port(
     return None
 
 
+class MoneyCounter:
+    """A counter of money by symbol, summed as Decimals: a float counter drifts off the
+    cent after a few hundred additions (3299.5299999999997); this one is exact."""
+
+    def __init__(self, name: str, documentation: str, registry: CollectorRegistry) -> None:
+        self.name = name
+        self.documentation = documentation
+        self._totals: dict[str, Decimal] = {}
+        registry.register(self)
+
+    def inc(self, symbol: str, amount: Decimal) -> None:
+        self._totals[symbol] = self._totals.get(symbol, Decimal(0)) + amount
+
+    def collect(self) -> list[CounterMetricFamily]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=["symbol"])
+        for symbol, total in sorted(dict(self._totals).items()):  # a copy: scraped off-loop
+            family.add_metric([symbol], float(total))
+        return [family]
+
+
 class Families:
     """Every metric family, registered in ``registry``."""
 
@@ -106,7 +135,7 @@ class Families:
         )
         self.order_updates = Counter(
             "gpt_trader_order_updates",
-            "Order status updates, by new status.",
+            "Order status transitions, by new status (each order once per status).",
             ["status"],
             registry=r,
         )
@@ -122,15 +151,15 @@ class Families:
             ["symbol", "side"],
             registry=r,
         )
-        self.fill_notional = Counter(
-            "gpt_trader_fill_notional", "Quote value filled, by symbol.", ["symbol"], registry=r
+        self.fill_notional = MoneyCounter(
+            "gpt_trader_fill_notional", "Quote value filled, by symbol.", registry=r
         )
-        self.fill_fees = Counter(
-            "gpt_trader_fill_fees", "Fees paid on fills (quote), by symbol.", ["symbol"], registry=r
+        self.fill_fees = MoneyCounter(
+            "gpt_trader_fill_fees", "Fees paid on fills (quote), by symbol.", registry=r
         )
         self.pnl = Gauge(
             "gpt_trader_pnl",
-            "P&L in the quote currency: realized, unrealized, fees, net.",
+            "P&L in the quote currency: realized, unrealized, fees, funding, net.",
             ["kind"],
             registry=r,
         )
@@ -243,15 +272,21 @@ class MetricsSink:
         *,
         options: dict[str, Any] | None = None,
         clock: Callable[[], int] = time.time_ns,
+        products: Mapping[str, Product] | None = None,
     ) -> None:
         self.params = params or MetricsParams()
+        self.products: Mapping[str, Product] = products or {}
+        self.quote = "USD"  # the run's quote currency once bound to its kernel
         self.port = resolve_port(self.params.port, options)
         self.registry = CollectorRegistry(auto_describe=True)
         self.f = Families(self.registry)
         self.stats = ExecutionStats()
         self.kernel: Any = None
         self.clock = clock
+        # Each order's current status, and every (order, status) it has been counted in:
+        # a transition is counted once, however often (and by whom) it is told.
         self._order_status: dict[str, str] = {}
+        self._transitions: set[tuple[str, str]] = set()
         self._event_counters: dict[str, Any] = {}
         self._last_market: dict[str, int] = {}
         self._broker_calls = 0
@@ -278,29 +313,23 @@ class MetricsSink:
             self._last_market[symbol] = int(
                 close_ts if close_ts is not None else field(market, "ts", 0)
             )
+        elif kind == "order.intent":
+            request = field(event, "request")
+            self._order_moved(str(field(request, "client_order_id", "")), "PENDING")
         elif kind == "order.updated":
             order = field(event, "order")
-            cid = str(field(order, "client_order_id", ""))
             status = enum_name(field(order, "status"))
-            old = self._order_status.get(cid)
-            if old != status:
-                if old is not None:
-                    f.orders.labels(old).dec()
-                f.orders.labels(status).inc()
-                self._order_status[cid] = status
+            if self._order_moved(str(field(order, "client_order_id", "")), status):
                 f.order_updates.labels(status).inc()
-            if status in _TERMINAL:
-                # Final: no later update can move it (the kernel drops stale ones).
-                self._order_status.pop(cid, None)
         elif kind == "order.rejected":
             f.rejections.labels(str(field(event, "source", ""))).inc()
         elif kind == "fill":
             fill = field(event, "fill")
             symbol = str(field(fill, "symbol", ""))
             f.fills.labels(symbol, enum_name(field(fill, "side"))).inc()
-            price, size = _num(field(fill, "price")), _num(field(fill, "size"))
-            f.fill_notional.labels(symbol).inc(abs(price * size))
-            f.fill_fees.labels(symbol).inc(max(_num(field(fill, "fee")), 0.0))
+            notional = abs(_dec(field(fill, "price")) * _dec(field(fill, "size")))
+            f.fill_notional.inc(symbol, self._cash(notional, symbol))
+            f.fill_fees.inc(symbol, max(self._cash(_dec(field(fill, "fee")), symbol), ZERO))
             self._refresh_book()
         elif kind == "guard.trip":
             result = field(event, "result")
@@ -334,6 +363,29 @@ class MetricsSink:
         if self.stats.observe(event) is not None or kind == REST_CALL:
             self._execution()
 
+    def _order_moved(self, cid: str, status: str) -> bool:
+        """Move ``cid`` to ``status`` in the orders gauge; False when that transition was
+        counted already or the order is final (a stale or repeated message)."""
+        old = self._order_status.get(cid)
+        if (cid, status) in self._transitions or old in _TERMINAL:
+            return False
+        self._transitions.add((cid, status))
+        if old is not None:
+            self.f.orders.labels(old).dec()
+        self.f.orders.labels(status).inc()
+        self._order_status[cid] = status
+        return True
+
+    def _cash(self, value: Decimal, symbol: str | None = None) -> Decimal:
+        """``value`` in ``symbol``'s quote currency (else the run's), on its increment."""
+        product = self.products.get(symbol) if symbol is not None else None
+        quote = product.quote if product is not None else self.quote
+        return money.quantize(value, money.currency_increment(quote))
+
+    def _size(self, value: Decimal, symbol: str) -> Decimal:
+        product = self.products.get(symbol)
+        return money.quantize(value, product.base_increment) if product else value
+
     def _rest_call(self, event: Any) -> None:
         f = self.f
         name = route(str(field(event, "path", "")))
@@ -360,7 +412,7 @@ class MetricsSink:
 
     def _from_summary(self, summary: dict[str, Any]) -> None:
         pnl = summary.get("pnl") or {}
-        for kind in ("realized", "unrealized", "fees", "net"):
+        for kind in PNL_KINDS:
             if kind in pnl:
                 self.f.pnl.labels(kind).set(_num(pnl[kind]))
         if "equity" in summary:
@@ -374,6 +426,9 @@ class MetricsSink:
     def bind(self, kernel: Any) -> None:
         """Read P&L, exposure, state and staleness from ``kernel`` from now on."""
         self.kernel = kernel
+        self.products = self.products or getattr(kernel, "products", {})
+        parts = getattr(kernel, "parts", None)
+        self.quote = getattr(parts, "quote_currency", self.quote)
         self._broker_calls = int(getattr(kernel, "broker_calls", 0))
         self._broker_errors = int(getattr(kernel, "broker_errors", 0))
         self.f.broker_calls.inc(self._broker_calls)
@@ -410,19 +465,26 @@ class MetricsSink:
         if k is None:
             return
         ledger = k.ledger
-        realized, unrealized, fees = ledger.realized_pnl, ledger.unrealized_pnl, ledger.fees
+        realized, unrealized = ledger.realized_pnl, ledger.unrealized_pnl
+        fees, funding = ledger.fees, ledger.funding
+        # Each figure rounded once from the ledger's full precision, as the summary does.
+        figures = {
+            "realized": realized,
+            "unrealized": unrealized,
+            "fees": fees,
+            "funding": funding,
+            "net": realized + unrealized + funding - fees,
+        }
         f = self.f
-        f.pnl.labels("realized").set(float(realized))
-        f.pnl.labels("unrealized").set(float(unrealized))
-        f.pnl.labels("fees").set(float(fees))
-        f.pnl.labels("net").set(float(realized + unrealized - fees))
-        f.equity.set(float(ledger.equity))
-        gross = Decimal(0)
+        for kind, value in figures.items():
+            f.pnl.labels(kind).set(float(self._cash(value)))
+        f.equity.set(float(self._cash(ledger.equity)))
+        gross = ZERO
         for symbol, pos in ledger.positions.items():
-            value = pos.notional()
+            value = self._cash(pos.notional(), symbol)
             gross += value
             f.exposure.labels(symbol).set(float(value))
-            f.position.labels(symbol).set(float(pos.size))
+            f.position.labels(symbol).set(float(self._size(pos.size, symbol)))
         f.gross_exposure.set(float(gross))
 
     def scrape(self) -> bytes:
@@ -469,11 +531,15 @@ class Exporter:
 
 
 def make_metrics_sink(params: MetricsParams, ctx: BuildContext) -> MetricsSink:
-    return MetricsSink(params, options=dict(ctx.options))
+    return MetricsSink(params, options=dict(ctx.options), products=ctx.products)
+
+
+def _dec(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (ArithmeticError, ValueError):
+        return Decimal(0)
 
 
 def _num(value: Any) -> float:
-    try:
-        return float(Decimal(str(value)))
-    except (ArithmeticError, ValueError):
-        return 0.0
+    return float(_dec(value))

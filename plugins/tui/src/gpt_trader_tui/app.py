@@ -14,12 +14,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
+from gpt_trader.domain import money
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Footer, Sparkline, Static
 
 from gpt_trader_tui.reader import (
@@ -53,38 +54,21 @@ SEVERITY_STYLE = {
 STATE_STYLE = {"ACTIVE": "bold green", "REDUCE_ONLY": "bold yellow", "HALTED": "bold red"}
 
 
-def money(value: Decimal | None, places: int = 2) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.{places}f}"
-
-
-def price(value: Decimal | None) -> str:
-    """Prices to the cent, or to four decimals below 1 (DOGE, ADA)."""
-    if value is None:
-        return "-"
-    return f"{value:.4f}" if abs(value) < 1 else f"{value:.2f}"
-
-
-def qty(value: Decimal) -> str:
-    """Sizes to eight significant digits, without exponent or trailing zeros."""
-    if not value:
-        return "0"
-    text = f"{value:.8g}"
-    if "e" in text:
-        text = format(Decimal(text), "f")
-    return text
+def figure(value: Decimal | None) -> str:
+    """A figure the reader quantised (to its product's or its currency's increment), as
+    ``gpt_trader.domain.money`` writes it; ``-`` for none or zero."""
+    return money.text(value) if value else "-"
 
 
 def signed(value: Decimal) -> Text:
-    return Text(money(value), style="green" if value > 0 else "red" if value < 0 else "")
+    return Text(money.text(value), style="green" if value > 0 else "red" if value < 0 else "")
 
 
 _LEFT = {"symbol", "order", "guard", "message", "time", "side", "status", "source", "sev", "level"}
 
 
 def _table(*columns: str) -> Table:
-    table = Table(box=None, expand=True, padding=(0, 1), show_edge=False)
+    table = Table(box=None, expand=True, padding=(0, 1), collapse_padding=True, pad_edge=False)
     for column in columns:
         name = column.strip()
         table.add_column(
@@ -113,11 +97,14 @@ class DashboardApp(App[None]):
     Screen { layout: vertical; }
     #status { height: 1; padding: 0 1; background: $boost; }
     #banner { height: auto; padding: 0 1; }
+    #top { height: 1fr; }
+    #positions { width: 3fr; }
+    #pnl-box { width: 2fr; }
     #grid {
-        grid-size: 2 3;
+        grid-size: 2 2;
         grid-columns: 1fr 1fr;
-        grid-rows: 1fr 1fr 1fr;
-        height: 1fr;
+        grid-rows: 1fr 1fr;
+        height: 2fr;
     }
     Panel, #pnl-box { border: round $primary-darken-1; padding: 0 1; height: 100%; }
     #pnl-box { layout: vertical; }
@@ -154,11 +141,12 @@ class DashboardApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="status")
         yield Static(id="banner")
-        with Grid(id="grid"):
+        with Horizontal(id="top"):
             yield Panel("Positions", id="positions")
             with Vertical(id="pnl-box"):
                 yield Static(id="pnl")
                 yield Sparkline([], id="spark")
+        with Grid(id="grid"):
             yield Panel("Open orders", id="orders")
             yield Panel("Recent fills", id="fills")
             yield Panel("Data & execution", id="health")
@@ -226,17 +214,21 @@ class DashboardApp(App[None]):
         return text
 
     def positions(self, d: Dashboard) -> RenderableType:
+        """The bot's inventory (``bot``) beside what the account holds of a spot base
+        (``account``): coins the bot did not buy are the account's only."""
         if not d.positions:
             return Text("flat", style="dim")
-        table = _table("symbol", "size", "entry", "mark", "uPnL", "rPnL")
+        table = _table("symbol", "bot", "account", "entry", "mark", "uPnL", "rPnL")
         for p in d.positions:
+            held = p.size != 0
             table.add_row(
                 p.symbol,
-                qty(p.size),
-                price(p.avg_entry) if p.size else "-",
-                price(p.mark),
-                signed(p.unrealized),
-                signed(p.realized),
+                figure(p.size),
+                figure(p.account),
+                figure(p.avg_entry) if held else "-",
+                figure(p.mark),
+                signed(p.unrealized) if held and p.mark else "-",
+                signed(p.realized) if p.realized else "-",
             )
         return table
 
@@ -252,14 +244,14 @@ class DashboardApp(App[None]):
             "unrealised",
             signed(p.get("unrealized", zero)),
         )
-        table.add_row("fees", money(p.get("fees", zero)), "net", signed(p.get("net", zero)))
+        fees = p.get("fees", zero)
+        table.add_row("fees", money.text(fees), "net", signed(p.get("net", zero)))
         if p.get("funding"):
             table.add_row("funding", signed(p["funding"]), "", "")
-        exposure = sum((abs(p.size * p.mark) for p in d.positions), zero)
-        table.add_row("exposure", money(exposure), "fills", str(d.fill_count))
+        table.add_row("exposure", money.text(d.exposure), "fills", str(d.fill_count))
         if d.equity is not None:
-            table.add_row("equity", money(d.equity), "", "")
-        caption = Text("net realised P&L after each fill and funding (this run)", style="dim")
+            table.add_row("equity", money.text(d.equity), "", "")
+        caption = Text("net realised P&L, fill by fill (this run)", style="dim")
         return Group(table, caption)
 
     def orders(self, d: Dashboard) -> RenderableType:
@@ -271,8 +263,8 @@ class DashboardApp(App[None]):
                 o.client_order_id[-6:],
                 o.symbol,
                 o.side,
-                qty(o.size),
-                price(o.price) if o.price is not None else "mkt",
+                money.text(o.size),
+                money.text(o.price) if o.price is not None else "mkt",
                 "PARTIAL" if o.status == "PARTIALLY_FILLED" else o.status,
                 age_text(o.age_s),
             )
@@ -284,7 +276,12 @@ class DashboardApp(App[None]):
         table = _table("time", "symbol", "side", "size", "price", "fee")
         for f in d.fills:
             table.add_row(
-                clock_text(f.ts), f.symbol, f.side, qty(f.size), price(f.price), money(f.fee)
+                clock_text(f.ts),
+                f.symbol,
+                f.side,
+                money.text(f.size),
+                money.text(f.price),
+                money.text(f.fee),
             )
         return table
 

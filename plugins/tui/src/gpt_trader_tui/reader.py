@@ -9,6 +9,13 @@ Freshness of market data is the age of the last market event per symbol (a candl
 at its close, as the kernel counts it) against ``now``: fresh under 10 s, stale to 30 s,
 critical above, and critical for every symbol while a venue connection is down
 (``connection.status`` / a failed feed component, see ``gpt_trader_ops.conventions``).
+
+The trading state and a pause of entries are the kernel's own, from its ``trading_state``
+and ``entries_paused`` events in the current run (whoever paused: an operator, a feed's
+resync, stale or lost market data). A running bot's positions are its inventory rebuilt
+from every recorded fill and inventory adjustment as the kernel rebuilds it at a restart
+(``Ledger.rebuild``), marked at the last market price; a finished one's are the positions
+it saved. Every figure is quantised (:mod:`gpt_trader_tui.increments`).
 """
 
 from __future__ import annotations
@@ -22,8 +29,16 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from gpt_trader.domain import Position
-from gpt_trader.store.rows import fill_from_row, funding_from_row, position_from_row
+from gpt_trader.domain import Fill, Position, Side
+from gpt_trader.engine.ledger import Ledger
+from gpt_trader.store.rows import (
+    adjustment_from_row,
+    fill_from_row,
+    funding_from_row,
+    position_from_row,
+)
+
+from gpt_trader_tui.increments import Increments
 
 NS = 1_000_000_000
 ZERO = Decimal(0)
@@ -36,6 +51,7 @@ EXEC_WARN = 0.95
 EXEC_CRITICAL = 0.80
 EXEC_MIN_SUBMISSIONS = 5
 WORKING = ("PENDING", "UNKNOWN", "OPEN", "PARTIALLY_FILLED")
+PNL_KINDS = ("realized", "unrealized", "fees", "funding", "net")
 # Events the dashboard uses; signals, decisions and market data are read apart or not at all.
 _TYPES = (
     "run.started",
@@ -47,6 +63,8 @@ _TYPES = (
     "order.rejected",
     "guard.trip",
     "trading_state",
+    "entries_paused",
+    "inventory.adjusted",
     "component.failed",
     "connection.status",
     "rest.call",
@@ -82,12 +100,16 @@ class Freshness:
 
 @dataclass(frozen=True)
 class PositionRow:
+    """The bot's position (``size``: its inventory) and, on spot, what the account holds
+    of the base (``account``; None when not known, as for a derivative)."""
+
     symbol: str
     size: Decimal
     avg_entry: Decimal
     mark: Decimal
     unrealized: Decimal
     realized: Decimal
+    account: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +180,8 @@ class Dashboard:
     fill_count: int = 0
     pnl: dict[str, Decimal] = field(default_factory=dict)
     equity: Decimal | None = None
+    exposure: Decimal = ZERO
+    warnings: list[str] = field(default_factory=list)
     pnl_series: list[float] = field(default_factory=list)
     guards: dict[str, tuple[str, str]] = field(default_factory=dict)
     trips: list[Trip] = field(default_factory=list)
@@ -184,6 +208,7 @@ class Dashboard:
         if run is not None and not run.running:
             level = CRITICAL if run.stop_reason in ("error", "crashed", "feed_ended") else WARN
             out.append((level, f"BOT STOPPED ({run.stop_reason}) at {clock_text(run.stopped_ts)}"))
+            out += [(WARN, warning) for warning in self.warnings]
         if self.trading_state == "HALTED":
             out.append((CRITICAL, f"TRADING HALTED: {self.state_reason}"))
         elif self.trading_state == "REDUCE_ONLY":
@@ -266,15 +291,27 @@ class _RunState:
         self.failures = 0
         self.ack_latencies: deque[float] = deque(maxlen=200)
         self.rest_latencies: deque[float] = deque(maxlen=200)
-        self.fill_rowid = 0
-        self.funding_rowid = 0
         self.fill_count = 0
-        self.positions: dict[str, Position] | None = None
         self.cum_net = ZERO
         self.series: deque[float] = deque(maxlen=240)
+        # The kernel's own state in this run: it starts ACTIVE and unpaused, and says so
+        # in an event whenever that changes (a restored state included).
+        self.trading_state = ("ACTIVE", "")
+        self.pause_reason = ""
+        # What the account held of a spot base when the kernel last adjusted the bot's
+        # inventory: symbol -> (ts, size).
+        self.held: dict[str, tuple[int, Decimal]] = {}
 
     def observe(self, kind: str, ts: int, payload: dict[str, Any]) -> None:
-        if kind == "order.intent":
+        if kind == "trading_state":
+            self.trading_state = (str(payload.get("new", "ACTIVE")), str(payload.get("reason", "")))
+        elif kind == "entries_paused":
+            paused = bool(payload.get("paused"))
+            self.pause_reason = str(payload.get("reason", "")) if paused else ""
+        elif kind == "inventory.adjusted" and payload.get("account") is not None:
+            symbol = str((payload.get("adjustment") or {}).get("symbol", ""))
+            self.held[symbol] = (ts, _dec(payload["account"]))
+        elif kind == "order.intent":
             cid = str((payload.get("request") or {}).get("client_order_id", ""))
             self.pending[cid] = ts
             self.submissions += 1
@@ -339,8 +376,14 @@ class StoreReader:
         self._runs: dict[str, _RunState] = {}
         self._trips: deque[Trip] = deque(maxlen=12)
         self._guards: dict[str, tuple[str, str]] = {}
-        self._state: tuple[str, str] = ("ACTIVE", "")
         self._connections: dict[str, str] = {}
+        self.increments = Increments()
+        # The bot's inventory as a restart rebuilds it: every fill, inventory adjustment
+        # and funding payment recorded, applied once each (tailed by rowid / id).
+        self._ledger: Ledger | None = None
+        self._fill_rowid = 0
+        self._adjustment_id = 0
+        self._funding_rowid = 0
         self._event_alerts: deque[tuple[int, AlertRow]] = deque(maxlen=20)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -378,6 +421,7 @@ class StoreReader:
     def _read(self, data: Dashboard) -> None:
         runs = self._rows("SELECT * FROM runs ORDER BY started_ts, rowid")
         data.runs = len(runs)
+        summaries = [json.loads(r["summary"] or "{}") for r in runs]
         if runs:
             r = runs[-1]
             data.run = RunInfo(
@@ -387,25 +431,36 @@ class StoreReader:
                 r["started_ts"],
                 r["stopped_ts"],
                 r["stop_reason"],
-                json.loads(r["summary"] or "{}"),
+                summaries[-1],
             )
+        quotes = [str(x["quote_currency"]) for x in summaries if x.get("quote_currency")]
+        if quotes:
+            self.increments.quote = quotes[-1]
         self._tail_events()
         self._tail_market()
+        self._tail_book()
         run = data.run
         current = self._run_state(run.run_id) if run is not None else None
-        data.trading_state, data.state_reason = self._state
+        if current is not None:
+            data.trading_state, data.state_reason = current.trading_state
+            data.pause_reason = current.pause_reason
         if run is not None and not run.running:
+            # The run's last word; a stopped bot holds no entries back.
             data.trading_state = str(run.summary.get("trading_state") or data.trading_state)
-        self._operator_actions(data)
+            data.pause_reason = ""
+            data.warnings = [str(w) for w in run.summary.get("warnings") or ()]
+        data.entries_paused = bool(data.pause_reason)
+        self._pending_actions(data)
         self._orders_and_fills(data, current)
         data.guards = dict(self._guards)
         data.trips = list(reversed(self._trips))
         data.connections = dict(self._connections)
         down = any(s == "disconnected" for s in self._connections.values())
         data.freshness = [
-            Freshness(sym, ts, price, age, freshness_level(age, down))
+            Freshness(sym, ts, shown, age, freshness_level(age, down))
             for sym, (ts, price) in sorted(self._market.items())
             for age in [max(0.0, (data.now - ts) / NS)]
+            for shown in [None if price is None else self.increments.price(sym, price)]
         ]
         data.execution = current.execution() if current is not None else None
         data.alerts = self._alerts()
@@ -432,9 +487,7 @@ class StoreReader:
 
     def _event(self, run_id: str, ts: int, kind: str, payload: dict[str, Any]) -> None:
         self._run_state(run_id).observe(kind, ts, payload)
-        if kind == "trading_state":
-            self._state = (str(payload.get("new", "ACTIVE")), str(payload.get("reason", "")))
-        elif kind == "guard.trip":
+        if kind == "guard.trip":
             result = payload.get("result") or {}
             guard = str(result.get("guard", ""))
             severity = str(result.get("severity", ""))
@@ -494,39 +547,72 @@ class StoreReader:
                 ts += int(event.get("interval_s", 60)) * NS
             price = event.get("close") or event.get("price")
             symbol = str(event.get("symbol", ""))
+            value = _dec(price) if price is not None else None
+            self.increments.see_price(symbol, value)
             known = self._market.get(symbol)
             if known is None or ts >= known[0]:
-                self._market[symbol] = (ts, _dec(price) if price is not None else None)
+                self._market[symbol] = (ts, value)
         self._market_id = max(self._market_id, *ids)
 
-    def _operator_actions(self, data: Dashboard) -> None:
-        paused, reason = False, ""
-        for row in self._rows("SELECT * FROM operator_actions ORDER BY id"):
-            action = row["action"]
-            if row["applied_run_id"] is None:
-                data.pending_actions.append(f"{action} #{row['id']}")
-            if action == "pause":
-                paused, reason = True, row["reason"]
-            elif action == "resume":
-                paused, reason = False, ""
-        data.entries_paused, data.pause_reason = paused, reason
+    def _tail_book(self) -> None:
+        """Apply the fills, inventory adjustments and funding payments recorded since the
+        last read to the bot's inventory, as the kernel rebuilds it at a restart."""
+        if self._ledger is None:
+            self._ledger = Ledger({}, ZERO)
+            for r in self._rows("SELECT symbol, contract_size FROM positions"):
+                # A derivative's contract size is known where the kernel saved its position.
+                self._ledger.position(r["symbol"]).contract_size = _dec(r["contract_size"])
+        fills: list[Fill] = []
+        for r in self._rows(
+            "SELECT rowid AS rid, * FROM fills WHERE rowid > ? ORDER BY rowid",
+            (self._fill_rowid,),
+        ):
+            fill = fill_from_row(r)
+            self.increments.see_price(fill.symbol, fill.price)
+            self.increments.see_size(fill.symbol, fill.size)
+            fills.append(fill)
+            self._fill_rowid = r["rid"]
+        adjustments = self._rows(
+            "SELECT * FROM inventory_adjustments WHERE id > ? ORDER BY id", (self._adjustment_id,)
+        )
+        if adjustments:
+            self._adjustment_id = adjustments[-1]["id"]
+        self._ledger.rebuild(fills, [adjustment_from_row(r) for r in adjustments])
+        for r in self._rows(
+            "SELECT rowid AS rid, * FROM funding WHERE rowid > ? ORDER BY rowid",
+            (self._funding_rowid,),
+        ):
+            self._ledger.apply_funding(funding_from_row(r))
+            self._funding_rowid = r["rid"]
+
+    def _pending_actions(self, data: Dashboard) -> None:
+        """Operator actions recorded and not yet applied by a bot (their effect, once
+        applied, is the kernel's and shows in its events)."""
+        for row in self._rows("SELECT * FROM operator_actions WHERE applied_run_id IS NULL"):
+            data.pending_actions.append(f"{row['action']} #{row['id']}")
 
     def _orders_and_fills(self, data: Dashboard, current: _RunState | None) -> None:
+        inc = self.increments
         marks = ",".join("?" * len(WORKING))
         for r in self._rows(
             f"SELECT * FROM orders WHERE status IN ({marks}) "  # noqa: S608 - placeholders only
             "ORDER BY created_ts DESC, rowid DESC LIMIT 12",
             WORKING,
         ):
+            symbol = r["symbol"]
+            limit = r["limit_price"]
+            # What the kernel asked for is on the product's grid: learnt before it is shown.
+            inc.see_size(symbol, _dec(r["size"]))
+            inc.see_price(symbol, None if limit is None else _dec(limit))
             data.open_orders.append(
                 OrderRow(
                     r["client_order_id"],
-                    r["symbol"],
+                    symbol,
                     r["side"],
-                    _dec(r["size"]),
-                    _dec(r["limit_price"]) if r["limit_price"] is not None else None,
+                    inc.size(symbol, _dec(r["size"])),
+                    inc.price(symbol, _dec(limit)) if limit is not None else None,
                     r["status"],
-                    _dec(r["filled_size"]),
+                    inc.size(symbol, _dec(r["filled_size"])),
                     max(0.0, (data.now - r["created_ts"]) / NS),
                 )
             )
@@ -537,83 +623,89 @@ class StoreReader:
             "SELECT * FROM fills WHERE run_id = ? ORDER BY ts DESC, rowid DESC LIMIT 10",
             (run.run_id,),
         ):
+            symbol = r["symbol"]
             data.fills.append(
                 FillRow(
                     r["ts"],
-                    r["symbol"],
+                    symbol,
                     r["side"],
-                    _dec(r["size"]),
-                    _dec(r["price"]),
-                    _dec(r["fee"]),
+                    inc.size(symbol, _dec(r["size"])),
+                    inc.price(symbol, _dec(r["price"])),
+                    inc.cash(_dec(r["fee"]), symbol),
                 )
             )
         data.fill_count = current.fill_count
         data.pnl_series = list(current.series)
-        prices = {s: p for s, (_, p) in self._market.items() if p is not None}
-        if run.running:
-            positions = self._apply_new_fills(current, run)
-            for symbol, pos in positions.items():
-                if symbol in prices:
-                    pos.mark_price = prices[symbol]
-            realized = sum((p.realized_pnl for p in positions.values()), ZERO)
-            unrealized = sum((p.unrealized_pnl for p in positions.values()), ZERO)
-            fees = sum((p.fees for p in positions.values()), ZERO)
-            funding = sum((p.funding for p in positions.values()), ZERO)
-            data.pnl = {
-                "realized": realized,
-                "unrealized": unrealized,
-                "fees": fees,
-                "funding": funding,
-                "net": realized + unrealized + funding - fees,
+        self._positions(data, run, current)
+
+    def _positions(self, data: Dashboard, run: RunInfo, current: _RunState) -> None:
+        """The bot's positions beside what the account holds: a running bot's rebuilt
+        inventory at the last market prices, or what a finished one saved."""
+        inc = self.increments
+        table = {r["symbol"]: r for r in self._rows("SELECT * FROM positions ORDER BY symbol")}
+        for symbol, r in table.items():
+            inc.see_size(symbol, _dec(r["size"]))
+            inc.see_price(symbol, _dec(r["avg_entry_price"]))
+            inc.see_price(symbol, _dec(r["mark_price"]))
+        if run.running and self._ledger is not None:
+            positions = dict(self._ledger.positions)
+            for symbol, (_, price) in self._market.items():
+                if price is not None and symbol in positions:
+                    positions[symbol].mark_price = price
+            held = self._account(table, current)
+            figures = {
+                "realized": sum((p.realized_pnl for p in positions.values()), ZERO),
+                "unrealized": sum((p.unrealized_pnl for p in positions.values()), ZERO),
+                "fees": sum((p.fees for p in positions.values()), ZERO),
+                "funding": sum((p.funding for p in positions.values()), ZERO),
             }
-            rows = [p for p in positions.values() if p.size != 0 or p.realized_pnl != 0]
+            figures["net"] = (
+                figures["realized"] + figures["unrealized"] + figures["funding"] - figures["fees"]
+            )
         else:
+            positions = {symbol: position_from_row(r) for symbol, r in table.items()}
+            held = {s: _dec(r["account_size"]) for s, r in table.items() if r["account_size"]}
             pnl = run.summary.get("pnl") or {}
-            data.pnl = {
-                k: _dec(pnl.get(k, 0)) for k in ("realized", "unrealized", "fees", "funding", "net")
-            }
-            data.equity = _dec(run.summary["equity"]) if "equity" in run.summary else None
-            rows = [
-                p for p in self._table_positions().values() if p.size != 0 or p.realized_pnl != 0
-            ]
+            figures = {k: _dec(pnl.get(k, 0)) for k in PNL_KINDS}
+            if "equity" in run.summary:
+                data.equity = inc.cash(_dec(run.summary["equity"]))
+        data.pnl = {kind: inc.cash(value) for kind, value in figures.items()}
+        data.exposure = inc.cash(sum((p.notional() for p in positions.values()), ZERO))
+        shown = [
+            p
+            for symbol, p in positions.items()
+            if p.size != 0 or p.realized_pnl != 0 or held.get(symbol)
+        ]
+        shown += [Position(s) for s, size in held.items() if size and s not in positions]
         data.positions = [
             PositionRow(
-                p.symbol, p.size, p.avg_entry_price, p.mark_price, p.unrealized_pnl, p.realized_pnl
+                p.symbol,
+                inc.size(p.symbol, p.size),
+                inc.price(p.symbol, p.avg_entry_price),
+                inc.price(p.symbol, p.mark_price),
+                inc.cash(p.unrealized_pnl, p.symbol),
+                inc.cash(p.realized_pnl, p.symbol),
+                inc.size(p.symbol, held[p.symbol]) if p.symbol in held else None,
             )
-            for p in sorted(rows, key=lambda p: (-abs(p.size * p.mark_price), p.symbol))
+            for p in sorted(shown, key=lambda p: (-p.notional(), p.symbol))
         ]
 
-    def _table_positions(self) -> dict[str, Position]:
-        return {
-            r["symbol"]: position_from_row(r)
-            for r in self._rows("SELECT * FROM positions ORDER BY symbol")
-        }
-
-    def _apply_new_fills(self, state: _RunState, run: RunInfo) -> dict[str, Position]:
-        """A running bot's positions: what the last run saved (the kernel restored it) plus
-        this run's fills and funding payments, applied once each in order."""
-        if state.positions is None:
-            state.positions = self._table_positions()
-        positions = state.positions
-        rows = self._rows(
-            "SELECT rowid AS rid, * FROM fills WHERE run_id = ? AND rowid > ? ORDER BY rowid",
-            (run.run_id, state.fill_rowid),
-        )
-        for r in rows:
-            fill = fill_from_row(r)
-            pos = positions.get(fill.symbol)
-            if pos is None:
-                pos = positions[fill.symbol] = Position(fill.symbol)
-            pos.apply(fill)
-            state.fill_rowid = max(state.fill_rowid, r["rid"])
-        for r in self._rows(
-            "SELECT rowid AS rid, * FROM funding WHERE run_id = ? AND rowid > ? ORDER BY rowid",
-            (run.run_id, state.funding_rowid),
-        ):
-            payment = funding_from_row(r)
-            positions.setdefault(payment.symbol, Position(payment.symbol)).funding += payment.amount
-            state.funding_rowid = max(state.funding_rowid, r["rid"])
-        return positions
+    def _account(self, table: dict[str, sqlite3.Row], current: _RunState) -> dict[str, Decimal]:
+        """What the account holds of each spot base as far as the store tells: the kernel's
+        figure at this run's last inventory adjustment, else at the last save; moved since
+        by this run's fills, as the kernel moves it."""
+        out: dict[str, Decimal] = {}
+        saved = {s for s, r in table.items() if r["account_size"]}
+        for symbol in sorted(saved | set(current.held)):
+            since, held = current.held.get(symbol) or (-1, _dec(table[symbol]["account_size"]))
+            for r in self._rows(
+                "SELECT side, size FROM fills WHERE run_id = ? AND symbol = ? AND ts > ?",
+                (current.run_id, symbol, since),
+            ):
+                size = _dec(r["size"])
+                held += size if r["side"] == Side.BUY.value else -size
+            out[symbol] = held
+        return out
 
     def _alerts(self) -> list[AlertRow]:
         out: list[AlertRow] = []
