@@ -283,6 +283,7 @@ async def start(runtime: Runtime, *, hooks: bool = True) -> None:
     store.start_run(
         runtime.run_id, runtime.profile, runtime.mode, now, resumed_from=runtime.resumed_from
     )
+    store.save_products(kernel.products.values(), now)
     kernel.emit(
         RunStarted(now, runtime.run_id, runtime.profile, runtime.mode, runtime.resumed_from)
     )

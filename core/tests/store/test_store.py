@@ -380,3 +380,17 @@ def test_a_second_process_can_record_an_operator_action(store: Store, db_path: P
     with Store(db_path) as cli:
         action_id = cli.record_operator_action(500, "resume", "checked the exchange")
     assert [a.id for a in store.operator_actions(pending_only=True)] == [action_id]
+
+
+def test_products_are_recorded_for_readers_of_the_store(tmp_path: Path) -> None:
+    from gpt_trader.sim.products import default_products
+
+    store = Store(tmp_path / "gpt_trader.db")
+    listed = default_products(["BTC-USD", "DOGE-USD"])
+    store.save_products(listed.values(), 1)
+    store.save_products(default_products(["BTC-USD"]).values(), 2)  # a later run's listing
+    recorded = store.products()
+    assert set(recorded) == {"BTC-USD", "DOGE-USD"}
+    for symbol, product in listed.items():
+        assert recorded[symbol] == product  # every field a report quantises with
+    store.close()

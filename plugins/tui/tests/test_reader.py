@@ -225,19 +225,16 @@ def test_funding_payments_count_in_the_running_pnl(tmp_path: Path) -> None:
     assert data.pnl_series[-1] == pytest.approx(before.pnl_series[-1] - 0.2)
 
 
-def test_increments_are_the_finest_places_the_run_recorded() -> None:
+def test_figures_are_shown_on_the_recorded_products_increments() -> None:
+    from gpt_trader.sim.products import default_products
     from gpt_trader_tui.increments import Increments
 
     inc = Increments()
-    inc.see_price("BTC-USD", Decimal("94250.5"))  # a venue dropped the trailing zero
-    inc.see_price("BTC-USD", Decimal("94250.51"))
-    inc.see_price("BTC-USD", Decimal("94250.123456789012345"))  # a ratio, not a tick
-    inc.see_size("BTC-USD", Decimal("0.00100000"))
+    inc.products = default_products(["BTC-USD", "DOGE-USD"])
     assert money.text(inc.price("BTC-USD", Decimal("94000.125"))) == "94000.12"  # half-even
     assert money.text(inc.size("BTC-USD", Decimal("0.5"))) == "0.50000000"
+    assert money.text(inc.price("DOGE-USD", Decimal("0.123456"))) == "0.12346"
     assert money.text(inc.price("ETH-USD", Decimal("3300.123"))) == "3300.123", "unknown: as is"
     assert money.text(inc.cash(Decimal("-0.612275751208"), "BTC-USD")) == "-0.61"
-    assert money.text(inc.cash(Decimal("0.000123456789"), "ETH-BTC")) == "0.00012346"
     inc.quote = "JPY"
     assert money.text(inc.cash(Decimal("1234.5"))) == "1234"
-    assert money.text(inc.cash(Decimal("1.005"), "BTC-PERP-INTX")) == "1"

@@ -42,6 +42,7 @@ from gpt_trader.domain.events import (
 )
 from gpt_trader.plugins import PluginManager, make_plugin_manager
 from gpt_trader.runtime.live import Bounds, run_live
+from gpt_trader.sim.products import default_products
 from gpt_trader.store import Store
 from gpt_trader.testing import FlipStrategy
 
@@ -77,6 +78,7 @@ def build_store(state_dir: Path, scenario: str) -> Path:
     start = NOW - 3600 * NS
     store = Store(state_dir / "gpt_trader.db")
     store.start_run(RUN_ID, "canary", "live", start)
+    store.save_products(default_products(["BTC-USD", "ETH-USD", "SOL-USD"]).values(), start)
     events: list[Event] = [RunStarted(start, RUN_ID, "canary", "live")]
     trades = [
         (1, "BTC-USD", Side.BUY, "0.01", "93000.00"),

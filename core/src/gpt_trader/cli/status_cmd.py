@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gpt_trader.cli.output import orders_text, print_json, stdout
-from gpt_trader.domain import money
+from gpt_trader.domain import Product, money
 from gpt_trader.domain.market import ts_to_iso
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.errors import UserError
@@ -113,26 +113,24 @@ def _positions(store: Store, summary: dict[str, Any]) -> list[dict[str, str]]:
             for p in summary["positions"]
             if Decimal(p["size"]) != 0
         ]
-    fills = store.fills()
-    ledger = Ledger({}, Decimal(0))
-    ledger.rebuild(fills, store.adjustments())
-    # The products are not in the store; a fill's price carries its product's price
-    # increment as its exponent, so the finest one seen is the grid to report on.
-    exponents: dict[str, int] = {}
-    for fill in fills:
-        exponent = int(fill.price.as_tuple().exponent)
-        exponents[fill.symbol] = min(exponents.get(fill.symbol, 0), exponent)
+    products = store.products()
+    ledger = Ledger(products, Decimal(0))
+    ledger.rebuild(store.fills(), store.adjustments())
     return [
         {
             "symbol": symbol,
-            "size": money.text(pos.size),
-            "avg_entry_price": money.at(
-                pos.avg_entry_price, Decimal(1).scaleb(exponents.get(symbol, -2))
-            ),
+            "size": _on(pos.size, products, symbol, "base_increment"),
+            "avg_entry_price": _on(pos.avg_entry_price, products, symbol, "price_increment"),
         }
         for symbol, pos in sorted(ledger.positions.items())
         if pos.size != 0
     ]
+
+
+def _on(value: Decimal, products: dict[str, Product], symbol: str, increment: str) -> str:
+    """``value`` on the recorded product's increment (as it is if the run never said)."""
+    product = products.get(symbol)
+    return money.at(value, getattr(product, increment)) if product else money.text(value)
 
 
 def _holdings(

@@ -263,3 +263,28 @@ def m009_inventory(db: sqlite_utils.Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'inventory adjustments are immutable'); END"""
     )
     db.execute("ALTER TABLE positions ADD COLUMN account_size TEXT NOT NULL DEFAULT ''")
+
+
+@migration
+def m010_products(db: sqlite_utils.Database) -> None:
+    """The products the runs traded, as the venue listed them at each run's start, so that
+    readers of the store (status, the TUI) report figures on the products' increments.
+    Derivative terms (margin rates, expiry) are the venue's and not kept here."""
+    db.execute(
+        """
+        CREATE TABLE products (
+            symbol TEXT PRIMARY KEY,
+            base TEXT NOT NULL,
+            quote TEXT NOT NULL,
+            product_type TEXT NOT NULL,
+            base_increment TEXT NOT NULL,
+            price_increment TEXT NOT NULL,
+            quote_increment TEXT NOT NULL,
+            base_min_size TEXT NOT NULL,
+            base_max_size TEXT NOT NULL,
+            quote_min_size TEXT NOT NULL,
+            contract_size TEXT NOT NULL,
+            updated_ts INTEGER NOT NULL
+        )"""
+        + _strict(db)
+    )

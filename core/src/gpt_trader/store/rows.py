@@ -12,6 +12,8 @@ from gpt_trader.domain import (
     InventoryAdjustment,
     Liquidity,
     Position,
+    Product,
+    ProductType,
     Side,
 )
 
@@ -79,4 +81,21 @@ def adjustment_from_row(r: Row) -> InventoryAdjustment:
         size=Decimal(r["size"]),
         price=Decimal(r["price"]),
         reason=r["reason"],
+    )
+
+
+def product_from_row(r: Row) -> Product:
+    """A recorded product: its increments and limits (not its derivative terms)."""
+    return Product(
+        symbol=r["symbol"],
+        base=r["base"],
+        quote=r["quote"],
+        base_increment=Decimal(r["base_increment"]),
+        price_increment=Decimal(r["price_increment"]),
+        base_min_size=Decimal(r["base_min_size"]),
+        base_max_size=Decimal(r["base_max_size"]),
+        quote_increment=Decimal(r["quote_increment"]),
+        quote_min_size=Decimal(r["quote_min_size"]),
+        product_type=ProductType(r["product_type"]),
+        contract_size=Decimal(r["contract_size"]),
     )

@@ -34,6 +34,7 @@ from gpt_trader.domain.orders import (
     TimeInForce,
 )
 from gpt_trader.domain.portfolio import FundingPayment, InventoryAdjustment, Position
+from gpt_trader.domain.products import Product
 from gpt_trader.errors import StoreError, UserError
 from gpt_trader.store.db import Synchronous, open_db
 from gpt_trader.store.migrations import migrate
@@ -42,6 +43,7 @@ from gpt_trader.store.rows import (
     fill_from_row,
     funding_from_row,
     position_from_row,
+    product_from_row,
 )
 
 WORKING_STATUSES: tuple[OrderStatus, ...] = (
@@ -441,6 +443,45 @@ class Store:
         """What the account held of each spot position's base at the last save."""
         rows = self._rows("SELECT symbol, account_size FROM positions WHERE account_size != ''")
         return {r["symbol"]: Decimal(r["account_size"]) for r in rows}
+
+    # -- products --------------------------------------------------------------------
+
+    def save_products(self, products: Iterable[Product], ts: int) -> None:
+        """Record the products a run trades (upsert by symbol; earlier ones stay)."""
+        rows = [
+            (
+                p.symbol,
+                p.base,
+                p.quote,
+                p.product_type.value,
+                _dec(p.base_increment),
+                _dec(p.price_increment),
+                _dec(p.quote_increment),
+                _dec(p.base_min_size),
+                _dec(p.base_max_size),
+                _dec(p.quote_min_size),
+                _dec(p.contract_size),
+                ts,
+            )
+            for p in products
+        ]
+        if not rows:
+            return
+        with self._write("recording the products") as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO products (symbol, base, quote, product_type, "
+                "base_increment, price_increment, quote_increment, base_min_size, "
+                "base_max_size, quote_min_size, contract_size, updated_ts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def products(self) -> dict[str, Product]:
+        """Every product a run on this store traded, by symbol (the latest listing)."""
+        return {
+            p.symbol: p
+            for p in map(product_from_row, self._rows("SELECT * FROM products ORDER BY symbol"))
+        }
 
     # -- inventory adjustments -------------------------------------------------------
 

@@ -36,6 +36,7 @@ from gpt_trader.store.rows import (
     fill_from_row,
     funding_from_row,
     position_from_row,
+    product_from_row,
 )
 
 from gpt_trader_tui.increments import Increments
@@ -436,6 +437,9 @@ class StoreReader:
         quotes = [str(x["quote_currency"]) for x in summaries if x.get("quote_currency")]
         if quotes:
             self.increments.quote = quotes[-1]
+        self.increments.products = {
+            p.symbol: p for p in map(product_from_row, self._rows("SELECT * FROM products"))
+        }
         self._tail_events()
         self._tail_market()
         self._tail_book()
@@ -548,7 +552,6 @@ class StoreReader:
             price = event.get("close") or event.get("price")
             symbol = str(event.get("symbol", ""))
             value = _dec(price) if price is not None else None
-            self.increments.see_price(symbol, value)
             known = self._market.get(symbol)
             if known is None or ts >= known[0]:
                 self._market[symbol] = (ts, value)
@@ -558,18 +561,14 @@ class StoreReader:
         """Apply the fills, inventory adjustments and funding payments recorded since the
         last read to the bot's inventory, as the kernel rebuilds it at a restart."""
         if self._ledger is None:
-            self._ledger = Ledger({}, ZERO)
-            for r in self._rows("SELECT symbol, contract_size FROM positions"):
-                # A derivative's contract size is known where the kernel saved its position.
-                self._ledger.position(r["symbol"]).contract_size = _dec(r["contract_size"])
+            # The recorded products give each position its contract size.
+            self._ledger = Ledger(dict(self.increments.products), ZERO)
         fills: list[Fill] = []
         for r in self._rows(
             "SELECT rowid AS rid, * FROM fills WHERE rowid > ? ORDER BY rowid",
             (self._fill_rowid,),
         ):
             fill = fill_from_row(r)
-            self.increments.see_price(fill.symbol, fill.price)
-            self.increments.see_size(fill.symbol, fill.size)
             fills.append(fill)
             self._fill_rowid = r["rid"]
         adjustments = self._rows(
@@ -601,9 +600,6 @@ class StoreReader:
         ):
             symbol = r["symbol"]
             limit = r["limit_price"]
-            # What the kernel asked for is on the product's grid: learnt before it is shown.
-            inc.see_size(symbol, _dec(r["size"]))
-            inc.see_price(symbol, None if limit is None else _dec(limit))
             data.open_orders.append(
                 OrderRow(
                     r["client_order_id"],
@@ -643,10 +639,6 @@ class StoreReader:
         inventory at the last market prices, or what a finished one saved."""
         inc = self.increments
         table = {r["symbol"]: r for r in self._rows("SELECT * FROM positions ORDER BY symbol")}
-        for symbol, r in table.items():
-            inc.see_size(symbol, _dec(r["size"]))
-            inc.see_price(symbol, _dec(r["avg_entry_price"]))
-            inc.see_price(symbol, _dec(r["mark_price"]))
         if run.running and self._ledger is not None:
             positions = dict(self._ledger.positions)
             for symbol, (_, price) in self._market.items():
