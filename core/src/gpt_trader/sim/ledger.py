@@ -3,19 +3,39 @@
 ``available = total - hold``. The exchange places a hold when an order is accepted (quote
 currency for a buy, including the estimated taker fee; base currency for a sell), takes
 each fill's cost out of that order's hold first, and releases what is left when the order
-ends. All amounts are Decimal and never rounded here.
+ends. The ledger adds and subtracts what it is given, never rounding; the exchange gives it
+amounts on the currency's increment, so cash stays on cents (for USD) after any number of
+fills:
+
+- a trade's value (``price * size``, times the contract size) is rounded half-even to the
+  quote currency's increment (:func:`trade_value`): buyer and seller see the same figure;
+- its fee is rounded up to that increment (:func:`gpt_trader.domain.money.fee_amount`): a
+  venue never undercharges;
+- a hold is rounded up, so it covers the value it was placed for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from gpt_trader.domain import Balance
+from gpt_trader.domain.money import currency_increment, quantize
 from gpt_trader.sim.state import need_dec
 
 ZERO = Decimal(0)
+
+
+def trade_value(notional: Decimal, currency: str) -> Decimal:
+    """The cash a trade of ``notional`` moves (before its fee), on ``currency``'s increment."""
+    return quantize(notional, currency_increment(currency))
+
+
+def ceil_to(amount: Decimal, increment: Decimal) -> Decimal:
+    """``amount`` rounded up to a multiple of ``increment`` (holds cover what they hold for)."""
+    steps = (amount / increment).to_integral_value(rounding=ROUND_CEILING)
+    return (steps * increment).quantize(increment)
 
 
 class Ledger:
