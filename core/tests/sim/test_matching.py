@@ -16,6 +16,7 @@ from gpt_trader.domain import (
     Ticker,
     TimeInForce,
 )
+from gpt_trader.domain.money import CENT, quantize
 from gpt_trader.sim.matching import DEFAULT_NAMESPACE, MatchingEngine, Update
 from gpt_trader.sim.products import default_products
 from gpt_trader.sim.reasons import SimRejected
@@ -265,6 +266,31 @@ def test_fees_of_a_sub_cent_priced_product_are_still_cents() -> None:
     assert fill is not None
     # 3.141592 * 2.1234 * 0.006 = 0.04002... -> 0.05 (cents, not the 0.0001 price grid)
     assert fill.fee == D("0.05")
+
+
+def _quote_book() -> MatchingEngine:
+    eng = MatchingEngine(BTC, taker_fee=D("0.006"))
+    eng.apply_book(asks(("100000.00", "0.0004"), ("100010.37", "5")))
+    return eng
+
+
+def _spent(eng: MatchingEngine, size: Decimal) -> tuple[Decimal, int]:
+    fills = [u.fill for u in eng.submit(req(f"q{size}", "BUY", str(size)), T0) if u.fill]
+    return sum((quantize(f.notional, CENT) + f.fee for f in fills), D(0)), len(fills)
+
+
+def test_size_for_quote_buys_what_the_quote_less_fees_pays_for() -> None:
+    size = _quote_book().size_for_quote(Side.BUY, D("100"))
+    assert size == D("0.00099398")  # 0.0004 at 100000.00, then 0.00059398 at 100010.37
+    spent, fills = _spent(_quote_book(), size)
+    assert fills == 2  # across two levels, each fill's value and fee rounded
+    assert spent == D("100.00")  # 40.00 + 0.24, then 59.40 + 0.36
+    assert _spent(_quote_book(), size + BTC.base_increment)[0] > D("100")
+    assert _quote_book().size_for_quote(Side.BUY, D("0.001")) == 0
+    # a sell gets the size whose value (before its fee) is at most the quote
+    eng = MatchingEngine(BTC)
+    eng.apply_book(BookUpdate("BTC-USD", T0, ((D("50000.00"), D("1")),), (), True))
+    assert eng.size_for_quote(Side.SELL, D("100")) == D("0.0020001")  # 100.005 settles as 100.00
 
 
 # ---------------------------------------------------------------- bar fill model

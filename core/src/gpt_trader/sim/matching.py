@@ -487,8 +487,11 @@ class MatchingEngine:
             qty = self.product.quantize_size(left / (lv.price * unit_value))
             if cap is not None:
                 qty = min(qty, cap)
+            # the estimate above ignores rounding: settle it by whole increments
             while qty > 0 and self._cost(lv.price, qty, rate) > left:
                 qty -= inc
+            while (cap is None or qty < cap) and self._cost(lv.price, qty + inc, rate) <= left:
+                qty += inc
             if qty <= 0:
                 break
             got += qty
