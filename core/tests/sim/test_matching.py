@@ -276,15 +276,16 @@ def _quote_book() -> MatchingEngine:
 
 def _spent(eng: MatchingEngine, size: Decimal) -> tuple[Decimal, int]:
     fills = [u.fill for u in eng.submit(req(f"q{size}", "BUY", str(size)), T0) if u.fill]
-    return sum((quantize(f.notional, CENT) + f.fee for f in fills), D(0)), len(fills)
+    value = quantize(sum((f.notional for f in fills), D(0)), CENT)  # the order's, rounded once
+    return value + sum((f.fee for f in fills), D(0)), len(fills)
 
 
 def test_size_for_quote_buys_what_the_quote_less_fees_pays_for() -> None:
     size = _quote_book().size_for_quote(Side.BUY, D("100"))
     assert size == D("0.00099398")  # 0.0004 at 100000.00, then 0.00059398 at 100010.37
     spent, fills = _spent(_quote_book(), size)
-    assert fills == 2  # across two levels, each fill's value and fee rounded
-    assert spent == D("100.00")  # 40.00 + 0.24, then 59.40 + 0.36
+    assert fills == 2  # across two levels
+    assert spent == D("100.00")  # 40.00 + 59.40416 -> 99.40, fees 0.24 + 0.36
     assert _spent(_quote_book(), size + BTC.base_increment)[0] > D("100")
     assert _quote_book().size_for_quote(Side.BUY, D("0.001")) == 0
     # a sell gets the size whose value (before its fee) is at most the quote

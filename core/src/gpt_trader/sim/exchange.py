@@ -17,10 +17,11 @@ a market buy is held at the last price and may cost more at the next open; the d
 comes out of the available balance (which can then go below zero, which a real venue would
 not allow).
 
-Rounding (see :mod:`gpt_trader.sim.ledger`): a fill's value (``price * size``) is rounded
-half-even to the quote currency's increment, its fee up to it, holds up to it; so cash
-balances stay on the increment (cents for USD) after any number of fills. An order's
-:meth:`SimExchange.filled_value` is the sum of its fills' rounded values: what it moved.
+Rounding (see :mod:`gpt_trader.sim.ledger`): an order's value (the sum of its fills'
+``price * size``) is settled rounded half-even to the quote currency's increment, each fill
+moving what it adds to that rounded figure; each fee is rounded up to it, holds up; so cash
+balances stay on the increment (cents for USD) after any number of fills, and an order's
+:meth:`SimExchange.filled_value` is its exact value rounded once.
 
 Alias products (``aliases={"BTC-USDC": "BTC-USD"}``; the alias is in ``products`` too)
 trade in the book of the product they alias (one engine, one order book, one price) but
@@ -188,7 +189,9 @@ class SimExchange:
         self._by_order_id: dict[str, str] = {}
         self._unrouted: dict[str, Order] = {}
         self._fills: list[Fill] = []
-        self._values: dict[str, Decimal] = {}  # client_order_id -> value its fills moved
+        # client_order_id -> its fills' value: exact, and as settled (rounded)
+        self._exact: dict[str, Decimal] = {}
+        self._values: dict[str, Decimal] = {}
         self._positions: dict[str, Position] = {}
         self._listeners: list[BrokerListener] = []
         self._deriv = self._new_derivatives()
@@ -599,11 +602,15 @@ class SimExchange:
         self._position(fill.symbol).apply(fill)
 
     def _record_value(self, fill: Fill) -> Decimal:
+        """The cash ``fill``'s value moves: what it adds to its order's settled value, so
+        an order settles its exact value rounded once, however many fills it took."""
         p = self._products[fill.symbol]
-        value = trade_value(fill.price * fill.size * p.contract_size, p.quote)
         cid = fill.client_order_id
-        self._values[cid] = self._values.get(cid, ZERO) + value
-        return value
+        exact = self._exact.get(cid, ZERO) + fill.price * fill.size * p.contract_size
+        before = self._values.get(cid, ZERO)
+        self._exact[cid] = exact
+        self._values[cid] = trade_value(exact, p.quote)
+        return self._values[cid] - before
 
     def filled_value(self, client_order_id: str) -> Decimal:
         """What an order's fills were worth as settled: the sum of their rounded values."""
@@ -824,7 +831,7 @@ class SimExchange:
         if deriv is not None and "derivatives" in state:
             deriv.load_state(state["derivatives"])
         self._fills = []
-        self._values = {}
+        self._exact, self._values = {}, {}
         self._positions = {}
         for item in state["fills"]:
             fill = fill_from_json(item)

@@ -7,8 +7,9 @@ ends. The ledger adds and subtracts what it is given, never rounding; the exchan
 amounts on the currency's increment, so cash stays on cents (for USD) after any number of
 fills:
 
-- a trade's value (``price * size``, times the contract size) is rounded half-even to the
-  quote currency's increment (:func:`trade_value`): buyer and seller see the same figure;
+- an order's traded value (``price * size``, times the contract size, over its fills) is
+  rounded half-even to the quote currency's increment (:func:`trade_value`): buyer and
+  seller see the same figure, and it is never more than half a cent off the exact one;
 - its fee is rounded up to that increment (:func:`gpt_trader.domain.money.fee_amount`): a
   venue never undercharges;
 - a hold is rounded up, so it covers the value it was placed for.

@@ -12,10 +12,11 @@ filled). A fill credits the pool with its realised P&L and debits its fee.
 
 Cash rounding: every amount that moves a pool's cash is on the quote currency's increment
 (cents), so pools stay on cents after any number of fills: fees are rounded up (the
-matching engine's, :func:`~gpt_trader.domain.money.fee_amount`), a fill's realised P&L and
-funding payments half-even, isolated margin taken from the pool and order holds up, margin
-released pro rata half-even, sweeps and withdrawals down. The position keeps its exact
-realised P&L (a report quantises it); the pool is credited the rounded figure.
+matching engine's, :func:`~gpt_trader.domain.money.fee_amount`), funding payments
+half-even, isolated margin taken from the pool and order holds up, margin released pro
+rata half-even, sweeps and withdrawals down. The position keeps its exact realised P&L;
+a fill credits the pool with what it adds to that figure rounded half-even, so the pool
+holds the exact realised P&L rounded, never more than half a cent off.
 
 Margin measures (IM, MM, equity, available margin, liquidation prices) are exact Decimals,
 not rounded:
@@ -721,8 +722,10 @@ class DerivativesLedger:
             )
             b.isolated_margin -= freed
             self._cash.credit(account, freed)
+        booked = quantize(pos.realized_pnl, cents)
         realized = pos.apply(fill)
-        self._cash.credit(account, quantize(realized, cents) - fill.fee)
+        # the pool holds the position's exact realised P&L rounded, never further off
+        self._cash.credit(account, quantize(pos.realized_pnl, cents) - booked - fill.fee)
         day = fill.ts // NS // DAY_S
         if b.day != day:
             b.day, b.daily_realized = day, ZERO

@@ -470,41 +470,43 @@ class MatchingEngine:
     def size_for_quote(self, side: Side, quote: Decimal) -> Decimal:
         """The base size a MARKET order spending ``quote`` gets now (0: not even one increment).
 
-        A BUY's fills cost their value plus fee, and together at most ``quote`` (the fee
-        comes out of the quote, as Coinbase spends a quote-sized market buy); a SELL's fills
-        are worth at most ``quote`` before fees (the fee comes out of the proceeds). Walks
-        the liquidity a market order takes, fill by fill, with the venue's rounding, so an
-        order of the returned size, placed at once, stays within ``quote``.
+        A BUY's value plus fees is at most ``quote`` (the fee comes out of the quote, as
+        Coinbase spends a quote-sized market buy); a SELL's value before fees is at most
+        ``quote`` (the fee comes out of the proceeds). Walks the liquidity a market order
+        takes, fill by fill, with the venue's rounding (the order's value half-even, each
+        fee up), so an order of the returned size, placed at once, stays within ``quote``.
         """
         inc = self.product.base_increment
+        cs = self.product.contract_size
         rate = self.taker_fee if side is Side.BUY else ZERO
-        unit_value = self.product.contract_size * (ONE + rate)
-        left, got = quote, ZERO
+        exact = fees = got = ZERO  # the levels taken so far: value before rounding, fees
+
+        def cost(price: Decimal, qty: Decimal) -> Decimal:
+            notional = price * qty * cs
+            value = trade_value(exact + notional, self.product.quote)
+            return value + fees + fee_amount(notional, rate, self._cash_increment)
+
         for lv in self._liquidity(side, implied=True):
             cap = None if lv.size is None else self.product.quantize_size(lv.size)
             if cap == 0:
                 continue  # dust below the base increment: the order passes it too
-            qty = self.product.quantize_size(left / (lv.price * unit_value))
+            spent = cost(lv.price, ZERO)
+            qty = self.product.quantize_size((quote - spent) / (lv.price * cs * (ONE + rate)))
             if cap is not None:
                 qty = min(qty, cap)
             # the estimate above ignores rounding: settle it by whole increments
-            while qty > 0 and self._cost(lv.price, qty, rate) > left:
+            while qty > 0 and cost(lv.price, qty) > quote:
                 qty -= inc
-            while (cap is None or qty < cap) and self._cost(lv.price, qty + inc, rate) <= left:
+            while (cap is None or qty < cap) and cost(lv.price, qty + inc) <= quote:
                 qty += inc
             if qty <= 0:
                 break
             got += qty
-            left -= self._cost(lv.price, qty, rate)
+            exact += lv.price * qty * cs
+            fees += fee_amount(lv.price * qty * cs, rate, self._cash_increment)
             if cap is None or qty < cap:
                 break
         return got
-
-    def _cost(self, price: Decimal, size: Decimal, rate: Decimal) -> Decimal:
-        """Value (rounded as the exchange settles it) plus fee of one fill at ``rate``."""
-        notional = price * size * self.product.contract_size
-        value = trade_value(notional, self.product.quote)
-        return value + fee_amount(notional, rate, self._cash_increment)
 
     # ------------------------------------------------------------------ fills and endings
 
