@@ -138,6 +138,7 @@ class Simulator:
         markets = {
             s: ProductMarket(p, random.Random(f"{cfg.seed}:book:{s}"))
             for s, p in venue.products.items()
+            if s not in venue.aliases  # an alias trades in its book's market
         }
         faults = FaultInjector(parse_spec(cfg.faults), default_seed=cfg.seed)
         state = SimState(
