@@ -343,3 +343,18 @@ def test_an_alias_must_name_a_book() -> None:
     twin = dataclasses.replace(btc, symbol="BTC-USDC", quote="USDC")
     with pytest.raises(ValueError, match="BTC-USDC"):
         SimExchange([twin], aliases={"BTC-USDC": "BTC-USD"})
+
+
+def test_a_market_buy_of_the_whole_balance_is_held_what_it_costs() -> None:
+    products = default_products(["BTC-USD"])
+    ex = SimExchange(products, {"USD": D("100.00")})
+    levels = ((D("99990.00"), D(1)),), ((D("100000.00"), D("0.0004")), (D("100010.37"), D(5)))
+    ex.apply_book(BookUpdate("BTC-USD", T0 - NS, *levels, snapshot=True))
+    size = ex.engine("BTC-USD").size_for_quote(Side.BUY, D(100))
+    assert size == D("0.00099398")
+    # two fills: 99.40416... -> 99.40 and fees 0.24 + 0.36; an estimate at the average
+    # price (99.41 + 0.60) would have refused it for want of a cent
+    order = ex.submit(req("all", "BUY", str(size)), T0)
+    assert (order.status, len(order.trade_ids), order.fees) == (OrderStatus.FILLED, 2, D("0.60"))
+    assert ex.filled_value("all") == D("99.40")
+    assert usd(ex) == (D("0.00"), D("0.00"))

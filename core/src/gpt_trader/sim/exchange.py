@@ -8,8 +8,9 @@ only Decimals and domain objects. Every change is reported to the listeners
 ledger has been settled for it.
 
 Funds: an accepted BUY holds ``price * size`` plus the taker fee on it, in the quote
-currency (price = the limit, or for a MARKET order the estimated average price); a SELL
-holds its size in the base currency. Too little available -> REJECTED ``INSUFFICIENT_FUND``.
+currency (price = the limit; a MARKET order that fills at once holds exactly what its fills
+will cost, one filling at a later open the estimate at the last price); a SELL holds its
+size in the base currency. Too little available -> REJECTED ``INSUFFICIENT_FUND``.
 A buy fill debits its value plus fee from the quote (out of the order's hold first) and
 credits the base; a sell fill debits the base and credits its value minus fee. On spot
 products: no shorting, ``reduce_only`` and ``leverage`` are ignored. In ``next_open`` mode
@@ -311,6 +312,9 @@ class SimExchange:
         if request.side is Side.SELL:
             return p.base, request.size
         if request.order_type is OrderType.MARKET:
+            cost = engine.market_cost(request.size)  # exact when it fills now
+            if cost is not None:
+                return p.quote, cost
             price = engine.estimate_price(Side.BUY, request.size)
         elif request.order_type is OrderType.BRACKET and request.stop_price is not None:
             # a BUY bracket's stop leg pays up to the stop, which sits above the limit

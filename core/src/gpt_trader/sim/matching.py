@@ -467,6 +467,29 @@ class MatchingEngine:
                 break
         return value / got if got > 0 else None
 
+    def market_cost(self, size: Decimal) -> Decimal | None:
+        """What a MARKET BUY of ``size`` placed now would cost, as the exchange settles it:
+        its value rounded once plus each fill's fee rounded up. None when that is not known
+        now (no price yet; ``next_open`` mode fills at a later open)."""
+        if self.market_fill == "next_open":
+            return None
+        cs = self.product.contract_size
+        left = size
+        exact = fees = ZERO
+        for lv in self._liquidity(Side.BUY, implied=True):
+            qty = self.product.quantize_size(left if lv.size is None else min(left, lv.size))
+            if qty <= 0:
+                continue  # dust below the base increment, passed by the order too
+            notional = lv.price * qty * cs
+            exact += notional
+            fees += fee_amount(notional, self.taker_fee, self._cash_increment)
+            left -= qty
+            if left <= 0:
+                break
+        if exact == 0:
+            return None
+        return trade_value(exact, self.product.quote) + fees
+
     def size_for_quote(self, side: Side, quote: Decimal) -> Decimal:
         """The base size a MARKET order spending ``quote`` gets now (0: not even one increment).
 

@@ -254,11 +254,12 @@ class Venue:
                     reason = deriv.order_reason(request, ts, mtype, price or None)
         elif reason is None and price:
             p = self.products[request.symbol]
-            currency, need = (
-                (p.quote, quote + commission)
-                if request.side is Side.BUY
-                else (p.base, request.size)
-            )
+            currency, need = p.base, request.size
+            if request.side is Side.BUY:
+                cost = None
+                if request.order_type is OrderType.MARKET:
+                    cost = engine.market_cost(request.size)  # what the submit would hold
+                currency, need = p.quote, quote + commission if cost is None else cost
             if self._ex.balance(currency).available < need:
                 reason = R.INSUFFICIENT_FUND
         touch = engine.best_ask() if request.side is Side.BUY else engine.best_bid()
