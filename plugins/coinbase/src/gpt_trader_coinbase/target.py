@@ -20,7 +20,6 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ PROD_REST = "api.coinbase.com"
 PROD_WS = "wss://advanced-trade-ws.coinbase.com"
 PROD_WS_USER = "wss://advanced-trade-ws-user.coinbase.com"
 SIM_ENV = "GPT_TRADER_COINBASE_SIM"
-SIM_CASH = Decimal(100_000)  # what an in-process simulator's quote wallets start with
 
 
 @dataclass(frozen=True)
@@ -105,18 +103,14 @@ def _release(key: Path) -> None:
 def start_in_process(
     state_dir: Path, symbols: Sequence[str], seed: int, **options: Any
 ) -> tuple[Endpoints, SimLease]:
-    """A simulator in a background thread, shared per state dir for the life of the run.
-
-    It serves the universe's products (a ``-USDC`` pair from its USD book, as Coinbase
-    does) and funds a USDC wallet too when the universe trades USDC pairs."""
+    """A simulator in a background thread, shared per state dir for the life of the run,
+    serving the universe's products (a ``-USDC`` pair from its USD book, as Coinbase does)."""
     from gpt_trader_coinbase.simulator.server import INFO_FILE, SimulatorThread
 
     key = (Path(state_dir) / "coinbase-sim").resolve()
     with _lock:
         entry = _running.get(key)
         if entry is None:
-            if any(s.endswith("-USDC") for s in symbols):
-                options.setdefault("balances", {c: SIM_CASH for c in ("USD", "USDC")})
             sim = SimulatorThread(key, seed=seed, products=list(symbols), **options)
             sim.start()
             entry = _running[key] = [sim, 0]

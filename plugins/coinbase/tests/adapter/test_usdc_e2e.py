@@ -17,8 +17,7 @@ from coinbase.rest import RESTClient
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.config import BotConfig
 from gpt_trader.store import Store
-from gpt_trader_coinbase.simulator.server import SimInfo
-from gpt_trader_coinbase.target import SIM_CASH
+from gpt_trader_coinbase.simulator.server import DEFAULT_CASH, SimInfo
 
 PROFILE = Path(__file__).parents[4] / "config" / "profiles" / "coinbase-sim.toml"
 CENT = Decimal("0.01")
@@ -82,10 +81,10 @@ async def test_the_bot_trades_a_usdc_universe_on_the_coinbase_sim_profile(
     assert position.size == held == kernel.ledger.positions["BTC-USDC"].size
 
     # Settled in the USDC wallet, on the cent; the USD wallet never moved.
-    assert balances["USD"] == SIM_CASH
-    flow = SIM_CASH
+    assert balances["USD"] == DEFAULT_CASH
+    flow = DEFAULT_CASH
     for o in orders:
         value, fees = Decimal(o["filled_value"]), Decimal(o["total_fees"])
         flow += value - fees if o["side"] == "SELL" else -(value + fees)
-    assert balances["USDC"] == flow < SIM_CASH
+    assert balances["USDC"] == flow < DEFAULT_CASH
     assert balances["USDC"] % CENT == 0

@@ -44,6 +44,7 @@ from gpt_trader_coinbase.simulator.wire import reset_clock
 from gpt_trader_coinbase.simulator.ws import Hub, WsTimeouts
 
 DEFAULT_PRODUCTS = ("BTC-USD", "ETH-USD")
+DEFAULT_CASH = Decimal(100_000)
 KEY_FILE = "cdp_api_key.json"
 INFO_FILE = "sim.json"
 
@@ -59,7 +60,10 @@ class SimConfig:
     faults: str | None = None
     tick_s: float = 1.0
     history_minutes: int = 24 * 60
-    balances: dict[str, Decimal] = field(default_factory=lambda: {"USD": Decimal("100000")})
+    # USD and USDC wallets, so the USD books and their USDC aliases both trade
+    balances: dict[str, Decimal] = field(
+        default_factory=lambda: {"USD": DEFAULT_CASH, "USDC": DEFAULT_CASH}
+    )
     # margin pools for derivative products (CFM in USD, INTX in USDC), used when the product
     # list has some (BIT-28NOV26-CDE, BIP-20DEC30-CDE, BTC-PERP-INTX, ...)
     futures_cash: Decimal = Decimal("10000")
