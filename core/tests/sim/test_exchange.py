@@ -301,12 +301,17 @@ def test_cash_stays_on_the_cent_after_hundreds_of_fills() -> None:
     for amount in (usd.total, usd.available, usd.hold):
         assert amount == amount.quantize(CENT), amount
     assert usd.total == _quote_flow(ex, "USD")
+    # ... and the exact books rounded: no drift, however many fills
+    books = D(1_000_000)
+    for f in fills:
+        books += f.notional - f.fee if f.side is Side.SELL else -(f.notional + f.fee)
+    assert usd.total == quantize(books, CENT)
     for o in ex.orders():
         value = ex.filled_value(o.client_order_id)
         exact = sum((f.notional for f in fills if f.client_order_id == o.client_order_id), D(0))
         assert value == value.quantize(CENT)
         assert o.fees == o.fees.quantize(CENT)
-        assert value == quantize(exact, CENT)  # rounded once, however many fills
+        assert abs(value - exact) <= CENT * len(o.trade_ids)  # each fill within a cent
 
 
 def test_an_alias_trades_in_the_book_it_aliases_and_settles_in_its_own_currency() -> None:

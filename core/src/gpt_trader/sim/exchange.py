@@ -18,11 +18,12 @@ a market buy is held at the last price and may cost more at the next open; the d
 comes out of the available balance (which can then go below zero, which a real venue would
 not allow).
 
-Rounding (see :mod:`gpt_trader.sim.ledger`): an order's value (the sum of its fills'
-``price * size``) is settled rounded half-even to the quote currency's increment, each fill
-moving what it adds to that rounded figure; each fee is rounded up to it, holds up; so cash
-balances stay on the increment (cents for USD) after any number of fills, and an order's
-:meth:`SimExchange.filled_value` is its exact value rounded once.
+Rounding (see :mod:`gpt_trader.sim.ledger`): a fill's traded value moves the cash by what
+the currency's exact running total of traded value moved once rounded half-even; each fee
+is rounded up to the currency's increment. So cash balances stay on the increment (cents
+for USD) after any number of fills and are always the exact books rounded; an order's
+:meth:`SimExchange.filled_value` is what its fills moved, each within a cent of its
+``price * size``.
 
 Alias products (``aliases={"BTC-USDC": "BTC-USD"}``; the alias is in ``products`` too)
 trade in the book of the product they alias (one engine, one order book, one price) but
@@ -68,12 +69,12 @@ from gpt_trader.domain import (
     Ticker,
     Trade,
 )
-from gpt_trader.domain.money import currency_increment, fee_amount
+from gpt_trader.domain.money import currency_increment, fee_amount, quantize
 from gpt_trader.errors import UserError
 from gpt_trader.protocols import BrokerListener
 from gpt_trader.sim import reasons as R
 from gpt_trader.sim.derivatives import FCM, DerivativeSpec
-from gpt_trader.sim.ledger import Ledger, ceil_to, trade_value
+from gpt_trader.sim.ledger import Ledger, settled_move
 from gpt_trader.sim.margin import (
     DerivativesConfig,
     DerivativesLedger,
@@ -190,9 +191,8 @@ class SimExchange:
         self._by_order_id: dict[str, str] = {}
         self._unrouted: dict[str, Order] = {}
         self._fills: list[Fill] = []
-        # client_order_id -> its fills' value: exact, and as settled (rounded)
-        self._exact: dict[str, Decimal] = {}
-        self._values: dict[str, Decimal] = {}
+        self._flows: dict[str, Decimal] = {}  # currency -> exact running total of traded value
+        self._values: dict[str, Decimal] = {}  # client_order_id -> value its fills settled
         self._positions: dict[str, Position] = {}
         self._listeners: list[BrokerListener] = []
         self._deriv = self._new_derivatives()
@@ -312,7 +312,7 @@ class SimExchange:
         if request.side is Side.SELL:
             return p.base, request.size
         if request.order_type is OrderType.MARKET:
-            cost = engine.market_cost(request.size)  # exact when it fills now
+            cost = self.market_cost(request.symbol, request.size)
             if cost is not None:
                 return p.quote, cost
             price = engine.estimate_price(Side.BUY, request.size)
@@ -334,7 +334,7 @@ class SimExchange:
     def _buy_cost(self, product: Product, price: Decimal, size: Decimal) -> Decimal:
         inc = currency_increment(product.quote)
         notional = price * size
-        return ceil_to(notional, inc) + fee_amount(notional, self.taker_fee, inc)
+        return quantize(notional, inc) + fee_amount(notional, self.taker_fee, inc)
 
     def cancel(self, client_order_id: str, ts: int) -> CancelResult:
         """Cancel one working order; the reason says why not when ``success`` is False."""
@@ -606,18 +606,35 @@ class SimExchange:
         self._position(fill.symbol).apply(fill)
 
     def _record_value(self, fill: Fill) -> Decimal:
-        """The cash ``fill``'s value moves: what it adds to its order's settled value, so
-        an order settles its exact value rounded once, however many fills it took."""
+        """The value ``fill`` settles: on spot, what it moves the quote currency's rounded
+        running total by; on a derivative (margin, not cash, trades) its value rounded."""
         p = self._products[fill.symbol]
+        notional = fill.price * fill.size * p.contract_size
+        if p.is_derivative:
+            value = quantize(notional, currency_increment(p.quote))
+        else:
+            signed = notional if fill.side is Side.SELL else -notional
+            flow = self._flows.get(p.quote, ZERO)
+            value = abs(settled_move(flow, signed, p.quote))
+            self._flows[p.quote] = flow + signed
         cid = fill.client_order_id
-        exact = self._exact.get(cid, ZERO) + fill.price * fill.size * p.contract_size
-        before = self._values.get(cid, ZERO)
-        self._exact[cid] = exact
-        self._values[cid] = trade_value(exact, p.quote)
-        return self._values[cid] - before
+        self._values[cid] = self._values.get(cid, ZERO) + value
+        return value
+
+    def market_cost(self, symbol: str, size: Decimal) -> Decimal | None:
+        """What a MARKET BUY of ``size`` on ``symbol`` would cost now, as this account
+        settles it (see :meth:`MatchingEngine.market_cost`); None when not known now."""
+        p = self._products[symbol]
+        return self._routes[symbol].market_cost(size, self._flows.get(p.quote, ZERO))
+
+    def size_for_quote(self, symbol: str, side: Side, quote: Decimal) -> Decimal:
+        """The base size a MARKET order on ``symbol`` spending ``quote`` gets now (see
+        :meth:`MatchingEngine.size_for_quote`), settled as this account settles it."""
+        p = self._products[symbol]
+        return self._routes[symbol].size_for_quote(side, quote, self._flows.get(p.quote, ZERO))
 
     def filled_value(self, client_order_id: str) -> Decimal:
-        """What an order's fills were worth as settled: the sum of their rounded values."""
+        """What an order's fills were worth as settled (cash moved before fees)."""
         return self._values.get(client_order_id, ZERO)
 
     def order_hold(self, client_order_id: str) -> Decimal:
@@ -835,7 +852,7 @@ class SimExchange:
         if deriv is not None and "derivatives" in state:
             deriv.load_state(state["derivatives"])
         self._fills = []
-        self._exact, self._values = {}, {}
+        self._flows, self._values = {}, {}
         self._positions = {}
         for item in state["fills"]:
             fill = fill_from_json(item)

@@ -5,14 +5,16 @@ currency for a buy, including the estimated taker fee; base currency for a sell)
 each fill's cost out of that order's hold first, and releases what is left when the order
 ends. The ledger adds and subtracts what it is given, never rounding; the exchange gives it
 amounts on the currency's increment, so cash stays on cents (for USD) after any number of
-fills:
+fills, and within half a cent of books kept exactly:
 
-- an order's traded value (``price * size``, times the contract size, over its fills) is
-  rounded half-even to the quote currency's increment (:func:`trade_value`): buyer and
-  seller see the same figure, and it is never more than half a cent off the exact one;
-- its fee is rounded up to that increment (:func:`gpt_trader.domain.money.fee_amount`): a
-  venue never undercharges;
-- a hold is rounded up, so it covers the value it was placed for.
+- traded value (``price * size``, times the contract size): the exchange keeps each
+  currency's running total of it exact (sales in, purchases out), and a fill moves the
+  cash by what that total moved once rounded half-even (:func:`settled_move`). So the cash
+  is the exact books rounded, never drifting from them however many fills; a fill's
+  settled value is within a cent of its exact one;
+- fees are rounded up (:func:`gpt_trader.domain.money.fee_amount`): a venue never
+  undercharges;
+- a buy's hold is its value rounded half-even plus its fee.
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from gpt_trader.sim.state import need_dec
 ZERO = Decimal(0)
 
 
-def trade_value(notional: Decimal, currency: str) -> Decimal:
-    """The cash a trade of ``notional`` moves (before its fee), on ``currency``'s increment."""
-    return quantize(notional, currency_increment(currency))
+def settled_move(flow: Decimal, notional: Decimal, currency: str) -> Decimal:
+    """The cash a trade moves before its fee: ``notional`` signed (+ received, - paid) on
+    top of ``flow``, the currency's exact running total of traded value, both settled
+    rounded half-even to ``currency``'s increment."""
+    inc = currency_increment(currency)
+    return quantize(flow + notional, inc) - quantize(flow, inc)
 
 
 def ceil_to(amount: Decimal, increment: Decimal) -> Decimal:

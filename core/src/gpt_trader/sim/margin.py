@@ -13,10 +13,10 @@ filled). A fill credits the pool with its realised P&L and debits its fee.
 Cash rounding: every amount that moves a pool's cash is on the quote currency's increment
 (cents), so pools stay on cents after any number of fills: fees are rounded up (the
 matching engine's, :func:`~gpt_trader.domain.money.fee_amount`), funding payments
-half-even, isolated margin taken from the pool and order holds up, margin released pro
-rata half-even, sweeps and withdrawals down. The position keeps its exact realised P&L;
-a fill credits the pool with what it adds to that figure rounded half-even, so the pool
-holds the exact realised P&L rounded, never more than half a cent off.
+half-even, isolated margin taken from the pool up, margin released pro rata half-even,
+sweeps and withdrawals down. Positions keep their exact realised P&L; a fill credits the
+pool with what it moved the pool's total realised P&L once rounded half-even, so the pool
+holds the exact figure rounded, never drifting from it. Order holds are not cash: exact.
 
 Margin measures (IM, MM, equity, available margin, liquidation prices) are exact Decimals,
 not rounded:
@@ -408,6 +408,17 @@ class DerivativesLedger:
         """The increment of ``account``'s currency: what its cash moves in."""
         return currency_increment(self._currency[account])
 
+    def _realized(self, account: str) -> Decimal:
+        """The exact realised P&L of every position margined in ``account``."""
+        return sum(
+            (
+                b.position.realized_pnl
+                for s, b in self._books.items()
+                if self._specs[s].account == account
+            ),
+            ZERO,
+        )
+
     def order_hold(self, client_order_id: str) -> Decimal:
         return self._cash.order_hold(client_order_id)
 
@@ -588,9 +599,9 @@ class DerivativesLedger:
         lev = self._leverage(
             spec, leverage if leverage is not None else self._book(symbol).leverage
         )
-        inc = currency_increment(product.quote)
-        margin = ceil_to(opening * cs * price * self._im_rate(base, lev), inc)
-        return margin + fee_amount(size * cs * price, self.taker_fee, inc)
+        margin = opening * cs * price * self._im_rate(base, lev)
+        fee = fee_amount(size * cs * price, self.taker_fee, currency_increment(product.quote))
+        return margin + fee
 
     def order_reason(
         self,
@@ -722,10 +733,11 @@ class DerivativesLedger:
             )
             b.isolated_margin -= freed
             self._cash.credit(account, freed)
-        booked = quantize(pos.realized_pnl, cents)
+        booked = self._realized(account)
         realized = pos.apply(fill)
-        # the pool holds the position's exact realised P&L rounded, never further off
-        self._cash.credit(account, quantize(pos.realized_pnl, cents) - booked - fill.fee)
+        # the pool holds its positions' exact realised P&L rounded, never further off
+        moved = quantize(self._realized(account), cents) - quantize(booked, cents)
+        self._cash.credit(account, moved - fill.fee)
         day = fill.ts // NS // DAY_S
         if b.day != day:
             b.day, b.daily_realized = day, ZERO

@@ -65,7 +65,7 @@ stops. Book updates replace synthetic levels (consumed by takers until the next 
 Fees and rounding: a fill's fee is ``price * size * contract_size * rate`` rounded UP to the
 quote currency's increment (cents for USD; :func:`gpt_trader.domain.money.fee_amount`): a
 venue never undercharges, and cash stays on the increment after any number of fills (the
-exchange rounds the traded value half-even, see :mod:`gpt_trader.sim.ledger`).
+exchange settles traded value rounded too, see :mod:`gpt_trader.sim.ledger`).
 
 Aliases: an engine can serve other symbols from its book (``aliases``, e.g. a ``BTC-USDC``
 twin of ``BTC-USD``): their orders are validated as the book's, match in the one book and
@@ -100,7 +100,7 @@ from gpt_trader.domain import (
 from gpt_trader.domain.money import currency_increment, fee_amount
 from gpt_trader.sim import reasons as R
 from gpt_trader.sim.book import BookSide, Entry
-from gpt_trader.sim.ledger import trade_value
+from gpt_trader.sim.ledger import settled_move
 from gpt_trader.sim.state import need_dec, order_from_json, order_to_json, undec
 from gpt_trader.sim.validation import normalize, price_reason, request_reason, size_reason
 
@@ -467,10 +467,12 @@ class MatchingEngine:
                 break
         return value / got if got > 0 else None
 
-    def market_cost(self, size: Decimal) -> Decimal | None:
+    def market_cost(self, size: Decimal, flow: Decimal = ZERO) -> Decimal | None:
         """What a MARKET BUY of ``size`` placed now would cost, as the exchange settles it:
-        its value rounded once plus each fill's fee rounded up. None when that is not known
-        now (no price yet; ``next_open`` mode fills at a later open)."""
+        its value (settled on top of ``flow``, the currency's exact running total of traded
+        value, see :func:`~gpt_trader.sim.ledger.settled_move`) plus each fill's fee rounded
+        up. None when that is not known now (no price yet; ``next_open`` mode fills at a
+        later open)."""
         if self.market_fill == "next_open":
             return None
         cs = self.product.contract_size
@@ -488,25 +490,27 @@ class MatchingEngine:
                 break
         if exact == 0:
             return None
-        return trade_value(exact, self.product.quote) + fees
+        return -settled_move(flow, -exact, self.product.quote) + fees
 
-    def size_for_quote(self, side: Side, quote: Decimal) -> Decimal:
+    def size_for_quote(self, side: Side, quote: Decimal, flow: Decimal = ZERO) -> Decimal:
         """The base size a MARKET order spending ``quote`` gets now (0: not even one increment).
 
         A BUY's value plus fees is at most ``quote`` (the fee comes out of the quote, as
         Coinbase spends a quote-sized market buy); a SELL's value before fees is at most
         ``quote`` (the fee comes out of the proceeds). Walks the liquidity a market order
-        takes, fill by fill, with the venue's rounding (the order's value half-even, each
-        fee up), so an order of the returned size, placed at once, stays within ``quote``.
+        takes, fill by fill, with the venue's rounding (each fee up, the value settled on
+        top of ``flow`` as in :meth:`market_cost`), so an order of the returned size, placed
+        at once, stays within ``quote``.
         """
         inc = self.product.base_increment
         cs = self.product.contract_size
+        sign = -1 if side is Side.BUY else 1
         rate = self.taker_fee if side is Side.BUY else ZERO
         exact = fees = got = ZERO  # the levels taken so far: value before rounding, fees
 
         def cost(price: Decimal, qty: Decimal) -> Decimal:
             notional = price * qty * cs
-            value = trade_value(exact + notional, self.product.quote)
+            value = sign * settled_move(flow, sign * (exact + notional), self.product.quote)
             return value + fees + fee_amount(notional, rate, self._cash_increment)
 
         for lv in self._liquidity(side, implied=True):

@@ -19,9 +19,9 @@ the base wallet both pairs share, because USD and USDC are separate wallets on C
 and an order needs its own quote wallet (§3.9); that it matches in the USD book is what
 the alias means. Fees, increments and limits are the USD pair's.
 
-Money: fees are rounded up and traded values half-even to the quote currency's increment
-by the core exchange (see :mod:`gpt_trader.sim.ledger`), so balances stay on the cent; an
-order's ``filled_value`` is what its fills moved (:meth:`Venue.filled_value`).
+Money: the core exchange rounds fees up to the quote currency's increment and settles
+traded value rounded half-even (see :mod:`gpt_trader.sim.ledger`), so balances stay on the
+cent; an order's ``filled_value`` is what its fills moved (:meth:`Venue.filled_value`).
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ class Venue:
 
     def size_for_quote(self, symbol: str, side: Side, quote: Decimal) -> Decimal:
         """The base size a market order spending ``quote`` (fees included for a BUY) gets."""
-        return self._ex.engine(symbol).size_for_quote(side, quote)
+        return self._ex.size_for_quote(symbol, side, quote)
 
     def estimate(self, request: OrderRequest, *, margin_type: str | None = None) -> Estimate:
         """Preview: what the order would cost now, and why it would be refused."""
@@ -258,7 +258,7 @@ class Venue:
             if request.side is Side.BUY:
                 cost = None
                 if request.order_type is OrderType.MARKET:
-                    cost = engine.market_cost(request.size)  # what the submit would hold
+                    cost = self._ex.market_cost(request.symbol, request.size)  # as submit holds
                 currency, need = p.quote, quote + commission if cost is None else cost
             if self._ex.balance(currency).available < need:
                 reason = R.INSUFFICIENT_FUND
