@@ -5,6 +5,11 @@ When ready it knows its endpoints (:class:`SimInfo`) and writes them to ``<state
 ``rest_base_url`` ("127.0.0.1:PORT", no scheme: what RESTClient's base_url takes), ``ws_url``,
 ``ws_user_url``, ``cert_file`` (the CA bundle to trust), ``key_file`` (the CDP API key JSON,
 mode 0600), ``admin_url`` and ``admin_token``.
+
+Products: the configured ones (``BTC-USDC`` names the ``BTC-USD`` book) plus the USDC alias
+of every USD spot pair, as Coinbase lists them; an alias order matches in the USD book and
+settles in the USDC wallet (why: :mod:`gpt_trader_coinbase.simulator.venue`). The account
+starts with USD and USDC wallets.
 """
 
 from __future__ import annotations
