@@ -18,6 +18,7 @@ from gpt_trader.domain import (
     Position,
     Side,
 )
+from gpt_trader.domain.money import CENT, quantize
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.kernel import Kernel
 from gpt_trader.sim.broker import SimBroker
@@ -210,4 +211,8 @@ async def test_a_liquidation_closes_the_kernel_position_at_the_venue_price() -> 
     (order,) = [o for o in kernel.orders.values() if o.tag == LIQUIDATION_TAG]
     (fill,) = exchange.fills(client_order_id=order.client_order_id)
     assert fill.price == liquidation  # at the liquidation price, the gap is the venue's
-    assert kernel.cash == exchange.derivatives.cash("INTX") > 0
+    # The venue settles the realised P&L to the cent; the kernel keeps it exact.
+    venue_cash, realized = exchange.derivatives.cash("INTX"), pos.realized_pnl
+    assert venue_cash > 0
+    assert venue_cash == venue_cash.quantize(CENT)
+    assert kernel.cash - venue_cash == realized - quantize(realized, CENT) != 0

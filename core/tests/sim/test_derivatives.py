@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -279,7 +280,7 @@ def test_perpetual_held_across_funding_times_pays_to_the_cent() -> None:
     ex.advance(T0 + 13 * H)  # -(0.1 * 99500 * -0.0002) = +1.99
     mark(ex, PERP, "100500.0", T0 + 13 * H + 30 * 60 * NS)
     sell = ex.submit(order("s", "SELL", "0.1", PERP, reduce_only=True), T0 + 13 * H + 45 * 60 * NS)
-    assert sell.fees == D("5.02")  # 10050 * 0.0005 = 5.025, half-even
+    assert sell.fees == D("5.03")  # 10050 * 0.0005 = 5.025, rounded up (never undercharged)
     ex.advance(T0 + 16 * H)  # flat: no more funding
 
     payments = ex.derivatives.funding_payments()
@@ -297,10 +298,43 @@ def test_perpetual_held_across_funding_times_pays_to_the_cent() -> None:
     pos = ex.derivatives.position(PERP)
     realized = (D("100500") - D("100000")) * D("0.1")  # 50
     funding = D("-0.10") + D("-0.10") + D("1.99")
-    fees = D("5.00") + D("5.02")
+    fees = D("5.00") + D("5.03")
     assert (pos.realized_pnl, pos.funding, pos.fees) == (realized, funding, fees)
-    assert pos.net_pnl == D("41.77")  # 50 + 1.79 - 10.02
-    assert ex.derivatives.cash("INTX") - start == realized + funding - fees == D("41.77")
+    assert pos.net_pnl == D("41.76")  # 50 + 1.79 - 10.03
+    assert ex.derivatives.cash("INTX") - start == realized + funding - fees == D("41.76")
+
+
+def test_pools_stay_on_the_cent_through_fees_funding_pnl_and_isolated_margin() -> None:
+    # fee rate 0.00055 and prices on a 0.1 / 5 tick: no fee, average entry, realised P&L
+    # or funding payment lands on the cent by itself
+    ex = make([FUT, PERP], futures="50000", perps="50000", fee="0.00055")
+    rng = random.Random(3)
+    price = {FUT: 100_000.0, PERP: 100_000.0}
+    ts = T0 + 10 * H
+    for n in range(240):
+        ts += 3 * 60 * NS  # 12 hours: funding every hour on PERP
+        symbol = (FUT, PERP)[n % 2]
+        product = ex.product(symbol)
+        assert product is not None
+        price[symbol] *= rng.uniform(0.998, 1.002)
+        mark(ex, symbol, str(product.quantize_price(D(repr(price[symbol])))), ts)
+        size = str(rng.randint(1, 9)) if symbol == FUT else str(D(rng.randint(1, 300)) / 10_000)
+        side = rng.choice(["BUY", "SELL"])
+        mtype = "ISOLATED" if symbol == PERP else None
+        ex.submit(order(f"o{n}", side, size, symbol, leverage="5"), ts, margin_type=mtype)
+    fills = ex.fills()
+    assert len(fills) >= 200
+    assert len(ex.derivatives.funding_payments()) >= 10
+    assert ex.derivatives.position(PERP).realized_pnl != 0
+    for account in ("FCM", "INTX"):
+        summary = ex.derivatives.summary(account, ts)
+        pool = ex.derivatives.cash(account)
+        for amount in (pool, summary.isolated_margin, ex.derivatives.withdrawable(account, ts)):
+            assert amount == amount.quantize(D("0.01")), (account, amount)
+    for f in fills:
+        assert f.fee == f.fee.quantize(D("0.01"))
+    for p in ex.derivatives.funding_payments():
+        assert p.amount == p.amount.quantize(D("0.01"))
 
 
 # -- liquidation -------------------------------------------------------------------------------
@@ -330,7 +364,7 @@ def test_mark_through_the_liquidation_price_closes_the_position_there() -> None:
         D("71545"),
     )
     assert fill.trade_id.startswith("sim-BIT-31JAN25-CDE-")
-    assert fill.fee == D("2.86")  # 4 * 0.01 * 71545 * 0.001 = 2.8618
+    assert fill.fee == D("2.87")  # 4 * 0.01 * 71545 * 0.001 = 2.8618, rounded up
     liq_order = rec.events[1][1]
     assert isinstance(liq_order, Order)
     assert (liq_order.status, liq_order.tag, liq_order.reduce_only) == (
@@ -340,8 +374,8 @@ def test_mark_through_the_liquidation_price_closes_the_position_there() -> None:
     )
     assert ex.order(liq_order.client_order_id) is not None
     assert ex.derivatives.position(FUT).size == 0
-    # 1496 + (71545 - 100000) * 0.04 - 2.86 = 354.94
-    assert ex.derivatives.cash("FCM") == D("354.94")
+    # 1496 + (71545 - 100000) * 0.04 - 2.87 = 354.93
+    assert ex.derivatives.cash("FCM") == D("354.93")
     assert ex.fills(symbol=FUT)[-1] == fill
 
 

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import random
 from decimal import Decimal
 
 import pytest
-from gpt_trader.domain import Fill, Order, OrderRequest, OrderStatus, Side, TimeInForce
+from gpt_trader.domain import (
+    BookUpdate,
+    Fill,
+    Liquidity,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    Side,
+    TimeInForce,
+)
+from gpt_trader.domain.money import CENT, quantize
 from gpt_trader.sim.exchange import SimExchange
 from gpt_trader.sim.products import default_products
 from gpt_trader.sim.reasons import SimRejected
@@ -240,3 +252,114 @@ def test_an_unknown_side_is_rejected_invalid_side() -> None:
     order = ex.submit(bad, T0)
     assert (order.status, order.reject_reason) == (OrderStatus.REJECTED, "INVALID_SIDE")
     assert usd(ex) == (D("10000"), D("10000"))
+
+
+# ---------------------------------------------------------------- cash on the cent
+
+
+def _quote_flow(ex: SimExchange, currency: str) -> Decimal:
+    """Start - every buy's value and fee + every sell's value less its fee, in ``currency``."""
+    out = ex.starting_balances.get(currency, D(0))
+    for o in ex.orders():
+        product = ex.product(o.symbol)
+        if product is None or product.quote != currency:
+            continue
+        value = ex.filled_value(o.client_order_id)
+        out += value - o.fees if o.side is Side.SELL else -(value + o.fees)
+    return out
+
+
+def test_cash_stays_on_the_cent_after_hundreds_of_fills() -> None:
+    symbols = ["BTC-USD", "XRP-USD", "DOGE-USD"]  # price grids of 0.01, 0.0001, 0.00001
+    products = default_products(symbols)
+    ex = SimExchange(products, {"USD": D(1_000_000)}, maker_fee=D("0.004"), taker_fee=D("0.006"))
+    rng = random.Random(5)
+    mid = {"BTC-USD": 100_000.0, "XRP-USD": 2.2, "DOGE-USD": 0.3}
+    budget = {"BTC-USD": 0.02, "XRP-USD": 900.0, "DOGE-USD": 6000.0}
+    ts = T0
+    for n in range(600):
+        ts += NS
+        symbol = symbols[n % 3]
+        p = products[symbol]
+        mid[symbol] *= rng.uniform(0.995, 1.005)
+        price = p.quantize_price(Decimal(repr(mid[symbol])))
+        ex.on_trade(trade(str(price), "1000000", rng.choice(["BUY", "SELL"]), ts, symbol))
+        size = p.quantize_size(Decimal(repr(rng.uniform(0.05, 1) * budget[symbol])))
+        held = ex.balance(p.base).available
+        side = "SELL" if held >= size and rng.random() < 0.5 else "BUY"
+        if rng.random() < 0.5:
+            ex.submit(req(f"m{n}", side, str(size), symbol=symbol), ts)  # taker, now
+        else:
+            off = p.price_increment * rng.randint(1, 5) * (-1 if side == "BUY" else 1)
+            ex.submit(req(f"l{n}", side, str(size), str(price + off), symbol=symbol), ts)
+    fills = ex.fills()
+    assert len(fills) >= 300
+    assert {f.liquidity for f in fills} == {Liquidity.MAKER, Liquidity.TAKER}
+    # the traded values were not on the cent: the rounding had work to do
+    assert sum(1 for f in fills if f.notional != f.notional.quantize(CENT)) > 200
+    usd = ex.balance("USD")
+    for amount in (usd.total, usd.available, usd.hold):
+        assert amount == amount.quantize(CENT), amount
+    assert usd.total == _quote_flow(ex, "USD")
+    # ... and the exact books rounded: no drift, however many fills
+    books = D(1_000_000)
+    for f in fills:
+        books += f.notional - f.fee if f.side is Side.SELL else -(f.notional + f.fee)
+    assert usd.total == quantize(books, CENT)
+    for o in ex.orders():
+        value = ex.filled_value(o.client_order_id)
+        exact = sum((f.notional for f in fills if f.client_order_id == o.client_order_id), D(0))
+        assert value == value.quantize(CENT)
+        assert o.fees == o.fees.quantize(CENT)
+        assert abs(value - exact) <= CENT * len(o.trade_ids)  # each fill within a cent
+
+
+def test_an_alias_trades_in_the_book_it_aliases_and_settles_in_its_own_currency() -> None:
+    btc = default_products(["BTC-USD"])["BTC-USD"]
+    twin = dataclasses.replace(btc, symbol="BTC-USDC", quote="USDC")
+    wallets = {"USD": D(1000), "USDC": D(1000), "BTC": D(1)}
+    ex = SimExchange([btc, twin], wallets, aliases={"BTC-USDC": "BTC-USD"})
+    levels = ((D("98.00"), D(5)),), ((D("101.00"), D(5)),)
+    ex.apply_book(BookUpdate("BTC-USD", T0 - NS, *levels, snapshot=True))
+    assert ex.engine("BTC-USDC") is ex.engine("BTC-USD")
+    bid = ex.submit(req("b", "BUY", "2", "99.00", symbol="BTC-USDC"), T0)
+    assert (bid.symbol, bid.status) == ("BTC-USDC", OrderStatus.OPEN)
+    assert ex.engine("BTC-USD").book_levels()[0] == [(D("99.00"), D(2)), (D("98.00"), D(5))]
+    assert ex.balance("USDC").available == D(1000) - D(198) - D("1.19")  # held with the fee
+    assert ex.balance("USD").available == D(1000)
+    sold = ex.submit(req("s", "SELL", "0.5", symbol="BTC-USD"), T0 + NS)  # takes the bid
+    assert (sold.status, sold.avg_fill_price) == (OrderStatus.FILLED, D("99.00"))
+    maker = ex.order("b")
+    assert maker is not None
+    assert (maker.filled_size, maker.fees) == (D("0.5"), D("0.20"))  # 49.50 * 0.004 = 0.198
+    assert ex.balance("USDC").total == D(1000) - D("49.50") - D("0.20")
+    assert ex.balance("USD").total == D(1000) + D("49.50") - D("0.30")  # taker 0.006
+    assert ex.balance("BTC").total == D(1)
+    assert [o.client_order_id for o in ex.open_orders("BTC-USDC")] == ["b"]
+    copy = SimExchange([btc, twin], wallets, aliases={"BTC-USDC": "BTC-USD"})
+    copy.load_state(json.loads(json.dumps(ex.to_state())))
+    assert (copy.orders(), copy.balances()) == (ex.orders(), ex.balances())
+    # the alias order rests in the book it shares (synthetic levels are not state)
+    assert copy.engine("BTC-USD").book_levels()[0] == [(D("99.00"), D("1.5"))]
+
+
+def test_an_alias_must_name_a_book() -> None:
+    btc = default_products(["BTC-USD"])["BTC-USD"]
+    twin = dataclasses.replace(btc, symbol="BTC-USDC", quote="USDC")
+    with pytest.raises(ValueError, match="BTC-USDC"):
+        SimExchange([twin], aliases={"BTC-USDC": "BTC-USD"})
+
+
+def test_a_market_buy_of_the_whole_balance_is_held_what_it_costs() -> None:
+    products = default_products(["BTC-USD"])
+    ex = SimExchange(products, {"USD": D("100.00")})
+    levels = ((D("99990.00"), D(1)),), ((D("100000.00"), D("0.0004")), (D("100010.37"), D(5)))
+    ex.apply_book(BookUpdate("BTC-USD", T0 - NS, *levels, snapshot=True))
+    size = ex.engine("BTC-USD").size_for_quote(Side.BUY, D(100))
+    assert size == D("0.00099398")
+    # two fills: 99.40416... -> 99.40 and fees 0.24 + 0.36; an estimate at the average
+    # price (99.41 + 0.60) would have refused it for want of a cent
+    order = ex.submit(req("all", "BUY", str(size)), T0)
+    assert (order.status, len(order.trade_ids), order.fees) == (OrderStatus.FILLED, 2, D("0.60"))
+    assert ex.filled_value("all") == D("99.40")
+    assert usd(ex) == (D("0.00"), D("0.00"))

@@ -16,7 +16,9 @@ from gpt_trader.domain import (
     Ticker,
     TimeInForce,
 )
+from gpt_trader.domain.money import CENT, quantize
 from gpt_trader.sim.matching import DEFAULT_NAMESPACE, MatchingEngine, Update
+from gpt_trader.sim.products import default_products
 from gpt_trader.sim.reasons import SimRejected
 from simkit import BTC, NS, T0, D, bar, engine, req, trade
 
@@ -236,21 +238,60 @@ def test_reused_client_order_id_returns_the_original_and_creates_nothing() -> No
 # ---------------------------------------------------------------- fees
 
 
-def test_fee_is_price_times_size_times_rate_quantised_half_even() -> None:
+def test_fee_is_price_times_size_times_rate_rounded_up_to_the_cent() -> None:
     eng = MatchingEngine(BTC)
     eng.submit(req("big", "BUY", "0.12345678", "100000.00"), T0)
     eng.submit(req("half", "BUY", "1", "31.25"), T0)
-    ups = eng.on_trade(trade("31.00", "10", "SELL", ts=T0 + NS))
+    eng.submit(req("even", "BUY", "1", "30.00"), T0)
+    ups = eng.on_trade(trade("29.00", "10", "SELL", ts=T0 + NS))
     by_cid = {u.fill.client_order_id: u.fill for u in ups if u.fill is not None}
-    # maker 0.004: 12345.678 * 0.004 = 49.382712 -> 49.38
-    assert by_cid["big"].fee == D("49.38")
-    # 31.25 * 0.004 = 0.125 -> 0.12 (half-even)
-    assert by_cid["half"].fee == D("0.12")
+    # maker 0.004: 12345.678 * 0.004 = 49.382712 -> 49.39 (a venue never undercharges)
+    assert by_cid["big"].fee == D("49.39")
+    # 31.25 * 0.004 = 0.125 -> 0.13
+    assert by_cid["half"].fee == D("0.13")
+    # 30.00 * 0.004 = 0.12 exactly: nothing to round
+    assert by_cid["even"].fee == D("0.12")
     taker = MatchingEngine(BTC, taker_fee=D("0.006"))
     taker.on_trade(trade("100000.00", "1", ts=T0))
     fill = taker.submit(req("t", "BUY", "0.12345678"), T0)[-1].fill
     assert fill is not None
-    assert fill.fee == D("74.07")  # 12345.678 * 0.006 = 74.074068
+    assert fill.fee == D("74.08")  # 12345.678 * 0.006 = 74.074068
+
+
+def test_fees_of_a_sub_cent_priced_product_are_still_cents() -> None:
+    xrp = default_products(["XRP-USD"])["XRP-USD"]  # price and quote increment 0.0001
+    eng = MatchingEngine(xrp, taker_fee=D("0.006"))
+    eng.on_trade(trade("2.1234", "1000", ts=T0, symbol="XRP-USD"))
+    fill = eng.submit(req("x", "BUY", "3.141592", symbol="XRP-USD"), T0)[-1].fill
+    assert fill is not None
+    # 3.141592 * 2.1234 * 0.006 = 0.04002... -> 0.05 (cents, not the 0.0001 price grid)
+    assert fill.fee == D("0.05")
+
+
+def _quote_book() -> MatchingEngine:
+    eng = MatchingEngine(BTC, taker_fee=D("0.006"))
+    eng.apply_book(asks(("100000.00", "0.0004"), ("100010.37", "5")))
+    return eng
+
+
+def _spent(eng: MatchingEngine, size: Decimal) -> tuple[Decimal, int]:
+    fills = [u.fill for u in eng.submit(req(f"q{size}", "BUY", str(size)), T0) if u.fill]
+    value = quantize(sum((f.notional for f in fills), D(0)), CENT)  # the order's, rounded once
+    return value + sum((f.fee for f in fills), D(0)), len(fills)
+
+
+def test_size_for_quote_buys_what_the_quote_less_fees_pays_for() -> None:
+    size = _quote_book().size_for_quote(Side.BUY, D("100"))
+    assert size == D("0.00099398")  # 0.0004 at 100000.00, then 0.00059398 at 100010.37
+    spent, fills = _spent(_quote_book(), size)
+    assert fills == 2  # across two levels
+    assert spent == D("100.00")  # 40.00 + 59.40416 -> 99.40, fees 0.24 + 0.36
+    assert _spent(_quote_book(), size + BTC.base_increment)[0] > D("100")
+    assert _quote_book().size_for_quote(Side.BUY, D("0.001")) == 0
+    # a sell gets the size whose value (before its fee) is at most the quote
+    eng = MatchingEngine(BTC)
+    eng.apply_book(BookUpdate("BTC-USD", T0, ((D("50000.00"), D("1")),), (), True))
+    assert eng.size_for_quote(Side.SELL, D("100")) == D("0.0020001")  # 100.005 settles as 100.00
 
 
 # ---------------------------------------------------------------- bar fill model

@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 import uuid
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +140,7 @@ def test_futures_products_with_documented_fields(sim, rest):
     expiring = rest.get_products(product_type="FUTURE", contract_expiry_type="EXPIRING")
     assert {p.product_id for p in expiring.products} == {FUT, PERP_STYLE}
     spot = rest.get_products(product_type="SPOT")
-    assert [p.product_id for p in spot.products] == ["BTC-USD"]
+    assert [p.product_id for p in spot.products] == ["BTC-USD", "BTC-USDC"]  # and its alias
 
 
 # -- balance summary, orders, positions --------------------------------------------------------
@@ -176,7 +176,7 @@ def test_leveraged_futures_order_position_and_margin(sim, rest):
     assert order.is_liquidation is False
     assert Decimal(order.average_filled_price) == ask
     fee = Decimal(order.total_fees)
-    assert fee == (2 * CS * ask * TAKER).quantize(Decimal("0.01"))
+    assert fee == (2 * CS * ask * TAKER).quantize(Decimal("0.01"), rounding=ROUND_CEILING)
 
     listed = rest.list_futures_positions()
     (pos,) = [p for p in listed.positions if p.product_id == FUT]

@@ -61,7 +61,8 @@ def test_serve_process(tmp_path, monkeypatch):
         assert oct(os.stat(info["key_file"]).st_mode & 0o777) == "0o600"
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", info["cert_file"])
         client = RESTClient(key_file=info["key_file"], base_url=info["rest_base_url"])
-        assert [p.product_id for p in client.get_products().products] == ["BTC-USD"]
+        listed = [p.product_id for p in client.get_products().products]
+        assert listed == ["BTC-USD", "BTC-USDC"]  # a USD book and its USDC alias
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
         assert proc.stdout.read() == ""  # exactly one line

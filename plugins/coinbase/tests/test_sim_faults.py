@@ -193,7 +193,7 @@ def test_admin_needs_the_token(sim):
     assert err.value.code == 403
     status = admin(sim.info, "GET", "/status")
     assert status["internal_errors"] == 0
-    assert status["products"] == ["BTC-USD", "ETH-USD"]
+    assert status["products"] == ["BTC-USD", "ETH-USD", "BTC-USDC", "ETH-USDC"]
     bad = urllib.request.Request(
         sim.info.admin_url + "/faults",
         data=json.dumps({"spec": "429=7"}).encode(),

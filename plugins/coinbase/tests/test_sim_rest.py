@@ -62,8 +62,8 @@ def test_server_time(rest):
 
 def test_products(rest):
     listed = rest.get_products()
-    assert listed.num_products == 2
-    assert {p.product_id for p in listed.products} == {"BTC-USD", "ETH-USD"}
+    assert listed.num_products == 4  # two USD books and their USDC aliases
+    assert {p.product_id for p in listed.products} == {"BTC-USD", "ETH-USD", "BTC-USDC", "ETH-USDC"}
     only = rest.get_products(product_ids=["ETH-USD"], get_tradability_status=True)
     assert [p.product_id for p in only.products] == ["ETH-USD"]
     p = rest.get_product("BTC-USD")

@@ -129,6 +129,8 @@ def test_sample_agrees_without_fees(sample: Path, pm: PluginManager) -> None:
 
 def test_full_file_agrees_with_backtesting_py(full: Path, pm: PluginManager) -> None:
     out = _agree(full, pm, Decimal(10))
-    # 130,708 bars: 2,565 round trips, identical; equity within cents of a million.
+    # 130,708 bars: 2,565 round trips, identical. Our fees are rounded up to the cent per
+    # fill (a venue never undercharges), backtesting.py's are exact: up to a cent per fill
+    # on an equity the fees bring down to about 5,700, so within a tenth of a percent.
     assert out["trades"] == 2565
-    assert abs(out["rel"]) < 1e-4
+    assert abs(out["rel"]) < 1e-3

@@ -177,7 +177,9 @@ def test_a_long_perp_backtest_on_the_full_file(full: Path, pm: PluginManager) ->
     result = run_backtest(spec, pm)
     d = result.derivatives
     assert d is not None
-    assert d["funding"]["payments"] > 1000  # three months, hourly, about half of it in
+    # three months, hourly: liquidations bleed the account to cents by late June, when its
+    # entries (fees rounded up to the cent) no longer reach the minimum size
+    assert d["funding"]["payments"] > 700
     assert d["liquidations"]["count"] >= 1
     assert d["margin_calls"]["count"] >= d["liquidations"]["count"]
     assert result.curve.equity[-1] == pytest.approx(float(result.final_equity), rel=1e-9)

@@ -8,14 +8,27 @@ only Decimals and domain objects. Every change is reported to the listeners
 ledger has been settled for it.
 
 Funds: an accepted BUY holds ``price * size`` plus the taker fee on it, in the quote
-currency (price = the limit, or for a MARKET order the estimated average price); a SELL
-holds its size in the base currency. Too little available -> REJECTED ``INSUFFICIENT_FUND``.
-A buy fill debits ``price * size + fee`` from the quote (out of the order's hold first) and
-credits the base; a sell fill debits the base and credits ``price * size - fee``. On spot
+currency (price = the limit; a MARKET order that fills at once holds exactly what its fills
+will cost, one filling at a later open the estimate at the last price); a SELL holds its
+size in the base currency. Too little available -> REJECTED ``INSUFFICIENT_FUND``.
+A buy fill debits its value plus fee from the quote (out of the order's hold first) and
+credits the base; a sell fill debits the base and credits its value minus fee. On spot
 products: no shorting, ``reduce_only`` and ``leverage`` are ignored. In ``next_open`` mode
 a market buy is held at the last price and may cost more at the next open; the difference
 comes out of the available balance (which can then go below zero, which a real venue would
 not allow).
+
+Rounding (see :mod:`gpt_trader.sim.ledger`): a fill's traded value moves the cash by what
+the currency's exact running total of traded value moved once rounded half-even; each fee
+is rounded up to the currency's increment. So cash balances stay on the increment (cents
+for USD) after any number of fills and are always the exact books rounded; an order's
+:meth:`SimExchange.filled_value` is what its fills moved, each within a cent of its
+``price * size``.
+
+Alias products (``aliases={"BTC-USDC": "BTC-USD"}``; the alias is in ``products`` too)
+trade in the book of the product they alias (one engine, one order book, one price) but
+settle in their own currencies: a BTC-USDC buy pays USDC. Market events drive books by the
+book's symbol; events for an alias symbol are ignored.
 
 Derivatives (FUTURE / PERPETUAL products): margin, positions, leverage, reduce-only,
 liquidation, funding, expiry and sweeps are the :class:`~gpt_trader.sim.margin.
@@ -33,7 +46,7 @@ import dataclasses
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 
 from gpt_trader.domain import (
@@ -56,11 +69,12 @@ from gpt_trader.domain import (
     Ticker,
     Trade,
 )
+from gpt_trader.domain.money import currency_increment, fee_amount, quantize
 from gpt_trader.errors import UserError
 from gpt_trader.protocols import BrokerListener
 from gpt_trader.sim import reasons as R
 from gpt_trader.sim.derivatives import FCM, DerivativeSpec
-from gpt_trader.sim.ledger import Ledger
+from gpt_trader.sim.ledger import Ledger, settled_move
 from gpt_trader.sim.margin import (
     DerivativesConfig,
     DerivativesLedger,
@@ -98,10 +112,6 @@ class CancelResult:
     failure_reason: str = ""
 
 
-def _ceil(amount: Decimal, increment: Decimal) -> Decimal:
-    return (amount / increment).to_integral_value(rounding=ROUND_CEILING) * increment
-
-
 class SimExchange:
     """Several :class:`MatchingEngine` s sharing one account.
 
@@ -114,6 +124,7 @@ class SimExchange:
     the same seed and the same calls give the same ids, fills and balances.
     ``derivatives``: collateral and settings of the derivative accounts (used when some
     product is a FUTURE or PERPETUAL); ``specs`` overrides catalogue specs per symbol.
+    ``aliases``: alias symbol -> the symbol whose book it trades in (module docstring).
     """
 
     def __init__(
@@ -130,9 +141,14 @@ class SimExchange:
         id_prefix: str = "sim",
         derivatives: DerivativesConfig | None = None,
         specs: Mapping[str, DerivativeSpec] | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         items = products.values() if isinstance(products, Mapping) else products
         self._products: dict[str, Product] = {p.symbol: p for p in items}
+        self._aliases = dict(aliases or {})
+        for alias, book in self._aliases.items():
+            if alias not in self._products or book not in self._products or book in self._aliases:
+                raise ValueError(f"alias {alias} -> {book}: both must be products, {book} a book")
         self._namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"gpt-trader-sim/{seed}")
         self.maker_fee = maker_fee
         self.taker_fee = taker_fee
@@ -159,8 +175,15 @@ class SimExchange:
                 volume_participation=volume_participation,
                 id_prefix=id_prefix,
                 id_namespace=self._namespace,
+                aliases=[a for a, b in self._aliases.items() if b == symbol],
             )
             for symbol, product in self._products.items()
+            if symbol not in self._aliases
+        }
+        # Every tradable symbol -> its book's engine (an alias shares its book's).
+        self._routes: dict[str, MatchingEngine] = {
+            **self._engines,
+            **{a: self._engines[b] for a, b in self._aliases.items()},
         }
         self._starting: dict[str, Decimal] = {c: Decimal(v) for c, v in (balances or {}).items()}
         self._ledger = Ledger(self._starting)
@@ -168,6 +191,8 @@ class SimExchange:
         self._by_order_id: dict[str, str] = {}
         self._unrouted: dict[str, Order] = {}
         self._fills: list[Fill] = []
+        self._flows: dict[str, Decimal] = {}  # currency -> exact running total of traded value
+        self._values: dict[str, Decimal] = {}  # client_order_id -> value its fills settled
         self._positions: dict[str, Position] = {}
         self._listeners: list[BrokerListener] = []
         self._deriv = self._new_derivatives()
@@ -229,7 +254,7 @@ class SimExchange:
             assert existing is not None
             return existing
         self._seen(ts)
-        engine = self._engines.get(request.symbol)
+        engine = self._routes.get(request.symbol)
         if engine is None:
             return self._reject_unrouted(request, ts)
         normal = normalize(request)
@@ -283,10 +308,13 @@ class SimExchange:
     def _hold_for(
         self, engine: MatchingEngine, request: OrderRequest
     ) -> tuple[str, Decimal] | None:
-        p = engine.product
+        p = self._products[request.symbol]
         if request.side is Side.SELL:
             return p.base, request.size
         if request.order_type is OrderType.MARKET:
+            cost = self.market_cost(request.symbol, request.size)
+            if cost is not None:
+                return p.quote, cost
             price = engine.estimate_price(Side.BUY, request.size)
         elif request.order_type is OrderType.BRACKET and request.stop_price is not None:
             # a BUY bracket's stop leg pays up to the stop, which sits above the limit
@@ -304,8 +332,9 @@ class SimExchange:
         return request.limit_price
 
     def _buy_cost(self, product: Product, price: Decimal, size: Decimal) -> Decimal:
+        inc = currency_increment(product.quote)
         notional = price * size
-        return notional + _ceil(notional * self.taker_fee, product.quote_increment)
+        return quantize(notional, inc) + fee_amount(notional, self.taker_fee, inc)
 
     def cancel(self, client_order_id: str, ts: int) -> CancelResult:
         """Cancel one working order; the reason says why not when ``success`` is False."""
@@ -351,7 +380,7 @@ class SimExchange:
         new_size = current.size if size is None else size
         new_price = current.limit_price if price is None else price
         remaining = new_size - current.filled_size
-        p = engine.product
+        p = self._products[current.symbol]
         if self._deriv is not None and self._deriv.handles(p.symbol):
             need, have = self._deriv.edit_need(
                 client_order_id, p.symbol, current.side, remaining, new_price, ts
@@ -559,23 +588,60 @@ class SimExchange:
         return ups
 
     def _settle(self, fill: Fill) -> None:
+        self._fills.append(fill)
+        value = self._record_value(fill)
         if self._deriv is not None and self._deriv.handles(fill.symbol):
             self._deriv.on_fill(fill)
-            self._fills.append(fill)
             return
         p = self._products[fill.symbol]
-        notional = fill.price * fill.size
         if fill.side is Side.BUY:
-            cost = notional + fill.fee
+            cost = value + fill.fee
             self._ledger.release(fill.client_order_id, cost)
             self._ledger.debit(p.quote, cost)
             self._ledger.credit(p.base, fill.size)
         else:
             self._ledger.release(fill.client_order_id, fill.size)
             self._ledger.debit(p.base, fill.size)
-            self._ledger.credit(p.quote, notional - fill.fee)
-        self._fills.append(fill)
+            self._ledger.credit(p.quote, value - fill.fee)
         self._position(fill.symbol).apply(fill)
+
+    def _record_value(self, fill: Fill) -> Decimal:
+        """The value ``fill`` settles: on spot, what it moves the quote currency's rounded
+        running total by; on a derivative (margin, not cash, trades) its value rounded."""
+        p = self._products[fill.symbol]
+        notional = fill.price * fill.size * p.contract_size
+        if p.is_derivative:
+            value = quantize(notional, currency_increment(p.quote))
+        else:
+            signed = notional if fill.side is Side.SELL else -notional
+            flow = self._flows.get(p.quote, ZERO)
+            value = abs(settled_move(flow, signed, p.quote))
+            self._flows[p.quote] = flow + signed
+        cid = fill.client_order_id
+        self._values[cid] = self._values.get(cid, ZERO) + value
+        return value
+
+    def market_cost(self, symbol: str, size: Decimal) -> Decimal | None:
+        """What a MARKET BUY of ``size`` on ``symbol`` would cost now, as this account
+        settles it (see :meth:`MatchingEngine.market_cost`); None when not known now."""
+        p = self._products[symbol]
+        return self._routes[symbol].market_cost(size, self._flows.get(p.quote, ZERO))
+
+    def size_for_quote(self, symbol: str, side: Side, quote: Decimal) -> Decimal:
+        """The base size a MARKET order on ``symbol`` spending ``quote`` gets now (see
+        :meth:`MatchingEngine.size_for_quote`), settled as this account settles it."""
+        p = self._products[symbol]
+        return self._routes[symbol].size_for_quote(side, quote, self._flows.get(p.quote, ZERO))
+
+    def filled_value(self, client_order_id: str) -> Decimal:
+        """What an order's fills were worth as settled (cash moved before fees)."""
+        return self._values.get(client_order_id, ZERO)
+
+    def order_hold(self, client_order_id: str) -> Decimal:
+        """What a working order holds now (quote or base currency; margin on derivatives)."""
+        if self._deriv is not None and self._deriv.order_hold(client_order_id):
+            return self._deriv.order_hold(client_order_id)
+        return self._ledger.order_hold(client_order_id)
 
     def _position(self, symbol: str) -> Position:
         pos = self._positions.get(symbol)
@@ -626,12 +692,20 @@ class SimExchange:
         return self._products.get(symbol)
 
     def engine(self, symbol: str) -> MatchingEngine:
-        """The matching engine of ``symbol`` (KeyError if unknown); for inspection."""
-        return self._engines[symbol]
+        """The matching engine of ``symbol``, its book's for an alias (KeyError if unknown)."""
+        return self._routes[symbol]
+
+    def book_symbol(self, symbol: str) -> str:
+        """The symbol whose book ``symbol`` trades in (itself unless it is an alias)."""
+        return self._aliases.get(symbol, symbol)
+
+    def aliases(self) -> dict[str, str]:
+        """Alias symbol -> the symbol of its book."""
+        return dict(self._aliases)
 
     def _engine_of(self, client_order_id: str) -> MatchingEngine | None:
         symbol = self._where.get(client_order_id)
-        return self._engines.get(symbol) if symbol else None
+        return self._routes.get(symbol) if symbol else None
 
     @property
     def starting_balances(self) -> dict[str, Decimal]:
@@ -655,16 +729,16 @@ class SimExchange:
         for symbol, pos in self._positions.items():
             if pos.is_flat:
                 continue
-            last = self._engines[symbol].last_price
+            last = self._routes[symbol].last_price
             out.append(dataclasses.replace(pos, mark_price=last if last is not None else ZERO))
         return out
 
     def last_price(self, symbol: str) -> Decimal | None:
-        engine = self._engines.get(symbol)
+        engine = self._routes.get(symbol)
         return None if engine is None else engine.last_price
 
     def best_bid_ask(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
-        engine = self._engines[symbol]
+        engine = self._routes[symbol]
         return engine.best_bid(), engine.best_ask()
 
     def order(self, client_order_id: str) -> Order | None:
@@ -674,7 +748,7 @@ class SimExchange:
             return None
         if not symbol:
             return self._unrouted[client_order_id].copy()
-        return self._engines[symbol].order(client_order_id)
+        return self._routes[symbol].order(client_order_id)
 
     def order_by_id(self, order_id: str) -> Order | None:
         """Any order by the venue's ``order_id``."""
@@ -758,12 +832,12 @@ class SimExchange:
                 unrouted[str(item["client_order_id"])] = order_from_json(item)
                 where[str(item["client_order_id"])] = ""
                 continue
-            if symbol not in grouped:
+            if symbol not in self._routes:
                 raise UserError(
                     f"{source} has orders for {symbol}, which this sim does not trade; "
                     "add the product or delete the file"
                 )
-            grouped[symbol].append(item)
+            grouped[self.book_symbol(symbol)].append(item)
             where[str(item["client_order_id"])] = symbol
         fresh = {"seq": 0, "trades": 0, "last_ts": 0}
         for symbol, engine in self._engines.items():
@@ -778,9 +852,11 @@ class SimExchange:
         if deriv is not None and "derivatives" in state:
             deriv.load_state(state["derivatives"])
         self._fills = []
+        self._flows, self._values = {}, {}
         self._positions = {}
         for item in state["fills"]:
             fill = fill_from_json(item)
+            self._record_value(fill)
             if deriv is not None and deriv.handles(fill.symbol):
                 # derivative positions are part of the ledger's own state
                 if deriv.is_liquidation(fill.trade_id):

@@ -3,19 +3,45 @@
 ``available = total - hold``. The exchange places a hold when an order is accepted (quote
 currency for a buy, including the estimated taker fee; base currency for a sell), takes
 each fill's cost out of that order's hold first, and releases what is left when the order
-ends. All amounts are Decimal and never rounded here.
+ends. The ledger adds and subtracts what it is given, never rounding; the exchange gives it
+amounts on the currency's increment, so cash stays on cents (for USD) after any number of
+fills, and within half a cent of books kept exactly:
+
+- traded value (``price * size``, times the contract size): the exchange keeps each
+  currency's running total of it exact (sales in, purchases out), and a fill moves the
+  cash by what that total moved once rounded half-even (:func:`settled_move`). So the cash
+  is the exact books rounded, never drifting from them however many fills; a fill's
+  settled value is within a cent of its exact one;
+- fees are rounded up (:func:`gpt_trader.domain.money.fee_amount`): a venue never
+  undercharges;
+- a buy's hold is its value rounded half-even plus its fee.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from gpt_trader.domain import Balance
+from gpt_trader.domain.money import currency_increment, quantize
 from gpt_trader.sim.state import need_dec
 
 ZERO = Decimal(0)
+
+
+def settled_move(flow: Decimal, notional: Decimal, currency: str) -> Decimal:
+    """The cash a trade moves before its fee: ``notional`` signed (+ received, - paid) on
+    top of ``flow``, the currency's exact running total of traded value, both settled
+    rounded half-even to ``currency``'s increment."""
+    inc = currency_increment(currency)
+    return quantize(flow + notional, inc) - quantize(flow, inc)
+
+
+def ceil_to(amount: Decimal, increment: Decimal) -> Decimal:
+    """``amount`` rounded up to a multiple of ``increment`` (holds cover what they hold for)."""
+    steps = (amount / increment).to_integral_value(rounding=ROUND_CEILING)
+    return (steps * increment).quantize(increment)
 
 
 class Ledger:

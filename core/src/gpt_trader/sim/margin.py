@@ -10,7 +10,16 @@ contract_size``. Average-cost entry and realised P&L are the domain
 :class:`~gpt_trader.domain.Position`'s (so ``Position.funding`` and ``contract_size`` are
 filled). A fill credits the pool with its realised P&L and debits its fee.
 
-Margin (all Decimal, never rounded except funding payments):
+Cash rounding: every amount that moves a pool's cash is on the quote currency's increment
+(cents), so pools stay on cents after any number of fills: fees are rounded up (the
+matching engine's, :func:`~gpt_trader.domain.money.fee_amount`), funding payments
+half-even, isolated margin taken from the pool up, margin released pro rata half-even,
+sweeps and withdrawals down. Positions keep their exact realised P&L; a fill credits the
+pool with what it moved the pool's total realised P&L once rounded half-even, so the pool
+holds the exact figure rounded, never drifting from it. Order holds are not cash: exact.
+
+Margin measures (IM, MM, equity, available margin, liquidation prices) are exact Decimals,
+not rounded:
 
 * initial margin (IM) of a position = ``|size| * contract_size * mark * im_rate`` where
   ``im_rate = max(product rate, 1 / leverage)``; the product rate is the intraday rate when
@@ -56,7 +65,7 @@ the mark. Working orders of the liquidated product are cancelled first.
 Funding (products with a funding interval: INTX perpetuals and CFM perp-style futures). At
 every multiple of the interval since the epoch (each hour on the hour) an open position
 pays ``size * contract_size * mark * rate`` (longs pay a positive rate, shorts receive),
-rounded half-even to the product's quote increment, out of / into the pool (or the
+rounded half-even to the quote currency's increment (cents), out of / into the pool (or the
 isolated margin). Each payment is a :class:`FundingPayment` with an id, kept in order and
 reported to listeners that have ``on_funding``. Rates: the product's, changeable with
 :meth:`DerivativesLedger.set_funding_rate`.
@@ -79,7 +88,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -94,6 +103,8 @@ from gpt_trader.domain import (
     Side,
 )
 from gpt_trader.domain.margin_windows import MarginWindow, margin_window, window_end
+from gpt_trader.domain.money import currency_increment, fee_amount, quantize
+from gpt_trader.domain.products import quantize_down
 from gpt_trader.sim import reasons as R
 from gpt_trader.sim.derivatives import (
     DAY_S,
@@ -106,7 +117,7 @@ from gpt_trader.sim.derivatives import (
     next_boundary,
     spec_for,
 )
-from gpt_trader.sim.ledger import Ledger
+from gpt_trader.sim.ledger import Ledger, ceil_to
 from gpt_trader.sim.state import dec, need_dec, undec
 
 ZERO = Decimal(0)
@@ -393,6 +404,21 @@ class DerivativesLedger:
     def cash(self, account: str) -> Decimal:
         return self._cash.total(account)
 
+    def _cents(self, account: str) -> Decimal:
+        """The increment of ``account``'s currency: what its cash moves in."""
+        return currency_increment(self._currency[account])
+
+    def _realized(self, account: str) -> Decimal:
+        """The exact realised P&L of every position margined in ``account``."""
+        return sum(
+            (
+                b.position.realized_pnl
+                for s, b in self._books.items()
+                if self._specs[s].account == account
+            ),
+            ZERO,
+        )
+
     def order_hold(self, client_order_id: str) -> Decimal:
         return self._cash.order_hold(client_order_id)
 
@@ -574,9 +600,7 @@ class DerivativesLedger:
             spec, leverage if leverage is not None else self._book(symbol).leverage
         )
         margin = opening * cs * price * self._im_rate(base, lev)
-        fee_raw = size * cs * price * self.taker_fee
-        inc = product.quote_increment
-        fee = (fee_raw / inc).to_integral_value(rounding=ROUND_CEILING) * inc
+        fee = fee_amount(size * cs * price, self.taker_fee, currency_increment(product.quote))
         return margin + fee
 
     def order_reason(
@@ -700,16 +724,20 @@ class DerivativesLedger:
         signed = fill.size if fill.side is Side.BUY else -fill.size
         same = before == 0 or (before > 0) == (signed > 0)
         closing = ZERO if same else min(abs(signed), abs(before))
+        cents = self._cents(account)
         if closing and b.margin_type is MarginType.ISOLATED:
             freed = (
                 b.isolated_margin
                 if closing == abs(before)
-                else b.isolated_margin * closing / abs(before)
+                else quantize(b.isolated_margin * closing / abs(before), cents)
             )
             b.isolated_margin -= freed
             self._cash.credit(account, freed)
+        booked = self._realized(account)
         realized = pos.apply(fill)
-        self._cash.credit(account, realized - fill.fee)
+        # the pool holds its positions' exact realised P&L rounded, never further off
+        moved = quantize(self._realized(account), cents) - quantize(booked, cents)
+        self._cash.credit(account, moved - fill.fee)
         day = fill.ts // NS // DAY_S
         if b.day != day:
             b.day, b.daily_realized = day, ZERO
@@ -732,7 +760,7 @@ class DerivativesLedger:
         if opening > 0 and b.margin_type is MarginType.ISOLATED:
             base = self._rates_for(spec, fill.ts).for_sign(_sign(pos.size))
             rate = self._im_rate(base, self._leverage(spec, b.leverage))
-            need = opening * pos.contract_size * fill.price * rate
+            need = ceil_to(opening * pos.contract_size * fill.price * rate, cents)
             self._cash.debit(account, need)
             b.isolated_margin += need
         if spec.funding_interval_s is not None and symbol not in self._next_funding:
@@ -785,7 +813,7 @@ class DerivativesLedger:
         mark = self._mark(symbol)
         rate = self.funding_rate(symbol)
         raw = -(pos.size * pos.contract_size * mark * rate)
-        amount = raw.quantize(product.quote_increment, rounding=ROUND_HALF_EVEN)
+        amount = quantize(raw, currency_increment(product.quote))
         payment = FundingPayment(
             payment_id=self._next_id("funding", symbol),
             symbol=symbol,
@@ -997,8 +1025,10 @@ class DerivativesLedger:
         self._cash.credit(account, amount)
 
     def withdrawable(self, account: str, ts: int) -> Decimal:
-        """What can leave a pool now: its free cash, capped by the available margin."""
-        return max(ZERO, min(self._cash.available(account), self.available(account, ts)))
+        """What can leave a pool now: its free cash, capped by the available margin, down to
+        the cent."""
+        can = max(ZERO, min(self._cash.available(account), self.available(account, ts)))
+        return quantize_down(can, self._cents(account))
 
     def withdraw(self, account: str, amount: Decimal, ts: int) -> None:
         if amount <= 0 or amount > self.withdrawable(account, ts):
@@ -1051,7 +1081,8 @@ class DerivativesLedger:
         credits spot USD)."""
         sweep = next(s for s in self._sweeps if s.sweep_id == sweep_id)
         can = self.withdrawable(FCM, ts)
-        amount = can if sweep.amount is None else min(sweep.amount, can)
+        asked = None if sweep.amount is None else quantize_down(sweep.amount, self._cents(FCM))
+        amount = can if asked is None else min(asked, can)
         if amount > 0:
             self._cash.debit(FCM, amount)
         sweep.status = SweepStatus.PROCESSED

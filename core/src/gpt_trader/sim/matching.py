@@ -61,13 +61,23 @@ Trades (:meth:`on_trade`): resting orders on the side opposite the taker fill at
 price (maker) when strictly better than the print, up to the printed size in priority
 order; then stops are checked against the print. Tickers update bid/ask/last and trigger
 stops. Book updates replace synthetic levels (consumed by takers until the next update).
+
+Fees and rounding: a fill's fee is ``price * size * contract_size * rate`` rounded UP to the
+quote currency's increment (cents for USD; :func:`gpt_trader.domain.money.fee_amount`): a
+venue never undercharges, and cash stays on the increment after any number of fills (the
+exchange settles traded value rounded too, see :mod:`gpt_trader.sim.ledger`).
+
+Aliases: an engine can serve other symbols from its book (``aliases``, e.g. a ``BTC-USDC``
+twin of ``BTC-USD``): their orders are validated as the book's, match in the one book and
+keep their own symbol, so the exchange settles them in their own currencies.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple, get_args
@@ -87,8 +97,10 @@ from gpt_trader.domain import (
     TimeInForce,
     Trade,
 )
+from gpt_trader.domain.money import currency_increment, fee_amount
 from gpt_trader.sim import reasons as R
 from gpt_trader.sim.book import BookSide, Entry
+from gpt_trader.sim.ledger import settled_move
 from gpt_trader.sim.state import need_dec, order_from_json, order_to_json, undec
 from gpt_trader.sim.validation import normalize, price_reason, request_reason, size_reason
 
@@ -128,8 +140,9 @@ class MatchingEngine:
     """A simulated order book and fill model for one product (see the module docstring).
 
     ``maker_fee`` / ``taker_fee`` are rates (0.004 = 40 bps); a fill's fee is
-    ``price * size * contract_size * rate`` quantised to the product's ``quote_increment``.
+    ``price * size * contract_size * rate`` rounded up to the quote currency's increment.
     ``slippage_bps`` worsens implied-touch and bar-open taker prices (never book levels).
+    ``aliases``: other symbols whose orders this book serves (see the module docstring).
     Order ids are ``uuid5(id_namespace, client_order_id)``; trade ids are
     ``f"{id_prefix}-{symbol}-{n}"`` with a per-engine counter.
     """
@@ -145,6 +158,7 @@ class MatchingEngine:
         volume_participation: Decimal | None = None,
         id_prefix: str = "sim",
         id_namespace: uuid.UUID = DEFAULT_NAMESPACE,
+        aliases: Iterable[str] = (),
     ) -> None:
         if market_fill not in MARKET_FILLS:
             raise ValueError(f"market_fill must be one of {MARKET_FILLS}, not {market_fill!r}")
@@ -153,6 +167,8 @@ class MatchingEngine:
         if volume_participation is not None and not 0 < volume_participation <= 1:
             raise ValueError("volume_participation must be in (0, 1]")
         self.product = product
+        self.aliases = frozenset(aliases)
+        self._cash_increment = currency_increment(product.quote)
         self.maker_fee = maker_fee
         self.taker_fee = taker_fee
         self.market_fill: MarketFill = market_fill
@@ -228,6 +244,8 @@ class MatchingEngine:
         if isinstance(normal, str):
             return normal
         request = normal
+        if request.symbol in self.aliases:
+            request = dataclasses.replace(request, symbol=self.symbol)  # checked as the book's
         reason = request_reason(self.product, request, ts, self.last_price)
         if reason is not None:
             return reason
@@ -449,6 +467,74 @@ class MatchingEngine:
                 break
         return value / got if got > 0 else None
 
+    def market_cost(self, size: Decimal, flow: Decimal = ZERO) -> Decimal | None:
+        """What a MARKET BUY of ``size`` placed now would cost, as the exchange settles it:
+        its value (settled on top of ``flow``, the currency's exact running total of traded
+        value, see :func:`~gpt_trader.sim.ledger.settled_move`) plus each fill's fee rounded
+        up. None when that is not known now (no price yet; ``next_open`` mode fills at a
+        later open)."""
+        if self.market_fill == "next_open":
+            return None
+        cs = self.product.contract_size
+        left = size
+        exact = fees = ZERO
+        for lv in self._liquidity(Side.BUY, implied=True):
+            qty = self.product.quantize_size(left if lv.size is None else min(left, lv.size))
+            if qty <= 0:
+                continue  # dust below the base increment, passed by the order too
+            notional = lv.price * qty * cs
+            exact += notional
+            fees += fee_amount(notional, self.taker_fee, self._cash_increment)
+            left -= qty
+            if left <= 0:
+                break
+        if exact == 0:
+            return None
+        return -settled_move(flow, -exact, self.product.quote) + fees
+
+    def size_for_quote(self, side: Side, quote: Decimal, flow: Decimal = ZERO) -> Decimal:
+        """The base size a MARKET order spending ``quote`` gets now (0: not even one increment).
+
+        A BUY's value plus fees is at most ``quote`` (the fee comes out of the quote, as
+        Coinbase spends a quote-sized market buy); a SELL's value before fees is at most
+        ``quote`` (the fee comes out of the proceeds). Walks the liquidity a market order
+        takes, fill by fill, with the venue's rounding (each fee up, the value settled on
+        top of ``flow`` as in :meth:`market_cost`), so an order of the returned size, placed
+        at once, stays within ``quote``.
+        """
+        inc = self.product.base_increment
+        cs = self.product.contract_size
+        sign = -1 if side is Side.BUY else 1
+        rate = self.taker_fee if side is Side.BUY else ZERO
+        exact = fees = got = ZERO  # the levels taken so far: value before rounding, fees
+
+        def cost(price: Decimal, qty: Decimal) -> Decimal:
+            notional = price * qty * cs
+            value = sign * settled_move(flow, sign * (exact + notional), self.product.quote)
+            return value + fees + fee_amount(notional, rate, self._cash_increment)
+
+        for lv in self._liquidity(side, implied=True):
+            cap = None if lv.size is None else self.product.quantize_size(lv.size)
+            if cap == 0:
+                continue  # dust below the base increment: the order passes it too
+            spent = cost(lv.price, ZERO)
+            qty = self.product.quantize_size((quote - spent) / (lv.price * cs * (ONE + rate)))
+            if cap is not None:
+                qty = min(qty, cap)
+            # the estimate above ignores rounding: settle it by whole increments
+            while qty > 0 and cost(lv.price, qty) > quote:
+                qty -= inc
+            while (cap is None or qty < cap) and cost(lv.price, qty + inc) <= quote:
+                qty += inc
+            if qty <= 0:
+                break
+            got += qty
+            exact += lv.price * qty * cs
+            fees += fee_amount(lv.price * qty * cs, rate, self._cash_increment)
+            if cap is None or qty < cap:
+                break
+        return got
+
     # ------------------------------------------------------------------ fills and endings
 
     def _fill(
@@ -464,7 +550,7 @@ class MatchingEngine:
         if rate is None:
             rate = self.maker_fee if liquidity is Liquidity.MAKER else self.taker_fee
         # fees are on the money traded: size * contract_size (1 for spot) * price
-        fee = self.product.quantize_quote(price * size * self.product.contract_size * rate)
+        fee = fee_amount(price * size * self.product.contract_size, rate, self._cash_increment)
         self._trades += 1
         trade_id = f"{self._prefix}-{self.product.symbol}-{self._trades}"
         entry.filled_value += price * size

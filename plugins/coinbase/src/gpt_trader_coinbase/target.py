@@ -181,13 +181,8 @@ def _start(
 ) -> _Running:
     from gpt_trader_coinbase.simulator.server import INFO_FILE, SimulatorThread
 
-    products = []
-    for s in symbols:
-        base, _, quote = s.partition("-")
-        usd = f"{base}-USD" if quote == "USDC" else s
-        if usd not in products:
-            products.append(usd)
-    sim = SimulatorThread(key, seed=seed, products=products, persist=True, **options)
+    # A -USDC pair is served from its USD book, as Coinbase does (the simulator knows).
+    sim = SimulatorThread(key, seed=seed, products=list(symbols), persist=True, **options)
     try:
         sim.start()
     except BaseException:

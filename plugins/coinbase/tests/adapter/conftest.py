@@ -335,6 +335,21 @@ async def feeding(runtime: Any) -> AsyncIterator[None]:
         await live
 
 
+async def trade_for(runtime: Any, seconds: float) -> None:
+    """Run the assembled bot live on its feed for ``seconds`` (it must stop for that)."""
+    from gpt_trader.runtime.live import Bounds, run_live
+
+    reason = await run_live(
+        runtime.kernel,
+        runtime.feed,
+        runtime.symbols,
+        bounds=Bounds(duration_s=seconds),
+        stop=asyncio.Event(),
+        guard_interval_s=0.2,
+    )
+    assert reason == "duration"
+
+
 async def settle(kernel: Any, seconds: float = 8.0) -> None:
     """No new decisions; let unknown and working orders resolve (the kernel's timer)."""
     deadline = time.monotonic() + seconds

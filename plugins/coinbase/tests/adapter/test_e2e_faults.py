@@ -14,7 +14,6 @@ import time
 
 import pytest
 from gpt_trader.app import assemble, finish, start
-from gpt_trader.runtime.live import Bounds, run_live
 
 # name: (fault spec, expect a resync, admin WebSocket drops at these seconds: code or None)
 SCENARIOS = {
@@ -56,15 +55,7 @@ async def test_kernel_against_simulator_with_faults(name, sims, cbt, tmp_path, m
         await start(runtime)
         cbt.set_faults(sim, f"seed=3,{spec}")
         dropper = asyncio.create_task(drop_clients(cbt, sim, DROPS.get(name, [])))
-        reason = await run_live(
-            kernel,
-            runtime.feed,
-            runtime.symbols,
-            bounds=Bounds(duration_s=4.0),
-            stop=asyncio.Event(),
-            guard_interval_s=0.2,
-        )
-        assert reason == "duration"
+        await cbt.trade_for(runtime, 4.0)
         await dropper
         faults_seen = dict(sim.state.faults.counts)
         cbt.set_faults(sim, None)

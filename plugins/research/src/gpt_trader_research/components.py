@@ -1,7 +1,7 @@
 """Components the research plugin registers: the all-in sizer and the in-memory recorder.
 
-``sizer.all_in`` puts the whole cash (less room for the taker fee and its rounding) into each
-entry, like backtesting.py's default order size; on a future or a perpetual the cash is the
+``sizer.all_in`` puts the whole cash (less room for the taker fee and the venue's rounding)
+into each entry, like backtesting.py's default order size; on a future or a perpetual the cash is the
 margin, so the position is as large as the leverage allows. ``research.recorder`` is the
 sink a backtest or a replay reads its decisions, orders, fills and funding back from; it
 keeps them in memory only.
@@ -26,6 +26,7 @@ from gpt_trader.domain.events import (
     OrderUpdated,
     TradingStateChanged,
 )
+from gpt_trader.domain.money import currency_increment
 from gpt_trader.protocols import StateView
 from pydantic import Field
 
@@ -37,7 +38,7 @@ class AllInParams(Params):
     """``sizer.all_in``: spend ``fraction`` of the cash on each entry.
 
     ``fee_bps`` is the taker fee the sizer leaves room for (the sim broker holds the
-    notional plus this fee, rounded up to the quote increment, at submit); ``buffer_bps``
+    notional plus this fee, each rounded to the cash increment, at submit); ``buffer_bps``
     leaves extra room, e.g. for a next-open fill above the decision price. ``leverage``
     (futures and perpetuals only) is the one the orders carry, i.e. the profile's
     ``[run] leverage``.
@@ -50,7 +51,10 @@ class AllInParams(Params):
 
 
 class AllIn:
-    """Size = (cash * fraction - one quote increment) / (price * (1 + fee) * (1 + buffer)).
+    """Size = (cash * fraction - two cash increments) / (price * (1 + fee) * (1 + buffer)).
+
+    Two increments (cents for USD): the venue rounds the fee up and settles the value and
+    realised P&L rounded, so its cash can sit half a cent under the kernel's exact books.
 
     On a future or a perpetual the cash buys margin, not the notional: the venue holds
     ``rate`` of the notional, the larger of the product's (overnight) initial margin rate
@@ -74,7 +78,7 @@ class AllIn:
         if price is None or price <= 0:
             return ZERO
         product = state.products.get(decision.symbol)
-        reserve = product.quote_increment if product is not None else ZERO
+        reserve = 2 * currency_increment(product.quote) if product is not None else ZERO
         spend = state.cash * self.fraction - reserve
         if spend <= 0:
             return ZERO

@@ -71,7 +71,7 @@ def serve(
     tick: Annotated[float, typer.Option(help="Seconds between market steps.")] = 1.0,
     balances: Annotated[
         str, typer.Option(help="Starting balances, e.g. USD=100000,BTC=1.")
-    ] = "USD=100000",
+    ] = "USD=100000,USDC=100000",
 ) -> None:
     """Serve the Coinbase Advanced Trade API (REST + WebSocket, TLS) on loopback."""
     try:

@@ -138,7 +138,8 @@ async def portfolio_breakdown(request: web.Request) -> web.Response:
     positions = []
     total = ZERO
     for b in state.venue.balances():
-        price = Decimal(1) if b.currency == "USD" else _usd_price(state, b.currency)
+        # USDC is worth a dollar: Coinbase trades it 1:1 in the USD books it aliases
+        price = Decimal(1) if b.currency in ("USD", "USDC") else _usd_price(state, b.currency)
         fiat = b.total * price
         total += fiat
         positions.append(

@@ -1,6 +1,8 @@
 """REST market data: time, products, book, best bid/ask, candles, market trades.
 
-Each private route has a public ``/market/...`` twin with the same reply.
+Each private route has a public ``/market/...`` twin with the same reply. A USDC alias
+(``BTC-USDC``) is listed as its own product, with ``alias`` naming its USD book; its book,
+candles and trades are that book's, answered under the id that was asked for.
 """
 
 from __future__ import annotations
@@ -47,10 +49,18 @@ def _query_error(e: ValueError) -> Exception:
 
 
 def _product_reply(state: SimState, symbol: str) -> dict[str, object]:
-    m = state.markets[symbol]
+    m = state.market(symbol)
     bids, asks = state.book(symbol, 1)
     mid = (bids[0][0] + asks[0][0]) / 2 if bids and asks else None
-    return product_json(m.product, m.stats(now_ns()), mid, **product_extras(state, symbol))
+    book = state.venue.book_symbol(symbol)
+    return product_json(
+        state.products[symbol],
+        m.stats(now_ns()),
+        mid,
+        alias=book if book != symbol else "",
+        alias_to=state.venue.aliased_by(symbol),
+        **product_extras(state, symbol),
+    )
 
 
 async def server_time(request: web.Request) -> web.Response:
@@ -134,7 +144,7 @@ async def product_book(request: web.Request) -> web.Response:
         bids, asks = _aggregate(bids, inc, bids=True), _aggregate(asks, inc, bids=False)
     if limit:
         bids, asks = bids[:limit], asks[:limit]
-    m = state.markets[symbol]
+    m = state.market(symbol)
     return json_ok(
         {
             "pricebook": pricebook_json(symbol, bids, asks, m.book_ts or now_ns()),
@@ -151,7 +161,7 @@ async def best_bid_ask(request: web.Request) -> web.Response:
         if symbol not in state.products:
             raise invalid_argument("ProductID is invalid")
         bids, asks = state.book(symbol, 1)
-        books.append(pricebook_json(symbol, bids, asks, state.markets[symbol].book_ts or now_ns()))
+        books.append(pricebook_json(symbol, bids, asks, state.market(symbol).book_ts or now_ns()))
     return json_ok({"pricebooks": books})
 
 
@@ -186,7 +196,7 @@ async def candles(request: web.Request) -> web.Response:
         raise _query_error(e) from e
     if limit > MAX_CANDLES or (end - start) // gran > MAX_CANDLES:
         raise invalid_argument("start and end must be within 350 candles")
-    bars = state.markets[symbol].candles(start * NS, end * NS, gran)
+    bars = state.market(symbol).candles(start * NS, end * NS, gran)
     return json_ok({"candles": [candle_json(b) for b in bars[:limit]]})
 
 
@@ -201,7 +211,7 @@ async def market_trades(request: web.Request) -> web.Response:
     except ValueError as e:
         raise _query_error(e) from e
     start, end = _unix_s(q, "start"), _unix_s(q, "end")
-    trades = state.markets[symbol].trades(
+    trades = state.market(symbol).trades(
         min(limit, 1000),
         start * NS if start is not None else None,
         end * NS + NS - 1 if end is not None else None,

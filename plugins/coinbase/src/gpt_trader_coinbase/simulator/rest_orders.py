@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 from gpt_trader.domain import Order, OrderRequest, OrderStatus, TimeInForce
-from gpt_trader.domain.products import quantize_down
+from gpt_trader.domain.money import currency_increment, fee_amount
 
 from gpt_trader_coinbase.simulator.errors import invalid_argument, not_found
 from gpt_trader_coinbase.simulator.middleware import PREFIX, json_ok, read_json
@@ -59,20 +59,17 @@ def _state(request: web.Request) -> SimState:
 
 
 def to_request(state: SimState, po: ParsedOrder) -> OrderRequest:
-    """The domain OrderRequest; a quote-sized market buy is sized in base at the best ask."""
+    """The domain OrderRequest. A quote-sized market order is sized in base from the book as
+    it stands: a BUY gets what the quote less fees buys (filled value + fees <= quote_size:
+    Coinbase takes the fee out of the quote), a SELL sells what is worth the quote before
+    fees; in contracts on a future. Rounded down to the base increment."""
     size = po.size
     if size is None:
         assert po.quote_size is not None
-        _, asks = state.book(po.product.symbol, 1)
-        bids, _ = state.book(po.product.symbol, 1)
-        touch = asks if po.side == "BUY" else bids
-        if not touch:
+        bids, asks = state.book(po.product.symbol, 1)
+        if not (asks if po.side == "BUY" else bids):
             raise OrderRejected(NO_LIQUIDITY)
-        fee = 1 + state.venue.taker_fee
-        # Coinbase spends the quote size including the fee: base = quote / (price * (1+fee)).
-        # (On a future the size is in contracts of contract_size each.)
-        unit = touch[0][0] * po.product.contract_size * fee
-        size = quantize_down(po.quote_size / unit, po.product.base_increment)
+        size = state.venue.size_for_quote(po.product.symbol, po.side, po.quote_size)
         if size < po.product.base_min_size:
             raise OrderRejected(
                 Rejection(
@@ -171,8 +168,6 @@ async def preview_order(request: web.Request) -> web.Response:
         if est.rejection is not None:
             errs.append(_preview_reason(est.rejection))
         base, quote, commission = req.size, est.quote, est.commission
-        if po.quote_size is not None:
-            quote = po.quote_size
         total = quote + commission if req.side == "BUY" else quote - commission
         slippage = est.slippage
         spec = state.venue.spec(req.symbol)
@@ -281,7 +276,8 @@ async def edit_preview(request: web.Request) -> web.Response:
         return json_ok({"errors": e.errors})
     limit = price if price is not None else order.limit_price or ZERO
     quote = size * limit
-    commission = (quote * state.venue.maker_fee).normalize()
+    cents = currency_increment(state.products[order.symbol].quote)
+    commission = fee_amount(quote, state.venue.maker_fee, cents).normalize()
     bids, asks = state.book(order.symbol, 1)
     return json_ok(
         {
@@ -334,7 +330,8 @@ def _order_reply(state: SimState, order: Order) -> dict[str, Any]:
         state.metas.get(order.order_id),
         state.ident,
         product_type=state.product_type(order.symbol),
-        fee_rate=state.venue.taker_fee,
+        value=state.venue.filled_value(order),
+        hold=state.venue.hold(order),
     )
 
 

@@ -6,6 +6,11 @@ When ready it knows its endpoints (:class:`SimInfo`) and writes them to ``<state
 ``ws_user_url``, ``cert_file`` (the CA bundle to trust), ``key_file`` (the CDP API key JSON,
 mode 0600), ``admin_url`` and ``admin_token``. With ``persist`` the account is kept in
 ``<state_dir>/venue.json`` and a simulator started on the same state dir resumes it.
+
+Products: the configured ones (``BTC-USDC`` names the ``BTC-USD`` book) plus the USDC alias
+of every USD spot pair, as Coinbase lists them; an alias order matches in the USD book and
+settles in the USDC wallet (why: :mod:`gpt_trader_coinbase.simulator.venue`). The account
+starts with USD and USDC wallets.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from gpt_trader_coinbase.simulator.wire import reset_clock
 from gpt_trader_coinbase.simulator.ws import Hub, WsTimeouts
 
 DEFAULT_PRODUCTS = ("BTC-USD", "ETH-USD")
+DEFAULT_CASH = Decimal(100_000)
 KEY_FILE = "cdp_api_key.json"
 INFO_FILE = "sim.json"
 
@@ -61,7 +67,10 @@ class SimConfig:
     faults: str | None = None
     tick_s: float = 1.0
     history_minutes: int = 24 * 60
-    balances: dict[str, Decimal] = field(default_factory=lambda: {"USD": Decimal("100000")})
+    # USD and USDC wallets, so the USD books and their USDC aliases both trade
+    balances: dict[str, Decimal] = field(
+        default_factory=lambda: {"USD": DEFAULT_CASH, "USDC": DEFAULT_CASH}
+    )
     # margin pools for derivative products (CFM in USD, INTX in USDC), used when the product
     # list has some (BIT-28NOV26-CDE, BIP-20DEC30-CDE, BTC-PERP-INTX, ...)
     futures_cash: Decimal = Decimal("10000")
@@ -146,6 +155,7 @@ class Simulator:
         markets = {
             s: ProductMarket(p, random.Random(f"{cfg.seed}:book:{s}"))
             for s, p in venue.products.items()
+            if s not in venue.aliases  # an alias trades in its book's market
         }
         faults = FaultInjector(parse_spec(cfg.faults), default_seed=cfg.seed)
         state = SimState(

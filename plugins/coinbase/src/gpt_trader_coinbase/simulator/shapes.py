@@ -108,12 +108,16 @@ def product_json(
     stats: Stats24h,
     mid: Decimal | None,
     *,
+    alias: str = "",
+    alias_to: list[str] | None = None,
     spec: DerivativeSpec | None = None,
     future_details: dict[str, Any] | None = None,
     session: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A product; for a derivative with its ``spec``, the ``future_details`` and trading
-    ``session`` (see shapes_derivatives) replace the generic placeholders."""
+    """A product; ``alias`` names the book an alias trades in (``BTC-USDC`` -> "BTC-USD"),
+    ``alias_to`` the aliases a book serves. For a derivative with its ``spec``, the
+    ``future_details`` and trading ``session`` (see shapes_derivatives) replace the generic
+    placeholders."""
     future = _is_future(p)
     change_pct = stats.pct_change
     out: dict[str, Any] = {
@@ -144,9 +148,8 @@ def product_json(
         "base_currency_id": "" if future else p.base,
         "fcm_trading_session_details": None,
         "mid_market_price": dec_n(mid) if future and mid is not None else "",
-        "alias": "",
-        # USD books also serve the USDC pair (BTC-USDC is an alias of BTC-USD on Coinbase)
-        "alias_to": [f"{p.base}-USDC"] if p.quote == "USD" and not future else [],
+        "alias": alias,
+        "alias_to": list(alias_to or []),
         "base_display_symbol": "" if future else p.base,
         "quote_display_symbol": p.quote,
         "view_only": False,
@@ -271,28 +274,16 @@ def book_extras(
 # -- orders and fills -----------------------------------------------------------------------
 
 
-def filled_value(order: Order) -> Decimal:
-    return order.avg_fill_price * order.filled_size
-
-
-def completion_pct(order: Order, meta: OrderMeta | None) -> Decimal:
+def completion_pct(order: Order, meta: OrderMeta | None, value: Decimal) -> Decimal:
     if meta is not None and meta.size_in_quote and meta.quote_size:
-        done = filled_value(order) / meta.quote_size * HUNDRED
+        if order.status is OrderStatus.FILLED:
+            return HUNDRED.quantize(Decimal("0.01"))  # the quote, fees included, is spent
+        done = value / meta.quote_size * HUNDRED
     elif order.size:
         done = order.filled_size / order.size * HUNDRED
     else:
         done = ZERO
     return min(done, HUNDRED).quantize(Decimal("0.01"))
-
-
-def hold_amount(order: Order, fee_rate: Decimal) -> Decimal:
-    """Quote held for a working BUY (remaining at the limit, plus fee); base for a SELL."""
-    if order.status.is_terminal:
-        return ZERO
-    if order.side == "SELL":
-        return order.remaining
-    price = order.limit_price if order.limit_price is not None else order.avg_fill_price
-    return (order.remaining * price * (1 + fee_rate)).normalize()
 
 
 def trigger_status(order: Order) -> str:
@@ -309,9 +300,11 @@ def order_json(
     ident: Identity,
     *,
     product_type: str = "SPOT",
-    fee_rate: Decimal = ZERO,
+    value: Decimal = ZERO,
+    hold: Decimal = ZERO,
 ) -> dict[str, Any]:
-    value = filled_value(order)
+    """An order; ``value`` is what its fills moved before fees (the venue's settled
+    figure), ``hold`` what it holds now."""
     after_fees = value + order.fees if order.side == "BUY" else value - order.fees
     status = STATUS[order.status]
     return {
@@ -324,7 +317,7 @@ def order_json(
         "status": status,
         "time_in_force": TIF.get(order.time_in_force, "UNKNOWN_TIME_IN_FORCE"),
         "created_time": rfc3339(order.created_ts),
-        "completion_percentage": dec(completion_pct(order, meta)),
+        "completion_percentage": dec(completion_pct(order, meta, value)),
         "filled_size": dec_n(order.filled_size),
         "average_filled_price": dec_n(order.avg_fill_price),
         "fee": "",
@@ -347,7 +340,7 @@ def order_json(
         "reject_message": order.reject_reason if order.status is OrderStatus.REJECTED else "",
         "cancel_message": meta.cancel_message if meta else "",
         "order_placement_source": "RETAIL_ADVANCED",
-        "outstanding_hold_amount": dec_n(hold_amount(order, fee_rate)),
+        "outstanding_hold_amount": dec_n(hold),
         "is_liquidation": order.tag == LIQUIDATION_TAG,
         "last_fill_time": rfc3339(order.updated_ts) if order.trade_ids else "",
         "edit_history": list(meta.edit_history) if meta else [],
@@ -410,13 +403,19 @@ def account_json(bal: Balance, ident: Identity, updated_ts: int) -> dict[str, An
 
 
 def ws_user_order(
-    order: Order, meta: OrderMeta | None, ident: Identity, *, product_type: str, fee_rate: Decimal
+    order: Order,
+    meta: OrderMeta | None,
+    ident: Identity,
+    *,
+    product_type: str,
+    value: Decimal,
+    hold: Decimal,
 ) -> dict[str, Any]:
-    """A user-channel order: cumulative fields only (no per-fill trade ids, no fill price)."""
-    value = filled_value(order)
+    """A user-channel order: cumulative fields only (no per-fill trade ids, no fill price);
+    ``value`` and ``hold`` as for :func:`order_json`."""
     after_fees = value + order.fees if order.side == "BUY" else value - order.fees
     if not order.trade_ids and not order.status.is_terminal and order.side == "BUY":
-        after_fees = hold_amount(order, fee_rate)
+        after_fees = hold
     status = STATUS[order.status]
     if meta and meta.cancel_requested and not order.status.is_terminal:
         status = "CANCEL_QUEUED"
@@ -425,7 +424,7 @@ def ws_user_order(
         "avg_price": dec_n(order.avg_fill_price),
         "cancel_reason": meta.cancel_message if meta else "",
         "client_order_id": order.client_order_id,
-        "completion_percentage": dec_n(completion_pct(order, meta)),
+        "completion_percentage": dec_n(completion_pct(order, meta, value)),
         "contract_expiry_type": (
             "EXPIRING" if product_type == "FUTURE" else "UNKNOWN_CONTRACT_EXPIRY_TYPE"
         ),
@@ -437,7 +436,7 @@ def ws_user_order(
         "order_id": order.order_id,
         "order_side": str(order.side),
         "order_type": WS_ORDER_TYPE.get(order.order_type, "Limit"),
-        "outstanding_hold_amount": dec_n(hold_amount(order, fee_rate)),
+        "outstanding_hold_amount": dec_n(hold),
         "post_only": "true" if order.post_only else "false",
         "product_id": order.symbol,
         "product_type": product_type,

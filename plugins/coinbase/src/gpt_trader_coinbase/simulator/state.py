@@ -59,6 +59,11 @@ class SimState:
         """Synthetic liquidity (as takers left it) plus the user's resting orders, best first."""
         return self.venue.book(symbol, depth)
 
+    def market(self, symbol: str) -> ProductMarket:
+        """The market (tape, candles, layout) of ``symbol``'s book: a USDC alias has its USD
+        book's (KeyError for an unknown symbol)."""
+        return self.markets[self.venue.book_symbol(symbol)]
+
     def product_type(self, symbol: str) -> str:
         p = self.products.get(symbol)
         return "FUTURE" if p is not None and p.product_type != "SPOT" else "SPOT"
@@ -70,7 +75,7 @@ class SimState:
 
     def fill_happened(self, fill: Fill) -> None:
         """Venue listener: a user order that TOOK liquidity prints on the public tape."""
-        m = self.markets.get(fill.symbol)
+        m = self.markets.get(self.venue.book_symbol(fill.symbol))
         if m is None or fill.liquidity is not Liquidity.TAKER:
             return
         order = self.venue.order(fill.order_id)

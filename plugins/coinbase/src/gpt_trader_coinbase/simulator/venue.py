@@ -8,10 +8,25 @@ engine means rewriting this file only. Every call is stamped with the wall clock
 Derivative products (CFM futures, INTX perpetuals) are margined by the exchange's
 :class:`~gpt_trader.sim.margin.DerivativesLedger`, reachable as :attr:`Venue.derivatives`
 (positions, summaries, funding, sweeps); the calls that change it go through here.
+
+USDC books. Coinbase serves its USDC pairs as aliases of the USD books (``BTC-USD`` lists
+``alias_to: ["BTC-USDC"]``, ``BTC-USDC`` lists ``alias: "BTC-USD"``; coinbase-api.md §3.2),
+so every USD spot product here has its USDC twin: one order book, one price, one tape;
+market-data channels serve the USD book even to a USDC subscription, only the user channel
+tells the pairs apart (§4.1). What we chose for settlement, and why: an order on the twin
+settles against the USDC wallet (a BTC-USDC buy pays USDC, a sell is paid in USDC) and
+the base wallet both pairs share, because USD and USDC are separate wallets on Coinbase
+and an order needs its own quote wallet (§3.9); that it matches in the USD book is what
+the alias means. Fees, increments and limits are the USD pair's.
+
+Money: the core exchange rounds fees up to the quote currency's increment and settles
+traded value rounded half-even (see :mod:`gpt_trader.sim.ledger`), so balances stay on the
+cent; an order's ``filled_value`` is what its fills moved (:meth:`Venue.filled_value`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,9 +43,11 @@ from gpt_trader.domain import (
     OrderStatus,
     OrderType,
     Product,
+    ProductType,
     Side,
     Trade,
 )
+from gpt_trader.domain.money import currency_increment, fee_amount, quantize
 from gpt_trader.sim import SimExchange, SimRejected, default_products
 from gpt_trader.sim import reasons as R
 from gpt_trader.sim.derivatives import DerivativeSpec, IntradaySetting
@@ -111,10 +128,20 @@ class _Relay:
             self._on_fill(fill)
 
 
+def usdc_twins(products: Mapping[str, Product]) -> dict[str, Product]:
+    """The ``-USDC`` alias of every USD spot product (``BTC-USDC`` for ``BTC-USD``)."""
+    return {
+        f"{p.base}-USDC": dataclasses.replace(p, symbol=f"{p.base}-USDC", quote="USDC")
+        for p in products.values()
+        if p.quote == "USD" and p.product_type is ProductType.SPOT
+    }
+
+
 class Venue:
     def __init__(self, exchange: SimExchange) -> None:
         self._ex = exchange
         self.products: dict[str, Product] = {p.symbol: p for p in exchange.products()}
+        self.aliases: dict[str, str] = exchange.aliases()
         self.maker_fee: Decimal = exchange.maker_fee
         self.taker_fee: Decimal = exchange.taker_fee
 
@@ -127,11 +154,19 @@ class Venue:
         balances: Mapping[str, Decimal],
         derivatives: DerivativesConfig | None = None,
     ) -> Venue:
-        """A fresh venue for ``symbols``: dev-universe spot products and catalogue
-        derivatives (``BIT-28NOV26-CDE``, ``BIP-20DEC30-CDE``, ``BTC-PERP-INTX``, ...)."""
+        """A fresh venue for ``symbols``: dev-universe spot products with their USDC twins
+        (``BTC-USDC`` asks for the ``BTC-USD`` book) and catalogue derivatives
+        (``BIT-28NOV26-CDE``, ``BIP-20DEC30-CDE``, ``BTC-PERP-INTX``, ...)."""
+        books = dict.fromkeys(_book_of(s) for s in symbols)
+        products = default_products(books)
+        twins = usdc_twins(products)
         return cls(
             SimExchange(
-                default_products(symbols), dict(balances), seed=seed, derivatives=derivatives
+                {**products, **twins},
+                dict(balances),
+                seed=seed,
+                derivatives=derivatives,
+                aliases={s: f"{p.base}-USD" for s, p in twins.items()},
             )
         )
 
@@ -187,6 +222,14 @@ class Venue:
     def add_listener(self, on_order: OrderListener, on_fill: FillListener | None = None) -> None:
         self._ex.add_listener(_Relay(on_order, on_fill))
 
+    def book_symbol(self, symbol: str) -> str:
+        """The product whose book ``symbol`` trades in (``BTC-USD`` for ``BTC-USDC``)."""
+        return self.aliases.get(symbol, symbol)
+
+    def aliased_by(self, symbol: str) -> list[str]:
+        """The aliases served by ``symbol``'s book (``["BTC-USDC"]`` for ``BTC-USD``)."""
+        return [a for a, book in self.aliases.items() if book == symbol]
+
     # -- trading -----------------------------------------------------------------------------
 
     def submit(self, request: OrderRequest, *, margin_type: str | None = None) -> Submitted:
@@ -197,6 +240,10 @@ class Venue:
         if order.status is OrderStatus.REJECTED:
             rejection = rejection_for(order.reject_reason)
         return Submitted(order, fills, rejection, duplicate=known is not None)
+
+    def size_for_quote(self, symbol: str, side: Side, quote: Decimal) -> Decimal:
+        """The base size a market order spending ``quote`` (fees included for a BUY) gets."""
+        return self._ex.size_for_quote(symbol, side, quote)
 
     def estimate(self, request: OrderRequest, *, margin_type: str | None = None) -> Estimate:
         """Preview: what the order would cost now, and why it would be refused."""
@@ -210,8 +257,10 @@ class Venue:
             price = request.limit_price
         price = price or ZERO
         product = self.products[request.symbol]
-        quote = (price * request.size * product.contract_size).normalize()
-        commission = product.quantize_quote(quote * engine.taker_fee).normalize()
+        notional = price * request.size * product.contract_size
+        cents = currency_increment(product.quote)
+        quote = quantize(notional, cents).normalize()
+        commission = fee_amount(notional, engine.taker_fee, cents).normalize()
         deriv = self.derivatives
         if deriv is not None and deriv.handles(request.symbol):
             if reason is None:
@@ -223,11 +272,12 @@ class Venue:
                     reason = deriv.order_reason(request, ts, mtype, price or None)
         elif reason is None and price:
             p = self.products[request.symbol]
-            currency, need = (
-                (p.quote, quote + commission)
-                if request.side is Side.BUY
-                else (p.base, request.size)
-            )
+            currency, need = p.base, request.size
+            if request.side is Side.BUY:
+                cost = None
+                if request.order_type is OrderType.MARKET:
+                    cost = self._ex.market_cost(request.symbol, request.size)  # as submit holds
+                currency, need = p.quote, quote + commission if cost is None else cost
             if self._ex.balance(currency).available < need:
                 reason = R.INSUFFICIENT_FUND
         touch = engine.best_ask() if request.side is Side.BUY else engine.best_bid()
@@ -285,6 +335,14 @@ class Venue:
         """Every fill, newest first."""
         return list(reversed(self._ex.fills()))
 
+    def filled_value(self, order: Order) -> Decimal:
+        """What the order's fills moved before fees (each rounded as it settled)."""
+        return self._ex.filled_value(order.client_order_id)
+
+    def hold(self, order: Order) -> Decimal:
+        """What a working order holds now (quote for a buy, base for a sell; margin)."""
+        return self._ex.order_hold(order.client_order_id)
+
     def balances(self) -> list[Balance]:
         have = {b.currency: b for b in self._ex.balances()}
         # One wallet per currency a spot product trades, funded or not (as Coinbase lists
@@ -307,9 +365,10 @@ class Venue:
         return list(bids), list(asks)
 
     def resting_best(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
-        """Best resting USER bid and ask (so the synthetic layout never crosses them)."""
+        """Best resting USER bid and ask in ``symbol``'s book, its aliases' orders included
+        (so the synthetic layout never crosses them)."""
         bid = ask = None
-        for o in self._ex.open_orders(symbol):
+        for o in self._ex.engine(symbol).open_orders():
             if o.limit_price is None or o.order_type is not OrderType.LIMIT:
                 continue
             if o.side is Side.BUY:
@@ -329,4 +388,10 @@ class Venue:
         self._ex.on_trade(Trade(symbol, ts, trade_id, price, size, taker_side))
 
 
-__all__ = ["Estimate", "Liquidity", "Submitted", "Venue", "rejection_for"]
+def _book_of(symbol: str) -> str:
+    """The USD book a ``-USDC`` symbol names (``BTC-USDC`` -> ``BTC-USD``); others as given."""
+    base, _, quote = symbol.partition("-")
+    return f"{base}-USD" if quote == "USDC" else symbol
+
+
+__all__ = ["Estimate", "Liquidity", "Submitted", "Venue", "rejection_for", "usdc_twins"]

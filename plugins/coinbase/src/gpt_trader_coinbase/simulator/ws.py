@@ -3,6 +3,10 @@
 Every frame goes through one writer task per connection, which numbers it: ``sequence_num``
 is per connection, from 0, contiguous across all channels (live behaviour, coinbase-api.md
 §4.4) unless a fault skips one. Error frames are bare ``{"type":"error",...}``.
+
+A USDC alias is distinct only on ``user`` (its orders carry ``BTC-USDC``); the market-data
+channels serve the USD book it aliases: a ``BTC-USDC`` subscription is one to ``BTC-USD``,
+acknowledged and streamed as ``BTC-USD`` (coinbase-api.md §4.1).
 """
 
 from __future__ import annotations
@@ -272,11 +276,17 @@ class Hub:
         meta = state.metas.get(order.order_id)
         ptype = state.product_type(order.symbol)
         body = ws_user_order(
-            order, meta, state.ident, product_type=ptype, fee_rate=state.venue.taker_fee
+            order,
+            meta,
+            state.ident,
+            product_type=ptype,
+            value=state.venue.filled_value(order),
+            hold=state.venue.hold(order),
         )
         self.publish("user", order.symbol, [{"type": "update", "orders": [body]}])
-        if order.symbol in state.markets:
-            self.refresh_l2(order.symbol)
+        book = state.venue.book_symbol(order.symbol)
+        if book in state.markets:
+            self.refresh_l2(book)
         if state.venue.spec(order.symbol) is not None:
             self.futures_summary_tick()
 
@@ -344,7 +354,8 @@ class Hub:
                 state.metas.get(o.order_id),
                 state.ident,
                 product_type=state.product_type(o.symbol),
-                fee_rate=state.venue.taker_fee,
+                value=state.venue.filled_value(o),
+                hold=state.venue.hold(o),
             )
             for o in orders
         ]
@@ -426,6 +437,8 @@ class Hub:
         if unknown or (kind == "subscribe" and channel in PRODUCT_CHANNELS and not products):
             conn.send_raw(SUBSCRIBE_FAILURE)
             return
+        if channel in PRODUCT_CHANNELS:
+            products = list(dict.fromkeys(self.state.venue.book_symbol(p) for p in products))
         if kind == "subscribe":
             if channel == "status" and not products:
                 products = list(self.state.products)
