@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from gpt_trader.domain import Balance, Position
+from gpt_trader.domain import Balance, Position, money
 from gpt_trader.errors import UserError
 
 from gpt_trader_coinbase.derivatives.broker import DerivativesBroker, DerivativesConfig
@@ -136,7 +136,9 @@ class CoinbaseCfmBroker(DerivativesBroker):
             held = mine.get(pos.symbol)
             if held is None or held.size != pos.size:
                 return  # a fill the kernel has not had yet
-        gap = self._pool - cash
+        # The pool settles in cents, within half a cent of exact books; the kernel keeps its
+        # cash exact. Their gap, to the cent, is what moved the pool beyond the fills.
+        gap = money.quantize(self._pool - cash, money.CENT)
         previous, self._gap = self._gap, gap
         sweeps_moved = self._sweep_ids != self._gap_sweeps
         self._gap_sweeps = self._sweep_ids
