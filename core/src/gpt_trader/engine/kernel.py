@@ -915,8 +915,6 @@ class Kernel:
         out = []
         if self.events_processed == 0:
             out.append("no market data was received: the feed never delivered (see the log)")
-        if self.entries_paused:
-            out.append(f"entries were paused at the end: {self.entries_paused}")
         return out
 
     def reported(self, pos: Position) -> Position:

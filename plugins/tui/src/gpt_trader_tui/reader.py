@@ -453,6 +453,9 @@ class StoreReader:
             data.trading_state = str(run.summary.get("trading_state") or data.trading_state)
             data.pause_reason = ""
             data.warnings = [str(w) for w in run.summary.get("warnings") or ()]
+            if run.summary.get("entries_paused"):
+                paused = run.summary["entries_paused"]
+                data.warnings.append(f"entries were paused at the end: {paused}")
         data.entries_paused = bool(data.pause_reason)
         self._pending_actions(data)
         self._orders_and_fills(data, current)
