@@ -163,3 +163,16 @@ async def test_the_clock_follows_a_synthetic_market_that_starts_in_the_past(
         break
     assert runtime.kernel.now == march_1st + 60 * NS
     await finish(runtime, "test", hooks=False)
+
+
+async def test_a_run_that_never_received_market_data_says_so(tmp_path: Path) -> None:
+    kernel, _, store, clock = _kernel(tmp_path)
+    await kernel.start()
+    assert kernel.summary()["warnings"] == [
+        "no market data was received: the feed never delivered (see the log)"
+    ]
+    await _trade(kernel, clock, "60000")
+    assert kernel.summary()["warnings"] == []
+    for sink in kernel.parts.sinks:
+        getattr(sink, "close", lambda: None)()
+    store.close()
