@@ -8,6 +8,8 @@ import collections
 import contextlib
 import itertools
 import os
+import random
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -478,6 +480,36 @@ def run_bot(profile: Path, state: Path, env: dict[str, str], *args: str) -> subp
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def kill_9_when(
+    bot: subprocess.Popen[bytes],
+    ready: Callable[[], bool],
+    rng: random.Random,
+    *,
+    within_s: float,
+    jitter_s: float,
+) -> bool:
+    """Wait until ``ready()`` (or ``within_s``), then up to ``jitter_s`` more (drawn from the
+    test's seeded ``rng``), and kill -9 the bot; returns whether it was ready. The bot must
+    still be running at the kill."""
+    try:
+        deadline = time.monotonic() + within_s
+        was_ready = False
+        while time.monotonic() < deadline and bot.poll() is None:
+            if ready():
+                was_ready = True
+                break
+            time.sleep(0.02)
+        time.sleep(random.uniform(0.0, jitter_s))
+        assert bot.poll() is None, bot.stderr.read().decode()[-2000:] if bot.stderr else ""
+        os.kill(bot.pid, signal.SIGKILL)
+        bot.wait(10)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait(10)
+    return was_ready
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ store exactly once, positions equal to the exchange's.
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import time
 
 import pytest
 
@@ -29,24 +26,12 @@ def test_kill9_then_restart_keeps_the_invariants(seed, sims, cbt, tmp_path, monk
     db = state / "gpt_trader.db"
 
     bot = cbt.run_bot(profile, state, env, "--for", "60s")
-    try:
-        # Wait for an order in flight (intent recorded, no answer yet), then kill at random.
-        deadline = time.monotonic() + 25
-        in_flight = False
-        while time.monotonic() < deadline and bot.poll() is None:
-            statuses = cbt.order_statuses(db)
-            if len(statuses) >= 2 and any(s in ("PENDING", "UNKNOWN") for s in statuses):
-                in_flight = True
-                break
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 0.2))
-        assert bot.poll() is None, bot.stderr.read().decode()[-2000:] if bot.stderr else ""
-        os.kill(bot.pid, signal.SIGKILL)
-        bot.wait(10)
-    finally:
-        if bot.poll() is None:
-            bot.kill()
-            bot.wait(10)
+
+    def in_flight_now() -> bool:  # an intent recorded, no answer yet
+        statuses = cbt.order_statuses(db)
+        return len(statuses) >= 2 and any(s in ("PENDING", "UNKNOWN") for s in statuses)
+
+    in_flight = cbt.kill_9_when(bot, in_flight_now, rng, within_s=25, jitter_s=0.2)
     assert in_flight, "no order was in flight at the kill"
     before = cbt.order_statuses(db)
 

@@ -5,10 +5,7 @@ bot never sells a coin it did not buy, and the P&L it reports is the P&L of its 
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import time
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -47,20 +44,10 @@ def test_an_account_with_btc_keeps_it_through_round_trips_and_a_kill_9(
     db = state / "gpt_trader.db"
 
     bot = cbt.run_bot(profile, state, env, "--for", "60s")
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and bot.poll() is None:
-            if cbt.order_statuses(db).count("FILLED") >= 6:  # a few round trips done
-                break
-            time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 0.5))
-        assert bot.poll() is None, bot.stderr.read().decode()[-2000:] if bot.stderr else ""
-        os.kill(bot.pid, signal.SIGKILL)
-        bot.wait(10)
-    finally:
-        if bot.poll() is None:
-            bot.kill()
-            bot.wait(10)
+    # A few round trips done, then killed at a random moment.
+    cbt.kill_9_when(
+        bot, lambda: cbt.order_statuses(db).count("FILLED") >= 6, rng, within_s=30, jitter_s=0.5
+    )
     assert cbt.order_statuses(db).count("FILLED") >= 6, "too few round trips before the kill"
 
     again = cbt.run_bot(profile, state, env, "--for", "6s", "--json")
