@@ -24,12 +24,16 @@ PLUGIN_EXTRAS = {
         "plugins/risk",
         "-e",
         "plugins/coinbase",
+        "-e",
+        "plugins/coinbase-sim",
         "backtesting",
         "ray",
     ],
-    "coinbase": ["-e", "plugins/risk", "-e", "plugins/strategies"],
+    # The adapter's tests run against the simulator; the simulator's use the official SDK.
+    "coinbase": ["-e", "plugins/coinbase-sim", "-e", "plugins/risk", "-e", "plugins/strategies"],
+    "coinbase-sim": ["-e", "plugins/coinbase-sim[testing]"],
 }
-PLUGINS = ["strategies", "risk", "coinbase", "research", "tui", "ops"]
+PLUGINS = ["strategies", "risk", "coinbase", "coinbase-sim", "research", "tui", "ops"]
 
 
 @nox.session

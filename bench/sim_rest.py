@@ -16,7 +16,7 @@ import time
 import uuid
 
 from coinbase.rest import RESTClient
-from gpt_trader_coinbase.simulator.server import SimulatorThread
+from gpt_trader_coinbase_sim.server import SimulatorThread
 
 
 def measure(name: str, fn, seconds: float) -> None:

@@ -21,8 +21,8 @@ from gpt_trader_ops.preflight import Check, KeyProblem, key_type, render, run_pr
 from ops_support import plugin_manager
 
 pytest.importorskip("coinbase.rest", reason="preflight talks to the exchange with the SDK")
-simulator = pytest.importorskip("gpt_trader_coinbase.simulator.server")
-keys = pytest.importorskip("gpt_trader_coinbase.simulator.keys")
+simulator = pytest.importorskip("gpt_trader_coinbase_sim.server")
+keys = pytest.importorskip("gpt_trader_coinbase_sim.keys")
 SimulatorThread = simulator.SimulatorThread
 generate_key = keys.generate_key
 

@@ -87,7 +87,7 @@ def test_bad_download_input(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    server = pytest.importorskip("gpt_trader_coinbase.simulator.server")
+    server = pytest.importorskip("gpt_trader_coinbase_sim.server")
     st = server.SimulatorThread(
         tmp_path_factory.mktemp("sim"),
         seed=5,

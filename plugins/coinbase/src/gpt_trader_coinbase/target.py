@@ -133,9 +133,23 @@ def _claim(key: Path) -> int | None:
     return fd
 
 
+def _simulator_server() -> Any:
+    """The simulator's server module; a clear error when the package is not installed."""
+    try:
+        from gpt_trader_coinbase_sim import server
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("gpt_trader_coinbase_sim"):
+            raise
+        raise UserError(
+            "`sim = true` needs the Coinbase simulator: pip install 'gpt-trader-coinbase[sim]'"
+            " (or run one elsewhere and give its sim.json with `sim_json`)"
+        ) from None
+    return server
+
+
 def _served_elsewhere(key: Path) -> Endpoints | None:
     """The endpoints of the simulator another process runs here, once it serves."""
-    from gpt_trader_coinbase.simulator.server import INFO_FILE
+    info_file = _simulator_server().INFO_FILE
 
     try:
         port = (key / LOCK_FILE).read_text().strip()
@@ -143,7 +157,7 @@ def _served_elsewhere(key: Path) -> Endpoints | None:
         return None
     if not port:
         return None  # still starting
-    endpoints = read_sim_json(key / INFO_FILE)
+    endpoints = read_sim_json(key / info_file)
     return endpoints if endpoints.rest_host.endswith(f":{port}") else None
 
 
@@ -179,10 +193,9 @@ def start_in_process(
 def _start(
     key: Path, symbols: Sequence[str], seed: int, fd: int, options: dict[str, Any]
 ) -> _Running:
-    from gpt_trader_coinbase.simulator.server import INFO_FILE, SimulatorThread
-
+    server = _simulator_server()
     # A -USDC pair is served from its USD book, as Coinbase does (the simulator knows).
-    sim = SimulatorThread(key, seed=seed, products=list(symbols), persist=True, **options)
+    sim = server.SimulatorThread(key, seed=seed, products=list(symbols), persist=True, **options)
     try:
         sim.start()
     except BaseException:
@@ -191,7 +204,7 @@ def _start(
         raise
     os.write(fd, str(sim.info.port).encode())
     log.info("started an in-process simulator on %s", sim.info.rest_base_url)
-    return _Running(sim, read_sim_json(key / INFO_FILE), fd)
+    return _Running(sim, read_sim_json(key / server.INFO_FILE), fd)
 
 
 def resolve(

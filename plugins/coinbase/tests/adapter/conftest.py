@@ -27,8 +27,8 @@ from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import PluginManager, make_plugin_manager
 from gpt_trader.store import Store
 from gpt_trader.testing import First
-from gpt_trader_coinbase.simulator.server import SimulatorThread
-from gpt_trader_coinbase.simulator.testing import admin
+from gpt_trader_coinbase_sim.server import SimulatorThread
+from gpt_trader_coinbase_sim.testing import admin
 
 FAST_SIM = {"tick_s": 0.1, "history_minutes": 30, "heartbeat_s": 0.1, "ticker_batch_s": 0.5}
 

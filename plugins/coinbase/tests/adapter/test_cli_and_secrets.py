@@ -21,7 +21,7 @@ from gpt_trader.errors import BrokerError, UserError
 from gpt_trader.runtime.live import Bounds, run_live
 from gpt_trader_coinbase.auth import Credentials, load_key_file, make_credentials
 from gpt_trader_coinbase.rest import RestClient
-from gpt_trader_coinbase.simulator.server import SimulatorThread
+from gpt_trader_coinbase_sim.server import SimulatorThread
 from pydantic import SecretStr
 
 D = Decimal

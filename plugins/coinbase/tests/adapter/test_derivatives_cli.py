@@ -13,7 +13,7 @@ import pytest
 from gpt_trader.cli.main import main
 from gpt_trader_coinbase.auth import load_key_file
 from gpt_trader_coinbase.rest import RestClient
-from gpt_trader_coinbase.simulator.server import SimulatorThread
+from gpt_trader_coinbase_sim.server import SimulatorThread
 
 PERP = "BTC-PERP-INTX"
 

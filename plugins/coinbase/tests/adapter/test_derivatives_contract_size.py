@@ -12,7 +12,7 @@ from decimal import Decimal as D
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.domain import OrderRequest, Side
 from gpt_trader.domain.money import amount
-from gpt_trader_coinbase.simulator.wire import now_ns
+from gpt_trader_coinbase_sim.wire import now_ns
 
 CFM_PERP = "BIP-20DEC30-CDE"
 STILL = {"tick_s": 3600.0}  # one tick at start: the test moves the market itself

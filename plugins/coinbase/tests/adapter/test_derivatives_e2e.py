@@ -26,7 +26,7 @@ from gpt_trader.runtime.live import Bounds, run_live
 from gpt_trader.sim import next_expiry_symbol
 from gpt_trader.sim.derivatives import INTX
 from gpt_trader.store import Store
-from gpt_trader_coinbase.simulator.wire import now_ns
+from gpt_trader_coinbase_sim.wire import now_ns
 
 PERP = "BTC-PERP-INTX"
 CFM_PERP = "BIP-20DEC30-CDE"

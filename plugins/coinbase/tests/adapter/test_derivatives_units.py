@@ -19,7 +19,8 @@ from gpt_trader_coinbase.derivatives.convert import (
 )
 from gpt_trader_coinbase.derivatives.sweeps import plan_sweep
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+# The wire samples ship with the simulator, which is tested against them.
+DATA = Path(__file__).resolve().parents[3] / "coinbase-sim" / "tests" / "data"
 
 
 def sample(name: str) -> dict:

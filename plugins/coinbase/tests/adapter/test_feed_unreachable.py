@@ -14,7 +14,7 @@ from pathlib import Path
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.config import BotConfig
 from gpt_trader.store import Store
-from gpt_trader_coinbase.simulator.server import SimulatorThread
+from gpt_trader_coinbase_sim.server import SimulatorThread
 
 FAST = {"tick_s": 0.1, "history_minutes": 30, "heartbeat_s": 0.1, "ticker_batch_s": 0.5}
 

@@ -17,7 +17,7 @@ from coinbase.rest import RESTClient
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.config import BotConfig
 from gpt_trader.store import Store
-from gpt_trader_coinbase.simulator.server import DEFAULT_CASH, SimInfo
+from gpt_trader_coinbase_sim.server import DEFAULT_CASH, SimInfo
 
 PROFILE = Path(__file__).parents[4] / "config" / "profiles" / "coinbase-sim.toml"
 CENT = Decimal("0.01")
