@@ -31,11 +31,11 @@ from gpt_trader.config import BotConfig
 from gpt_trader.domain import Action, Decision, SignalValue, Ticker
 from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import make_plugin_manager
-from gpt_trader_coinbase_sim.server import SimulatorThread
-from gpt_trader_coinbase_sim.testing import admin
 from gpt_trader_coinbase.spot.feed import CoinbaseMarketFeed
 from gpt_trader_coinbase.stream import SequenceTracker, WsStream
 from gpt_trader_coinbase.target import Endpoints
+from gpt_trader_coinbase_sim.server import SimulatorThread
+from gpt_trader_coinbase_sim.testing import admin
 
 
 class EveryOther:
