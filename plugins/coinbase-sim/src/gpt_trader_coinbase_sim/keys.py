@@ -126,9 +126,6 @@ class KeyRing:
     def register_key(self, key: ApiKey) -> RegisteredKey:
         return self.register(key.name, key.public_key())
 
-    def revoke(self, name: str) -> bool:
-        return self._keys.pop(name, None) is not None
-
     def get(self, name: str) -> RegisteredKey | None:
         return self._keys.get(name)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
@@ -261,16 +260,6 @@ class ProductMarket:
             if len(out) >= limit:
                 break
         return out
-
-
-def merge_levels(
-    synthetic: dict[Decimal, Decimal], extra: Iterable[tuple[Decimal, Decimal]]
-) -> dict[Decimal, Decimal]:
-    """Synthetic liquidity plus resting user orders at the same prices."""
-    merged = dict(synthetic)
-    for px, size in extra:
-        merged[px] = merged.get(px, Decimal(0)) + size
-    return merged
 
 
 def diff_levels(

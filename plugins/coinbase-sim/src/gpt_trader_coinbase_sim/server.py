@@ -1,5 +1,5 @@
-"""Run the simulator: in-process (async context manager), in a background thread (for the
-synchronous SDK), or as the ``gpt-trader sim serve`` process.
+"""Run the simulator: in-process (``await Simulator.start()`` ... ``stop()``), in a background
+thread (for the synchronous SDK), or as the ``gpt-trader sim serve`` process.
 
 When ready it knows its endpoints (:class:`SimInfo`) and writes them to ``<state_dir>/sim.json``:
 ``rest_base_url`` ("127.0.0.1:PORT", no scheme: what RESTClient's base_url takes), ``ws_url``,
@@ -21,7 +21,7 @@ import json
 import random
 import secrets
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -244,17 +244,6 @@ class Simulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-
-@contextlib.asynccontextmanager
-async def start_simulator(state_dir: Path, **options: Any) -> AsyncIterator[Simulator]:
-    """Run a simulator in this event loop for the duration of the ``async with``."""
-    sim = Simulator(SimConfig(state_dir=Path(state_dir), **options))
-    await sim.start()
-    try:
-        yield sim
-    finally:
-        await sim.stop()
 
 
 class SimulatorThread:
