@@ -30,7 +30,7 @@ from coinbase.websocket import WebsocketResponse
 from gpt_trader.sim import next_expiry_symbol
 from gpt_trader_coinbase_sim.server import SimulatorThread
 from gpt_trader_coinbase_sim.testing import record_ws, ws_jwt
-from gpt_trader_coinbase_sim.wire import now_ns, parse_rfc3339
+from gpt_trader_coinbase_sim.wire import parse_rfc3339
 
 DATA = Path(__file__).parent / "data"
 FUT = next_expiry_symbol("BIT", time.time_ns())  # a monthly nano-BTC future, > 7 days out
@@ -101,7 +101,11 @@ def market(rest: RESTClient, symbol: str, side: str, size: str, **kw: Any):
 
 def set_mark(sim: SimulatorThread, symbol: str, price: Decimal) -> None:
     """A public print at ``price``: the venue's mark moves (and liquidations are checked)."""
-    sim.call(lambda: sim.state.venue.on_print(symbol, now_ns(), cid(), price, Decimal(1), "BUY"))
+    sim.call(
+        lambda: sim.state.venue.on_print(
+            symbol, sim.state.clock.now_ns(), cid(), price, Decimal(1), "BUY"
+        )
+    )
 
 
 # -- products ---------------------------------------------------------------------------------
@@ -294,7 +298,9 @@ def test_liquidation_is_a_liquidation_order_and_fill(sim, rest):
     # rate: the pool carries it; then push the mark through the liquidation price.
     created = market(rest, PERP_STYLE, "BUY", "50")
     assert created.success, created.error_response
-    liq = sim.call(lambda: sim.state.venue.derivatives.liquidation_price(PERP_STYLE, now_ns()))
+    liq = sim.call(
+        lambda: sim.state.venue.derivatives.liquidation_price(PERP_STYLE, sim.state.clock.now_ns())
+    )
     assert liq is not None
     set_mark(sim, PERP_STYLE, liq - 1000)
     fills = rest.get_fills(product_ids=[PERP_STYLE]).fills

@@ -22,7 +22,7 @@ from coinbase.rest.types.perpetuals_types import (
 )
 from coinbase.rest.types.perpetuals_types import Position as PerpPosition
 from gpt_trader_coinbase_sim.server import SimulatorThread
-from gpt_trader_coinbase_sim.wire import now_ns, parse_rfc3339
+from gpt_trader_coinbase_sim.wire import parse_rfc3339
 
 PERP = "BTC-PERP-INTX"
 ETH = "ETH-PERP-INTX"
@@ -77,7 +77,7 @@ def market(rest: RESTClient, symbol: str, side: str, size: str, **kw: Any):
     return rest.create_order(cid(), symbol, side, {"market_market_ioc": {"base_size": size}}, **kw)
 
 
-def test_perpetual_products(rest):
+def test_perpetual_products(sim, rest):
     p = rest.get_product(PERP)
     assert (p.product_type, p.product_venue, p.quote_currency_id) == ("FUTURE", "INTX", "USDC")
     assert p.fcm_trading_session_details is None
@@ -91,7 +91,7 @@ def test_perpetual_products(rest):
     assert d["perpetual_details"]["max_leverage"] == "20"
     next_funding = parse_rfc3339(d["funding_time"])
     assert next_funding % (3600 * 10**9) == 0
-    assert 0 < next_funding - now_ns() <= 3600 * 10**9
+    assert 0 < next_funding - sim.state.clock.now_ns() <= 3600 * 10**9
     perps = rest.get_products(product_type="FUTURE", contract_expiry_type="PERPETUAL")
     assert {x.product_id for x in perps.products} == {PERP, ETH}
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from coinbase.rest import RESTClient
 from gpt_trader_coinbase_sim.server import SimulatorThread
-from gpt_trader_coinbase_sim.wire import now_ns
 
 STILL = {"tick_s": 3600.0, "history_minutes": 30, "heartbeat_s": 0.1, "ticker_batch_s": 0.5}
 
@@ -47,7 +46,9 @@ def test_a_restarted_simulator_resumes_the_account_and_the_market(tmp_path, monk
         assert resting.success
         moved = (price * Decimal("1.25")).quantize(Decimal("0.01"))
         first.call(
-            lambda: first.state.markets["BTC-USD"].print_trade(now_ns(), moved, Decimal(1), "SELL")
+            lambda: first.state.markets["BTC-USD"].print_trade(
+                first.state.clock.now_ns(), moved, Decimal(1), "SELL"
+            )
         )
         before = account(client)
     finally:

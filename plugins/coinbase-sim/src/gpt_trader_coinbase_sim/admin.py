@@ -25,7 +25,7 @@ from gpt_trader_coinbase_sim.faults import FaultSpecError, parse_spec
 from gpt_trader_coinbase_sim.keys import generate_key, load_public_key
 from gpt_trader_coinbase_sim.middleware import json_ok, read_json
 from gpt_trader_coinbase_sim.state import STATE
-from gpt_trader_coinbase_sim.wire import rfc3339, shift_clock
+from gpt_trader_coinbase_sim.wire import rfc3339
 
 LOG_TAIL = 1000
 
@@ -126,7 +126,7 @@ async def advance_clock(request: web.Request) -> web.Response:
         seconds = float(body["seconds"]) if isinstance(body, dict) else float("nan")
         if not seconds >= 0:
             raise ValueError("seconds must be a number >= 0")
-        now = shift_clock(seconds)
+        now = state.clock.shift(seconds)
     except (KeyError, TypeError, ValueError) as e:
         return web.json_response({"error": f"bad clock advance: {e}"}, status=400)
     state.venue.advance()

@@ -26,7 +26,6 @@ from gpt_trader.sim.products import market_profile
 
 from gpt_trader_coinbase_sim.market import MINUTE_NS, ProductMarket
 from gpt_trader_coinbase_sim.state import SimState, log
-from gpt_trader_coinbase_sim.wire import now_ns
 
 
 class MarketDriver:
@@ -68,7 +67,7 @@ class MarketDriver:
 
     def backfill(self, minutes: int) -> None:
         """One-minute history ending now, then the first layout of every book."""
-        now = now_ns()
+        now = self.state.clock.now_ns()
         start = now - now % MINUTE_NS - minutes * MINUTE_NS
         feed = SyntheticFeed(
             self.state.products, seed=self.seed + 1, interval_s=60, start_ts=start, pace_s=0
@@ -112,7 +111,7 @@ class MarketDriver:
     def step(self) -> None:
         """One tick of every product."""
         group = next(self._live)
-        ts = now_ns()
+        ts = self.state.clock.now_ns()
         venue = self.state.venue
         hub = self.state.hub
         for candle in group:

@@ -25,7 +25,7 @@ from gpt_trader.sim.state import need_dec, read_json, state_error, undec, write_
 
 from gpt_trader_coinbase_sim.ordermeta import OrderMeta
 from gpt_trader_coinbase_sim.state import STATE, log
-from gpt_trader_coinbase_sim.wire import NS, now_ns, shift_clock
+from gpt_trader_coinbase_sim.wire import NS
 
 if TYPE_CHECKING:
     from gpt_trader_coinbase_sim.state import SimState
@@ -80,9 +80,9 @@ class VenueFile:
             raise
         except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
             raise state_error(self.path, exc) from None
-        ahead = state.venue.last_ts - now_ns()
+        ahead = state.venue.last_ts - state.clock.now_ns()
         if ahead > 0:
-            shift_clock(ahead / NS)  # the venue's time never runs backwards
+            state.clock.shift(ahead / NS)  # the venue's time never runs backwards
         self._saved = state.venue.version
         log.info("simulator account restored from %s", self.path)
         return prices

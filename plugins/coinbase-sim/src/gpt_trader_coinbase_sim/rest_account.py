@@ -19,7 +19,7 @@ from gpt_trader_coinbase_sim.rest_orders import page
 from gpt_trader_coinbase_sim.shapes import account_json
 from gpt_trader_coinbase_sim.shapes_derivatives import money
 from gpt_trader_coinbase_sim.state import STATE, SimState
-from gpt_trader_coinbase_sim.wire import dec, now_ns, q_int
+from gpt_trader_coinbase_sim.wire import dec, q_int
 
 ACCOUNTS_DEFAULT_LIMIT = 49
 ACCOUNTS_MAX_LIMIT = 250
@@ -31,7 +31,7 @@ def _state(request: web.Request) -> SimState:
 
 
 def _accounts(state: SimState) -> list[dict[str, Any]]:
-    t = now_ns()
+    t = state.clock.now_ns()
     return [account_json(b, state.ident, t) for b in state.venue.balances()]
 
 
@@ -161,7 +161,7 @@ async def portfolio_breakdown(request: web.Request) -> web.Response:
     futures_balance = futures_upnl = perp_upnl = ZERO
     deriv = state.venue.derivatives
     if deriv is not None:
-        now = now_ns()
+        now = state.clock.now_ns()
         if FCM in deriv.accounts():
             fcm = deriv.summary(FCM, now)
             futures_balance, futures_upnl = fcm.total_balance, fcm.unrealized_pnl

@@ -33,7 +33,7 @@ from gpt_trader_coinbase_sim.shapes_derivatives import (
 )
 from gpt_trader_coinbase_sim.state import STATE, SimState
 from gpt_trader_coinbase_sim.venue import rejection_for
-from gpt_trader_coinbase_sim.wire import dec, now_ns, parse_decimal
+from gpt_trader_coinbase_sim.wire import dec, parse_decimal
 
 ZERO = Decimal(0)
 SETTINGS = {s.value for s in IntradaySetting} | {"INTRADAY_MARGIN_SETTING_UNSPECIFIED"}
@@ -53,7 +53,7 @@ def product_extras(state: SimState, symbol: str) -> dict[str, Any]:
     deriv = venue.derivatives
     if spec is None or deriv is None:
         return {}
-    now = now_ns()
+    now = state.clock.now_ns()
     product = venue.products[symbol]
     last = state.markets[symbol].price if symbol in state.markets else ZERO
     market = DerivativeMarket(
@@ -76,7 +76,7 @@ def fcm_fields(state: SimState, *, rest: bool) -> dict[str, Any]:
     deriv = venue.derivatives
     summary = None
     if deriv is not None and FCM in deriv.accounts():
-        summary = deriv.summary(FCM, now_ns())
+        summary = deriv.summary(FCM, state.clock.now_ns())
     cbi = venue.cash("USD")
     return fcm_balance_summary(summary, cbi) if rest else fcm_summary_fields(summary, cbi)
 
@@ -94,7 +94,7 @@ async def list_positions(request: web.Request) -> web.Response:
     state = _state(request)
     state.venue.advance()
     deriv = state.venue.derivatives
-    views = [] if deriv is None else deriv.open_positions(now_ns(), FCM)
+    views = [] if deriv is None else deriv.open_positions(state.clock.now_ns(), FCM)
     return json_ok({"positions": [cfm_position_json(v) for v in views]})
 
 
@@ -106,7 +106,7 @@ async def get_position(request: web.Request) -> web.Response:
     deriv = state.venue.derivatives
     if spec is None or deriv is None or spec.account != FCM:
         raise not_found("valid product_id is required")
-    view = deriv.position_view(symbol, now_ns())
+    view = deriv.position_view(symbol, state.clock.now_ns())
     if view.size == 0:
         raise not_found("position not found")
     return json_ok({"position": cfm_position_json(view)})
@@ -164,7 +164,7 @@ async def set_margin_setting(request: web.Request) -> web.Response:
 
 
 async def current_margin_window(request: web.Request) -> web.Response:
-    return json_ok(margin_window_json(now_ns()))
+    return json_ok(margin_window_json(_state(request).clock.now_ns()))
 
 
 # -- close position (CFM and INTX) ------------------------------------------------------------

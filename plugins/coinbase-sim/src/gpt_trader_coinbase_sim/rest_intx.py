@@ -27,7 +27,7 @@ from gpt_trader_coinbase_sim.shapes_derivatives import (
     money,
 )
 from gpt_trader_coinbase_sim.state import STATE, SimState
-from gpt_trader_coinbase_sim.wire import now_ns, parse_decimal
+from gpt_trader_coinbase_sim.wire import parse_decimal
 
 ZERO = Decimal(0)
 
@@ -63,7 +63,7 @@ def _flags(deriv: DerivativesLedger) -> str:
 async def portfolio_summary(request: web.Request) -> web.Response:
     state = _state(request)
     deriv = _ledger(request)
-    now = now_ns()
+    now = state.clock.now_ns()
     s = deriv.summary(INTX, now)
     pid = state.ident.intx_portfolio_uuid
     return json_ok(
@@ -75,7 +75,7 @@ async def portfolio_summary(request: web.Request) -> web.Response:
 
 
 def _positions(state: SimState, deriv: DerivativesLedger) -> list[dict[str, object]]:
-    now = now_ns()
+    now = state.clock.now_ns()
     views = deriv.open_positions(now, INTX)
     im_total = sum((v.initial_margin for v in views), ZERO)
     pid = state.ident.intx_portfolio_uuid
@@ -93,9 +93,9 @@ async def list_positions(request: web.Request) -> web.Response:
     state = _state(request)
     deriv = _ledger(request)
     positions = _positions(state, deriv)
-    s = deriv.summary(INTX, now_ns())
+    s = deriv.summary(INTX, state.clock.now_ns())
     total = ZERO
-    for v in deriv.open_positions(now_ns(), INTX):
+    for v in deriv.open_positions(state.clock.now_ns(), INTX):
         total += v.realized_pnl + v.unrealized_pnl + v.funding - v.fees
     return json_ok(
         {"positions": positions, "summary": {"aggregated_pnl": money(total, s.currency)}}
@@ -117,7 +117,7 @@ async def get_position(request: web.Request) -> web.Response:
 async def portfolio_balances(request: web.Request) -> web.Response:
     state = _state(request)
     deriv = _ledger(request)
-    now = now_ns()
+    now = state.clock.now_ns()
     s = deriv.summary(INTX, now)
     return json_ok(
         {

@@ -24,7 +24,7 @@ from gpt_trader_coinbase_sim.shapes import (
     trade_json,
 )
 from gpt_trader_coinbase_sim.state import STATE, Levels, SimState
-from gpt_trader_coinbase_sim.wire import now_ns, q_bool, q_int, q_list
+from gpt_trader_coinbase_sim.wire import q_bool, q_int, q_list
 
 GRANULARITY = {
     "ONE_MINUTE": 60,
@@ -55,7 +55,7 @@ def _product_reply(state: SimState, symbol: str) -> dict[str, object]:
     book = state.venue.book_symbol(symbol)
     return product_json(
         state.products[symbol],
-        m.stats(now_ns()),
+        m.stats(state.clock.now_ns()),
         mid,
         alias=book if book != symbol else "",
         alias_to=state.venue.aliased_by(symbol),
@@ -147,7 +147,7 @@ async def product_book(request: web.Request) -> web.Response:
     m = state.market(symbol)
     return json_ok(
         {
-            "pricebook": pricebook_json(symbol, bids, asks, m.book_ts or now_ns()),
+            "pricebook": pricebook_json(symbol, bids, asks, m.book_ts or state.clock.now_ns()),
             **book_extras(bids, asks, m.price),
         }
     )
@@ -161,7 +161,9 @@ async def best_bid_ask(request: web.Request) -> web.Response:
         if symbol not in state.products:
             raise invalid_argument("ProductID is invalid")
         bids, asks = state.book(symbol, 1)
-        books.append(pricebook_json(symbol, bids, asks, state.market(symbol).book_ts or now_ns()))
+        books.append(
+            pricebook_json(symbol, bids, asks, state.market(symbol).book_ts or state.clock.now_ns())
+        )
     return json_ok({"pricebooks": books})
 
 

@@ -31,7 +31,6 @@ from gpt_trader_coinbase_sim.venue import NO_LIQUIDITY, rejection_for
 from gpt_trader_coinbase_sim.wire import (
     dec,
     dec_n,
-    now_ns,
     parse_decimal,
     parse_rfc3339,
     q_int,
@@ -131,7 +130,7 @@ async def create_order(request: web.Request) -> web.Response:
                 return json_ok(_success(existing, echo))
     config = body.get("order_configuration") if isinstance(body, dict) else None
     try:
-        po = parse_order(body, state.products, now_ns=now_ns())
+        po = parse_order(body, state.products, now_ns=state.clock.now_ns())
         req = to_request(state, po)
     except OrderRejected as e:
         return json_ok(_failure(e.rejection, config))
@@ -153,7 +152,7 @@ async def preview_order(request: web.Request) -> web.Response:
     po: ParsedOrder | None = None
     req: OrderRequest | None = None
     try:
-        po = parse_order(body, state.products, now_ns=now_ns(), need_client_id=False)
+        po = parse_order(body, state.products, now_ns=state.clock.now_ns(), need_client_id=False)
         req = to_request(state, po)
     except OrderRejected as e:
         errs.append(_preview_reason(e.rejection))
@@ -257,7 +256,7 @@ async def edit_order(request: web.Request) -> web.Response:
             {
                 "price": dec(new_price),
                 "size": dec(size),
-                "replace_accept_timestamp": rfc3339(now_ns()),
+                "replace_accept_timestamp": rfc3339(state.clock.now_ns()),
             }
         )
         if "limit_price" in meta.config and new_price is not None:

@@ -47,7 +47,6 @@ from gpt_trader_coinbase_sim.shapes import Identity
 from gpt_trader_coinbase_sim.state import SimState, log
 from gpt_trader_coinbase_sim.tls import ensure_cert
 from gpt_trader_coinbase_sim.venue import Venue
-from gpt_trader_coinbase_sim.wire import reset_clock
 from gpt_trader_coinbase_sim.ws import Hub, WsTimeouts
 
 DEFAULT_PRODUCTS = ("BTC-USD", "ETH-USD")
@@ -303,7 +302,6 @@ class SimulatorThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(15)
         self.loop.close()
-        reset_clock()  # a clock a test moved ahead must not leak into the next simulator
 
     def __enter__(self) -> SimulatorThread:
         self.start()

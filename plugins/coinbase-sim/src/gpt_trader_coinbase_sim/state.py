@@ -16,9 +16,9 @@ from gpt_trader_coinbase_sim.keys import KeyRing
 from gpt_trader_coinbase_sim.market import ProductMarket
 from gpt_trader_coinbase_sim.ordermeta import OrderMetaStore
 from gpt_trader_coinbase_sim.shapes import Identity
-from gpt_trader_coinbase_sim.wire import now_ns
 
 if TYPE_CHECKING:
+    from gpt_trader_coinbase_sim.clock import SimClock
     from gpt_trader_coinbase_sim.persist import VenueFile
     from gpt_trader_coinbase_sim.venue import Venue
     from gpt_trader_coinbase_sim.ws import Hub
@@ -41,7 +41,6 @@ class SimState:
     venue_file: VenueFile | None = None  # where the account is kept across restarts
     port: int = 0
     internal_errors: int = 0
-    started_ns: int = field(default_factory=now_ns)
 
     def __post_init__(self) -> None:
         self.verifier = JwtVerifier(self.keys)
@@ -50,6 +49,11 @@ class SimState:
         """Save the account if it is kept across restarts (see VenueFile.save)."""
         if self.venue_file is not None:
             self.venue_file.save(self, always=always)
+
+    @property
+    def clock(self) -> SimClock:
+        """This simulator's clock (the venue's): what every timestamp it serves reads."""
+        return self.venue.clock
 
     @property
     def products(self) -> dict[str, Product]:

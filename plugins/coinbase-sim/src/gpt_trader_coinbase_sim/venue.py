@@ -3,7 +3,8 @@
 The rest of the simulator talks to :class:`Venue`: submit/cancel/edit in domain terms with
 Coinbase reasons, order and fill lookups by venue order id, balances, the book (synthetic
 liquidity plus the user's resting orders), and the market events that move it. Swapping the
-engine means rewriting this file only. Every call is stamped with the wall clock.
+engine means rewriting this file only. Every call is stamped with the venue's own clock
+(:class:`~gpt_trader_coinbase_sim.clock.SimClock`, the wall clock unless moved ahead).
 
 Derivative products (CFM futures, INTX perpetuals) are margined by the exchange's
 :class:`~gpt_trader.sim.margin.DerivativesLedger`, reachable as :attr:`Venue.derivatives`
@@ -53,8 +54,8 @@ from gpt_trader.sim import reasons as R
 from gpt_trader.sim.derivatives import DerivativeSpec, IntradaySetting
 from gpt_trader.sim.margin import DerivativesConfig, DerivativesLedger, Sweep
 
+from gpt_trader_coinbase_sim.clock import SimClock
 from gpt_trader_coinbase_sim.orderconfig import Rejection
-from gpt_trader_coinbase_sim.wire import now_ns
 
 OrderListener = Callable[[Order], None]
 FillListener = Callable[[Fill], None]
@@ -140,6 +141,7 @@ def usdc_twins(products: Mapping[str, Product]) -> dict[str, Product]:
 class Venue:
     def __init__(self, exchange: SimExchange) -> None:
         self._ex = exchange
+        self.clock = SimClock()
         self.products: dict[str, Product] = {p.symbol: p for p in exchange.products()}
         self.aliases: dict[str, str] = exchange.aliases()
         self.maker_fee: Decimal = exchange.maker_fee
@@ -199,25 +201,25 @@ class Venue:
         return d.spec(symbol) if d is not None and d.handles(symbol) else None
 
     def schedule_sweep(self, amount: Decimal | None) -> Sweep | None:
-        return self._ex.schedule_sweep(amount, now_ns())
+        return self._ex.schedule_sweep(amount, self.clock.now_ns())
 
     def cancel_sweep(self) -> bool:
-        return self._ex.cancel_sweep(now_ns())
+        return self._ex.cancel_sweep(self.clock.now_ns())
 
     def set_intraday_setting(self, setting: IntradaySetting) -> None:
         if self.derivatives is not None:
-            self.derivatives.set_intraday_setting(setting, now_ns())
+            self.derivatives.set_intraday_setting(setting, self.clock.now_ns())
 
     def allocate(self, symbol: str, amount: Decimal) -> Decimal:
         """Add margin to an isolated position; ValueError when impossible."""
-        return self._ex.allocate(symbol, amount, now_ns())
+        return self._ex.allocate(symbol, amount, self.clock.now_ns())
 
     def transfer_to_derivatives(self, account: str, amount: Decimal) -> None:
-        self._ex.transfer_to_derivatives(account, amount, now_ns())
+        self._ex.transfer_to_derivatives(account, amount, self.clock.now_ns())
 
     def advance(self) -> None:
         """Run what is due now (funding, expiry, sweeps) without waiting for market data."""
-        self._ex.advance(now_ns())
+        self._ex.advance(self.clock.now_ns())
 
     def add_listener(self, on_order: OrderListener, on_fill: FillListener | None = None) -> None:
         self._ex.add_listener(_Relay(on_order, on_fill))
@@ -234,7 +236,7 @@ class Venue:
 
     def submit(self, request: OrderRequest, *, margin_type: str | None = None) -> Submitted:
         known = self._ex.order(request.client_order_id)
-        order = self._ex.submit(request, now_ns(), margin_type=margin_type or None)
+        order = self._ex.submit(request, self.clock.now_ns(), margin_type=margin_type or None)
         fills = self._ex.fills(client_order_id=request.client_order_id)
         rejection = None
         if order.status is OrderStatus.REJECTED:
@@ -248,7 +250,7 @@ class Venue:
     def estimate(self, request: OrderRequest, *, margin_type: str | None = None) -> Estimate:
         """Preview: what the order would cost now, and why it would be refused."""
         engine = self._ex.engine(request.symbol)
-        ts = now_ns()
+        ts = self.clock.now_ns()
         reason = engine.check(request, ts)
         price: Decimal | None
         if request.order_type is OrderType.MARKET:
@@ -291,7 +293,7 @@ class Venue:
         order = self._ex.order_by_id(order_id)
         if order is None:
             return R.UNKNOWN_CANCEL_ORDER
-        result = self._ex.cancel(order.client_order_id, now_ns())
+        result = self._ex.cancel(order.client_order_id, self.clock.now_ns())
         return "" if result.success else result.failure_reason
 
     def edit_error(self, order_id: str, *, price: Decimal | None, size: Decimal) -> str | None:
@@ -308,7 +310,7 @@ class Venue:
         if order is None:
             return R.ORDER_NOT_FOUND, UNKNOWN_PREVIEW
         try:
-            self._ex.edit(order.client_order_id, now_ns(), size=size, price=price)
+            self._ex.edit(order.client_order_id, self.clock.now_ns(), size=size, price=price)
         except SimRejected as e:
             if e.reason.startswith("PREVIEW_"):
                 return "COMMANDER_REJECTED_EDIT_ORDER", e.reason

@@ -17,30 +17,6 @@ NS = 1_000_000_000
 ZERO_TIME = "0001-01-01T00:00:00Z"  # what the user channel sends for "not applicable"
 
 
-# How far the simulator's clock runs ahead of the wall clock (``shift_clock``): lets a test
-# or an operator pass funding times and expiries without waiting hours. Process-wide: every
-# simulator in one process shares it.
-_clock_offset_ns = 0
-
-
-def now_ns() -> int:
-    return time.time_ns() + _clock_offset_ns
-
-
-def shift_clock(seconds: float) -> int:
-    """Move the simulator's clock ``seconds`` ahead (never back); returns the new now."""
-    global _clock_offset_ns
-    if seconds < 0:
-        raise ValueError("the simulator clock only moves forward")
-    _clock_offset_ns += int(seconds * NS)
-    return now_ns()
-
-
-def reset_clock() -> None:
-    global _clock_offset_ns
-    _clock_offset_ns = 0
-
-
 def dec(value: Decimal | int | None) -> str:
     """A Decimal as a plain (never exponent) string; ``None`` is the wire's empty ``""``."""
     if value is None:

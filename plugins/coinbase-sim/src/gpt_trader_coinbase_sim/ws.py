@@ -36,7 +36,7 @@ from gpt_trader_coinbase_sim.shapes import (
     ws_user_order,
 )
 from gpt_trader_coinbase_sim.state import STATE, SimState, log
-from gpt_trader_coinbase_sim.wire import go_time, now_ns, rfc3339
+from gpt_trader_coinbase_sim.wire import go_time, rfc3339
 
 MARKET_CHANNELS = frozenset(
     {
@@ -131,7 +131,7 @@ class Connection:
         frame = {
             "channel": channel,
             "client_id": "",
-            "timestamp": rfc3339(now_ns(), nanos=True),
+            "timestamp": rfc3339(self.hub.state.clock.now_ns(), nanos=True),
             "sequence_num": self.seq,
             "events": events,
         }
@@ -223,7 +223,7 @@ class Hub:
 
     def heartbeat(self) -> None:
         self.heartbeat_counter += 1
-        t = now_ns()
+        t = self.state.clock.now_ns()
         event = {
             "current_time": go_time(t, time.monotonic() - self._started),
             "heartbeat_counter": self.heartbeat_counter,
@@ -240,7 +240,7 @@ class Hub:
             self.refresh_l2(symbol)
         if not prints:
             return
-        stats = m.stats(now_ns())
+        stats = m.stats(self.state.clock.now_ns())
         bids, asks = self.state.book(symbol, 1)
         tick = ws_ticker(symbol, stats, bids[0] if bids else None, asks[0] if asks else None)
         self.publish("ticker", symbol, [{"type": "update", "tickers": [tick]}])
@@ -253,7 +253,7 @@ class Hub:
     def ticker_batch(self) -> None:
         """Every 5 s: the ticker without best bid/ask, only for products that changed."""
         for symbol, m in self.state.markets.items():
-            tick = ws_ticker(symbol, m.stats(now_ns()), None, None, batch=True)
+            tick = ws_ticker(symbol, m.stats(self.state.clock.now_ns()), None, None, batch=True)
             key = json.dumps(tick, sort_keys=True)
             if self.last_batch.get(symbol) == key:
                 continue
@@ -267,7 +267,7 @@ class Hub:
         changes = diff_levels("bid", old_b, new_b) + diff_levels("ask", old_a, new_a)
         self.published_l2[symbol] = (new_b, new_a)
         if changes:
-            ts = self.state.markets[symbol].book_ts or now_ns()
+            ts = self.state.markets[symbol].book_ts or self.state.clock.now_ns()
             event = {"type": "update", "product_id": symbol, "updates": ws_l2_updates(changes, ts)}
             self.publish("level2", symbol, [event])
 
@@ -293,7 +293,7 @@ class Hub:
     # -- snapshots -------------------------------------------------------------------
 
     def _candle(self, m: ProductMarket) -> dict[str, str] | None:
-        t = now_ns()
+        t = self.state.clock.now_ns()
         bars = m.candles(t - CANDLE_NS, t, 300)
         return ws_candle(bars[0], m.symbol) if bars else None
 
@@ -307,7 +307,7 @@ class Hub:
                 b, a = self.published_l2[s]
                 levels = [LevelChange("bid", px, sz) for px, sz in sorted(b.items(), reverse=True)]
                 levels += [LevelChange("ask", px, sz) for px, sz in sorted(a.items())]
-                ts = state.markets[s].book_ts or now_ns()
+                ts = state.markets[s].book_ts or state.clock.now_ns()
                 ev = {"type": "snapshot", "product_id": s, "updates": ws_l2_updates(levels, ts)}
                 conn.send(fc, [ev])
         elif channel in ("ticker", "ticker_batch"):
@@ -316,7 +316,7 @@ class Hub:
                 bids, asks = state.book(s, 1)
                 tick = ws_ticker(
                     s,
-                    m.stats(now_ns()),
+                    m.stats(state.clock.now_ns()),
                     bids[0] if bids else None,
                     asks[0] if asks else None,
                     batch=channel == "ticker_batch",
@@ -326,7 +326,7 @@ class Hub:
             trades = [ws_trade(p) for s in products for p in state.markets[s].trades(50)]
             conn.send(fc, [{"type": "snapshot", "trades": trades}])
         elif channel == "candles":
-            t = now_ns()
+            t = state.clock.now_ns()
             bars = [
                 ws_candle(b, s)
                 for s in products

@@ -12,7 +12,6 @@ from decimal import Decimal as D
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.domain import OrderRequest, Side
 from gpt_trader.domain.money import amount
-from gpt_trader_coinbase_sim.wire import now_ns
 
 CFM_PERP = "BIP-20DEC30-CDE"
 STILL = {"tick_s": 3600.0}  # one tick at start: the test moves the market itself
@@ -24,7 +23,7 @@ def trade_at(sim, symbol: str, price: D) -> None:
     def go() -> None:
         state = sim.state
         market = state.markets[symbol]
-        pr = market.print_trade(now_ns(), price, D(1), "SELL")
+        pr = market.print_trade(state.clock.now_ns(), price, D(1), "SELL")
         state.venue.on_print(symbol, pr.ts, pr.trade_id, pr.price, pr.size, pr.taker_side)
         state.hub.market_step(market, [pr], refresh_book=False)
 

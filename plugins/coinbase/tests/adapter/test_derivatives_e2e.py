@@ -16,6 +16,7 @@ real store, and the official SDK as an independent view of the venue's ledger.
 from __future__ import annotations
 
 import asyncio
+import time
 from decimal import Decimal as D
 from typing import Any
 
@@ -26,7 +27,6 @@ from gpt_trader.runtime.live import Bounds, run_live
 from gpt_trader.sim import next_expiry_symbol
 from gpt_trader.sim.derivatives import INTX
 from gpt_trader.store import Store
-from gpt_trader_coinbase_sim.wire import now_ns
 
 PERP = "BTC-PERP-INTX"
 CFM_PERP = "BIP-20DEC30-CDE"
@@ -182,7 +182,7 @@ async def test_intx_perp_held_across_funding_matches_the_venue_ledger(
 
 
 async def test_cfm_expiry_settles_at_the_venue_and_in_the_store(sims, cbt, tmp_path, monkeypatch):
-    future = next_expiry_symbol("BIT", now_ns())
+    future = next_expiry_symbol("BIT", time.time_ns())
     sim = sims(seed=3, products=[future], futures_cash=D("20000"))
     client = cbt.sdk(sim, monkeypatch)
     state_dir = tmp_path / "bot"
@@ -195,7 +195,7 @@ async def test_cfm_expiry_settles_at_the_venue_and_in_the_store(sims, cbt, tmp_p
         await kernel.submit(OrderRequest("open-1", future, Side.BUY, D(3), leverage=D(2)))
         await cbt.wait_for("the position", lambda: kernel.positions[future].size == D(3))
         expiry = kernel.products[future].derivative.expiry_ts
-        seconds = (expiry - now_ns()) / 1e9 + 60
+        seconds = (expiry - sim.state.clock.now_ns()) / 1e9 + 60
         await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": seconds})
         await cbt.wait_for("the settlement", lambda: kernel.positions[future].size == 0, 20.0)
         await kernel.broker.reconcile_once()
@@ -230,7 +230,11 @@ async def test_a_venue_liquidation_is_reconciled_into_the_store(sims, cbt, tmp_p
         await cbt.wait_for("a liquidation price", lambda: kernel.positions[PERP].liquidation_price)
         liq = kernel.positions[PERP].liquidation_price
         crash = (liq * D("0.98")).quantize(D("0.1"))
-        sim.call(lambda: sim.state.venue.on_print(PERP, now_ns(), "crash", crash, D(1), "BUY"))
+        sim.call(
+            lambda: sim.state.venue.on_print(
+                PERP, sim.state.clock.now_ns(), "crash", crash, D(1), "BUY"
+            )
+        )
         await cbt.wait_for("the liquidation", lambda: kernel.positions[PERP].size == 0, 20.0)
         await kernel.broker.reconcile_once()
     finally:
@@ -286,7 +290,9 @@ async def test_the_liquidation_buffer_guard_cuts_before_the_venue_liquidates(
         while price > first_liq * D("0.99"):
             price = (price * D("0.995")).quantize(D("0.1"))
             sim.call(
-                lambda p=price: sim.state.venue.on_print(PERP, now_ns(), f"w{p}", p, D(1), "BUY")
+                lambda p=price: sim.state.venue.on_print(
+                    PERP, sim.state.clock.now_ns(), f"w{p}", p, D(1), "BUY"
+                )
             )
             kernel.ledger.mark(PERP, price)  # what the market channel would tell it (no feed here)
             await broker.read_risk()
