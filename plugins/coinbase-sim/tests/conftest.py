@@ -14,13 +14,10 @@ from typing import Any
 import pytest
 from coinbase.rest import RESTClient
 from gpt_trader_coinbase_sim.server import SimulatorThread
+from gpt_trader_coinbase_sim.testing import FAST
 
-FAST = {
-    "tick_s": 0.1,
-    "history_minutes": 400,
-    "heartbeat_s": 0.1,
-    "ticker_batch_s": 0.5,
-}
+# Fast, with the history test_candles reads (six hourly candles back from now).
+FAST_HISTORY = {**FAST, "history_minutes": 400}
 
 
 # One tick at start, then a still market: tests move marks themselves.
@@ -37,7 +34,7 @@ def _check_clean(sim: SimulatorThread) -> None:
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorThread]:
     # Enough cash that every test can trade without running the shared account dry.
     cash = {"USD": Decimal("500000")}
-    st = SimulatorThread(tmp_path_factory.mktemp("sim"), seed=7, balances=cash, **FAST)
+    st = SimulatorThread(tmp_path_factory.mktemp("sim"), seed=7, balances=cash, **FAST_HISTORY)
     st.start()
     yield st
     _check_clean(st)
@@ -56,7 +53,7 @@ def make_sim(tmp_path: Path) -> Iterator[Callable[..., SimulatorThread]]:
     started: list[SimulatorThread] = []
 
     def _make(**options: Any) -> SimulatorThread:
-        opts = {**FAST, **options}
+        opts = {**FAST_HISTORY, **options}
         st = SimulatorThread(tmp_path / f"sim{len(started)}", **opts)
         st.start()
         started.append(st)

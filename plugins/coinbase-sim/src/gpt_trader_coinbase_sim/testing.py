@@ -1,8 +1,8 @@
 """Helpers for tests that talk to a running simulator over real sockets.
 
 Kept in the package (not in a tests folder) so the Coinbase broker's own tests can use them:
-a raw WebSocket recorder (to see exactly which frames and sequence numbers arrive), an admin
-client, and JWT builders for WebSocket subscribe messages.
+the options of a fast simulator, a raw WebSocket recorder (to see exactly which frames and
+sequence numbers arrive), an admin client, and JWT builders for WebSocket subscribe messages.
 """
 
 from __future__ import annotations
@@ -19,6 +19,16 @@ import websockets
 from coinbase import jwt_generator
 
 from gpt_trader_coinbase_sim.server import SimInfo
+
+# SimulatorThread options for tests: a market that moves ten times a second, heartbeats as
+# often and ticker batches every half second, so tests wait on frames for a fraction of a
+# second; half an hour of candle history keeps start-up short.
+FAST: dict[str, Any] = {
+    "tick_s": 0.1,
+    "history_minutes": 30,
+    "heartbeat_s": 0.1,
+    "ticker_batch_s": 0.5,
+}
 
 
 def ssl_context(info: SimInfo) -> ssl.SSLContext:

@@ -28,9 +28,7 @@ from gpt_trader.plugins import PluginManager, make_plugin_manager
 from gpt_trader.store import Store
 from gpt_trader.testing import First
 from gpt_trader_coinbase_sim.server import SimulatorThread
-from gpt_trader_coinbase_sim.testing import admin
-
-FAST_SIM = {"tick_s": 0.1, "history_minutes": 30, "heartbeat_s": 0.1, "ticker_batch_s": 0.5}
+from gpt_trader_coinbase_sim.testing import FAST, admin
 
 
 @pytest.fixture
@@ -39,7 +37,7 @@ def sims(tmp_path: Path) -> Iterator[Callable[..., SimulatorThread]]:
     started: list[SimulatorThread] = []
 
     def make(**options: Any) -> SimulatorThread:
-        opts = {**FAST_SIM, "balances": {"USD": Decimal("1000000")}, **options}
+        opts = {**FAST, "balances": {"USD": Decimal("1000000")}, **options}
         st = SimulatorThread(tmp_path / f"cbsim{len(started)}", **opts)
         st.start()
         started.append(st)

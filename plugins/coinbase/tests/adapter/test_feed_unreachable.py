@@ -15,8 +15,7 @@ from gpt_trader.app import assemble, finish, start
 from gpt_trader.config import BotConfig
 from gpt_trader.store import Store
 from gpt_trader_coinbase_sim.server import SimulatorThread
-
-FAST = {"tick_s": 0.1, "history_minutes": 30, "heartbeat_s": 0.1, "ticker_batch_s": 0.5}
+from gpt_trader_coinbase_sim.testing import FAST
 
 
 def stopped_simulator(where: Path) -> SimulatorThread:
