@@ -105,6 +105,13 @@ def test_config_show_refuses_what_run_refuses(tmp_path: Path) -> None:
         assert shown == ran, what
 
 
+def test_an_error_prints_brackets_as_written(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no[such].toml")
+    for args in (("config", "show"), ("run", "--state-dir", str(tmp_path / "s"))):
+        line = one_line_error(gpt_trader(*args, "--profile", missing))
+        assert line == f"error: profile file '{missing}' does not exist", line
+
+
 def test_validation_messages_have_no_pydantic_prefix(tmp_path: Path) -> None:
     cases = [
         profile(tmp_path, "loss", '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n'),

@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=args, prog_name="gpt-trader", standalone_mode=True)
     except UserError as exc:
+        from rich.markup import escape
+
         from gpt_trader.cli.output import stderr
 
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)

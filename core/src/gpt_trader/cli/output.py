@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -31,5 +32,6 @@ def fail(message: str, code: int = 2) -> None:
     """One readable line on stderr, then exit with ``code``."""
     import typer
 
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    # escaped: a message naming `[broker]` or `gpt-trader-coinbase[sim]` prints as written
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
     raise typer.Exit(code)
