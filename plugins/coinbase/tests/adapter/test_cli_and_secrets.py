@@ -13,14 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.cli.main import main
 from gpt_trader.errors import BrokerError, UserError
 from gpt_trader.runtime.live import Bounds, run_live
 from gpt_trader_coinbase.auth import Credentials, load_key_file, make_credentials
 from gpt_trader_coinbase.rest import RestClient
+from gpt_trader_coinbase_sim.keys import generate_key
 from gpt_trader_coinbase_sim.server import SimulatorThread
 from pydantic import SecretStr
 
@@ -48,15 +47,6 @@ def csim(tmp_path_factory):
 def sim_env(csim, monkeypatch):
     monkeypatch.setenv("GPT_TRADER_COINBASE_SIM", str(Path(csim.info.state_dir) / "sim.json"))
     return csim
-
-
-def _new_pem() -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -217,7 +207,7 @@ async def test_the_secret_never_leaks(csim, cbt, secret, tmp_path, monkeypatch, 
             summary = await finish(runtime, "test")
         texts.append(json.dumps(summary, default=str))
         # Error paths: a key the venue does not know, a broken secret, bad key files.
-        stranger = make_credentials("organizations/z/apiKeys/z", _new_pem(), "test")
+        stranger = make_credentials("organizations/z/apiKeys/z", generate_key().private_key, "test")
         rest = RestClient(
             csim.info.rest_base_url, credentials=stranger, ca_file=csim.info.cert_file
         )
