@@ -9,7 +9,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from gpt_trader.domain import Candle, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
-from gpt_trader.domain.events import FillReceived
+from gpt_trader.domain.events import FillReceived, InventoryAdjusted
 from gpt_trader.domain.market import NS
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.kernel import Kernel
@@ -155,4 +155,30 @@ async def test_a_broker_without_reports_is_not_reconciled_by_the_timer(tmp_path:
     clock.advance_to(FROZEN_TS + 3600 * NS)
     await kernel.on_timer()
     assert kernel.reconciler.stats.runs == 0
+    store.close()
+
+
+async def test_the_reconcile_shrinks_the_inventory_to_a_smaller_balance_once(
+    tmp_path: Path,
+) -> None:
+    kernel, broker, store, recorder, _ = setup(tmp_path)
+    await kernel.start()
+    await kernel.on_market(bar("100", "101", "99", "100", 0))
+    await kernel.submit(OrderRequest("mkt", BTC, Side.BUY, D("0.5")))
+    assert kernel.positions[BTC].size == D("0.5")
+    await kernel.submit(resting_buy("rest"))  # working: the BTC balance may still move
+    broker.exchange._ledger.debit("BTC", D("0.2"))  # the user withdraws behind the bot's back
+
+    await kernel.reconcile_now()
+    assert kernel.positions[BTC].size == D("0.5")  # not judged with an order working
+    assert not recorder.of(InventoryAdjusted)
+
+    await kernel.broker.cancel(["rest"])
+    for _ in range(2):
+        await kernel.reconcile_now()
+
+    [shrunk] = recorder.of(InventoryAdjusted)
+    assert (shrunk.adjustment.kind, shrunk.adjustment.size) == ("shrunk", D("-0.2"))
+    assert kernel.positions[BTC].size == D("0.3")
+    assert kernel.holdings[BTC] == D("0.3")
     store.close()
