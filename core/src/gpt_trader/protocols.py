@@ -104,6 +104,56 @@ class Broker(Protocol):
     async def fills(self, since_ts: int = 0) -> list[Fill]: ...
 
 
+# ---- reconciliation: the venue reports, the kernel decides (gpt_trader.engine.reconciler) ----
+
+
+@runtime_checkable
+class ReportingBroker(Protocol):
+    """A broker that produces the reports of the kernel's periodic reconcile itself.
+
+    Optional: a broker without these is reconciled from ``fills``, ``open_orders`` and
+    ``order``, and only when something asks (a :class:`ReconcilingListener` call). Reports
+    may repeat what the kernel already has; the kernel applies each fill once by
+    ``trade_id`` and ignores an order update that moves nothing. Positions are read with
+    ``Broker.positions``.
+    """
+
+    @property
+    def reconcile_interval_s(self) -> float:
+        """How often the kernel reconciles (seconds): from its timer, after this much time
+        since the last attempt. The venue's request budget decides, so it is the broker's."""
+        ...
+
+    async def fill_reports(self, since_ts: int) -> list[Fill]:
+        """Called first in each reconcile, with the time the last complete one began (the
+        kernel's start at first). Return the venue's fills from then on (earlier ones too
+        if the venue lists fills late), each with its ``client_order_id``; raise
+        ``BrokerError`` when they cannot be read."""
+        ...
+
+    async def order_reports(self, client_order_ids: Sequence[str]) -> list[Order]:
+        """Called after the fills are applied, with the client ids of the orders the
+        kernel thinks working. Return the venue's working orders and the current state of
+        each order asked about that the venue knows (finished ones included). An order may
+        not count fills the kernel has not been given: hand them over first (``on_fill``),
+        or report it as still working with the size delivered so far."""
+        ...
+
+
+@runtime_checkable
+class ReconcilingListener(Protocol):
+    """A listener (the kernel) a broker can ask for a reconcile out of schedule: after its
+    stream missed messages (a reconnect, a sequence gap, a silence)."""
+
+    async def reconcile_now(self) -> None:
+        """Reconcile once, after any reconcile in progress; raises ``BrokerError`` when a
+        report cannot be read, so the broker can try again."""
+        ...
+
+
+# ---- end of reconciliation --------------------------------------------------------------------
+
+
 @runtime_checkable
 class MarketDrivenBroker(Protocol):
     """A simulated broker that matches against the market events the kernel sees."""

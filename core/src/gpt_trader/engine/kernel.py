@@ -3,7 +3,8 @@
 Market events flow signals -> voter -> filters -> sizer -> pre-trade guards -> broker;
 order and fill events flow back into orders, positions and P&L; every domain event goes to
 the sinks. Drivers call ``on_market``, ``on_timer`` and ``stop``; brokers call ``on_order``
-and ``on_fill``. The kernel never sleeps and never reads the wall clock itself.
+and ``on_fill``; the reconciler it owns (:mod:`gpt_trader.engine.reconciler`) asks the broker
+for reports on its timer. The kernel never sleeps and never reads the wall clock itself.
 """
 
 from __future__ import annotations
@@ -63,12 +64,14 @@ from gpt_trader.domain.market import BookView, event_price, ts_to_iso
 from gpt_trader.engine.book import L2Book
 from gpt_trader.engine.guards import GuardStack, blocks
 from gpt_trader.engine.ledger import Ledger
+from gpt_trader.engine.reconciler import Reconciler
 from gpt_trader.errors import BrokerError, UserError
 from gpt_trader.protocols import (
     Broker,
     Filter,
     MarketDrivenBroker,
     OrderJournal,
+    ReportingBroker,
     Signal,
     Sink,
     Sizer,
@@ -151,6 +154,9 @@ class Kernel:
         # Spot: what the account holds of each product's base (the venue's figure); the
         # bot's inventory is its position, built from its own fills and adjustments only.
         self.holdings: dict[str, Decimal] = {}
+        broker = parts.broker
+        interval = broker.reconcile_interval_s if isinstance(broker, ReportingBroker) else None
+        self.reconciler = Reconciler(self, interval)
 
     # ---- StateView -------------------------------------------------------------------------
     @property
@@ -209,6 +215,7 @@ class Kernel:
     async def start(self, *, trading_state: TradingState = TradingState.ACTIVE) -> None:
         """Connect the broker, rebuild positions from the recorded fills, reconcile with the
         venue (orders by client_order_id, missing fills, positions), take cash from it."""
+        self.reconciler.begin(self.now)
         await self.broker.start(self)
         self._rebuild_inventory()
         recorded_funding = getattr(self.parts.journal, "funding_payments", None)
@@ -750,6 +757,7 @@ class Kernel:
     # ---- guards & state --------------------------------------------------------------------
     async def on_timer(self) -> None:
         await self.resolve_unknown()
+        await self.reconciler.tick()
         self.ledger.update_peak()
         self.run_runtime_guards()
         if self._reductions:
@@ -778,6 +786,11 @@ class Kernel:
             else:
                 self.on_order(venue)
                 await self.backfill(self.orders[cid].created_ts, cid)
+
+    async def reconcile_now(self) -> None:
+        """A periodic reconcile out of schedule (a broker whose stream missed messages asks
+        for it); raises the broker's error when the venue's reports cannot be read."""
+        await self.reconciler.run_once()
 
     def run_runtime_guards(self) -> None:
         if not self.parts.guards.runtime or not self._started:

@@ -85,7 +85,7 @@ async def test_cfm_bot_opens_and_closes_a_leveraged_future(sims, cbt, tmp_path, 
                 OrderRequest("close-1", CFM_PERP, Side.SELL, D(2), reduce_only=True)
             )
             await cbt.settle(kernel)
-        await broker.reconcile_once()
+        await kernel.reconcile_now()
     finally:
         summary = await finish(runtime, "test")
     print(
@@ -198,7 +198,7 @@ async def test_cfm_expiry_settles_at_the_venue_and_in_the_store(sims, cbt, tmp_p
         seconds = (expiry - sim.state.clock.now_ns()) / 1e9 + 60
         await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": seconds})
         await cbt.wait_for("the settlement", lambda: kernel.positions[future].size == 0, 20.0)
-        await kernel.broker.reconcile_once()
+        await kernel.reconcile_now()
     finally:
         await finish(runtime, "test")
     (settlement,) = sim.call(lambda: sim.state.venue.derivatives.settlements(future))
@@ -236,7 +236,7 @@ async def test_a_venue_liquidation_is_reconciled_into_the_store(sims, cbt, tmp_p
             )
         )
         await cbt.wait_for("the liquidation", lambda: kernel.positions[PERP].size == 0, 20.0)
-        await kernel.broker.reconcile_once()
+        await kernel.reconcile_now()
     finally:
         await finish(runtime, "test")
     store = Store(state_dir / "gpt_trader.db", create=False)
@@ -298,7 +298,7 @@ async def test_the_liquidation_buffer_guard_cuts_before_the_venue_liquidates(
             await broker.read_risk()
             await kernel.on_timer()
             await cbt.settle(kernel, 3.0)
-        await broker.reconcile_once()
+        await kernel.reconcile_now()
     finally:
         await finish(runtime, "test")
     cuts = [o for o in kernel.orders.values() if o.tag == "guard:guard.liquidation_buffer"]

@@ -61,7 +61,7 @@ async def test_kernel_against_simulator_with_faults(name, sims, cbt, tmp_path, m
         cbt.set_faults(sim, None)
         await cbt.settle(kernel, 8.0)
         broker = kernel.broker
-        await broker.reconcile_once()
+        await kernel.reconcile_now()
     finally:
         summary = await finish(runtime, "test")
     print(name, summary["orders"], summary["fills"], broker.stats, faults_seen, pauses.calls)

@@ -48,7 +48,7 @@ async def test_the_bot_trades_a_usdc_universe_on_the_coinbase_sim_profile(
         await start(runtime)
         await cbt.trade_for(runtime, 4.0)
         await cbt.settle(kernel, 8.0)
-        await kernel.broker.reconcile_once()
+        await kernel.reconcile_now()
         # The in-process simulator lives as long as the run: read its ledger now.
         info = SimInfo(**json.loads((state_dir / "coinbase-sim" / "sim.json").read_text()))
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", info.cert_file)

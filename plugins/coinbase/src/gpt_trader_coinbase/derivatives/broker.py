@@ -1,7 +1,8 @@
 """What ``coinbase.cfm`` and ``coinbase.intx`` share on top of the spot adapter.
 
-Orders, fills, the user channel, resyncs, the ambiguous-submit lookup and the periodic
-reconcile are the spot broker's (:class:`~gpt_trader_coinbase.spot.broker.CoinbaseSpotBroker`);
+Orders, fills, the user channel, resyncs, the ambiguous-submit lookup and the reports for
+the kernel's reconcile are the spot broker's
+(:class:`~gpt_trader_coinbase.spot.broker.CoinbaseSpotBroker`);
 a derivative venue changes four things:
 
 * products are the venue's FUTURE listings, with contract size and margin terms;
@@ -40,7 +41,8 @@ from gpt_trader_coinbase.derivatives.convert import (
     venue_of,
 )
 from gpt_trader_coinbase.rest import RestError
-from gpt_trader_coinbase.spot.broker import BrokerConfig, CoinbaseSpotBroker
+from gpt_trader_coinbase.spot.broker import CoinbaseSpotBroker
+from gpt_trader_coinbase.spot.config import BrokerConfig
 
 log = logging.getLogger("gpt_trader_coinbase.derivatives")
 ZERO = Decimal(0)

@@ -164,7 +164,8 @@ def broker_config_fields(params: SpotBrokerParams, ctx: BuildContext) -> dict[st
 
 
 def make_spot_broker(params: SpotBrokerParams, ctx: BuildContext) -> Any:
-    from gpt_trader_coinbase.spot.broker import BrokerConfig, CoinbaseSpotBroker
+    from gpt_trader_coinbase.spot.broker import CoinbaseSpotBroker
+    from gpt_trader_coinbase.spot.config import BrokerConfig
 
     def make(rest: Any, endpoints: Endpoints, credentials: Credentials, lease: Any) -> Any:
         config = BrokerConfig(**broker_config_fields(params, ctx))
