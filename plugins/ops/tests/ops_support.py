@@ -211,6 +211,40 @@ def failed(component: str, error: str) -> ComponentFailed:
     return ComponentFailed(T0, component, error)
 
 
+def connection(component: str, status: str, detail: str = "") -> dict[str, Any]:
+    """A venue adapter's ``connection.status`` event, as the store keeps its payload."""
+    return {
+        "type": "connection.status",
+        "ts": T0,
+        "component": component,
+        "status": status,
+        "detail": detail,
+    }
+
+
+def rest_call(
+    method: str,
+    path: str,
+    status: int,
+    latency_s: float,
+    remaining: int | None = None,
+    limit: int | None = None,
+    retries: int = 0,
+) -> dict[str, Any]:
+    """A venue adapter's ``rest.call`` event, as the store keeps its payload."""
+    return {
+        "type": "rest.call",
+        "ts": T0,
+        "method": method,
+        "path": path,
+        "status": status,
+        "latency_s": latency_s,
+        "rate_limit_remaining": remaining,
+        "rate_limit_limit": limit,
+        "retries": retries,
+    }
+
+
 class FakeState:
     """What check_state reads from a kernel."""
 

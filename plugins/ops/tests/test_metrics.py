@@ -15,10 +15,10 @@ import pytest
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.domain import OrderStatus, Severity, TradingState
 from gpt_trader.domain.events import OrderUpdated
-from gpt_trader_ops.conventions import ConnectionStatus, RestCall
 from gpt_trader_ops.metrics import PORT_ENV, MetricsParams, MetricsSink, resolve_port
 from ops_support import (
     T0,
+    connection,
     dev_config,
     drive,
     failed,
@@ -27,6 +27,7 @@ from ops_support import (
     intent,
     plugin_manager,
     rejected,
+    rest_call,
     state_change,
     trip,
     updated,
@@ -182,11 +183,11 @@ def test_event_families_from_orders_guards_and_venue_telemetry() -> None:
         trip("guard.max_drawdown", Severity.CRITICAL, TradingState.REDUCE_ONLY),
         trip("guard.daily_loss", Severity.WARN, TradingState.REDUCE_ONLY),
         state_change(TradingState.HALTED),
-        ConnectionStatus(T0, "coinbase.ws", "disconnected", "reset"),
-        ConnectionStatus(T0, "coinbase.ws", "reconnected"),
+        connection("coinbase.ws", "disconnected", "reset"),
+        connection("coinbase.ws", "reconnected"),
         failed("feed:coinbase.market", "reconnected after 1.2s"),
-        RestCall(T0, "GET", "/api/v3/brokerage/orders/historical/1234", 200, 0.08, 27, 30),
-        RestCall(T0, "POST", "/api/v3/brokerage/orders", 503, 1.7, 26, 30, retries=2),
+        rest_call("GET", "/api/v3/brokerage/orders/historical/1234", 200, 0.08, 27, 30),
+        rest_call("POST", "/api/v3/brokerage/orders", 503, 1.7, 26, 30, retries=2),
     ]
     for event in events:
         sink.handle(event)
@@ -239,7 +240,7 @@ def test_a_dropped_connection_reads_zero_until_it_returns() -> None:
         total(parse(sink.scrape().decode()), "gpt_trader_connection_up", component="coinbase.ws")
         == 0
     )
-    sink.handle(ConnectionStatus(T0, "coinbase.ws", "connected"))
+    sink.handle(connection("coinbase.ws", "connected"))
     assert (
         total(parse(sink.scrape().decode()), "gpt_trader_connection_up", component="coinbase.ws")
         == 1
