@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import REPO, gpt_trader
+from gpt_trader.testing import install_plugin
 
 SAMPLE_CSV = REPO / "tests" / "data" / "btcusd_1m_sample.csv"
 
@@ -64,13 +65,10 @@ def profile(tmp_path: Path, name: str, body: str) -> str:
 @pytest.fixture
 def secretive_plugin(tmp_path: Path) -> dict[str, str]:
     """A fake installed distribution (dist-info on PYTHONPATH) with the ``secretive.sink``."""
-    site = tmp_path / "site"
-    info = site / "secretive_plugin-1.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: secretive-plugin\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[gpt_trader]\nsecretive = secretive_sink\n")
-    (site / "secretive_sink.py").write_text(SECRET_SINK)
-    return {"PYTHONPATH": str(site)}
+    site = install_plugin(
+        tmp_path / "site", "secretive", SECRET_SINK, distribution="secretive-plugin", version="1.0"
+    )
+    return {"PYTHONPATH": site}
 
 
 def test_config_show_refuses_what_run_refuses(tmp_path: Path) -> None:

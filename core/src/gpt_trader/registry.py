@@ -27,6 +27,11 @@ _HOOK_FOR_KIND = {
 }
 
 
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "no reason given"
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 @dataclass(frozen=True)
 class Registered:
     spec: ComponentSpec
@@ -98,8 +103,13 @@ class Registry:
             return table[name].spec
         hint = difflib.get_close_matches(name, list(table), n=1)
         known = ", ".join(sorted(table)) or "none installed"
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {known})"
-        raise ComponentNotFound(f"unknown {kind.value} {name!r}{suggestion}")
+        notes = [f"did you mean {hint[0]!r}?" if hint else f"known: {known}"]
+        # A plugin that failed cannot say what it offers: any of them may have had it.
+        notes[:0] = [
+            f"plugin {rec.name!r} failed to load: {_first_line(rec.error)}"
+            for rec in self._pm.failed()
+        ]
+        raise ComponentNotFound(f"unknown {kind.value} {name!r} ({'; '.join(notes)})")
 
     def validate(self, kind: Kind, name: str, params: dict[str, Any]) -> BaseModel:
         """Check ``params`` against the component's settings model without building it;

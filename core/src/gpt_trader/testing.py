@@ -11,6 +11,7 @@ that need a strategy without the strategies distribution.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -173,6 +174,23 @@ class FlipStrategy:
     @hookimpl
     def register_voters(self) -> Iterator[ComponentSpec]:
         yield ComponentSpec("test.first", Kind.VOTER, lambda p, ctx: First())
+
+
+def install_plugin(
+    where: Path, name: str, source: str, *, distribution: str = "", version: str = "0.1"
+) -> str:
+    """Install ``source`` as plugin ``name`` the way discovery finds an installed wheel: a
+    module ``<name>_plugin`` and a ``*.dist-info`` with its ``gpt_trader`` entry point
+    under ``where``. Returns the PYTHONPATH a CLI subprocess discovers it with."""
+    where.mkdir(parents=True, exist_ok=True)
+    module = f"{name}_plugin"
+    dist = distribution or module
+    (where / f"{module}.py").write_text(source)
+    info = where / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[gpt_trader]\n{name} = {module}\n")
+    return os.pathsep.join(p for p in (str(where), os.environ.get("PYTHONPATH", "")) if p)
 
 
 def sample_csv() -> Path:
