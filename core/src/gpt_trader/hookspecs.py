@@ -9,13 +9,14 @@ stop of a run.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
     import typer
 
+    from gpt_trader.app import Runtime
     from gpt_trader.components import ComponentSpec
 
 PROJECT = "gpt_trader"
@@ -156,7 +157,7 @@ def register_commands(app: typer.Typer) -> None:
 
 
 @hookspec
-def startup(context: Any) -> None:
+def startup(context: Runtime) -> None:
     """React to a run starting; ``context`` is the assembled :class:`gpt_trader.app.Runtime`.
 
     Called once after the profile is assembled and before the first event. An exception
@@ -171,7 +172,7 @@ def startup(context: Any) -> None:
 
 
 @hookspec
-def shutdown(context: Any) -> None:
+def shutdown(context: Runtime) -> None:
     """React to a run ending; ``context`` is the same object ``startup`` received.
 
     Called once after the last event, the store flushed, also after an error. Return nothing.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -14,6 +14,9 @@ from gpt_trader.config.profiles import describe_validation_error
 from gpt_trader.config.settings import ComponentRef
 from gpt_trader.errors import ComponentClash, ComponentNotFound, UserError
 from gpt_trader.plugins import PluginManager
+
+if TYPE_CHECKING:
+    from gpt_trader.app import Runtime
 
 _HOOK_FOR_KIND = {
     Kind.BROKER: "register_brokers",
@@ -137,13 +140,13 @@ class Registry:
         except ValidationError as exc:
             raise UserError(f"{kind.value} {name!r}: {describe_validation_error(exc)}") from None
 
-    def startup(self, context: Any) -> None:
+    def startup(self, context: Runtime) -> None:
         self._broadcast("startup", context)
 
-    def shutdown(self, context: Any) -> None:
+    def shutdown(self, context: Runtime) -> None:
         self._broadcast("shutdown", context)
 
-    def _broadcast(self, hook_name: str, context: Any) -> None:
+    def _broadcast(self, hook_name: str, context: Runtime) -> None:
         for impl in reversed(getattr(self._pm.hook, hook_name).get_hookimpls()):
             try:
                 impl.function(context)
