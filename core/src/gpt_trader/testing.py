@@ -1,8 +1,9 @@
 """Test helpers for GPT-Trader and its plugins, shipped as a pytest plugin (``pytest11``).
 
 Fixtures: ``plugin_manager`` (fresh, no entry points loaded), ``register_plugin`` (register
-an object for one test), ``frozen_clock``, ``sim_broker`` and ``replay_feed`` (the sample
-candles shipped with the tests, or any CSV you point it at). :func:`manual_kernel` builds a
+an object for one test), ``sim_broker`` and ``replay_feed`` (3,000 deterministic BTC-USD
+1-minute candles from 2025-01-01, needing nothing outside the installed package).
+:func:`install_plugin` installs a plugin module for a CLI subprocess to discover. :func:`manual_kernel` builds a
 kernel without a strategy over a simulated exchange, for tests that place orders and move
 prices themselves (guards, funding, liquidations). :class:`FlipStrategy` registers a
 signal (``test.flip``) and a voter (``test.first``) that trade often, for a plugin's tests
@@ -61,12 +62,6 @@ def register_plugin(plugin_manager: PluginManager) -> Iterator[Callable[..., Any
     for name in names:
         if plugin_manager.get_plugin(name) is not None:
             plugin_manager.unregister(name=name)
-
-
-@pytest.fixture
-def frozen_clock() -> SimClock:
-    """A clock standing at 2025-01-01T00:00:00Z until the test advances it."""
-    return SimClock(FROZEN_TS)
 
 
 @pytest.fixture
@@ -205,7 +200,10 @@ def sample_csv() -> Path:
 
 @pytest.fixture
 def replay_feed() -> Any:
-    """Candles from the shipped BTC-USD 1-minute sample (3,000 bars)."""
-    from gpt_trader.sim.csvfeed import CsvCandleFeed
+    """3,000 deterministic BTC-USD 1-minute candles (a random walk) from FROZEN_TS: a
+    ReplayableFeed (``events``) and a Feed (``stream``, unpaced)."""
+    from gpt_trader.sim.products import default_products
+    from gpt_trader.sim.synthetic import SyntheticFeed
 
-    return CsvCandleFeed(sample_csv(), symbol="BTC-USD")
+    products = default_products(["BTC-USD"])
+    return SyntheticFeed(products, seed=7, start_ts=FROZEN_TS, pace_s=0, limit=3000)
