@@ -71,49 +71,60 @@ def secretive_plugin(tmp_path: Path) -> dict[str, str]:
     return {"PYTHONPATH": site}
 
 
-def test_config_show_refuses_what_run_refuses(tmp_path: Path) -> None:
-    cases = {
-        "negative cash from the environment": (
-            "dev",
-            {"GPT_TRADER_BROKER__STARTING_CASH": "-5"},
-            "starting_cash",
-        ),
-        "unknown key": (
-            profile(tmp_path, "typo", '[broker]\nuse = "sim"\nstartng_cash = "5"\n'),
-            {},
-            "startng_cash: unknown field",
-        ),
-        "negative cash in the file": (
-            profile(tmp_path, "neg", '[broker]\nuse = "sim"\nstarting_cash = "-5"\n'),
-            {},
-            "starting_cash",
-        ),
-        "a guard's own check": (
-            profile(tmp_path, "loss", '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n'),
+@pytest.mark.parametrize(
+    ("profile_body", "env", "expected"),
+    [
+        (None, {"GPT_TRADER_BROKER__STARTING_CASH": "-5"}, "starting_cash"),
+        ('[broker]\nuse = "sim"\nstartng_cash = "5"\n', {}, "startng_cash: unknown field"),
+        ('[broker]\nuse = "sim"\nstarting_cash = "-5"\n', {}, "starting_cash"),
+        (
+            '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n',
             {},
             "limit: must be greater than zero (got -10)",
         ),
-    }
-    for what, (name, env, expected) in cases.items():
-        shown = one_line_error(gpt_trader("config", "show", "--profile", name, env=env))
-        assert expected in shown, (what, shown)
-        ran = one_line_error(
-            gpt_trader("run", "--profile", name, "--state-dir", str(tmp_path / "s"), env=env)
-        )
-        assert shown == ran, what
+    ],
+    ids=[
+        "negative cash from the environment",
+        "unknown key",
+        "negative cash in the file",
+        "a guard's own check",
+    ],
+)
+def test_config_show_refuses_what_run_refuses(
+    tmp_path: Path, profile_body: str | None, env: dict[str, str], expected: str
+) -> None:
+    name = "dev" if profile_body is None else profile(tmp_path, "bad", profile_body)
+    shown = one_line_error(gpt_trader("config", "show", "--profile", name, env=env))
+    assert expected in shown
+    ran = one_line_error(
+        gpt_trader("run", "--profile", name, "--state-dir", str(tmp_path / "s"), env=env)
+    )
+    assert shown == ran
 
 
-def test_validation_messages_have_no_pydantic_prefix(tmp_path: Path) -> None:
-    cases = [
-        profile(tmp_path, "loss", '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n'),
-        str(tmp_path / "lower.toml"),
-    ]
-    (tmp_path / "lower.toml").write_text('[profile]\nuniverse = ["btc-usd"]\n')
-    for name in cases:
-        for args in (("config", "show"), ("run", "--state-dir", str(tmp_path / "s"))):
-            line = one_line_error(gpt_trader(*args, "--profile", name))
-            assert "Value error" not in line, line
-            assert "must be greater than zero" in line or "not a product id" in line, line
+@pytest.mark.parametrize(
+    "profile_body",
+    [
+        '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n',
+        None,  # a universe of lower-case symbols
+    ],
+    ids=["guard-limit", "lower-case-symbol"],
+)
+@pytest.mark.parametrize(
+    "command", [("config", "show"), ("run", "--state-dir", "{tmp}/s")], ids=["config", "run"]
+)
+def test_validation_messages_have_no_pydantic_prefix(
+    tmp_path: Path, profile_body: str | None, command: tuple[str, ...]
+) -> None:
+    if profile_body is None:
+        name = str(tmp_path / "lower.toml")
+        (tmp_path / "lower.toml").write_text('[profile]\nuniverse = ["btc-usd"]\n')
+    else:
+        name = profile(tmp_path, "loss", profile_body)
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in command]
+    line = one_line_error(gpt_trader(*args, "--profile", name))
+    assert "Value error" not in line, line
+    assert "must be greater than zero" in line or "not a product id" in line, line
 
 
 def test_config_show_redacts_every_secret(tmp_path: Path, secretive_plugin: dict[str, str]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -92,6 +94,15 @@ async def drive(runtime: Any, max_events: int, stop: asyncio.Event | None = None
         stop=stop or asyncio.Event(),
         guard_interval_s=0.05,
     )
+
+
+async def until(cond: Callable[[], bool], within_s: float = 20.0) -> None:
+    """Wait, yielding to the loop, until ``cond()`` is true; fail after ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
 
 
 def free_port() -> int:

@@ -3,7 +3,6 @@ once the cooldown has passed; the sink in a real run; the rules' settings."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -29,6 +28,7 @@ from ops_support import (
     state_change,
     stopped,
     trip,
+    until,
     updated,
 )
 from pydantic import ValidationError
@@ -217,9 +217,13 @@ async def test_the_alerts_sink_in_a_run_checks_state_on_a_timer_and_writes_a_fil
     await start(runtime)
     (sink,) = runtime.extra["gpt_trader_ops"].alerts
     runtime.kernel.operator_set_state(TradingState.REDUCE_ONLY, "test")
-    from_event = sum(1 for a in sink.engine.fired if a.rule == "reduce_only_active")
-    await asyncio.sleep(0.2)
-    from_timer = sum(1 for a in sink.engine.fired if a.rule == "reduce_only_active")
+
+    def fired() -> int:
+        return sum(1 for a in sink.engine.fired if a.rule == "reduce_only_active")
+
+    from_event = fired()
+    await until(lambda: fired() > from_event)  # the periodic state check fires it again
+    from_timer = fired()
     await finish(runtime, "signal")
     assert from_event == 1
     assert from_timer > from_event, "the periodic state check did not run"

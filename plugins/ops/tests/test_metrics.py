@@ -4,10 +4,8 @@ families fed by venue telemetry events, and where the port comes from."""
 from __future__ import annotations
 
 import asyncio
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from ops_support import (
     rest_call,
     state_change,
     trip,
+    until,
     updated,
 )
 from prometheus_client.parser import text_string_to_metric_families
@@ -60,14 +59,6 @@ def scrape(url: str) -> Samples:
         return parse(resp.read().decode())
 
 
-async def until(cond: Callable[[], bool], within_s: float = 20.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
-
-
 async def test_scraping_a_trading_dev_profile_twice_shows_the_families_change(
     tmp_path: Path,
 ) -> None:
@@ -85,8 +76,16 @@ async def test_scraping_a_trading_dev_profile_twice_shows_the_families_change(
         first = await asyncio.to_thread(scrape, url)
         seen = kernel.summary()["fills"]
         await until(lambda: kernel.summary()["fills"] >= seen + 4)
-        await asyncio.sleep(0.1)  # one refresh of the kernel-state gauges
-        second = await asyncio.to_thread(scrape, url)
+        calls = total(first, "gpt_trader_broker_calls_total")
+        scraped: list[Samples] = []
+
+        def refreshed() -> bool:
+            # The kernel-state gauges move on the sink's own timer, not with the events.
+            scraped.append(scrape(url))
+            return total(scraped[-1], "gpt_trader_broker_calls_total") > calls
+
+        await until(refreshed)
+        second = scraped[-1]
     finally:
         stop.set()
         await driver
@@ -278,7 +277,9 @@ async def test_orders_count_once_per_status_and_the_money_gauges_match_the_summa
         # The same transition told again (a replayed venue message, an adapter's report).
         for order in (filled[0], filled[-1], filled[-1]):
             kernel.emit(OrderUpdated(kernel.now, order.copy()))
-        await asyncio.sleep(0.1)  # several refreshes of the kernel-state gauges
+        metrics = runtime.extra["gpt_trader_ops"].metrics
+        metrics.refresh()
+        metrics.refresh()  # a second refresh must not count anything twice
         samples = await asyncio.to_thread(scrape, f"http://127.0.0.1:{port}/metrics")
         summary = kernel.summary()
     finally:
