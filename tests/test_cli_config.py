@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import REPO, gpt_trader
+from gpt_trader.testing import install_plugin
 
 SAMPLE_CSV = REPO / "tests" / "data" / "btcusd_1m_sample.csv"
 
@@ -64,45 +65,41 @@ def profile(tmp_path: Path, name: str, body: str) -> str:
 @pytest.fixture
 def secretive_plugin(tmp_path: Path) -> dict[str, str]:
     """A fake installed distribution (dist-info on PYTHONPATH) with the ``secretive.sink``."""
-    site = tmp_path / "site"
-    info = site / "secretive_plugin-1.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: secretive-plugin\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[gpt_trader]\nsecretive = secretive_sink\n")
-    (site / "secretive_sink.py").write_text(SECRET_SINK)
-    return {"PYTHONPATH": str(site)}
+    site = install_plugin(
+        tmp_path / "site", "secretive", SECRET_SINK, distribution="secretive-plugin", version="1.0"
+    )
+    return {"PYTHONPATH": site}
 
 
-def test_config_show_refuses_what_run_refuses(tmp_path: Path) -> None:
-    cases = {
-        "negative cash from the environment": (
-            "dev",
-            {"GPT_TRADER_BROKER__STARTING_CASH": "-5"},
-            "starting_cash",
-        ),
-        "unknown key": (
-            profile(tmp_path, "typo", '[broker]\nuse = "sim"\nstartng_cash = "5"\n'),
-            {},
-            "startng_cash: unknown field",
-        ),
-        "negative cash in the file": (
-            profile(tmp_path, "neg", '[broker]\nuse = "sim"\nstarting_cash = "-5"\n'),
-            {},
-            "starting_cash",
-        ),
-        "a guard's own check": (
-            profile(tmp_path, "loss", '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n'),
+@pytest.mark.parametrize(
+    ("profile_body", "env", "expected"),
+    [
+        (None, {"GPT_TRADER_BROKER__STARTING_CASH": "-5"}, "starting_cash"),
+        ('[broker]\nuse = "sim"\nstartng_cash = "5"\n', {}, "startng_cash: unknown field"),
+        ('[broker]\nuse = "sim"\nstarting_cash = "-5"\n', {}, "starting_cash"),
+        (
+            '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n',
             {},
             "limit: must be greater than zero (got -10)",
         ),
-    }
-    for what, (name, env, expected) in cases.items():
-        shown = one_line_error(gpt_trader("config", "show", "--profile", name, env=env))
-        assert expected in shown, (what, shown)
-        ran = one_line_error(
-            gpt_trader("run", "--profile", name, "--state-dir", str(tmp_path / "s"), env=env)
-        )
-        assert shown == ran, what
+    ],
+    ids=[
+        "negative cash from the environment",
+        "unknown key",
+        "negative cash in the file",
+        "a guard's own check",
+    ],
+)
+def test_config_show_refuses_what_run_refuses(
+    tmp_path: Path, profile_body: str | None, env: dict[str, str], expected: str
+) -> None:
+    name = "dev" if profile_body is None else profile(tmp_path, "bad", profile_body)
+    shown = one_line_error(gpt_trader("config", "show", "--profile", name, env=env))
+    assert expected in shown
+    ran = one_line_error(
+        gpt_trader("run", "--profile", name, "--state-dir", str(tmp_path / "s"), env=env)
+    )
+    assert shown == ran
 
 
 def test_an_error_prints_brackets_as_written(tmp_path: Path) -> None:
@@ -112,17 +109,29 @@ def test_an_error_prints_brackets_as_written(tmp_path: Path) -> None:
         assert line == f"error: profile file '{missing}' does not exist", line
 
 
-def test_validation_messages_have_no_pydantic_prefix(tmp_path: Path) -> None:
-    cases = [
-        profile(tmp_path, "loss", '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n'),
-        str(tmp_path / "lower.toml"),
-    ]
-    (tmp_path / "lower.toml").write_text('[profile]\nuniverse = ["btc-usd"]\n')
-    for name in cases:
-        for args in (("config", "show"), ("run", "--state-dir", str(tmp_path / "s"))):
-            line = one_line_error(gpt_trader(*args, "--profile", name))
-            assert "Value error" not in line, line
-            assert "must be greater than zero" in line or "not a product id" in line, line
+@pytest.mark.parametrize(
+    "profile_body",
+    [
+        '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n',
+        None,  # a universe of lower-case symbols
+    ],
+    ids=["guard-limit", "lower-case-symbol"],
+)
+@pytest.mark.parametrize(
+    "command", [("config", "show"), ("run", "--state-dir", "{tmp}/s")], ids=["config", "run"]
+)
+def test_validation_messages_have_no_pydantic_prefix(
+    tmp_path: Path, profile_body: str | None, command: tuple[str, ...]
+) -> None:
+    if profile_body is None:
+        name = str(tmp_path / "lower.toml")
+        (tmp_path / "lower.toml").write_text('[profile]\nuniverse = ["btc-usd"]\n')
+    else:
+        name = profile(tmp_path, "loss", profile_body)
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in command]
+    line = one_line_error(gpt_trader(*args, "--profile", name))
+    assert "Value error" not in line, line
+    assert "must be greater than zero" in line or "not a product id" in line, line
 
 
 def test_config_show_redacts_every_secret(tmp_path: Path, secretive_plugin: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from cli_helpers import gpt_trader, run_json
 
 
@@ -95,44 +96,57 @@ def test_status_reads_the_store(tmp_path: Path) -> None:
     assert status["counts"]["fills"] == summary["fills"]
 
 
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    bad_size = tmp_path / "neg.toml"
-    bad_size.write_text(
+BAD_PROFILES = {
+    "neg": (
         '[profile]\nuniverse = ["BTC-USD"]\n[broker]\nuse = "sim"\n[feed]\nuse = "synthetic"\n'
         '[voter]\nuse = "majority"\n[sizer]\nuse = "sizer.fixed"\nsize = "-1"\n'
-    )
-    unknown = tmp_path / "unknown.toml"
-    unknown.write_text('[profile]\nuniverse = ["BTC-USD"]\n[[signals]]\nuse = "sma_crosss"\n')
-    bad_csv = tmp_path / "csv.toml"
-    bad_csv.write_text(
-        f'[profile]\nuniverse = ["BTC-USD"]\n[feed]\nuse = "csv"\npath = "{tmp_path / "missing.csv"}"\n'
+    ),
+    "unknown": '[profile]\nuniverse = ["BTC-USD"]\n[[signals]]\nuse = "sma_crosss"\n',
+    "csv": (
+        '[profile]\nuniverse = ["BTC-USD"]\n[feed]\nuse = "csv"\npath = "{tmp}/missing.csv"\n'
         '[[signals]]\nuse = "sma_cross"\n[voter]\nuse = "majority"\n[sizer]\nuse = "sizer.fixed"\nsize = "0.001"\n'
-    )
-    bad_symbol = tmp_path / "sym.toml"
-    bad_symbol.write_text('[profile]\nuniverse = ["FOO-USD"]\n')
-    cases = {
-        ("run", "--profile", "dve"): "unknown profile 'dve'",
-        ("run", "--profile", str(bad_size), "--state-dir", str(tmp_path / "a")): "size",
+    ),
+    "sym": '[profile]\nuniverse = ["FOO-USD"]\n',
+}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("run", "--profile", "dve"), "unknown profile 'dve'"),
+        (("run", "--profile", "{tmp}/neg.toml", "--state-dir", "{tmp}/a"), "size"),
         (
-            "run",
-            "--profile",
-            str(unknown),
-            "--state-dir",
-            str(tmp_path / "b"),
-        ): "did you mean 'sma_cross'",
-        ("run", "--profile", str(bad_symbol), "--state-dir", str(tmp_path / "c")): "FOO-USD",
-        ("run", "--profile", "dev", "--state-dir", str(blocker / "state")): "state dir",
-        ("run", "--profile", "dev", "--for", "soon"): "invalid duration",
-        ("status", "--state-dir", str(tmp_path / "nothing")): "no store",
-        ("run", "--profile", "prod", "--state-dir", str(tmp_path / "d")): "pass --live",
-        ("run", "--profile", str(bad_csv), "--state-dir", str(tmp_path / "e")): "missing.csv",
-    }
-    for args, expected in cases.items():
-        proc = gpt_trader(*args)
-        assert proc.returncode == 2, (args, proc.stderr)
-        assert expected in proc.stderr, (args, proc.stderr)
-        assert "Traceback" not in proc.stderr, proc.stderr
-        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+            ("run", "--profile", "{tmp}/unknown.toml", "--state-dir", "{tmp}/b"),
+            "did you mean 'sma_cross'",
+        ),
+        (("run", "--profile", "{tmp}/sym.toml", "--state-dir", "{tmp}/c"), "FOO-USD"),
+        (("run", "--profile", "dev", "--state-dir", "{tmp}/file/state"), "state dir"),
+        (("run", "--profile", "dev", "--for", "soon"), "invalid duration"),
+        (("status", "--state-dir", "{tmp}/nothing"), "no store"),
+        (("run", "--profile", "prod", "--state-dir", "{tmp}/d"), "pass --live"),
+        (("run", "--profile", "{tmp}/csv.toml", "--state-dir", "{tmp}/e"), "missing.csv"),
+    ],
+    ids=[
+        "unknown-profile",
+        "negative-size",
+        "unknown-signal",
+        "unknown-symbol",
+        "state-dir-under-a-file",
+        "bad-duration",
+        "no-store",
+        "live-without-flag",
+        "missing-csv",
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    (tmp_path / "file").write_text("x")
+    for name, text in BAD_PROFILES.items():
+        (tmp_path / f"{name}.toml").write_text(text.replace("{tmp}", str(tmp_path)))
+    proc = gpt_trader(*(arg.replace("{tmp}", str(tmp_path)) for arg in args))
+    assert proc.returncode == 2, (args, proc.stderr)
+    assert expected in proc.stderr, (args, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not (tmp_path / "a" / "gpt_trader.db").exists(), "a rejected profile must write nothing"

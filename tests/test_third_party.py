@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -75,3 +76,22 @@ def test_a_profile_selects_the_third_party_signal(installed: Path, tmp_path: Pat
     )
     assert proc.returncode == 2
     assert "example.breakout" in proc.stderr
+
+
+def test_the_package_tests_pass_against_the_installed_copy(installed: Path, tmp_path: Path) -> None:
+    # Outside the repository: the installed package and gpt-trader's pytest fixtures
+    # (replay_feed, plugin_manager) are all the example's tests may rely on.
+    tests = tmp_path / "tests"
+    shutil.copytree(EXAMPLE / "tests", tests)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(installed)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "5 passed" in proc.stdout, proc.stdout[-2000:]

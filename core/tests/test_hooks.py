@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import inspect
+import types
+from collections.abc import Awaitable, Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 from gpt_trader import hookdocs
+from gpt_trader.app import Runtime, assemble, finish, start
 from gpt_trader.cli.main import build_app
-from gpt_trader.components import ComponentSpec, Kind, Params
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
+from gpt_trader.config import BotConfig
+from gpt_trader.domain import (
+    Action,
+    Candle,
+    Decision,
+    OrderRequest,
+    Severity,
+    Side,
+    SignalValue,
+)
+from gpt_trader.domain.events import RunStarted
 from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
@@ -129,21 +145,20 @@ def _lifecycle_plugin(calls: list[str]) -> object:
     return Plugin()
 
 
-def _run_dev_once(pm: PluginManager, tmp_path: Path) -> dict[str, object]:
-    from gpt_trader.app import assemble, finish, start
-    from gpt_trader.config import BotConfig
-
-    config = BotConfig(
+def _dev_config(voter: str = "test.voter") -> BotConfig:
+    return BotConfig(
         profile={"name": "t", "universe": ["BTC-USD"]},
         broker={"use": "sim", "persist": False},
         feed={"use": "synthetic", "pace_s": 0},
         signals=[],
-        voter={"use": "test.voter"},
+        voter={"use": voter},
         sizer={"use": "sizer.fixed", "size": "0.001"},
     )
 
+
+def _run_dev_once(pm: PluginManager, tmp_path: Path) -> dict[str, object]:
     async def go() -> dict[str, object]:
-        runtime = await assemble(config, pm, tmp_path)
+        runtime = await assemble(_dev_config(), pm, tmp_path)
         await start(runtime)
         return await finish(runtime, "test")
 
@@ -211,3 +226,160 @@ def test_a_plugin_whose_commands_do_not_build_is_failed_not_fatal(
     assert rec is not None
     assert rec.status == "failed"
     assert "register_commands" in rec.error
+
+
+# ---- the examples in the hook docstrings run -----------------------------------------------
+EXAMPLE_GLOBALS = {
+    "hookimpl": hookimpl,
+    "ComponentSpec": ComponentSpec,
+    "Kind": Kind,
+    "Params": Params,
+}
+KIND_OF = {
+    "register_brokers": Kind.BROKER,
+    "register_feeds": Kind.FEED,
+    "register_signals": Kind.SIGNAL,
+    "register_voters": Kind.VOTER,
+    "register_filters": Kind.FILTER,
+    "register_sizers": Kind.SIZER,
+    "register_guards": Kind.GUARD,
+    "register_sinks": Kind.SINK,
+}
+BTC = "BTC-USD"
+T0 = 1_735_707_600_000_000_000  # 2025-01-01T05:00:00Z
+
+
+def example(hook: str) -> str:
+    """The code of ``hook``'s ``Example::`` block (the docstring ends with it)."""
+    doc = inspect.cleandoc(dict(hookdocs.hook_functions())[hook].__doc__ or "")
+    _, marker, block = doc.partition("Example::\n")
+    assert marker, f"{hook} has no Example:: block"
+    assert all(not line or line.startswith("    ") for line in block.splitlines()), hook
+    return inspect.cleandoc(block)
+
+
+def example_plugin(hook: str) -> types.ModuleType:
+    """The example executed as a plugin module, with the imports the hookspecs promise."""
+    module = types.ModuleType(f"example_{hook}")
+    module.__dict__.update(EXAMPLE_GLOBALS)
+    code = compile(example(hook), f"<example of {hook}>", "exec", dont_inherit=True)
+    exec(code, module.__dict__)
+    return module
+
+
+def test_every_registration_hook_has_an_example_test() -> None:
+    assert set(KIND_OF) == {name for name in HOOKS if name.startswith("register_")} - {
+        "register_commands"
+    }
+
+
+def candle(close: str, ts: int = T0) -> Candle:
+    price = Decimal(close)
+    return Candle(BTC, ts, price, price, price, price, Decimal(1))
+
+
+def decision() -> Decision:
+    vote = SignalValue("above", BTC, T0, Action.LONG)
+    return Decision(BTC, T0, Action.LONG, votes=(vote,))
+
+
+async def use_broker(broker: Any, state: Any) -> None:
+    assert BTC in {p.symbol for p in await broker.products()}
+    await broker.stop()
+
+
+async def use_feed(feed: Any, state: Any) -> None:
+    stream = feed.stream([BTC])
+    event = await anext(stream)
+    await stream.aclose()
+    assert event.symbol == BTC
+
+
+async def use_signal(signal: Any, state: Any) -> None:
+    value = signal.update(candle("100"))
+    assert (value.symbol, value.action) == (BTC, Action.LONG)
+
+
+async def use_voter(voter: Any, state: Any) -> None:
+    votes = [SignalValue("a", BTC, T0, Action.LONG), SignalValue("b", BTC, T0, Action.LONG)]
+    assert voter.combine(BTC, T0, votes).action is Action.LONG
+    assert voter.combine(BTC, T0, [*votes, SignalValue("c", BTC, T0, Action.FLAT)]) is None
+
+
+async def use_filter(flt: Any, state: Any) -> None:
+    assert flt.allow(decision(), state).allowed
+
+
+async def use_sizer(sizer: Any, state: Any) -> None:
+    assert sizer.size(decision(), state) == Decimal(100) / state.last_price(BTC)
+
+
+async def use_guard(guard: Any, state: Any) -> None:
+    big = OrderRequest("c1", BTC, Side.BUY, Decimal(2))
+    assert guard.check(big, state).severity is Severity.RECOVERABLE
+    assert guard.check(OrderRequest("c2", BTC, Side.BUY, Decimal(1)), state).ok
+
+
+async def use_sink(sink: Any, state: Any) -> None:
+    sink.handle(RunStarted(T0, "run-1", "t", "sim"))
+
+
+USE: dict[Kind, Callable[[Any, Any], Awaitable[None]]] = {
+    Kind.BROKER: use_broker,
+    Kind.FEED: use_feed,
+    Kind.SIGNAL: use_signal,
+    Kind.VOTER: use_voter,
+    Kind.FILTER: use_filter,
+    Kind.SIZER: use_sizer,
+    Kind.GUARD: use_guard,
+    Kind.SINK: use_sink,
+}
+
+
+async def started_dev_run(pm: PluginManager, tmp_path: Path) -> Runtime:
+    """A started run on the sim broker that has seen one BTC-USD candle: a real StateView."""
+    runtime = await assemble(_dev_config("voter.consensus"), pm, tmp_path / "run", durable=False)
+    await start(runtime, hooks=False)
+    await runtime.kernel.on_market(candle("50000"))
+    return runtime
+
+
+@pytest.mark.parametrize("hook", sorted(KIND_OF))
+async def test_the_example_registers_a_component_that_works(
+    hook: str, plugin_manager: PluginManager, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kind = KIND_OF[hook]
+    plugin_manager.register_plugin(example_plugin(hook), "example")
+    registry = Registry(plugin_manager)
+    rec = plugin_manager.record("example")
+    assert rec is not None
+    (provided,) = rec.provides
+    assert provided.startswith(f"{kind.value}:")
+    runtime = await started_dev_run(plugin_manager, tmp_path)
+    try:
+        kernel = runtime.kernel
+        ctx = BuildContext("t", "sim", (BTC,), dict(kernel.products), tmp_path, symbol=BTC)
+        component = registry.build(kind, provided.partition(":")[2], {}, ctx)
+        await USE[kind](component, kernel)
+    finally:
+        await finish(runtime, "test", hooks=False)
+    if kind is Kind.SINK:
+        assert capsys.readouterr().out == "2025-01-01T05:00:00.000Z run.started\n"
+
+
+def test_the_example_of_register_commands_runs(plugin_manager: PluginManager) -> None:
+    plugin_manager.register_plugin(example_plugin("register_commands"), "example")
+    result = CliRunner().invoke(build_app(plugin_manager), ["hello"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "hello\n"
+
+
+def test_the_examples_of_startup_and_shutdown_run(
+    plugin_manager: PluginManager, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plugin_manager.register_plugin(_Voter(), "voter")
+    plugin_manager.register_plugin(example_plugin("startup"), "example-startup")
+    plugin_manager.register_plugin(example_plugin("shutdown"), "example-shutdown")
+    summary = _run_dev_once(plugin_manager, tmp_path)
+    run_id = summary["run_id"]
+    assert capsys.readouterr().out.splitlines() == [f"starting {run_id}", f"stopped {run_id}"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from gpt_trader.cli.main import build_app
 from gpt_trader.components import Kind
-from gpt_trader.errors import ComponentClash
+from gpt_trader.errors import ComponentClash, ComponentNotFound
 from gpt_trader.plugins import make_plugin_manager
 from gpt_trader.registry import Registry
 from typer.testing import CliRunner
@@ -128,3 +128,21 @@ def test_core_only_loads_core_and_lists_the_rest_disabled(site: Path) -> None:
     registry = Registry(pm)
     assert registry.names(Kind.BROKER) == ["sim"]
     assert registry.names(Kind.FEED) == ["csv", "synthetic"]
+
+
+def test_a_name_nobody_offers_names_the_plugins_that_failed(
+    site: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_dist(site, "broken-plugin", "0.1", "broken", "fakeplug_failed", "import numpyy\n")
+    with caplog.at_level("WARNING", logger="gpt_trader.plugins"):
+        pm = make_plugin_manager()
+    assert [r.getMessage() for r in caplog.records] == [
+        "plugin 'broken' (broken-plugin 0.1) failed and is skipped: "
+        "ModuleNotFoundError: No module named 'numpyy'"
+    ]
+    with pytest.raises(ComponentNotFound) as err:
+        Registry(pm).get(Kind.SIGNAL, "momentum.rsi")
+    assert str(err.value).startswith(
+        "unknown signal 'momentum.rsi' (plugin 'broken' failed to load: "
+        "ModuleNotFoundError: No module named 'numpyy'; "
+    )

@@ -28,7 +28,16 @@ from gpt_trader.engine.kernel import Kernel, KernelParts
 from gpt_trader.errors import UserError
 from gpt_trader.logs import set_run_id
 from gpt_trader.plugins import PluginManager
-from gpt_trader.protocols import OrderJournal, PreTradeGuard, ReplayableFeed, RuntimeGuard, Sink
+from gpt_trader.protocols import (
+    AttachableFeed,
+    ClosingSink,
+    OrderJournal,
+    PreTradeGuard,
+    ReplayableFeed,
+    RuntimeGuard,
+    Sink,
+    TimedFeed,
+)
 from gpt_trader.registry import Registry
 from gpt_trader.store import Store, StoreSink
 
@@ -182,7 +191,7 @@ async def assemble(
     # the feed's market does (a synthetic start in the past, a CSV's first bar) and follows
     # the events, so time-based guards judge each bar at its own time, not at "now".
     own_time = replay or config.profile.mode == "sim" or isinstance(feed, ReplayableFeed)
-    feed_start = getattr(feed, "start_ts", None)
+    feed_start = feed.start_ts if isinstance(feed, TimedFeed) else 0
     start_at = feed_start if isinstance(feed_start, int) and feed_start > 0 else opts["start_ts"]
     clock: Any = SimClock(start_at) if own_time else WallClock()
     parts = KernelParts(
@@ -287,9 +296,8 @@ async def start(runtime: Runtime, *, hooks: bool = True) -> None:
     kernel.emit(
         RunStarted(now, runtime.run_id, runtime.profile, runtime.mode, runtime.resumed_from)
     )
-    attach = getattr(runtime.feed, "attach", None)
-    if attach is not None:
-        attach(kernel)  # a feed that resyncs pauses entries through the kernel
+    if isinstance(runtime.feed, AttachableFeed):
+        runtime.feed.attach(kernel)  # a feed that resyncs pauses entries through the kernel
     await kernel.start(trading_state=restored_state)
     await apply_pending(kernel, store, runtime.run_id, None, at_start=True)
     if hooks:
@@ -316,10 +324,9 @@ async def finish(runtime: Runtime, reason: str, *, hooks: bool = True) -> dict[s
         if store is not None:
             store.save_positions(kernel.reported_positions(), runtime.run_id, now, kernel.holdings)
         for sink in kernel.parts.sinks:
-            close = getattr(sink, "close", None)
-            if close is not None:
+            if isinstance(sink, ClosingSink):
                 with contextlib.suppress(Exception):
-                    close()
+                    sink.close()
         if store is not None:
             store.finish_run(runtime.run_id, now, reason, summary)
         if hooks:

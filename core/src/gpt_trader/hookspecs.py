@@ -4,18 +4,23 @@ Registration hooks run once, when a profile is assembled, and return (or yield)
 :class:`~gpt_trader.components.ComponentSpec` objects. The per-event hot path never calls
 hooks: it calls the plain objects those specs built. Lifecycle hooks broadcast start and
 stop of a run.
+
+Each hook's example runs as it is (``core/tests/test_hooks.py`` executes them) in a module
+that has done ``from gpt_trader.hookspecs import hookimpl`` and
+``from gpt_trader.components import ComponentSpec, Kind, Params``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
     import typer
 
+    from gpt_trader.app import Runtime
     from gpt_trader.components import ComponentSpec
 
 PROJECT = "gpt_trader"
@@ -33,9 +38,12 @@ def register_brokers() -> Iterable[ComponentSpec]:
 
     Example::
 
+        from gpt_trader.sim.plugin import SimBrokerParams, make_sim_broker
+
         @hookimpl
         def register_brokers():
-            yield ComponentSpec("sim", Kind.BROKER, make_sim_broker, SimBrokerParams)
+            # A venue adapter's factory returns its own Broker; this reuses the simulator.
+            yield ComponentSpec("paper.sim", Kind.BROKER, make_sim_broker, SimBrokerParams)
     """
 
 
@@ -47,9 +55,19 @@ def register_feeds() -> Iterable[ComponentSpec]:
 
     Example::
 
+        from gpt_trader.sim.synthetic import SyntheticFeed
+
+        class WalkParams(Params):
+            pace_s: float = 0.0
+
         @hookimpl
         def register_feeds():
-            yield ComponentSpec("csv", Kind.FEED, make_csv_feed, CsvFeedParams)
+            yield ComponentSpec(
+                "random_walk",
+                Kind.FEED,
+                lambda p, ctx: SyntheticFeed(ctx.products, seed=ctx.seed, pace_s=p.pace_s),
+                WalkParams,
+            )
     """
 
 
@@ -62,9 +80,32 @@ def register_signals() -> Iterable[ComponentSpec]:
 
     Example::
 
+        from decimal import Decimal
+
+        from gpt_trader.domain import Action, Candle, SignalValue
+
+        class AboveParams(Params):
+            level: Decimal = Decimal(0)
+
+        class Above:
+            # LONG while the close is above `level`, FLAT otherwise.
+            name = "above"
+
+            def __init__(self, params, symbol):
+                self.level, self.symbol = params.level, symbol
+
+            def update(self, event):
+                if not isinstance(event, Candle) or event.symbol != self.symbol:
+                    return None
+                action = Action.LONG if event.close > self.level else Action.FLAT
+                return SignalValue(self.name, self.symbol, event.close_ts, action)
+
         @hookimpl
         def register_signals():
-            yield ComponentSpec("sma_cross", Kind.SIGNAL, SmaCross, SmaParams, per_symbol=True)
+            yield ComponentSpec(
+                "above", Kind.SIGNAL, lambda p, ctx: Above(p, ctx.symbol), AboveParams,
+                per_symbol=True,
+            )
     """
 
 
@@ -76,9 +117,19 @@ def register_voters() -> Iterable[ComponentSpec]:
 
     Example::
 
+        from gpt_trader.domain import Decision
+
+        class AllAgree:
+            # Decides only when every signal that voted says the same.
+            def combine(self, symbol, ts, votes):
+                actions = {v.action for v in votes}
+                if len(actions) != 1:
+                    return None
+                return Decision(symbol, ts, actions.pop(), votes=tuple(votes))
+
         @hookimpl
         def register_voters():
-            yield ComponentSpec("majority", Kind.VOTER, lambda p, ctx: Majority())
+            yield ComponentSpec("all_agree", Kind.VOTER, lambda p, ctx: AllAgree())
     """
 
 
@@ -90,9 +141,32 @@ def register_filters() -> Iterable[ComponentSpec]:
 
     Example::
 
+        from datetime import UTC, datetime
+
+        from gpt_trader.domain import FilterResult
+
+        class HoursParams(Params):
+            start_hour: int = 0
+            end_hour: int = 24
+
+        class Hours:
+            # New positions only from `start_hour` to `end_hour` (UTC).
+            name = "filter.utc_hours"
+
+            def __init__(self, params):
+                self.p = params
+
+            def allow(self, decision, state):
+                hour = datetime.fromtimestamp(state.now / 1e9, UTC).hour
+                if self.p.start_hour <= hour < self.p.end_hour:
+                    return FilterResult(True)
+                return FilterResult(False, reason=f"{hour}h UTC is outside trading hours")
+
         @hookimpl
         def register_filters():
-            yield ComponentSpec("filter.hours", Kind.FILTER, HoursFilter, HoursParams)
+            yield ComponentSpec(
+                "filter.utc_hours", Kind.FILTER, lambda p, ctx: Hours(p), HoursParams
+            )
     """
 
 
@@ -104,9 +178,25 @@ def register_sizers() -> Iterable[ComponentSpec]:
 
     Example::
 
+        from decimal import Decimal
+
+        class NotionalParams(Params):
+            notional: Decimal = Decimal(100)
+
+        class FixedNotional:
+            # `notional` quote currency per entry, at the last price.
+            def __init__(self, params):
+                self.notional = params.notional
+
+            def size(self, decision, state):
+                price = state.last_price(decision.symbol)
+                return self.notional / price if price else Decimal(0)
+
         @hookimpl
         def register_sizers():
-            yield ComponentSpec("sizer.fixed", Kind.SIZER, FixedSize, FixedSizeParams)
+            yield ComponentSpec(
+                "sizer.fixed_quote", Kind.SIZER, lambda p, ctx: FixedNotional(p), NotionalParams
+            )
     """
 
 
@@ -119,9 +209,31 @@ def register_guards() -> Iterable[ComponentSpec]:
 
     Example::
 
+        from decimal import Decimal
+
+        from gpt_trader.domain import GuardResult, Severity
+
+        class MaxSizeParams(Params):
+            max_size: Decimal = Decimal(1)
+
+        class MaxOrderSize:
+            # Blocks any order larger than `max_size` base units.
+            name = "guard.max_size"
+
+            def __init__(self, params):
+                self.max_size = params.max_size
+
+            def check(self, request, state):
+                if request.size <= self.max_size:
+                    return GuardResult.passed(self.name)
+                message = f"size {request.size} is above {self.max_size}"
+                return GuardResult(self.name, Severity.RECOVERABLE, message)
+
         @hookimpl
         def register_guards():
-            yield ComponentSpec("guard.max_order_size", Kind.GUARD, MaxOrderSize, MaxParams)
+            yield ComponentSpec(
+                "guard.max_size", Kind.GUARD, lambda p, ctx: MaxOrderSize(p), MaxSizeParams
+            )
     """
 
 
@@ -133,9 +245,16 @@ def register_sinks() -> Iterable[ComponentSpec]:
 
     Example::
 
+        from gpt_trader.domain.market import ts_to_iso
+
+        class ConsoleSink:
+            # Prints every event's time and type.
+            def handle(self, event):
+                print(ts_to_iso(event.ts), event.type)
+
         @hookimpl
         def register_sinks():
-            yield ComponentSpec("console", Kind.SINK, ConsoleSink, ConsoleParams)
+            yield ComponentSpec("console", Kind.SINK, lambda p, ctx: ConsoleSink())
     """
 
 
@@ -156,7 +275,7 @@ def register_commands(app: typer.Typer) -> None:
 
 
 @hookspec
-def startup(context: Any) -> None:
+def startup(context: Runtime) -> None:
     """React to a run starting; ``context`` is the assembled :class:`gpt_trader.app.Runtime`.
 
     Called once after the profile is assembled and before the first event. An exception
@@ -171,7 +290,7 @@ def startup(context: Any) -> None:
 
 
 @hookspec
-def shutdown(context: Any) -> None:
+def shutdown(context: Runtime) -> None:
     """React to a run ending; ``context`` is the same object ``startup`` received.
 
     Called once after the last event, the store flushed, also after an error. Return nothing.

@@ -1,11 +1,12 @@
 """Plugin discovery: entry points of group ``gpt_trader``, built-ins and third parties alike.
 
-A plugin that fails to import or to validate is recorded as ``failed`` with its error and
-skipped; the rest of the CLI keeps working.
+A plugin that fails to import or to validate is recorded as ``failed`` with its error,
+logged at WARNING and skipped; the rest of the CLI keeps working.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 import pluggy
 
 from gpt_trader import hookspecs
+
+log = logging.getLogger("gpt_trader.plugins")
 
 ENTRY_POINT_GROUP = "gpt_trader"
 LOAD_ENV = "GPT_TRADER_LOAD_PLUGINS"
@@ -52,10 +55,12 @@ class PluginManager(pluggy.PluginManager):
     def mark_failed(self, name: str, error: str) -> None:
         rec = self.record(name)
         if rec is not None:
-            rec.status = "failed"
-            rec.error = error
+            _fail(rec, error)
         if self.get_plugin(name) is not None:
             self.unregister(name=name)
+
+    def failed(self) -> list[PluginRecord]:
+        return [r for r in self.records if r.status == "failed"]
 
     def register_plugin(
         self, plugin: Any, name: str, *, version: str = "", entry_point: str = ""
@@ -73,6 +78,13 @@ class PluginManager(pluggy.PluginManager):
             self.records.append(rec)
         rec.status = "loaded"
         rec.hooks = sorted(impl_names(self, plugin))
+
+
+def _fail(rec: PluginRecord, error: str) -> None:
+    rec.status = "failed"
+    rec.error = error
+    where = f" ({rec.distribution} {rec.version})" if rec.distribution else ""
+    log.warning("plugin %r%s failed and is skipped: %s", rec.name, where, error)
 
 
 def impl_names(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
@@ -120,12 +132,12 @@ def _load(pm: PluginManager, ep: EntryPoint, allow: set[str] | None, *, core_onl
     if pm.record(ep.name) is not None:
         other = pm.record(ep.name)
         assert other is not None
-        rec.status = "failed"
-        rec.error = (
-            f"entry point name {ep.name!r} is also provided by {other.distribution or '?'}; "
-            "plugin names must be unique"
-        )
         pm.records.append(rec)
+        _fail(
+            rec,
+            f"entry point name {ep.name!r} is also provided by {other.distribution or '?'}; "
+            "plugin names must be unique",
+        )
         return
     pm.records.append(rec)
     if (allow is not None and ep.name not in allow) or (
@@ -137,5 +149,4 @@ def _load(pm: PluginManager, ep: EntryPoint, allow: set[str] | None, *, core_onl
         module = ep.load()
         pm.register_plugin(module, ep.name, version=rec.version, entry_point=ep.value)
     except Exception as exc:  # a broken third-party plugin must not take the CLI down
-        rec.status = "failed"
-        rec.error = f"{type(exc).__name__}: {exc}"
+        _fail(rec, f"{type(exc).__name__}: {exc}")

@@ -52,6 +52,15 @@ class StateView(Protocol):
     def realized_pnl(self) -> Decimal: ...
     @property
     def fees(self) -> Decimal: ...
+    @property
+    def broker_calls(self) -> int:
+        """Order submissions sent to the broker in this run."""
+        ...
+
+    @property
+    def broker_errors(self) -> int:
+        """Of those submissions, the ones the broker raised on (outcome unknown)."""
+        ...
 
     def last_price(self, symbol: str) -> Decimal | None: ...
     def last_market_ts(self, symbol: str) -> int | None: ...
@@ -229,6 +238,10 @@ class OrderJournal(Protocol):
     def fills(self) -> list[Fill]: ...
     def adjustments(self) -> list[InventoryAdjustment]: ...
     def record_adjustment(self, adjustment: InventoryAdjustment) -> None: ...
+    def funding_payments(self) -> list[FundingPayment]:
+        """Funding payments recorded by earlier runs, applied once at start (a journal that
+        keeps none returns ``[]``)."""
+        ...
 
 
 @runtime_checkable
@@ -251,3 +264,53 @@ class SeriesFeed(Protocol):
     """A replayable feed that can also hand over its bars as columns (fast replay)."""
 
     def bar_series(self, symbols: Sequence[str]) -> list[BarSeries]: ...
+
+
+# ---- optional capabilities ----------------------------------------------------------------
+# A component may offer these on top of its kind's protocol; the kernel and the assembly
+# check with ``isinstance`` and skip what a component does not offer.
+
+
+@runtime_checkable
+class FlushingSink(Sink, Protocol):
+    """A sink that buffers: ``flush`` is called on every timer tick of the kernel (about
+    once a second live; every bar in replays with runtime guards). Without it, a sink
+    gets events only."""
+
+    def flush(self) -> None: ...
+
+
+@runtime_checkable
+class ClosingSink(Sink, Protocol):
+    """A sink holding resources (files, sockets, threads): ``close`` is called once when
+    the run finishes, after the last event; an exception there is ignored."""
+
+    def close(self) -> None: ...
+
+
+class EntryGate(Protocol):
+    """What an attached feed may do to the kernel: hold back new positions (exits still
+    go) while its data cannot be trusted, and lift the hold it set. ``entries_paused`` is
+    the reason entries are held ("" when they are not), whoever set it."""
+
+    @property
+    def entries_paused(self) -> str: ...
+    def pause_entries(self, reason: str) -> None: ...
+    def resume_entries(self) -> None: ...
+
+
+@runtime_checkable
+class AttachableFeed(Protocol):
+    """A feed handed the kernel before the run starts (``attach``), e.g. to pause entries
+    while it resyncs a gap. Without it, a feed only yields events."""
+
+    def attach(self, gate: EntryGate) -> None: ...
+
+
+@runtime_checkable
+class TimedFeed(Protocol):
+    """A feed whose market keeps its own time (a file, a simulated market): a run on it
+    starts its clock at ``start_ts`` (ns, UTC; 0 = unknown) rather than at "now"."""
+
+    @property
+    def start_ts(self) -> int: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -14,6 +14,9 @@ from gpt_trader.config.profiles import describe_validation_error
 from gpt_trader.config.settings import ComponentRef
 from gpt_trader.errors import ComponentClash, ComponentNotFound, UserError
 from gpt_trader.plugins import PluginManager
+
+if TYPE_CHECKING:
+    from gpt_trader.app import Runtime
 
 _HOOK_FOR_KIND = {
     Kind.BROKER: "register_brokers",
@@ -25,6 +28,11 @@ _HOOK_FOR_KIND = {
     Kind.GUARD: "register_guards",
     Kind.SINK: "register_sinks",
 }
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "no reason given"
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -98,8 +106,13 @@ class Registry:
             return table[name].spec
         hint = difflib.get_close_matches(name, list(table), n=1)
         known = ", ".join(sorted(table)) or "none installed"
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {known})"
-        raise ComponentNotFound(f"unknown {kind.value} {name!r}{suggestion}")
+        notes = [f"did you mean {hint[0]!r}?" if hint else f"known: {known}"]
+        # A plugin that failed cannot say what it offers: any of them may have had it.
+        notes[:0] = [
+            f"plugin {rec.name!r} failed to load: {_first_line(rec.error)}"
+            for rec in self._pm.failed()
+        ]
+        raise ComponentNotFound(f"unknown {kind.value} {name!r} ({'; '.join(notes)})")
 
     def validate(self, kind: Kind, name: str, params: dict[str, Any]) -> BaseModel:
         """Check ``params`` against the component's settings model without building it;
@@ -127,13 +140,13 @@ class Registry:
         except ValidationError as exc:
             raise UserError(f"{kind.value} {name!r}: {describe_validation_error(exc)}") from None
 
-    def startup(self, context: Any) -> None:
+    def startup(self, context: Runtime) -> None:
         self._broadcast("startup", context)
 
-    def shutdown(self, context: Any) -> None:
+    def shutdown(self, context: Runtime) -> None:
         self._broadcast("shutdown", context)
 
-    def _broadcast(self, hook_name: str, context: Any) -> None:
+    def _broadcast(self, hook_name: str, context: Runtime) -> None:
         for impl in reversed(getattr(self._pm.hook, hook_name).get_hookimpls()):
             try:
                 impl.function(context)

@@ -1,8 +1,9 @@
 """Test helpers for GPT-Trader and its plugins, shipped as a pytest plugin (``pytest11``).
 
 Fixtures: ``plugin_manager`` (fresh, no entry points loaded), ``register_plugin`` (register
-an object for one test), ``frozen_clock``, ``sim_broker`` and ``replay_feed`` (the sample
-candles shipped with the tests, or any CSV you point it at). :func:`manual_kernel` builds a
+an object for one test), ``sim_broker`` and ``replay_feed`` (3,000 deterministic BTC-USD
+1-minute candles from 2025-01-01, needing nothing outside the installed package).
+:func:`install_plugin` installs a plugin module for a CLI subprocess to discover. :func:`manual_kernel` builds a
 kernel without a strategy over a simulated exchange, for tests that place orders and move
 prices themselves (guards, funding, liquidations). :class:`FlipStrategy` registers a
 signal (``test.flip``) and a voter (``test.first``) that trade often, for a plugin's tests
@@ -11,6 +12,7 @@ that need a strategy without the strategies distribution.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -60,12 +62,6 @@ def register_plugin(plugin_manager: PluginManager) -> Iterator[Callable[..., Any
     for name in names:
         if plugin_manager.get_plugin(name) is not None:
             plugin_manager.unregister(name=name)
-
-
-@pytest.fixture
-def frozen_clock() -> SimClock:
-    """A clock standing at 2025-01-01T00:00:00Z until the test advances it."""
-    return SimClock(FROZEN_TS)
 
 
 @pytest.fixture
@@ -175,6 +171,23 @@ class FlipStrategy:
         yield ComponentSpec("test.first", Kind.VOTER, lambda p, ctx: First())
 
 
+def install_plugin(
+    where: Path, name: str, source: str, *, distribution: str = "", version: str = "0.1"
+) -> str:
+    """Install ``source`` as plugin ``name`` the way discovery finds an installed wheel: a
+    module ``<name>_plugin`` and a ``*.dist-info`` with its ``gpt_trader`` entry point
+    under ``where``. Returns the PYTHONPATH a CLI subprocess discovers it with."""
+    where.mkdir(parents=True, exist_ok=True)
+    module = f"{name}_plugin"
+    dist = distribution or module
+    (where / f"{module}.py").write_text(source)
+    info = where / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[gpt_trader]\n{name} = {module}\n")
+    return os.pathsep.join(p for p in (str(where), os.environ.get("PYTHONPATH", "")) if p)
+
+
 def sample_csv() -> Path:
     """The candle sample that ships with the repository's tests."""
     here = Path(__file__).resolve()
@@ -187,7 +200,10 @@ def sample_csv() -> Path:
 
 @pytest.fixture
 def replay_feed() -> Any:
-    """Candles from the shipped BTC-USD 1-minute sample (3,000 bars)."""
-    from gpt_trader.sim.csvfeed import CsvCandleFeed
+    """3,000 deterministic BTC-USD 1-minute candles (a random walk) from FROZEN_TS: a
+    ReplayableFeed (``events``) and a Feed (``stream``, unpaced)."""
+    from gpt_trader.sim.products import default_products
+    from gpt_trader.sim.synthetic import SyntheticFeed
 
-    return CsvCandleFeed(sample_csv(), symbol="BTC-USD")
+    products = default_products(["BTC-USD"])
+    return SyntheticFeed(products, seed=7, start_ts=FROZEN_TS, pace_s=0, limit=3000)

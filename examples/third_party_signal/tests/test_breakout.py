@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import gpt_trader_example_signal.plugin as plugin
 import pytest
@@ -76,6 +78,16 @@ def test_matches_a_brute_force_channel() -> None:
             if action is not None and action is not view:
                 expected[i] = view = action
         assert run(Breakout(SYMBOL, period), bars) == expected
+
+
+def test_alternates_long_and_flat_on_the_replay_feed(replay_feed: Any) -> None:
+    # `replay_feed` is one of gpt-trader's pytest fixtures (gpt_trader.testing).
+    signal = Breakout(SYMBOL, period=20)
+    values = [v for e in replay_feed.events([SYMBOL]) if (v := signal.update(e)) is not None]
+    actions = [v.action for v in values]
+    assert {Action.LONG, Action.FLAT} <= set(actions)
+    assert all(a is not b for a, b in pairwise(actions))
+    assert all(v.symbol == SYMBOL for v in values)
 
 
 def test_registers_through_the_plugin_manager(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -92,6 +94,15 @@ async def drive(runtime: Any, max_events: int, stop: asyncio.Event | None = None
         stop=stop or asyncio.Event(),
         guard_interval_s=0.05,
     )
+
+
+async def until(cond: Callable[[], bool], within_s: float = 20.0) -> None:
+    """Wait, yielding to the loop, until ``cond()`` is true; fail after ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
 
 
 def free_port() -> int:
@@ -209,6 +220,40 @@ def adjusted(
 
 def failed(component: str, error: str) -> ComponentFailed:
     return ComponentFailed(T0, component, error)
+
+
+def connection(component: str, status: str, detail: str = "") -> dict[str, Any]:
+    """A venue adapter's ``connection.status`` event, as the store keeps its payload."""
+    return {
+        "type": "connection.status",
+        "ts": T0,
+        "component": component,
+        "status": status,
+        "detail": detail,
+    }
+
+
+def rest_call(
+    method: str,
+    path: str,
+    status: int,
+    latency_s: float,
+    remaining: int | None = None,
+    limit: int | None = None,
+    retries: int = 0,
+) -> dict[str, Any]:
+    """A venue adapter's ``rest.call`` event, as the store keeps its payload."""
+    return {
+        "type": "rest.call",
+        "ts": T0,
+        "method": method,
+        "path": path,
+        "status": status,
+        "latency_s": latency_s,
+        "rate_limit_remaining": remaining,
+        "rate_limit_limit": limit,
+        "retries": retries,
+    }
 
 
 class FakeState:

@@ -3,7 +3,6 @@ once the cooldown has passed; the sink in a real run; the rules' settings."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -13,21 +12,23 @@ import pytest
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.domain import LIQUIDATION_TAG, OrderStatus, Position, Severity, TradingState
 from gpt_trader_ops.alerts import RULES, Alert, AlertEngine, AlertsParams
-from gpt_trader_ops.conventions import ConnectionStatus, RestCall
 from ops_support import (
     NS,
     T0,
     Clock,
     FakeState,
     adjusted,
+    connection,
     dev_config,
     failed,
     intent,
     order,
     plugin_manager,
+    rest_call,
     state_change,
     stopped,
     trip,
+    until,
     updated,
 )
 from pydantic import ValidationError
@@ -83,21 +84,19 @@ def failed_orders(engine: AlertEngine, state: FakeState) -> None:
 Trigger = Callable[[AlertEngine, FakeState], object]
 
 TRIGGERS: dict[str, Trigger] = {
-    "connection_lost": lambda e, s: e.on_event(
-        ConnectionStatus(T0, "coinbase.ws", "disconnected", "1006")
-    ),
+    "connection_lost": lambda e, s: e.on_event(connection("coinbase.ws", "disconnected", "1006")),
     "rate_limit_high": lambda e, s: e.on_event(
-        RestCall(T0, "GET", "/api/v3/brokerage/accounts", 200, 0.1, 3, 30)
+        rest_call("GET", "/api/v3/brokerage/accounts", 200, 0.1, 3, 30)
     ),
     "bot_stopped": lambda e, s: e.on_event(stopped("error")),
     "circuit_breaker_open": lambda e, s: e.on_event(trip()),
     "execution_critical": lambda e, s: submissions(e, ok=3, bad=7),
     "execution_degraded": lambda e, s: submissions(e, ok=18, bad=2),
     "execution_p95_spike": lambda e, s: e.on_event(
-        RestCall(T0, "POST", "/api/v3/brokerage/orders", 200, 3.5)
+        rest_call("POST", "/api/v3/brokerage/orders", 200, 3.5)
     ),
     "execution_retry_high": lambda e, s: [
-        e.on_event(RestCall(T0, "GET", "/api/v3/brokerage/orders", 200, 0.1, retries=1))
+        e.on_event(rest_call("GET", "/api/v3/brokerage/orders", 200, 0.1, retries=1))
         for _ in range(5)
     ],
     "reduce_only_active": lambda e, s: e.on_event(state_change(TradingState.REDUCE_ONLY)),
@@ -150,13 +149,13 @@ def test_cooldowns_are_per_key_and_per_rule_settings() -> None:
     clock = Clock()
     params = AlertsParams(cooldown_s=600, rules={"connection_lost": {"cooldown_s": 5}})
     engine = AlertEngine(params, notifiers=[], clock=clock)
-    engine.on_event(ConnectionStatus(T0, "coinbase.ws", "disconnected"))
-    engine.on_event(ConnectionStatus(T0, "coinbase.user_ws", "disconnected"))
-    engine.on_event(ConnectionStatus(T0, "coinbase.ws", "disconnected"))
+    engine.on_event(connection("coinbase.ws", "disconnected"))
+    engine.on_event(connection("coinbase.user_ws", "disconnected"))
+    engine.on_event(connection("coinbase.ws", "disconnected"))
     assert [a.key for a in engine.fired] == ["coinbase.ws", "coinbase.user_ws"]
     clock.advance(6)
     engine.on_event(failed("feed:coinbase.market", "disconnected: reset by peer"))
-    engine.on_event(ConnectionStatus(T0, "coinbase.ws", "disconnected"))
+    engine.on_event(connection("coinbase.ws", "disconnected"))
     assert [a.key for a in engine.fired][2:] == ["feed:coinbase.market", "coinbase.ws"]
     engine.close()
 
@@ -218,9 +217,13 @@ async def test_the_alerts_sink_in_a_run_checks_state_on_a_timer_and_writes_a_fil
     await start(runtime)
     (sink,) = runtime.extra["gpt_trader_ops"].alerts
     runtime.kernel.operator_set_state(TradingState.REDUCE_ONLY, "test")
-    from_event = sum(1 for a in sink.engine.fired if a.rule == "reduce_only_active")
-    await asyncio.sleep(0.2)
-    from_timer = sum(1 for a in sink.engine.fired if a.rule == "reduce_only_active")
+
+    def fired() -> int:
+        return sum(1 for a in sink.engine.fired if a.rule == "reduce_only_active")
+
+    from_event = fired()
+    await until(lambda: fired() > from_event)  # the periodic state check fires it again
+    from_timer = fired()
     await finish(runtime, "signal")
     assert from_event == 1
     assert from_timer > from_event, "the periodic state check did not run"

@@ -4,10 +4,8 @@ families fed by venue telemetry events, and where the port comes from."""
 from __future__ import annotations
 
 import asyncio
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,10 +13,10 @@ import pytest
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.domain import OrderStatus, Severity, TradingState
 from gpt_trader.domain.events import OrderUpdated
-from gpt_trader_ops.conventions import ConnectionStatus, RestCall
 from gpt_trader_ops.metrics import PORT_ENV, MetricsParams, MetricsSink, resolve_port
 from ops_support import (
     T0,
+    connection,
     dev_config,
     drive,
     failed,
@@ -27,8 +25,10 @@ from ops_support import (
     intent,
     plugin_manager,
     rejected,
+    rest_call,
     state_change,
     trip,
+    until,
     updated,
 )
 from prometheus_client.parser import text_string_to_metric_families
@@ -59,14 +59,6 @@ def scrape(url: str) -> Samples:
         return parse(resp.read().decode())
 
 
-async def until(cond: Callable[[], bool], within_s: float = 20.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
-
-
 async def test_scraping_a_trading_dev_profile_twice_shows_the_families_change(
     tmp_path: Path,
 ) -> None:
@@ -84,8 +76,16 @@ async def test_scraping_a_trading_dev_profile_twice_shows_the_families_change(
         first = await asyncio.to_thread(scrape, url)
         seen = kernel.summary()["fills"]
         await until(lambda: kernel.summary()["fills"] >= seen + 4)
-        await asyncio.sleep(0.1)  # one refresh of the kernel-state gauges
-        second = await asyncio.to_thread(scrape, url)
+        calls = total(first, "gpt_trader_broker_calls_total")
+        scraped: list[Samples] = []
+
+        def refreshed() -> bool:
+            # The kernel-state gauges move on the sink's own timer, not with the events.
+            scraped.append(scrape(url))
+            return total(scraped[-1], "gpt_trader_broker_calls_total") > calls
+
+        await until(refreshed)
+        second = scraped[-1]
     finally:
         stop.set()
         await driver
@@ -182,11 +182,11 @@ def test_event_families_from_orders_guards_and_venue_telemetry() -> None:
         trip("guard.max_drawdown", Severity.CRITICAL, TradingState.REDUCE_ONLY),
         trip("guard.daily_loss", Severity.WARN, TradingState.REDUCE_ONLY),
         state_change(TradingState.HALTED),
-        ConnectionStatus(T0, "coinbase.ws", "disconnected", "reset"),
-        ConnectionStatus(T0, "coinbase.ws", "reconnected"),
+        connection("coinbase.ws", "disconnected", "reset"),
+        connection("coinbase.ws", "reconnected"),
         failed("feed:coinbase.market", "reconnected after 1.2s"),
-        RestCall(T0, "GET", "/api/v3/brokerage/orders/historical/1234", 200, 0.08, 27, 30),
-        RestCall(T0, "POST", "/api/v3/brokerage/orders", 503, 1.7, 26, 30, retries=2),
+        rest_call("GET", "/api/v3/brokerage/orders/historical/1234", 200, 0.08, 27, 30),
+        rest_call("POST", "/api/v3/brokerage/orders", 503, 1.7, 26, 30, retries=2),
     ]
     for event in events:
         sink.handle(event)
@@ -239,7 +239,7 @@ def test_a_dropped_connection_reads_zero_until_it_returns() -> None:
         total(parse(sink.scrape().decode()), "gpt_trader_connection_up", component="coinbase.ws")
         == 0
     )
-    sink.handle(ConnectionStatus(T0, "coinbase.ws", "connected"))
+    sink.handle(connection("coinbase.ws", "connected"))
     assert (
         total(parse(sink.scrape().decode()), "gpt_trader_connection_up", component="coinbase.ws")
         == 1
@@ -277,7 +277,9 @@ async def test_orders_count_once_per_status_and_the_money_gauges_match_the_summa
         # The same transition told again (a replayed venue message, an adapter's report).
         for order in (filled[0], filled[-1], filled[-1]):
             kernel.emit(OrderUpdated(kernel.now, order.copy()))
-        await asyncio.sleep(0.1)  # several refreshes of the kernel-state gauges
+        metrics = runtime.extra["gpt_trader_ops"].metrics
+        metrics.refresh()
+        metrics.refresh()  # a second refresh must not count anything twice
         samples = await asyncio.to_thread(scrape, f"http://127.0.0.1:{port}/metrics")
         summary = kernel.summary()
     finally:

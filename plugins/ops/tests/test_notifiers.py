@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from gpt_trader_ops.alerts import AlertEngine, AlertsParams
-from gpt_trader_ops.conventions import ConnectionStatus
 from gpt_trader_ops.notifiers import (
     EmailNotifier,
     EmailSettings,
@@ -21,7 +20,7 @@ from gpt_trader_ops.notifiers import (
     WebhookNotifier,
     WebhookSettings,
 )
-from ops_support import T0, Clock, free_port, stopped
+from ops_support import Clock, connection, free_port, stopped
 
 
 class Receiver:
@@ -62,7 +61,7 @@ def receiver() -> Iterator[Receiver]:
 def test_webhook_posts_slack_compatible_json(receiver: Receiver) -> None:
     hook = WebhookNotifier(WebhookSettings(url_env="HOOK"), env={"HOOK": receiver.url})
     engine = AlertEngine(notifiers=[hook], clock=Clock())
-    engine.on_event(ConnectionStatus(T0, "coinbase.ws", "disconnected", "1006"))
+    engine.on_event(connection("coinbase.ws", "disconnected", "1006"))
     engine.close()
     (body,) = receiver.bodies
     assert receiver.paths == ["/services/T000/B000/s3cr3tt0ken"]
@@ -131,7 +130,7 @@ def test_email_is_sent_over_smtp() -> None:
             )
         )
         engine = AlertEngine(notifiers=[mail], clock=Clock())
-        engine.on_event(ConnectionStatus(T0, "coinbase.ws", "disconnected"))
+        engine.on_event(connection("coinbase.ws", "disconnected"))
         engine.close()
     finally:
         controller.stop()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from gpt_trader.app import assemble, finish, start
 from gpt_trader.cli.main import build_app
 from gpt_trader.plugins import make_plugin_manager
-from ops_support import plugin_manager
+from gpt_trader_ops.metrics import PORT_ENV
+from ops_support import dev_config, plugin_manager
 from typer.testing import CliRunner
 
 
@@ -29,21 +32,25 @@ def test_preflight_is_a_command() -> None:
     assert "--json" in result.stdout
 
 
-def test_startup_without_ops_sinks_or_port_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from types import SimpleNamespace
+async def test_startup_without_ops_sinks_or_port_does_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gpt_trader_ops.lifecycle import EXTRA_KEY, on_shutdown, on_startup
 
-    from gpt_trader_ops.lifecycle import on_shutdown, on_startup
-
-    monkeypatch.delenv("GPT_TRADER_METRICS_PORT", raising=False)
-    kernel = SimpleNamespace(parts=SimpleNamespace(sinks=[]), _sinks=[])
-    runtime = SimpleNamespace(kernel=kernel, extra={}, run_id="r", profile="p", mode="sim")
-    ops = on_startup(runtime)
-    assert ops.metrics is None
-    assert ops.alerts == []
-    assert ops.exporter is None
-    assert kernel._sinks == []
-    on_shutdown(runtime)
-    assert runtime.extra == {}
+    monkeypatch.delenv(PORT_ENV, raising=False)
+    runtime = await assemble(dev_config(), plugin_manager(), tmp_path)
+    await start(runtime, hooks=False)
+    try:
+        kernel = runtime.kernel
+        sinks = list(kernel._sinks)
+        ops = on_startup(runtime)
+        assert (ops.metrics, ops.alerts, ops.exporter, ops.tasks) == (None, [], None, [])
+        assert kernel._sinks == sinks  # a real kernel: nothing was attached
+        assert "metrics_url" not in runtime.extra
+        on_shutdown(runtime)
+        assert EXTRA_KEY not in runtime.extra
+    finally:
+        await finish(runtime, "test", hooks=False)
 
 
 def test_the_readme_documents_every_rule_and_metric_family() -> None:

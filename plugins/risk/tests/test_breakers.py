@@ -184,14 +184,6 @@ def test_error_rate_window_forgets_old_errors() -> None:
     assert guard.evaluate(state).severity is OK
 
 
-def test_error_rate_without_counters_warns_once(state: FakeState) -> None:
-    guard = build_guard("guard.error_rate")
-    first = guard.evaluate(state)
-    assert first.severity is WARN
-    assert "no broker_calls/broker_errors" in first.message
-    assert guard.evaluate(state).severity is OK
-
-
 # ---- guard.volatility_breaker -------------------------------------------------------------
 def test_volatility_breaker_boundary(state: FakeState) -> None:
     guard = build_guard("guard.volatility_breaker", symbols=["BTC-USD"], repeat=True)

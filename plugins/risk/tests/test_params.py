@@ -182,13 +182,23 @@ def test_bad_risk_files(tmp_path: Path, text: str, message: str) -> None:
     assert message in str(err.value)
 
 
-@pytest.mark.parametrize("profile", sorted((REPO_ROOT / "config" / "profiles").glob("*.toml")))
-def test_shipped_profiles_guard_params_validate(profile: Path) -> None:
-    reg = Registry(plugin_manager())
-    data = tomllib.loads(profile.read_text())
-    for ref in data.get("guards", []):
-        params = {k: v for k, v in ref.items() if k != "use"}
-        reg.build(Kind.GUARD, ref["use"], params, build_ctx())
+SHIPPED_GUARDS = [
+    pytest.param(ref, id=f"{path.stem}:{ref['use']}")
+    for path in sorted((REPO_ROOT / "config" / "profiles").glob("*.toml"))
+    for ref in tomllib.loads(path.read_text()).get("guards", [])
+]
+
+
+def test_the_shipped_profiles_have_guards() -> None:
+    assert len(SHIPPED_GUARDS) >= 10
+
+
+@pytest.mark.parametrize("ref", SHIPPED_GUARDS)
+def test_shipped_profiles_guard_params_validate(ref: dict[str, object]) -> None:
+    params = {k: v for k, v in ref.items() if k != "use"}
+    guard = Registry(plugin_manager()).build(Kind.GUARD, str(ref["use"]), params, build_ctx())
+    assert guard.name == ref["use"]
+    assert isinstance(guard, PreTradeGuard | RuntimeGuard)
 
 
 def test_daily_loss_persists_only_in_live_and_paper(tmp_path: Path) -> None:

@@ -3,9 +3,9 @@ and still within them after the product's quantisation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal as D
 
+import pytest
 from gpt_trader.components import Kind
 from gpt_trader.domain import Action, Decision
 from gpt_trader_risk.sizers import AtrSizer, KellyParams, KellySizer, estimate, kelly_fraction
@@ -93,19 +93,12 @@ def test_atr_from_observed_prices(state: FakeState) -> None:
     assert BTC.quantize_size(sizes[4]) == D("7.5000")
 
 
-def test_atr_seed_state_indicator_and_cap() -> None:
-    @dataclass
-    class WithIndicators(FakeState):
-        indicators: dict[str, dict[str, D]] = field(default_factory=dict)
-
-    state = WithIndicators()
+def test_atr_seed_and_cap(state: FakeState) -> None:
     state.prices["BTC-USD"] = D(100)
     sizer = build(Kind.SIZER, "sizer.atr", atr={"BTC-USD": "5"})  # 1 % of 10000 / (2 * 5)
     assert sizer.size(decision(), state) == D(10)
-    state.indicators["BTC-USD"] = {"atr": D("2.5")}
-    assert sizer.size(decision(), state) == D(20)  # the state's ATR wins
-    state.indicators["BTC-USD"] = {"atr": D("0.1")}  # 500 units wanted; cap 25 % = 25 units
-    assert sizer.size(decision(), state) == D(25)
+    tight = build(Kind.SIZER, "sizer.atr", atr={"BTC-USD": "0.1"})
+    assert tight.size(decision(), state) == D(25)  # 500 units wanted; cap 25 % = 25 units
 
 
 def test_atr_same_instant_does_not_make_a_range(state: FakeState) -> None:
@@ -118,37 +111,52 @@ def test_atr_same_instant_does_not_make_a_range(state: FakeState) -> None:
 
 
 # ---- sizer.regime -------------------------------------------------------------------------
-def test_regime_multipliers() -> None:
-    @dataclass
-    class WithRegime(FakeState):
-        regime: dict[str, str] = field(default_factory=dict)
-
-    state = WithRegime()
+@pytest.mark.parametrize(
+    ("regime", "size"),
+    [
+        (None, D(5)),  # unknown: 250 / 50
+        ("range", D(10)),
+        ("trend", D(24)),  # 1500 capped at 1200
+        ("crisis", D(20)),  # not in multipliers: default_multiplier 1
+    ],
+)
+def test_regime_multipliers(state: FakeState, regime: str | None, size: D) -> None:
     state.prices["BTC-USD"] = D(50)
     sizer = build(
         Kind.SIZER,
         "sizer.regime",
         notional="1000",
+        regimes={} if regime is None else {"BTC-USD": regime, "ETH-USD": "range"},
         multipliers={"trend": "1.5", "range": "0.5", "unknown": "0.25"},
         max_notional="1200",
     )
-    assert sizer.size(decision(), state) == D(5)  # unknown: 250 / 50
-    state.regime["BTC-USD"] = "range"
-    assert sizer.size(decision(), state) == D(10)
-    state.regime["BTC-USD"] = "trend"
-    assert sizer.size(decision(), state) == D(24)  # 1500 capped at 1200
-    state.regime["BTC-USD"] = "crisis"
-    default = build(Kind.SIZER, "sizer.regime", notional="1000", default_multiplier="0")
-    assert default.size(decision(), state) == D(0)
+    assert sizer.size(decision(), state) == size
 
 
-def test_sizers_without_a_price_size_nothing(state: FakeState) -> None:
-    for name, params in [
+def test_regime_default_multiplier(state: FakeState) -> None:
+    state.prices["BTC-USD"] = D(50)
+    sizer = build(
+        Kind.SIZER,
+        "sizer.regime",
+        notional="1000",
+        regimes={"BTC-USD": "crisis"},
+        default_multiplier="0",
+    )
+    assert sizer.size(decision(), state) == D(0)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
         ("sizer.kelly", {}),
         ("sizer.atr", {"atr": {"BTC-USD": "1"}}),
         ("sizer.regime", {"notional": "100"}),
-    ]:
-        assert build(Kind.SIZER, name, **params).size(decision(), state) == D(0)
+    ],
+)
+def test_sizers_without_a_price_size_nothing(
+    state: FakeState, name: str, params: dict[str, object]
+) -> None:
+    assert build(Kind.SIZER, name, **params).size(decision(), state) == D(0)
 
 
 # ---- properties ---------------------------------------------------------------------------

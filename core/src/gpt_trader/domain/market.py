@@ -9,13 +9,13 @@ from decimal import Decimal
 NS = 1_000_000_000
 
 
-def ts_to_datetime(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts / NS, tz=UTC)
-
-
 def ts_to_iso(ts: int) -> str:
     """``ts`` as ISO-8601 UTC to the millisecond: ``2025-01-01T00:05:00.000Z``."""
-    return ts_to_datetime(ts).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(ts / NS, tz=UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def datetime_to_ts(dt: datetime) -> int:

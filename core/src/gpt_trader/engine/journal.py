@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gpt_trader.domain import Fill, InventoryAdjustment, Order, OrderRequest
+from gpt_trader.domain import Fill, FundingPayment, InventoryAdjustment, Order, OrderRequest
 from gpt_trader.errors import StoreError
 
 
@@ -29,3 +29,6 @@ class MemoryJournal:
 
     def record_adjustment(self, adjustment: InventoryAdjustment) -> None:
         self._adjustments.append(adjustment)
+
+    def funding_payments(self) -> list[FundingPayment]:
+        return []

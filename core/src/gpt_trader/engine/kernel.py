@@ -69,6 +69,7 @@ from gpt_trader.errors import BrokerError, UserError
 from gpt_trader.protocols import (
     Broker,
     Filter,
+    FlushingSink,
     MarketDrivenBroker,
     OrderJournal,
     ReportingBroker,
@@ -140,7 +141,9 @@ class Kernel:
         self._last_price: dict[str, Decimal] = {}
         self._last_ts: dict[str, int] = {}
         self._seq = 0
-        self._sinks: list[Sink] = list(parts.sinks)
+        self._sinks: list[Sink] = []
+        self._flushers: list[FlushingSink] = []
+        self._set_sinks(list(parts.sinks))
         self._critical_sinks = {id(parts.sinks[i]) for i in parts.critical_sinks}
         self._market_broker = isinstance(parts.broker, MarketDrivenBroker)
         self.working: set[str] = set()
@@ -218,8 +221,7 @@ class Kernel:
         self.reconciler.begin(self.now)
         await self.broker.start(self)
         self._rebuild_inventory()
-        recorded_funding = getattr(self.parts.journal, "funding_payments", None)
-        for payment in recorded_funding() if recorded_funding is not None else ():
+        for payment in self.parts.journal.funding_payments():
             self._seen_funding.add(payment.payment_id)
             self.ledger.position(payment.symbol).funding += payment.amount
         await self.reconcile()
@@ -492,7 +494,7 @@ class Kernel:
         )
 
     def _disable_signal(self, symbol: str, signal: Signal, exc: Exception) -> None:
-        name = getattr(signal, "name", type(signal).__name__)
+        name = signal.name
         self.parts.signals[symbol] = [s for s in self.parts.signals[symbol] if s is not signal]
         self.emit(
             ComponentFailed(self.now, f"signal:{name}:{symbol}", f"{type(exc).__name__}: {exc}")
@@ -762,13 +764,11 @@ class Kernel:
         self.run_runtime_guards()
         if self._reductions:
             await self.place_reductions()
-        for sink in self._sinks:
-            flush = getattr(sink, "flush", None)
-            if flush is not None:
-                try:
-                    flush()
-                except Exception as exc:
-                    self._sink_failed(sink, exc)
+        for sink in self._flushers:
+            try:
+                sink.flush()
+            except Exception as exc:
+                self._sink_failed(sink, exc)
 
     async def resolve_unknown(self) -> None:
         """Look up every order whose submit outcome is unknown, by client_order_id."""
@@ -855,10 +855,15 @@ class Kernel:
 
     def add_sink(self, sink: Sink) -> None:
         """Attach another sink (a TUI, a recorder) to a kernel that is already built."""
-        self._sinks.append(sink)
+        self._set_sinks([*self._sinks, sink])
+
+    def _set_sinks(self, sinks: list[Sink]) -> None:
+        # Which sinks buffer is decided once per change, not on every timer tick.
+        self._sinks = sinks
+        self._flushers = [s for s in sinks if isinstance(s, FlushingSink)]
 
     def _sink_failed(self, sink: Sink, exc: Exception) -> None:
-        self._sinks = [s for s in self._sinks if s is not sink]
+        self._set_sinks([s for s in self._sinks if s is not sink])
         name = type(sink).__name__
         self._note_error(f"sink {name} failed: {exc}")
         if id(sink) in self._critical_sinks:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.kernel import Kernel
 from gpt_trader.protocols import Feed
 from gpt_trader.runtime.replay import event_time
@@ -53,7 +54,8 @@ async def run_live(
     """
     deadline = None if bounds.duration_s is None else time.monotonic() + bounds.duration_s
     timer = asyncio.create_task(_guard_timer(kernel, guard_interval_s, stop, on_tick))
-    advance = getattr(kernel.clock, "advance_to", None)
+    # A simulated market keeps its own time: the clock follows its events.
+    advance = kernel.clock.advance_to if isinstance(kernel.clock, SimClock) else None
     reason = "feed_ended"
     iterator = feed.stream(symbols).__aiter__()
     try:
@@ -89,10 +91,9 @@ async def run_live(
         timer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await timer
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
+        if isinstance(iterator, AsyncGenerator):
             with contextlib.suppress(Exception):
-                await aclose()
+                await iterator.aclose()
     return reason
 
 

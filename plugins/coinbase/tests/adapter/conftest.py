@@ -26,7 +26,7 @@ from gpt_trader.domain import Action, SignalValue, Ticker
 from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import PluginManager, make_plugin_manager
 from gpt_trader.store import Store
-from gpt_trader.testing import First
+from gpt_trader.testing import First, install_plugin
 
 # Every test here runs against the simulator (the adapter's [sim] extra); an install of the
 # adapter alone (nox session coinbase_alone) skips them and runs the tests one level up.
@@ -81,19 +81,6 @@ def gpt_trader(
         timeout=120,
         check=False,
     )
-
-
-def install_plugin(where: Path, name: str, source: str) -> str:
-    """A plugin module a CLI subprocess discovers through a fake dist-info on PYTHONPATH;
-    returns the PYTHONPATH to run it with."""
-    where.mkdir(parents=True, exist_ok=True)
-    module = f"{name}_plugin"
-    (where / f"{module}.py").write_text(source)
-    dist = where / f"{module}-0.1.dist-info"
-    dist.mkdir(exist_ok=True)
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(f"[gpt_trader]\n{name} = {module}\n")
-    return os.pathsep.join(p for p in (str(where), os.environ.get("PYTHONPATH", "")) if p)
 
 
 def sim_json(sim: SimulatorThread) -> str:

@@ -2,8 +2,8 @@
 
 Trading events (orders, fills, guard trips, ...) are core's :mod:`gpt_trader.domain.events`.
 A venue adapter reports its transport health with two more event types, matched by their
-``type`` string (duck-typed: an adapter may define its own dataclasses with these fields,
-or use the ones below, and needs no import of this package):
+``type`` string (duck-typed: an adapter defines its own event dataclasses with these
+fields and needs no import of this package):
 
 ``connection.status``
     ``component`` (e.g. ``"coinbase.ws"``, ``"coinbase.user_ws"``), ``status`` one of
@@ -27,10 +27,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
-from typing import Any, ClassVar
-
-from gpt_trader.domain.events import Event
+from typing import Any
 
 CONNECTION_STATUS = "connection.status"
 REST_CALL = "rest.call"
@@ -38,30 +35,6 @@ REST_CALL = "rest.call"
 CONNECTED = "connected"
 DISCONNECTED = "disconnected"
 RECONNECTED = "reconnected"
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionStatus(Event):
-    """A transport connected, dropped, or came back."""
-
-    type: ClassVar[str] = CONNECTION_STATUS
-    component: str
-    status: str
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RestCall(Event):
-    """One REST request to the venue, as the adapter saw it (after retries)."""
-
-    type: ClassVar[str] = REST_CALL
-    method: str
-    path: str
-    status: int
-    latency_s: float
-    rate_limit_remaining: int | None = None
-    rate_limit_limit: int | None = None
-    retries: int = 0
 
 
 def event_type(event: Any) -> str:

@@ -238,8 +238,8 @@ class MaxDrawdown:
 # ---- guard.error_rate ---------------------------------------------------------------------
 class ErrorRateParams(RuntimeParams):
     """Share of broker calls that failed over the last ``window_s`` seconds, once at least
-    ``min_calls`` calls were made. Reads ``state.broker_calls`` / ``state.broker_errors``
-    (the kernel has them; core's StateView protocol does not)."""
+    ``min_calls`` calls were made, from the StateView's ``broker_calls`` /
+    ``broker_errors`` counters (order submissions, and those that raised)."""
 
     max_rate: Fraction = Decimal("0.5")
     min_calls: PositiveInt = 5
@@ -255,22 +255,9 @@ class ErrorRate:
         self.window_ns = int(params.window_s * NS)
         self.samples: deque[tuple[int, int, int]] = deque()
         self.latch = ReportLatch(params.repeat)
-        self.warned_missing = False
 
     def evaluate(self, state: StateView) -> GuardResult:
-        calls = getattr(state, "broker_calls", None)
-        errors = getattr(state, "broker_errors", None)
-        if not isinstance(calls, int) or not isinstance(errors, int):
-            if self.warned_missing:
-                return GuardResult.passed(self.name)
-            self.warned_missing = True
-            return trip(
-                self.name,
-                Level.WARN,
-                "the state has no broker_calls/broker_errors counters: error rate unknown",
-                None,
-                self.p.max_rate,
-            )
+        calls, errors = state.broker_calls, state.broker_errors
         now = state.now
         if not self.samples:
             self.samples.append((now, 0, 0))  # the kernel's counters start with the run

@@ -200,7 +200,7 @@ SIZERS: tuple[Entry, ...] = (
         "sizer.regime",
         _plain(sz.RegimeSizer),
         sz.RegimeParams,
-        "notional times a multiplier per market regime (state.regime, else 'unknown')",
+        "notional times a multiplier per market regime (as configured, else 'unknown')",
     ),
 )
 

@@ -6,9 +6,9 @@ venue's limits; a size of 0 means "no entry".
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from gpt_trader.components import Params
 from gpt_trader.domain import Decision
@@ -122,14 +122,13 @@ class AtrParams(Params):
     """Risk budget over volatility: ``size = equity * risk_pct / 100 / (atr_multiple * ATR)``,
     capped so the position is worth at most ``max_fraction`` of equity (and ``max_notional``).
 
-    Where the ATR comes from, first match wins:
+    Core keeps no indicators, so the ATR comes from, first match wins:
 
-    1. ``state.indicators[symbol]["atr"]`` if the state offers it (core does not, yet);
-    2. the sizer's own estimate once it has ``lookback`` true ranges: Wilder's average of
+    1. the sizer's own estimate once it has ``lookback`` true ranges: Wilder's average of
        ``abs(price - previous price)`` over the successive ``state.last_price`` values it
        sees *when it is called*, i.e. at entry decisions only (close-to-close ranges at
        irregular intervals, no highs and lows: a rough estimate);
-    3. ``atr[symbol]``: a configured ATR in quote currency per unit (a seed from research).
+    2. ``atr[symbol]``: a configured ATR in quote currency per unit (a seed from research).
 
     Without any, the size is 0 (no entry).
     """
@@ -168,13 +167,7 @@ class AtrSizer:
             self.value[symbol] = sum(ranges, ZERO) / n
             del self.ranges[symbol]
 
-    def atr(self, symbol: str, state: StateView) -> tuple[Decimal | None, str]:
-        indicators = getattr(state, "indicators", None)
-        if isinstance(indicators, Mapping):
-            entry: Any = indicators.get(symbol)
-            value = entry.get("atr") if isinstance(entry, Mapping) else None
-            if value is not None and Decimal(str(value)) > 0:
-                return Decimal(str(value)), "state"
+    def atr(self, symbol: str) -> tuple[Decimal | None, str]:
         if symbol in self.value:
             return self.value[symbol], "observed"
         if symbol in self.p.atr:
@@ -188,7 +181,7 @@ class AtrSizer:
             return ZERO
         self.observe(symbol, state.now, price)
         equity = state.equity
-        atr, _ = self.atr(symbol, state)
+        atr, _ = self.atr(symbol)
         if atr is None or atr <= 0 or equity <= 0:
             return ZERO
         raw = equity * self.p.risk_pct / _HUNDRED / (self.p.atr_multiple * atr)
@@ -199,12 +192,13 @@ class AtrSizer:
 class RegimeParams(Params):
     """``notional`` quote currency per entry times the multiplier of the symbol's regime.
 
-    The regime name is read from ``state.regime[symbol]`` when the state offers such a
-    mapping (core does not, yet); otherwise it is ``"unknown"``. Regimes not in
+    Core classifies no regimes: a symbol's regime is the one ``regimes`` gives it (e.g.
+    from research, ``{ BTC-USD = "trend" }``), else ``"unknown"``. Regimes not in
     ``multipliers`` use ``default_multiplier``.
     """
 
     notional: Money
+    regimes: dict[str, str] = Field(default_factory=dict)
     multipliers: dict[str, NonNegDecimal] = Field(default_factory=dict)
     default_multiplier: NonNegDecimal = Decimal(1)
     max_notional: Money | None = None
@@ -216,17 +210,14 @@ class RegimeSizer:
     def __init__(self, params: RegimeParams) -> None:
         self.p = params
 
-    def regime(self, symbol: str, state: StateView) -> str:
-        regimes = getattr(state, "regime", None)
-        if isinstance(regimes, Mapping):
-            return str(regimes.get(symbol, "unknown"))
-        return "unknown"
+    def regime(self, symbol: str) -> str:
+        return self.p.regimes.get(symbol, "unknown")
 
     def size(self, decision: Decision, state: StateView) -> Decimal:
         price = state.last_price(decision.symbol)
         if not price or price <= 0:
             return ZERO
-        name = self.regime(decision.symbol, state)
+        name = self.regime(decision.symbol)
         notional = self.p.notional * self.p.multipliers.get(name, self.p.default_multiplier)
         if self.p.max_notional is not None:
             notional = min(notional, self.p.max_notional)
