@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=args, prog_name="gpt-trader", standalone_mode=True)
     except UserError as exc:
-        from gpt_trader.cli.output import stderr
+        from gpt_trader.output import stderr
 
         stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)

@@ -686,9 +686,8 @@ def register(app: Any) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Check keys, permissions, clock, risk files, state dir and plugins for a profile."""
-        from gpt_trader.cli.output import print_json
-        from gpt_trader.cli.run_cmd import default_state_dir
-        from gpt_trader.config import load_config
+        from gpt_trader.config import default_state_dir, load_config
+        from gpt_trader.output import print_json
         from gpt_trader.plugins import PluginManager
 
         config = load_config(profile)

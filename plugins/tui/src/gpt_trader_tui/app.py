@@ -349,7 +349,7 @@ class DashboardApp(App[None]):
     # -- operator actions --------------------------------------------------------------------
 
     def _operator(self, action: str) -> None:
-        from gpt_trader.cli.operator_cmd import record
+        from gpt_trader.control import record
         from gpt_trader.errors import UserError
 
         reason = f"{action} from the TUI by {self.user}"

@@ -2,7 +2,7 @@
 
 :class:`StoreReader` tails the event log by id (it is append-only, ids are never reused), so
 each poll reads only what is new; orders, fills and positions come from their tables. It
-never writes: operator actions go through :func:`gpt_trader.cli.operator_cmd.record`, as
+never writes: operator actions go through :func:`gpt_trader.control.record`, as
 the CLI's do. Everything here is plain data, so it is tested without a terminal.
 
 Freshness of market data is the age of the last market event per symbol (a candle counts
