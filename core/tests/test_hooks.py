@@ -211,3 +211,26 @@ def test_a_plugin_whose_commands_do_not_build_is_failed_not_fatal(
     assert rec is not None
     assert rec.status == "failed"
     assert "register_commands" in rec.error
+
+
+def test_hook_register_checks(plugin_manager: PluginManager, tmp_path: Path) -> None:
+    from gpt_trader.checks import Check, CheckContext, Result, run_checks
+    from gpt_trader.config import BotConfig
+
+    def state_dir_exists(context: CheckContext) -> Iterator[Result]:
+        yield Result.of("state_dir_exists", context.state_dir.is_dir(), str(context.state_dir))
+
+    class Plugin:
+        @hookimpl
+        def register_checks(self) -> Iterator[Check]:
+            yield Check("test.state_dir", "the state dir exists", state_dir_exists)
+
+    plugin_manager.register_plugin(Plugin(), "test-checks")
+    try:
+        context = CheckContext(BotConfig(), tmp_path, plugin_manager)
+        assert run_checks(context) == [Result.of("state_dir_exists", True, str(tmp_path))]
+        rec = plugin_manager.record("test-checks")
+        assert rec is not None
+        assert rec.hooks == ["register_checks"]
+    finally:
+        plugin_manager.unregister(name="test-checks")
