@@ -19,7 +19,6 @@ points it at the Coinbase-protocol simulator (its ``rest_base_url``, trusting it
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import sqlite3
 import time
@@ -32,12 +31,14 @@ from typing import Any
 from gpt_trader.errors import UserError
 from gpt_trader_coinbase.candles import granularity, granularity_name
 from gpt_trader_coinbase.sdk import response_data, rest_client, trusting
+from gpt_trader_coinbase.target import read_sim_json
 
 from gpt_trader_research.results import iso
 
 NS = 1_000_000_000
 DB_NAME = "candles.db"
 PAGE = 300
+
 
 def parse_time(text: str, option: str) -> int:
     """ISO-8601 (UTC when naive) or UNIX seconds -> int ns."""
@@ -194,13 +195,10 @@ def _client(sim_json: Path | None) -> tuple[Any, str | None, str]:
     if sim_json is None:
         return rest_client(timeout=30), None, "coinbase"
     try:
-        info = json.loads(Path(sim_json).read_text())
-        base_url, cert = str(info["rest_base_url"]), str(info["cert_file"])
-    except FileNotFoundError:
-        raise UserError(f"--sim-json {sim_json}: no such file") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"--sim-json {sim_json}: not a simulator sim.json ({exc})") from None
-    return rest_client(base_url=base_url, timeout=30), cert, f"sim:{base_url}"
+        sim = read_sim_json(sim_json)
+    except UserError as exc:
+        raise UserError(f"--sim-json: {exc}") from None
+    return rest_client(base_url=sim.rest_host, timeout=30), sim.ca_file, f"sim:{sim.rest_host}"
 
 
 def _fetch(client: Any, symbol: str, name: str, start_s: int, end_s: int) -> list[dict[str, Any]]:
