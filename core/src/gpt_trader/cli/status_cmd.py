@@ -24,7 +24,7 @@ from gpt_trader.plugins import PluginManager
 
 if TYPE_CHECKING:
     from gpt_trader.store import Store
-    from gpt_trader.store.store import RunRow
+    from gpt_trader.store.rows import RunRow
 
 
 def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:

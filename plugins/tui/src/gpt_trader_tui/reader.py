@@ -32,11 +32,13 @@ from gpt_trader.domain import Fill, Position, Side
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.execution_stats import ExecutionHealth, ExecutionStats
 from gpt_trader.store.rows import (
+    RunRow,
     adjustment_from_row,
     fill_from_row,
     funding_from_row,
     position_from_row,
     product_from_row,
+    run_from_row,
 )
 
 from gpt_trader_tui.increments import Increments
@@ -72,21 +74,6 @@ _TYPES = (
 
 FRESH, STALE, CRITICAL, UNKNOWN = "fresh", "stale", "critical", "unknown"
 OK, WARN = "ok", "warn"
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    run_id: str
-    profile: str
-    mode: str
-    started_ts: int
-    stopped_ts: int | None
-    stop_reason: str
-    summary: dict[str, Any]
-
-    @property
-    def running(self) -> bool:
-        return self.stopped_ts is None
 
 
 @dataclass(frozen=True)
@@ -155,7 +142,7 @@ class AlertRow:
 class Dashboard:
     state_dir: str
     now: int
-    run: RunInfo | None = None
+    run: RunRow | None = None
     runs: int = 0
     trading_state: str = "ACTIVE"
     state_reason: str = ""
@@ -193,7 +180,7 @@ class Dashboard:
         run = self.run
         if self.error:
             out.append((CRITICAL, self.error))
-        if run is not None and not run.running:
+        if run is not None and run.finished:
             level = CRITICAL if run.stop_reason in ("error", "crashed", "feed_ended") else WARN
             out.append((level, f"BOT STOPPED ({run.stop_reason}) at {clock_text(run.stopped_ts)}"))
             out += [(WARN, warning) for warning in self.warnings]
@@ -203,7 +190,7 @@ class Dashboard:
             out.append((WARN, f"REDUCE-ONLY: {self.state_reason}"))
         if self.entries_paused:
             out.append((WARN, f"ENTRIES PAUSED: {self.pause_reason}"))
-        if run is not None and run.running:
+        if run is not None and not run.finished:
             down = [c for c, s in self.connections.items() if s == "disconnected"]
             if down:
                 out.append((CRITICAL, f"CONNECTION DOWN: {', '.join(down)}"))
@@ -358,16 +345,7 @@ class StoreReader:
         data.runs = len(runs)
         summaries = [json.loads(r["summary"] or "{}") for r in runs]
         if runs:
-            r = runs[-1]
-            data.run = RunInfo(
-                r["run_id"],
-                r["profile"],
-                r["mode"],
-                r["started_ts"],
-                r["stopped_ts"],
-                r["stop_reason"],
-                summaries[-1],
-            )
+            data.run = run_from_row(runs[-1])
         quotes = [str(x["quote_currency"]) for x in summaries if x.get("quote_currency")]
         if quotes:
             self.increments.quote = quotes[-1]
@@ -382,7 +360,7 @@ class StoreReader:
         if current is not None:
             data.trading_state, data.state_reason = current.trading_state
             data.pause_reason = current.pause_reason
-        if run is not None and not run.running:
+        if run is not None and run.finished:
             # The run's last word; a stopped bot holds no entries back.
             data.trading_state = str(run.summary.get("trading_state") or data.trading_state)
             data.pause_reason = ""
@@ -571,12 +549,12 @@ class StoreReader:
         data.pnl_series = list(current.series)
         self._positions(data, run, current)
 
-    def _positions(self, data: Dashboard, run: RunInfo, current: _RunState) -> None:
+    def _positions(self, data: Dashboard, run: RunRow, current: _RunState) -> None:
         """The bot's positions beside what the account holds: a running bot's rebuilt
         inventory at the last market prices, or what a finished one saved."""
         inc = self.increments
         table = {r["symbol"]: r for r in self._rows("SELECT * FROM positions ORDER BY symbol")}
-        if run.running and self._ledger is not None:
+        if not run.finished and self._ledger is not None:
             positions = dict(self._ledger.positions)
             for symbol, (_, price) in self._market.items():
                 if price is not None and symbol in positions:
