@@ -1,7 +1,8 @@
 """The public plugin API of GPT-Trader: every hook a plugin may implement.
 
 Registration hooks run once, when a profile is assembled, and return (or yield)
-:class:`~gpt_trader.components.ComponentSpec` objects. The per-event hot path never calls
+:class:`~gpt_trader.components.ComponentSpec` objects (``register_checks``: preflight
+:class:`~gpt_trader.checks.Check` objects). The per-event hot path never calls
 hooks: it calls the plain objects those specs built. Lifecycle hooks broadcast start and
 stop of a run.
 """
