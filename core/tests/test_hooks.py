@@ -269,7 +269,8 @@ def example_plugin(hook: str) -> types.ModuleType:
 
 def test_every_registration_hook_has_an_example_test() -> None:
     assert set(KIND_OF) == {name for name in HOOKS if name.startswith("register_")} - {
-        "register_commands"
+        "register_commands",
+        "register_checks",
     }
 
 
@@ -374,6 +375,17 @@ def test_the_example_of_register_commands_runs(plugin_manager: PluginManager) ->
     assert result.output == "hello\n"
 
 
+def test_the_example_of_register_checks_runs(plugin_manager: PluginManager, tmp_path: Path) -> None:
+    from gpt_trader.checks import CheckContext, Result, run_checks
+    from gpt_trader.config import BotConfig
+
+    plugin_manager.register_plugin(example_plugin("register_checks"), "example")
+    state_dir = tmp_path / "state"
+    state_dir.write_text("a file, not a folder")
+    rows = run_checks(CheckContext(BotConfig(), state_dir, plugin_manager))
+    assert Result.of("state_dir_kind", False, str(state_dir)) in rows
+
+
 def test_the_examples_of_startup_and_shutdown_run(
     plugin_manager: PluginManager, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -383,3 +395,26 @@ def test_the_examples_of_startup_and_shutdown_run(
     summary = _run_dev_once(plugin_manager, tmp_path)
     run_id = summary["run_id"]
     assert capsys.readouterr().out.splitlines() == [f"starting {run_id}", f"stopped {run_id}"]
+
+
+def test_hook_register_checks(plugin_manager: PluginManager, tmp_path: Path) -> None:
+    from gpt_trader.checks import Check, CheckContext, Result, run_checks
+    from gpt_trader.config import BotConfig
+
+    def state_dir_exists(context: CheckContext) -> Iterator[Result]:
+        yield Result.of("state_dir_exists", context.state_dir.is_dir(), str(context.state_dir))
+
+    class Plugin:
+        @hookimpl
+        def register_checks(self) -> Iterator[Check]:
+            yield Check("test.state_dir", "the state dir exists", state_dir_exists)
+
+    plugin_manager.register_plugin(Plugin(), "test-checks")
+    try:
+        context = CheckContext(BotConfig(), tmp_path, plugin_manager)
+        assert run_checks(context) == [Result.of("state_dir_exists", True, str(tmp_path))]
+        rec = plugin_manager.record("test-checks")
+        assert rec is not None
+        assert rec.hooks == ["register_checks"]
+    finally:
+        plugin_manager.unregister(name="test-checks")

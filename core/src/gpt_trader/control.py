@@ -9,9 +9,12 @@ are the access control: only a user who can write the state dir can command the 
 from __future__ import annotations
 
 import logging
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpt_trader.domain import TradingState
+from gpt_trader.errors import UserError
 
 if TYPE_CHECKING:
     from gpt_trader.engine.kernel import Kernel
@@ -23,6 +26,23 @@ ACTIONS = ("pause", "resume", "reduce-only", "halt", "cancel-all", "stop")
 _ONE_SHOT = {"cancel-all", "stop"}
 
 log = logging.getLogger("gpt_trader.control")
+
+
+def record(state_dir: Path, action: str, reason: str) -> int:
+    """Record ``action`` for the bot whose store is in ``state_dir``; returns its id.
+    Every front end (the CLI, the TUI, a plugin's) records operator actions through here."""
+    from gpt_trader.store import Store
+
+    if action not in ACTIONS:
+        raise UserError(f"unknown operator action {action!r} (known: {', '.join(ACTIONS)})")
+    db = state_dir / "gpt_trader.db"
+    if not db.exists():
+        raise UserError(f"no store in {state_dir} (expected {db})")
+    store = Store(db, create=False)
+    try:
+        return store.record_operator_action(time.time_ns(), action, reason)
+    finally:
+        store.close()
 
 
 async def apply_pending(

@@ -17,7 +17,8 @@ do not edit by hand (a test compares the two).
 
 Plugins implement these with `from gpt_trader.hookspecs import hookimpl` and are found through
 the `gpt_trader` entry-point group. Registration hooks return (or yield)
-`gpt_trader.components.ComponentSpec` objects; lifecycle hooks return nothing.
+`gpt_trader.components.ComponentSpec` objects (`register_checks`: `gpt_trader.checks.Check`
+objects); lifecycle hooks return nothing.
 """
 
 

@@ -1,7 +1,8 @@
 """The public plugin API of GPT-Trader: every hook a plugin may implement.
 
 Registration hooks run once, when a profile is assembled, and return (or yield)
-:class:`~gpt_trader.components.ComponentSpec` objects. The per-event hot path never calls
+:class:`~gpt_trader.components.ComponentSpec` objects (``register_checks``: preflight
+:class:`~gpt_trader.checks.Check` objects). The per-event hot path never calls
 hooks: it calls the plain objects those specs built. Lifecycle hooks broadcast start and
 stop of a run.
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import typer
 
     from gpt_trader.app import Runtime
+    from gpt_trader.checks import Check
     from gpt_trader.components import ComponentSpec
 
 PROJECT = "gpt_trader"
@@ -300,4 +302,28 @@ def shutdown(context: Runtime) -> None:
         @hookimpl
         def shutdown(context):
             print("stopped", context.run_id)
+    """
+
+
+@hookspec
+def register_checks() -> Iterable[Check]:
+    """Return :class:`gpt_trader.checks.Check` objects: what must hold before a profile runs.
+
+    Called by ``gpt-trader preflight`` (``gpt_trader.checks.run_checks``), never during a
+    run. Each check's ``run(context)`` gets a :class:`gpt_trader.checks.CheckContext` and
+    yields :class:`gpt_trader.checks.Result` rows (status ok, warn or fail, a one-line detail
+    that never contains a secret); ``not_needed(context)`` says why a profile needs none
+    of it. Check names are unique across plugins.
+
+    Example::
+
+        from gpt_trader.checks import Check, Result
+
+        def state_dir_is_a_dir(context):
+            ok = not context.state_dir.exists() or context.state_dir.is_dir()
+            yield Result.of("state_dir_kind", ok, f"{context.state_dir}")
+
+        @hookimpl
+        def register_checks():
+            yield Check("example.state_dir", "the state dir is a folder", state_dir_is_a_dir)
     """

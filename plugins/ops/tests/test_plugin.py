@@ -22,7 +22,8 @@ def test_the_entry_point_loads_and_provides_both_sinks() -> None:
     (ops,) = [r for r in json.loads(result.stdout) if r["name"] == "ops"]
     assert ops["status"] == "loaded", ops
     assert {"sink:metrics", "sink:alerts"} <= set(ops["provides"])
-    assert {"register_commands", "register_sinks", "startup", "shutdown"} <= set(ops["hooks"])
+    hooks = {"register_checks", "register_commands", "register_sinks", "startup", "shutdown"}
+    assert hooks <= set(ops["hooks"])
 
 
 def test_preflight_is_a_command() -> None:

@@ -48,7 +48,7 @@ def test_freshness_levels() -> None:
 def test_fresh_store(tmp_path: Path) -> None:
     data = StoreReader(build_store(tmp_path / "bot", "fresh")).read(NOW)
     assert data.run is not None
-    assert data.run.running
+    assert not data.run.finished
     assert data.trading_state == "ACTIVE"
     assert [(f.symbol, f.level) for f in data.freshness] == [
         ("BTC-USD", FRESH),
@@ -181,7 +181,7 @@ def test_a_finished_run_shows_its_summary(tmp_path: Path) -> None:
         store.finish_run(RUN_ID, NOW, "crashed", summary)
     data = StoreReader(bot).read(NOW + 120 * NS)
     assert data.run is not None
-    assert not data.run.running
+    assert data.run.finished
     assert data.pnl["net"] == Decimal("6")
     assert data.equity == Decimal("100006")
     assert data.trading_state == "REDUCE_ONLY"

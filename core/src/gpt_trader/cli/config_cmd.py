@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from gpt_trader.cli.output import print_json, stderr, stdout
 from gpt_trader.components import Params
 from gpt_trader.config import list_profiles, load_config, resolve_profile
 from gpt_trader.config.redact import redact, secret_values
+from gpt_trader.output import print_json, stderr, stdout
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
 

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         from rich.markup import escape
 
-        from gpt_trader.cli.output import stderr
+        from gpt_trader.output import stderr
 
         stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)

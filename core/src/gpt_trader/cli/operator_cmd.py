@@ -3,16 +3,14 @@ them within one guard interval, the next run at its start (see ``gpt_trader.cont
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gpt_trader.cli.output import print_json, stdout
-from gpt_trader.control import ACTIONS
-from gpt_trader.errors import UserError
+from gpt_trader.control import ACTIONS, record
+from gpt_trader.output import print_json, stdout
 from gpt_trader.plugins import PluginManager
 
 _HELP = {
@@ -23,19 +21,6 @@ _HELP = {
     "cancel-all": "Cancel every open order of the running bot.",
     "stop": "Stop the running bot gracefully.",
 }
-
-
-def record(state_dir: Path, action: str, reason: str) -> int:
-    from gpt_trader.store import Store
-
-    db = state_dir / "gpt_trader.db"
-    if not db.exists():
-        raise UserError(f"no store in {state_dir} (expected {db})")
-    store = Store(db, create=False)
-    try:
-        return store.record_operator_action(time.time_ns(), action, reason)
-    finally:
-        store.close()
 
 
 def _make(action: str) -> Callable[..., None]:

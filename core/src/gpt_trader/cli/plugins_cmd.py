@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from gpt_trader.cli.output import print_json, stdout
 from gpt_trader.errors import UserError
+from gpt_trader.output import print_json, stdout
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
 

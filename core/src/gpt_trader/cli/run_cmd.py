@@ -13,17 +13,13 @@ import typer
 from pydantic import ValidationError
 
 from gpt_trader.cli.durations import parse_duration
-from gpt_trader.cli.output import orders_text, print_json, stdout
 from gpt_trader.components import Kind
-from gpt_trader.config import BotConfig, ComponentRef, load_config
+from gpt_trader.config import BotConfig, ComponentRef, default_state_dir, load_config
 from gpt_trader.config.settings import AdoptHolding
 from gpt_trader.errors import UserError
+from gpt_trader.output import orders_text, print_json, stdout
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
-
-
-def default_state_dir(profile: str) -> Path:
-    return Path("var") / Path(profile).stem
 
 
 def register(app: typer.Typer, pm: PluginManager) -> None:
@@ -163,7 +159,7 @@ def _dev_fast(config: BotConfig, registry: Registry) -> BotConfig:
 
 
 def _setup_logging(level: str, *, quiet: bool, json_lines: bool) -> None:
-    from gpt_trader.cli.output import stderr
+    from gpt_trader.output import stderr
 
     own_level = "WARNING" if quiet else level
     if json_lines:

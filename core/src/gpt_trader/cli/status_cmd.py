@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gpt_trader.cli.output import orders_text, print_json, stdout
 from gpt_trader.domain import Product, money
 from gpt_trader.domain.market import ts_to_iso
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.errors import UserError
+from gpt_trader.output import orders_text, print_json, stdout
 from gpt_trader.plugins import PluginManager
 
 if TYPE_CHECKING:
     from gpt_trader.store import Store
-    from gpt_trader.store.store import RunRow
+    from gpt_trader.store.rows import RunRow
 
 
 def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:

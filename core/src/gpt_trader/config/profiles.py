@@ -51,6 +51,11 @@ def search_path() -> list[Path]:
     return unique
 
 
+def default_state_dir(profile: str) -> Path:
+    """Where a profile's run keeps its store and files unless told otherwise: ``var/<name>``."""
+    return Path("var") / Path(profile).stem
+
+
 def list_profiles() -> list[ProfileInfo]:
     seen: dict[str, ProfileInfo] = {}
     for d in search_path():

@@ -1,4 +1,5 @@
-"""Columnar bars for the replay driver's vectorised path.
+"""Bars: one being built from trades (:class:`OpenBar`), and columns of them for the replay
+driver's vectorised path (:class:`BarSeries`).
 
 Floats here are for indicator maths only; a Candle built from a row carries the exact
 Decimal values of the source.
@@ -13,6 +14,40 @@ from gpt_trader.domain.market import Candle
 
 NO_SIGNAL = 2
 """Marker in a vectorised signal's output: nothing was emitted at this bar."""
+
+
+@dataclass(slots=True)
+class OpenBar:
+    """A bar still taking trades; ``start`` is its open time (ns). Exact Decimals."""
+
+    start: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+    @classmethod
+    def first(cls, start: int, price: Decimal, size: Decimal) -> OpenBar:
+        return cls(start, price, price, price, price, size)
+
+    def add(self, price: Decimal, size: Decimal) -> None:
+        self.high = max(self.high, price)
+        self.low = min(self.low, price)
+        self.close = price
+        self.volume += size
+
+    def candle(self, symbol: str, interval_s: int) -> Candle:
+        return Candle(
+            symbol,
+            self.start,
+            self.open,
+            self.high,
+            self.low,
+            self.close,
+            self.volume,
+            interval_s=interval_s,
+        )
 
 
 @dataclass(slots=True)

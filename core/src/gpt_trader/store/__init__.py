@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from gpt_trader.store.db import default_db_path, open_db
     from gpt_trader.store.jsonl import JsonlSink
+    from gpt_trader.store.rows import RunRow
     from gpt_trader.store.sink import StoreSink
     from gpt_trader.store.store import (
         WORKING_STATUSES,
         EventRow,
         OperatorAction,
-        RunRow,
         Store,
     )
 
@@ -29,7 +29,7 @@ _WHERE = {
     "WORKING_STATUSES": "gpt_trader.store.store",
     "EventRow": "gpt_trader.store.store",
     "OperatorAction": "gpt_trader.store.store",
-    "RunRow": "gpt_trader.store.store",
+    "RunRow": "gpt_trader.store.rows",
     "Store": "gpt_trader.store.store",
 }
 

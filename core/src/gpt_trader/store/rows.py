@@ -3,6 +3,8 @@ store and by read-only readers of the same file (the TUI)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -22,6 +24,37 @@ class Row(Protocol):
     """A dict or a ``sqlite3.Row``: anything indexed by column name."""
 
     def __getitem__(self, key: str, /) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One run. ``stopped_ts`` is None while it runs, and forever if the process died."""
+
+    run_id: str
+    profile: str
+    mode: str
+    started_ts: int
+    stopped_ts: int | None
+    stop_reason: str
+    summary: dict[str, Any]
+    resumed_from: str
+
+    @property
+    def finished(self) -> bool:
+        return self.stopped_ts is not None
+
+
+def run_from_row(r: Row) -> RunRow:
+    return RunRow(
+        run_id=r["run_id"],
+        profile=r["profile"],
+        mode=r["mode"],
+        started_ts=r["started_ts"],
+        stopped_ts=r["stopped_ts"],
+        stop_reason=r["stop_reason"],
+        summary=json.loads(r["summary"] or "{}"),
+        resumed_from=r["resumed_from"],
+    )
 
 
 def fill_from_row(r: Row) -> Fill:

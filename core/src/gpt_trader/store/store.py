@@ -39,11 +39,13 @@ from gpt_trader.errors import StoreError, UserError
 from gpt_trader.store.db import Synchronous, open_db
 from gpt_trader.store.migrations import migrate
 from gpt_trader.store.rows import (
+    RunRow,
     adjustment_from_row,
     fill_from_row,
     funding_from_row,
     position_from_row,
     product_from_row,
+    run_from_row,
 )
 
 WORKING_STATUSES: tuple[OrderStatus, ...] = (
@@ -109,24 +111,6 @@ INSERT OR REPLACE INTO positions (
     :updated_ts, :run_id
 )
 """
-
-
-@dataclass(frozen=True, slots=True)
-class RunRow:
-    """One run. ``stopped_ts`` is None while it runs, and forever if the process died."""
-
-    run_id: str
-    profile: str
-    mode: str
-    started_ts: int
-    stopped_ts: int | None
-    stop_reason: str
-    summary: dict[str, Any]
-    resumed_from: str
-
-    @property
-    def finished(self) -> bool:
-        return self.stopped_ts is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,16 +283,18 @@ class Store:
 
     def run(self, run_id: str) -> RunRow | None:
         rows = self._rows("SELECT * FROM runs WHERE run_id = ?", [run_id])
-        return _run_from(rows[0]) if rows else None
+        return run_from_row(rows[0]) if rows else None
 
     def runs(self) -> list[RunRow]:
         """Every run, oldest first."""
-        return [_run_from(r) for r in self._rows("SELECT * FROM runs ORDER BY started_ts, rowid")]
+        return [
+            run_from_row(r) for r in self._rows("SELECT * FROM runs ORDER BY started_ts, rowid")
+        ]
 
     def last_run(self) -> RunRow | None:
         """The most recently started run; unfinished (``stopped_ts`` None) if it crashed."""
         rows = self._rows("SELECT * FROM runs ORDER BY started_ts DESC, rowid DESC LIMIT 1")
-        return _run_from(rows[0]) if rows else None
+        return run_from_row(rows[0]) if rows else None
 
     # -- orders ----------------------------------------------------------------------
 
@@ -756,19 +742,6 @@ def _order_from(r: dict[str, Any]) -> Order:
         reject_reason=r["reject_reason"],
         tag=r["tag"],
         trade_ids=json.loads(r["trade_ids"]),
-    )
-
-
-def _run_from(r: dict[str, Any]) -> RunRow:
-    return RunRow(
-        run_id=r["run_id"],
-        profile=r["profile"],
-        mode=r["mode"],
-        started_ts=r["started_ts"],
-        stopped_ts=r["stopped_ts"],
-        stop_reason=r["stop_reason"],
-        summary=json.loads(r["summary"]),
-        resumed_from=r["resumed_from"],
     )
 
 

@@ -60,26 +60,48 @@ class Credentials:
             ) from None
 
 
-def _algorithm(secret: str) -> str | None:
-    """ES256 / EdDSA for a usable secret, None otherwise (never raises, never echoes)."""
+class KeyProblem(UserError):
+    """A secret that is not a usable CDP key; the message says why and quotes none of it."""
+
+
+def key_type(secret: str) -> str:
+    """``"ES256 (EC P-256)"`` or ``"EdDSA (Ed25519)"``; :class:`KeyProblem` saying why not."""
     text = secret.strip()
-    try:
-        if text.startswith("-----BEGIN"):
+    if text.startswith("-----BEGIN"):
+        try:
             key = serialization.load_pem_private_key(text.encode(), password=None)
-        else:
-            raw = base64.b64decode("".join(text.split()), validate=True)
-            if len(raw) not in (32, 64):
-                return None
-            key = ed25519.Ed25519PrivateKey.from_private_bytes(raw[:32])
-    except (ValueError, TypeError, binascii.Error, UnicodeError):
-        return None
-    except Exception:  # cryptography's UnsupportedAlgorithm and friends
-        return None
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return "EdDSA"
-    if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
-        return "ES256"
-    return None
+        except (ValueError, TypeError) as exc:
+            # The library's message never contains key material, but keep it generic anyway.
+            why = "it is encrypted" if "encrypted" in str(exc).lower() else "it does not parse"
+            raise KeyProblem(f"privateKey is PEM but not a usable private key: {why}") from None
+        except Exception:  # cryptography's UnsupportedAlgorithm and friends
+            raise KeyProblem("privateKey is PEM but not a usable private key") from None
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            if not isinstance(key.curve, ec.SECP256R1):
+                raise KeyProblem(f"EC key on {key.curve.name}; CDP keys use P-256 (secp256r1)")
+            return "ES256 (EC P-256)"
+        if isinstance(key, ed25519.Ed25519PrivateKey):
+            return "EdDSA (Ed25519)"
+        raise KeyProblem(
+            f"privateKey is a {type(key).__name__.lstrip('_')}; expected an EC P-256 or Ed25519 key"
+        )
+    try:
+        raw = base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise KeyProblem("privateKey is neither a PEM EC key nor a base64 Ed25519 key") from None
+    if len(raw) not in (32, 64):
+        raise KeyProblem(f"base64 privateKey decodes to {len(raw)} bytes; Ed25519 needs 32 or 64")
+    try:
+        priv = ed25519.Ed25519PrivateKey.from_private_bytes(raw[:32])
+    except ValueError:
+        raise KeyProblem("privateKey is not a valid Ed25519 seed") from None
+    if len(raw) == 64:
+        pub = priv.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        if pub != raw[32:]:
+            raise KeyProblem("Ed25519 privateKey: the public half does not match the seed")
+    return "EdDSA (Ed25519)"
 
 
 def make_credentials(name: str, secret: str, source: str) -> Credentials:
@@ -90,12 +112,13 @@ def make_credentials(name: str, secret: str, source: str) -> Credentials:
     # .env files often carry the PEM with literal "\n" sequences.
     if "\\n" in secret and "\n" not in secret.strip():
         secret = secret.replace("\\n", "\n")
-    algorithm = _algorithm(secret)
-    if algorithm is None:
+    try:
+        algorithm = key_type(secret).split()[0]
+    except KeyProblem:
         raise UserError(
             f"Coinbase API secret from {source} is not a usable key "
             "(expected an EC P-256 PEM or an Ed25519 key, as the CDP portal issues them)"
-        )
+        ) from None
     return Credentials(name, SecretStr(secret), algorithm, source)
 
 

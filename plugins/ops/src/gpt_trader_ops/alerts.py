@@ -22,6 +22,13 @@ from typing import Any, Literal
 
 from gpt_trader.components import BuildContext, Params
 from gpt_trader.domain import LIQUIDATION_TAG, Product, money
+from gpt_trader.execution_stats import (
+    CRITICAL,
+    CRITICAL_BELOW,
+    DEGRADED_BELOW,
+    WARN,
+    ExecutionStats,
+)
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gpt_trader_ops.conventions import (
@@ -32,7 +39,6 @@ from gpt_trader_ops.conventions import (
     event_type,
 )
 from gpt_trader_ops.conventions import field as get
-from gpt_trader_ops.health import CRITICAL, WARN, ExecutionStats
 from gpt_trader_ops.notifiers import (
     Alert,
     Dispatcher,
@@ -202,8 +208,8 @@ class AlertsParams(Params):
     rules: dict[str, RuleSettings] = Field(default_factory=dict)
     write_file: bool = True
     rate_limit_min_ratio: float = Field(default=0.2, ge=0, le=1)
-    execution_degraded_below: float = Field(default=0.95, gt=0, le=1)
-    execution_critical_below: float = Field(default=0.80, gt=0, le=1)
+    execution_degraded_below: float = Field(default=DEGRADED_BELOW, gt=0, le=1)
+    execution_critical_below: float = Field(default=CRITICAL_BELOW, gt=0, le=1)
     execution_min_submissions: int = Field(default=10, ge=1)
     p95_latency_s: float = Field(default=2.0, gt=0)
     retry_ratio: float = Field(default=0.2, gt=0)

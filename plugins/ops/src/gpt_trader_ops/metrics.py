@@ -26,6 +26,7 @@ from typing import Any
 
 from gpt_trader.components import BuildContext, Params
 from gpt_trader.domain import Product, money
+from gpt_trader.execution_stats import ExecutionStats
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -50,7 +51,6 @@ from gpt_trader_ops.conventions import (
     field,
     route,
 )
-from gpt_trader_ops.health import ExecutionStats
 
 log = logging.getLogger("gpt_trader.ops.metrics")
 

@@ -1,5 +1,5 @@
-"""The ``ops`` plugin: the ``metrics`` and ``alerts`` sinks, ``gpt-trader preflight``, and
-the lifecycle hooks that serve metrics and run the periodic checks.
+"""The ``ops`` plugin: the ``metrics`` and ``alerts`` sinks, ``gpt-trader preflight`` with its
+checks of the profile, and the lifecycle hooks that serve metrics and run the periodic checks.
 
 A profile enables them like any sink::
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from gpt_trader.checks import Check
 from gpt_trader.components import ComponentSpec, Kind
 from gpt_trader.hookspecs import hookimpl
 
@@ -47,6 +48,13 @@ def register_commands(app: Any) -> None:
     from gpt_trader_ops.preflight import register
 
     register(app)
+
+
+@hookimpl
+def register_checks() -> Iterator[Check]:
+    from gpt_trader_ops.checks import PROFILE_CHECKS
+
+    yield from PROFILE_CHECKS
 
 
 @hookimpl

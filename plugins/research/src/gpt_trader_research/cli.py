@@ -31,19 +31,19 @@ def _dec(option: str, text: str | None, *, minimum: Decimal | None = None) -> De
 
 
 def _stderr() -> Any:
-    from gpt_trader.cli.output import stderr
+    from gpt_trader.output import stderr
 
     return stderr
 
 
 def _print_json(data: Any) -> None:
-    from gpt_trader.cli.output import print_json
+    from gpt_trader.output import print_json
 
     print_json(data)
 
 
 def _stdout() -> Any:
-    from gpt_trader.cli.output import stdout
+    from gpt_trader.output import stdout
 
     return stdout
 

@@ -9,7 +9,8 @@ Table ``coverage``: the ranges already asked for (or imported), so a second down
 same range sends no request.
 
 Download speaks the Coinbase REST candles endpoint through the official SDK
-(``coinbase-advanced-py``'s ``RESTClient.get_public_candles``): pages of at most 300
+(``coinbase-advanced-py``'s ``RESTClient.get_public_candles``, reached through the Coinbase
+adapter's :mod:`gpt_trader_coinbase.sdk`, as are Coinbase's granularity names): pages of at most 300
 buckets, ``start``/``end`` as UNIX-second strings, candles newest first. ``--sim-json``
 points it at the Coinbase-protocol simulator (its ``rest_base_url``, trusting its
 ``cert_file`` through ``REQUESTS_CA_BUNDLE``). The bucket still forming is never stored.
@@ -17,11 +18,8 @@ points it at the Coinbase-protocol simulator (its ``rest_base_url``, trusting it
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import json
 import logging
-import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -31,44 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from gpt_trader.errors import UserError
+from gpt_trader_coinbase.candles import granularity, granularity_name
+from gpt_trader_coinbase.sdk import response_data, rest_client, trusting
+from gpt_trader_coinbase.target import read_sim_json
 
 from gpt_trader_research.results import iso
 
 NS = 1_000_000_000
 DB_NAME = "candles.db"
 PAGE = 300
-
-GRANULARITIES: dict[str, int] = {
-    "ONE_MINUTE": 60,
-    "FIVE_MINUTE": 300,
-    "FIFTEEN_MINUTE": 900,
-    "THIRTY_MINUTE": 1800,
-    "ONE_HOUR": 3600,
-    "TWO_HOUR": 7200,
-    "FOUR_HOUR": 14400,
-    "SIX_HOUR": 21600,
-    "ONE_DAY": 86400,
-}
-_ALIASES = {
-    "1m": "ONE_MINUTE",
-    "5m": "FIVE_MINUTE",
-    "15m": "FIFTEEN_MINUTE",
-    "30m": "THIRTY_MINUTE",
-    "1h": "ONE_HOUR",
-    "2h": "TWO_HOUR",
-    "4h": "FOUR_HOUR",
-    "6h": "SIX_HOUR",
-    "1d": "ONE_DAY",
-}
-_BY_SECONDS = {v: k for k, v in GRANULARITIES.items()}
-
-
-def granularity(text: str) -> tuple[str, int]:
-    name = _ALIASES.get(text.strip().lower(), text.strip().upper())
-    if name not in GRANULARITIES:
-        known = ", ".join([*GRANULARITIES, *_ALIASES])
-        raise UserError(f"unknown granularity {text!r} (known: {known})")
-    return name, GRANULARITIES[name]
 
 
 def parse_time(text: str, option: str) -> int:
@@ -207,7 +176,7 @@ def import_file(path: Path, symbol: str, state_dir: Path) -> dict[str, Any]:
         conn.close()
     return {
         "symbol": symbol,
-        "granularity": _BY_SECONDS.get(gran, f"{gran}s"),
+        "granularity": granularity_name(gran),
         "granularity_s": gran,
         "rows": len(rows),
         "start": iso(rows[0][0]),
@@ -219,42 +188,17 @@ def import_file(path: Path, symbol: str, state_dir: Path) -> dict[str, Any]:
 # ---- download ----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _ca_bundle(cert_file: str | None) -> Iterator[None]:
-    if cert_file is None:
-        yield
-        return
-    old = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = cert_file
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("REQUESTS_CA_BUNDLE", None)
-        else:
-            os.environ["REQUESTS_CA_BUNDLE"] = old
-
-
 def _client(sim_json: Path | None) -> tuple[Any, str | None, str]:
-    try:
-        from coinbase.rest import RESTClient
-    except ImportError:
-        raise UserError(
-            "data download needs the coinbase-advanced-py SDK (install gpt-trader-coinbase)"
-        ) from None
     # The SDK logs every HTTP error through a stderr handler of its own; the command
     # reports failures itself, in one line.
     logging.getLogger("coinbase.RESTClient").setLevel(logging.CRITICAL)
     if sim_json is None:
-        return RESTClient(timeout=30), None, "coinbase"
+        return rest_client(timeout=30), None, "coinbase"
     try:
-        info = json.loads(Path(sim_json).read_text())
-        base_url, cert = str(info["rest_base_url"]), str(info["cert_file"])
-    except FileNotFoundError:
-        raise UserError(f"--sim-json {sim_json}: no such file") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"--sim-json {sim_json}: not a simulator sim.json ({exc})") from None
-    return RESTClient(base_url=base_url, timeout=30), cert, f"sim:{base_url}"
+        sim = read_sim_json(sim_json)
+    except UserError as exc:
+        raise UserError(f"--sim-json: {exc}") from None
+    return rest_client(base_url=sim.rest_host, timeout=30), sim.ca_file, f"sim:{sim.rest_host}"
 
 
 def _fetch(client: Any, symbol: str, name: str, start_s: int, end_s: int) -> list[dict[str, Any]]:
@@ -274,8 +218,7 @@ def _fetch(client: Any, symbol: str, name: str, start_s: int, end_s: int) -> lis
                 continue
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise UserError(f"candles {symbol} {name} {start_s}..{end_s}: {text}") from None
-    raw = resp.to_dict() if hasattr(resp, "to_dict") else dict(resp)
-    return list(raw.get("candles") or [])
+    return list(response_data(resp).get("candles") or [])
 
 
 def _dec_text(value: Any, what: str) -> str:
@@ -329,7 +272,7 @@ def download_candles(
             (symbol, gran, start),
         ).fetchone()
         last_close: str | None = prev[0] if prev else None
-        with _ca_bundle(cert):
+        with trusting(cert):
             p0 = start
             while p0 < end:
                 p1 = min(p0 + PAGE * g, end)
@@ -467,7 +410,7 @@ def cache_summary(state_dir: Path) -> list[dict[str, Any]]:
     return [
         {
             "symbol": s,
-            "granularity": _BY_SECONDS.get(g, f"{g}s"),
+            "granularity": granularity_name(g),
             "bars": n,
             "no_trade": int(nt or 0),
             "start": iso(a),

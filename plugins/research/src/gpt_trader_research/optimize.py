@@ -588,7 +588,7 @@ def run_optimize(
 def optimize_cli(spec: OptimizeSpec, state_dir: Path, *, progress: bool) -> OptimizeResult:
     if not progress:
         return run_optimize(spec, state_dir)
-    from gpt_trader.cli.output import stderr
+    from gpt_trader.output import stderr
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     total = spec.trials * max(1, spec.walk_forward)

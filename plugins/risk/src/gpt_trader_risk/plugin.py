@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from gpt_trader.checks import Check
 from gpt_trader.components import BuildContext, ComponentSpec, Kind
 from gpt_trader.hookspecs import hookimpl
 from pydantic import BaseModel
@@ -21,7 +22,7 @@ from gpt_trader_risk import pretrade as pre
 from gpt_trader_risk import sizers as sz
 from gpt_trader_risk.base import currency_of
 
-__all__ = ["GUARDS", "SIZERS", "register_guards", "register_sizers"]
+__all__ = ["GUARDS", "SIZERS", "register_checks", "register_guards", "register_sizers"]
 
 
 def _plain(cls: Callable[[Any], Any]) -> Callable[[Any, BuildContext], Any]:
@@ -215,3 +216,10 @@ def register_guards() -> Iterator[ComponentSpec]:
 def register_sizers() -> Iterator[ComponentSpec]:
     for name, factory, model, summary in SIZERS:
         yield ComponentSpec(name, Kind.SIZER, factory, model, summary)
+
+
+@hookimpl
+def register_checks() -> Iterator[Check]:
+    from gpt_trader_risk.checks import risk_files_check
+
+    yield risk_files_check({name for name, _, model, _ in GUARDS if "file" in model.model_fields})

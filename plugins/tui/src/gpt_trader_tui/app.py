@@ -186,7 +186,7 @@ class DashboardApp(App[None]):
             return text
         text.append(f"{run.profile} ", style="bold")
         text.append(f"({run.mode}) run {run.run_id}  ")
-        if run.running:
+        if not run.finished:
             text.append("RUNNING", style="bold green")
             text.append(f" since {clock_text(run.started_ts)}")
         else:
@@ -349,7 +349,7 @@ class DashboardApp(App[None]):
     # -- operator actions --------------------------------------------------------------------
 
     def _operator(self, action: str) -> None:
-        from gpt_trader.cli.operator_cmd import record
+        from gpt_trader.control import record
         from gpt_trader.errors import UserError
 
         reason = f"{action} from the TUI by {self.user}"
@@ -359,7 +359,7 @@ class DashboardApp(App[None]):
             self.notify(f"{action} not recorded: {exc}", severity="error")
             return
         self.recorded.append((action, action_id))
-        running = self.data is not None and self.data.run is not None and self.data.run.running
+        running = self.data is not None and self.data.run is not None and not self.data.run.finished
         when = "on its next guard tick" if running else "when it next starts"
         self.notify(f"{action} #{action_id} recorded; the bot applies it {when}")
         self.refresh_data()

@@ -2,7 +2,7 @@
 
 :class:`StoreReader` tails the event log by id (it is append-only, ids are never reused), so
 each poll reads only what is new; orders, fills and positions come from their tables. It
-never writes: operator actions go through :func:`gpt_trader.cli.operator_cmd.record`, as
+never writes: operator actions go through :func:`gpt_trader.control.record`, as
 the CLI's do. Everything here is plain data, so it is tested without a terminal.
 
 Freshness of market data is the age of the last market event per symbol (a candle counts
@@ -21,7 +21,6 @@ it saved. Every figure is quantised (:mod:`gpt_trader_tui.increments`).
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,12 +30,15 @@ from typing import Any
 
 from gpt_trader.domain import Fill, Position, Side
 from gpt_trader.engine.ledger import Ledger
+from gpt_trader.execution_stats import ExecutionHealth, ExecutionStats
 from gpt_trader.store.rows import (
+    RunRow,
     adjustment_from_row,
     fill_from_row,
     funding_from_row,
     position_from_row,
     product_from_row,
+    run_from_row,
 )
 
 from gpt_trader_tui.increments import Increments
@@ -48,8 +50,7 @@ ALERTS_FILE = "alerts.jsonl"
 
 FRESH_S = 10.0
 CRITICAL_S = 30.0
-EXEC_WARN = 0.95
-EXEC_CRITICAL = 0.80
+# The dashboard calls execution degraded sooner than the alerts do (they wait for 10).
 EXEC_MIN_SUBMISSIONS = 5
 WORKING = ("PENDING", "UNKNOWN", "OPEN", "PARTIALLY_FILLED")
 PNL_KINDS = ("realized", "unrealized", "fees", "funding", "net")
@@ -73,21 +74,6 @@ _TYPES = (
 
 FRESH, STALE, CRITICAL, UNKNOWN = "fresh", "stale", "critical", "unknown"
 OK, WARN = "ok", "warn"
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    run_id: str
-    profile: str
-    mode: str
-    started_ts: int
-    stopped_ts: int | None
-    stop_reason: str
-    summary: dict[str, Any]
-
-    @property
-    def running(self) -> bool:
-        return self.stopped_ts is None
 
 
 @dataclass(frozen=True)
@@ -152,23 +138,11 @@ class AlertRow:
     message: str
 
 
-@dataclass(frozen=True)
-class Execution:
-    submissions: int
-    window: int
-    window_failures: int
-    failures: int
-    success_rate: float | None
-    p95_latency_s: float | None
-    latency_source: str
-    level: str
-
-
 @dataclass
 class Dashboard:
     state_dir: str
     now: int
-    run: RunInfo | None = None
+    run: RunRow | None = None
     runs: int = 0
     trading_state: str = "ACTIVE"
     state_reason: str = ""
@@ -188,7 +162,7 @@ class Dashboard:
     trips: list[Trip] = field(default_factory=list)
     freshness: list[Freshness] = field(default_factory=list)
     connections: dict[str, str] = field(default_factory=dict)
-    execution: Execution | None = None
+    execution: ExecutionHealth | None = None
     alerts: list[AlertRow] = field(default_factory=list)
     error: str = ""
 
@@ -206,7 +180,7 @@ class Dashboard:
         run = self.run
         if self.error:
             out.append((CRITICAL, self.error))
-        if run is not None and not run.running:
+        if run is not None and run.finished:
             level = CRITICAL if run.stop_reason in ("error", "crashed", "feed_ended") else WARN
             out.append((level, f"BOT STOPPED ({run.stop_reason}) at {clock_text(run.stopped_ts)}"))
             out += [(WARN, warning) for warning in self.warnings]
@@ -216,7 +190,7 @@ class Dashboard:
             out.append((WARN, f"REDUCE-ONLY: {self.state_reason}"))
         if self.entries_paused:
             out.append((WARN, f"ENTRIES PAUSED: {self.pause_reason}"))
-        if run is not None and run.running:
+        if run is not None and not run.finished:
             down = [c for c, s in self.connections.items() if s == "disconnected"]
             if down:
                 out.append((CRITICAL, f"CONNECTION DOWN: {', '.join(down)}"))
@@ -274,24 +248,12 @@ def _dec(value: Any) -> Decimal:
         return ZERO
 
 
-def _percentile(values: list[float], pct: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1]
-
-
 class _RunState:
     """What the reader has gathered about one run from the log."""
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
-        self.pending: dict[str, int] = {}
-        self.results: deque[bool] = deque(maxlen=100)
-        self.submissions = 0
-        self.failures = 0
-        self.ack_latencies: deque[float] = deque(maxlen=200)
-        self.rest_latencies: deque[float] = deque(maxlen=200)
+        self.execution = ExecutionStats(min_submissions=EXEC_MIN_SUBMISSIONS)
         self.fill_count = 0
         self.cum_net = ZERO
         self.series: deque[float] = deque(maxlen=240)
@@ -304,6 +266,7 @@ class _RunState:
         self.held: dict[str, tuple[int, Decimal]] = {}
 
     def observe(self, kind: str, ts: int, payload: dict[str, Any]) -> None:
+        self.execution.observe(payload, kind, ts)
         if kind == "trading_state":
             self.trading_state = (str(payload.get("new", "ACTIVE")), str(payload.get("reason", "")))
         elif kind == "entries_paused":
@@ -312,21 +275,6 @@ class _RunState:
         elif kind == "inventory.adjusted" and payload.get("account") is not None:
             symbol = str((payload.get("adjustment") or {}).get("symbol", ""))
             self.held[symbol] = (ts, _dec(payload["account"]))
-        elif kind == "order.intent":
-            cid = str((payload.get("request") or {}).get("client_order_id", ""))
-            self.pending[cid] = ts
-            self.submissions += 1
-        elif kind == "order.updated":
-            order = payload.get("order") or {}
-            sent = self.pending.pop(str(order.get("client_order_id", "")), None)
-            if sent is not None:
-                if ts >= sent:
-                    self.ack_latencies.append((ts - sent) / NS)
-                self._settle(order.get("status") not in ("UNKNOWN", "REJECTED"))
-        elif kind == "order.rejected" and payload.get("source") == "venue":
-            cid = str((payload.get("request") or {}).get("client_order_id", ""))
-            if self.pending.pop(cid, None) is not None:
-                self._settle(False)
         elif kind == "fill":
             fee = _dec((payload.get("fill") or {}).get("fee", 0))
             self.cum_net += _dec(payload.get("realized_pnl", 0)) - fee
@@ -335,33 +283,6 @@ class _RunState:
         elif kind == "funding":
             self.cum_net += _dec((payload.get("payment") or {}).get("amount", 0))
             self.series.append(float(self.cum_net))
-        elif kind == "rest.call":
-            latency = payload.get("latency_s")
-            if isinstance(latency, int | float) and latency >= 0:
-                self.rest_latencies.append(float(latency))
-
-    def _settle(self, ok: bool) -> None:
-        self.results.append(ok)
-        if not ok:
-            self.failures += 1
-
-    def execution(self) -> Execution:
-        rate = sum(self.results) / len(self.results) if self.results else None
-        level = OK
-        if rate is not None and len(self.results) >= EXEC_MIN_SUBMISSIONS:
-            level = CRITICAL if rate < EXEC_CRITICAL else WARN if rate < EXEC_WARN else OK
-        source = "rest" if self.rest_latencies else "ack"
-        latencies = list(self.rest_latencies or self.ack_latencies)
-        return Execution(
-            submissions=self.submissions,
-            window=len(self.results),
-            window_failures=len(self.results) - sum(self.results),
-            failures=self.failures,
-            success_rate=rate,
-            p95_latency_s=_percentile(latencies, 95),
-            latency_source=source,
-            level=level,
-        )
 
 
 class StoreReader:
@@ -424,16 +345,7 @@ class StoreReader:
         data.runs = len(runs)
         summaries = [json.loads(r["summary"] or "{}") for r in runs]
         if runs:
-            r = runs[-1]
-            data.run = RunInfo(
-                r["run_id"],
-                r["profile"],
-                r["mode"],
-                r["started_ts"],
-                r["stopped_ts"],
-                r["stop_reason"],
-                summaries[-1],
-            )
+            data.run = run_from_row(runs[-1])
         quotes = [str(x["quote_currency"]) for x in summaries if x.get("quote_currency")]
         if quotes:
             self.increments.quote = quotes[-1]
@@ -448,7 +360,7 @@ class StoreReader:
         if current is not None:
             data.trading_state, data.state_reason = current.trading_state
             data.pause_reason = current.pause_reason
-        if run is not None and not run.running:
+        if run is not None and run.finished:
             # The run's last word; a stopped bot holds no entries back.
             data.trading_state = str(run.summary.get("trading_state") or data.trading_state)
             data.pause_reason = ""
@@ -469,7 +381,7 @@ class StoreReader:
             for age in [max(0.0, (data.now - ts) / NS)]
             for shown in [None if price is None else self.increments.price(sym, price)]
         ]
-        data.execution = current.execution() if current is not None else None
+        data.execution = current.execution.health() if current is not None else None
         data.alerts = self._alerts()
 
     def _run_state(self, run_id: str) -> _RunState:
@@ -637,12 +549,12 @@ class StoreReader:
         data.pnl_series = list(current.series)
         self._positions(data, run, current)
 
-    def _positions(self, data: Dashboard, run: RunInfo, current: _RunState) -> None:
+    def _positions(self, data: Dashboard, run: RunRow, current: _RunState) -> None:
         """The bot's positions beside what the account holds: a running bot's rebuilt
         inventory at the last market prices, or what a finished one saved."""
         inc = self.increments
         table = {r["symbol"]: r for r in self._rows("SELECT * FROM positions ORDER BY symbol")}
-        if run.running and self._ledger is not None:
+        if not run.finished and self._ledger is not None:
             positions = dict(self._ledger.positions)
             for symbol, (_, price) in self._market.items():
                 if price is not None and symbol in positions:

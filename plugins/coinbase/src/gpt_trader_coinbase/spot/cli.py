@@ -55,9 +55,8 @@ def order_row(o: Any, product: Any) -> dict[str, Any]:
 
 
 def _with_broker(profile: str, state_dir: Path | None, work: Callable[[Any], Awaitable[T]]) -> T:
-    from gpt_trader.cli.run_cmd import default_state_dir
     from gpt_trader.components import BuildContext, Kind
-    from gpt_trader.config import load_config
+    from gpt_trader.config import default_state_dir, load_config
     from gpt_trader.plugins import make_plugin_manager
     from gpt_trader.registry import Registry
 
@@ -90,8 +89,7 @@ def _with_broker(profile: str, state_dir: Path | None, work: Callable[[Any], Awa
 
 
 def _state_dir(profile: str, state_dir: Path | None) -> Path:
-    from gpt_trader.cli.run_cmd import default_state_dir
-    from gpt_trader.config import load_config
+    from gpt_trader.config import default_state_dir, load_config
 
     return state_dir or default_state_dir(load_config(profile).profile.name)
 
@@ -115,7 +113,7 @@ def bot_inventory(state_dir: Path) -> dict[str, Any]:
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    from gpt_trader.cli.output import stdout
+    from gpt_trader.output import stdout
     from rich.table import Table
 
     table = Table(title=title)
@@ -127,7 +125,7 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from gpt_trader.cli.output import print_json, stdout
+    from gpt_trader.output import print_json, stdout
 
     orders = typer.Typer(help="Open orders at the venue: list and cancel.", no_args_is_help=True)
     app.add_typer(orders, name="orders")

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from gpt_trader.domain import BookUpdate, Candle, MarketEvent, Ticker, Trade
+from gpt_trader.domain.bars import OpenBar
 
 from gpt_trader_coinbase.auth import Credentials
 from gpt_trader_coinbase.convert import dec, parse_time
@@ -51,22 +52,6 @@ class FeedStats:
     snapshots: int = 0
     stale: int = 0
     duplicate_trades: int = 0
-
-
-@dataclass
-class _Bar:
-    start: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
-
-    def add(self, price: Decimal, size: Decimal) -> None:
-        self.high = max(self.high, price)
-        self.low = min(self.low, price)
-        self.close = price
-        self.volume += size
 
 
 class CoinbaseMarketFeed:
@@ -112,7 +97,7 @@ class CoinbaseMarketFeed:
         self._trade_seen: dict[str, set[str]] = {}
         self._candles: dict[str, dict[str, Any]] = {}
         self._candle_emitted: dict[str, int] = {}
-        self._bars: dict[str, _Bar] = {}
+        self._bars: dict[str, OpenBar] = {}
         self._bars_done: dict[str, int] = {}
 
     # -- wiring -----------------------------------------------------------------------
@@ -411,7 +396,7 @@ class CoinbaseMarketFeed:
         if bar is None:
             if start < self._bar_done(wire_symbol):
                 return out  # a late print for a bar already emitted
-            self._bars[wire_symbol] = _Bar(start, price, price, price, price, size)
+            self._bars[wire_symbol] = OpenBar.first(start, price, size)
         elif start == bar.start:
             bar.add(price, size)
         return out
@@ -419,23 +404,11 @@ class CoinbaseMarketFeed:
     def _bar_done(self, wire_symbol: str) -> int:
         return self._bars_done.get(wire_symbol, -1) + 1
 
-    def _bar_events(self, wire_symbol: str, bar: _Bar) -> list[MarketEvent]:
+    def _bar_events(self, wire_symbol: str, bar: OpenBar) -> list[MarketEvent]:
         assert self.bar_seconds is not None
         self._bars_done[wire_symbol] = bar.start
         self._bars.pop(wire_symbol, None)
-        return [
-            Candle(
-                s,
-                bar.start,
-                bar.open,
-                bar.high,
-                bar.low,
-                bar.close,
-                bar.volume,
-                interval_s=self.bar_seconds,
-            )
-            for s in self._wire.get(wire_symbol, ())
-        ]
+        return [bar.candle(s, self.bar_seconds) for s in self._wire.get(wire_symbol, ())]
 
     def _close_bars(self, now_ns: int) -> Iterable[MarketEvent]:
         if not self.bar_seconds:

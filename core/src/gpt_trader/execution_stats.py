@@ -1,5 +1,8 @@
 """Execution health from the event stream: submit success rate, latency, retries.
 
+One definition for every reader of a run's events: the ops plugin's metrics and alerts
+(live event objects) and the TUI (payloads read back from the store) judge a venue alike.
+
 A submission is an ``order.intent``. It *succeeded* when the venue's first answer
 (``order.updated``) is a real status; it *failed* when that answer is ``UNKNOWN`` (the
 submit call failed ambiguously) or ``REJECTED``, or an ``order.rejected`` from the venue
@@ -15,29 +18,23 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gpt_trader_ops.conventions import REST_CALL, event_type, field
-
 NS = 1_000_000_000
+REST_CALL = "rest.call"
 
 OK = "ok"
 WARN = "warn"
 CRITICAL = "critical"
+# Share of the recent submissions that must succeed: below the first execution is degraded
+# (warn), below the second critical.
+DEGRADED_BELOW = 0.95
+CRITICAL_BELOW = 0.80
 
 
-@dataclass(frozen=True)
-class ExecutionHealth:
-    submissions: int
-    failures: int
-    success_rate: float | None
-    p95_latency_s: float | None
-    retry_ratio: float | None
-    level: str
-
-
-def percentile(values: list[float], pct: float) -> float | None:
+def percentile(values: Sequence[float], pct: float) -> float | None:
     """Nearest-rank percentile (``pct`` in 0..100); None for no values."""
     if not values:
         return None
@@ -46,16 +43,44 @@ def percentile(values: list[float], pct: float) -> float | None:
     return ordered[rank - 1]
 
 
+@dataclass(frozen=True)
+class ExecutionHealth:
+    """``window`` is how many settled submissions the rate is over (``window_failures`` of
+    them failed); ``latency_source`` is ``rest`` or ``ack`` (see the module)."""
+
+    submissions: int
+    failures: int
+    window: int
+    window_failures: int
+    success_rate: float | None
+    p95_latency_s: float | None
+    latency_source: str
+    retry_ratio: float | None
+    level: str
+
+
+def _get(event: Any, name: str, default: Any = None) -> Any:
+    """A field of an event object or of its stored payload dict."""
+    if isinstance(event, dict):
+        return event.get(name, default)
+    return getattr(event, name, default)
+
+
+def _text(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
 class ExecutionStats:
-    """Rolling windows over the last ``window`` submissions and ``latency_window`` samples."""
+    """Rolling windows over the last ``window`` submissions and ``latency_window`` samples;
+    the level is ``ok`` until ``min_submissions`` have settled."""
 
     def __init__(
         self,
         window: int = 100,
         latency_window: int = 200,
         *,
-        degraded_below: float = 0.95,
-        critical_below: float = 0.80,
+        degraded_below: float = DEGRADED_BELOW,
+        critical_below: float = CRITICAL_BELOW,
         min_submissions: int = 10,
     ) -> None:
         self.results: deque[bool] = deque(maxlen=window)
@@ -69,38 +94,35 @@ class ExecutionStats:
         self.failures = 0
         self._pending: dict[str, int] = {}
 
-    def observe(self, event: Any) -> bool | None:
-        """Take one event; returns True/False when it settled a submission, else None."""
-        kind = event_type(event)
+    def observe(self, event: Any, kind: str | None = None, ts: int | None = None) -> bool | None:
+        """Take one event (an object or its stored payload; ``kind`` and ``ts`` default to
+        its own ``type`` and ``ts``); True/False when it settled a submission, else None."""
+        kind = _text(_get(event, "type", "")) if kind is None else kind
+        ts = int(_get(event, "ts", 0)) if ts is None else ts
         if kind == "order.intent":
-            request = field(event, "request")
-            cid = str(field(request, "client_order_id", ""))
-            self._pending[cid] = int(field(event, "ts", 0))
+            cid = str(_get(_get(event, "request") or {}, "client_order_id", ""))
+            self._pending[cid] = ts
             self.submissions += 1
             return None
         if kind == "order.updated":
-            order = field(event, "order")
-            cid = str(field(order, "client_order_id", ""))
-            sent = self._pending.pop(cid, None)
+            order = _get(event, "order") or {}
+            sent = self._pending.pop(str(_get(order, "client_order_id", "")), None)
             if sent is None:
                 return None
-            status = _status(field(order, "status", ""))
-            latency = (int(field(event, "ts", 0)) - sent) / NS
-            if latency >= 0:
-                self.ack_latencies.append(latency)
-            return self._settle(status not in ("UNKNOWN", "REJECTED"))
-        if kind == "order.rejected" and field(event, "source") == "venue":
-            request = field(event, "request")
-            cid = str(field(request, "client_order_id", ""))
+            if ts >= sent:
+                self.ack_latencies.append((ts - sent) / NS)
+            return self._settle(_text(_get(order, "status", "")) not in ("UNKNOWN", "REJECTED"))
+        if kind == "order.rejected" and _text(_get(event, "source")) == "venue":
+            cid = str(_get(_get(event, "request") or {}, "client_order_id", ""))
             if self._pending.pop(cid, None) is not None:
                 return self._settle(False)
             return None
         if kind == REST_CALL:
-            latency = field(event, "latency_s")
+            latency = _get(event, "latency_s")
             if isinstance(latency, int | float) and latency >= 0:
                 self.rest_latencies.append(float(latency))
-            retries = field(event, "retries", 0)
-            self.rest_retries.append(int(retries) if isinstance(retries, int) else 0)
+            retries = _get(event, "retries", 0)
+            self.rest_retries.append(retries if isinstance(retries, int) else 0)
         return None
 
     def _settle(self, ok: bool) -> bool:
@@ -117,8 +139,7 @@ class ExecutionStats:
 
     @property
     def p95_latency_s(self) -> float | None:
-        source = self.rest_latencies or self.ack_latencies
-        return percentile(list(source), 95)
+        return percentile(list(self.rest_latencies or self.ack_latencies), 95)
 
     @property
     def retry_ratio(self) -> float | None:
@@ -141,12 +162,11 @@ class ExecutionStats:
         return ExecutionHealth(
             submissions=self.submissions,
             failures=self.failures,
+            window=len(self.results),
+            window_failures=len(self.results) - sum(self.results),
             success_rate=self.success_rate,
             p95_latency_s=self.p95_latency_s,
+            latency_source="rest" if self.rest_latencies else "ack",
             retry_ratio=self.retry_ratio,
             level=self.level(),
         )
-
-
-def _status(value: Any) -> str:
-    return str(getattr(value, "value", value))

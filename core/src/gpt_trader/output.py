@@ -1,4 +1,5 @@
-"""Shared CLI output: JSON for scripts, rich for people, one line on stderr for errors."""
+"""Command output for core and plugin commands alike: JSON for scripts, rich for people, one
+line on stderr for errors."""
 
 from __future__ import annotations
 
