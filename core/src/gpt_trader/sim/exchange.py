@@ -233,9 +233,6 @@ class SimExchange:
         """Call ``listener.on_fill`` / ``listener.on_order`` for every future change."""
         self._listeners.append(listener)
 
-    def remove_listener(self, listener: BrokerListener) -> None:
-        self._listeners.remove(listener)
-
     # ------------------------------------------------------------------ trading
 
     def submit(
@@ -350,9 +347,6 @@ class SimExchange:
             return CancelResult(client_order_id, False, reason_or_none)
         self._apply(engine.cancel(client_order_id, ts))
         return CancelResult(client_order_id, True)
-
-    def cancel_many(self, client_order_ids: Iterable[str], ts: int) -> list[CancelResult]:
-        return [self.cancel(cid, ts) for cid in client_order_ids]
 
     def edit(
         self,

@@ -24,8 +24,7 @@ from gpt_trader_coinbase_sim.ordermeta import OrderMeta
 from gpt_trader_coinbase_sim.shapes_derivatives import (
     DerivativeMarket,
     cfm_position_json,
-    fcm_balance_summary,
-    fcm_summary_fields,
+    fcm_fields,
     future_product_details,
     margin_window_json,
     session_details,
@@ -70,24 +69,13 @@ def product_extras(state: SimState, symbol: str) -> dict[str, Any]:
     }
 
 
-def fcm_fields(state: SimState, *, rest: bool) -> dict[str, Any]:
-    """The CFM balance summary now: REST form (money objects) or WebSocket form."""
-    venue = state.venue
-    deriv = venue.derivatives
-    summary = None
-    if deriv is not None and FCM in deriv.accounts():
-        summary = deriv.summary(FCM, now_ns())
-    cbi = venue.cash("USD")
-    return fcm_balance_summary(summary, cbi) if rest else fcm_summary_fields(summary, cbi)
-
-
 # -- handlers -----------------------------------------------------------------------------------
 
 
 async def balance_summary(request: web.Request) -> web.Response:
     state = _state(request)
     state.venue.advance()
-    return json_ok({"balance_summary": fcm_fields(state, rest=True)})
+    return json_ok({"balance_summary": fcm_fields(state.venue, rest=True)})
 
 
 async def list_positions(request: web.Request) -> web.Response:
@@ -250,4 +238,4 @@ def routes() -> list[web.RouteDef]:
     ]
 
 
-__all__ = ["fcm_fields", "product_extras", "routes"]
+__all__ = ["product_extras", "routes"]

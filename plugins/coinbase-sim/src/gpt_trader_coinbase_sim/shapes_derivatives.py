@@ -12,14 +12,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpt_trader.domain import MarginType, Product
 from gpt_trader.domain.margin_windows import MarginWindow, margin_window, window_end
 from gpt_trader.sim.derivatives import FCM, INTX, DerivativeSpec
 from gpt_trader.sim.margin import AccountSummary, PositionView, Sweep, WindowMeasure
 
-from gpt_trader_coinbase_sim.wire import ZERO_TIME, dec, dec_n, rfc3339
+from gpt_trader_coinbase_sim.wire import ZERO_TIME, dec, dec_n, now_ns, rfc3339
+
+if TYPE_CHECKING:
+    from gpt_trader_coinbase_sim.venue import Venue
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -202,6 +205,16 @@ def fcm_balance_summary(s: AccountSummary | None, cbi_usd: Decimal) -> dict[str,
     for key in MONEY_FIELDS:
         fields[key] = {"value": fields[key], "currency": "USD"}
     return fields
+
+
+def fcm_fields(venue: Venue, *, rest: bool) -> dict[str, Any]:
+    """The CFM balance summary now: REST form (money objects) or WebSocket form."""
+    deriv = venue.derivatives
+    summary = None
+    if deriv is not None and FCM in deriv.accounts():
+        summary = deriv.summary(FCM, now_ns())
+    cbi = venue.cash("USD")
+    return fcm_balance_summary(summary, cbi) if rest else fcm_summary_fields(summary, cbi)
 
 
 def cfm_position_json(v: PositionView) -> dict[str, str]:
