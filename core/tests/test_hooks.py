@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import pytest
 import typer
 from gpt_trader import hookdocs
 from gpt_trader.cli.main import build_app
-from gpt_trader.components import ComponentSpec, Kind, Params
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params, ProductCatalogue
+from gpt_trader.errors import UserError
 from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
+from gpt_trader.testing import derivative_product
 from typer.testing import CliRunner
 
 HOOKS = [name for name, _ in hookdocs.hook_functions()]
@@ -97,6 +100,29 @@ def test_hook_register_guards(plugin_manager: PluginManager) -> None:
 
 def test_hook_register_sinks(plugin_manager: PluginManager) -> None:
     _registration_test(plugin_manager, "register_sinks", Kind.SINK)
+
+
+def test_hook_register_products(plugin_manager: PluginManager, tmp_path: Path) -> None:
+    perp = derivative_product("XBT-PERP", "perpetual")
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def register_products() -> Iterator[ProductCatalogue]:
+            yield ProductCatalogue("test", lookup={perp.symbol: perp}.get, examples=("XBT-PERP",))
+
+    plugin_manager.register_plugin(Plugin(), "catalogue")
+    registry = Registry(plugin_manager)
+    ctx = BuildContext(
+        "dev", "paper", ("BTC-USD", "XBT-PERP"), {}, tmp_path, catalogues=registry.catalogues()
+    )
+    params = {"perps_cash": "500", "persist": False}
+    exchange = registry.build(Kind.BROKER, "sim", params, ctx).exchange
+    assert exchange.product("XBT-PERP") == perp  # margin terms and all
+    assert exchange.derivatives.cash("PERPETUALS") == 500
+    unknown = dataclasses.replace(ctx, universe=("NOPE-PERP",))
+    with pytest.raises(UserError, match=r"product catalogues asked: test \(e\.g\. XBT-PERP\)$"):
+        registry.build(Kind.BROKER, "sim", params, unknown)
 
 
 def test_hook_register_commands(plugin_manager: PluginManager) -> None:

@@ -16,7 +16,7 @@ import pluggy
 if TYPE_CHECKING:
     import typer
 
-    from gpt_trader.components import ComponentSpec
+    from gpt_trader.components import ComponentSpec, ProductCatalogue
 
 PROJECT = "gpt_trader"
 
@@ -181,4 +181,21 @@ def shutdown(context: Any) -> None:
         @hookimpl
         def shutdown(context):
             print("stopped", context.run_id)
+    """
+
+
+@hookspec
+def register_products() -> Iterable[ProductCatalogue]:
+    """Return or yield :class:`~gpt_trader.components.ProductCatalogue` objects: products
+    the ``sim`` broker and backtests can trade by symbol beyond the built-in dev table
+    (e.g. a venue's futures, whose margin terms ride on ``Product.derivative``).
+
+    Called once when a profile is assembled, before the broker is built; the catalogues
+    are asked in plugin order and the first to know a symbol describes it.
+
+    Example::
+
+        @hookimpl
+        def register_products():
+            yield ProductCatalogue("myvenue", lookup=my_products.get, examples=("X-PERP",))
     """

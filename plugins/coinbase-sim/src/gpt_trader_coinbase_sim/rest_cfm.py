@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 from gpt_trader.domain import OrderRequest, OrderType, Side, TimeInForce
-from gpt_trader.sim.derivatives import FCM, IntradaySetting
 
+from gpt_trader_coinbase_sim.catalogue import FCM, IntradaySetting
 from gpt_trader_coinbase_sim.errors import invalid_argument, not_found
 from gpt_trader_coinbase_sim.middleware import PREFIX, json_ok, read_json
 from gpt_trader_coinbase_sim.orderconfig import Rejection
@@ -122,7 +122,7 @@ async def list_sweeps(request: web.Request) -> web.Response:
     state = _state(request)
     state.venue.advance()
     deriv = state.venue.derivatives
-    pending = [] if deriv is None else deriv.pending_sweeps()
+    pending = [] if deriv is None else state.venue.sweeps.pending()
     return json_ok({"sweeps": [sweep_json(s) for s in pending]})
 
 
@@ -134,8 +134,7 @@ async def cancel_sweep(request: web.Request) -> web.Response:
 
 
 async def get_margin_setting(request: web.Request) -> web.Response:
-    deriv = _state(request).venue.derivatives
-    setting = IntradaySetting.STANDARD if deriv is None else deriv.intraday_setting
+    setting = _state(request).venue.intraday_setting()
     return json_ok({"setting": setting.value})
 
 
