@@ -123,7 +123,7 @@ def derivative_product(
     :class:`DerivativeTerms` fields (``expiry_ts``, ``schedule``, ``funding_interval_s``...),
     ``fields`` the Product's.
     """
-    from gpt_trader.sim.margin import default_terms
+    from gpt_trader.sim.margin_account import default_terms
 
     d = Decimal
     if kind == "perpetual":

@@ -18,7 +18,8 @@ from gpt_trader.domain.margin_schedule import MarginWindow
 from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.csvfeed import CsvCandleFeed
 from gpt_trader.sim.exchange import CancelResult, SimExchange, Timer
-from gpt_trader.sim.margin import DerivativesLedger, default_terms
+from gpt_trader.sim.margin import DerivativesLedger
+from gpt_trader.sim.margin_account import default_terms
 from gpt_trader.sim.margin_records import (
     DerivativesConfig,
     LiquidationFill,

@@ -57,6 +57,7 @@ from gpt_trader.domain import (
     BookUpdate,
     Candle,
     Fill,
+    FundingPayment,
     MarginType,
     MarketEvent,
     Order,
@@ -74,13 +75,8 @@ from gpt_trader.domain.money import currency_increment, fee_amount, quantize
 from gpt_trader.errors import UserError
 from gpt_trader.protocols import BrokerListener
 from gpt_trader.sim.ledger import Ledger, settled_move
-from gpt_trader.sim.margin import (
-    DerivativesConfig,
-    DerivativesLedger,
-    FundingPayment,
-    LiquidationFill,
-    Settlement,
-)
+from gpt_trader.sim.margin import DerivativesLedger
+from gpt_trader.sim.margin_records import DerivativesConfig, LiquidationFill, Settlement
 from gpt_trader.sim.matching import (
     DEFAULT_MAKER_FEE,
     DEFAULT_TAKER_FEE,

@@ -27,7 +27,7 @@ from gpt_trader.hookspecs import hookimpl
 from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.csvfeed import CsvCandleFeed
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.margin import default_terms
+from gpt_trader.sim.margin_account import default_terms
 from gpt_trader.sim.margin_records import DerivativesConfig
 from gpt_trader.sim.products import default_products
 from gpt_trader.sim.synthetic import DEFAULT_START_TS, SyntheticFeed
