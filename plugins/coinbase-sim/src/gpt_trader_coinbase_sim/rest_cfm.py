@@ -4,8 +4,8 @@ Balance summary and positions come from the venue's margin ledger (real numbers:
 unrealised and daily realised P&L, initial/maintenance margin in both windows, holds).
 Sweeps move CFM cash to spot USD at the next 22:00 UTC (one pending at a time: a second
 schedule answers ``success: false``). The intraday margin setting opts the account in to
-intraday rates; the current window is the simulator's fixed UTC window (see
-gpt_trader.sim.derivatives).
+intraday rates; the current window is the CFM schedule of the catalogue (see
+gpt_trader_coinbase_sim.catalogue).
 """
 
 from __future__ import annotations
