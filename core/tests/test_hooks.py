@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import types
 from collections.abc import Awaitable, Callable, Iterator
@@ -15,7 +16,7 @@ import typer
 from gpt_trader import hookdocs
 from gpt_trader.app import Runtime, assemble, finish, start
 from gpt_trader.cli.main import build_app
-from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params, ProductCatalogue
 from gpt_trader.config import BotConfig
 from gpt_trader.domain import (
     Action,
@@ -27,9 +28,11 @@ from gpt_trader.domain import (
     SignalValue,
 )
 from gpt_trader.domain.events import RunStarted
+from gpt_trader.errors import UserError
 from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
+from gpt_trader.testing import derivative_product
 from typer.testing import CliRunner
 
 HOOKS = [name for name, _ in hookdocs.hook_functions()]
@@ -113,6 +116,29 @@ def test_hook_register_guards(plugin_manager: PluginManager) -> None:
 
 def test_hook_register_sinks(plugin_manager: PluginManager) -> None:
     _registration_test(plugin_manager, "register_sinks", Kind.SINK)
+
+
+def test_hook_register_products(plugin_manager: PluginManager, tmp_path: Path) -> None:
+    perp = derivative_product("XBT-PERP", "perpetual")
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def register_products() -> Iterator[ProductCatalogue]:
+            yield ProductCatalogue("test", lookup={perp.symbol: perp}.get, examples=("XBT-PERP",))
+
+    plugin_manager.register_plugin(Plugin(), "catalogue")
+    registry = Registry(plugin_manager)
+    ctx = BuildContext(
+        "dev", "paper", ("BTC-USD", "XBT-PERP"), {}, tmp_path, catalogues=registry.catalogues()
+    )
+    params = {"perps_cash": "500", "persist": False}
+    exchange = registry.build(Kind.BROKER, "sim", params, ctx).exchange
+    assert exchange.product("XBT-PERP") == perp  # margin terms and all
+    assert exchange.derivatives.cash("PERPETUALS") == 500
+    unknown = dataclasses.replace(ctx, universe=("NOPE-PERP",))
+    with pytest.raises(UserError, match=r"product catalogues asked: test \(e\.g\. XBT-PERP\)$"):
+        registry.build(Kind.BROKER, "sim", params, unknown)
 
 
 def test_hook_register_commands(plugin_manager: PluginManager) -> None:
@@ -271,6 +297,7 @@ def test_every_registration_hook_has_an_example_test() -> None:
     assert set(KIND_OF) == {name for name in HOOKS if name.startswith("register_")} - {
         "register_commands",
         "register_checks",
+        "register_products",
     }
 
 
@@ -384,6 +411,16 @@ def test_the_example_of_register_checks_runs(plugin_manager: PluginManager, tmp_
     state_dir.write_text("a file, not a folder")
     rows = run_checks(CheckContext(BotConfig(), state_dir, plugin_manager))
     assert Result.of("state_dir_kind", False, str(state_dir)) in rows
+
+
+def test_the_example_of_register_products_runs(
+    plugin_manager: PluginManager, tmp_path: Path
+) -> None:
+    plugin_manager.register_plugin(example_plugin("register_products"), "example")
+    registry = Registry(plugin_manager)
+    ctx = BuildContext("dev", "sim", ("PEPE-USD",), {}, tmp_path, catalogues=registry.catalogues())
+    exchange = registry.build(Kind.BROKER, "sim", {"persist": False}, ctx).exchange
+    assert exchange.product("PEPE-USD").price_increment == Decimal("0.00000001")
 
 
 def test_the_examples_of_startup_and_shutdown_run(

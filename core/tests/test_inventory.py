@@ -26,7 +26,7 @@ from gpt_trader.errors import UserError
 from gpt_trader.sim.exchange import SimExchange
 from gpt_trader.sim.products import default_products
 from gpt_trader.store import Store, StoreSink
-from gpt_trader.testing import FROZEN_TS, EventRecorder, manual_kernel
+from gpt_trader.testing import FROZEN_TS, EventRecorder, derivative_product, manual_kernel
 
 BTC = "BTC-USD"
 NS = 1_000_000_000
@@ -196,7 +196,7 @@ def test_adoption_without_a_cost_is_refused_in_one_line() -> None:
 
 class DerivativeVenue:
     """A broker double whose venue reports a derivative position (a unit test of the
-    reconcile rule; the Coinbase CFM/INTX end-to-end tests cover the wire)."""
+    reconcile rule; the venue adapters' end-to-end tests cover the wire)."""
 
     def __init__(self, position: Position) -> None:
         self.position = position
@@ -221,11 +221,8 @@ class DerivativeVenue:
 async def test_a_derivative_takes_the_venue_size_and_never_an_entry_price_of_0(
     venue_entry: D, mark: D, expected: D, source: str
 ) -> None:
-    from gpt_trader.sim.derivatives import derivatives_products
-
-    perp = "BTC-PERP-INTX"
-    products = derivatives_products([perp])
-    exchange = SimExchange(products, {"USDC": D(0)})
+    perp = "BTC-PERP"
+    exchange = SimExchange([derivative_product(perp, "perpetual")], {"USDC": D(0)})
     rec = EventRecorder()
     kernel = manual_kernel(exchange, SimClock(FROZEN_TS), sinks=[rec])
     kernel.broker = DerivativeVenue(

@@ -8,24 +8,25 @@ from pathlib import Path
 
 from gpt_trader.domain import OrderRequest, Side, Trade
 from gpt_trader.engine.clock import SimClock
-from gpt_trader.sim.derivatives import derivatives_products
+from gpt_trader.sim import DerivativesConfig
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.margin import DerivativesConfig
 from gpt_trader.store import Store, StoreSink
-from gpt_trader.testing import FROZEN_TS, manual_kernel
+from gpt_trader.testing import FROZEN_TS, derivative_product, manual_kernel
 
 NS = 1_000_000_000
 H = 3600 * NS
 T0 = FROZEN_TS
-PERP = "BTC-PERP-INTX"
+PERP = "BTC-PERP"
 
 
 async def test_funding_reaches_the_ledger_and_the_store_exactly_once(tmp_path: Path) -> None:
-    products = derivatives_products([PERP])
+    products = {PERP: derivative_product(PERP, "perpetual")}
     exchange = SimExchange(
         products,
         {"USDC": D("0")},
-        derivatives=DerivativesConfig(perps_cash=D("10000"), maker_fee=D(0), taker_fee=D("0.0005")),
+        derivatives=DerivativesConfig(
+            pools={"PERPETUALS": D("10000")}, maker_fee=D(0), taker_fee=D("0.0005")
+        ),
     )
     store = Store(tmp_path / "gpt_trader.db")
     store.start_run("r1", "test", "sim", T0)

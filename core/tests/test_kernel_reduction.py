@@ -20,12 +20,11 @@ from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.guards import GuardStack
 from gpt_trader.engine.kernel import Kernel
 from gpt_trader.protocols import StateView
-from gpt_trader.sim.derivatives import derivatives_products
+from gpt_trader.sim import DerivativesConfig
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.margin import DerivativesConfig
-from gpt_trader.testing import FROZEN_TS, manual_kernel
+from gpt_trader.testing import FROZEN_TS, derivative_product, manual_kernel
 
-PERP = "BTC-PERP-INTX"
+PERP = "BTC-PERP"
 NS = 1_000_000_000
 
 
@@ -50,11 +49,13 @@ class CutHalfBelow:
 
 
 def _kernel(guard: CutHalfBelow) -> tuple[Kernel, SimExchange, SimClock]:
-    products = derivatives_products([PERP])
+    products = {PERP: derivative_product(PERP, "perpetual")}
     exchange = SimExchange(
         products,
         {"USDC": D(0)},
-        derivatives=DerivativesConfig(perps_cash=D("10000"), taker_fee=D(0), maker_fee=D(0)),
+        derivatives=DerivativesConfig(
+            pools={"PERPETUALS": D("10000")}, taker_fee=D(0), maker_fee=D(0)
+        ),
     )
     clock = SimClock(FROZEN_TS)
     kernel = manual_kernel(

@@ -127,6 +127,7 @@ async def assemble(
         state_dir=state_dir,
         seed=config.profile.seed,
         options=opts,
+        catalogues=registry.catalogues(),
     )
 
     broker = registry.build(Kind.BROKER, config.broker.use, config.broker.params, ctx)
@@ -148,6 +149,7 @@ async def assemble(
         state_dir=state_dir,
         seed=ctx.seed,
         options=ctx.options,
+        catalogues=ctx.catalogues,
     )
     feed = feed_override or registry.build(Kind.FEED, config.feed.use, config.feed.params, ctx)
     signals: dict[str, list[Any]] = {s: [] for s in universe}

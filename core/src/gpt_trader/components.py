@@ -54,6 +54,8 @@ class BuildContext:
     seed: int = 0
     symbol: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    catalogues: tuple[ProductCatalogue, ...] = ()
+    """Product catalogues the plugins registered (``register_products``)."""
 
     def for_symbol(self, symbol: str) -> BuildContext:
         return BuildContext(
@@ -65,7 +67,23 @@ class BuildContext:
             seed=self.seed,
             symbol=symbol,
             options=self.options,
+            catalogues=self.catalogues,
         )
+
+
+@dataclass(frozen=True)
+class ProductCatalogue:
+    """Products a plugin describes by symbol, for the brokers that simulate a venue (the
+    ``sim`` broker, backtests) when a symbol is not in their own table.
+
+    ``lookup(symbol)`` returns the :class:`Product` (a FUTURE / PERPETUAL one with its
+    ``derivative`` terms) or None when the symbol is not the catalogue's; ``examples``
+    are symbols an error message may name.
+    """
+
+    name: str
+    lookup: Callable[[str], Product | None]
+    examples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from gpt_trader.app import Runtime
     from gpt_trader.checks import Check
-    from gpt_trader.components import ComponentSpec
+    from gpt_trader.components import ComponentSpec, ProductCatalogue
 
 PROJECT = "gpt_trader"
 
@@ -326,4 +326,33 @@ def register_checks() -> Iterable[Check]:
         @hookimpl
         def register_checks():
             yield Check("example.state_dir", "the state dir is a folder", state_dir_is_a_dir)
+    """
+
+
+@hookspec
+def register_products() -> Iterable[ProductCatalogue]:
+    """Return or yield :class:`~gpt_trader.components.ProductCatalogue` objects: products
+    the ``sim`` broker and backtests can trade by symbol beyond the built-in dev table
+    (e.g. a venue's futures, whose margin terms ride on ``Product.derivative``).
+
+    Called once when a profile is assembled, before the broker is built; the catalogues
+    are asked in plugin order and the first to know a symbol describes it.
+
+    Example::
+
+        from decimal import Decimal
+
+        from gpt_trader.components import ProductCatalogue
+        from gpt_trader.domain import Product
+
+        PEPE = Product(
+            "PEPE-USD", "PEPE", "USD", base_increment=Decimal(1),
+            price_increment=Decimal("0.00000001"), base_min_size=Decimal(1),
+            base_max_size=Decimal(10**12),
+        )
+
+        @hookimpl
+        def register_products():
+            yield ProductCatalogue("memecoins", lookup={"PEPE-USD": PEPE}.get,
+                                   examples=("PEPE-USD",))
     """

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from gpt_trader.components import ComponentSpec, Kind
+from gpt_trader.components import ComponentSpec, Kind, ProductCatalogue
 from gpt_trader.config.profiles import describe_validation_error
 from gpt_trader.config.settings import ComponentRef
 from gpt_trader.errors import ComponentClash, ComponentNotFound, UserError
@@ -139,6 +139,23 @@ class Registry:
             return spec.build(params, ctx)
         except ValidationError as exc:
             raise UserError(f"{kind.value} {name!r}: {describe_validation_error(exc)}") from None
+
+    def catalogues(self) -> tuple[ProductCatalogue, ...]:
+        """The product catalogues plugins registered; a plugin whose hook raises or returns
+        something else is marked failed and left out."""
+        found: list[ProductCatalogue] = []
+        for impl in self._pm.hook.register_products.get_hookimpls():
+            try:
+                result: Any = impl.function()
+                items = list(result or [])
+            except Exception as exc:
+                self._pm.mark_failed(impl.plugin_name, f"register_products: {exc}")
+                continue
+            if not all(isinstance(c, ProductCatalogue) for c in items):
+                self._pm.mark_failed(impl.plugin_name, "register_products: not a ProductCatalogue")
+                continue
+            found.extend(items)
+        return tuple(found)
 
     def startup(self, context: Runtime) -> None:
         self._broadcast("startup", context)

@@ -5,13 +5,15 @@ an object for one test), ``sim_broker`` and ``replay_feed`` (3,000 deterministic
 1-minute candles from 2025-01-01, needing nothing outside the installed package).
 :func:`install_plugin` installs a plugin module for a CLI subprocess to discover. :func:`manual_kernel` builds a
 kernel without a strategy over a simulated exchange, for tests that place orders and move
-prices themselves (guards, funding, liquidations). :class:`FlipStrategy` registers a
+prices themselves (guards, funding, liquidations); :func:`derivative_product` builds the
+futures and perpetuals they trade. :class:`FlipStrategy` registers a
 signal (``test.flip``) and a voter (``test.first``) that trade often, for a plugin's tests
 that need a strategy without the strategies distribution.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
@@ -21,7 +23,7 @@ from typing import Any, TypeVar
 import pytest
 
 from gpt_trader.components import ComponentSpec, Kind, Params
-from gpt_trader.domain import Action, Decision, SignalValue
+from gpt_trader.domain import Action, Decision, Product, ProductType, SignalValue
 from gpt_trader.domain.events import Event
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.hookspecs import hookimpl
@@ -97,6 +99,45 @@ class _NoVote:
 class _NoSize:
     def size(self, decision: object, state: object) -> Decimal:
         return Decimal(0)
+
+
+def derivative_product(
+    symbol: str,
+    kind: str = "future",
+    *,
+    base: str = "BTC",
+    terms: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Product:
+    """A derivative product for tests, with round figures a hand can check.
+
+    ``kind="future"``: 0.01 ``base`` a contract, whole contracts, USD, tick 5, initial
+    margin 10 % (25 % long / 30 % short overnight), leverage up to 10, the ``"FUTURES"``
+    pool, no funding, no expiry. ``kind="perpetual"``: sizes in ``base`` (0.0001 steps),
+    USDC, tick 0.1, 5 % margin (leverage up to 20, 1 by default), CROSS or ISOLATED, hourly
+    funding at 0.001 %, the ``"PERPETUALS"`` pool. ``terms`` overrides
+    :class:`DerivativeTerms` fields (``expiry_ts``, ``schedule``, ``funding_interval_s``...),
+    ``fields`` the Product's.
+    """
+    from gpt_trader.sim.margin_account import default_terms
+
+    d = Decimal
+    if kind == "perpetual":
+        product = Product(
+            symbol, base, "USDC", d("0.0001"), d("0.1"), d("0.0001"), d(1000),
+            quote_min_size=d(1), product_type=ProductType.PERPETUAL, contract_size=d(1),
+        )  # fmt: skip
+    elif kind == "future":
+        product = Product(
+            symbol, base, "USD", d(1), d(5), d(1), d(5000),
+            quote_min_size=d(0), product_type=ProductType.FUTURE, contract_size=d("0.01"),
+        )  # fmt: skip
+    else:
+        raise ValueError(f"kind must be 'future' or 'perpetual', not {kind!r}")
+    # the sim's default terms for a product that carries none are the round figures above
+    base_terms = default_terms(product)
+    derivative = dataclasses.replace(base_terms, **(terms or {}))
+    return dataclasses.replace(product, derivative=derivative, **fields)
 
 
 def manual_kernel(exchange: Any, clock: SimClock, **parts: Any) -> Any:

@@ -135,7 +135,7 @@ async def test_positions_balances_products_and_edit_errors() -> None:
     await broker.submit(req("e", "BUY", "1", "90.00"))
     edited = await broker.edit("e", size=D("2"), price=None)
     assert edited.size == D("2")
-    with pytest.raises(BrokerError, match="ONLY_LIMIT_ORDER_EDITS_SUPPORTED"):
+    with pytest.raises(BrokerError, match="EDIT_NOT_LIMIT"):
         await broker.edit("m", size=D("3"), price=None)
 
 

@@ -16,25 +16,35 @@ from gpt_trader.domain import (
     MarginType,
     OrderRequest,
     Position,
+    Product,
     Side,
 )
 from gpt_trader.domain.money import CENT, quantize
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.kernel import Kernel
+from gpt_trader.sim import DerivativesConfig
 from gpt_trader.sim.broker import SimBroker
-from gpt_trader.sim.derivatives import derivatives_products
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.margin import DerivativesConfig
 from gpt_trader.sim.plugin import SimBrokerParams, make_sim_broker
 from gpt_trader.sim.products import default_products
-from gpt_trader.testing import FROZEN_TS, manual_kernel
+from gpt_trader.testing import FROZEN_TS, derivative_product, manual_kernel
 
 NS = 1_000_000_000
 H = 3600 * NS
 MINUTE = 60 * NS
 T0 = FROZEN_TS  # 2025-01-01T00:00:00Z, a Wednesday
-PERP = "BTC-PERP-INTX"
-FUT = "BIT-02JAN25-CDE"  # expires 2025-01-02T15:00:00Z
+PERP = "BTC-PERP"
+FUT = "BTC-FUT-02JAN25"  # expires 2025-01-02T15:00:00Z
+DERIVATIVES = {
+    PERP: derivative_product(PERP, "perpetual"),
+    FUT: derivative_product(FUT, terms={"expiry_ts": T0 + 39 * H}),
+    "BTC-FUT": derivative_product("BTC-FUT"),
+}
+
+
+def some_products(*symbols: str) -> dict[str, Product]:
+    """The test derivatives, and dev-table spot products for other symbols."""
+    return {s: DERIVATIVES.get(s) or default_products([s])[s] for s in symbols}
 
 
 class Venue:
@@ -70,9 +80,11 @@ async def bar(kernel: Kernel, clock: SimClock, symbol: str, ts: int, close: str)
 
 async def test_a_perp_kernel_sees_the_pool_and_every_funding_payment_once() -> None:
     exchange = SimExchange(
-        derivatives_products([PERP]),
+        some_products(PERP),
         {"USD": D(5000)},  # a spot wallet in another currency is not the perp's cash
-        derivatives=DerivativesConfig(perps_cash=D(10_000), maker_fee=D(0), taker_fee=D("0.0005")),
+        derivatives=DerivativesConfig(
+            pools={"PERPETUALS": D(10_000)}, maker_fee=D(0), taker_fee=D("0.0005")
+        ),
     )
     kernel, clock = kernel_over(exchange, PERP, "USDC", leverage=D(5))
     venue = Venue(kernel)
@@ -100,7 +112,7 @@ async def test_a_perp_kernel_sees_the_pool_and_every_funding_payment_once() -> N
     assert any(p.amount < 0 for p in paid)
     assert any(p.amount > 0 for p in paid)
     # The kernel's cash is the pool's, P&L, fees and funding included.
-    assert kernel.cash == exchange.derivatives.cash("INTX")
+    assert kernel.cash == exchange.derivatives.cash("PERPETUALS")
     view = exchange.derivatives.position_view(PERP, exchange.last_ts)
     assert kernel.equity == kernel.cash + view.unrealized_pnl
     # The venue's figures reached the position after the last bar, as the venue sees them.
@@ -114,18 +126,18 @@ async def test_a_perp_kernel_sees_the_pool_and_every_funding_payment_once() -> N
 
 
 async def test_balances_add_the_pools_to_their_currency() -> None:
-    products = default_products(["BTC-USD", "BIT-28NOV26-CDE", PERP])
+    products = some_products("BTC-USD", "BTC-FUT", PERP)
     exchange = SimExchange(
         products,
         {"USD": D(1000), "USDC": D(50)},
-        derivatives=DerivativesConfig(futures_cash=D(2000), perps_cash=D(300)),
+        derivatives=DerivativesConfig(pools={"FUTURES": D(2000), "PERPETUALS": D(300)}),
     )
     broker = SimBroker(exchange)
     assert await broker.balances() == [
         Balance("USD", D(3000), D(3000)),
         Balance("USDC", D(350), D(350)),
     ]
-    exchange.transfer_to_derivatives("FCM", D(400), T0)  # moves money, adds none
+    exchange.transfer_to_derivatives("FUTURES", D(400), T0)  # moves money, adds none
     assert (await broker.balances())[0].total == D(3000)
     # An isolated position's margin leaves the pool's cash but is still the account's.
     for n in range(2):
@@ -134,7 +146,7 @@ async def test_balances_add_the_pools_to_their_currency() -> None:
     order = exchange.submit(req, T0 + 2 * MINUTE, margin_type=MarginType.ISOLATED)
     assert order.status.value == "FILLED"
     usdc = (await broker.balances())[1]
-    assert exchange.derivatives.cash("INTX") < D(300) - D(200)  # 4 * 100 / 2 isolated
+    assert exchange.derivatives.cash("PERPETUALS") < D(300) - D(200)  # 4 * 100 / 2 isolated
     fee = exchange.fills(symbol=PERP)[0].fee
     assert usdc.total == D(350) - fee
     assert usdc.available < usdc.total  # the isolated margin cannot leave
@@ -146,7 +158,7 @@ def test_a_derivatives_only_universe_has_no_spot_cash_by_default(tmp_path: Path)
             profile="t",
             mode="sim",
             universe=universe,
-            products=default_products(universe),
+            products=some_products(*universe),
             state_dir=tmp_path,
             seed=0,
             options={},
@@ -161,9 +173,9 @@ def test_a_derivatives_only_universe_has_no_spot_cash_by_default(tmp_path: Path)
 
 async def test_an_expiring_future_is_settled_and_the_kernel_goes_flat() -> None:
     exchange = SimExchange(
-        derivatives_products([FUT]),
+        some_products(FUT),
         {},
-        derivatives=DerivativesConfig(futures_cash=D(20_000), maker_fee=D(0), taker_fee=D(0)),
+        derivatives=DerivativesConfig(pools={"FUTURES": D(20_000)}, maker_fee=D(0), taker_fee=D(0)),
     )
     kernel, clock = kernel_over(exchange, FUT, "USD")
     venue = Venue(kernel)
@@ -183,7 +195,7 @@ async def test_an_expiring_future_is_settled_and_the_kernel_goes_flat() -> None:
     assert pos.realized_pnl == D(30) == settlement.realized_pnl  # 3 * 0.01 * 1000
     closing = [o for o in kernel.orders.values() if o.tag == SETTLEMENT_TAG]
     assert [(o.side, o.size, o.status.value) for o in closing] == [(Side.BUY, D(3), "FILLED")]
-    assert kernel.cash == exchange.derivatives.cash("FCM") == D(20_030)
+    assert kernel.cash == exchange.derivatives.cash("FUTURES") == D(20_030)
     # The venue said once that the position is gone, and nothing about it after that.
     assert (venue.seen[-1].size, venue.seen[-1].liquidation_price) == (0, None)
     assert sum(1 for p in venue.seen if p.size == 0) == 1
@@ -192,9 +204,11 @@ async def test_an_expiring_future_is_settled_and_the_kernel_goes_flat() -> None:
 
 async def test_a_liquidation_closes_the_kernel_position_at_the_venue_price() -> None:
     exchange = SimExchange(
-        derivatives_products([PERP]),
+        some_products(PERP),
         {},
-        derivatives=DerivativesConfig(perps_cash=D(1000), maker_fee=D(0), taker_fee=D("0.0005")),
+        derivatives=DerivativesConfig(
+            pools={"PERPETUALS": D(1000)}, maker_fee=D(0), taker_fee=D("0.0005")
+        ),
     )
     kernel, clock = kernel_over(exchange, PERP, "USDC", leverage=D(20))
     await kernel.start()
@@ -212,7 +226,7 @@ async def test_a_liquidation_closes_the_kernel_position_at_the_venue_price() -> 
     (fill,) = exchange.fills(client_order_id=order.client_order_id)
     assert fill.price == liquidation  # at the liquidation price, the gap is the venue's
     # The venue settles the realised P&L to the cent; the kernel keeps it exact.
-    venue_cash, realized = exchange.derivatives.cash("INTX"), pos.realized_pnl
+    venue_cash, realized = exchange.derivatives.cash("PERPETUALS"), pos.realized_pnl
     assert venue_cash > 0
     assert venue_cash == venue_cash.quantize(CENT)
     assert kernel.cash - venue_cash == realized - quantize(realized, CENT) != 0

@@ -1,19 +1,20 @@
 """Derivatives in the sim exchange: margin, leverage, reduce-only, liquidation, funding,
-expiry, sweeps, persistence. Every figure is computed by hand in the comments."""
+expiry, persistence. Every figure is computed by hand in the comments."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
-from pathlib import Path
 
 import pytest
-from gpt_trader.components import BuildContext, Kind
 from gpt_trader.domain import (
     LIQUIDATION_TAG,
     SETTLEMENT_TAG,
     Fill,
+    FundingPayment,
+    MarginSchedule,
     MarginType,
     Order,
     OrderRequest,
@@ -25,26 +26,29 @@ from gpt_trader.domain import (
     TimeInForce,
     Trade,
 )
-from gpt_trader.domain.margin_windows import MarginWindow, margin_window, window_end
-from gpt_trader.plugins import make_plugin_manager
-from gpt_trader.registry import Registry
-from gpt_trader.sim import SimBroker, SimRejected
-from gpt_trader.sim import plugin as sim_plugin
-from gpt_trader.sim.derivatives import (
-    IntradaySetting,
-    derivative_spec,
-    derivatives_products,
-    next_expiry_symbol,
-)
+from gpt_trader.domain.margin_schedule import MarginWindow, margin_window, window_end
+from gpt_trader.sim import DerivativesConfig, LiquidationFill, Settlement, SimBroker, SimRejected
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.margin import DerivativesConfig, FundingPayment, LiquidationFill, Settlement
-from gpt_trader.sim.products import default_products, market_profile
+from gpt_trader.sim.products import market_profile
 from gpt_trader.sim.synthetic import SyntheticFeed
+from gpt_trader.testing import derivative_product
 from simkit import NS, T0, D
 
 H = 3600 * NS
-FUT = "BIT-31JAN25-CDE"  # nano Bitcoin, 0.01 BTC a contract, expires 2025-01-31T15:00Z
-PERP = "BTC-PERP-INTX"  # size in BTC, USDC margin, hourly funding
+EXPIRY = 1_738_335_600 * NS  # 2025-01-31T15:00:00Z
+# 13:00-20:00 UTC on weekdays: intraday rates for an account that opted in
+SCHEDULE = MarginSchedule(intraday_start_s=13 * 3600, intraday_end_s=20 * 3600)
+FUT = "BTC-FUT-31JAN25"  # 0.01 BTC a contract, 10 % / 25 % long, 30 % short margin
+PERP = "BTC-PERP"  # size in BTC, USDC margin, hourly funding, leverage up to 20
+PERP_FUT = "BTC-PFUT"  # a future with hourly funding and no expiry
+PRODUCTS = {
+    FUT: derivative_product(FUT, terms={"expiry_ts": EXPIRY, "schedule": SCHEDULE}),
+    PERP: derivative_product(PERP, "perpetual"),
+    PERP_FUT: derivative_product(
+        PERP_FUT, terms={"funding_interval_s": 3600, "funding_rate": D("0.000013")}
+    ),
+}
+FUTURES, PERPETUALS = "FUTURES", "PERPETUALS"
 
 
 class Recorder:
@@ -71,10 +75,10 @@ def make(
     symbols: list[str], *, futures: str = "0", perps: str = "0", fee: str = "0.001", **kw: object
 ) -> SimExchange:
     return SimExchange(
-        derivatives_products(symbols),
+        [PRODUCTS[s] for s in symbols],
         {"USD": D("1000"), "USDC": D("1000")},
         derivatives=DerivativesConfig(
-            futures_cash=D(futures), perps_cash=D(perps), maker_fee=D(0), taker_fee=D(fee)
+            pools={FUTURES: D(futures), PERPETUALS: D(perps)}, maker_fee=D(0), taker_fee=D(fee)
         ),
         **kw,  # type: ignore[arg-type]
     )
@@ -110,54 +114,33 @@ def order(
 # -- products ---------------------------------------------------------------------------------
 
 
-def test_catalogue_products_and_specs() -> None:
-    products = default_products([FUT, "BIP-20DEC30-CDE", PERP, "ETH-PERP-INTX", "BTC-USD"])
-    fut = products[FUT]
-    assert (fut.product_type, fut.contract_size, fut.base, fut.quote) == (
-        "FUTURE",
-        D("0.01"),
-        "BTC",
-        "USD",
-    )
-    assert (fut.base_increment, fut.price_increment, fut.base_min_size) == (D(1), D(5), D(1))
-    spec = derivative_spec(FUT)
-    assert spec.expiry_ts == 1_738_335_600 * NS  # 2025-01-31T15:00:00Z
-    assert (spec.expiry_type, spec.funding_interval_s, spec.max_leverage) == ("EXPIRING", None, 10)
-    assert (spec.overnight.long, spec.overnight.short) == (D("0.25"), D("0.30"))
-    bip = derivative_spec("BIP-20DEC30-CDE")
-    assert (bip.expiry_type, bip.funding_interval_s, bip.funding_rate) == (
-        "EXPIRING",
-        3600,
-        D("0.000013"),
-    )
-    assert bip.expiry_ts == 1_924_012_800 * NS  # 2030-12-20T16:00:00Z, as the sample
-    perp = products[PERP]
-    assert (perp.product_type, perp.quote, perp.contract_size) == ("PERPETUAL", "USDC", D(1))
-    pspec = derivative_spec(PERP)
-    assert (pspec.expiry_ts, pspec.funding_interval_s, pspec.account) == (None, 3600, "INTX")
-    assert pspec.margin_types == (MarginType.CROSS, MarginType.ISOLATED)
-    assert market_profile(FUT) == market_profile("BTC-USD")
-    assert next_expiry_symbol("BIT", T0) == "BIT-31JAN25-CDE"
-    assert next_expiry_symbol("BIT", T0 + 26 * 24 * H) == "BIT-28FEB25-CDE"
+def test_products_carry_their_terms_and_walk_like_their_underlying() -> None:
+    fut = PRODUCTS[FUT]
+    assert fut.derivative is not None
+    assert fut.derivative.expiry_ts == EXPIRY
+    assert market_profile(fut) == market_profile("BTC-USD")
 
 
 def test_synthetic_feed_walks_a_future_like_its_underlying() -> None:
-    feed = SyntheticFeed(derivatives_products([FUT]), seed=1, interval_s=60, start_ts=T0)
+    feed = SyntheticFeed({FUT: PRODUCTS[FUT]}, seed=1, interval_s=60, start_ts=T0)
     (bar,) = next(feed.bars([FUT], limit=1))
     assert D(90_000) < bar.close < D(110_000)
     assert bar.close % 5 == 0
 
 
-def test_margin_windows_are_13_to_20_utc_on_weekdays() -> None:
+def test_margin_windows_follow_the_schedule() -> None:
     wed = T0  # 2025-01-01 was a Wednesday
-    assert margin_window(wed + 12 * H) is MarginWindow.OVERNIGHT
-    assert margin_window(wed + 13 * H) is MarginWindow.INTRADAY
-    assert margin_window(wed + 20 * H - 1) is MarginWindow.INTRADAY
-    assert margin_window(wed + 20 * H) is MarginWindow.OVERNIGHT
-    assert margin_window(wed + 3 * 24 * H) is MarginWindow.WEEKEND  # Saturday
-    assert window_end(wed) == wed + 13 * H
-    assert window_end(wed + 14 * H) == wed + 20 * H
-    assert window_end(wed + 2 * 24 * H + 21 * H) == wed + 3 * 24 * H  # Friday night -> Sat
+    assert margin_window(wed + 12 * H, SCHEDULE) is MarginWindow.OVERNIGHT
+    assert margin_window(wed + 13 * H, SCHEDULE) is MarginWindow.INTRADAY
+    assert margin_window(wed + 20 * H - 1, SCHEDULE) is MarginWindow.INTRADAY
+    assert margin_window(wed + 20 * H, SCHEDULE) is MarginWindow.OVERNIGHT
+    assert margin_window(wed + 3 * 24 * H, SCHEDULE) is MarginWindow.WEEKEND  # Saturday
+    assert window_end(wed, SCHEDULE) == wed + 13 * H
+    assert window_end(wed + 14 * H, SCHEDULE) == wed + 20 * H
+    friday_night = wed + 2 * 24 * H + 21 * H
+    assert window_end(friday_night, SCHEDULE) == wed + 3 * 24 * H  # -> Saturday
+    every_day = dataclasses.replace(SCHEDULE, weekdays_only=False)
+    assert margin_window(wed + 3 * 24 * H + 14 * H, every_day) is MarginWindow.INTRADAY
 
 
 # -- a leveraged futures position --------------------------------------------------------------
@@ -170,34 +153,33 @@ def test_open_and_close_a_future_with_hand_computed_margin_and_pnl() -> None:
     # 4 contracts * 0.01 BTC * 100000 = 4000 notional; taker fee 0.1 % = 4.00
     assert opened.status is OrderStatus.FILLED
     assert opened.fees == D("4.00")
-    s = ex.derivatives.summary("FCM", T0)
-    assert s.collateral == D("1496.00")
+    d = ex.derivatives
+    assert d.cash(FUTURES) == D("1496.00")
     # overnight long rate 0.25: IM 1000; maintenance half of it: 500
-    assert (s.initial_margin, s.maintenance_margin) == (D("1000"), D("500"))
-    assert s.available_margin == D("496.00")
+    pos = d.position_view(FUT, T0)
+    assert (pos.initial_margin, pos.maintenance_margin) == (D("1000"), D("500"))
+    assert d.available(FUTURES, T0) == D("496.00")
     assert ex.balance("USD").total == D("1000")  # spot wallet untouched
-    pos = ex.derivatives.position_view(FUT, T0)
     assert (pos.size, pos.entry_price, pos.side, pos.leverage) == (D(4), D(100000), "LONG", 4)
     # liquidation: (100000*0.04 - 1496) / (0.04 * (1 - 0.125)) = 71542.857.. -> up to the tick
     assert pos.liquidation_price == D("71545")
 
     mark(ex, FUT, "110000", T0 + H)
-    s = ex.derivatives.summary("FCM", T0 + H)
-    assert s.unrealized_pnl == D("400.00")  # (110000 - 100000) * 0.04
-    assert s.initial_margin == D("1100.0000")  # 4400 * 0.25
-    assert s.available_margin == D("796.0000")
+    pos = d.position_view(FUT, T0 + H)
+    assert pos.unrealized_pnl == D("400.00")  # (110000 - 100000) * 0.04
+    assert pos.initial_margin == D("1100.0000")  # 4400 * 0.25
+    assert d.available(FUTURES, T0 + H) == D("796.0000")
     closed = ex.submit(order("c", "SELL", "4", reduce_only=True), T0 + H)
     assert closed.status is OrderStatus.FILLED
     assert closed.fees == D("4.40")
-    s = ex.derivatives.summary("FCM", T0 + H)
-    assert s.collateral == D("1891.60")  # 1496 + 400 - 4.40
-    assert s.initial_margin == 0
-    assert s.order_hold == 0
+    assert d.cash(FUTURES) == D("1891.60")  # 1496 + 400 - 4.40
+    assert d.position_view(FUT, T0 + H).initial_margin == 0
+    assert d.pool_hold(FUTURES) == 0
     assert ex.derivatives.positions() == [] == ex.positions()
     pos = ex.derivatives.position(FUT)
     assert (pos.size, pos.realized_pnl, pos.fees) == (0, D("400.00"), D("8.40"))
     assert pos.net_pnl == D("391.60")
-    assert s.daily_realized_pnl == D("400.00")
+    assert d.position_view(FUT, T0 + H).daily_realized_pnl == D("400.00")
 
 
 def test_leverage_margin_type_reduce_only_and_funds_checks() -> None:
@@ -206,7 +188,7 @@ def test_leverage_margin_type_reduce_only_and_funds_checks() -> None:
     mark(ex, PERP, "100000.0", T0)
     # leverage 2 asks for more margin than the product rate: 4000 * 0.5 + 4 = 2004 > 1500
     r = ex.submit(order("lev2", "BUY", "4", leverage="2"), T0)
-    assert r.reject_reason == "PREVIEW_INSUFFICIENT_FUNDS_FOR_FUTURES"
+    assert r.reject_reason == "INSUFFICIENT_MARGIN"
     assert ex.submit(order("lev11", "BUY", "1", leverage="11"), T0).reject_reason == (
         "INVALID_LEVERAGE"
     )
@@ -214,30 +196,30 @@ def test_leverage_margin_type_reduce_only_and_funds_checks() -> None:
         "INVALID_LEVERAGE"
     )
     iso = ex.submit(order("iso", "BUY", "1"), T0, margin_type="ISOLATED")
-    assert iso.reject_reason == "INVALID_MARGIN_TYPE"  # CFM is cross only
+    assert iso.reject_reason == "INVALID_MARGIN_TYPE"  # the future is cross only
     ro = ex.submit(order("ro", "SELL", "1", reduce_only=True), T0)
-    assert ro.reject_reason == "PREVIEW_REDUCE_ONLY_INCREASED_POSITION_SIZE"
+    assert ro.reject_reason == "REDUCE_ONLY_INCREASES"
     assert ex.submit(order("six", "BUY", "6"), T0).reject_reason == (
-        "PREVIEW_INSUFFICIENT_FUNDS_FOR_FUTURES"  # 6000 * 0.25 + 6 = 1506 > 1500
+        "INSUFFICIENT_MARGIN"  # 6000 * 0.25 + 6 = 1506 > 1500
     )
     assert ex.submit(order("five", "BUY", "5"), T0).status is OrderStatus.FILLED
     flip = ex.submit(order("flip", "SELL", "6", reduce_only=True), T0)
-    assert flip.reject_reason == "PREVIEW_REDUCE_ONLY_INCREASED_POSITION_SIZE"
+    assert flip.reject_reason == "REDUCE_ONLY_INCREASES"
     # available now: 1500 - 5.00 - 5000 * 0.25 = 245.00; a resting limit holds its margin:
     # 1 more contract at 95000 = 950 * 0.25 + 0.95 fee = 238.45
     rest = ex.submit(order("rest", "BUY", "1", price="95000"), T0)
     assert rest.status is OrderStatus.OPEN
     assert ex.derivatives.order_hold("rest") == D("238.45")
-    assert ex.derivatives.summary("FCM", T0).available_margin == D("6.55")
+    assert ex.derivatives.available(FUTURES, T0) == D("6.55")
     assert ex.cancel("rest", T0).success
     assert ex.derivatives.order_hold("rest") == 0
-    # INTX: default leverage 1.0, the full notional: 0.01 BTC = 1000 margin + 1.00 fee
+    # the perpetual: default leverage 1.0, the full notional: 0.01 BTC = 1000 + 1.00 fee
     assert ex.submit(order("p1", "BUY", "0.01", PERP), T0).status is OrderStatus.FILLED
-    assert ex.derivatives.summary("INTX", T0).initial_margin == D("1000.0000")
+    assert ex.derivatives.position_view(PERP, T0).initial_margin == D("1000.0000")
     big = ex.submit(order("p2", "BUY", "0.1", PERP, leverage="10"), T0)
-    assert big.reject_reason == "INSUFFICIENT_FUNDS"  # 10000/10 + 10 > 1100 - 1 - 1000
+    assert big.reject_reason == "INSUFFICIENT_MARGIN"  # 10000/10 + 10 > 1100 - 1 - 1000
     opp = ex.submit(order("p3", "BUY", "0.001", PERP, leverage="10"), T0, margin_type="ISOLATED")
-    assert opp.reject_reason == "PREVIEW_OPPOSITE_MARGIN_TYPE_EXISTS"
+    assert opp.reject_reason == "OPPOSITE_MARGIN_TYPE"
 
 
 def test_intraday_rates_apply_only_when_opted_in_and_in_the_window() -> None:
@@ -245,18 +227,24 @@ def test_intraday_rates_apply_only_when_opted_in_and_in_the_window() -> None:
     noon = T0 + 14 * H  # Wednesday 14:00 UTC: intraday window
     mark(ex, FUT, "100000", noon)
     ex.submit(order("o", "BUY", "4"), noon)
-    assert ex.derivatives.summary("FCM", noon).initial_margin == D("1000")  # standard: 0.25
-    ex.derivatives.set_intraday_setting(IntradaySetting.INTRADAY, noon)
-    s = ex.derivatives.summary("FCM", noon)
-    assert (s.window, s.initial_margin, s.maintenance_margin) == (
+    d = ex.derivatives
+    assert d.position_view(FUT, noon).initial_margin == D("1000")  # standard: 0.25
+    d.set_intraday_margin(True, noon)
+    view = d.position_view(FUT, noon)
+    assert (margin_window(noon, SCHEDULE), view.initial_margin, view.maintenance_margin) == (
         MarginWindow.INTRADAY,
         D("400.00"),
         D("200.000"),
     )
-    assert (s.intraday.initial_margin, s.overnight.initial_margin) == (D("400.00"), D("1000"))
+    terms = PRODUCTS[FUT].derivative
+    assert terms is not None
+    assert (
+        d.measure(FUT, noon, terms.intraday).initial_margin,
+        d.measure(FUT, noon, terms.overnight).initial_margin,
+    ) == (D("400.00"), D("1000"))
     evening = T0 + 21 * H
     ex.advance(evening)
-    assert ex.derivatives.summary("FCM", evening).initial_margin == D("1000")
+    assert d.position_view(FUT, evening).initial_margin == D("1000")
 
 
 # -- funding -----------------------------------------------------------------------------------
@@ -266,11 +254,11 @@ def test_perpetual_held_across_funding_times_pays_to_the_cent() -> None:
     ex = make([PERP], perps="10000", fee="0.0005")
     rec = Recorder()
     ex.add_listener(rec)
-    start = ex.derivatives.cash("INTX")
+    start = ex.derivatives.cash(PERPETUALS)
     mark(ex, PERP, "100000.0", T0 + 10 * H)
     buy = ex.submit(order("b", "BUY", "0.1", PERP, leverage="5"), T0 + 10 * H + 30 * 60 * NS)
     assert buy.fees == D("5.00")  # 10000 * 0.0005
-    assert ex.derivatives.summary("INTX", T0 + 10 * H).initial_margin == D("2000.00")
+    assert ex.derivatives.position_view(PERP, T0 + 10 * H).initial_margin == D("2000.00")
     mark(ex, PERP, "101000.0", T0 + 10 * H + 45 * 60 * NS)
     ex.advance(T0 + 11 * H)  # -(0.1 * 101000 * 0.00001) = -0.101 -> -0.10
     mark(ex, PERP, "99000.0", T0 + 11 * H + 30 * 60 * NS)
@@ -290,9 +278,9 @@ def test_perpetual_held_across_funding_times_pays_to_the_cent() -> None:
         (T0 + 13 * H, D("99500.0"), D("1.99")),
     ]
     assert [p.payment_id for p in payments] == [
-        "sim-funding-BTC-PERP-INTX-1",
-        "sim-funding-BTC-PERP-INTX-2",
-        "sim-funding-BTC-PERP-INTX-3",
+        "sim-funding-BTC-PERP-1",
+        "sim-funding-BTC-PERP-2",
+        "sim-funding-BTC-PERP-3",
     ]
     assert [e for k, e in rec.events if k == "funding"] == payments
     pos = ex.derivatives.position(PERP)
@@ -301,7 +289,7 @@ def test_perpetual_held_across_funding_times_pays_to_the_cent() -> None:
     fees = D("5.00") + D("5.03")
     assert (pos.realized_pnl, pos.funding, pos.fees) == (realized, funding, fees)
     assert pos.net_pnl == D("41.76")  # 50 + 1.79 - 10.03
-    assert ex.derivatives.cash("INTX") - start == realized + funding - fees == D("41.76")
+    assert ex.derivatives.cash(PERPETUALS) - start == realized + funding - fees == D("41.76")
 
 
 def test_pools_stay_on_the_cent_through_fees_funding_pnl_and_isolated_margin() -> None:
@@ -326,10 +314,10 @@ def test_pools_stay_on_the_cent_through_fees_funding_pnl_and_isolated_margin() -
     assert len(fills) >= 200
     assert len(ex.derivatives.funding_payments()) >= 10
     assert ex.derivatives.position(PERP).realized_pnl != 0
-    for account in ("FCM", "INTX"):
-        summary = ex.derivatives.summary(account, ts)
+    for account in (FUTURES, PERPETUALS):
         pool = ex.derivatives.cash(account)
-        for amount in (pool, summary.isolated_margin, ex.derivatives.withdrawable(account, ts)):
+        isolated = ex.derivatives.isolated_margin(account)
+        for amount in (pool, isolated, ex.derivatives.withdrawable(account, ts)):
             assert amount == amount.quantize(D("0.01")), (account, amount)
     for f in fills:
         assert f.fee == f.fee.quantize(D("0.01"))
@@ -363,7 +351,7 @@ def test_mark_through_the_liquidation_price_closes_the_position_there() -> None:
         D(4),
         D("71545"),
     )
-    assert fill.trade_id.startswith("sim-BIT-31JAN25-CDE-")
+    assert fill.trade_id.startswith("sim-BTC-FUT-31JAN25-")
     assert fill.fee == D("2.87")  # 4 * 0.01 * 71545 * 0.001 = 2.8618, rounded up
     liq_order = rec.events[1][1]
     assert isinstance(liq_order, Order)
@@ -375,7 +363,7 @@ def test_mark_through_the_liquidation_price_closes_the_position_there() -> None:
     assert ex.order(liq_order.client_order_id) is not None
     assert ex.derivatives.position(FUT).size == 0
     # 1496 + (71545 - 100000) * 0.04 - 2.87 = 354.93
-    assert ex.derivatives.cash("FCM") == D("354.93")
+    assert ex.derivatives.cash(FUTURES) == D("354.93")
     assert ex.fills(symbol=FUT)[-1] == fill
 
 
@@ -385,17 +373,17 @@ def test_isolated_perp_liquidation_price_and_allocation() -> None:
     ex.submit(order("i", "BUY", "0.1", PERP, leverage="10"), T0, margin_type="ISOLATED")
     view = ex.derivatives.position_view(PERP, T0)
     assert (view.margin_type, view.isolated_margin) == (MarginType.ISOLATED, D("1000.00"))
-    assert ex.derivatives.cash("INTX") == D("4000.00")
+    assert ex.derivatives.cash(PERPETUALS) == D("4000.00")
     # (10000 - 1000) / (0.1 * (1 - 0.025)) = 92307.69.. -> 92307.7
     assert view.liquidation_price == D("92307.7")
     ex.allocate(PERP, D("500"), T0)
     assert ex.derivatives.liquidation_price(PERP, T0) == D("87179.5")  # 8500 / 0.0975
     with pytest.raises(ValueError, match="cannot allocate"):
-        ex.allocate("BTC-PERP-INTX", D("100000"), T0)
+        ex.allocate(PERP, D("100000"), T0)
     mark(ex, PERP, "87100.0", T0 + H // 2)  # before the first funding time
     assert ex.derivatives.position(PERP).size == 0
     # margin 1500 + (87179.5 - 100000) * 0.1 = 217.95 back to the pool
-    assert ex.derivatives.cash("INTX") == D("3500.00") + D("217.95")
+    assert ex.derivatives.cash(PERPETUALS) == D("3500.00") + D("217.95")
 
 
 # -- expiry ------------------------------------------------------------------------------------
@@ -410,8 +398,7 @@ def test_expiry_settles_the_position_and_stops_trading() -> None:
     resting = ex.submit(order("r", "BUY", "1", price="90000"), T0)
     assert resting.status is OrderStatus.OPEN
     ex.derivatives.set_settlement_price(FUT, D("105000"))
-    expiry = derivative_spec(FUT).expiry_ts
-    assert expiry is not None
+    expiry = EXPIRY
     ex.advance(expiry + NS)
     assert ex.order("r").status is OrderStatus.CANCELLED  # type: ignore[union-attr]
     (settlement,) = ex.derivatives.settlements()
@@ -430,27 +417,12 @@ def test_expiry_settles_the_position_and_stops_trading() -> None:
     )
     assert ex.order(settle_fill.client_order_id).tag == SETTLEMENT_TAG  # type: ignore[union-attr]
     assert ex.derivatives.position(FUT).size == 0
-    assert ex.derivatives.cash("FCM") == D("5000") - D("2.00") + D("100.00")
+    assert ex.derivatives.cash(FUTURES) == D("5000") - D("2.00") + D("100.00")
     late = ex.submit(order("late", "BUY", "1"), expiry + 2 * NS)
-    assert late.reject_reason == "UNTRADABLE_PRODUCT"
+    assert late.reject_reason == "PRODUCT_NOT_TRADING"
 
 
 # -- sweeps, persistence, broker -----------------------------------------------------------------
-
-
-def test_sweeps_run_at_22_utc_and_can_be_cancelled() -> None:
-    ex = make([FUT], futures="3000")
-    assert ex.schedule_sweep(D("500"), T0 + H) is not None
-    assert ex.schedule_sweep(D("100"), T0 + H) is None  # one pending at a time
-    assert ex.cancel_sweep(T0 + H)
-    sweep = ex.schedule_sweep(None, T0 + 2 * H)
-    assert sweep is not None
-    assert sweep.scheduled_ts == T0 + 22 * H
-    ex.advance(T0 + 23 * H)
-    assert (sweep.swept, ex.derivatives.cash("FCM")) == (D("3000"), 0)
-    assert ex.balance("USD").total == D("4000")
-    ex.transfer_to_derivatives("FCM", D("250"), T0 + 24 * H)
-    assert (ex.derivatives.cash("FCM"), ex.balance("USD").total) == (D("250"), D("3750"))
 
 
 def test_state_round_trip_keeps_positions_margin_and_records() -> None:
@@ -465,21 +437,21 @@ def test_state_round_trip_keeps_positions_margin_and_records() -> None:
     again = make([FUT, PERP])
     again.load_state(state)
     assert again.to_state() == state
-    assert again.derivatives.summary("INTX", T0 + 3 * H) == ex.derivatives.summary(
-        "INTX", T0 + 3 * H
-    )
+    assert again.derivatives.open_positions(T0 + 3 * H) == ex.derivatives.open_positions(T0 + 3 * H)
+    assert again.derivatives.cash(PERPETUALS) == ex.derivatives.cash(PERPETUALS)
     assert isinstance(again.fills(symbol=FUT)[-1], LiquidationFill)
     assert len(again.derivatives.funding_payments()) == 3  # 01:00, 02:00, 03:00
     assert again.positions() == ex.positions()
 
 
 def test_sim_broker_relays_funding_and_settlement() -> None:
-    products = default_products(["BIP-20DEC30-CDE"])
-    ex = SimExchange(products, {}, derivatives=DerivativesConfig(futures_cash=D(10_000)))
+    ex = SimExchange(
+        [PRODUCTS[PERP_FUT]], {}, derivatives=DerivativesConfig(pools={FUTURES: D(10_000)})
+    )
     broker = SimBroker(ex)
     rec = Recorder()
-    mark(ex, "BIP-20DEC30-CDE", "100000", T0)
-    ex.submit(order("b", "BUY", "1", "BIP-20DEC30-CDE"), T0)
+    mark(ex, PERP_FUT, "100000", T0)
+    ex.submit(order("b", "BUY", "1", PERP_FUT), T0)
 
     async def run() -> None:
         await broker.start(rec)
@@ -519,13 +491,13 @@ def test_editing_a_futures_order_re_holds_its_margin() -> None:
     assert ex.derivatives.order_hold("r") == D("476.90")  # 1900 * 0.25 + 1.90
     with pytest.raises(SimRejected) as err:
         ex.edit("r", T0, size=D("5"))  # 4750 * 0.25 + 4.75 > 1000
-    assert err.value.reason == "PREVIEW_INSUFFICIENT_FUND"
+    assert err.value.reason == "EDIT_INSUFFICIENT_FUNDS"
     ex.edit("r", T0, price=D("100000"))  # now crosses the touch: fills
     assert ex.derivatives.position(FUT).size == 2
     assert ex.derivatives.order_hold("r") == 0
 
 
-def test_a_venue_described_future_gets_a_generic_spec() -> None:
+def test_a_future_without_terms_gets_default_terms() -> None:
     product = Product(
         "XYZ-FUT",
         "XYZ",
@@ -537,28 +509,8 @@ def test_a_venue_described_future_gets_a_generic_spec() -> None:
         product_type=ProductType.FUTURE,
         contract_size=D(10),
     )
-    ex = SimExchange([product], {}, derivatives=DerivativesConfig(futures_cash=D(1000)))
+    ex = SimExchange([product], {}, derivatives=DerivativesConfig(pools={FUTURES: D(1000)}))
     mark(ex, "XYZ-FUT", "20", T0)
     assert ex.submit(order("x", "BUY", "3", "XYZ-FUT"), T0).status is OrderStatus.FILLED
     view = ex.derivatives.position_view("XYZ-FUT", T0)
     assert (view.notional, view.initial_margin, view.expiry_ts) == (D(600), D("150.00"), None)
-
-
-def test_sim_broker_plugin_funds_the_derivative_pools(tmp_path: Path) -> None:
-    pm = make_plugin_manager(load_entrypoints=False)
-    pm.register_plugin(sim_plugin, "sim")
-    universe = ("BTC-USD", "BIP-20DEC30-CDE", PERP)
-    ctx = BuildContext(
-        profile="dev",
-        mode="paper",
-        universe=universe,
-        products=default_products(universe),
-        state_dir=tmp_path,
-        seed=1,
-        options={},
-    )
-    params = {"futures_cash": "5000", "perps_cash": 700, "intraday_margin": True, "persist": False}
-    broker = Registry(pm).build(Kind.BROKER, "sim", params, ctx)
-    d = broker.exchange.derivatives
-    assert (d.cash("FCM"), d.cash("INTX")) == (D(5000), D(700))
-    assert d.intraday_setting is IntradaySetting.INTRADAY

@@ -58,18 +58,18 @@ def test_limit_buy_holds_price_size_and_taker_fee_and_cancel_releases_it() -> No
     assert result.success
     assert usd(ex) == (D("10000"), D("10000"))
     again = ex.cancel("b", T0 + NS)
-    assert (again.success, again.failure_reason) == (False, "DUPLICATE_CANCEL_REQUEST")
-    assert ex.cancel("never", T0).failure_reason == "UNKNOWN_CANCEL_ORDER"
+    assert (again.success, again.failure_reason) == (False, "DUPLICATE_CANCEL")
+    assert ex.cancel("never", T0).failure_reason == "UNKNOWN_ORDER"
 
 
 def test_insufficient_funds_rejects_and_holds_nothing() -> None:
     ex = make()
     order = ex.submit(req("big", "BUY", "101", "99.00"), T0)  # 9999 + 60.00 > 10000
     assert order.status is OrderStatus.REJECTED
-    assert order.reject_reason == "INSUFFICIENT_FUND"
+    assert order.reject_reason == "INSUFFICIENT_FUNDS"
     assert usd(ex) == (D("10000"), D("10000"))
     sell = ex.submit(req("naked", "SELL", "0.1"), T0)
-    assert sell.reject_reason == "INSUFFICIENT_FUND"
+    assert sell.reject_reason == "INSUFFICIENT_FUNDS"
     rejected = ex.order("big")
     assert rejected is not None
     assert rejected.status is OrderStatus.REJECTED
@@ -132,7 +132,7 @@ def test_reused_client_order_id_returns_original_and_changes_nothing() -> None:
 def test_unknown_product_is_rejected_and_remembered() -> None:
     ex = make()
     order = ex.submit(req("x", "BUY", "1", "1.00", symbol="FOO-USD"), T0)
-    assert (order.status, order.reject_reason) == (OrderStatus.REJECTED, "INVALID_PRODUCT_ID")
+    assert (order.status, order.reject_reason) == (OrderStatus.REJECTED, "UNKNOWN_PRODUCT")
     assert ex.order("x") == order
     assert ex.order_by_id(order.order_id) == order
 
@@ -167,7 +167,7 @@ def test_edit_adjusts_the_hold_and_refuses_what_funds_cannot_cover() -> None:
     assert usd(ex)[1] == D("1000") - D("199.19")  # 198 + ceil(1.188)
     with pytest.raises(SimRejected) as err:
         ex.edit("e", T0 + NS, size=D("20"))
-    assert err.value.reason == "PREVIEW_INSUFFICIENT_FUND"
+    assert err.value.reason == "EDIT_INSUFFICIENT_FUNDS"
     with pytest.raises(SimRejected):
         ex.edit("unknown", T0, size=D("1"))
 

@@ -27,7 +27,7 @@ from coinbase.rest.types.futures_types import (
     GetFuturesBalanceSummaryResponse,
 )
 from coinbase.websocket import WebsocketResponse
-from gpt_trader.sim import next_expiry_symbol
+from gpt_trader_coinbase_sim.catalogue import next_expiry_symbol
 from gpt_trader_coinbase_sim.server import SimulatorThread
 from gpt_trader_coinbase_sim.testing import record_ws, ws_jwt
 from gpt_trader_coinbase_sim.wire import parse_rfc3339

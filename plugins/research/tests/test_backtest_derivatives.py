@@ -139,7 +139,7 @@ def test_an_expiring_future_is_settled_in_the_backtest(sample: Path, pm: PluginM
     # The kernel's position is flat after the expiry; later entries are refused.
     (pos,) = result.summary["positions"]
     assert (pos["symbol"], pos["size"]) == (FUTURE, "0")
-    assert {r.reason for r in result.recorder.rejections} == {"UNTRADABLE_PRODUCT"}
+    assert {r.reason for r in result.recorder.rejections} == {"PRODUCT_NOT_TRADING"}
     assert result.trips[-1].exit_price == Decimal(settled["price"])  # the last trade
     # Contracts are 0.01 BTC: P&L, equity and the curve are per contract size.
     assert result.starting_cash + sum(t.pnl for t in result.trips) == result.final_equity

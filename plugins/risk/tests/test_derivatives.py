@@ -10,6 +10,8 @@ from decimal import Decimal as D
 import pytest
 from gpt_trader.domain import (
     LIQUIDATION_TAG,
+    MarginRates,
+    MarginSchedule,
     MarginType,
     OrderRequest,
     Reduction,
@@ -22,21 +24,44 @@ from gpt_trader.domain.market import NS
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.guards import GuardStack
 from gpt_trader.engine.kernel import Kernel
-from gpt_trader.sim.derivatives import derivatives_products
+from gpt_trader.sim import DerivativesConfig
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.margin import DerivativesConfig
-from gpt_trader.testing import FROZEN_TS, manual_kernel
+from gpt_trader.testing import FROZEN_TS, derivative_product, manual_kernel
 from gpt_trader_risk.derivatives import estimate_liquidation
 from risk_support import PRODUCTS, T0, FakeState, build_ctx, build_guard, req, working
 
 OK, WARN, BLOCK = Severity.OK, Severity.WARN, Severity.RECOVERABLE
-PERP = "BTC-PERP-INTX"  # USDC, contract size 1, max leverage 20, margin rate 0.05
-ETH_PERP = "ETH-PERP-INTX"
-BIT = "BIT-28NOV26-CDE"  # USD, 0.01 BTC a contract, max leverage 10, CFM windows
-BIP = "BIP-20DEC30-CDE"
-DERIVATIVES = derivatives_products([PERP, ETH_PERP, BIT, BIP])
+PERP = "BTC-PERP"  # USDC, contract size 1, max leverage 20, margin rate 0.05
+ETH_PERP = "ETH-PERP"
+BIT = "BTC-FUT"  # USD, 0.01 BTC a contract, max leverage 10, margin windows
+BIP = "BTC-PFUT"  # the same with hourly funding and uneven rates
+SCHEDULE = MarginSchedule(intraday_start_s=13 * 3600, intraday_end_s=20 * 3600)
+DERIVATIVES = {
+    PERP: derivative_product(PERP, "perpetual"),
+    ETH_PERP: derivative_product(
+        ETH_PERP,
+        "perpetual",
+        base="ETH",
+        base_increment=D("0.001"),
+        price_increment=D("0.01"),
+        base_min_size=D("0.001"),
+    ),
+    BIT: derivative_product(BIT, terms={"schedule": SCHEDULE}),
+    BIP: derivative_product(
+        BIP,
+        terms={
+            "schedule": SCHEDULE,
+            "intraday": MarginRates(D("0.1000185"), D("0.1000008")),
+            "overnight": MarginRates(D("0.245625"), D("0.306375")),
+            "max_leverage": D(9),
+            "funding_interval_s": 3600,
+            "funding_rate": D("0.000013"),
+        },
+    ),
+}
+POOLS = {"FUTURES", "PERPETUALS"}
 H = 3600 * NS
-OVERNIGHT = T0  # Monday 12:00 UTC; the simulator's intraday window is 13:00-20:00 UTC
+OVERNIGHT = T0  # Monday 12:00 UTC; the futures' intraday window is 13:00-20:00 UTC
 INTRADAY = T0 + 2 * H
 NEAR_CLOSE = T0 + 7 * H + 50 * 60 * NS  # 19:50, ten minutes before overnight rates
 SATURDAY = T0 + 5 * 24 * H
@@ -63,7 +88,7 @@ def test_liquidation_buffer_bands_from_the_venue_figure(state: FakeState) -> Non
     assert warn.severity is WARN
     assert warn.reduce == ()
     assert warn.message == (
-        "BTC-PERP-INTX long 1: mark 100000 is 10.00% from liquidation at 90000 (venue), "
+        "BTC-PERP long 1: mark 100000 is 10.00% from liquidation at 90000 (venue), "
         "within warn 15.00%"
     )
     assert (warn.value, warn.threshold) == (D("0.1"), D("0.15"))
@@ -79,7 +104,7 @@ def test_liquidation_buffer_bands_from_the_venue_figure(state: FakeState) -> Non
     assert halt.severity is Severity.CRITICAL
     assert halt.action is TradingState.REDUCE_ONLY
     assert halt.reduce == (Reduction(PERP, D(1)),)
-    assert halt.message.startswith("BTC-PERP-INTX short 2: mark 100000 is 3.00% from")
+    assert halt.message.startswith("BTC-PERP short 2: mark 100000 is 3.00% from")
 
 
 def test_liquidation_buffer_reports_once_but_asks_for_each_cut(state: FakeState) -> None:
@@ -123,14 +148,13 @@ def test_liquidation_buffer_reports_once_but_asks_for_each_cut(state: FakeState)
 def test_the_estimate_matches_the_simulators_cross_liquidation_price(
     symbols: list[str], ts: int, intraday_margin: bool
 ) -> None:
-    products = derivatives_products(symbols)
+    products = {s: DERIVATIVES[s] for s in symbols}
     cash = D("10000")
     exchange = SimExchange(
         products,
         {"USD": D(0), "USDC": D(0)},
         derivatives=DerivativesConfig(
-            futures_cash=cash,
-            perps_cash=cash,
+            pools=dict.fromkeys(POOLS, cash),
             taker_fee=D(0),
             maker_fee=D(0),
             intraday_margin=intraday_margin,
@@ -142,7 +166,7 @@ def test_the_estimate_matches_the_simulators_cross_liquidation_price(
         exchange.on_market(Trade(symbol, ts, f"e{n}", D(entries[symbol]), D(1), "SELL"))
         side = Side.BUY if not sizes[symbol].startswith("-") else Side.SELL
         size = D(sizes[symbol].lstrip("-"))
-        leverage = D(20) if symbol.endswith("INTX") else None  # CFM: the product rate
+        leverage = D(20) if symbol in (PERP, ETH_PERP) else None  # futures: the product rate
         order = exchange.submit(OrderRequest(f"o{n}", symbol, side, size, leverage=leverage), ts)
         assert order.filled_size == size, order.reject_reason
     for n, symbol in enumerate(symbols):  # move the marks so P&L is not zero
@@ -151,7 +175,7 @@ def test_the_estimate_matches_the_simulators_cross_liquidation_price(
 
     state = FakeState(now=ts, products=dict(products))
     ledger = exchange.derivatives
-    account = ledger.spec(symbols[0]).account
+    account = ledger.terms(symbols[0]).pool
     state.equity = ledger.equity(account, ts)
     for symbol in symbols:
         view = ledger.position_view(symbol, ts)
@@ -196,7 +220,7 @@ def test_derivative_leverage_caps_the_orders_leverage(state: FakeState) -> None:
     assert guard.check(deriv_req(PERP, "BUY", "0.01", leverage=D(10)), state).ok
     over = guard.check(deriv_req(PERP, "BUY", "0.01", leverage=D(11)), state)
     assert over.severity is BLOCK
-    assert over.message == "order leverage 11 on BTC-PERP-INTX exceeds max 10 (per_product)"
+    assert over.message == "order leverage 11 on BTC-PERP exceeds max 10 (per_product)"
     venue = guard.check(deriv_req(BIT, "BUY", "1", leverage=D(11)), state)
     assert venue.severity is BLOCK
     assert "max 10 (product maximum)" in venue.message
@@ -214,7 +238,7 @@ def test_derivative_leverage_values_contracts_with_their_size(state: FakeState) 
     over = guard.check(req(BIT, "BUY", "51"), state)
     assert over.severity is BLOCK
     assert over.message == (
-        "BIT-28NOV26-CDE leverage after this order 5.10 exceeds max 5 (max_leverage; "
+        "BTC-FUT leverage after this order 5.10 exceeds max 5 (max_leverage; "
         "notional 51000.00 / equity 10000.00)"
     )
     state.hold(BIT, "40", "100000")
@@ -264,22 +288,24 @@ def test_margin_requirement_counts_every_position_and_the_orders_leverage(
     over = guard.check(req(PERP, "BUY", "0.71"), state)
     assert over.severity is BLOCK
     assert "10050.00 exceeds available 10000.00" in over.message
-    assert "rates" not in over.message  # no CFM product involved: no window to name
+    assert "rates" not in over.message  # no product with windows involved: none to name
     levered = guard.check(deriv_req(PERP, "BUY", "0.01", leverage=D(2)), state)
     assert levered.severity is BLOCK  # 1.01 BTC at 1/2: 50500
     assert guard.check(req(PERP, "SELL", "1"), state).ok  # exit
     state.prices.clear()
     state.positions[ETH_PERP].mark_price = D(0)
-    assert "no price to value ETH-PERP-INTX" in guard.check(req(PERP, "BUY", "0.1"), state).message
+    assert "no price to value ETH-PERP" in guard.check(req(PERP, "BUY", "0.1"), state).message
 
 
 # ---- through the kernel and the sim exchange ----------------------------------------------
 def _kernel(buffer: bool) -> tuple[Kernel, SimExchange, SimClock]:
-    products = derivatives_products([PERP])
+    products = {PERP: DERIVATIVES[PERP]}
     exchange = SimExchange(
         products,
         {"USDC": D(0)},
-        derivatives=DerivativesConfig(perps_cash=D("10000"), taker_fee=D(0), maker_fee=D(0)),
+        derivatives=DerivativesConfig(
+            pools={"PERPETUALS": D("10000")}, taker_fee=D(0), maker_fee=D(0)
+        ),
     )
     clock = SimClock(FROZEN_TS)
     guards = []

@@ -25,7 +25,15 @@ from gpt_trader.domain.orders import (
     TimeInForce,
 )
 from gpt_trader.domain.portfolio import Balance, FundingPayment, InventoryAdjustment, Position
-from gpt_trader.domain.products import DerivativeTerms, MarginType, Product, ProductType
+from gpt_trader.domain.products import (
+    DerivativeTerms,
+    ExpiryType,
+    MarginRates,
+    MarginSchedule,
+    MarginType,
+    Product,
+    ProductType,
+)
 
 __all__ = [
     "LIQUIDATION_TAG",
@@ -36,6 +44,7 @@ __all__ = [
     "Candle",
     "Decision",
     "DerivativeTerms",
+    "ExpiryType",
     "Fill",
     "FilterResult",
     "FundingPayment",
@@ -43,6 +52,8 @@ __all__ = [
     "GuardTrip",
     "InventoryAdjustment",
     "Liquidity",
+    "MarginRates",
+    "MarginSchedule",
     "MarginType",
     "MarketEvent",
     "Order",

@@ -16,38 +16,84 @@ class ProductType(StrEnum):
 
 
 class MarginType(StrEnum):
-    """How a derivative position is margined. CFM supports CROSS only; INTX both."""
+    """How a derivative position is margined: on the pool's shared equity, or on margin
+    set aside for the one position."""
 
     CROSS = "CROSS"
     ISOLATED = "ISOLATED"
 
 
+class ExpiryType(StrEnum):
+    EXPIRING = "EXPIRING"
+    PERPETUAL = "PERPETUAL"
+
+
+@dataclass(frozen=True, slots=True)
+class MarginRates:
+    """Initial margin rates (fractions of notional) for a long and a short position."""
+
+    long: Decimal
+    short: Decimal
+
+    def for_sign(self, sign: int) -> Decimal:
+        return self.long if sign > 0 else self.short
+
+
+@dataclass(frozen=True, slots=True)
+class MarginSchedule:
+    """When a product's intraday rates apply: from ``intraday_start_s`` to
+    ``intraday_end_s`` seconds into the UTC day, Monday to Friday when ``weekdays_only``
+    (Saturday and Sunday UTC are then a weekend window). Every other time the overnight
+    rates apply. See :mod:`gpt_trader.domain.margin_schedule`."""
+
+    intraday_start_s: int
+    intraday_end_s: int
+    weekdays_only: bool = True
+
+
 @dataclass(frozen=True, slots=True)
 class DerivativeTerms:
-    """What a futures or perpetual product adds to a spot one, as the venue lists it.
+    """Everything a futures or perpetual product adds to a spot one: what the simulated
+    exchange margins, funds and expires it by, and what guards plan with. Data only; the
+    venue's plugin that describes the product fills it in.
 
-    Margin rates are initial-margin fractions of notional; ``maintenance_fraction`` of the
-    initial rate is the maintenance requirement. CFM has an intraday and an overnight
-    window (``has_windows``); INTX has one set of rates. ``expiry_ts`` is None for a
-    perpetual; ``funding_interval_s`` is None for a product without funding.
+    ``pool``: the collateral pool the product trades against (a name; its currency is the
+    product's quote). ``intraday`` / ``overnight``: initial margin rates; ``schedule`` says
+    when the intraday ones apply (None: no windows; give both the same rates). Maintenance
+    margin is ``maintenance_fraction`` of the initial rate.
+    ``max_leverage`` caps an order's leverage (None: no cap); ``default_leverage`` applies when an order
+    gives none (None = the rate decides). ``expiry_ts`` (int ns UTC) is None for a product
+    that does not expire; ``funding_interval_s`` None for one without funding, else
+    ``funding_rate`` is paid per interval (positive: longs pay shorts).
     """
 
-    intraday_long: Decimal
-    intraday_short: Decimal
-    overnight_long: Decimal
-    overnight_short: Decimal
+    pool: str
+    intraday: MarginRates
+    overnight: MarginRates
     max_leverage: Decimal | None = None
-    expiry_ts: int | None = None
-    funding_interval_s: int | None = None
+    default_leverage: Decimal | None = None
     maintenance_fraction: Decimal = Decimal("0.5")
-    has_windows: bool = False
     margin_types: tuple[MarginType, ...] = (MarginType.CROSS,)
+    expiry_ts: int | None = None
+    expiry_type: ExpiryType = ExpiryType.EXPIRING
+    funding_interval_s: int | None = None
+    funding_rate: Decimal = Decimal(0)
+    schedule: MarginSchedule | None = None
+
+    @property
+    def has_windows(self) -> bool:
+        """Intraday and overnight rates differ by time of day (a schedule is given)."""
+        return self.schedule is not None
+
+    @property
+    def has_funding(self) -> bool:
+        return self.funding_interval_s is not None
 
     def initial_rate(self, sign: int, *, overnight: bool) -> Decimal:
-        """Initial margin rate of a long (``sign`` > 0) or short position in a window."""
-        if overnight and self.has_windows:
-            return self.overnight_long if sign > 0 else self.overnight_short
-        return self.intraday_long if sign > 0 else self.intraday_short
+        """Initial margin rate of a long (``sign`` > 0) or short position in a window (the
+        intraday rates when the product has no schedule)."""
+        rates = self.overnight if overnight and self.has_windows else self.intraday
+        return rates.for_sign(sign)
 
 
 def quantize_down(value: Decimal, increment: Decimal) -> Decimal:
@@ -71,6 +117,7 @@ class Product:
     product_type: ProductType = ProductType.SPOT
     contract_size: Decimal = ONE
     derivative: DerivativeTerms | None = None
+    """Margin, funding and expiry terms; set on every FUTURE / PERPETUAL product."""
 
     @property
     def is_derivative(self) -> bool:

@@ -19,8 +19,8 @@ passed, in order with the fills, to ``listener.on_funding`` / ``listener.on_sett
 when the listener has those methods (the kernel has ``on_funding`` only: a settlement
 reaches it as its closing fill). Liquidation and settlement closes arrive as ordinary
 ``on_fill`` / ``on_order`` calls. :meth:`SimBroker.balances` adds each margin pool's cash
-to its currency (the FCM pool to USD, the INTX pool to USDC), so the kernel's cash is the
-collateral it trades with. At the end of every call and of every market event of a
+to its currency's (a USD pool to USD), so the kernel's cash is the collateral it trades
+with. At the end of every call and of every market event of a
 derivative product (and on ``start``), ``listener.on_venue_position`` gets the venue's
 figures (liquidation price, leverage, initial margin, mark) of every open derivative
 position and of each one a fill just closed; funding that ``SimExchange.advance`` paid
@@ -34,11 +34,20 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from gpt_trader.domain import Balance, Fill, MarketEvent, Order, OrderRequest, Position, Product
+from gpt_trader.domain import (
+    Balance,
+    Fill,
+    FundingPayment,
+    MarketEvent,
+    Order,
+    OrderRequest,
+    Position,
+    Product,
+)
 from gpt_trader.errors import UserError
 from gpt_trader.protocols import BrokerListener
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.margin import FundingPayment, Settlement
+from gpt_trader.sim.margin_records import Settlement
 from gpt_trader.sim.state import read_json, state_error, write_json_atomic
 
 ZERO = Decimal(0)
@@ -191,11 +200,11 @@ class SimBroker:
         ts = self.exchange.last_ts
         merged = {b.currency: b for b in wallets}
         for account in deriv.accounts():
-            pool = deriv.summary(account, ts)
-            have = merged.get(pool.currency) or Balance(pool.currency, ZERO, ZERO)
-            merged[pool.currency] = Balance(
-                pool.currency,
-                have.total + pool.collateral + pool.isolated_margin,
+            currency = deriv.currency(account)
+            have = merged.get(currency) or Balance(currency, ZERO, ZERO)
+            merged[currency] = Balance(
+                currency,
+                have.total + deriv.cash(account) + deriv.isolated_margin(account),
                 have.available + deriv.withdrawable(account, ts),
             )
         return [merged[c] for c in sorted(merged)]
@@ -203,7 +212,7 @@ class SimBroker:
     async def positions(self) -> list[Position]:
         """What a venue reports: derivative positions from the margin ledger; for spot, the
         account's whole balance of each product's base (attributed to the first product
-        with that base), as Coinbase's accounts do. Whose coins they are is the kernel's
+        with that base), as venues' accounts do. Whose coins they are is the kernel's
         business: it trades only the inventory its own fills built."""
         exchange = self.exchange
         out = exchange.derivatives.positions() if exchange.has_derivatives else []

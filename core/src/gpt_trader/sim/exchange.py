@@ -1,6 +1,6 @@
 """The simulated exchange: one matching engine per product, a balance ledger, histories.
 
-:class:`SimExchange` is what the in-process sim broker drives and what the Coinbase-protocol
+:class:`SimExchange` is what the in-process sim broker drives and what a venue's protocol
 server wraps, so its API is synchronous, takes explicit timestamps (int ns UTC) and speaks
 only Decimals and domain objects. Every change is reported to the listeners
 (``on_fill(fill)`` then ``on_order(order)`` for an update that carries a fill, just
@@ -31,13 +31,14 @@ settle in their own currencies: a BTC-USDC buy pays USDC. Market events drive bo
 book's symbol; events for an alias symbol are ignored.
 
 Derivatives (FUTURE / PERPETUAL products): margin, positions, leverage, reduce-only,
-liquidation, funding, expiry and sweeps are the :class:`~gpt_trader.sim.margin.
-DerivativesLedger`'s (see :mod:`gpt_trader.sim.margin`); their collateral lives in the
-ledger's pools ("FCM" USD, "INTX" USDC), not in :meth:`balances` (spot wallets only).
-Time-driven events (funding, margin-window changes, expiry, sweeps) run, in time order, at
-the start of every call and market event whose time reaches them (and on :meth:`advance`);
-liquidations are checked after every mark change and event. Listeners that have
-``on_funding(payment)`` / ``on_settlement(settlement)`` get those records too.
+liquidation, funding and expiry are the :class:`~gpt_trader.sim.margin.
+DerivativesLedger`'s (see :mod:`gpt_trader.sim.margin`), driven by each product's
+``derivative`` terms; their collateral lives in the ledger's pools (named by the terms),
+not in :meth:`balances` (spot wallets only). Time-driven events (funding, margin-window
+changes, expiry, and the :class:`Timer` s a venue layer adds, e.g. its own transfers) run,
+in time order, at the start of every call and market event whose time reaches them (and on
+:meth:`advance`); liquidations are checked after every mark change and event. Listeners
+that have ``on_funding(payment)`` / ``on_settlement(settlement)`` get those records too.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from gpt_trader.domain import (
     LIQUIDATION_TAG,
@@ -56,6 +57,7 @@ from gpt_trader.domain import (
     BookUpdate,
     Candle,
     Fill,
+    FundingPayment,
     MarginType,
     MarketEvent,
     Order,
@@ -72,17 +74,9 @@ from gpt_trader.domain import (
 from gpt_trader.domain.money import currency_increment, fee_amount, quantize
 from gpt_trader.errors import UserError
 from gpt_trader.protocols import BrokerListener
-from gpt_trader.sim import reasons as R
-from gpt_trader.sim.derivatives import FCM, DerivativeSpec
 from gpt_trader.sim.ledger import Ledger, settled_move
-from gpt_trader.sim.margin import (
-    DerivativesConfig,
-    DerivativesLedger,
-    FundingPayment,
-    LiquidationFill,
-    Settlement,
-    Sweep,
-)
+from gpt_trader.sim.margin import DerivativesLedger
+from gpt_trader.sim.margin_records import DerivativesConfig, LiquidationFill, Settlement
 from gpt_trader.sim.matching import (
     DEFAULT_MAKER_FEE,
     DEFAULT_TAKER_FEE,
@@ -90,6 +84,7 @@ from gpt_trader.sim.matching import (
     MatchingEngine,
     Update,
 )
+from gpt_trader.sim.reasons import Reason, SimRejected
 from gpt_trader.sim.state import (
     STATE_VERSION,
     fill_from_json,
@@ -103,9 +98,21 @@ from gpt_trader.sim.validation import normalize
 ZERO = Decimal(0)
 
 
+class Timer(Protocol):
+    """A time-driven event source a venue layer adds to the exchange's schedule."""
+
+    def due(self, ts: int) -> tuple[int, str] | None:
+        """The earliest ``(time, key)`` due at or before ``ts``, or None."""
+        ...
+
+    def fire(self, key: str, t: int) -> None:
+        """Run the event ``key`` due at ``t`` (it must then no longer be due)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class CancelResult:
-    """One order's cancel outcome; ``failure_reason`` is a Coinbase cancel failure reason."""
+    """One order's cancel outcome; ``failure_reason`` is a :class:`Reason` when it failed."""
 
     client_order_id: str
     success: bool
@@ -123,7 +130,7 @@ class SimExchange:
     ``seed``: makes the order ids (uuid5 of the client_order_id in a seed-derived namespace);
     the same seed and the same calls give the same ids, fills and balances.
     ``derivatives``: collateral and settings of the derivative accounts (used when some
-    product is a FUTURE or PERPETUAL); ``specs`` overrides catalogue specs per symbol.
+    product is a FUTURE or PERPETUAL).
     ``aliases``: alias symbol -> the symbol whose book it trades in (module docstring).
     """
 
@@ -140,7 +147,6 @@ class SimExchange:
         seed: int = 0,
         id_prefix: str = "sim",
         derivatives: DerivativesConfig | None = None,
-        specs: Mapping[str, DerivativeSpec] | None = None,
         aliases: Mapping[str, str] | None = None,
     ) -> None:
         items = products.values() if isinstance(products, Mapping) else products
@@ -154,7 +160,6 @@ class SimExchange:
         self.taker_fee = taker_fee
         self.market_fill: MarketFill = market_fill
         self._deriv_config = derivatives or DerivativesConfig()
-        self._specs = dict(specs or {})
         self._id_prefix = id_prefix
         dcfg = self._deriv_config
 
@@ -196,6 +201,7 @@ class SimExchange:
         self._positions: dict[str, Position] = {}
         self._listeners: list[BrokerListener] = []
         self._deriv = self._new_derivatives()
+        self._timers: list[Timer] = []
         self._scheduling = False
         self.version = 0
         """Bumped on every change; a persister saves when it moved."""
@@ -211,14 +217,13 @@ class SimExchange:
             dcfg,
             mark=self.last_price,
             taker_fee=self.taker_fee if dcfg.taker_fee is None else dcfg.taker_fee,
-            specs=self._specs,
             id_prefix=self._id_prefix,
         )
 
     @property
     def derivatives(self) -> DerivativesLedger:
         """The margin ledger of the derivative products (ValueError when there are none):
-        positions, summaries, funding payments, settlements, sweeps, settings."""
+        positions, margin, funding payments, settlements, settings."""
         if self._deriv is None:
             raise ValueError("this sim exchange trades no derivative products")
         return self._deriv
@@ -232,9 +237,6 @@ class SimExchange:
     def add_listener(self, listener: BrokerListener) -> None:
         """Call ``listener.on_fill`` / ``listener.on_order`` for every future change."""
         self._listeners.append(listener)
-
-    def remove_listener(self, listener: BrokerListener) -> None:
-        self._listeners.remove(listener)
 
     # ------------------------------------------------------------------ trading
 
@@ -271,14 +273,14 @@ class SimExchange:
             try:
                 mtype = None if not margin_type else MarginType(margin_type)
             except ValueError:
-                reason = R.INVALID_MARGIN_TYPE
+                reason = Reason.INVALID_MARGIN_TYPE
             price = self._price_for(engine, request)
             if reason is None:
                 reason = deriv.order_reason(request, ts, mtype, price)
         elif reason is None:
             hold = self._hold_for(engine, request)
             if hold is not None and self._ledger.available(hold[0]) < hold[1]:
-                reason = R.INSUFFICIENT_FUND
+                reason = Reason.INSUFFICIENT_FUNDS
         self._where[cid] = request.symbol
         self._by_order_id[engine.order_id_for(cid)] = cid
         if reason is not None:
@@ -298,7 +300,7 @@ class SimExchange:
         order = Order.from_request(request, ts)
         order.order_id = str(uuid.uuid5(self._namespace, request.client_order_id))
         order.status = OrderStatus.REJECTED
-        order.reject_reason = R.INVALID_PRODUCT_ID
+        order.reject_reason = Reason.UNKNOWN_PRODUCT
         self._where[order.client_order_id] = ""
         self._by_order_id[order.order_id] = order.client_order_id
         self._unrouted[order.client_order_id] = order
@@ -341,18 +343,15 @@ class SimExchange:
         self._seen(ts)
         engine = self._engine_of(client_order_id)
         if engine is None:
-            reason = R.UNKNOWN_CANCEL_ORDER
+            reason = Reason.UNKNOWN_ORDER
             if client_order_id in self._unrouted:
-                reason = R.NOT_ALLOWED_TO_CANCEL
+                reason = Reason.NOT_CANCELLABLE
             return CancelResult(client_order_id, False, reason)
         reason_or_none = engine.cancel_error(client_order_id)
         if reason_or_none is not None:
             return CancelResult(client_order_id, False, reason_or_none)
         self._apply(engine.cancel(client_order_id, ts))
         return CancelResult(client_order_id, True)
-
-    def cancel_many(self, client_order_ids: Iterable[str], ts: int) -> list[CancelResult]:
-        return [self.cancel(cid, ts) for cid in client_order_ids]
 
     def edit(
         self,
@@ -364,16 +363,16 @@ class SimExchange:
     ) -> Order:
         """Edit a working LIMIT GTC order (new total ``size`` and/or ``price``).
 
-        Raises :class:`~gpt_trader.sim.reasons.SimRejected` (a ``BrokerError``) with a
-        Coinbase edit failure reason, e.g. ``CANNOT_EDIT_TO_BELOW_FILLED_SIZE``.
+        Raises :class:`~gpt_trader.sim.reasons.SimRejected` (a ``BrokerError``) with the
+        reason, e.g. ``EDIT_BELOW_FILLED``.
         """
         self._seen(ts)
         engine = self._engine_of(client_order_id)
         if engine is None:
-            raise R.SimRejected(R.ORDER_NOT_FOUND, client_order_id)
+            raise SimRejected(Reason.UNKNOWN_ORDER, client_order_id)
         reason = engine.edit_error(client_order_id, size, price)
         if reason is not None:
-            raise R.SimRejected(reason, client_order_id)
+            raise SimRejected(reason, client_order_id)
         current = engine.order(client_order_id)
         assert current is not None
         assert current.limit_price is not None
@@ -386,7 +385,7 @@ class SimExchange:
                 client_order_id, p.symbol, current.side, remaining, new_price, ts
             )
             if need > have:
-                raise R.SimRejected(R.EDIT_INSUFFICIENT_FUND, client_order_id)
+                raise SimRejected(Reason.EDIT_INSUFFICIENT_FUNDS, client_order_id)
             self._apply(engine.edit(client_order_id, ts, size=size, price=price))
             self._deriv.edited(client_order_id, p.symbol, current.side, remaining, new_price, ts)
             edited = engine.order(client_order_id)
@@ -398,7 +397,7 @@ class SimExchange:
             currency, need = p.base, remaining
         extra = need - self._ledger.order_hold(client_order_id)
         if extra > self._ledger.available(currency):
-            raise R.SimRejected(R.EDIT_INSUFFICIENT_FUND, client_order_id)
+            raise SimRejected(Reason.EDIT_INSUFFICIENT_FUNDS, client_order_id)
         self._ledger.place_hold(client_order_id, currency, need)
         self._apply(engine.edit(client_order_id, ts, size=size, price=price))
         order = engine.order(client_order_id)
@@ -463,8 +462,23 @@ class SimExchange:
 
     def advance(self, ts: int) -> None:
         """Let time pass to ``ts`` without market data: funding, margin-window changes,
-        expiries and sweeps that are due run, in time order, reported to the listeners."""
+        expiries and timers that are due run, in time order, reported to the listeners."""
         self._seen(ts)
+
+    def add_timer(self, timer: Timer) -> None:
+        """Run ``timer`` in the schedule of time-driven events (derivative exchanges only)."""
+        self._timers.append(timer)
+
+    def _next_due(self, ts: int) -> tuple[int, int, str, str, Timer | None] | None:
+        event = self._deriv.next_event(ts) if self._deriv is not None else None
+        best: tuple[int, int, str, str, Timer | None] | None = (
+            None if event is None else (*event, None)
+        )
+        for timer in self._timers:
+            due = timer.due(ts)
+            if due is not None and (best is None or (due[0], 3) < best[:2]):
+                best = (due[0], 3, "timer", due[1], timer)
+        return best
 
     def _run_schedule(self, ts: int) -> None:
         deriv = self._deriv
@@ -472,8 +486,8 @@ class SimExchange:
             return
         self._scheduling = True
         try:
-            while (event := deriv.next_event(ts)) is not None:
-                t, _, kind, key = event
+            while (event := self._next_due(ts)) is not None:
+                t, _, kind, key, timer = event
                 if kind == "funding":
                     payment = deriv.apply_funding(key, t)
                     if payment is not None:
@@ -482,10 +496,8 @@ class SimExchange:
                     deriv.window_passed(t)
                 elif kind == "expiry":
                     self._expire_product(key, t)
-                elif kind == "sweep":
-                    amount = deriv.process_sweep(key, t)
-                    if amount > 0:
-                        self._ledger.credit(deriv.currency(FCM), amount)
+                elif timer is not None:
+                    timer.fire(key, t)
                     self.version += 1
                 self._check_liquidations(t)
         finally:
@@ -652,9 +664,8 @@ class SimExchange:
     # ------------------------------------------------------------------ derivative accounts
 
     def transfer_to_derivatives(self, account: str, amount: Decimal, ts: int) -> None:
-        """Move ``amount`` from the spot wallet of the pool's currency into a derivative pool
-        ("FCM" or "INTX"), as the app's "transfer to futures" does. ValueError when the
-        spot wallet has too little available."""
+        """Move ``amount`` from the spot wallet of the pool's currency into the derivative
+        pool ``account``. ValueError when the spot wallet has too little available."""
         deriv = self.derivatives
         self._seen(ts)
         currency = deriv.currency(account)
@@ -664,17 +675,14 @@ class SimExchange:
         deriv.deposit(account, amount)
         self.version += 1
 
-    def schedule_sweep(self, amount: Decimal | None, ts: int) -> Sweep | None:
-        """Queue a CFM -> spot USD sweep (None amount = all); None when one is pending."""
+    def transfer_from_derivatives(self, account: str, amount: Decimal, ts: int) -> None:
+        """Move ``amount`` out of the derivative pool ``account`` into the spot wallet of its
+        currency. ValueError when the pool cannot spare it (see ``withdrawable``)."""
+        deriv = self.derivatives
         self._seen(ts)
-        sweep = self.derivatives.schedule_sweep(amount, ts)
+        deriv.withdraw(account, amount, ts)
+        self._ledger.credit(deriv.currency(account), amount)
         self.version += 1
-        return sweep
-
-    def cancel_sweep(self, ts: int) -> bool:
-        self._seen(ts)
-        self.version += 1
-        return self.derivatives.cancel_sweep()
 
     def allocate(self, symbol: str, amount: Decimal, ts: int) -> Decimal:
         """Add margin to an open ISOLATED position (ValueError when impossible)."""

@@ -11,7 +11,7 @@ What happens to an order
 * Accepted orders produce an ``OPEN`` update first; each fill then produces an update
   (``PARTIALLY_FILLED`` / ``FILLED``) carrying the fill; ``CANCELLED`` / ``EXPIRED`` end it.
   Rejected orders produce one ``REJECTED`` update and are kept (so a retried
-  ``client_order_id`` gets the original answer back, as Coinbase does).
+  ``client_order_id`` gets the original answer back, as venues do).
 * Incoming orders match, best price first, against: synthetic levels from
   :meth:`apply_book`, our own resting orders (price-time priority; at one price synthetic
   liquidity, which was there first, comes before ours), and, in ``"immediate"`` mode when the
@@ -26,7 +26,7 @@ What happens to an order
   real book liquidity on arrival and otherwise rest.
 * STOP_LIMIT (GTC/GTD only): a BUY triggers when the price rises to ``>= stop_price``, a
   SELL when it falls to ``<= stop_price`` (trades, tickers, or a bar's high/low). A stop
-  already on the wrong side of the last price is rejected, as Coinbase does. Once triggered
+  already on the wrong side of the last price is rejected, as venues do. Once triggered
   it behaves as a limit order.
 * BRACKET (``trigger_bracket``, GTC/GTD): a take-profit limit at ``limit_price`` that rests
   in the book like any limit, plus a stop-loss trigger at ``stop_price`` (below the limit
@@ -98,9 +98,9 @@ from gpt_trader.domain import (
     Trade,
 )
 from gpt_trader.domain.money import currency_increment, fee_amount
-from gpt_trader.sim import reasons as R
 from gpt_trader.sim.book import BookSide, Entry
 from gpt_trader.sim.ledger import settled_move
+from gpt_trader.sim.reasons import Reason, SimRejected
 from gpt_trader.sim.state import need_dec, order_from_json, order_to_json, undec
 from gpt_trader.sim.validation import normalize, price_reason, request_reason, size_reason
 
@@ -235,7 +235,7 @@ class MatchingEngine:
     # ------------------------------------------------------------------ submit
 
     def check(self, request: OrderRequest, ts: int) -> str | None:
-        """Why ``request`` would be rejected now (a Coinbase-like reason), or None.
+        """Why ``request`` would be rejected now (a :class:`Reason`), or None.
 
         The request alone (:func:`~gpt_trader.sim.validation.request_reason`), then what the
         market says: a MARKET order needs a price, a post-only limit must not cross.
@@ -253,13 +253,13 @@ class MatchingEngine:
             request.order_type is OrderType.MARKET
             and self.estimate_price(request.side, request.size) is None
         ):
-            return R.NO_LIQUIDITY
+            return Reason.NO_LIQUIDITY
         if (
             request.post_only
             and request.limit_price is not None
             and self._would_cross(request.side, request.limit_price)
         ):
-            return R.POST_ONLY_WOULD_CROSS
+            return Reason.POST_ONLY_WOULD_CROSS
         return None
 
     def submit(self, request: OrderRequest, ts: int) -> list[Update]:
@@ -496,7 +496,7 @@ class MatchingEngine:
         """The base size a MARKET order spending ``quote`` gets now (0: not even one increment).
 
         A BUY's value plus fees is at most ``quote`` (the fee comes out of the quote, as
-        Coinbase spends a quote-sized market buy); a SELL's value before fees is at most
+        a venue spends a quote-sized market buy); a SELL's value before fees is at most
         ``quote`` (the fee comes out of the proceeds). Walks the liquidity a market order
         takes, fill by fill, with the venue's rounding (each fee up, the value settled on
         top of ``flow`` as in :meth:`market_cost`), so an order of the returned size, placed
@@ -606,24 +606,24 @@ class MatchingEngine:
     # ------------------------------------------------------------------ cancel / edit / expire
 
     def cancel_error(self, client_order_id: str) -> str | None:
-        """Why the order cannot be cancelled (Coinbase cancel failure reason), or None."""
+        """Why the order cannot be cancelled (a :class:`Reason`), or None."""
         entry = self._orders.get(client_order_id)
         if entry is None:
-            return R.UNKNOWN_CANCEL_ORDER
+            return Reason.UNKNOWN_ORDER
         status = entry.order.status
         if status is OrderStatus.FILLED:
-            return R.ORDER_IS_FULLY_FILLED
+            return Reason.ALREADY_FILLED
         if status is OrderStatus.CANCELLED:
-            return R.DUPLICATE_CANCEL_REQUEST
+            return Reason.DUPLICATE_CANCEL
         if status.is_terminal:
-            return R.NOT_ALLOWED_TO_CANCEL
+            return Reason.NOT_CANCELLABLE
         return None
 
     def cancel(self, client_order_id: str, ts: int) -> list[Update]:
         """Cancel a working order; raises :class:`SimRejected` when it cannot be cancelled."""
         reason = self.cancel_error(client_order_id)
         if reason is not None:
-            raise R.SimRejected(reason, client_order_id)
+            raise SimRejected(reason, client_order_id)
         ups: list[Update] = []
         self._end(self._orders[client_order_id], OrderStatus.CANCELLED, ts, ups)
         return ups
@@ -631,30 +631,30 @@ class MatchingEngine:
     def edit_error(
         self, client_order_id: str, size: Decimal | None = None, price: Decimal | None = None
     ) -> str | None:
-        """Why the edit is refused (Coinbase edit failure reason), or None.
+        """Why the edit is refused (a :class:`Reason`), or None.
 
         Only working LIMIT GTC orders can be edited; ``size`` is the new total size.
         """
         entry = self._orders.get(client_order_id)
         if entry is None:
-            return R.ORDER_NOT_FOUND
+            return Reason.UNKNOWN_ORDER
         o = entry.order
         if o.order_type is not OrderType.LIMIT or o.time_in_force is not TimeInForce.GTC:
-            return R.ONLY_LIMIT_ORDER_EDITS_SUPPORTED
+            return Reason.EDIT_NOT_LIMIT
         if o.status.is_terminal:
-            return R.ONLY_OPEN_ORDERS_CAN_BE_EDITED
+            return Reason.EDIT_NOT_OPEN
         new_size = o.size if size is None else size
         new_price = o.limit_price if price is None else price
         if new_size == o.size and new_price == o.limit_price:
-            return R.EDIT_EQUAL_TO_ORIGINAL
+            return Reason.EDIT_UNCHANGED
         if size_reason(self.product, new_size) is not None:
-            return R.INVALID_EDITED_SIZE
+            return Reason.INVALID_EDITED_SIZE
         if new_size <= o.filled_size:
-            return R.CANNOT_EDIT_TO_BELOW_FILLED_SIZE
+            return Reason.EDIT_BELOW_FILLED
         if new_price is None or price_reason(self.product, new_price, "x") is not None:
-            return R.INVALID_EDITED_PRICE
+            return Reason.INVALID_EDITED_PRICE
         if o.post_only and new_price != o.limit_price and self._would_cross(o.side, new_price):
-            return R.POST_ONLY_WOULD_CROSS
+            return Reason.POST_ONLY_WOULD_CROSS
         return None
 
     def edit(
@@ -672,7 +672,7 @@ class MatchingEngine:
         """
         reason = self.edit_error(client_order_id, size, price)
         if reason is not None:
-            raise R.SimRejected(reason, client_order_id)
+            raise SimRejected(reason, client_order_id)
         entry = self._orders[client_order_id]
         o = entry.order
         new_size = o.size if size is None else size

@@ -20,14 +20,15 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
-from gpt_trader.domain import Product
+from gpt_trader.domain import Product, ProductType
 from gpt_trader.domain.market import datetime_to_ts
 from gpt_trader.errors import UserError
 from gpt_trader.hookspecs import hookimpl
 from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.csvfeed import CsvCandleFeed
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.margin import DerivativesConfig
+from gpt_trader.sim.margin_account import default_terms
+from gpt_trader.sim.margin_records import DerivativesConfig
 from gpt_trader.sim.products import default_products
 from gpt_trader.sim.synthetic import DEFAULT_START_TS, SyntheticFeed
 
@@ -41,9 +42,10 @@ class SimBrokerParams(Params):
 
     ``starting_cash`` funds the ``cash_currency`` spot wallet: 100000 by default, 0 when
     the universe holds only futures and perpetuals (their money is in the pools: a spot
-    wallet they cannot trade with would only inflate the kernel's cash). ``futures_cash`` /
-    ``perps_cash`` fund the CFM (USD) and INTX (USDC) margin pools when the universe has
-    derivative products; ``intraday_margin`` opts in to intraday rates.
+    wallet they cannot trade with would only inflate the kernel's cash). When the universe
+    has derivative products, ``futures_cash`` funds the margin pool of its FUTURE products
+    and ``perps_cash`` that of its PERPETUAL ones (each product's terms name its pool; a
+    pool both kinds share gets both); ``intraday_margin`` opts in to intraday rates.
     ``persist`` keeps the simulated exchange in ``<state_dir>/sim_exchange.json`` so a
     restarted bot finds its orders; it is skipped when the run says it is a replay
     (``BuildContext.options["replay"]``), where a snapshot per change would only cost time.
@@ -69,7 +71,7 @@ class SimBrokerParams(Params):
                 raise ValueError(f"starting_balances {currency}: {amount} is negative")
         return value
 
-    # derivative products (CFM futures, INTX perpetuals) in the universe only
+    # derivative products (futures, perpetuals) in the universe only
     futures_cash: Decimal = Field(default=Decimal(0), ge=0)
     perps_cash: Decimal = Field(default=Decimal(0), ge=0)
     intraday_margin: bool = False
@@ -109,7 +111,28 @@ class CsvFeedParams(Params):
 
 
 def _products(ctx: BuildContext) -> dict[str, Product]:
-    return dict(ctx.products) if ctx.products else default_products(ctx.universe)
+    if ctx.products:
+        return dict(ctx.products)
+    return default_products(ctx.universe, ctx.catalogues)
+
+
+def pool_cash(
+    products: dict[str, Product], futures_cash: Decimal, perps_cash: Decimal
+) -> dict[str, Decimal]:
+    """Starting cash per margin pool: ``futures_cash`` for the pool of the FUTURE products,
+    ``perps_cash`` for that of the PERPETUAL ones (both for a pool they share)."""
+    pools: dict[str, Decimal] = {}
+    funded: set[tuple[str, ProductType]] = set()
+    for p in products.values():
+        if not p.is_derivative:
+            continue
+        pool = (p.derivative or default_terms(p)).pool
+        if (pool, p.product_type) in funded:
+            continue
+        funded.add((pool, p.product_type))
+        cash = futures_cash if p.product_type is ProductType.FUTURE else perps_cash
+        pools[pool] = pools.get(pool, Decimal(0)) + cash
+    return pools
 
 
 def _starting_cash(params: SimBrokerParams, products: dict[str, Product]) -> Decimal:
@@ -131,8 +154,7 @@ def make_sim_broker(params: SimBrokerParams, ctx: BuildContext) -> SimBroker:
         volume_participation=params.volume_participation,
         seed=ctx.seed,
         derivatives=DerivativesConfig(
-            futures_cash=params.futures_cash,
-            perps_cash=params.perps_cash,
+            pools=pool_cash(products, params.futures_cash, params.perps_cash),
             intraday_margin=params.intraday_margin,
         ),
     )

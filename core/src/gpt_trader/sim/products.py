@@ -1,26 +1,23 @@
-"""The dev universe: ten USD spot products with Coinbase's increments, and market profiles.
+"""The dev universe: ten USD spot products with a real venue's increments, and market
+profiles.
 
 Used when no venue describes the products (the ``sim`` broker, the synthetic feed, tests).
-Increments and limits follow Coinbase's ``GET /products`` answers; start prices and
+Increments and limits follow a major US venue's product listings; start prices and
 volatilities are round early-2025 figures, only there to make the synthetic walk look real.
-Derivative ids (``BIT-28NOV26-CDE``, ``BIP-20DEC30-CDE``, ``BTC-PERP-INTX``, see
-:mod:`gpt_trader.sim.derivatives`) are accepted too; they walk like their underlying.
+Symbols outside the table come from the product catalogues plugins register
+(:class:`~gpt_trader.components.ProductCatalogue`, e.g. a venue's futures); a derivative
+walks like its underlying's USD pair.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from gpt_trader.components import ProductCatalogue
 from gpt_trader.domain import Product
 from gpt_trader.errors import UserError
-from gpt_trader.sim.derivatives import (
-    DERIVATIVE_EXAMPLES,
-    derivative_spec,
-    derivatives_products,
-    is_derivative_symbol,
-)
 
 D = Decimal
 
@@ -56,31 +53,37 @@ FALLBACK_PROFILE = MarketProfile(D("100"), 0.80, D("10000000"))
 """Profile for a product outside the dev universe (a venue-described product, say)."""
 
 
-def _known() -> str:
-    return ", ".join(DEV_UNIVERSE)
-
-
-def _split(symbol: str) -> tuple[str, str]:
-    base, sep, quote = symbol.partition("-")
-    if not sep or quote != "USD" or base not in _TABLE:
-        raise UserError(
-            f"unknown sim product {symbol!r}; known: {_known()}"
-            f" (and derivatives such as {', '.join(DERIVATIVE_EXAMPLES)})"
+def _unknown(symbol: str, catalogues: Sequence[ProductCatalogue]) -> UserError:
+    if catalogues:
+        asked = "; ".join(
+            c.name + (f" (e.g. {', '.join(c.examples)})" if c.examples else "") for c in catalogues
         )
-    return base, quote
+    else:
+        asked = "none installed"
+    return UserError(
+        f"unknown sim product {symbol!r}; known: {', '.join(DEV_UNIVERSE)}"
+        f"; product catalogues asked: {asked}"
+    )
 
 
-def default_products(symbols: Iterable[str] = DEV_UNIVERSE) -> dict[str, Product]:
-    """Products for ``symbols`` (e.g. ``["BTC-USD"]``), keyed by symbol, in the given order.
+def default_products(
+    symbols: Iterable[str] = DEV_UNIVERSE, catalogues: Sequence[ProductCatalogue] = ()
+) -> dict[str, Product]:
+    """Products for ``symbols`` (e.g. ``["BTC-USD"]``), keyed by symbol, in the given order:
+    the dev table's, else the first of ``catalogues`` that knows the symbol.
 
-    Raises :class:`UserError` naming the known symbols when one is not in the dev universe.
+    Raises :class:`UserError` naming the known symbols and the catalogues asked when one is
+    in neither.
     """
     out: dict[str, Product] = {}
     for symbol in symbols:
-        if is_derivative_symbol(symbol):
-            out.update(derivatives_products([symbol]))
+        base, sep, quote = symbol.partition("-")
+        if not sep or quote != "USD" or base not in _TABLE:
+            found = next((p for c in catalogues if (p := c.lookup(symbol)) is not None), None)
+            if found is None:
+                raise _unknown(symbol, catalogues)
+            out[symbol] = found
             continue
-        base, quote = _split(symbol)
         base_inc, price_inc, max_size, _ = _TABLE[base]
         out[symbol] = Product(
             symbol=symbol,
@@ -96,11 +99,14 @@ def default_products(symbols: Iterable[str] = DEV_UNIVERSE) -> dict[str, Product
     return out
 
 
-def market_profile(symbol: str) -> MarketProfile:
-    """The synthetic-walk profile of ``symbol``; :data:`FALLBACK_PROFILE` if not in the table.
-    A derivative walks like its underlying (``BIT-28NOV26-CDE`` like ``BTC-USD``)."""
-    if is_derivative_symbol(symbol):
-        symbol = f"{derivative_spec(symbol).root}-USD"
+def market_profile(product: Product | str) -> MarketProfile:
+    """The synthetic-walk profile of a product (or symbol); :data:`FALLBACK_PROFILE` if not
+    in the table. A derivative product walks like its underlying's USD pair (a BTC future
+    like ``BTC-USD``)."""
+    if isinstance(product, str):
+        symbol = product
+    else:
+        symbol = f"{product.base}-USD" if product.is_derivative else product.symbol
     base, _, quote = symbol.partition("-")
     if quote == "USD" and base in _TABLE:
         return _TABLE[base][3]

@@ -31,7 +31,7 @@ class _Walker:
     """One symbol's walk: a float price path, quantised to Decimal at the boundary."""
 
     def __init__(self, product: Product, seed: int, interval_s: int, substeps: int) -> None:
-        profile = market_profile(product.symbol)
+        profile = market_profile(product)
         self.product = product
         self.rng = random.Random(f"gpt-trader-synthetic:{seed}:{product.symbol}")
         self.price = float(profile.start_price)

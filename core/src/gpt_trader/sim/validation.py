@@ -1,7 +1,7 @@
-"""Checks an order request must pass before it reaches the book, with Coinbase's reasons.
+"""Checks an order request must pass before it reaches the book, and why one fails.
 
 Pure functions of the product, the request, the time and the last price: the matching
-engine runs them first, the Coinbase-protocol server can run them for previews. Which
+engine runs them first, a venue's protocol server can run them for previews. Which
 reason a check gives is listed in :mod:`gpt_trader.sim.reasons`.
 """
 
@@ -11,7 +11,7 @@ import dataclasses
 from decimal import Decimal
 
 from gpt_trader.domain import OrderRequest, OrderType, Product, Side, TimeInForce
-from gpt_trader.sim import reasons as R
+from gpt_trader.sim.reasons import Reason
 
 
 def normalize(request: OrderRequest) -> OrderRequest | str:
@@ -20,28 +20,28 @@ def normalize(request: OrderRequest) -> OrderRequest | str:
     try:
         side = Side(request.side)
     except ValueError:
-        return R.INVALID_SIDE
+        return Reason.INVALID_SIDE
     try:
         kind = OrderType(request.order_type)
         tif = TimeInForce(request.time_in_force)
     except ValueError:
-        return R.UNSUPPORTED_ORDER_CONFIGURATION
+        return Reason.UNSUPPORTED_ORDER
     if side is request.side and kind is request.order_type and tif is request.time_in_force:
         return request
     return dataclasses.replace(request, side=side, order_type=kind, time_in_force=tif)
 
 
 def size_reason(product: Product, size: Decimal) -> str | None:
-    """The Coinbase-like reason ``size`` cannot be ordered, or None."""
+    """Why ``size`` cannot be ordered, or None."""
     if not size.is_finite() or size <= 0:
-        return R.SIZE_TOO_SMALL
+        return Reason.SIZE_TOO_SMALL
     if product.size_error(size) is None:
         return None
     if size < product.base_min_size:
-        return R.SIZE_TOO_SMALL
+        return Reason.SIZE_TOO_SMALL
     if size > product.base_max_size:
-        return R.SIZE_TOO_LARGE
-    return R.INVALID_SIZE_PRECISION
+        return Reason.SIZE_TOO_LARGE
+    return Reason.INVALID_SIZE_PRECISION
 
 
 def price_reason(product: Product, price: Decimal | None, missing: str) -> str | None:
@@ -49,25 +49,25 @@ def price_reason(product: Product, price: Decimal | None, missing: str) -> str |
     if price is None or not price.is_finite() or price <= 0:
         return missing
     if product.price_error(price) is not None:
-        return R.INVALID_PRICE_PRECISION
+        return Reason.INVALID_PRICE_PRECISION
     return None
 
 
 def stop_reason(request: OrderRequest, product: Product, last: Decimal | None) -> str | None:
-    """A stop-limit's own checks: a valid stop price, GTC/GTD only, and (as Coinbase) a BUY
-    stop above the last price, a SELL stop below it."""
-    reason = price_reason(product, request.stop_price, R.INVALID_STOP_PRICE)
+    """A stop-limit's own checks: a valid stop price, GTC/GTD only, and (as on major
+    venues) a BUY stop above the last price, a SELL stop below it."""
+    reason = price_reason(product, request.stop_price, Reason.INVALID_STOP_PRICE)
     if reason is not None:
         return reason
     if request.time_in_force not in (TimeInForce.GTC, TimeInForce.GTD):
-        return R.UNSUPPORTED_ORDER_CONFIGURATION
+        return Reason.UNSUPPORTED_ORDER
     stop = request.stop_price
     if stop is None or last is None:
         return None
     if request.side is Side.BUY and stop <= last:
-        return R.STOP_BELOW_LAST
+        return Reason.STOP_BELOW_LAST
     if request.side is Side.SELL and stop >= last:
-        return R.STOP_ABOVE_LAST
+        return Reason.STOP_ABOVE_LAST
     return None
 
 
@@ -75,11 +75,11 @@ def bracket_reason(request: OrderRequest) -> str | None:
     """A bracket's stop must sit on the losing side of its take-profit limit."""
     stop, limit = request.stop_price, request.limit_price
     if stop is None or limit is None:  # pragma: no cover - price checks come first
-        return R.INVALID_STOP_PRICE
+        return Reason.INVALID_STOP_PRICE
     if (request.side is Side.SELL and stop >= limit) or (
         request.side is Side.BUY and stop <= limit
     ):
-        return R.INVALID_STOP_PRICE
+        return Reason.INVALID_STOP_PRICE
     return None
 
 
@@ -92,13 +92,13 @@ def request_reason(
     combinations, GTD end time.
     """
     if request.symbol != product.symbol:
-        return R.INVALID_PRODUCT_ID
+        return Reason.UNKNOWN_PRODUCT
     kind, tif = request.order_type, request.time_in_force
     reason = size_reason(product, request.size)
     if reason is not None:
         return reason
     if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.BRACKET):
-        reason = price_reason(product, request.limit_price, R.INVALID_LIMIT_PRICE)
+        reason = price_reason(product, request.limit_price, Reason.INVALID_LIMIT_PRICE)
         if reason is not None:
             return reason
     if kind in (OrderType.STOP_LIMIT, OrderType.BRACKET):
@@ -111,12 +111,12 @@ def request_reason(
             return reason
     if request.post_only:
         if kind is not OrderType.LIMIT or tif is TimeInForce.IOC:
-            return R.UNSUPPORTED_ORDER_CONFIGURATION
+            return Reason.UNSUPPORTED_ORDER
         if tif is TimeInForce.FOK:
-            return R.POST_ONLY_WITH_FOK
+            return Reason.POST_ONLY_WITH_FOK
     if tif is TimeInForce.GTD:
         if request.end_ts is None:
-            return R.GTD_NEEDS_END_TIME
+            return Reason.GTD_NEEDS_END_TIME
         if request.end_ts <= ts:
-            return R.END_TIME_IN_PAST
+            return Reason.END_TIME_IN_PAST
     return None

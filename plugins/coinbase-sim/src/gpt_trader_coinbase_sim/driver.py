@@ -41,7 +41,9 @@ class MarketDriver:
         self.state = state
         self._anchors = dict(anchors or {})
         self._scale = {
-            s: p / market_profile(s).start_price for s, p in self._anchors.items() if p > 0
+            s: p / market_profile(state.products.get(s) or s).start_price
+            for s, p in self._anchors.items()
+            if p > 0
         }
         self.seed = seed
         self.tick_s = tick_s
@@ -63,7 +65,7 @@ class MarketDriver:
     def _start_price(self, symbol: str) -> Decimal:
         if symbol in self._scale:
             return self._anchors[symbol]
-        return market_profile(symbol).start_price
+        return market_profile(self.state.products.get(symbol) or symbol).start_price
 
     def backfill(self, minutes: int) -> None:
         """One-minute history ending now, then the first layout of every book."""

@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
-from gpt_trader.sim.derivatives import FCM, INTX
 
+from gpt_trader_coinbase_sim.catalogue import FCM, INTX
 from gpt_trader_coinbase_sim.errors import invalid_argument, not_found
 from gpt_trader_coinbase_sim.middleware import PREFIX, PRINCIPAL, json_ok
 from gpt_trader_coinbase_sim.rest_intx import has_intx
@@ -19,6 +19,7 @@ from gpt_trader_coinbase_sim.rest_orders import page
 from gpt_trader_coinbase_sim.shapes import account_json
 from gpt_trader_coinbase_sim.shapes_derivatives import money
 from gpt_trader_coinbase_sim.state import STATE, SimState
+from gpt_trader_coinbase_sim.summaries import pool_summary
 from gpt_trader_coinbase_sim.wire import dec, q_int
 
 ACCOUNTS_DEFAULT_LIMIT = 49
@@ -163,10 +164,10 @@ async def portfolio_breakdown(request: web.Request) -> web.Response:
     if deriv is not None:
         now = state.clock.now_ns()
         if FCM in deriv.accounts():
-            fcm = deriv.summary(FCM, now)
+            fcm = pool_summary(deriv, FCM, now)
             futures_balance, futures_upnl = fcm.total_balance, fcm.unrealized_pnl
         if INTX in deriv.accounts():
-            perp_upnl = deriv.summary(INTX, now).unrealized_pnl
+            perp_upnl = pool_summary(deriv, INTX, now).unrealized_pnl
     total += futures_balance
     usd = {"value": dec(total.quantize(Decimal("0.01"))), "currency": "USD"}
     return json_ok(

@@ -4,8 +4,8 @@ Balance summary and positions come from the venue's margin ledger (real numbers:
 unrealised and daily realised P&L, initial/maintenance margin in both windows, holds).
 Sweeps move CFM cash to spot USD at the next 22:00 UTC (one pending at a time: a second
 schedule answers ``success: false``). The intraday margin setting opts the account in to
-intraday rates; the current window is the simulator's fixed UTC window (see
-gpt_trader.sim.derivatives).
+intraday rates; the current window is the CFM schedule of the catalogue (see
+gpt_trader_coinbase_sim.catalogue).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 from gpt_trader.domain import OrderRequest, OrderType, Side, TimeInForce
-from gpt_trader.sim.derivatives import FCM, IntradaySetting
 
+from gpt_trader_coinbase_sim.catalogue import FCM, IntradaySetting
 from gpt_trader_coinbase_sim.errors import invalid_argument, not_found
 from gpt_trader_coinbase_sim.middleware import PREFIX, json_ok, read_json
 from gpt_trader_coinbase_sim.orderconfig import Rejection
@@ -24,8 +24,7 @@ from gpt_trader_coinbase_sim.ordermeta import OrderMeta
 from gpt_trader_coinbase_sim.shapes_derivatives import (
     DerivativeMarket,
     cfm_position_json,
-    fcm_balance_summary,
-    fcm_summary_fields,
+    fcm_fields,
     future_product_details,
     margin_window_json,
     session_details,
@@ -70,24 +69,13 @@ def product_extras(state: SimState, symbol: str) -> dict[str, Any]:
     }
 
 
-def fcm_fields(state: SimState, *, rest: bool) -> dict[str, Any]:
-    """The CFM balance summary now: REST form (money objects) or WebSocket form."""
-    venue = state.venue
-    deriv = venue.derivatives
-    summary = None
-    if deriv is not None and FCM in deriv.accounts():
-        summary = deriv.summary(FCM, state.clock.now_ns())
-    cbi = venue.cash("USD")
-    return fcm_balance_summary(summary, cbi) if rest else fcm_summary_fields(summary, cbi)
-
-
 # -- handlers -----------------------------------------------------------------------------------
 
 
 async def balance_summary(request: web.Request) -> web.Response:
     state = _state(request)
     state.venue.advance()
-    return json_ok({"balance_summary": fcm_fields(state, rest=True)})
+    return json_ok({"balance_summary": fcm_fields(state.venue, rest=True)})
 
 
 async def list_positions(request: web.Request) -> web.Response:
@@ -134,7 +122,7 @@ async def list_sweeps(request: web.Request) -> web.Response:
     state = _state(request)
     state.venue.advance()
     deriv = state.venue.derivatives
-    pending = [] if deriv is None else deriv.pending_sweeps()
+    pending = [] if deriv is None else state.venue.sweeps.pending()
     return json_ok({"sweeps": [sweep_json(s) for s in pending]})
 
 
@@ -146,8 +134,7 @@ async def cancel_sweep(request: web.Request) -> web.Response:
 
 
 async def get_margin_setting(request: web.Request) -> web.Response:
-    deriv = _state(request).venue.derivatives
-    setting = IntradaySetting.STANDARD if deriv is None else deriv.intraday_setting
+    setting = _state(request).venue.intraday_setting()
     return json_ok({"setting": setting.value})
 
 
@@ -250,4 +237,4 @@ def routes() -> list[web.RouteDef]:
     ]
 
 
-__all__ = ["fcm_fields", "product_extras", "routes"]
+__all__ = ["product_extras", "routes"]

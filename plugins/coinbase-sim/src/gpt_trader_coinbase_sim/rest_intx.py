@@ -14,9 +14,9 @@ from decimal import Decimal
 
 from aiohttp import web
 from gpt_trader.domain import Side
-from gpt_trader.sim.derivatives import INTX
-from gpt_trader.sim.margin import DerivativesLedger
+from gpt_trader.sim import DerivativesLedger
 
+from gpt_trader_coinbase_sim.catalogue import INTX
 from gpt_trader_coinbase_sim.errors import invalid_argument, not_found
 from gpt_trader_coinbase_sim.middleware import PREFIX, json_ok, read_json
 from gpt_trader_coinbase_sim.shapes_derivatives import (
@@ -27,6 +27,7 @@ from gpt_trader_coinbase_sim.shapes_derivatives import (
     money,
 )
 from gpt_trader_coinbase_sim.state import STATE, SimState
+from gpt_trader_coinbase_sim.summaries import pool_summary
 from gpt_trader_coinbase_sim.wire import parse_decimal
 
 ZERO = Decimal(0)
@@ -64,7 +65,7 @@ async def portfolio_summary(request: web.Request) -> web.Response:
     state = _state(request)
     deriv = _ledger(request)
     now = state.clock.now_ns()
-    s = deriv.summary(INTX, now)
+    s = pool_summary(deriv, INTX, now)
     pid = state.ident.intx_portfolio_uuid
     return json_ok(
         {
@@ -93,7 +94,7 @@ async def list_positions(request: web.Request) -> web.Response:
     state = _state(request)
     deriv = _ledger(request)
     positions = _positions(state, deriv)
-    s = deriv.summary(INTX, state.clock.now_ns())
+    s = pool_summary(deriv, INTX, state.clock.now_ns())
     total = ZERO
     for v in deriv.open_positions(state.clock.now_ns(), INTX):
         total += v.realized_pnl + v.unrealized_pnl + v.funding - v.fees
@@ -109,7 +110,7 @@ async def get_position(request: web.Request) -> web.Response:
     for pos in _positions(state, deriv):
         if pos["symbol"] == symbol:
             return json_ok({"position": pos})
-    if not deriv.handles(symbol) or deriv.spec(symbol).account != INTX:
+    if not deriv.handles(symbol) or deriv.terms(symbol).pool != INTX:
         raise not_found("valid symbol is required")
     raise not_found("position not found")
 
@@ -118,7 +119,7 @@ async def portfolio_balances(request: web.Request) -> web.Response:
     state = _state(request)
     deriv = _ledger(request)
     now = state.clock.now_ns()
-    s = deriv.summary(INTX, now)
+    s = pool_summary(deriv, INTX, now)
     return json_ok(
         {
             "portfolio_balances": [

@@ -87,7 +87,7 @@ async def list_products(request: web.Request) -> web.Response:
         symbols = [s for s in symbols if state.product_type(s) == ptype]
     if expiry_type in ("EXPIRING", "PERPETUAL"):
         specs = {s: state.venue.spec(s) for s in symbols}
-        symbols = [s for s in symbols if (sp := specs[s]) and sp.expiry_type == expiry_type]
+        symbols = [s for s in symbols if (sp := specs[s]) and sp.terms.expiry_type == expiry_type]
     total = len(symbols)
     page = symbols[offset:] if not limit else symbols[offset : offset + limit]
     has_next = offset + len(page) < total

@@ -171,8 +171,8 @@ async def preview_order(request: web.Request) -> web.Response:
         slippage = est.slippage
         spec = state.venue.spec(req.symbol)
         if spec is not None and est.quote:
-            lev = req.leverage or spec.default_leverage
-            rate = spec.overnight.for_sign(req.side.sign)
+            lev = req.leverage or spec.terms.default_leverage
+            rate = spec.terms.overnight.for_sign(req.side.sign)
             im_rate = max(rate, 1 / lev) if lev else rate
             margin = dec_n((est.quote * im_rate).quantize(Decimal("0.01")))
             leverage = dec_n((1 / im_rate).quantize(Decimal("0.01")))

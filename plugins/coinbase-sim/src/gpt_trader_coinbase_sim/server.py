@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from gpt_trader.sim.margin import DerivativesConfig
 
 from gpt_trader_coinbase_sim.app import build_app
+from gpt_trader_coinbase_sim.catalogue import derivatives_config
 from gpt_trader_coinbase_sim.driver import MarketDriver
 from gpt_trader_coinbase_sim.faults import FaultInjector, parse_spec
 from gpt_trader_coinbase_sim.fsutil import write_private
@@ -145,10 +145,8 @@ class Simulator:
             products,
             seed=cfg.seed,
             balances=cfg.balances,
-            derivatives=DerivativesConfig(
-                futures_cash=cfg.futures_cash,
-                perps_cash=cfg.perps_cash,
-                intraday_margin=cfg.intraday_margin,
+            derivatives=derivatives_config(
+                cfg.futures_cash, cfg.perps_cash, intraday_margin=cfg.intraday_margin
             ),
         )
         markets = {

@@ -23,8 +23,8 @@ from gpt_trader.domain import (
     TimeInForce,
 )
 from gpt_trader.domain.products import ProductType
-from gpt_trader.sim.derivatives import INTX, DerivativeSpec
 
+from gpt_trader_coinbase_sim.catalogue import INTX, Listing
 from gpt_trader_coinbase_sim.market import Bar, LevelChange, Print, Stats24h
 from gpt_trader_coinbase_sim.ordermeta import OrderMeta
 from gpt_trader_coinbase_sim.wire import ZERO_TIME, dec, dec_n, rfc3339
@@ -110,7 +110,7 @@ def product_json(
     *,
     alias: str = "",
     alias_to: list[str] | None = None,
-    spec: DerivativeSpec | None = None,
+    spec: Listing | None = None,
     future_details: dict[str, Any] | None = None,
     session: dict[str, Any] | None = None,
 ) -> dict[str, Any]:

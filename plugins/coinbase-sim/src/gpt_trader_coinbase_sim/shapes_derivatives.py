@@ -12,14 +12,19 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpt_trader.domain import MarginType, Product
-from gpt_trader.domain.margin_windows import MarginWindow, margin_window, window_end
-from gpt_trader.sim.derivatives import FCM, INTX, DerivativeSpec
-from gpt_trader.sim.margin import AccountSummary, PositionView, Sweep, WindowMeasure
+from gpt_trader.domain.margin_schedule import MarginWindow, margin_window, window_end
+from gpt_trader.sim import PositionView
 
+from gpt_trader_coinbase_sim.catalogue import CFM_SCHEDULE, FCM, INTX, Listing, wire_window
+from gpt_trader_coinbase_sim.summaries import AccountSummary, WindowMeasure, pool_summary
+from gpt_trader_coinbase_sim.sweeps import Sweep
 from gpt_trader_coinbase_sim.wire import ZERO_TIME, dec, dec_n, rfc3339
+
+if TYPE_CHECKING:
+    from gpt_trader_coinbase_sim.venue import Venue
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -54,43 +59,44 @@ class DerivativeMarket:
 
 
 def future_product_details(
-    spec: DerivativeSpec, product: Product, market: DerivativeMarket
+    spec: Listing, product: Product, market: DerivativeMarket
 ) -> dict[str, Any]:
-    funding = spec.has_funding
+    terms = spec.terms
+    funding = terms.has_funding
     funding_time = rfc3339(market.next_funding_ts) if market.next_funding_ts else ""
     intx = spec.account == INTX
     return {
         "venue": spec.venue,
         "contract_code": spec.contract_code,
-        "contract_expiry": rfc3339(spec.expiry_ts) if spec.expiry_ts is not None else "",
+        "contract_expiry": rfc3339(terms.expiry_ts) if terms.expiry_ts is not None else "",
         "contract_size": dec(product.contract_size),
         "contract_root_unit": spec.root,
         "group_description": spec.group_description,
         "contract_expiry_timezone": "Europe/London" if not intx else "",
         "group_short_description": spec.group_description.removesuffix(" Futures"),
         "risk_managed_by": "MANAGED_BY_VENUE" if intx else "MANAGED_BY_FCM",
-        "contract_expiry_type": spec.expiry_type,
+        "contract_expiry_type": terms.expiry_type.value,
         "perpetual_details": {
             "open_interest": dec(market.open_interest),
             "funding_rate": _rate(market.funding_rate) if intx else "",
             "funding_time": funding_time if intx else None,
-            "max_leverage": dec(spec.max_leverage) if intx else "",
+            "max_leverage": dec(terms.max_leverage) if intx else "",
             "base_asset_uuid": "",
             "underlying_type": "PERP" if intx else "",
         },
         "contract_display_name": spec.display_name,
-        "funding_interval": f"{spec.funding_interval_s}s" if funding else "",
+        "funding_interval": f"{terms.funding_interval_s}s" if funding else "",
         "open_interest": dec(market.open_interest),
         "funding_rate": _rate(market.funding_rate) if funding else "",
         "funding_time": funding_time,
         "display_name": spec.display_name,
         "intraday_margin_rate": {
-            "long_margin_rate": _rate(spec.intraday.long),
-            "short_margin_rate": _rate(spec.intraday.short),
+            "long_margin_rate": _rate(terms.intraday.long),
+            "short_margin_rate": _rate(terms.intraday.short),
         },
         "overnight_margin_rate": {
-            "long_margin_rate": _rate(spec.overnight.long),
-            "short_margin_rate": _rate(spec.overnight.short),
+            "long_margin_rate": _rate(terms.overnight.long),
+            "short_margin_rate": _rate(terms.overnight.short),
         },
         "settlement_price": dec(market.settlement_price),
         "futures_asset_type": "FUTURES_ASSET_TYPE_CRYPTO",
@@ -98,7 +104,7 @@ def future_product_details(
     }
 
 
-def session_details(spec: DerivativeSpec, now: int, expired: bool) -> dict[str, Any] | None:
+def session_details(spec: Listing, now: int, expired: bool) -> dict[str, Any] | None:
     """The FCM trading session (a daily session from 22:00 UTC; always open in the sim until
     the contract expires). None for INTX products, as for spot."""
     if spec.account != FCM:
@@ -141,7 +147,7 @@ def margin_level(measure: WindowMeasure) -> str:
 def _measure(m: WindowMeasure, hold: Decimal) -> dict[str, str]:
     window = MarginWindow.INTRADAY if m.window is MarginWindow.INTRADAY else MarginWindow.OVERNIGHT
     return {
-        "margin_window_type": window.value,
+        "margin_window_type": wire_window(window),
         "margin_level": margin_level(m),
         "initial_margin": cents(m.initial_margin),
         "maintenance_margin": cents(m.maintenance_margin),
@@ -204,6 +210,16 @@ def fcm_balance_summary(s: AccountSummary | None, cbi_usd: Decimal) -> dict[str,
     return fields
 
 
+def fcm_fields(venue: Venue, *, rest: bool) -> dict[str, Any]:
+    """The CFM balance summary now: REST form (money objects) or WebSocket form."""
+    deriv = venue.derivatives
+    summary = None
+    if deriv is not None and FCM in deriv.accounts():
+        summary = pool_summary(deriv, FCM, venue.clock.now_ns())
+    cbi = venue.cash("USD")
+    return fcm_balance_summary(summary, cbi) if rest else fcm_summary_fields(summary, cbi)
+
+
 def cfm_position_json(v: PositionView) -> dict[str, str]:
     return {
         "product_id": v.symbol,
@@ -233,8 +249,8 @@ def sweep_json(sweep: Sweep) -> dict[str, Any]:
 def margin_window_json(now: int) -> dict[str, Any]:
     return {
         "margin_window": {
-            "margin_window_type": margin_window(now).value,
-            "end_time": rfc3339(window_end(now)),
+            "margin_window_type": wire_window(margin_window(now, CFM_SCHEDULE)),
+            "end_time": rfc3339(window_end(now, CFM_SCHEDULE)),
         },
         "is_intraday_margin_killswitch_enabled": False,
         "is_intraday_margin_enrollment_killswitch_enabled": False,

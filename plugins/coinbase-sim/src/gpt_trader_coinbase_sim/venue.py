@@ -1,14 +1,19 @@
 """The one place that knows the core matching engine (gpt_trader.sim.SimExchange).
 
 The rest of the simulator talks to :class:`Venue`: submit/cancel/edit in domain terms with
-Coinbase reasons, order and fill lookups by venue order id, balances, the book (synthetic
-liquidity plus the user's resting orders), and the market events that move it. Swapping the
-engine means rewriting this file only. Every call is stamped with the venue's own clock
-(:class:`~gpt_trader_coinbase_sim.clock.SimClock`, the wall clock unless moved ahead).
+Coinbase reasons (the engine's own codes mapped by :mod:`gpt_trader_coinbase_sim.reasons`,
+also on every order handed out), order and fill lookups by venue order id, balances, the
+book (synthetic liquidity plus the user's resting orders), and the market events that move
+it. Swapping the engine means rewriting this file only. Every call is stamped with the
+venue's own clock (:class:`~gpt_trader_coinbase_sim.clock.SimClock`, the wall clock unless
+moved ahead).
 
-Derivative products (CFM futures, INTX perpetuals) are margined by the exchange's
+Derivative products (CFM futures, INTX perpetuals, from
+:mod:`gpt_trader_coinbase_sim.catalogue`) are margined by the exchange's
 :class:`~gpt_trader.sim.margin.DerivativesLedger`, reachable as :attr:`Venue.derivatives`
-(positions, summaries, funding, sweeps); the calls that change it go through here.
+(positions, funding; pool summaries in :mod:`gpt_trader_coinbase_sim.summaries`); CFM ->
+spot sweeps, a Coinbase rule, are :attr:`Venue.sweeps`
+(:mod:`gpt_trader_coinbase_sim.sweeps`). The calls that change them go through here.
 
 USDC books. Coinbase serves its USDC pairs as aliases of the USD books (``BTC-USD`` lists
 ``alias_to: ["BTC-USDC"]``, ``BTC-USDC`` lists ``alias: "BTC-USD"``; coinbase-api.md §3.2),
@@ -49,13 +54,20 @@ from gpt_trader.domain import (
     Trade,
 )
 from gpt_trader.domain.money import currency_increment, fee_amount, quantize
-from gpt_trader.sim import SimExchange, SimRejected, default_products
-from gpt_trader.sim import reasons as R
-from gpt_trader.sim.derivatives import DerivativeSpec, IntradaySetting
-from gpt_trader.sim.margin import DerivativesConfig, DerivativesLedger, Sweep
+from gpt_trader.sim import (
+    DerivativesConfig,
+    DerivativesLedger,
+    Reason,
+    SimExchange,
+    SimRejected,
+    default_products,
+)
 
+from gpt_trader_coinbase_sim.catalogue import CATALOGUE, IntradaySetting, Listing, listing
 from gpt_trader_coinbase_sim.clock import SimClock
 from gpt_trader_coinbase_sim.orderconfig import Rejection
+from gpt_trader_coinbase_sim.reasons import wire_cancel_reason, wire_reason
+from gpt_trader_coinbase_sim.sweeps import Sweep, Sweeps
 
 OrderListener = Callable[[Order], None]
 FillListener = Callable[[Fill], None]
@@ -70,26 +82,26 @@ POST_ONLY_CROSS = Rejection("INVALID_LIMIT_PRICE_POST_ONLY", UNKNOWN_PREVIEW, ""
 NO_LIQUIDITY = Rejection("INVALID_NO_LIQUIDITY", "PREVIEW_INVALID_NO_LIQUIDITY", "no liquidity")
 FUTURES_FUNDS = Rejection(
     "INSUFFICIENT_FUNDS",
-    R.INSUFFICIENT_FUNDS_FOR_FUTURES,
+    "PREVIEW_INSUFFICIENT_FUNDS_FOR_FUTURES",
     "Insufficient funds in the futures account (spot USD is not swept in for API orders)",
 )
 PERPS_FUNDS = Rejection("INSUFFICIENT_FUNDS", "PREVIEW_INSUFFICIENT_FUND", "Insufficient margin")
 
 
 def rejection_for(reason: str) -> Rejection:
-    """The three error_response reasons for one engine reason (coinbase-api.md §3.6)."""
-    if reason == R.INSUFFICIENT_FUND:
+    """The three error_response reasons for one Coinbase reason (coinbase-api.md §3.6)."""
+    if reason == "INSUFFICIENT_FUND":
         return INSUFFICIENT_FUNDS
-    if reason == R.POST_ONLY_WOULD_CROSS:
+    if reason == "INVALID_LIMIT_PRICE_POST_ONLY":
         return POST_ONLY_CROSS
-    if reason == R.INSUFFICIENT_FUNDS_FOR_FUTURES:
+    if reason == "PREVIEW_INSUFFICIENT_FUNDS_FOR_FUTURES":
         return FUTURES_FUNDS
-    if reason == R.INSUFFICIENT_FUNDS:
+    if reason == "INSUFFICIENT_FUNDS":
         return PERPS_FUNDS
     if reason.startswith("PREVIEW_"):
         return Rejection("UNKNOWN_FAILURE_REASON", reason, reason.removeprefix("PREVIEW_").lower())
     preview = {
-        R.UNSUPPORTED_ORDER_CONFIGURATION: "PREVIEW_INVALID_ORDER_CONFIG",
+        "UNSUPPORTED_ORDER_CONFIGURATION": "PREVIEW_INVALID_ORDER_CONFIG",
     }.get(reason, f"PREVIEW_{reason}")
     return Rejection(reason, preview, reason.lower())
 
@@ -115,14 +127,15 @@ class Estimate:
 
 
 class _Relay:
-    """SimExchange listener -> our callbacks."""
+    """SimExchange listener -> our callbacks (orders with Coinbase's reasons)."""
 
-    def __init__(self, on_order: OrderListener, on_fill: FillListener | None) -> None:
+    def __init__(self, venue: Venue, on_order: OrderListener, on_fill: FillListener | None) -> None:
+        self._venue = venue
         self._on_order = on_order
         self._on_fill = on_fill
 
     def on_order(self, order: Order) -> None:
-        self._on_order(order)
+        self._on_order(self._venue.on_wire(order))
 
     def on_fill(self, fill: Fill) -> None:
         if self._on_fill is not None:
@@ -146,6 +159,9 @@ class Venue:
         self.aliases: dict[str, str] = exchange.aliases()
         self.maker_fee: Decimal = exchange.maker_fee
         self.taker_fee: Decimal = exchange.taker_fee
+        self.sweeps = Sweeps(exchange)
+        if exchange.has_derivatives:
+            exchange.add_timer(self.sweeps)
 
     @classmethod
     def create(
@@ -160,7 +176,7 @@ class Venue:
         (``BTC-USDC`` asks for the ``BTC-USD`` book) and catalogue derivatives
         (``BIT-28NOV26-CDE``, ``BIP-20DEC30-CDE``, ``BTC-PERP-INTX``, ...)."""
         books = dict.fromkeys(_book_of(s) for s in symbols)
-        products = default_products(books)
+        products = default_products(books, (CATALOGUE,))
         twins = usdc_twins(products)
         return cls(
             SimExchange(
@@ -177,17 +193,18 @@ class Venue:
     @property
     def version(self) -> int:
         """Moves whenever the account changes (orders, fills, cash, funding, sweeps)."""
-        return self._ex.version
+        return self._ex.version + self.sweeps.version
 
     @property
     def last_ts(self) -> int:
         return self._ex.last_ts
 
     def to_state(self) -> dict[str, Any]:
-        return self._ex.to_state()
+        return {**self._ex.to_state(), "sweeps": self.sweeps.to_state()}
 
     def load_state(self, state: dict[str, Any], *, source: str) -> None:
         self._ex.load_state(state, source=source)
+        self.sweeps.load_state(state.get("sweeps", []))
 
     # -- derivatives -------------------------------------------------------------------------
 
@@ -196,19 +213,38 @@ class Venue:
         """The margin ledger (None when the venue trades spot only)."""
         return self._ex.derivatives if self._ex.has_derivatives else None
 
-    def spec(self, symbol: str) -> DerivativeSpec | None:
+    def spec(self, symbol: str) -> Listing | None:
+        """How the REST answers list a derivative product (None for spot)."""
         d = self.derivatives
-        return d.spec(symbol) if d is not None and d.handles(symbol) else None
+        return listing(d.product(symbol)) if d is not None and d.handles(symbol) else None
+
+    def pool_of(self, symbol: str) -> str | None:
+        d = self.derivatives
+        return d.terms(symbol).pool if d is not None and d.handles(symbol) else None
+
+    def on_wire(self, order: Order) -> Order:
+        """``order`` with its refusal named as Coinbase names it (a copy when it has one)."""
+        if not order.reject_reason:
+            return order
+        wired = order.copy()
+        wired.reject_reason = wire_reason(order.reject_reason, self.pool_of(order.symbol))
+        return wired
+
+    def intraday_setting(self) -> IntradaySetting:
+        d = self.derivatives
+        on = d is not None and d.intraday_margin
+        return IntradaySetting.INTRADAY if on else IntradaySetting.STANDARD
 
     def schedule_sweep(self, amount: Decimal | None) -> Sweep | None:
-        return self._ex.schedule_sweep(amount, self.clock.now_ns())
+        return self.sweeps.schedule(amount, self.clock.now_ns())
 
     def cancel_sweep(self) -> bool:
-        return self._ex.cancel_sweep(self.clock.now_ns())
+        return self.sweeps.cancel(self.clock.now_ns())
 
     def set_intraday_setting(self, setting: IntradaySetting) -> None:
         if self.derivatives is not None:
-            self.derivatives.set_intraday_setting(setting, self.clock.now_ns())
+            on = setting is IntradaySetting.INTRADAY
+            self.derivatives.set_intraday_margin(on, self.clock.now_ns())
 
     def allocate(self, symbol: str, amount: Decimal) -> Decimal:
         """Add margin to an isolated position; ValueError when impossible."""
@@ -222,7 +258,7 @@ class Venue:
         self._ex.advance(self.clock.now_ns())
 
     def add_listener(self, on_order: OrderListener, on_fill: FillListener | None = None) -> None:
-        self._ex.add_listener(_Relay(on_order, on_fill))
+        self._ex.add_listener(_Relay(self, on_order, on_fill))
 
     def book_symbol(self, symbol: str) -> str:
         """The product whose book ``symbol`` trades in (``BTC-USD`` for ``BTC-USDC``)."""
@@ -236,7 +272,9 @@ class Venue:
 
     def submit(self, request: OrderRequest, *, margin_type: str | None = None) -> Submitted:
         known = self._ex.order(request.client_order_id)
-        order = self._ex.submit(request, self.clock.now_ns(), margin_type=margin_type or None)
+        order = self.on_wire(
+            self._ex.submit(request, self.clock.now_ns(), margin_type=margin_type or None)
+        )
         fills = self._ex.fills(client_order_id=request.client_order_id)
         rejection = None
         if order.status is OrderStatus.REJECTED:
@@ -269,7 +307,7 @@ class Venue:
                 try:
                     mtype = MarginType(margin_type) if margin_type else None
                 except ValueError:
-                    reason = R.INVALID_MARGIN_TYPE
+                    reason = Reason.INVALID_MARGIN_TYPE
                 else:
                     reason = deriv.order_reason(request, ts, mtype, price or None)
         elif reason is None and price:
@@ -281,26 +319,30 @@ class Venue:
                     cost = self._ex.market_cost(request.symbol, request.size)  # as submit holds
                 currency, need = p.quote, quote + commission if cost is None else cost
             if self._ex.balance(currency).available < need:
-                reason = R.INSUFFICIENT_FUND
+                reason = Reason.INSUFFICIENT_FUNDS
         touch = engine.best_ask() if request.side is Side.BUY else engine.best_bid()
         slippage = ZERO
         if request.order_type is OrderType.MARKET and touch and price:
             slippage = abs(price - touch) / touch
-        return Estimate(quote, commission, slippage, rejection_for(reason) if reason else None)
+        rejection = None
+        if reason:
+            rejection = rejection_for(wire_reason(reason, self.pool_of(request.symbol)))
+        return Estimate(quote, commission, slippage, rejection)
 
     def cancel(self, order_id: str) -> str:
         """Cancel by venue order id: "" on success, else the Coinbase cancel failure reason."""
         order = self._ex.order_by_id(order_id)
         if order is None:
-            return R.UNKNOWN_CANCEL_ORDER
+            return wire_cancel_reason(Reason.UNKNOWN_ORDER)
         result = self._ex.cancel(order.client_order_id, self.clock.now_ns())
-        return "" if result.success else result.failure_reason
+        return "" if result.success else wire_cancel_reason(result.failure_reason)
 
     def edit_error(self, order_id: str, *, price: Decimal | None, size: Decimal) -> str | None:
         order = self._ex.order_by_id(order_id)
         if order is None:
-            return R.ORDER_NOT_FOUND
-        return self._ex.engine(order.symbol).edit_error(order.client_order_id, size, price)
+            return wire_reason(Reason.UNKNOWN_ORDER)
+        reason = self._ex.engine(order.symbol).edit_error(order.client_order_id, size, price)
+        return None if reason is None else wire_reason(reason)
 
     def edit(
         self, order_id: str, *, price: Decimal | None, size: Decimal
@@ -308,13 +350,14 @@ class Venue:
         """Edit a resting GTC limit: None on success, else (edit reason, preview reason)."""
         order = self._ex.order_by_id(order_id)
         if order is None:
-            return R.ORDER_NOT_FOUND, UNKNOWN_PREVIEW
+            return wire_reason(Reason.UNKNOWN_ORDER), UNKNOWN_PREVIEW
         try:
             self._ex.edit(order.client_order_id, self.clock.now_ns(), size=size, price=price)
         except SimRejected as e:
-            if e.reason.startswith("PREVIEW_"):
-                return "COMMANDER_REJECTED_EDIT_ORDER", e.reason
-            return e.reason, UNKNOWN_PREVIEW
+            reason = wire_reason(e.reason)
+            if reason.startswith("PREVIEW_"):
+                return "COMMANDER_REJECTED_EDIT_ORDER", reason
+            return reason, UNKNOWN_PREVIEW
         return None
 
     def order_id_for(self, symbol: str, client_order_id: str) -> str:
@@ -324,14 +367,16 @@ class Venue:
     # -- lookups -----------------------------------------------------------------------------
 
     def order(self, order_id: str) -> Order | None:
-        return self._ex.order_by_id(order_id)
+        found = self._ex.order_by_id(order_id)
+        return None if found is None else self.on_wire(found)
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
-        return self._ex.order(client_order_id)
+        found = self._ex.order(client_order_id)
+        return None if found is None else self.on_wire(found)
 
     def orders(self) -> list[Order]:
         """Every order, newest first (Coinbase's default sort)."""
-        return list(reversed(self._ex.orders()))
+        return [self.on_wire(o) for o in reversed(self._ex.orders())]
 
     def fills(self) -> list[Fill]:
         """Every fill, newest first."""

@@ -26,7 +26,6 @@ from gpt_trader.domain import Order
 from gpt_trader_coinbase_sim.auth import AuthError, Principal
 from gpt_trader_coinbase_sim.faults import WsFaultStream
 from gpt_trader_coinbase_sim.market import LevelChange, Print, ProductMarket, diff_levels
-from gpt_trader_coinbase_sim.rest_cfm import fcm_fields
 from gpt_trader_coinbase_sim.shapes import (
     ws_candle,
     ws_l2_updates,
@@ -35,6 +34,7 @@ from gpt_trader_coinbase_sim.shapes import (
     ws_trade,
     ws_user_order,
 )
+from gpt_trader_coinbase_sim.shapes_derivatives import fcm_fields
 from gpt_trader_coinbase_sim.state import STATE, SimState, log
 from gpt_trader_coinbase_sim.wire import go_time, rfc3339
 
@@ -369,7 +369,7 @@ class Hub:
             conn.send("user", [ev])
 
     def _fcm_summary(self) -> dict[str, Any]:
-        return fcm_fields(self.state, rest=False)
+        return fcm_fields(self.state.venue, rest=False)
 
     def futures_summary_tick(self) -> None:
         """Publish a futures_balance_summary update when the figures changed since the last

@@ -24,9 +24,8 @@ from gpt_trader.app import assemble, finish, start
 from gpt_trader.domain import LIQUIDATION_TAG, MarginType, OrderRequest, Side, money
 from gpt_trader.domain.money import CENT, quantize
 from gpt_trader.runtime.live import Bounds, run_live
-from gpt_trader.sim import next_expiry_symbol
-from gpt_trader.sim.derivatives import INTX
 from gpt_trader.store import Store
+from gpt_trader_coinbase_sim.catalogue import INTX, next_expiry_symbol
 
 PERP = "BTC-PERP-INTX"
 CFM_PERP = "BIP-20DEC30-CDE"

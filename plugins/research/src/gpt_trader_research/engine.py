@@ -30,7 +30,7 @@ from typing import Any
 
 from gpt_trader.config import BotConfig, load_config
 from gpt_trader.config.profiles import describe_validation_error
-from gpt_trader.domain import Candle, GuardTrip, Product
+from gpt_trader.domain import Candle, GuardTrip, Product, ProductType
 from gpt_trader.domain.bars import BarSeries
 from gpt_trader.engine.kernel import Kernel
 from gpt_trader.errors import UserError
@@ -138,26 +138,33 @@ def _ref(ref: Any) -> dict[str, Any]:
     return {"use": ref.use, **ref.params}
 
 
-def _pool(symbol: str) -> tuple[str, str] | None:
-    """For a future or perpetual the sim knows: the sim broker param that funds its margin
-    pool and the pool's currency. None for anything else (the assembly checks the symbol)."""
-    from gpt_trader.sim.derivatives import (
-        FCM,
-        derivative_spec,
-        derivatives_products,
-        is_derivative_symbol,
-    )
+def _pool(symbol: str, pm: PluginManager | None) -> tuple[str, str] | None:
+    """For a future or perpetual a product catalogue describes (``register_products``): the
+    sim broker param that funds its margin pool (``futures_cash`` for a FUTURE,
+    ``perps_cash`` for a PERPETUAL, as the sim broker maps them to pools) and the pool's
+    currency (the product's quote). None for anything else (the assembly checks the
+    symbol)."""
+    from gpt_trader.registry import Registry
+    from gpt_trader.sim.products import DEV_UNIVERSE, default_products
 
-    if not is_derivative_symbol(symbol):
+    if symbol in DEV_UNIVERSE:
         return None
-    param = "futures_cash" if derivative_spec(symbol).account == FCM else "perps_cash"
-    return param, derivatives_products([symbol])[symbol].quote
+    catalogues = Registry(pm or make_plugin_manager()).catalogues()
+    try:
+        product = default_products([symbol], catalogues)[symbol]
+    except UserError:
+        return None
+    if not product.is_derivative:
+        return None
+    param = "futures_cash" if product.product_type is ProductType.FUTURE else "perps_cash"
+    return param, product.quote
 
 
-def build_config(spec: BacktestSpec) -> BotConfig:
-    """The profile for this backtest (see the module docstring)."""
+def build_config(spec: BacktestSpec, pm: PluginManager | None = None) -> BotConfig:
+    """The profile for this backtest (see the module docstring); ``pm`` gives the product
+    catalogues a derivative symbol is looked up in (the installed plugins' by default)."""
     base = load_config(spec.profile) if spec.profile else None
-    pool = _pool(spec.symbol)
+    pool = _pool(spec.symbol, pm)
     run = base.run if base is not None else None
     leverage, margin_type = spec.leverage, spec.margin_type
     if run is not None:
@@ -397,7 +404,7 @@ async def run_backtest_async(
     from gpt_trader.runtime.replay import can_vectorise, run_events, run_series
 
     pm = pm or make_plugin_manager()
-    config = config or build_config(spec)
+    config = config or build_config(spec, pm)
     if series is None:
         series = load_series(spec.data, spec.symbol)
     elif series.symbol != spec.symbol:

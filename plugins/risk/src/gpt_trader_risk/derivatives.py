@@ -20,6 +20,7 @@ from typing import Self, TypeVar
 from gpt_trader.components import Params
 from gpt_trader.domain import (
     GuardResult,
+    MarginSchedule,
     OrderRequest,
     Position,
     Product,
@@ -27,7 +28,7 @@ from gpt_trader.domain import (
     Severity,
     TradingState,
 )
-from gpt_trader.domain.margin_windows import MarginWindow, margin_window, window_end
+from gpt_trader.domain.margin_schedule import MarginWindow, margin_window, window_end
 from gpt_trader.domain.market import NS
 from gpt_trader.domain.money import amount
 from gpt_trader.protocols import StateView
@@ -82,16 +83,31 @@ class _DerivativeEntryGuard(EntryGuard[_P]):
         return request.reduce_only or is_exit(request, state)
 
 
-def overnight_rates(now: int, lookahead_ns: int = 0) -> tuple[bool, str]:
-    """``(overnight, why)``: whether CFM overnight rates apply to a position held from
-    ``now``, i.e. ``now`` is in the overnight or weekend window or the intraday window ends
-    within ``lookahead_ns``; ``why`` names the window for messages."""
-    window = margin_window(now)
+def margin_schedule(state: StateView) -> MarginSchedule | None:
+    """The margin-window schedule of the derivative products traded (the first product's
+    that has one; a venue's futures share theirs), None when no product has windows."""
+    for product in state.products.values():
+        terms = product.derivative
+        if terms is not None and terms.schedule is not None:
+            return terms.schedule
+    return None
+
+
+def overnight_rates(
+    now: int, lookahead_ns: int = 0, schedule: MarginSchedule | None = None
+) -> tuple[bool, str]:
+    """``(overnight, why)``: whether overnight rates apply to a position held from ``now``
+    under ``schedule``, i.e. ``now`` is in the overnight or weekend window or the intraday
+    window ends within ``lookahead_ns``; ``why`` names the window for messages. Without a
+    schedule a product has one set of rates: (False, "no margin windows")."""
+    if schedule is None:
+        return False, "no margin windows"
+    window = margin_window(now, schedule)
     if window is MarginWindow.OVERNIGHT:
         return True, "overnight window"
     if window is MarginWindow.WEEKEND:
         return True, "weekend window"
-    left = window_end(now) - now
+    left = window_end(now, schedule) - now
     if left <= lookahead_ns:
         return True, f"intraday window ends in {left // NS} s"
     return False, "intraday window"
@@ -227,7 +243,7 @@ class LiquidationBuffer:
         return _Danger(symbol, band, distance, threshold, mark, liquidation, source, pos)
 
     def evaluate(self, state: StateView) -> GuardResult:
-        overnight, _ = overnight_rates(state.now)
+        overnight, _ = overnight_rates(state.now, schedule=margin_schedule(state))
         dangers = []
         for symbol, pos in state.positions.items():
             product = state.products.get(symbol)
@@ -394,7 +410,7 @@ class MarginRequirement(_DerivativeEntryGuard[MarginRequirementParams]):
         cur = quote_of(state, request.symbol)
         if equity <= 0:
             return blocked(self.name, f"equity {amount(equity, cur)} is not positive", ctx)
-        overnight, why = overnight_rates(state.now, self.lookahead_ns)
+        overnight, why = overnight_rates(state.now, self.lookahead_ns, margin_schedule(state))
         _, _, projected = projected_position(request, state)
         sizes = {s: p.size for s, p in state.positions.items() if p.size != 0}
         sizes[request.symbol] = projected

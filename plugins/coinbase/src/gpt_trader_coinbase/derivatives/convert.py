@@ -10,6 +10,9 @@ from typing import Any
 
 from gpt_trader.domain import (
     DerivativeTerms,
+    ExpiryType,
+    MarginRates,
+    MarginSchedule,
     MarginType,
     OrderRequest,
     Position,
@@ -30,6 +33,9 @@ from gpt_trader_coinbase.convert import (
 ZERO = Decimal(0)
 FCM = "FCM"
 INTX = "INTX"
+# CFM's intraday window is 08:00-16:00 ET on weekdays; 13:00-20:00 UTC is the part of it
+# that is intraday in both winter and summer time, so plans never count on more.
+CFM_SCHEDULE = MarginSchedule(intraday_start_s=13 * 3600, intraday_end_s=20 * 3600)
 
 
 def venue_of(p: Mapping[str, Any]) -> str:
@@ -76,17 +82,20 @@ def derivative_product_from_json(p: Mapping[str, Any]) -> Product | None:
         _seconds(details.get("funding_interval")) if details.get("funding_rate") else None
     )
     terms = DerivativeTerms(
-        intraday_long=intraday[0],
-        intraday_short=intraday[1],
-        overnight_long=overnight[0],
-        overnight_short=overnight[1],
+        pool=venue,
+        intraday=MarginRates(*intraday),
+        overnight=MarginRates(*overnight),
         max_leverage=max_leverage,
-        expiry_ts=None if perpetual or not expiry else parse_time(expiry, "contract_expiry"),
-        funding_interval_s=funding_interval,
-        has_windows=venue == FCM,
+        # INTX documents leverage 1.0 for an order that gives none; on CFM the rate decides
+        default_leverage=Decimal(1) if venue == INTX else None,
         margin_types=(MarginType.CROSS, MarginType.ISOLATED)
         if venue == INTX
         else (MarginType.CROSS,),
+        expiry_ts=None if perpetual or not expiry else parse_time(expiry, "contract_expiry"),
+        expiry_type=ExpiryType.PERPETUAL if perpetual else ExpiryType.EXPIRING,
+        funding_interval_s=funding_interval,
+        funding_rate=opt_dec(details.get("funding_rate"), "funding_rate") or ZERO,
+        schedule=CFM_SCHEDULE if venue == FCM else None,
     )
     quote = str(p.get("quote_currency_id") or p.get("quote_display_symbol") or "USD")
     return Product(

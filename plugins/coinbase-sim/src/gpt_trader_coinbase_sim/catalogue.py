@@ -1,6 +1,7 @@
-"""Derivative products of the simulator: Coinbase CFM futures and INTX perpetuals.
+"""Coinbase's derivative products as the simulator lists them: CFM futures and INTX
+perpetuals, recognised by their product ids.
 
-Three families, recognised by their Coinbase product ids:
+Three families:
 
 * CFM monthly futures ``{CODE}-{DD}{MON}{YY}-CDE`` (``BIT-28NOV26-CDE`` = nano Bitcoin,
   0.01 BTC a contract; ``ET-...`` = nano Ether, 0.1 ETH). Product type FUTURE,
@@ -12,16 +13,22 @@ Three families, recognised by their Coinbase product ids:
   PERPETUAL, quote USDC, sizes in the base asset (contract size 1), funding every hour,
   margin = notional / leverage with a per-product maximum leverage.
 
-The domain :class:`~gpt_trader.domain.Product` carries only ``product_type`` and
-``contract_size``; everything else a margin model needs (expiry, rates, funding, leverage
-cap, margin types) is in :class:`DerivativeSpec`, looked up by symbol with
-:func:`derivative_spec`.
+Everything the core exchange margins by rides on the product
+(``Product.derivative``: :class:`~gpt_trader.domain.DerivativeTerms`): CFM products trade
+against the ``"FCM"`` pool (USD) and follow :data:`CFM_SCHEDULE`, INTX ones against the
+``"INTX"`` pool (USDC) with one set of rates. What only the REST answers show (display
+name, contract code, group description) is a :class:`Listing`.
 
-Margin windows (CFM): :mod:`gpt_trader.domain.margin_windows`. Intraday rates apply only
-to an account that opted in (``INTRADAY_MARGIN_SETTING_INTRADAY``).
+CFM margin windows: Coinbase's intraday window is 08:00-16:00 ET on weekdays. We use the
+fixed UTC window **13:00-20:00 UTC, Monday to Friday** (:data:`CFM_SCHEDULE`): the part of
+08:00-16:00 ET that is intraday in both winter (UTC-5) and summer (UTC-4) time, so it is
+never more generous than the venue. Saturdays and Sundays (UTC) are the WEEKEND window,
+every other time OVERNIGHT; both use the overnight rates. Intraday rates apply only to an
+account that opted in (``INTRADAY_MARGIN_SETTING_INTRADAY``).
 
 All numbers are round, documented figures close to Coinbase's (the BIP rates are those of
-the shared sample), not live values.
+the shared sample), not live values. The catalogue reaches the core ``sim`` broker through
+the ``register_products`` hook (:mod:`gpt_trader_coinbase_sim.plugin`).
 """
 
 from __future__ import annotations
@@ -34,16 +41,28 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 
-from gpt_trader.domain import DerivativeTerms, MarginType, Product, ProductType
+from gpt_trader.components import ProductCatalogue
+from gpt_trader.domain import (
+    DerivativeTerms,
+    ExpiryType,
+    MarginRates,
+    MarginSchedule,
+    MarginType,
+    Product,
+    ProductType,
+)
+from gpt_trader.domain.margin_schedule import MarginWindow
 from gpt_trader.errors import UserError
+from gpt_trader.sim import DerivativesConfig, default_terms
 
 D = Decimal
 NS = 1_000_000_000
 HOUR_S = 3600
 DAY_S = 86_400
-HALF = Decimal("0.5")
 FCM = "FCM"
 INTX = "INTX"
+POOL_CURRENCIES = {FCM: "USD", INTX: "USDC"}
+CFM_SCHEDULE = MarginSchedule(intraday_start_s=13 * HOUR_S, intraday_end_s=20 * HOUR_S)
 
 
 class IntradaySetting(StrEnum):
@@ -51,73 +70,27 @@ class IntradaySetting(StrEnum):
     INTRADAY = "INTRADAY_MARGIN_SETTING_INTRADAY"
 
 
-@dataclass(frozen=True, slots=True)
-class MarginRates:
-    """Initial margin rates (fractions of notional) for a long and a short position."""
-
-    long: Decimal
-    short: Decimal
-
-    def for_sign(self, sign: int) -> Decimal:
-        return self.long if sign > 0 else self.short
+def wire_window(window: MarginWindow) -> str:
+    """Coinbase's ``margin_window_type`` for a window (``FCM_MARGIN_WINDOW_TYPE_...``)."""
+    return f"FCM_MARGIN_WINDOW_TYPE_{window.value}"
 
 
 @dataclass(frozen=True, slots=True)
-class DerivativeSpec:
-    """What the margin model knows about one derivative product.
-
-    ``account``: the collateral pool it trades against, ``"FCM"`` (USD) or ``"INTX"`` (USDC).
-    ``expiry_ts``: expiry and cash settlement time (int ns UTC); None for INTX perpetuals.
-    ``intraday`` / ``overnight``: initial margin rates; maintenance margin is
-    ``maintenance_fraction`` of the initial rate of the same window.
-    ``max_leverage``: the cap on an order's ``leverage``; ``default_leverage`` is used when
-    an order gives none (None = the product rate decides, as on CFM; INTX defaults to 1.0,
-    as the API documents).
-    ``funding_interval_s`` / ``funding_rate``: hourly funding for perpetual-style products
-    (None = no funding); the rate is per interval, positive means longs pay shorts.
-    """
+class Listing:
+    """A derivative product as the REST answers describe it: its margin terms plus the
+    display fields. ``account`` is the pool (``"FCM"`` or ``"INTX"``)."""
 
     symbol: str
-    account: str
     venue: str
     contract_code: str
     root: str
-    expiry_ts: int | None
-    expiry_type: str
-    intraday: MarginRates
-    overnight: MarginRates
-    max_leverage: Decimal
-    default_leverage: Decimal | None
-    funding_interval_s: int | None
-    funding_rate: Decimal
-    margin_types: tuple[MarginType, ...]
     display_name: str
     group_description: str
-    maintenance_fraction: Decimal = HALF
+    terms: DerivativeTerms
 
     @property
-    def has_funding(self) -> bool:
-        return self.funding_interval_s is not None
-
-    @property
-    def has_windows(self) -> bool:
-        """CFM products have intraday/overnight margin windows; INTX ones do not."""
-        return self.account == FCM
-
-    def terms(self) -> DerivativeTerms:
-        """The part of the spec a kernel-side Product carries (guards decide on it)."""
-        return DerivativeTerms(
-            intraday_long=self.intraday.long,
-            intraday_short=self.intraday.short,
-            overnight_long=self.overnight.long,
-            overnight_short=self.overnight.short,
-            max_leverage=self.max_leverage,
-            expiry_ts=self.expiry_ts,
-            funding_interval_s=self.funding_interval_s,
-            maintenance_fraction=self.maintenance_fraction,
-            has_windows=self.has_windows,
-            margin_types=self.margin_types,
-        )
+    def account(self) -> str:
+        return self.terms.pool
 
 
 # -- the catalogue -------------------------------------------------------------------------
@@ -160,7 +133,7 @@ def _ts(year: int, month: int, day: int, hour: int) -> int:
     return int(datetime(year, month, day, hour, tzinfo=UTC).timestamp()) * NS
 
 
-def _cfm_spec(symbol: str) -> tuple[DerivativeSpec, Product] | None:
+def _cfm(symbol: str) -> tuple[Listing, Product] | None:
     m = _CFM_ID.match(symbol)
     if m is None or m["code"] not in _CFM or m["mon"] not in _MONTHS:
         return None
@@ -170,14 +143,8 @@ def _cfm_spec(symbol: str) -> tuple[DerivativeSpec, Product] | None:
     except ValueError:
         return None  # 31FEB and friends
     intraday = MarginRates(D(intra[0]), D(intra[1]))
-    spec = DerivativeSpec(
-        symbol=symbol,
-        account=FCM,
-        venue="cde",
-        contract_code=m["code"],
-        root=root,
-        expiry_ts=expiry,
-        expiry_type="EXPIRING",
+    terms = DerivativeTerms(
+        pool=FCM,
         intraday=intraday,
         overnight=MarginRates(D(over[0]), D(over[1])),
         # 1 / the lowest intraday rate, rounded down: the most a CFM account can get
@@ -185,11 +152,21 @@ def _cfm_spec(symbol: str) -> tuple[DerivativeSpec, Product] | None:
             rounding=ROUND_FLOOR
         ),
         default_leverage=None,
+        margin_types=(MarginType.CROSS,),
+        expiry_ts=expiry,
+        expiry_type=ExpiryType.EXPIRING,
         funding_interval_s=HOUR_S if perp else None,
         funding_rate=_CFM_FUNDING_RATE if perp else D(0),
-        margin_types=(MarginType.CROSS,),
+        schedule=CFM_SCHEDULE,
+    )
+    listing = Listing(
+        symbol=symbol,
+        venue="cde",
+        contract_code=m["code"],
+        root=root,
         display_name=f"{root} PERP" if perp else f"{root} {m['dd']} {m['mon']} {m['yy']}",
         group_description=f"{desc} Futures",
+        terms=terms,
     )
     product = Product(
         symbol=symbol,
@@ -203,35 +180,38 @@ def _cfm_spec(symbol: str) -> tuple[DerivativeSpec, Product] | None:
         quote_min_size=D(0),
         product_type=ProductType.FUTURE,
         contract_size=D(size),
-        derivative=spec.terms(),
+        derivative=terms,
     )
-    return spec, product
+    return listing, product
 
 
-def _intx_spec(symbol: str) -> tuple[DerivativeSpec, Product] | None:
+def _intx(symbol: str) -> tuple[Listing, Product] | None:
     m = _INTX_ID.match(symbol)
     if m is None or m["root"] not in _INTX:
         return None
     root = m["root"]
     base_inc, tick, max_lev, funding = _INTX[root]
     rate = 1 / D(max_lev)
-    spec = DerivativeSpec(
-        symbol=symbol,
-        account=INTX,
-        venue="intx",
-        contract_code=f"{root}-PERP",
-        root=root,
-        expiry_ts=None,
-        expiry_type="PERPETUAL",
+    terms = DerivativeTerms(
+        pool=INTX,
         intraday=MarginRates(rate, rate),
         overnight=MarginRates(rate, rate),
         max_leverage=D(max_lev),
         default_leverage=D(1),
+        margin_types=(MarginType.CROSS, MarginType.ISOLATED),
+        expiry_ts=None,
+        expiry_type=ExpiryType.PERPETUAL,
         funding_interval_s=HOUR_S,
         funding_rate=D(funding),
-        margin_types=(MarginType.CROSS, MarginType.ISOLATED),
+    )
+    listing = Listing(
+        symbol=symbol,
+        venue="intx",
+        contract_code=f"{root}-PERP",
+        root=root,
         display_name=f"{root} PERP",
         group_description=f"{root} Perpetual",
+        terms=terms,
     )
     product = Product(
         symbol=symbol,
@@ -245,28 +225,53 @@ def _intx_spec(symbol: str) -> tuple[DerivativeSpec, Product] | None:
         quote_min_size=D(1),
         product_type=ProductType.PERPETUAL,
         contract_size=D(1),
-        derivative=spec.terms(),
+        derivative=terms,
     )
-    return spec, product
+    return listing, product
 
 
-def _lookup(symbol: str) -> tuple[DerivativeSpec, Product] | None:
-    return _cfm_spec(symbol) or _intx_spec(symbol)
+def _lookup(symbol: str) -> tuple[Listing, Product] | None:
+    return _cfm(symbol) or _intx(symbol)
 
 
-def is_derivative_symbol(symbol: str) -> bool:
-    return _lookup(symbol) is not None
+def product(symbol: str) -> Product | None:
+    """The catalogue product of ``symbol``, or None when the id is not one of ours."""
+    found = _lookup(symbol)
+    return None if found is None else found[1]
 
 
-def derivative_spec(symbol: str) -> DerivativeSpec:
-    """The spec of a catalogue symbol; :class:`UserError` when the symbol is not one."""
+def listing(p: Product) -> Listing:
+    """How the REST answers show a derivative product: the catalogue's listing, or for a
+    product the catalogue does not know, one made of its own terms and symbol."""
+    found = _lookup(p.symbol)
+    if found is not None:
+        return found[0]
+    terms = p.derivative or default_terms(p)
+    perpetual = terms.expiry_type is ExpiryType.PERPETUAL
+    return Listing(
+        symbol=p.symbol,
+        venue="intx" if terms.pool == INTX else "cde",
+        contract_code=p.symbol if perpetual else p.base,
+        root=p.base,
+        display_name=p.symbol,
+        group_description=p.symbol,
+        terms=terms,
+    )
+
+
+def _unknown(symbol: str) -> UserError:
+    return UserError(
+        f"unknown sim derivative {symbol!r}; known forms: "
+        + ", ".join(DERIVATIVE_EXAMPLES)
+        + f" (CFM codes {', '.join(_CFM)}; INTX roots {', '.join(_INTX)})"
+    )
+
+
+def derivative_listing(symbol: str) -> Listing:
+    """The listing of a catalogue symbol; :class:`UserError` when the symbol is not one."""
     found = _lookup(symbol)
     if found is None:
-        raise UserError(
-            f"unknown sim derivative {symbol!r}; known forms: "
-            + ", ".join(DERIVATIVE_EXAMPLES)
-            + f" (CFM codes {', '.join(_CFM)}; INTX roots {', '.join(_INTX)})"
-        )
+        raise _unknown(symbol)
     return found[0]
 
 
@@ -274,62 +279,23 @@ def derivatives_products(symbols: Iterable[str]) -> dict[str, Product]:
     """Products for derivative ``symbols``, keyed by symbol, in the given order."""
     out: dict[str, Product] = {}
     for symbol in symbols:
-        derivative_spec(symbol)  # the one-line error for an unknown symbol
-        found = _lookup(symbol)
-        assert found is not None
-        out[symbol] = found[1]
+        found = product(symbol)
+        if found is None:
+            raise _unknown(symbol)
+        out[symbol] = found
     return out
 
 
-def generic_spec(product: Product) -> DerivativeSpec:
-    """A spec for a FUTURE/PERPETUAL product the catalogue does not know (a venue-described
-    one): no expiry, CFM-like rates for a FUTURE, INTX-like terms for a PERPETUAL."""
-    perp = product.product_type is ProductType.PERPETUAL
-    if perp:
-        rate = D("0.05")
-        rates = MarginRates(rate, rate)
-        return DerivativeSpec(
-            symbol=product.symbol,
-            account=INTX,
-            venue="intx",
-            contract_code=product.symbol,
-            root=product.base,
-            expiry_ts=None,
-            expiry_type="PERPETUAL",
-            intraday=rates,
-            overnight=rates,
-            max_leverage=D(20),
-            default_leverage=D(1),
-            funding_interval_s=HOUR_S,
-            funding_rate=D("0.00001"),
-            margin_types=(MarginType.CROSS, MarginType.ISOLATED),
-            display_name=product.symbol,
-            group_description=product.symbol,
-        )
-    return DerivativeSpec(
-        symbol=product.symbol,
-        account=FCM,
-        venue="cde",
-        contract_code=product.base,
-        root=product.base,
-        expiry_ts=None,
-        expiry_type="EXPIRING",
-        intraday=MarginRates(D("0.10"), D("0.10")),
-        overnight=MarginRates(D("0.25"), D("0.30")),
-        max_leverage=D(10),
-        default_leverage=None,
-        funding_interval_s=None,
-        funding_rate=D(0),
-        margin_types=(MarginType.CROSS,),
-        display_name=product.symbol,
-        group_description=product.symbol,
+def derivatives_config(
+    futures_cash: Decimal, perps_cash: Decimal, *, intraday_margin: bool = False
+) -> DerivativesConfig:
+    """The core exchange's settings for a Coinbase account: the CFM pool (USD) and the INTX
+    pool (USDC), each funded separately from the spot wallets."""
+    return DerivativesConfig(
+        pools={FCM: futures_cash, INTX: perps_cash},
+        currencies=POOL_CURRENCIES,
+        intraday_margin=intraday_margin,
     )
-
-
-def spec_for(product: Product) -> DerivativeSpec:
-    """The catalogue spec of ``product`` when its symbol is known, else :func:`generic_spec`."""
-    found = _lookup(product.symbol)
-    return found[0] if found is not None else generic_spec(product)
 
 
 def last_friday(year: int, month: int) -> int:
@@ -355,7 +321,5 @@ def next_expiry_symbol(code: str, ts: int, *, min_days: int = 7) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def next_boundary(ts: int, interval_s: int) -> int:
-    """The first multiple of ``interval_s`` (since the epoch) strictly after ``ts``."""
-    step = interval_s * NS
-    return (ts // step + 1) * step
+CATALOGUE = ProductCatalogue("coinbase", lookup=product, examples=DERIVATIVE_EXAMPLES)
+"""What the ``register_products`` hook contributes."""
