@@ -94,7 +94,7 @@ async def latency(sim: SimulatorThread, state_dir: Path, seconds: float) -> None
         feed={"use": "coinbase.market", "sim_json": sim_json, "channels": ["ticker"]},
         signals=[{"use": "bench.flip"}],
         voter={"use": "bench.first"},
-        sizer={"use": "sizer.fixed", "size": "0.001"},
+        sizer={"use": "fixed", "size": "0.001"},
         run={"record_market": False},
     )
     runtime = await assemble(config, pm, state_dir)

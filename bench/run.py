@@ -38,7 +38,7 @@ def _config(csv: Path, **run: Any) -> Any:
         feed={"use": "csv", "path": str(csv), "symbol": "BTC-USD"},
         signals=[{"use": "sma_cross", "fast": 10, "slow": 30}],
         voter={"use": "majority"},
-        sizer={"use": "sizer.fixed", "size": "1"},
+        sizer={"use": "fixed", "size": "1"},
         run={"record_market": False, **run},
     )
 
@@ -120,7 +120,7 @@ async def _latency(n: int) -> dict[str, float]:
         feed={"use": "synthetic", "pace_s": 0},
         signals=[{"use": "bench.flip"}],
         voter={"use": "majority"},
-        sizer={"use": "sizer.fixed", "size": "0.01"},
+        sizer={"use": "fixed", "size": "0.01"},
         run={"record_market": False},
     )
     samples: list[float] = []

@@ -35,9 +35,9 @@ pace_s = 0
 [[signals]]
 use = "momentum.rsi"
 [voter]
-use = "voter.consensus"
+use = "consensus"
 [sizer]
-use = "sizer.fixed"
+use = "fixed"
 size = "0.001"
 """
 

@@ -78,7 +78,7 @@ def secretive_plugin(tmp_path: Path) -> dict[str, str]:
         ('[broker]\nuse = "sim"\nstartng_cash = "5"\n', {}, "startng_cash: unknown field"),
         ('[broker]\nuse = "sim"\nstarting_cash = "-5"\n', {}, "starting_cash"),
         (
-            '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n',
+            '[[guards]]\nuse = "daily_loss"\nlimit = "-10"\n',
             {},
             "limit: must be greater than zero (got -10)",
         ),
@@ -112,7 +112,7 @@ def test_an_error_prints_brackets_as_written(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "profile_body",
     [
-        '[[guards]]\nuse = "guard.daily_loss"\nlimit = "-10"\n',
+        '[[guards]]\nuse = "daily_loss"\nlimit = "-10"\n',
         None,  # a universe of lower-case symbols
     ],
     ids=["guard-limit", "lower-case-symbol"],
@@ -194,8 +194,8 @@ def test_no_plugins_keeps_core_and_only_core() -> None:
         "feed:csv",
         "sink:log",
         "sink:jsonl",
-        "sizer:sizer.fixed",
-        "voter:voter.consensus",
+        "sizer:fixed",
+        "voter:consensus",
     } <= provides
     everything = json.loads(gpt_trader("--no-plugins", "plugins", "list", "--all", "--json").stdout)
     assert {r["name"]: r["status"] for r in everything}["strategies"] == "disabled"
@@ -213,9 +213,9 @@ def test_a_core_only_profile_validates_and_runs_without_plugins(tmp_path: Path) 
         path = "{SAMPLE_CSV}"
         symbol = "BTC-USD"
         [voter]
-        use = "voter.consensus"
+        use = "consensus"
         [sizer]
-        use = "sizer.fixed"
+        use = "fixed"
         size = "0.001"
         [[sinks]]
         use = "log"

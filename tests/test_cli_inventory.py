@@ -37,7 +37,7 @@ slow = 20
 use = "majority"
 
 [sizer]
-use = "sizer.fixed"
+use = "fixed"
 sizes = {{ "BTC-USD" = "0.001", "ETH-USD" = "0.01" }}
 
 [run]

@@ -99,12 +99,12 @@ def test_status_reads_the_store(tmp_path: Path) -> None:
 BAD_PROFILES = {
     "neg": (
         '[profile]\nuniverse = ["BTC-USD"]\n[broker]\nuse = "sim"\n[feed]\nuse = "synthetic"\n'
-        '[voter]\nuse = "majority"\n[sizer]\nuse = "sizer.fixed"\nsize = "-1"\n'
+        '[voter]\nuse = "majority"\n[sizer]\nuse = "fixed"\nsize = "-1"\n'
     ),
     "unknown": '[profile]\nuniverse = ["BTC-USD"]\n[[signals]]\nuse = "sma_crosss"\n',
     "csv": (
         '[profile]\nuniverse = ["BTC-USD"]\n[feed]\nuse = "csv"\npath = "{tmp}/missing.csv"\n'
-        '[[signals]]\nuse = "sma_cross"\n[voter]\nuse = "majority"\n[sizer]\nuse = "sizer.fixed"\nsize = "0.001"\n'
+        '[[signals]]\nuse = "sma_cross"\n[voter]\nuse = "majority"\n[sizer]\nuse = "fixed"\nsize = "0.001"\n'
     ),
     "sym": '[profile]\nuniverse = ["FOO-USD"]\n',
 }

@@ -28,9 +28,9 @@ def test_shipped_profile_validates(registry: Registry, name: str) -> None:
 def test_canary_carries_the_seed_limits() -> None:
     config = load_config("canary")
     guards = {g.use: g.params for g in config.guards}
-    assert guards["guard.max_position"]["max_size"] == {"BTC-USD": "0.01"}
-    assert guards["guard.daily_loss"]["limit"] == "10"
-    assert (guards["guard.trading_window"]["start"], guards["guard.trading_window"]["end"]) == (
+    assert guards["max_position"]["max_size"] == {"BTC-USD": "0.01"}
+    assert guards["daily_loss"]["limit"] == "10"
+    assert (guards["trading_window"]["start"], guards["trading_window"]["end"]) == (
         "14:00",
         "15:00",
     )

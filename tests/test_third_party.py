@@ -55,7 +55,7 @@ def test_a_profile_selects_the_third_party_signal(installed: Path, tmp_path: Pat
         '[profile]\nuniverse = ["BTC-USD", "ETH-USD"]\nseed = 3\n'
         '[broker]\nuse = "sim"\n[feed]\nuse = "synthetic"\npace_s = 0\n'
         '[[signals]]\nuse = "example.breakout"\n'
-        '[voter]\nuse = "majority"\n[sizer]\nuse = "sizer.fixed"\nnotional = "100"\n'
+        '[voter]\nuse = "majority"\n[sizer]\nuse = "fixed"\nnotional = "100"\n'
     )
     proc = gpt_trader(
         "run",

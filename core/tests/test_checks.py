@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gpt_trader.checks import Check, CheckContext, Result, Status, collect_checks, run_checks
+from gpt_trader.checks import Check, CheckContext, Result, Status, run_checks
 from gpt_trader.config import BotConfig
 from gpt_trader.errors import ComponentClash
 from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import PluginManager
+from gpt_trader.registry import Registry
 
 SECRET = "-----BEGIN EC PRIVATE KEY----- abcdef"
 
@@ -46,7 +47,7 @@ def test_local_checks_run_before_remote_ones_in_load_order(
     )
     plugin_manager.register_plugin(Plugin(remote, _row("a")), "first")
     plugin_manager.register_plugin(Plugin(_row("b", Status.WARN)), "second")
-    rows = run_checks(context)
+    rows = run_checks(context, Registry(context.pm).checks())
     assert [r.check for r in rows] == ["a", "b", "venue"]
     assert [r.ok for r in rows] == [True, True, True]
     assert rows[1].to_json() == {"check": "b", "ok": True, "detail": "b detail"}
@@ -63,7 +64,7 @@ def test_a_check_not_needed_reports_each_row_ok_with_the_reason(
         not_needed=lambda ctx: f"broker {ctx.config.broker.use!r} trades in-process",
     )
     plugin_manager.register_plugin(Plugin(check), "venue")
-    assert run_checks(context) == [
+    assert run_checks(context, Registry(context.pm).checks()) == [
         Result(name, Status.OK, "not needed: broker 'sim' trades in-process")
         for name in ("key", "clock")
     ]
@@ -73,7 +74,7 @@ def test_a_crashing_check_fails_by_the_class_of_its_error_only(
     plugin_manager: PluginManager, context: CheckContext
 ) -> None:
     plugin_manager.register_plugin(Plugin(Check("test.crash", "", _crash)), "crashy")
-    first, crash = run_checks(context)
+    first, crash = run_checks(context, Registry(context.pm).checks())
     assert first.ok
     assert crash == Result("test.crash", Status.FAIL, "the check crashed: RuntimeError")
 
@@ -84,7 +85,7 @@ def test_two_plugins_with_one_check_name_clash(plugin_manager: PluginManager) ->
     with pytest.raises(
         ComponentClash, match=r"'test\.a' is registered by two plugins: 'one' and 'two'"
     ):
-        collect_checks(plugin_manager)
+        Registry(plugin_manager).checks()
 
 
 def test_a_plugin_registering_something_else_is_failed_not_fatal(
@@ -97,7 +98,7 @@ def test_a_plugin_registering_something_else_is_failed_not_fatal(
 
     plugin_manager.register_plugin(Wrong(), "wrong")
     plugin_manager.register_plugin(Plugin(_row("a")), "right")
-    assert [r.check for r in run_checks(context)] == ["a"]
+    assert [r.check for r in run_checks(context, Registry(context.pm).checks())] == ["a"]
     rec = plugin_manager.record("wrong")
     assert rec is not None
     assert rec.status == "failed"

@@ -178,7 +178,7 @@ def _dev_config(voter: str = "test.voter") -> BotConfig:
         feed={"use": "synthetic", "pace_s": 0},
         signals=[],
         voter={"use": voter},
-        sizer={"use": "sizer.fixed", "size": "0.001"},
+        sizer={"use": "fixed", "size": "0.001"},
     )
 
 
@@ -366,7 +366,7 @@ USE: dict[Kind, Callable[[Any, Any], Awaitable[None]]] = {
 
 async def started_dev_run(pm: PluginManager, tmp_path: Path) -> Runtime:
     """A started run on the sim broker that has seen one BTC-USD candle: a real StateView."""
-    runtime = await assemble(_dev_config("voter.consensus"), pm, tmp_path / "run", durable=False)
+    runtime = await assemble(_dev_config("consensus"), pm, tmp_path / "run", durable=False)
     await start(runtime, hooks=False)
     await runtime.kernel.on_market(candle("50000"))
     return runtime
@@ -409,7 +409,9 @@ def test_the_example_of_register_checks_runs(plugin_manager: PluginManager, tmp_
     plugin_manager.register_plugin(example_plugin("register_checks"), "example")
     state_dir = tmp_path / "state"
     state_dir.write_text("a file, not a folder")
-    rows = run_checks(CheckContext(BotConfig(), state_dir, plugin_manager))
+    rows = run_checks(
+        CheckContext(BotConfig(), state_dir, plugin_manager), Registry(plugin_manager).checks()
+    )
     assert Result.of("state_dir_kind", False, str(state_dir)) in rows
 
 
@@ -449,7 +451,9 @@ def test_hook_register_checks(plugin_manager: PluginManager, tmp_path: Path) -> 
     plugin_manager.register_plugin(Plugin(), "test-checks")
     try:
         context = CheckContext(BotConfig(), tmp_path, plugin_manager)
-        assert run_checks(context) == [Result.of("state_dir_exists", True, str(tmp_path))]
+        assert run_checks(context, Registry(context.pm).checks()) == [
+            Result.of("state_dir_exists", True, str(tmp_path))
+        ]
         rec = plugin_manager.record("test-checks")
         assert rec is not None
         assert rec.hooks == ["register_checks"]

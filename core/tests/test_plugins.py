@@ -146,3 +146,21 @@ def test_a_name_nobody_offers_names_the_plugins_that_failed(
         "unknown signal 'momentum.rsi' (plugin 'broken' failed to load: "
         "ModuleNotFoundError: No module named 'numpyy'; "
     )
+
+
+def test_a_name_that_repeats_its_kind_marks_the_plugin_failed(site: Path) -> None:
+    make_dist(
+        site,
+        "kind-plugin",
+        "1.0",
+        "kindy",
+        "fakeplug_kindy",
+        CLASH.replace("shared.name", "signal.fast"),
+    )
+    pm = make_plugin_manager()
+    registry = Registry(pm)
+    rec = pm.record("kindy")
+    assert rec is not None
+    assert rec.status == "failed"
+    assert rec.error == "signal 'signal.fast': a name does not repeat its kind; call it 'fast'"
+    assert "signal.fast" not in registry.names(Kind.SIGNAL)

@@ -34,7 +34,7 @@ class Consensus:
     """An action only when every signal votes for it; otherwise no decision, so positions
     are held as they are (no signals: never a decision)."""
 
-    name = "voter.consensus"
+    name = "consensus"
 
     def combine(self, symbol: str, ts: int, votes: Sequence[SignalValue]) -> Decision | None:
         actions = {vote.action for vote in votes}
@@ -187,7 +187,7 @@ def _log(params: LogParams, ctx: BuildContext) -> LogSink:
 @hookimpl
 def register_voters() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
-        "voter.consensus",
+        "consensus",
         Kind.VOTER,
         _consensus,
         NoParams,
@@ -197,11 +197,9 @@ def register_voters() -> Iterator[ComponentSpec]:
 
 @hookimpl
 def register_sizers() -> Iterator[ComponentSpec]:
+    yield ComponentSpec("fixed", Kind.SIZER, _fixed, FixedSizeParams, "fixed base size per entry")
     yield ComponentSpec(
-        "sizer.fixed", Kind.SIZER, _fixed, FixedSizeParams, "fixed base size per entry"
-    )
-    yield ComponentSpec(
-        "sizer.notional", Kind.SIZER, _notional, NotionalParams, "fixed quote notional per entry"
+        "notional", Kind.SIZER, _notional, NotionalParams, "fixed quote notional per entry"
     )
 
 

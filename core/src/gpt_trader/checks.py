@@ -18,13 +18,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from gpt_trader.errors import ComponentClash
+import pluggy
 
 if TYPE_CHECKING:
     from gpt_trader.config import BotConfig
-    from gpt_trader.plugins import PluginManager
 
 DEFAULT_MAX_SKEW_S = 5.0
 
@@ -69,7 +68,7 @@ class CheckContext:
 
     config: BotConfig
     state_dir: Path
-    pm: PluginManager
+    pm: pluggy.PluginManager
     env: Mapping[str, str] = field(default_factory=dict)
     key_file: Path | None = None
     simulator: Path | None = None
@@ -116,32 +115,7 @@ class RegisteredCheck:
     plugin: str
 
 
-def collect_checks(pm: PluginManager) -> list[RegisteredCheck]:
-    """Every check the loaded plugins register: local ones first, then remote ones, each in
-    the order the plugins were loaded. A plugin whose ``register_checks`` raises or yields
-    something else than a :class:`Check` is marked failed; two plugins registering one name
-    raise :class:`ComponentClash`."""
-    found: dict[str, RegisteredCheck] = {}
-    for impl in pm.hook.register_checks.get_hookimpls():
-        try:
-            items = list(cast("Iterable[object]", impl.function() or []))
-        except Exception as exc:
-            pm.mark_failed(impl.plugin_name, f"register_checks: {exc}")
-            continue
-        checks = [c for c in items if isinstance(c, Check)]
-        if len(checks) != len(items):
-            pm.mark_failed(impl.plugin_name, "register_checks: yielded something not a Check")
-            continue
-        for check in checks:
-            if check.name in found:
-                raise ComponentClash(
-                    f"check {check.name!r} is registered by two plugins: "
-                    f"{found[check.name].plugin!r} and {impl.plugin_name!r}"
-                )
-            found[check.name] = RegisteredCheck(check, impl.plugin_name)
-    return sorted(found.values(), key=lambda r: r.check.remote)
-
-
-def run_checks(context: CheckContext) -> list[Result]:
-    """Run every registered check for ``context``'s profile; the rows in order."""
-    return [result for reg in collect_checks(context.pm) for result in reg.check.results(context)]
+def run_checks(context: CheckContext, checks: Iterable[RegisteredCheck]) -> list[Result]:
+    """Run ``checks`` (``Registry.checks()``: every registered one) for ``context``'s
+    profile; the rows in order."""
+    return [result for reg in checks for result in reg.check.results(context)]

@@ -91,8 +91,10 @@ class ComponentSpec:
     """A named component a plugin offers.
 
     ``factory(params, ctx)`` builds it from a validated ``params`` (an instance of
-    ``settings_model``) and the run's :class:`BuildContext`. Names are lower-case and dotted
-    (``sizer.kelly``); two plugins offering one name is an error.
+    ``settings_model``) and the run's :class:`BuildContext`. Names are lower-case and never
+    repeat the kind, which the profile section already says (``kelly``, not ``sizer.kelly``);
+    a namespace of the plugin's own may lead (``coinbase.spot``). Two plugins offering one
+    name is an error.
     """
 
     name: str

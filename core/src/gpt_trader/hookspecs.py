@@ -14,18 +14,51 @@ that has done ``from gpt_trader.hookspecs import hookimpl`` and
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import typer
 
-    from gpt_trader.app import Runtime
     from gpt_trader.checks import Check
     from gpt_trader.components import ComponentSpec, ProductCatalogue
+    from gpt_trader.config.settings import BotConfig
+    from gpt_trader.engine.kernel import Kernel
+    from gpt_trader.store.store import Store
 
 PROJECT = "gpt_trader"
+
+
+class RunContext(Protocol):
+    """What ``startup`` and ``shutdown`` receive: the assembled run
+    (:class:`gpt_trader.app.Runtime` is the one the core passes)."""
+
+    @property
+    def config(self) -> BotConfig: ...
+    @property
+    def kernel(self) -> Kernel: ...
+    @property
+    def store(self) -> Store | None: ...
+    @property
+    def feed(self) -> Any: ...
+    @property
+    def state_dir(self) -> Path: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def profile(self) -> str: ...
+    @property
+    def symbols(self) -> list[str]: ...
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Room for plugins to keep per-run objects between ``startup`` and ``shutdown``."""
+        ...
+
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -153,7 +186,7 @@ def register_filters() -> Iterable[ComponentSpec]:
 
         class Hours:
             # New positions only from `start_hour` to `end_hour` (UTC).
-            name = "filter.utc_hours"
+            name = "utc_hours"
 
             def __init__(self, params):
                 self.p = params
@@ -167,7 +200,7 @@ def register_filters() -> Iterable[ComponentSpec]:
         @hookimpl
         def register_filters():
             yield ComponentSpec(
-                "filter.utc_hours", Kind.FILTER, lambda p, ctx: Hours(p), HoursParams
+                "utc_hours", Kind.FILTER, lambda p, ctx: Hours(p), HoursParams
             )
     """
 
@@ -197,7 +230,7 @@ def register_sizers() -> Iterable[ComponentSpec]:
         @hookimpl
         def register_sizers():
             yield ComponentSpec(
-                "sizer.fixed_quote", Kind.SIZER, lambda p, ctx: FixedNotional(p), NotionalParams
+                "fixed_quote", Kind.SIZER, lambda p, ctx: FixedNotional(p), NotionalParams
             )
     """
 
@@ -220,7 +253,7 @@ def register_guards() -> Iterable[ComponentSpec]:
 
         class MaxOrderSize:
             # Blocks any order larger than `max_size` base units.
-            name = "guard.max_size"
+            name = "max_size"
 
             def __init__(self, params):
                 self.max_size = params.max_size
@@ -234,7 +267,7 @@ def register_guards() -> Iterable[ComponentSpec]:
         @hookimpl
         def register_guards():
             yield ComponentSpec(
-                "guard.max_size", Kind.GUARD, lambda p, ctx: MaxOrderSize(p), MaxSizeParams
+                "max_size", Kind.GUARD, lambda p, ctx: MaxOrderSize(p), MaxSizeParams
             )
     """
 
@@ -277,8 +310,8 @@ def register_commands(app: typer.Typer) -> None:
 
 
 @hookspec
-def startup(context: Runtime) -> None:
-    """React to a run starting; ``context`` is the assembled :class:`gpt_trader.app.Runtime`.
+def startup(context: RunContext) -> None:
+    """React to a run starting; ``context`` is the assembled run (:class:`RunContext`).
 
     Called once after the profile is assembled and before the first event. An exception
     here aborts the run with a one-line error naming the plugin. Return nothing.
@@ -292,7 +325,7 @@ def startup(context: Runtime) -> None:
 
 
 @hookspec
-def shutdown(context: Runtime) -> None:
+def shutdown(context: RunContext) -> None:
     """React to a run ending; ``context`` is the same object ``startup`` received.
 
     Called once after the last event, the store flushed, also after an error. Return nothing.

@@ -33,6 +33,6 @@ def fail(message: str, code: int = 2) -> None:
     """One readable line on stderr, then exit with ``code``."""
     import typer
 
-    # escaped: a message naming `[broker]` or `gpt-trader-coinbase[sim]` prints as written
+    # escaped: a message naming `[broker]` or a package extra `pkg[extra]` prints as written
     stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
     raise typer.Exit(code)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
 
+from gpt_trader.checks import Check, RegisteredCheck
 from gpt_trader.components import ComponentSpec, Kind, ProductCatalogue
 from gpt_trader.config.profiles import describe_validation_error
 from gpt_trader.config.settings import ComponentRef
@@ -16,7 +17,7 @@ from gpt_trader.errors import ComponentClash, ComponentNotFound, UserError
 from gpt_trader.plugins import PluginManager
 
 if TYPE_CHECKING:
-    from gpt_trader.app import Runtime
+    from gpt_trader.hookspecs import RunContext
 
 _HOOK_FOR_KIND = {
     Kind.BROKER: "register_brokers",
@@ -75,6 +76,14 @@ class Registry:
     def _add(self, kind: Kind, spec: ComponentSpec, plugin: str) -> None:
         if not isinstance(spec, ComponentSpec) or spec.kind is not kind:
             self._pm.mark_failed(plugin, f"registered {spec!r} where a {kind.value} was due")
+            return
+        if spec.name.startswith(f"{kind.value}."):
+            # One rule for names: the profile section already says the kind.
+            short = spec.name.removeprefix(f"{kind.value}.")
+            self._pm.mark_failed(
+                plugin,
+                f"{kind.value} {spec.name!r}: a name does not repeat its kind; call it {short!r}",
+            )
             return
         table = self._by_kind[kind]
         if spec.name in table:
@@ -157,13 +166,40 @@ class Registry:
             found.extend(items)
         return tuple(found)
 
-    def startup(self, context: Runtime) -> None:
+    def checks(self) -> list[RegisteredCheck]:
+        """Every check the loaded plugins register: local ones first, then remote ones, each in
+        the order the plugins were loaded. A plugin whose ``register_checks`` raises or yields
+        something else than a :class:`Check` is marked failed; two plugins registering one name
+        raise :class:`ComponentClash`."""
+        found: dict[str, RegisteredCheck] = {}
+        for impl in self._pm.hook.register_checks.get_hookimpls():
+            try:
+                items = list(cast("Iterable[object]", impl.function() or []))
+            except Exception as exc:
+                self._pm.mark_failed(impl.plugin_name, f"register_checks: {exc}")
+                continue
+            checks = [c for c in items if isinstance(c, Check)]
+            if len(checks) != len(items):
+                self._pm.mark_failed(
+                    impl.plugin_name, "register_checks: yielded something not a Check"
+                )
+                continue
+            for check in checks:
+                if check.name in found:
+                    raise ComponentClash(
+                        f"check {check.name!r} is registered by two plugins: "
+                        f"{found[check.name].plugin!r} and {impl.plugin_name!r}"
+                    )
+                found[check.name] = RegisteredCheck(check, impl.plugin_name)
+        return sorted(found.values(), key=lambda r: r.check.remote)
+
+    def startup(self, context: RunContext) -> None:
         self._broadcast("startup", context)
 
-    def shutdown(self, context: Runtime) -> None:
+    def shutdown(self, context: RunContext) -> None:
         self._broadcast("shutdown", context)
 
-    def _broadcast(self, hook_name: str, context: Runtime) -> None:
+    def _broadcast(self, hook_name: str, context: RunContext) -> None:
         for impl in reversed(getattr(self._pm.hook, hook_name).get_hookimpls()):
             try:
                 impl.function(context)

@@ -78,7 +78,7 @@ def dev_config(
         feed={"use": "synthetic", "interval_s": 60, "pace_s": pace_s},
         signals=[{"use": "test.flip", "period": 4}],
         voter={"use": "test.first"},
-        sizer={"use": "sizer.fixed", "notional": "100"},
+        sizer={"use": "fixed", "notional": "100"},
         sinks=sinks or [],
         run={"guard_interval_s": 0.05, "record_market": True, **(run or {})},
     )
@@ -192,7 +192,7 @@ def fill(trade_id: str = "t1", symbol: str = "BTC-USD", price: str = "100") -> F
 
 
 def trip(
-    guard: str = "guard.max_drawdown",
+    guard: str = "max_drawdown",
     severity: Severity = Severity.CRITICAL,
     state: TradingState = TradingState.REDUCE_ONLY,
     message: str = "drawdown 12% >= 10%",

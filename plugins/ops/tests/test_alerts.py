@@ -177,7 +177,7 @@ def test_severity_follows_the_situation() -> None:
     assert crash.severity == "critical"
     engine3 = AlertEngine(notifiers=[], clock=Clock())
     assert engine3.on_event(trip(severity=Severity.WARN)) == []
-    (warn,) = engine3.on_event(trip("guard.daily_loss", Severity.WARN))
+    (warn,) = engine3.on_event(trip("daily_loss", Severity.WARN))
     assert warn.rule == "daily_loss_warning"
     assert engine3.on_event(state_change(TradingState.HALTED, operator=True)) == []
     (halt,) = engine3.on_event(state_change(TradingState.HALTED))
@@ -189,7 +189,7 @@ def test_guard_rejections_are_not_execution_failures() -> None:
 
     engine = AlertEngine(notifiers=[], clock=Clock())
     for i in range(20):
-        engine.on_event(rejected(f"g{i}", source="guard:guard.max_position"))
+        engine.on_event(rejected(f"g{i}", source="guard:max_position"))
     assert engine.fired == []
     assert engine.stats.success_rate is None
 

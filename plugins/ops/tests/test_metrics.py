@@ -179,8 +179,8 @@ def test_event_families_from_orders_guards_and_venue_telemetry() -> None:
         intent("c2"),
         updated("c2", OrderStatus.REJECTED),
         rejected("c2"),
-        trip("guard.max_drawdown", Severity.CRITICAL, TradingState.REDUCE_ONLY),
-        trip("guard.daily_loss", Severity.WARN, TradingState.REDUCE_ONLY),
+        trip("max_drawdown", Severity.CRITICAL, TradingState.REDUCE_ONLY),
+        trip("daily_loss", Severity.WARN, TradingState.REDUCE_ONLY),
         state_change(TradingState.HALTED),
         connection("coinbase.ws", "disconnected", "reset"),
         connection("coinbase.ws", "reconnected"),
@@ -197,11 +197,8 @@ def test_event_families_from_orders_guards_and_venue_telemetry() -> None:
     assert total(s, "gpt_trader_order_rejections_total", source="venue") == 1
     assert total(s, "gpt_trader_fills_total", symbol="BTC-USD", side="BUY") == 1
     assert total(s, "gpt_trader_fill_notional_total", symbol="BTC-USD") == 50
-    assert (
-        total(s, "gpt_trader_guard_trips_total", guard="guard.max_drawdown", severity="CRITICAL")
-        == 1
-    )
-    assert total(s, "gpt_trader_guard_trips_total", guard="guard.daily_loss", severity="WARN") == 1
+    assert total(s, "gpt_trader_guard_trips_total", guard="max_drawdown", severity="CRITICAL") == 1
+    assert total(s, "gpt_trader_guard_trips_total", guard="daily_loss", severity="WARN") == 1
     assert total(s, "gpt_trader_trading_state", gpt_trader_trading_state="HALTED") == 1
     assert total(s, "gpt_trader_ws_reconnects_total", component="coinbase.ws") == 1
     assert total(s, "gpt_trader_ws_reconnects_total", component="feed:coinbase.market") == 1

@@ -83,13 +83,13 @@ def test_profile_sanity_plugins_and_state_dir(tmp_path: Path) -> None:
         profile={"name": "p", "universe": ["BTC-USD"]},
         signals=[{"use": "test.flipp"}],
         voter={"use": "test.first"},
-        guards=[{"use": "guard.notional_caps", "file": str(SHIPPED_RISK)}],
+        guards=[{"use": "notional_caps", "file": str(SHIPPED_RISK)}],
     )
     results = rows(run_preflight(config, pm(), state_dir=blocker / "state", env={}))
     assert list(results) == PROFILE_ROWS
     assert "test.flipp" in results["plugins"].detail
     assert "did you mean 'test.flip'" in results["plugins"].detail
-    assert "guard.notional_caps" in results["plugins"].detail  # the risk plugin is not loaded
+    assert "notional_caps" in results["plugins"].detail  # the risk plugin is not loaded
     assert "not a directory" in results["state_dir"].detail
     assert {name for name, r in results.items() if not r.ok} == {"plugins", "state_dir"}
 
@@ -124,8 +124,8 @@ def test_the_installed_plugins_checks_as_a_user_runs_it(tmp_path: Path) -> None:
     profile = tmp_path / "canary.toml"
     profile.write_text(
         '[profile]\nname = "canary"\nmode = "live"\nuniverse = ["BTC-USD"]\n'
-        '[voter]\nuse = "voter.consensus"\n'
-        f'[[guards]]\nuse = "guard.notional_caps"\nfile = "{SHIPPED_RISK}"\n'
+        '[voter]\nuse = "consensus"\n'
+        f'[[guards]]\nuse = "notional_caps"\nfile = "{SHIPPED_RISK}"\n'
     )
     sim = SimulatorThread(tmp_path / "sim", seed=3, tick_s=0.2, history_minutes=30)
     sim.start()

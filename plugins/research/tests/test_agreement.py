@@ -11,7 +11,7 @@ The setup, apples to apples:
   sized at the fill price (the next open) and net of commission, but in whole units; BTC at
   ~100k would mean ~10 BTC steps, so we use ``backtesting.lib.FractionalBacktest`` with
   ``fractional_unit=1e-8`` (whole satoshis, the product's base increment). Our
-  ``sizer.all_in`` sizes at the decision bar's close, net of the fee, rounded down to the
+  ``all_in`` sizes at the decision bar's close, net of the fee, rounded down to the
   satoshi, leaving one cent for fee rounding;
 - commission: ``fee_bps / 10_000`` of notional per fill on both sides (ours quantised to the
   cent, half-even, per fill).

@@ -109,7 +109,7 @@ def test_fees_map_to_the_sim_broker(sample: Path) -> None:
     assert broker["market_fill"] == "next_open"
     assert broker["persist"] is False
     assert broker["volume_participation"] == "0.1"
-    assert config.sizer.use == "sizer.all_in"
+    assert config.sizer.use == "all_in"
     assert config.sizer.params["fee_bps"] == "7.5"
     default = build_config(spec(sample, fee_bps=None))
     assert default.broker.params["taker_fee_bps"] == "60"
@@ -123,22 +123,22 @@ def test_a_profile_brings_its_guards_and_sizer(
     profile.write_text(
         '[profile]\nuniverse = ["ETH-USD"]\n'
         '[[signals]]\nuse = "sma_cross"\nfast = 10\nslow = 30\n'
-        '[[guards]]\nuse = "guard.max_order_size"\nmax_notional = "50000"\n'
+        '[[guards]]\nuse = "max_order_size"\nmax_notional = "50000"\n'
     )
     blocked = run_backtest(spec(sample, signals=(), profile=str(profile)), pm)
     assert blocked.stats["trades"] == 0
     assert blocked.summary["orders"] == 0
     assert blocked.recorder.rejections
-    assert {r.source for r in blocked.recorder.rejections} == {"guard:guard.max_order_size"}
+    assert {r.source for r in blocked.recorder.rejections} == {"guard:max_order_size"}
     trips = blocked.summary["guard_trips"]
     assert trips
-    assert trips[0]["guard"] == "guard.max_order_size"
+    assert trips[0]["guard"] == "max_order_size"
     # The profile's own sizer applies when it names one; a runtime guard sees every bar.
     profile.write_text(
         '[profile]\nuniverse = ["ETH-USD"]\n'
         '[[signals]]\nuse = "sma_cross"\nfast = 10\nslow = 30\n'
-        '[sizer]\nuse = "sizer.fixed"\nsize = "0.5"\n'
-        '[[guards]]\nuse = "guard.max_drawdown"\npct = "0.5"\n'
+        '[sizer]\nuse = "fixed"\nsize = "0.5"\n'
+        '[[guards]]\nuse = "max_drawdown"\npct = "0.5"\n'
     )
     guarded = run_backtest(
         spec(sample, signals=(), profile=str(profile), cash=Decimal(100_000)), pm
@@ -146,7 +146,7 @@ def test_a_profile_brings_its_guards_and_sizer(
     assert guarded.kernel_bars == len(guarded.bars)
     assert {t.size for t in guarded.trips} == {Decimal("0.5")}
     assert guarded.summary["trading_state"] == "REDUCE_ONLY"
-    assert guarded.summary["guard_trips"][0]["guard"] == "guard.max_drawdown"
+    assert guarded.summary["guard_trips"][0]["guard"] == "max_drawdown"
 
 
 def test_cli_json_report_and_png(sample: Path, tmp_path: Path) -> None:

@@ -121,16 +121,14 @@ def _profile(tmp_path: Path, guards: str, sizer: str = "") -> Path:
 
 def test_guard_trips_and_rejections_carry_time_and_symbol(sample: Path, tmp_path: Path) -> None:
     pytest.importorskip("gpt_trader_risk")
-    blocked = _profile(
-        tmp_path, '[[guards]]\nuse = "guard.max_order_size"\nmax_notional = "50000"\n'
-    )
+    blocked = _profile(tmp_path, '[[guards]]\nuse = "max_order_size"\nmax_notional = "50000"\n')
     out = backtest_json("--data", str(sample), "--profile", str(blocked))
     rejections, trips = out["rejections"], out["guard_trips"]
     assert rejections
     assert len(trips) == len(rejections)
     for r in rejections:
         assert ISO.match(r["time"]), r
-        assert (r["symbol"], r["source"]) == ("BTC-USD", "guard:guard.max_order_size")
+        assert (r["symbol"], r["source"]) == ("BTC-USD", "guard:max_order_size")
         assert r["side"] == "BUY"
         assert on_grid(r["size"], SATOSHI)
         assert "order notional" in r["reason"]
@@ -139,7 +137,7 @@ def test_guard_trips_and_rejections_carry_time_and_symbol(sample: Path, tmp_path
         assert (t["symbol"], t["stage"], t["guard"]) == (
             "BTC-USD",
             "pre_trade",
-            "guard.max_order_size",
+            "max_order_size",
         )
     # the first entry is refused at the bar it was decided on, after the slow average warms up
     assert out["start"] < rejections[0]["time"] < out["end"]
@@ -150,13 +148,13 @@ def test_a_runtime_trip_is_reported_with_time_and_symbol(sample: Path, tmp_path:
     pytest.importorskip("gpt_trader_risk")
     guarded = _profile(
         tmp_path,
-        '[[guards]]\nuse = "guard.max_drawdown"\npct = "0.5"\n',
-        sizer='[sizer]\nuse = "sizer.fixed"\nsize = "0.5"\n',
+        '[[guards]]\nuse = "max_drawdown"\npct = "0.5"\n',
+        sizer='[sizer]\nuse = "fixed"\nsize = "0.5"\n',
     )
     out = backtest_json("--data", str(sample), "--profile", str(guarded))
     (trip,) = out["guard_trips"]
     assert (trip["guard"], trip["stage"], trip["symbol"]) == (
-        "guard.max_drawdown",
+        "max_drawdown",
         "runtime",
         "BTC-USD",  # portfolio-wide, in a backtest of one symbol
     )
@@ -168,9 +166,7 @@ def test_the_rich_summary_and_the_html_report_list_trips_and_rejections(
     sample: Path, tmp_path: Path
 ) -> None:
     pytest.importorskip("gpt_trader_risk")
-    blocked = _profile(
-        tmp_path, '[[guards]]\nuse = "guard.max_order_size"\nmax_notional = "50000"\n'
-    )
+    blocked = _profile(tmp_path, '[[guards]]\nuse = "max_order_size"\nmax_notional = "50000"\n')
     report = tmp_path / "r.html"
     proc = cli(
         "backtest", "--data", str(sample), "--symbol", "BTC-USD", "--profile", str(blocked),
@@ -185,7 +181,7 @@ def test_the_rich_summary_and_the_html_report_list_trips_and_rejections(
     assert proc.returncode == 0, proc.stderr
     when = first["time"][:16].replace("T", " ")
     lines = [line for line in proc.stdout.splitlines() if when in line]
-    assert any("guard.max_order_size" in line and "BTC-USD" in line for line in lines), proc.stdout
+    assert any("max_order_size" in line and "BTC-USD" in line for line in lines), proc.stdout
     html = report.read_text()
-    marker = f"{first['symbol']} guard.max_order_size: rejected {first['side']} {first['size']}"
+    marker = f"{first['symbol']} max_order_size: rejected {first['side']} {first['size']}"
     assert marker in html

@@ -465,7 +465,7 @@ class Harness:
         self.voter = ScriptedVoter()
         self.sink = Recorder()
         if sizer is None:
-            sizer = registry.build(Kind.SIZER, "sizer.notional", {"notional": "1000"}, ctx)
+            sizer = registry.build(Kind.SIZER, "notional", {"notional": "1000"}, ctx)
         self.parts = KernelParts(
             run_id="risk-test",
             products=self.products,

@@ -15,9 +15,9 @@ from risk_support import FakeState, build_ctx, build_guard
 CRIT, WARN, OK = Severity.CRITICAL, Severity.WARN, Severity.OK
 
 
-# ---- guard.daily_loss ---------------------------------------------------------------------
+# ---- daily_loss ---------------------------------------------------------------------
 def test_daily_loss_message_names_value_limit_and_parts(state: FakeState) -> None:
-    guard = build_guard("guard.daily_loss", limit="10")
+    guard = build_guard("daily_loss", limit="10")
     state.equity = D(1000)
     assert guard.evaluate(state).severity is OK  # records the day's start equity
     state.realized_pnl = D(-8)
@@ -34,7 +34,7 @@ def test_daily_loss_message_names_value_limit_and_parts(state: FakeState) -> Non
 
 
 def test_daily_loss_prints_money_to_the_cent(state: FakeState) -> None:
-    guard = build_guard("guard.daily_loss", limit="10")
+    guard = build_guard("daily_loss", limit="10")
     state.equity = D(1000)
     guard.evaluate(state)
     state.realized_pnl = D("-10.0049")
@@ -49,7 +49,7 @@ def test_daily_loss_prints_money_to_the_cent(state: FakeState) -> None:
 
 
 def test_daily_loss_trips_at_the_limit_not_below(state: FakeState) -> None:
-    guard = build_guard("guard.daily_loss", limit="10", repeat=True)
+    guard = build_guard("daily_loss", limit="10", repeat=True)
     state.equity = D(1000)
     guard.evaluate(state)
     state.equity = D("990.01")
@@ -63,7 +63,7 @@ def test_daily_loss_trips_at_the_limit_not_below(state: FakeState) -> None:
 
 
 def test_daily_loss_restarts_each_utc_day(state: FakeState) -> None:
-    guard = build_guard("guard.daily_loss", limit="10")
+    guard = build_guard("daily_loss", limit="10")
     state.now = state.now - state.now % (86_400 * NS) + 86_399 * NS  # 23:59:59
     state.equity = D(1000)
     guard.evaluate(state)
@@ -78,7 +78,7 @@ def test_daily_loss_restarts_each_utc_day(state: FakeState) -> None:
 
 
 def test_daily_loss_pct_and_the_tighter_limit_wins(state: FakeState) -> None:
-    guard = build_guard("guard.daily_loss", pct="2", limit="50", repeat=True)
+    guard = build_guard("daily_loss", pct="2", limit="50", repeat=True)
     state.equity = D(1000)  # 2 % = 20, tighter than 50
     guard.evaluate(state)
     state.equity = D("980.01")
@@ -90,7 +90,7 @@ def test_daily_loss_pct_and_the_tighter_limit_wins(state: FakeState) -> None:
 
 
 def test_daily_loss_on_critical_halted(state: FakeState) -> None:
-    guard = build_guard("guard.daily_loss", limit="1", on_critical="halted")
+    guard = build_guard("daily_loss", limit="1", on_critical="halted")
     guard.evaluate(state)
     state.equity -= 1
     assert guard.evaluate(state).action is TradingState.HALTED
@@ -98,24 +98,24 @@ def test_daily_loss_on_critical_halted(state: FakeState) -> None:
 
 def test_daily_loss_survives_a_restart_the_same_day(state: FakeState, tmp_path: Path) -> None:
     ctx = build_ctx(tmp=tmp_path, mode="live")
-    first = build_guard("guard.daily_loss", ctx, limit="10")
+    first = build_guard("daily_loss", ctx, limit="10")
     state.equity = D(1000)
     first.evaluate(state)
     saved = json.loads(first.state_file.read_text())
     assert saved["equity"] == "1000"
     state.equity = D(992)  # lost 8, then the bot restarts
-    second = build_guard("guard.daily_loss", ctx, limit="10")
+    second = build_guard("daily_loss", ctx, limit="10")
     state.advance(60)
     state.equity = D(990)
     assert second.evaluate(state).severity is CRIT
     state.advance(86_400)  # another day: the stored start is not reused
-    third = build_guard("guard.daily_loss", ctx, limit="10")
+    third = build_guard("daily_loss", ctx, limit="10")
     assert third.evaluate(state).severity is OK
 
 
-# ---- guard.max_drawdown -------------------------------------------------------------------
+# ---- max_drawdown -------------------------------------------------------------------
 def test_max_drawdown_boundary(state: FakeState) -> None:
-    guard = build_guard("guard.max_drawdown", repeat=True)  # 10 %
+    guard = build_guard("max_drawdown", repeat=True)  # 10 %
     state.peak_equity = D(1000)
     state.equity = D("900.01")
     assert guard.evaluate(state).severity is WARN
@@ -131,7 +131,7 @@ def test_max_drawdown_boundary(state: FakeState) -> None:
 
 
 def test_max_drawdown_remembers_a_peak_the_kernel_did_not(state: FakeState) -> None:
-    guard = build_guard("guard.max_drawdown", pct="5")
+    guard = build_guard("max_drawdown", pct="5")
     state.peak_equity = D(1000)
     state.equity = D(1100)
     guard.evaluate(state)
@@ -141,7 +141,7 @@ def test_max_drawdown_remembers_a_peak_the_kernel_did_not(state: FakeState) -> N
     assert "from peak 1100.00" in result.message
 
 
-# ---- guard.error_rate ---------------------------------------------------------------------
+# ---- error_rate ---------------------------------------------------------------------
 @dataclass
 class KernelLike(FakeState):
     broker_calls: int = 0
@@ -150,7 +150,7 @@ class KernelLike(FakeState):
 
 def test_error_rate_boundary() -> None:
     state = KernelLike()
-    guard = build_guard("guard.error_rate", repeat=True)  # 50 % of >= 5 calls in 60 s
+    guard = build_guard("error_rate", repeat=True)  # 50 % of >= 5 calls in 60 s
     guard.evaluate(state)
     state.broker_calls, state.broker_errors = 4, 4
     state.advance(1)
@@ -172,7 +172,7 @@ def test_error_rate_boundary() -> None:
 
 def test_error_rate_window_forgets_old_errors() -> None:
     state = KernelLike()
-    guard = build_guard("guard.error_rate", window_s="60")
+    guard = build_guard("error_rate", window_s="60")
     guard.evaluate(state)
     state.broker_calls, state.broker_errors = 10, 10
     state.advance(1)
@@ -184,9 +184,9 @@ def test_error_rate_window_forgets_old_errors() -> None:
     assert guard.evaluate(state).severity is OK
 
 
-# ---- guard.volatility_breaker -------------------------------------------------------------
+# ---- volatility_breaker -------------------------------------------------------------
 def test_volatility_breaker_boundary(state: FakeState) -> None:
-    guard = build_guard("guard.volatility_breaker", symbols=["BTC-USD"], repeat=True)
+    guard = build_guard("volatility_breaker", symbols=["BTC-USD"], repeat=True)
     state.prices["BTC-USD"] = D(100)
     assert guard.evaluate(state).severity is OK
     state.advance(10)
@@ -202,7 +202,7 @@ def test_volatility_breaker_boundary(state: FakeState) -> None:
 
 
 def test_volatility_breaker_sees_falls_and_forgets_old_prices(state: FakeState) -> None:
-    guard = build_guard("guard.volatility_breaker", pct="5", window_s="300")
+    guard = build_guard("volatility_breaker", pct="5", window_s="300")
     state.prices["ETH-USD"] = D(100)
     guard.evaluate(state)
     state.advance(301)
@@ -215,9 +215,9 @@ def test_volatility_breaker_sees_falls_and_forgets_old_prices(state: FakeState) 
     assert "(94 -> 89.29)" in result.message
 
 
-# ---- guard.consecutive_losses -------------------------------------------------------------
+# ---- consecutive_losses -------------------------------------------------------------
 def test_consecutive_losses_boundary_and_reset(state: FakeState) -> None:
-    guard = build_guard("guard.consecutive_losses", max_losses=3)
+    guard = build_guard("consecutive_losses", max_losses=3)
     state.trades["BTC-USD"] = [D(5), D(-1), D(-2)]
     assert guard.evaluate(state).severity is OK  # 2 of 3 (the band starts at 2.4)
     state.trades["ETH-USD"] = [D(-1)]
@@ -234,7 +234,7 @@ def test_consecutive_losses_boundary_and_reset(state: FakeState) -> None:
 
 
 def test_consecutive_losses_per_symbol(state: FakeState) -> None:
-    guard = build_guard("guard.consecutive_losses", max_losses=2, scope="symbol")
+    guard = build_guard("consecutive_losses", max_losses=2, scope="symbol")
     state.trades = {"BTC-USD": [D(-1)], "ETH-USD": [D(-1)]}
     assert guard.evaluate(state).severity is OK  # one each: the band starts at 1.6
     state.trades["ETH-USD"].append(D(-3))
@@ -243,9 +243,9 @@ def test_consecutive_losses_per_symbol(state: FakeState) -> None:
     assert "on ETH-USD" in result.message
 
 
-# ---- guard.stale_data (runtime side) ------------------------------------------------------
+# ---- stale_data (runtime side) ------------------------------------------------------
 def test_stale_data_runtime_warns_then_halts(state: FakeState) -> None:
-    guard = build_guard("guard.stale_data", symbols=["BTC-USD"], halt_after_s="120")
+    guard = build_guard("stale_data", symbols=["BTC-USD"], halt_after_s="120")
     state.market_ts["BTC-USD"] = state.now
     assert guard.evaluate(state).severity is OK
     state.advance(31)
@@ -263,7 +263,7 @@ def test_stale_data_runtime_warns_then_halts(state: FakeState) -> None:
 
 # ---- edge-triggered reports ---------------------------------------------------------------
 def test_reports_once_and_again_when_an_operator_loosens(state: FakeState) -> None:
-    guard = build_guard("guard.max_drawdown")
+    guard = build_guard("max_drawdown")
     state.peak_equity = D(1000)
     state.equity = D(800)
     assert guard.evaluate(state).severity is CRIT

@@ -11,6 +11,7 @@ import pytest
 from gpt_trader.checks import CheckContext, Result, run_checks
 from gpt_trader.config import BotConfig
 from gpt_trader.plugins import make_plugin_manager
+from gpt_trader.registry import Registry
 
 SHIPPED = Path(__file__).resolve().parents[3] / "config" / "risk" / "spot_top10.toml"
 
@@ -19,13 +20,13 @@ def risk_files(tmp_path: Path, guards: list[dict[str, Any]]) -> Result:
     pm = make_plugin_manager(load_entrypoints=False)
     pm.register_plugin(risk_plugin, "risk")
     config = BotConfig(profile={"universe": ["BTC-USD"]}, guards=guards)
-    (row,) = run_checks(CheckContext(config, tmp_path, pm, env={}))
+    (row,) = run_checks(CheckContext(config, tmp_path, pm, env={}), Registry(pm).checks())
     assert row.check == "risk_files"
     return row
 
 
 def test_the_shipped_risk_file_is_sane(tmp_path: Path) -> None:
-    row = risk_files(tmp_path, [{"use": "guard.notional_caps", "file": str(SHIPPED)}])
+    row = risk_files(tmp_path, [{"use": "notional_caps", "file": str(SHIPPED)}])
     assert row.ok, row.detail
     assert row.detail == f"{SHIPPED}: 10 caps, max_leverage 1"
 
@@ -43,14 +44,14 @@ def test_the_shipped_risk_file_is_sane(tmp_path: Path) -> None:
 def test_a_bad_risk_file_fails_and_says_why(tmp_path: Path, body: str, says: str) -> None:
     risk = tmp_path / "risk.toml"
     risk.write_text(body)
-    row = risk_files(tmp_path, [{"use": "guard.leverage", "file": str(risk)}])
+    row = risk_files(tmp_path, [{"use": "leverage", "file": str(risk)}])
     assert not row.ok
     assert says in row.detail
     assert str(risk) in row.detail
 
 
 def test_a_missing_file_and_a_profile_without_any(tmp_path: Path) -> None:
-    row = risk_files(tmp_path, [{"use": "guard.notional_caps", "file": str(tmp_path / "no.toml")}])
+    row = risk_files(tmp_path, [{"use": "notional_caps", "file": str(tmp_path / "no.toml")}])
     assert not row.ok
     assert "does not exist" in row.detail
     assert risk_files(tmp_path, []) == Result.of(

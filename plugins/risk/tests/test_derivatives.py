@@ -77,9 +77,9 @@ def deriv_req(symbol: str, side: str, size: str, **fields: object) -> OrderReque
     return dataclasses.replace(req(symbol, side, size), **fields)  # type: ignore[arg-type]
 
 
-# ---- guard.liquidation_buffer -------------------------------------------------------------
+# ---- liquidation_buffer -------------------------------------------------------------
 def test_liquidation_buffer_bands_from_the_venue_figure(state: FakeState) -> None:
-    guard = build_guard("guard.liquidation_buffer", halt_within="0.04")
+    guard = build_guard("liquidation_buffer", halt_within="0.04")
     state.hold(PERP, "1", "100000", liquidation_price="84000")
     assert guard.evaluate(state).severity is OK  # 16% away, outside warn_within 15%
 
@@ -108,7 +108,7 @@ def test_liquidation_buffer_bands_from_the_venue_figure(state: FakeState) -> Non
 
 
 def test_liquidation_buffer_reports_once_but_asks_for_each_cut(state: FakeState) -> None:
-    guard = build_guard("guard.liquidation_buffer")
+    guard = build_guard("liquidation_buffer")
     state.hold("BTC-USD", "1", "100000")  # spot: never looked at
     state.hold(PERP, "1", "100000", liquidation_price="90000")
     assert guard.evaluate(state).severity is WARN
@@ -191,7 +191,7 @@ def test_the_estimate_matches_the_simulators_cross_liquidation_price(
 
 
 def test_liquidation_buffer_estimates_when_the_venue_is_silent(state: FakeState) -> None:
-    guard = build_guard("guard.liquidation_buffer")
+    guard = build_guard("liquidation_buffer")
     state.equity = D(20000)  # 5 BTC long at 100000 on 20000: liquidation near 98462
     state.hold(PERP, "5", "100000")
     result = guard.evaluate(state)
@@ -213,10 +213,10 @@ def test_the_estimate_uses_the_margin_window(state: FakeState) -> None:
     assert overnight > intraday  # higher maintenance: liquidated sooner
 
 
-# ---- guard.derivative_leverage ------------------------------------------------------------
+# ---- derivative_leverage ------------------------------------------------------------
 def test_derivative_leverage_caps_the_orders_leverage(state: FakeState) -> None:
     state.prices.update({PERP: D(100000), BIT: D(100000)})
-    guard = build_guard("guard.derivative_leverage", per_product={PERP: "10", BIT: "50"})
+    guard = build_guard("derivative_leverage", per_product={PERP: "10", BIT: "50"})
     assert guard.check(deriv_req(PERP, "BUY", "0.01", leverage=D(10)), state).ok
     over = guard.check(deriv_req(PERP, "BUY", "0.01", leverage=D(11)), state)
     assert over.severity is BLOCK
@@ -231,7 +231,7 @@ def test_derivative_leverage_caps_the_orders_leverage(state: FakeState) -> None:
 
 
 def test_derivative_leverage_values_contracts_with_their_size(state: FakeState) -> None:
-    guard = build_guard("guard.derivative_leverage")  # 5 on 10000 equity: 50000 notional
+    guard = build_guard("derivative_leverage")  # 5 on 10000 equity: 50000 notional
     state.prices[BIT] = D(100000)  # a contract is worth 1000
     assert guard.check(req(BIT, "BUY", "30"), state).severity is OK
     assert guard.check(req(BIT, "BUY", "50"), state).severity is WARN  # at the cap
@@ -251,7 +251,7 @@ def test_derivative_leverage_values_contracts_with_their_size(state: FakeState) 
     assert "no price" in guard.check(req(PERP, "BUY", "1"), state).message
 
 
-# ---- guard.margin_requirement -------------------------------------------------------------
+# ---- margin_requirement -------------------------------------------------------------
 @pytest.mark.parametrize(
     ("now", "side", "fits", "window"),
     [
@@ -265,7 +265,7 @@ def test_derivative_leverage_values_contracts_with_their_size(state: FakeState) 
 def test_margin_requirement_uses_the_window_the_position_is_held_in(
     state: FakeState, now: int, side: str, fits: int, window: str
 ) -> None:
-    guard = build_guard("guard.margin_requirement")  # 10000 equity less 10%: 9000
+    guard = build_guard("margin_requirement")  # 10000 equity less 10%: 9000
     state.now = now
     state.prices[BIT] = D(100000)
     assert guard.check(req(BIT, side, str(fits)), state).ok
@@ -280,7 +280,7 @@ def test_margin_requirement_uses_the_window_the_position_is_held_in(
 def test_margin_requirement_counts_every_position_and_the_orders_leverage(
     state: FakeState,
 ) -> None:
-    guard = build_guard("guard.margin_requirement", headroom="0")
+    guard = build_guard("margin_requirement", headroom="0")
     state.hold(PERP, "1", "100000")  # 5000 at the 0.05 rate
     state.hold(ETH_PERP, "-10", "3000")  # 1500
     state.hold("BTC-USD", "1", "100000")  # spot: no margin
@@ -311,7 +311,7 @@ def _kernel(buffer: bool) -> tuple[Kernel, SimExchange, SimClock]:
     guards = []
     if buffer:
         params = {"warn_within": "0.1", "reduce_within": "0.03", "reduce_fraction": "0.5"}
-        guards.append(build_guard("guard.liquidation_buffer", build_ctx(products), **params))
+        guards.append(build_guard("liquidation_buffer", build_ctx(products), **params))
     kernel = manual_kernel(
         exchange,
         clock,
@@ -360,7 +360,7 @@ async def test_without_the_buffer_the_path_ends_in_a_liquidation() -> None:
 async def test_the_buffer_cuts_the_position_before_the_venue_liquidates_it() -> None:
     kernel, exchange, first_liquidation = await _ride_down(buffer=True)
     assert _liquidations(exchange) == []
-    cuts = [o for o in kernel.orders.values() if o.tag == "guard:guard.liquidation_buffer"]
+    cuts = [o for o in kernel.orders.values() if o.tag == "guard:liquidation_buffer"]
     assert cuts
     assert all(o.reduce_only and o.side is Side.SELL for o in cuts)
     first = exchange.fills(client_order_id=cuts[0].client_order_id)[0]
@@ -369,5 +369,5 @@ async def test_the_buffer_cuts_the_position_before_the_venue_liquidates_it() -> 
     assert D(0) < pos.size < D("1.8")
     assert pos.liquidation_distance is not None
     assert pos.liquidation_distance > D("0.03")
-    trips = [t for t in kernel.guard_trips if t.result.guard == "guard.liquidation_buffer"]
+    trips = [t for t in kernel.guard_trips if t.result.guard == "liquidation_buffer"]
     assert len(trips) == len(cuts)  # one report per cut, none in between

@@ -1,4 +1,4 @@
-"""``guard.impact_cost`` where there is no order book (the sim, backtests): a square-root
+"""``impact_cost`` where there is no order book (the sim, backtests): a square-root
 estimate from the prices it has seen and the trader's ``daily_volume`` blocks an oversized
 order; where it cannot judge, it says so at run start, on each order and in ``preflight``."""
 
@@ -33,7 +33,7 @@ def profile(tmp_path: Path, guard: str, mode: str = "sim") -> Path:
     path = tmp_path / "impact.toml"
     path.write_text(
         f'[profile]\nname = "impact"\nmode = "{mode}"\nuniverse = ["BTC-USD"]\n'
-        f'{SIGNALS}[[guards]]\nuse = "guard.impact_cost"\n{guard}'
+        f'{SIGNALS}[[guards]]\nuse = "impact_cost"\n{guard}'
     )
     return path
 
@@ -56,14 +56,14 @@ def test_a_backtest_order_too_large_for_the_market_is_blocked_by_the_estimate(
     assert big["trades"] == []
     assert big["rejections"]
     for r in big["rejections"]:
-        assert r["source"] == "guard:guard.impact_cost"
+        assert r["source"] == "guard:impact_cost"
         assert "estimated impact" in r["reason"]
         assert "exceeds max 5 bps" in r["reason"]
         assert "no order book" in r["reason"]
         assert "sqrt(size / daily volume 50)" in r["reason"]
     trip = big["guard_trips"][0]
     assert (trip["guard"], trip["stage"], trip["time"]) == (
-        "guard.impact_cost",
+        "impact_cost",
         "pre_trade",
         big["rejections"][0]["time"],
     )
@@ -77,7 +77,7 @@ def test_a_backtest_order_too_large_for_the_market_is_blocked_by_the_estimate(
 def test_what_it_cannot_judge_is_said_at_run_start_and_on_every_order(tmp_path: Path) -> None:
     out, stderr = backtest(profile(tmp_path, ""), "100000")
     assert out["trades"]  # missing_book = "warn": the orders go through...
-    warnings = [w for w in out["guard_warnings"] if w["guard"] == "guard.impact_cost"]
+    warnings = [w for w in out["guard_warnings"] if w["guard"] == "impact_cost"]
     start, *orders = warnings
     # ...but not silently: once at the first evaluation (the run's first minute) ...
     assert (start["stage"], start["symbol"], start["time"]) == (
@@ -88,7 +88,7 @@ def test_what_it_cannot_judge_is_said_at_run_start_and_on_every_order(tmp_path: 
     assert "cannot judge the market impact of orders on BTC-USD" in start["message"]
     assert "no daily_volume" in start["message"]
     assert [line for line in stderr.splitlines() if "cannot judge" in line] == [
-        "guard.impact_cost " + start["message"]
+        "impact_cost " + start["message"]
     ]
     # ... and on every entry it let through.
     entries = [t["entry_time"] for t in out["trades"]]
@@ -110,7 +110,7 @@ def test_preflight_says_which_symbols_it_cannot_judge(tmp_path: Path) -> None:
     checks = {c["check"]: c for c in json.loads(proc.stdout)}
     assert not checks["caveats"]["ok"]
     assert checks["caveats"]["detail"] == (
-        "guard.impact_cost cannot judge orders on BTC-USD: a sim run has no order book and no "
+        "impact_cost cannot judge orders on BTC-USD: a sim run has no order book and no "
         "daily_volume is set to estimate from; they pass unchecked, with a WARN each"
     )
     assert [name for name, c in checks.items() if not c["ok"]] == ["caveats"]
@@ -130,7 +130,7 @@ def test_config_show_says_which_symbols_it_cannot_judge(tmp_path: Path) -> None:
     proc = gpt_trader("config", "show", "--profile", str(profile(tmp_path, "")), "--json")
     assert proc.returncode == 0, proc.stderr
     [caveat] = json.loads(proc.stdout)["_caveats"]
-    assert caveat.startswith("guard.impact_cost cannot judge orders on BTC-USD")
+    assert caveat.startswith("impact_cost cannot judge orders on BTC-USD")
     human = gpt_trader("config", "show", "--profile", str(profile(tmp_path, "")))
     assert f"caveat: {caveat}" in " ".join(human.stderr.split())
 
@@ -141,18 +141,18 @@ def test_a_live_profile_relies_on_the_feeds_book() -> None:
     params = ImpactCostParams()
     assert params.caveats(["BTC-USD"], "live") == []
     assert params.caveats(["BTC-USD", "ETH-USD"], "sim") == [
-        "guard.impact_cost cannot judge orders on BTC-USD, ETH-USD: a sim run has no order "
+        "impact_cost cannot judge orders on BTC-USD, ETH-USD: a sim run has no order "
         "book and no daily_volume is set to estimate from; they pass unchecked, with a WARN each"
     ]
     strict = ImpactCostParams(missing_book="block", daily_volume={"ETH-USD": "1000"})
     assert strict.caveats(["BTC-USD", "ETH-USD"], "sim") == [
-        "guard.impact_cost cannot judge orders on BTC-USD: a sim run has no order book and no "
+        "impact_cost cannot judge orders on BTC-USD: a sim run has no order book and no "
         "daily_volume is set to estimate from; they are blocked (missing_book = 'block')"
     ]
 
 
 def test_the_estimate_is_the_square_root_law_over_the_prices_seen(state: FakeState) -> None:
-    guard = build_guard("guard.impact_cost", max_bps="30", daily_volume="100", min_prices=3)
+    guard = build_guard("impact_cost", max_bps="30", daily_volume="100", min_prices=3)
     closes = ["100", "101", "99", "100"]
     for minute, close in enumerate(closes):
         state.now = state.market_ts["BTC-USD"] = T0 + minute * 60_000_000_000
@@ -171,7 +171,7 @@ def test_the_estimate_is_the_square_root_law_over_the_prices_seen(state: FakeSta
 
 
 def test_too_few_prices_to_estimate_is_not_a_pass(state: FakeState) -> None:
-    guard = build_guard("guard.impact_cost", daily_volume="100", missing_book="block")
+    guard = build_guard("impact_cost", daily_volume="100", missing_book="block")
     state.prices["BTC-USD"] = D(100)
     state.market_ts["BTC-USD"] = T0
     result = guard.check(req(), state)

@@ -41,7 +41,7 @@ class BrokenState(FakeState):
 
 
 def test_a_raising_pre_trade_guard_fails_closed_in_the_guard_stack() -> None:
-    guard = build_guard("guard.max_position", max_size="1")
+    guard = build_guard("max_position", max_size="1")
     stack = GuardStack(pre_trade=[guard])
     (result,) = stack.check(req(), BrokenState())
     assert result.severity is Severity.CRITICAL
@@ -51,7 +51,7 @@ def test_a_raising_pre_trade_guard_fails_closed_in_the_guard_stack() -> None:
 
 
 def test_a_raising_runtime_guard_fails_closed_in_the_guard_stack() -> None:
-    guard = build_guard("guard.daily_loss", limit="10")
+    guard = build_guard("daily_loss", limit="10")
     stack = GuardStack(runtime=[guard])
     (result,) = stack.evaluate(BrokenState())
     assert result.severity is Severity.CRITICAL
@@ -60,14 +60,14 @@ def test_a_raising_runtime_guard_fails_closed_in_the_guard_stack() -> None:
 
 
 def test_a_recoverable_block_is_counted(state: FakeState) -> None:
-    guard = build_guard("guard.max_order_size", max_size="1")
+    guard = build_guard("max_order_size", max_size="1")
     stack = GuardStack(pre_trade=[guard])
     stack.check(req(size="2"), state)
     assert stack.metrics()["risk.guards.guard.max_order_size.recoverable_failures"] == 1
 
 
 async def test_a_raising_guard_halts_the_kernel_and_sends_nothing() -> None:
-    h = Harness([("guard.max_position", {"max_size": "5"})])
+    h = Harness([("max_position", {"max_size": "5"})])
     await h.start()
     await h.price("BTC-USD", "100")
 
@@ -79,7 +79,7 @@ async def test_a_raising_guard_halts_the_kernel_and_sends_nothing() -> None:
     assert h.broker.received == []
     assert h.kernel.trading_state is TradingState.HALTED
     (rejected,) = h.sink.of(OrderRejected)
-    assert rejected.source == "guard:guard.max_position"
+    assert rejected.source == "guard:max_position"
 
 
 # ---- scenarios ----------------------------------------------------------------------------
@@ -88,8 +88,8 @@ async def test_a_raising_guard_halts_the_kernel_and_sends_nothing() -> None:
 @pytest.mark.parametrize(
     ("guards", "crash_to", "tripped"),
     [
-        ([("guard.daily_loss", {"limit": "100"})], "97", "guard.daily_loss"),
-        ([("guard.max_drawdown", {"pct": "10"})], "88", "guard.max_drawdown"),
+        ([("daily_loss", {"limit": "100"})], "97", "daily_loss"),
+        ([("max_drawdown", {"pct": "10"})], "88", "max_drawdown"),
     ],
 )
 async def test_a_crash_leaves_the_kernel_reducing_only(
@@ -132,7 +132,7 @@ async def test_a_crash_leaves_the_kernel_reducing_only(
 
 
 async def test_a_frozen_feed_blocks_entries_on_that_symbol() -> None:
-    h = Harness([("guard.stale_data", {"max_age_s": "30"})])
+    h = Harness([("stale_data", {"max_age_s": "30"})])
     await h.start()
     await h.price("BTC-USD", "100")
     await h.price("ETH-USD", "50", after_s=0)
@@ -143,7 +143,7 @@ async def test_a_frozen_feed_blocks_entries_on_that_symbol() -> None:
         await h.tick(after_s=0)
     assert await h.order("BTC-USD", "BUY", "1") is None
     rejected = h.sink.of(OrderRejected)[-1]
-    assert rejected.source == "guard:guard.stale_data"
+    assert rejected.source == "guard:stale_data"
     assert "BTC-USD is 60.000 s old" in rejected.reason
     assert "max age 30 s" in rejected.reason
     warn = [e.result for e in h.sink.of(GuardTripped) if e.result.severity is Severity.WARN]
@@ -156,7 +156,7 @@ async def test_a_frozen_feed_blocks_entries_on_that_symbol() -> None:
 
 
 async def test_a_burst_of_broker_errors_halts_trading() -> None:
-    h = Harness([("guard.error_rate", {"min_calls": 5, "max_rate": "0.5"})])
+    h = Harness([("error_rate", {"min_calls": 5, "max_rate": "0.5"})])
     await h.start()
     await h.price("BTC-USD", "100")
     await h.order("BTC-USD", "BUY", "1")
@@ -167,7 +167,7 @@ async def test_a_burst_of_broker_errors_halts_trading() -> None:
     await h.tick()
     assert h.kernel.trading_state is TradingState.HALTED
     (change,) = h.sink.of(TradingStateChanged)
-    assert "guard.error_rate" in change.reason
+    assert "error_rate" in change.reason
     assert "5 of 6 calls" in change.reason
     h.broker.failing = False
     sent = len(h.broker.received)
@@ -176,7 +176,7 @@ async def test_a_burst_of_broker_errors_halts_trading() -> None:
 
 
 async def test_a_volatility_spike_trips_the_breaker() -> None:
-    h = Harness([("guard.volatility_breaker", {"pct": "5", "window_s": "300"})])
+    h = Harness([("volatility_breaker", {"pct": "5", "window_s": "300"})])
     await h.start()
     for price in ("100", "101", "100.5", "102"):
         await h.price("BTC-USD", price, after_s=30)
@@ -190,7 +190,7 @@ async def test_a_volatility_spike_trips_the_breaker() -> None:
 
 
 async def test_only_the_operator_loosens() -> None:
-    h = Harness([("guard.max_drawdown", {"pct": "1"})])
+    h = Harness([("max_drawdown", {"pct": "1"})])
     await h.start()
     await h.price("BTC-USD", "100")
     await h.order("BTC-USD", "BUY", "50")
@@ -217,19 +217,19 @@ LIMITS = {
     "per_minute": 6,
 }
 GUARDS: list[tuple[str, dict[str, Any]]] = [
-    ("guard.product_limits", {}),
-    ("guard.reduce_only", {}),
-    ("guard.max_order_size", {"max_size": str(LIMITS["max_order"])}),
-    ("guard.max_position", {"max_size": str(LIMITS["max_position"])}),
-    ("guard.notional_caps", {"caps": {k: str(v) for k, v in LIMITS["caps"].items()}}),
-    ("guard.leverage", {}),
-    ("guard.stale_data", {"max_age_s": str(LIMITS["max_age_s"])}),
-    ("guard.daily_loss", {"limit": "12"}),
-    ("guard.max_drawdown", {"pct": "3"}),
-    ("guard.error_rate", {"min_calls": 3}),
-    ("guard.volatility_breaker", {"pct": "8", "window_s": "120"}),
-    ("guard.consecutive_losses", {"max_losses": 3}),
-    ("guard.orders_per_minute", {"max_orders": LIMITS["per_minute"]}),
+    ("product_limits", {}),
+    ("reduce_only", {}),
+    ("max_order_size", {"max_size": str(LIMITS["max_order"])}),
+    ("max_position", {"max_size": str(LIMITS["max_position"])}),
+    ("notional_caps", {"caps": {k: str(v) for k, v in LIMITS["caps"].items()}}),
+    ("leverage", {}),
+    ("stale_data", {"max_age_s": str(LIMITS["max_age_s"])}),
+    ("daily_loss", {"limit": "12"}),
+    ("max_drawdown", {"pct": "3"}),
+    ("error_rate", {"min_calls": 3}),
+    ("volatility_breaker", {"pct": "8", "window_s": "120"}),
+    ("consecutive_losses", {"max_losses": 3}),
+    ("orders_per_minute", {"max_orders": LIMITS["per_minute"]}),
 ]
 SYMBOLS = ("BTC-USD", "ETH-USD")
 
@@ -378,7 +378,7 @@ def test_no_breaching_order_reaches_the_broker(
 def test_after_a_trip_only_exits_reach_the_broker(path: list[int], size: D) -> None:
     async def go() -> Harness:
         h = Harness(
-            [("guard.daily_loss", {"limit": "15"}), ("guard.max_drawdown", {"pct": "2"})],
+            [("daily_loss", {"limit": "15"}), ("max_drawdown", {"pct": "2"})],
             cash="1000",
         )
         await h.start()

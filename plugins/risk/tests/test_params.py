@@ -20,27 +20,27 @@ TOP10 = ["BTC", "ETH", "SOL", "XRP", "LTC", "ADA", "DOGE", "BCH", "AVAX", "LINK"
 
 #: The fewest params each component needs, and what kind of guard it is.
 MINIMAL: dict[str, tuple[dict[str, object], bool, bool]] = {
-    "guard.max_order_size": ({"max_size": "1"}, True, False),
-    "guard.max_position": ({"max_size": "1"}, True, False),
-    "guard.notional_caps": ({"caps": {"BTC-USD": "1000"}}, True, False),
-    "guard.leverage": ({}, True, False),
-    "guard.impact_cost": ({}, True, True),
-    "guard.liquidity": ({}, True, False),
-    "guard.reduce_only": ({}, True, False),
-    "guard.product_limits": ({}, True, False),
-    "guard.trading_window": ({"start": "14:00", "end": "15:00"}, True, False),
-    "guard.max_open_orders": ({}, True, False),
-    "guard.orders_per_minute": ({}, True, False),
-    "guard.stale_data": ({}, True, True),
-    "guard.exposure": ({}, True, False),
-    "guard.derivative_leverage": ({}, True, False),
-    "guard.margin_requirement": ({}, True, False),
-    "guard.daily_loss": ({"limit": "10"}, False, True),
-    "guard.max_drawdown": ({}, False, True),
-    "guard.error_rate": ({}, False, True),
-    "guard.volatility_breaker": ({}, False, True),
-    "guard.consecutive_losses": ({}, False, True),
-    "guard.liquidation_buffer": ({}, False, True),
+    "max_order_size": ({"max_size": "1"}, True, False),
+    "max_position": ({"max_size": "1"}, True, False),
+    "notional_caps": ({"caps": {"BTC-USD": "1000"}}, True, False),
+    "leverage": ({}, True, False),
+    "impact_cost": ({}, True, True),
+    "liquidity": ({}, True, False),
+    "reduce_only": ({}, True, False),
+    "product_limits": ({}, True, False),
+    "trading_window": ({"start": "14:00", "end": "15:00"}, True, False),
+    "max_open_orders": ({}, True, False),
+    "orders_per_minute": ({}, True, False),
+    "stale_data": ({}, True, True),
+    "exposure": ({}, True, False),
+    "derivative_leverage": ({}, True, False),
+    "margin_requirement": ({}, True, False),
+    "daily_loss": ({"limit": "10"}, False, True),
+    "max_drawdown": ({}, False, True),
+    "error_rate": ({}, False, True),
+    "volatility_breaker": ({}, False, True),
+    "consecutive_losses": ({}, False, True),
+    "liquidation_buffer": ({}, False, True),
 }
 
 
@@ -48,7 +48,7 @@ def test_every_component_is_registered_under_its_own_name() -> None:
     reg = Registry(plugin_manager())
     guards = set(reg.names(Kind.GUARD))
     assert guards == set(MINIMAL)
-    assert {"sizer.kelly", "sizer.atr", "sizer.regime"} <= set(reg.names(Kind.SIZER))
+    assert {"kelly", "atr", "regime"} <= set(reg.names(Kind.SIZER))
     for name, *_ in (*GUARDS, *SIZERS):
         assert name == name.lower()
         assert reg.get(Kind.GUARD if name.startswith("guard.") else Kind.SIZER, name).summary
@@ -64,7 +64,7 @@ def test_each_guard_builds_and_has_the_right_role(name: str) -> None:
 
 
 def test_exposure_with_correlation_is_also_a_runtime_sampler() -> None:
-    guard = build_guard("guard.exposure", min_correlation="0.8", max_correlated_pct="50")
+    guard = build_guard("exposure", min_correlation="0.8", max_correlated_pct="50")
     assert isinstance(guard, PreTradeGuard)
     assert isinstance(guard, RuntimeGuard)
 
@@ -73,43 +73,43 @@ def test_exposure_with_correlation_is_also_a_runtime_sampler() -> None:
     ("name", "params", "message"),
     [
         (
-            "guard.daily_loss",
+            "daily_loss",
             {"limit": "-10"},
             "limit: must be greater than zero (got -10)",
         ),
-        ("guard.daily_loss", {}, "set limit"),
-        ("guard.max_drawdown", {"pct": "-5"}, "pct: must be greater than zero"),
-        ("guard.max_drawdown", {"pct": "150"}, "must be at most 100"),
+        ("daily_loss", {}, "set limit"),
+        ("max_drawdown", {"pct": "-5"}, "pct: must be greater than zero"),
+        ("max_drawdown", {"pct": "150"}, "must be at most 100"),
         (
-            "guard.max_order_size",
+            "max_order_size",
             {"max_size": {"BTC-USD": "-1"}},
             "must be greater than zero (got -1)",
         ),
-        ("guard.max_order_size", {}, "set max_size"),
-        ("guard.max_position", {"max_size": "0"}, "must be greater than zero"),
-        ("guard.notional_caps", {"caps": {"BTC-USD": "-100"}}, "must be greater than zero"),
-        ("guard.notional_caps", {"file": "no/such/file.toml"}, "does not exist"),
-        ("guard.impact_cost", {"max_bps": "-1"}, "must not be negative (got -1)"),
-        ("guard.error_rate", {"max_rate": "1.5"}, "must be a fraction in (0, 1]"),
-        ("guard.error_rate", {"on_critical": "active"}, "must be 'reduce_only' or 'halted'"),
-        ("guard.trading_window", {"start": "25:00", "end": "01:00"}, "not a UTC time"),
-        ("guard.trading_window", {"start": "10:00", "end": "10:00"}, "empty window"),
-        ("guard.stale_data", {"max_age_s": "-30"}, "must be greater than zero"),
-        ("guard.daily_loss", {"limit": "10", "limt": "5"}, "limt: unknown field"),
-        ("guard.exposure", {"groups": {"majors": ["BTC-USD"]}}, "groups need max_group_pct"),
-        ("guard.daily_loss", {"limit": "10", "warn_at": "2"}, "warn_at"),
+        ("max_order_size", {}, "set max_size"),
+        ("max_position", {"max_size": "0"}, "must be greater than zero"),
+        ("notional_caps", {"caps": {"BTC-USD": "-100"}}, "must be greater than zero"),
+        ("notional_caps", {"file": "no/such/file.toml"}, "does not exist"),
+        ("impact_cost", {"max_bps": "-1"}, "must not be negative (got -1)"),
+        ("error_rate", {"max_rate": "1.5"}, "must be a fraction in (0, 1]"),
+        ("error_rate", {"on_critical": "active"}, "must be 'reduce_only' or 'halted'"),
+        ("trading_window", {"start": "25:00", "end": "01:00"}, "not a UTC time"),
+        ("trading_window", {"start": "10:00", "end": "10:00"}, "empty window"),
+        ("stale_data", {"max_age_s": "-30"}, "must be greater than zero"),
+        ("daily_loss", {"limit": "10", "limt": "5"}, "limt: unknown field"),
+        ("exposure", {"groups": {"majors": ["BTC-USD"]}}, "groups need max_group_pct"),
+        ("daily_loss", {"limit": "10", "warn_at": "2"}, "warn_at"),
         (
-            "guard.liquidation_buffer",
+            "liquidation_buffer",
             {"warn_within": "0.05"},
             "reduce_within must not exceed warn_within",
         ),
         (
-            "guard.liquidation_buffer",
+            "liquidation_buffer",
             {"halt_within": "0.1"},
             "halt_within must not exceed reduce_within",
         ),
-        ("guard.margin_requirement", {"headroom": "1"}, "headroom must be below 1"),
-        ("guard.derivative_leverage", {"per_product": {"BTC-PERP-INTX": "0"}}, "greater than"),
+        ("margin_requirement", {"headroom": "1"}, "headroom must be below 1"),
+        ("derivative_leverage", {"per_product": {"BTC-PERP-INTX": "0"}}, "greater than"),
     ],
 )
 def test_bad_params_are_readable_user_errors(name: str, params: dict, message: str) -> None:
@@ -122,15 +122,15 @@ def test_bad_params_are_readable_user_errors(name: str, params: dict, message: s
 @pytest.mark.parametrize(
     ("name", "params", "message"),
     [
-        ("sizer.kelly", {"fraction": "0"}, "must be a fraction in (0, 1]"),
-        ("sizer.kelly", {"prior_win_rate": "1.2"}, "less than or equal to 1"),
-        ("sizer.atr", {"risk_pct": "-1"}, "must be greater than zero"),
+        ("kelly", {"fraction": "0"}, "must be a fraction in (0, 1]"),
+        ("kelly", {"prior_win_rate": "1.2"}, "less than or equal to 1"),
+        ("atr", {"risk_pct": "-1"}, "must be greater than zero"),
         (
-            "sizer.regime",
+            "regime",
             {"notional": "100", "multipliers": {"trend": "-1"}},
             "must not be negative",
         ),
-        ("sizer.regime", {}, "notional: Field required"),
+        ("regime", {}, "notional: Field required"),
     ],
 )
 def test_bad_sizer_params(name: str, params: dict, message: str) -> None:
@@ -140,10 +140,10 @@ def test_bad_sizer_params(name: str, params: dict, message: str) -> None:
 
 
 def test_on_critical_is_configurable() -> None:
-    assert build_guard("guard.daily_loss", limit="5").p.on_critical is TradingState.REDUCE_ONLY
-    assert build_guard("guard.max_drawdown").p.on_critical is TradingState.REDUCE_ONLY
-    assert build_guard("guard.error_rate").p.on_critical is TradingState.HALTED
-    guard = build_guard("guard.daily_loss", limit="5", on_critical="HALTED")
+    assert build_guard("daily_loss", limit="5").p.on_critical is TradingState.REDUCE_ONLY
+    assert build_guard("max_drawdown").p.on_critical is TradingState.REDUCE_ONLY
+    assert build_guard("error_rate").p.on_critical is TradingState.HALTED
+    guard = build_guard("daily_loss", limit="5", on_critical="HALTED")
     assert guard.p.on_critical is TradingState.HALTED
 
 
@@ -153,14 +153,14 @@ def test_spot_top10_risk_file() -> None:
     assert all(isinstance(v, D) and v > 0 for v in risk.notional_caps.values())
     assert risk.max_leverage == D(1)
     assert risk.quote == "USD"
-    caps = build_guard("guard.notional_caps", file=str(SPOT_TOP10))
+    caps = build_guard("notional_caps", file=str(SPOT_TOP10))
     assert caps.p.caps["BTC-USD"] == risk.notional_caps["BTC-USD"]
-    leverage = build_guard("guard.leverage", file=str(SPOT_TOP10))
+    leverage = build_guard("leverage", file=str(SPOT_TOP10))
     assert leverage.max == D(1)
 
 
 def test_inline_caps_win_over_the_file() -> None:
-    caps = build_guard("guard.notional_caps", file=str(SPOT_TOP10), caps={"BTC-USD": "100"})
+    caps = build_guard("notional_caps", file=str(SPOT_TOP10), caps={"BTC-USD": "100"})
     assert caps.p.caps["BTC-USD"] == D(100)
     assert caps.p.caps["ETH-USD"] == load_risk_file(SPOT_TOP10).notional_caps["ETH-USD"]
 
@@ -202,9 +202,9 @@ def test_shipped_profiles_guard_params_validate(ref: dict[str, object]) -> None:
 
 
 def test_daily_loss_persists_only_in_live_and_paper(tmp_path: Path) -> None:
-    sim = build_guard("guard.daily_loss", build_ctx(tmp=tmp_path, mode="sim"), limit="10")
-    live = build_guard("guard.daily_loss", build_ctx(tmp=tmp_path, mode="live"), limit="10")
-    forced = build_guard("guard.daily_loss", build_ctx(tmp=tmp_path), limit="10", persist=True)
+    sim = build_guard("daily_loss", build_ctx(tmp=tmp_path, mode="sim"), limit="10")
+    live = build_guard("daily_loss", build_ctx(tmp=tmp_path, mode="live"), limit="10")
+    forced = build_guard("daily_loss", build_ctx(tmp=tmp_path), limit="10", persist=True)
     assert sim.state_file is None
     assert live.state_file is not None
     assert live.state_file.parent == tmp_path / "risk"
@@ -215,8 +215,8 @@ def test_warnings_can_be_turned_off(state) -> None:
     from risk_support import req
 
     state.prices["BTC-USD"] = D(100)
-    noisy = build_guard("guard.max_order_size", max_size="1")
-    quiet = build_guard("guard.max_order_size", max_size="1", warn_at="off")
+    noisy = build_guard("max_order_size", max_size="1")
+    quiet = build_guard("max_order_size", max_size="1", warn_at="off")
     assert noisy.check(req(size="0.9"), state).severity.name == "WARN"
     assert quiet.check(req(size="0.9"), state).severity.name == "OK"
     assert not quiet.check(req(size="1.1"), state).ok

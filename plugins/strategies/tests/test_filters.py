@@ -32,7 +32,7 @@ def decision(action: Action, confidence: float = 1.0) -> Decision:
 
 def test_hours_window() -> None:
     f = HoursFilter(8, 16)
-    assert f.name == "filter.hours"
+    assert f.name == "hours"
     assert f.allow(decision(Action.LONG), at(8)).allowed
     assert f.allow(decision(Action.LONG), at(15, 59)).allowed
     assert f.allow(decision(Action.SHORT), at(12)).allowed

@@ -29,7 +29,7 @@ EXPECTED: dict[Kind, dict[str, type]] = {
         "weighted": Weighted,
         "confidence": ConfidenceWeighted,
     },
-    Kind.FILTER: {"filter.hours": HoursFilter, "filter.min_confidence": MinConfidence},
+    Kind.FILTER: {"hours": HoursFilter, "min_confidence": MinConfidence},
 }
 
 
@@ -83,7 +83,7 @@ def test_build_passes_params(registry: Registry, ctx: BuildContext) -> None:
     assert (sma.fast, sma.slow, sma.name) == (5, 20, "quick")
     rsi = registry.build(Kind.SIGNAL, "rsi", {"period": 7, "oversold": 20}, c)
     assert (rsi.period, rsi.oversold, rsi.overbought) == (7, 20.0, 70.0)
-    hours = registry.build(Kind.FILTER, "filter.hours", {"start": 8, "end": 16}, ctx)
+    hours = registry.build(Kind.FILTER, "hours", {"start": 8, "end": 16}, ctx)
     assert (hours.start, hours.end) == (8, 16)
     weighted = registry.build(Kind.VOTER, "weighted", {"weights": {"rsi": 2}}, ctx)
     assert weighted.weights == {"rsi": 2.0}

@@ -66,11 +66,11 @@ async def test_every_pause_the_kernel_makes_shows_until_it_is_lifted(tmp_path: P
 
             # Lifted: the pause disappears; a tightened state shows instead.
             kernel.resume_entries()
-            kernel.operator_set_state(TradingState.REDUCE_ONLY, "guard.daily_loss earlier")
+            kernel.operator_set_state(TradingState.REDUCE_ONLY, "daily_loss earlier")
             data = await reread(app, runtime, pilot)
             assert not data.entries_paused
             assert "ENTRIES PAUSED" not in screen_text(app, "banner")
-            assert "REDUCE-ONLY: guard.daily_loss earlier" in screen_text(app, "banner")
+            assert "REDUCE-ONLY: daily_loss earlier" in screen_text(app, "banner")
             assert "entries paused" not in screen_text(app, "status")
             assert "state REDUCE_ONLY" in screen_text(app, "status")
 

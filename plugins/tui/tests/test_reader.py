@@ -68,7 +68,7 @@ def test_fresh_store(tmp_path: Path) -> None:
     assert data.execution is not None
     assert data.execution.success_rate == 1.0
     assert data.execution.p95_latency_s == pytest.approx(0.2)
-    assert data.guards == {"guard.max_position": ("RECOVERABLE", "BTC-USD 0.03 > max 0.02")}
+    assert data.guards == {"max_position": ("RECOVERABLE", "BTC-USD 0.03 > max 0.02")}
 
 
 def test_stale_and_critical_data(tmp_path: Path) -> None:
@@ -112,9 +112,9 @@ def test_halted_state_and_its_alert(tmp_path: Path) -> None:
     assert data.trading_state == "HALTED"
     assert data.banners()[0] == (
         CRITICAL,
-        "TRADING HALTED: guard.daily_loss: daily loss 12.40 USD exceeds limit 10 USD",
+        "TRADING HALTED: daily_loss: daily loss 12.40 USD exceeds limit 10 USD",
     )
-    assert data.trips[0].guard == "guard.daily_loss"
+    assert data.trips[0].guard == "daily_loss"
     assert data.alerts[0].source == "circuit_breaker_open"
 
 

@@ -137,7 +137,7 @@ def build_store(state_dir: Path, scenario: str) -> Path:
     events.append(
         GuardTripped(
             NOW - 900 * NS,
-            GuardResult("guard.max_position", Severity.RECOVERABLE, "BTC-USD 0.03 > max 0.02"),
+            GuardResult("max_position", Severity.RECOVERABLE, "BTC-USD 0.03 > max 0.02"),
             "pre_trade",
             TradingState.ACTIVE,
         )
@@ -152,9 +152,7 @@ def build_store(state_dir: Path, scenario: str) -> Path:
         events.append(
             GuardTripped(
                 NOW - 60 * NS,
-                GuardResult(
-                    "guard.daily_loss", Severity.CRITICAL, message, action=TradingState.HALTED
-                ),
+                GuardResult("daily_loss", Severity.CRITICAL, message, action=TradingState.HALTED),
                 "runtime",
                 TradingState.HALTED,
             )
@@ -164,17 +162,17 @@ def build_store(state_dir: Path, scenario: str) -> Path:
                 NOW - 60 * NS,
                 TradingState.ACTIVE,
                 TradingState.HALTED,
-                f"guard.daily_loss: {message}",
+                f"daily_loss: {message}",
             )
         )
         alert = {
             "rule": "circuit_breaker_open",
             "severity": "critical",
-            "message": f"guard.daily_loss tripped (HALTED): {message}",
+            "message": f"daily_loss tripped (HALTED): {message}",
             "hint": "resume when safe",
             "ts": NOW / NS - 59,
             "time": "2025-01-01T11:59:01+00:00",
-            "key": "guard.daily_loss",
+            "key": "daily_loss",
             "run_id": RUN_ID,
             "details": {},
         }
@@ -208,7 +206,7 @@ def dev_config(
         feed={"use": "synthetic", "interval_s": 60, "pace_s": 0},
         signals=[{"use": "test.flip"}],
         voter={"use": "test.first"},
-        sizer={"use": "sizer.fixed", "notional": "100"},
+        sizer={"use": "fixed", "notional": "100"},
         run=run or {},
     )
 

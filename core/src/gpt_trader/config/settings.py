@@ -103,7 +103,7 @@ class BotConfig(BaseSettings):
     signals: list[ComponentRef] = Field(default_factory=list)
     voter: ComponentRef = Field(default_factory=lambda: ComponentRef(use="majority"))
     filters: list[ComponentRef] = Field(default_factory=list)
-    sizer: ComponentRef = Field(default_factory=lambda: ComponentRef(use="sizer.fixed"))
+    sizer: ComponentRef = Field(default_factory=lambda: ComponentRef(use="fixed"))
     guards: list[ComponentRef] = Field(default_factory=list)
     sinks: list[ComponentRef] = Field(default_factory=list)
     run: RunSection = Field(default_factory=RunSection)

@@ -24,17 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from gpt_trader.domain import Fill, Order, OrderStatus
+from gpt_trader.domain import Fill, Order, OrderStatus, Position, Product
 from gpt_trader.errors import BrokerError
 from gpt_trader.protocols import Broker, ReportingBroker
-
-if TYPE_CHECKING:
-    from gpt_trader.engine.kernel import Kernel
 
 log = logging.getLogger("gpt_trader.reconcile")
 ZERO = Decimal(0)
@@ -49,10 +46,36 @@ class ReconcileStats:
     position_mismatches: int = 0
 
 
+class ReconciledBook(Protocol):
+    """What the reconciler reads and feeds: the kernel's book (a protocol, so this module
+    does not import the kernel that owns it)."""
+
+    broker: Broker
+    orders: dict[str, Order]
+    working: set[str]
+    broker_calls: int
+    fills_received: int
+
+    @property
+    def now(self) -> int: ...
+
+    @property
+    def products(self) -> Mapping[str, Product]: ...
+
+    @property
+    def positions(self) -> Mapping[str, Position]: ...
+
+    def on_fill(self, fill: Fill) -> None: ...
+
+    def on_order(self, order: Order) -> None: ...
+
+    def on_account_holding(self, symbol: str, held: Decimal) -> None: ...
+
+
 class Reconciler:
     """Owned by the kernel: ``tick`` from its timer, ``run_once`` when a broker asks."""
 
-    def __init__(self, kernel: Kernel, interval_s: float | None) -> None:
+    def __init__(self, kernel: ReconciledBook, interval_s: float | None) -> None:
         self.kernel = kernel
         self.interval_ns = None if interval_s is None else int(interval_s * NS)
         self.stats = ReconcileStats()

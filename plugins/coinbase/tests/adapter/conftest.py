@@ -230,7 +230,7 @@ def bot_config(
         },
         signals=[{"use": "test.flip", "every": every}],
         voter={"use": "test.first"},
-        sizer={"use": "sizer.fixed", "sizes": sizes or {"BTC-USD": "0.001", "ETH-USD": "0.01"}},
+        sizer={"use": "fixed", "sizes": sizes or {"BTC-USD": "0.001", "ETH-USD": "0.01"}},
         run={"on_stop": "cancel", "guard_interval_s": 0.2, "record_market": False, **(run or {})},
         guards=guards or [],
         logging={"level": "INFO"},
@@ -387,7 +387,7 @@ every = 3
 use = "killtest.first"
 
 [sizer]
-use = "sizer.fixed"
+use = "fixed"
 sizes = {{ "BTC-USD" = "0.001", "ETH-USD" = "0.01" }}
 
 [run]

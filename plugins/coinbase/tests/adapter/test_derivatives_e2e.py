@@ -9,7 +9,7 @@ real store, and the official SDK as an independent view of the venue's ledger.
   ledger's to the cent, and so does the collateral they add up to.
 * Expiry: a dated CFM future settles at the venue and the settlement fill is in the store.
 * Liquidation: a venue liquidation is reconciled into the store as a fill of a venue order;
-  with ``guard.liquidation_buffer`` on, the mark walked past the first liquidation price
+  with ``liquidation_buffer`` on, the mark walked past the first liquidation price
   only brings reduce-only cuts from the bot, never a venue liquidation.
 """
 
@@ -259,7 +259,7 @@ async def test_the_liquidation_buffer_guard_cuts_before_the_venue_liquidates(
     sim = sims(seed=4, products=[PERP], perps_cash=D("2000"), tick_s=3600.0)
     client = cbt.sdk(sim, monkeypatch)
     guard = {
-        "use": "guard.liquidation_buffer",
+        "use": "liquidation_buffer",
         "warn_within": "0.06",
         "reduce_within": "0.04",
         "reduce_fraction": "0.5",
@@ -300,7 +300,7 @@ async def test_the_liquidation_buffer_guard_cuts_before_the_venue_liquidates(
         await kernel.reconcile_now()
     finally:
         await finish(runtime, "test")
-    cuts = [o for o in kernel.orders.values() if o.tag == "guard:guard.liquidation_buffer"]
+    cuts = [o for o in kernel.orders.values() if o.tag == "guard:liquidation_buffer"]
     assert cuts, [o.tag for o in kernel.orders.values()]
     assert all(o.reduce_only and o.side is Side.SELL for o in cuts)
     assert D(0) < kernel.positions[PERP].size < D("0.15")

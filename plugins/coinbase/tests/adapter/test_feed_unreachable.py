@@ -33,7 +33,7 @@ def paper_bot(sim_json: str) -> BotConfig:
         feed={"use": "coinbase.market", "sim_json": sim_json, "stale_after_s": 5.0},
         signals=[{"use": "test.flip", "every": 3}],
         voter={"use": "test.first"},
-        sizer={"use": "sizer.fixed", "sizes": {"BTC-USD": "0.001"}},
+        sizer={"use": "fixed", "sizes": {"BTC-USD": "0.001"}},
         run={"record_market": False},
     )
 

@@ -20,6 +20,7 @@ from gpt_trader.checks import CheckContext, Result, run_checks
 from gpt_trader.config import BotConfig
 from gpt_trader.hookspecs import hookimpl
 from gpt_trader.plugins import PluginManager, make_plugin_manager
+from gpt_trader.registry import Registry
 from gpt_trader_coinbase import checks_plugin
 from gpt_trader_coinbase.auth import KeyProblem, key_type
 from gpt_trader_coinbase.preflight import account_checks
@@ -68,7 +69,7 @@ def checks(
 ) -> dict[str, Result]:
     kw.setdefault("env", {})
     context = CheckContext(config, tmp_path / "state", manager or pm(), **kw)
-    return {r.check: r for r in run_checks(context)}
+    return {r.check: r for r in run_checks(context, Registry(context.pm).checks())}
 
 
 def failed(results: dict[str, Result]) -> set[str]:

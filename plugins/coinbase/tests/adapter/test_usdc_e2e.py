@@ -31,7 +31,7 @@ def usdc_profile() -> BotConfig:
     data["feed"] |= {"sim_tick_s": 0.1}
     data["signals"] = [{"use": "test.flip", "every": 3}]
     data["voter"] = {"use": "test.first"}
-    data["sizer"] = {"use": "sizer.fixed", "sizes": {"BTC-USDC": "0.001"}}
+    data["sizer"] = {"use": "fixed", "sizes": {"BTC-USDC": "0.001"}}
     data["sinks"] = []
     data["run"] |= {"quote_currency": "USDC", "guard_interval_s": 0.2, "record_market": False}
     return BotConfig(**data)

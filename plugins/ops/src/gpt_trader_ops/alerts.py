@@ -125,7 +125,7 @@ RULES: dict[str, Rule] = {
             "critical",
             "the venue liquidated a derivative position",
             "The margin ran out before the bot cut the position: check `gpt-trader positions` "
-            "and the pool's balance; consider `guard.liquidation_buffer` with a wider "
+            "and the pool's balance; consider `liquidation_buffer` with a wider "
             "`reduce_within`, or less leverage.",
         ),
         Rule(

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from gpt_trader.checks import DEFAULT_MAX_SKEW_S, CheckContext, Result, Status, run_checks
+from gpt_trader.registry import Registry
 
 _MARK = {Status.OK: "ok  ", Status.WARN: "warn", Status.FAIL: "FAIL"}
 
@@ -24,7 +25,7 @@ def run_preflight(config: Any, pm: Any, *, state_dir: Path, **options: Any) -> l
     """Every registered check for ``config``; ``options`` are :class:`CheckContext` fields
     (``env`` defaults to a copy of the process environment)."""
     options.setdefault("env", dict(os.environ))
-    return run_checks(CheckContext(config, state_dir, pm, **options))
+    return run_checks(CheckContext(config, state_dir, pm, **options), Registry(pm).checks())
 
 
 def render(results: list[Result]) -> str:

@@ -1,6 +1,6 @@
 """Components the research plugin registers: the all-in sizer and the in-memory recorder.
 
-``sizer.all_in`` puts the whole cash (less room for the taker fee and the venue's rounding)
+``all_in`` puts the whole cash (less room for the taker fee and the venue's rounding)
 into each entry, like backtesting.py's default order size; on a future or a perpetual the cash is the
 margin, so the position is as large as the leverage allows. ``research.recorder`` is the
 sink a backtest or a replay reads its decisions, orders, fills and funding back from; it
@@ -35,7 +35,7 @@ BPS = Decimal(10_000)
 
 
 class AllInParams(Params):
-    """``sizer.all_in``: spend ``fraction`` of the cash on each entry.
+    """``all_in``: spend ``fraction`` of the cash on each entry.
 
     ``fee_bps`` is the taker fee the sizer leaves room for (the sim broker holds the
     notional plus this fee, each rounded to the cash increment, at submit); ``buffer_bps``
@@ -65,7 +65,7 @@ class AllIn:
     down to the base increment. Nothing is sized without cash or a price.
     """
 
-    name = "sizer.all_in"
+    name = "all_in"
 
     def __init__(self, params: AllInParams) -> None:
         self.fraction = params.fraction

@@ -58,7 +58,7 @@ DEFAULT_CASH = Decimal(100_000)
 DEFAULT_TAKER_BPS = Decimal(60)
 DEFAULT_MAKER_BPS = Decimal(40)
 RECORDER = "research.recorder"
-ALL_IN = "sizer.all_in"
+ALL_IN = "all_in"
 
 
 @dataclass(frozen=True)

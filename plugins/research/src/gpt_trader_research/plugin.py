@@ -19,7 +19,7 @@ from gpt_trader_research.components import AllInParams, make_all_in, make_record
 @hookimpl
 def register_sizers() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
-        "sizer.all_in",
+        "all_in",
         Kind.SIZER,
         make_all_in,
         AllInParams,

@@ -1,15 +1,15 @@
 """Reading an order book from the state, when the state has one.
 
 Core's :class:`~gpt_trader.protocols.StateView` has no order book. The book-based guards
-(``guard.impact_cost``, ``guard.liquidity``) look for an optional ``book`` attribute:
+(``impact_cost``, ``liquidity``) look for an optional ``book`` attribute:
 
 * a callable ``state.book(symbol)``, or a mapping ``state.book[symbol]``,
 * returning an object with ``bids`` and ``asks``: sequences of ``(price, size)`` pairs
   (a :class:`~gpt_trader.domain.market.BookUpdate` snapshot has exactly that shape),
 * or None when there is no book for the symbol.
 
-Without a book ``guard.liquidity`` passes with a WARN "no book" (or blocks, if configured
-to); ``guard.impact_cost`` estimates the cost instead (see :mod:`gpt_trader_risk.impact`).
+Without a book ``liquidity`` passes with a WARN "no book" (or blocks, if configured
+to); ``impact_cost`` estimates the cost instead (see :mod:`gpt_trader_risk.impact`).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def _pct(value: Decimal) -> Decimal:
     return value
 
 
-# ---- guard.daily_loss ---------------------------------------------------------------------
+# ---- daily_loss ---------------------------------------------------------------------
 class DailyLossParams(RuntimeParams):
     """Loss since 00:00 UTC of ``state.now`` (realised + unrealised, fees included).
 
@@ -79,7 +79,7 @@ class DayStart:
 
 
 class DailyLoss:
-    name = "guard.daily_loss"
+    name = "daily_loss"
 
     def __init__(
         self,
@@ -176,7 +176,7 @@ class DailyLoss:
         return self.latch(result, state)
 
 
-# ---- guard.max_drawdown -------------------------------------------------------------------
+# ---- max_drawdown -------------------------------------------------------------------
 class MaxDrawdownParams(RuntimeParams):
     """Drawdown from the equity peak in percent; the peak is the larger of the kernel's
     ``peak_equity`` and the highest equity this guard has seen."""
@@ -191,7 +191,7 @@ class MaxDrawdownParams(RuntimeParams):
 
 
 class MaxDrawdown:
-    name = "guard.max_drawdown"
+    name = "max_drawdown"
 
     def __init__(self, params: MaxDrawdownParams, *, currency: str = "USD") -> None:
         self.p = params
@@ -235,7 +235,7 @@ class MaxDrawdown:
         return self.latch(result, state)
 
 
-# ---- guard.error_rate ---------------------------------------------------------------------
+# ---- error_rate ---------------------------------------------------------------------
 class ErrorRateParams(RuntimeParams):
     """Share of broker calls that failed over the last ``window_s`` seconds, once at least
     ``min_calls`` calls were made, from the StateView's ``broker_calls`` /
@@ -248,7 +248,7 @@ class ErrorRateParams(RuntimeParams):
 
 
 class ErrorRate:
-    name = "guard.error_rate"
+    name = "error_rate"
 
     def __init__(self, params: ErrorRateParams) -> None:
         self.p = params
@@ -287,7 +287,7 @@ class ErrorRate:
         return self.latch(result, state)
 
 
-# ---- guard.volatility_breaker -------------------------------------------------------------
+# ---- volatility_breaker -------------------------------------------------------------
 class VolatilityParams(RuntimeParams):
     """Trips when a symbol's price moved more than ``pct`` percent within ``window_s``
     seconds: the largest move of the current price from the window's low or high.
@@ -300,7 +300,7 @@ class VolatilityParams(RuntimeParams):
 
 
 class VolatilityBreaker:
-    name = "guard.volatility_breaker"
+    name = "volatility_breaker"
 
     def __init__(self, params: VolatilityParams) -> None:
         self.p = params
@@ -347,7 +347,7 @@ class VolatilityBreaker:
         return self.latch(result, state)
 
 
-# ---- guard.consecutive_losses -------------------------------------------------------------
+# ---- consecutive_losses -------------------------------------------------------------
 class ConsecutiveLossesParams(RuntimeParams):
     """Trips after ``max_losses`` losing round trips in a row (net of fees; a trade that
     is not a loss resets the count), over the whole portfolio or per symbol. The count
@@ -362,7 +362,7 @@ class ConsecutiveLosses:
     """Watches ``state.closed_trades(symbol)`` grow; runtime guards run on every fill, so
     new round trips are seen in the order they closed."""
 
-    name = "guard.consecutive_losses"
+    name = "consecutive_losses"
 
     def __init__(self, params: ConsecutiveLossesParams) -> None:
         self.p = params

@@ -1,9 +1,9 @@
 """Guards for futures and perpetuals: distance to liquidation, leverage caps, initial margin.
 
-* ``guard.liquidation_buffer`` (runtime) warns as a derivative position nears its
+* ``liquidation_buffer`` (runtime) warns as a derivative position nears its
   liquidation price and asks the kernel to cut it (reduce-only) when it is close.
-* ``guard.derivative_leverage`` (pre-trade) caps the leverage of each product.
-* ``guard.margin_requirement`` (pre-trade) keeps the initial margin of every derivative
+* ``derivative_leverage`` (pre-trade) caps the leverage of each product.
+* ``margin_requirement`` (pre-trade) keeps the initial margin of every derivative
   position, after the order, within equity less a headroom, at the rates of the margin
   window the position will be held in.
 
@@ -154,7 +154,7 @@ def _maintenance_rate(product: Product, size: Decimal, *, overnight: bool) -> De
     return terms.initial_rate(sign, overnight=overnight) * terms.maintenance_fraction
 
 
-# ---- guard.liquidation_buffer -------------------------------------------------------------
+# ---- liquidation_buffer -------------------------------------------------------------
 class LiquidationBufferParams(Params):
     """Distance to liquidation as a fraction of the mark: WARN within ``warn_within``; within
     ``reduce_within`` cut ``reduce_fraction`` of the position (reduce-only market order);
@@ -209,7 +209,7 @@ class LiquidationBuffer:
     order working on the symbol, trading not halted): each such result is a new order.
     """
 
-    name = "guard.liquidation_buffer"
+    name = "liquidation_buffer"
 
     def __init__(self, params: LiquidationBufferParams) -> None:
         self.p = params
@@ -306,7 +306,7 @@ class LiquidationBuffer:
         return dataclasses.replace(result, reduce=cuts)
 
 
-# ---- guard.derivative_leverage ------------------------------------------------------------
+# ---- derivative_leverage ------------------------------------------------------------
 class DerivativeLeverageParams(PreTradeParams):
     """Leverage caps for futures and perpetuals: ``max_leverage`` for every product,
     ``per_product`` for named ones; the product's own maximum always applies too."""
@@ -321,7 +321,7 @@ class DerivativeLeverage(_DerivativeEntryGuard[DerivativeLeverageParams]):
     (working orders on the same side included; notional = contracts * contract size *
     price) over equity does; WARN near the cap; OK for spot products and exits."""
 
-    name = "guard.derivative_leverage"
+    name = "derivative_leverage"
 
     def cap(self, product: Product) -> tuple[Decimal, str]:
         """The cap for ``product`` and where it comes from, for messages."""
@@ -373,7 +373,7 @@ class DerivativeLeverage(_DerivativeEntryGuard[DerivativeLeverageParams]):
         )
 
 
-# ---- guard.margin_requirement -------------------------------------------------------------
+# ---- margin_requirement -------------------------------------------------------------
 class MarginRequirementParams(PreTradeParams):
     """Initial margin of every derivative position after the order at most ``equity * (1 -
     headroom)``. CFM overnight rates apply in the overnight and weekend windows and when the
@@ -398,7 +398,7 @@ class MarginRequirement(_DerivativeEntryGuard[MarginRequirementParams]):
     RECOVERABLE (blocks) above ``equity * (1 - headroom)``, WARN near it, OK for spot
     products and exits; blocks when a price or a product's margin terms are missing."""
 
-    name = "guard.margin_requirement"
+    name = "margin_requirement"
 
     def __init__(self, params: MarginRequirementParams) -> None:
         super().__init__(params)

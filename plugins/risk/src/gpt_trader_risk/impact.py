@@ -1,4 +1,4 @@
-"""``guard.impact_cost``: what taking liquidity for an order would cost, in bps of the price.
+"""``impact_cost``: what taking liquidity for an order would cost, in bps of the price.
 
 **With an order book** (``state.book``, see :mod:`gpt_trader_risk.book`) the guard walks it:
 the VWAP of the levels the order would take against the mid, half the spread included. A
@@ -98,7 +98,7 @@ class ImpactCostParams(PreTradeParams):
         if mode != "sim" or not blind:
             return []
         return [
-            f"guard.impact_cost cannot judge orders on {', '.join(blind)}: a sim run has no "
+            f"impact_cost cannot judge orders on {', '.join(blind)}: a sim run has no "
             f"order book and no daily_volume is set to estimate from; {self.unjudged}"
         ]
 
@@ -134,7 +134,7 @@ class ImpactCost(CheckExitsGuard[ImpactCostParams]):
     Runtime: samples prices for the estimate; reports once, at run start, what it cannot
     judge."""
 
-    name = "guard.impact_cost"
+    name = "impact_cost"
 
     def __init__(self, params: ImpactCostParams) -> None:
         super().__init__(params)

@@ -1,7 +1,7 @@
 """Entry point ``risk``: registers this distribution's guards and sizers.
 
 Every guard and sizer is its own named component, so a profile picks exactly the ones it
-wants (``[[guards]] use = "guard.daily_loss"``) and ``gpt-trader plugins list`` shows each.
+wants (``[[guards]] use = "daily_loss"``) and ``gpt-trader plugins list`` shows each.
 """
 
 from __future__ import annotations
@@ -55,129 +55,129 @@ Entry = tuple[str, Callable[[Any, BuildContext], Any], type[BaseModel], str]
 GUARDS: tuple[Entry, ...] = (
     # pre-trade
     (
-        "guard.max_order_size",
+        "max_order_size",
         _plain(pre.MaxOrderSize),
         pre.MaxOrderSizeParams,
         "pre-trade: block orders above max_size (base) or max_notional (quote)",
     ),
     (
-        "guard.max_position",
+        "max_position",
         _plain(pre.MaxPosition),
         pre.MaxPositionParams,
         "pre-trade: block orders that take a position above max_size (base units)",
     ),
     (
-        "guard.notional_caps",
+        "notional_caps",
         _plain(pre.NotionalCaps),
         pre.NotionalCapsParams,
         "pre-trade: per-symbol caps on position value, inline or from a risk file",
     ),
     (
-        "guard.leverage",
+        "leverage",
         _plain(pre.LeverageGuard),
         pre.LeverageParams,
         "pre-trade: gross position value over equity at most max_leverage (1 for spot)",
     ),
     (
-        "guard.impact_cost",
+        "impact_cost",
         _plain(impact.ImpactCost),
         impact.ImpactCostParams,
         "pre-trade: cost of taking liquidity in bps: the book walked, else a square-root "
         "estimate from daily_volume; says what it cannot judge",
     ),
     (
-        "guard.liquidity",
+        "liquidity",
         _plain(pre.LiquidityGuard),
         pre.LiquidityParams,
         "pre-trade: bid/ask spread in bps and optional depth (needs state.book; else WARN)",
     ),
     (
-        "guard.reduce_only",
+        "reduce_only",
         _plain(pre.ReduceOnlyGuard),
         pre.ReduceOnlyParams,
         "pre-trade: reduce-only orders must reduce; listed symbols accept exits only",
     ),
     (
-        "guard.product_limits",
+        "product_limits",
         _plain(pre.ProductLimits),
         pre.ProductLimitsParams,
         "pre-trade: the venue's size, increment, tick and min-notional limits",
     ),
     (
-        "guard.trading_window",
+        "trading_window",
         _plain(pre.TradingWindow),
         pre.TradingWindowParams,
         "pre-trade: entries only between start and end (UTC HH:MM); exits always",
     ),
     (
-        "guard.max_open_orders",
+        "max_open_orders",
         _plain(pre.MaxOpenOrders),
         pre.MaxOpenOrdersParams,
         "pre-trade: at most max_orders working orders (and per_symbol)",
     ),
     (
-        "guard.orders_per_minute",
+        "orders_per_minute",
         _plain(pre.OrdersPerMinute),
         pre.OrdersPerMinuteParams,
         "pre-trade: at most max_orders orders per window_s seconds",
     ),
     (
-        "guard.stale_data",
+        "stale_data",
         _plain(pre.StaleData),
         pre.StaleDataParams,
         "pre-trade + runtime: block entries on symbols whose data is older than max_age_s",
     ),
     (
-        "guard.exposure",
+        "exposure",
         _exposure,
         pre.ExposureParams,
         "pre-trade: gross, grouped and correlated exposure in percent of equity",
     ),
     (
-        "guard.derivative_leverage",
+        "derivative_leverage",
         _plain(dv.DerivativeLeverage),
         dv.DerivativeLeverageParams,
         "pre-trade: per-product leverage caps on futures and perpetuals (contracts valued)",
     ),
     (
-        "guard.margin_requirement",
+        "margin_requirement",
         _plain(dv.MarginRequirement),
         dv.MarginRequirementParams,
         "pre-trade: initial margin after the order within equity less headroom (CFM windows)",
     ),
     # runtime
     (
-        "guard.daily_loss",
+        "daily_loss",
         _daily_loss,
         rt.DailyLossParams,
         "runtime: loss since 00:00 UTC at the limit -> reduce-only",
     ),
     (
-        "guard.max_drawdown",
+        "max_drawdown",
         _max_drawdown,
         rt.MaxDrawdownParams,
         "runtime: drawdown from the equity peak at pct -> reduce-only",
     ),
     (
-        "guard.error_rate",
+        "error_rate",
         _plain(rt.ErrorRate),
         rt.ErrorRateParams,
         "runtime: broker error rate over window_s at max_rate -> halted",
     ),
     (
-        "guard.volatility_breaker",
+        "volatility_breaker",
         _plain(rt.VolatilityBreaker),
         rt.VolatilityParams,
         "runtime: a price move above pct within window_s -> reduce-only",
     ),
     (
-        "guard.consecutive_losses",
+        "consecutive_losses",
         _plain(rt.ConsecutiveLosses),
         rt.ConsecutiveLossesParams,
         "runtime: max_losses losing round trips in a row -> reduce-only",
     ),
     (
-        "guard.liquidation_buffer",
+        "liquidation_buffer",
         _plain(dv.LiquidationBuffer),
         dv.LiquidationBufferParams,
         "runtime: derivative positions near liquidation -> warn, then cut reduce-only",
@@ -186,19 +186,19 @@ GUARDS: tuple[Entry, ...] = (
 
 SIZERS: tuple[Entry, ...] = (
     (
-        "sizer.kelly",
+        "kelly",
         _plain(sz.KellySizer),
         sz.KellyParams,
         "fractional Kelly from closed round trips with a prior, capped at max_fraction",
     ),
     (
-        "sizer.atr",
+        "atr",
         _plain(sz.AtrSizer),
         sz.AtrParams,
         "equity * risk_pct / (atr_multiple * ATR), capped at max_fraction",
     ),
     (
-        "sizer.regime",
+        "regime",
         _plain(sz.RegimeSizer),
         sz.RegimeParams,
         "notional times a multiplier per market regime (as configured, else 'unknown')",

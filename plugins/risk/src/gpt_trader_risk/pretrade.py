@@ -4,7 +4,7 @@ A breach is RECOVERABLE: the order is blocked, the kernel's trading state is unt
 Guards that limit exposure never block an *exit* (an order that reduces a position without
 flipping it, the kernel's own definition): a risk limit must never trap a position. Guards
 about order mechanics (size, rate, book) let exits through by default as well
-(``check_exits = false``); ``guard.product_limits`` and ``guard.reduce_only`` check every
+(``check_exits = false``); ``product_limits`` and ``reduce_only`` check every
 order.
 """
 
@@ -64,7 +64,7 @@ def _worst(name: str, results: list[GuardResult]) -> GuardResult:
     return max(results, key=lambda r: r.severity)
 
 
-# ---- guard.max_order_size -----------------------------------------------------------------
+# ---- max_order_size -----------------------------------------------------------------
 class MaxOrderSizeParams(PreTradeParams):
     """``max_size`` in base units (one value, or per symbol with ``"*"`` as the default);
     ``max_notional`` in quote currency. At least one is required."""
@@ -84,7 +84,7 @@ class MaxOrderSizeParams(PreTradeParams):
 class MaxOrderSize(CheckExitsGuard[MaxOrderSizeParams]):
     """Blocks an order larger than ``max_size`` or worth more than ``max_notional``."""
 
-    name = "guard.max_order_size"
+    name = "max_order_size"
 
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
@@ -132,7 +132,7 @@ class MaxOrderSize(CheckExitsGuard[MaxOrderSizeParams]):
         return _worst(self.name, out)
 
 
-# ---- guard.max_position -------------------------------------------------------------------
+# ---- max_position -------------------------------------------------------------------
 class MaxPositionParams(PreTradeParams):
     """``max_size``: the largest absolute position in base units, one value or per symbol
     (``"*"`` is the default for symbols not listed). Working orders on the same side count
@@ -144,7 +144,7 @@ class MaxPositionParams(PreTradeParams):
 
 
 class MaxPosition(EntryGuard[MaxPositionParams]):
-    name = "guard.max_position"
+    name = "max_position"
 
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
@@ -173,7 +173,7 @@ class MaxPosition(EntryGuard[MaxPositionParams]):
         )
 
 
-# ---- guard.notional_caps ------------------------------------------------------------------
+# ---- notional_caps ------------------------------------------------------------------
 class NotionalCapsParams(PreTradeParams):
     """Per-symbol caps on a position's value in quote currency.
 
@@ -205,7 +205,7 @@ class NotionalCapsParams(PreTradeParams):
 
 
 class NotionalCaps(EntryGuard[NotionalCapsParams]):
-    name = "guard.notional_caps"
+    name = "notional_caps"
 
     def __init__(self, params: NotionalCapsParams) -> None:
         super().__init__(params)
@@ -245,7 +245,7 @@ class NotionalCaps(EntryGuard[NotionalCapsParams]):
         )
 
 
-# ---- guard.leverage -----------------------------------------------------------------------
+# ---- leverage -----------------------------------------------------------------------
 class LeverageParams(PreTradeParams):
     """Gross position value over equity after the order; also the order's own ``leverage``
     field. ``max_leverage`` wins over the risk file's; without either it is 1 (spot)."""
@@ -279,7 +279,7 @@ def position_value(state: StateView, symbol: str, size: Decimal) -> Decimal | No
 
 
 class LeverageGuard(EntryGuard[LeverageParams]):
-    name = "guard.leverage"
+    name = "leverage"
 
     def __init__(self, params: LeverageParams) -> None:
         super().__init__(params)
@@ -348,7 +348,7 @@ def _missing_book(name: str, policy: str, request: OrderRequest) -> GuardResult:
     )
 
 
-# ---- guard.liquidity ----------------------------------------------------------------------
+# ---- liquidity ----------------------------------------------------------------------
 class LiquidityParams(PreTradeParams):
     """Bid/ask spread in bps of the mid; optionally the quote value resting in the first
     ``levels`` levels of the side the order takes must be at least ``min_depth``."""
@@ -361,9 +361,9 @@ class LiquidityParams(PreTradeParams):
 
 
 class LiquidityGuard(CheckExitsGuard[LiquidityParams]):
-    """Limitation: reads the optional ``state.book`` like ``guard.impact_cost``."""
+    """Limitation: reads the optional ``state.book`` like ``impact_cost``."""
 
-    name = "guard.liquidity"
+    name = "liquidity"
 
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
@@ -408,7 +408,7 @@ class LiquidityGuard(CheckExitsGuard[LiquidityParams]):
         return _worst(self.name, out)
 
 
-# ---- guard.reduce_only --------------------------------------------------------------------
+# ---- reduce_only --------------------------------------------------------------------
 class ReduceOnlyParams(Params):
     """Orders marked ``reduce_only`` must reduce; ``symbols`` (``"*"`` for all) accept only
     orders that reduce (e.g. a market being delisted, or a wind-down profile)."""
@@ -417,7 +417,7 @@ class ReduceOnlyParams(Params):
 
 
 class ReduceOnlyGuard(EntryGuard[ReduceOnlyParams]):
-    name = "guard.reduce_only"
+    name = "reduce_only"
 
     def __init__(self, params: ReduceOnlyParams) -> None:
         super().__init__(params)
@@ -450,7 +450,7 @@ class ReduceOnlyGuard(EntryGuard[ReduceOnlyParams]):
         return GuardResult.passed(self.name)
 
 
-# ---- guard.product_limits -----------------------------------------------------------------
+# ---- product_limits -----------------------------------------------------------------
 class ProductLimitsParams(Params):
     """The venue's own limits (min/max size, increments, tick, min notional), checked
     before the venue sees the order. Applies to every order, exits included."""
@@ -459,7 +459,7 @@ class ProductLimitsParams(Params):
 
 
 class ProductLimits(ParamGuard[ProductLimitsParams]):
-    name = "guard.product_limits"
+    name = "product_limits"
 
     def check(self, request: OrderRequest, state: StateView) -> GuardResult:
         ctx = order_context(request)
@@ -507,7 +507,7 @@ class ProductLimits(ParamGuard[ProductLimitsParams]):
         return GuardResult.passed(self.name)
 
 
-# ---- guard.trading_window -----------------------------------------------------------------
+# ---- trading_window -----------------------------------------------------------------
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 _DAY_MIN = 24 * 60
 
@@ -549,7 +549,7 @@ class TradingWindowParams(Params):
 
 
 class TradingWindow(EntryGuard[TradingWindowParams]):
-    name = "guard.trading_window"
+    name = "trading_window"
 
     def __init__(self, params: TradingWindowParams) -> None:
         super().__init__(params)
@@ -580,7 +580,7 @@ class TradingWindow(EntryGuard[TradingWindowParams]):
         )
 
 
-# ---- guard.max_open_orders ----------------------------------------------------------------
+# ---- max_open_orders ----------------------------------------------------------------
 class MaxOpenOrdersParams(PreTradeParams):
     """At most ``max_orders`` working orders (this one included), ``per_symbol`` per symbol.
     Orders whose outcome is UNKNOWN count: they may be working at the venue."""
@@ -591,7 +591,7 @@ class MaxOpenOrdersParams(PreTradeParams):
 
 
 class MaxOpenOrders(CheckExitsGuard[MaxOpenOrdersParams]):
-    name = "guard.max_open_orders"
+    name = "max_open_orders"
 
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
@@ -628,7 +628,7 @@ class MaxOpenOrders(CheckExitsGuard[MaxOpenOrdersParams]):
         return _worst(self.name, out)
 
 
-# ---- guard.orders_per_minute --------------------------------------------------------------
+# ---- orders_per_minute --------------------------------------------------------------
 class OrdersPerMinuteParams(PreTradeParams):
     """At most ``max_orders`` orders in any ``window_s`` seconds (60 by default).
 
@@ -645,7 +645,7 @@ class OrdersPerMinuteParams(PreTradeParams):
 
 
 class OrdersPerMinute(CheckExitsGuard[OrdersPerMinuteParams]):
-    name = "guard.orders_per_minute"
+    name = "orders_per_minute"
 
     def __init__(self, params: OrdersPerMinuteParams) -> None:
         super().__init__(params)
@@ -677,7 +677,7 @@ class OrdersPerMinute(CheckExitsGuard[OrdersPerMinuteParams]):
         )
 
 
-# ---- guard.stale_data ---------------------------------------------------------------------
+# ---- stale_data ---------------------------------------------------------------------
 class StaleDataParams(Params):
     """Market data older than ``max_age_s`` blocks entries on that symbol. As a runtime
     guard it also reports (WARN) symbols going stale, and with ``halt_after_s`` moves the
@@ -703,7 +703,7 @@ class StaleDataParams(Params):
 
 
 class StaleData(CheckExitsGuard[StaleDataParams]):
-    name = "guard.stale_data"
+    name = "stale_data"
 
     def __init__(self, params: StaleDataParams) -> None:
         super().__init__(params)
@@ -784,7 +784,7 @@ class StaleData(CheckExitsGuard[StaleDataParams]):
         return self.latch(result, state)
 
 
-# ---- guard.exposure -----------------------------------------------------------------------
+# ---- exposure -----------------------------------------------------------------------
 class ExposureParams(PreTradeParams):
     """Portfolio exposure after the order, in percent of equity.
 
@@ -817,7 +817,7 @@ class ExposureParams(PreTradeParams):
 
 
 class ExposureGuard(EntryGuard[ExposureParams]):
-    name = "guard.exposure"
+    name = "exposure"
 
     def __init__(self, params: ExposureParams) -> None:
         super().__init__(params)
@@ -909,7 +909,7 @@ class ExposureGuard(EntryGuard[ExposureParams]):
 
 
 class CorrelatedExposureGuard(ExposureGuard):
-    """``guard.exposure`` with measured correlation: also a runtime guard, whose
+    """``exposure`` with measured correlation: also a runtime guard, whose
     ``evaluate`` only samples prices (it always returns OK)."""
 
     def __init__(self, params: ExposureParams) -> None:

@@ -47,7 +47,7 @@ def _cap(
     return max(ZERO, min(size, cap))
 
 
-# ---- sizer.kelly --------------------------------------------------------------------------
+# ---- kelly --------------------------------------------------------------------------
 class KellyParams(Params):
     """Fractional Kelly from the closed round trips (``state.closed_trades``).
 
@@ -93,7 +93,7 @@ def kelly_fraction(win_rate: Decimal, payoff: Decimal) -> Decimal:
 
 
 class KellySizer:
-    name = "sizer.kelly"
+    name = "kelly"
 
     def __init__(self, params: KellyParams) -> None:
         self.p = params
@@ -117,7 +117,7 @@ class KellySizer:
         return _cap(f * equity / price, equity, price, self.p.max_fraction, self.p.max_notional)
 
 
-# ---- sizer.atr ----------------------------------------------------------------------------
+# ---- atr ----------------------------------------------------------------------------
 class AtrParams(Params):
     """Risk budget over volatility: ``size = equity * risk_pct / 100 / (atr_multiple * ATR)``,
     capped so the position is worth at most ``max_fraction`` of equity (and ``max_notional``).
@@ -142,7 +142,7 @@ class AtrParams(Params):
 
 
 class AtrSizer:
-    name = "sizer.atr"
+    name = "atr"
 
     def __init__(self, params: AtrParams) -> None:
         self.p = params
@@ -188,7 +188,7 @@ class AtrSizer:
         return _cap(raw, equity, price, self.p.max_fraction, self.p.max_notional)
 
 
-# ---- sizer.regime -------------------------------------------------------------------------
+# ---- regime -------------------------------------------------------------------------
 class RegimeParams(Params):
     """``notional`` quote currency per entry times the multiplier of the symbol's regime.
 
@@ -205,7 +205,7 @@ class RegimeParams(Params):
 
 
 class RegimeSizer:
-    name = "sizer.regime"
+    name = "regime"
 
     def __init__(self, params: RegimeParams) -> None:
         self.p = params

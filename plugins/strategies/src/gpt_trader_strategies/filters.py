@@ -18,7 +18,7 @@ _ALLOWED = FilterResult(allowed=True)
 
 
 class HoursParams(Params):
-    """``filter.hours``: allow entries only in UTC hours ``[start, end)``.
+    """``hours``: allow entries only in UTC hours ``[start, end)``.
 
     ``start > end`` wraps midnight (``start=22, end=6`` is 22:00-06:00 UTC);
     ``start=0, end=24`` is the whole day.
@@ -40,7 +40,7 @@ class HoursParams(Params):
 class HoursFilter:
     """Allow LONG/SHORT decisions only when ``state.now`` falls in UTC hours [start, end)."""
 
-    name = "filter.hours"
+    name = "hours"
 
     def __init__(self, start: int = 0, end: int = 24) -> None:
         p = HoursParams(start=start, end=end)
@@ -72,7 +72,7 @@ class HoursFilter:
 
 
 class MinConfidenceParams(Params):
-    """``filter.min_confidence``: veto entries whose decision confidence is below ``min``."""
+    """``min_confidence``: veto entries whose decision confidence is below ``min``."""
 
     min: float = Field(0.5, ge=0, le=1, description="lowest confidence that may open a position")
 
@@ -80,7 +80,7 @@ class MinConfidenceParams(Params):
 class MinConfidence:
     """Allow LONG/SHORT decisions only with ``decision.confidence >= min``."""
 
-    name = "filter.min_confidence"
+    name = "min_confidence"
 
     def __init__(self, minimum: float = 0.5) -> None:
         self.min = MinConfidenceParams(min=minimum).min

@@ -159,14 +159,14 @@ def register_voters() -> Iterator[ComponentSpec]:
 @hookimpl
 def register_filters() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
-        "filter.hours",
+        "hours",
         Kind.FILTER,
         _hours,
         HoursParams,
         summary="allow entries only within UTC hours [start, end); exits always pass",
     )
     yield ComponentSpec(
-        "filter.min_confidence",
+        "min_confidence",
         Kind.FILTER,
         _min_confidence,
         MinConfidenceParams,
