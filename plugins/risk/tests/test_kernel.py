@@ -47,7 +47,7 @@ def test_a_raising_pre_trade_guard_fails_closed_in_the_guard_stack() -> None:
     assert result.severity is Severity.CRITICAL
     assert result.action is TradingState.HALTED
     assert "failing closed" in result.message
-    assert stack.metrics()["risk.guards.guard.max_position.critical_failures"] == 1
+    assert stack.metrics()["risk.guards.max_position.critical_failures"] == 1
 
 
 def test_a_raising_runtime_guard_fails_closed_in_the_guard_stack() -> None:
@@ -63,7 +63,7 @@ def test_a_recoverable_block_is_counted(state: FakeState) -> None:
     guard = build_guard("max_order_size", max_size="1")
     stack = GuardStack(pre_trade=[guard])
     stack.check(req(size="2"), state)
-    assert stack.metrics()["risk.guards.guard.max_order_size.recoverable_failures"] == 1
+    assert stack.metrics()["risk.guards.max_order_size.recoverable_failures"] == 1
 
 
 async def test_a_raising_guard_halts_the_kernel_and_sends_nothing() -> None:

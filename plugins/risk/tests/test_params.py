@@ -49,9 +49,11 @@ def test_every_component_is_registered_under_its_own_name() -> None:
     guards = set(reg.names(Kind.GUARD))
     assert guards == set(MINIMAL)
     assert {"kelly", "atr", "regime"} <= set(reg.names(Kind.SIZER))
-    for name, *_ in (*GUARDS, *SIZERS):
-        assert name == name.lower()
-        assert reg.get(Kind.GUARD if name.startswith("guard.") else Kind.SIZER, name).summary
+    for kind, table in ((Kind.GUARD, GUARDS), (Kind.SIZER, SIZERS)):
+        for name, *_ in table:
+            assert name == name.lower()
+            assert not name.startswith(f"{kind.value}.")
+            assert reg.get(kind, name).summary
 
 
 @pytest.mark.parametrize("name", sorted(MINIMAL))
