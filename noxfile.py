@@ -89,7 +89,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def types(session: nox.Session) -> None:
-    session.install("-e", "core", "mypy")
+    # gpt_trader.testing is a pytest plugin: its types come from pytest
+    session.install("-e", "core", "mypy", "pytest")
     session.run("mypy", "core/src")
 
 
