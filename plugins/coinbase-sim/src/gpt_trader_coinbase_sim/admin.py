@@ -26,6 +26,7 @@ from gpt_trader_coinbase_sim.keys import generate_key, load_public_key
 from gpt_trader_coinbase_sim.middleware import json_ok, read_json
 from gpt_trader_coinbase_sim.state import STATE
 from gpt_trader_coinbase_sim.wire import rfc3339
+from gpt_trader_coinbase_sim.ws import HUB
 
 LOG_TAIL = 1000
 
@@ -53,7 +54,7 @@ async def status(request: web.Request) -> web.Response:
     return json_ok(
         {
             "faults": state.faults.status(),
-            "ws_connections": len(state.hub.conns) if state.hub else 0,
+            "ws_connections": len(request.app[HUB].conns),
             "internal_errors": state.internal_errors,
             "products": list(state.products),
             "keys": state.keys.names(),
@@ -102,18 +103,16 @@ async def add_key(request: web.Request) -> web.Response:
 
 
 async def drop_ws(request: web.Request) -> web.Response:
-    state = request.app[STATE]
     body = await read_json(request)
     code = body.get("code") if isinstance(body, dict) else None
     n = 0
-    if state.hub is not None:
-        for conn in list(state.hub.conns):
-            n += 1
-            if code is None:
-                if conn.request.transport is not None:
-                    conn.request.transport.abort()
-            else:
-                await conn._close(int(code), b"admin")
+    for conn in list(request.app[HUB].conns):
+        n += 1
+        if code is None:
+            if conn.request.transport is not None:
+                conn.request.transport.abort()
+        else:
+            await conn._close(int(code), b"admin")
     return json_ok({"dropped": n})
 
 

@@ -16,17 +16,19 @@ from gpt_trader_coinbase_sim import (
 from gpt_trader_coinbase_sim.middleware import auth_mw, errors_mw, faults_mw
 from gpt_trader_coinbase_sim.persist import persist_mw
 from gpt_trader_coinbase_sim.state import STATE, SimState
+from gpt_trader_coinbase_sim.ws import HUB, Hub
 
 # Order bodies are tiny; anything bigger is a client bug or abuse.
 MAX_BODY = 1 << 20
 
 
-def build_app(state: SimState) -> web.Application:
+def build_app(state: SimState, hub: Hub) -> web.Application:
     app = web.Application(
         middlewares=[persist_mw, admin.admin_guard, errors_mw, faults_mw, auth_mw],
         client_max_size=MAX_BODY,
     )
     app[STATE] = state
+    app[HUB] = hub
     app.add_routes(rest_market.routes())
     app.add_routes(rest_orders.routes())
     app.add_routes(rest_account.routes())

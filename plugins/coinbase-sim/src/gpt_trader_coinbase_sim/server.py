@@ -123,6 +123,7 @@ class Simulator:
         self.config = config
         self.info: SimInfo | None = None
         self.state: SimState | None = None
+        self.hub: Hub | None = None
         self.api_key: ApiKey | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -163,7 +164,7 @@ class Simulator:
             ident=Identity.from_seed(cfg.seed),
             admin_token=secrets.token_urlsafe(24),
         )
-        state.hub = Hub(state, cfg.ws_timeouts)
+        state.hub = self.hub = Hub(state, cfg.ws_timeouts)
         prices: dict[str, Decimal] = {}
         if venue_file is not None:
             if saved is not None:
@@ -176,7 +177,7 @@ class Simulator:
         driver.backfill(cfg.history_minutes)
         self.state = state
 
-        runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=1.0)
+        runner = web.AppRunner(build_app(state, self.hub), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, cfg.host, cfg.port, ssl_context=tls.server_context())
         await site.start()
@@ -214,18 +215,16 @@ class Simulator:
         raise RuntimeError("simulator did not bind a socket")
 
     async def _heartbeats(self) -> None:
-        assert self.state is not None
-        assert self.state.hub is not None
+        assert self.hub is not None
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
-            self.state.hub.heartbeat()
+            self.hub.heartbeat()
 
     async def _ticker_batches(self) -> None:
-        assert self.state is not None
-        assert self.state.hub is not None
+        assert self.hub is not None
         while True:
             await asyncio.sleep(self.config.ticker_batch_s)
-            self.state.hub.ticker_batch()
+            self.hub.ticker_batch()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -236,8 +235,8 @@ class Simulator:
         self._tasks = []
         if self.state is not None:
             self.state.persist(always=True)
-        if self.state is not None and self.state.hub is not None:
-            await self.state.hub.close_all()
+        if self.hub is not None:
+            await self.hub.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

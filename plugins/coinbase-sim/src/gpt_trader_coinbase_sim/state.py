@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 from gpt_trader.domain import SETTLEMENT_TAG, Fill, Liquidity, Order, Product, Side
@@ -13,19 +13,33 @@ from gpt_trader.domain import SETTLEMENT_TAG, Fill, Liquidity, Order, Product, S
 from gpt_trader_coinbase_sim.auth import JwtVerifier
 from gpt_trader_coinbase_sim.faults import FaultInjector
 from gpt_trader_coinbase_sim.keys import KeyRing
-from gpt_trader_coinbase_sim.market import ProductMarket
+from gpt_trader_coinbase_sim.market import Print, ProductMarket
 from gpt_trader_coinbase_sim.ordermeta import OrderMetaStore
 from gpt_trader_coinbase_sim.shapes import Identity
 
 if TYPE_CHECKING:
     from gpt_trader_coinbase_sim.clock import SimClock
-    from gpt_trader_coinbase_sim.persist import VenueFile
     from gpt_trader_coinbase_sim.venue import Venue
-    from gpt_trader_coinbase_sim.ws import Hub
 
 log = logging.getLogger("gpt_trader_coinbase_sim")
 
 Levels = list[tuple[Decimal, Decimal]]
+
+
+class Subscribers(Protocol):
+    """Where the state pushes what changed: the WebSocket hub (``ws.Hub``)."""
+
+    def on_order(self, order: Order) -> None: ...
+
+    def market_step(
+        self, m: ProductMarket, prints: list[Print], *, refresh_book: bool = True
+    ) -> None: ...
+
+
+class Keeper(Protocol):
+    """Where the account is kept across restarts (``persist.VenueFile``)."""
+
+    def save(self, state: SimState, *, always: bool = False) -> None: ...
 
 
 @dataclass
@@ -37,8 +51,8 @@ class SimState:
     ident: Identity
     admin_token: str
     metas: OrderMetaStore = field(default_factory=OrderMetaStore)
-    hub: Hub | None = None
-    venue_file: VenueFile | None = None  # where the account is kept across restarts
+    hub: Subscribers | None = None
+    venue_file: Keeper | None = None  # where the account is kept across restarts
     port: int = 0
     internal_errors: int = 0
 

@@ -35,7 +35,7 @@ from gpt_trader_coinbase_sim.shapes import (
     ws_user_order,
 )
 from gpt_trader_coinbase_sim.shapes_derivatives import fcm_fields
-from gpt_trader_coinbase_sim.state import STATE, SimState, log
+from gpt_trader_coinbase_sim.state import SimState, log
 from gpt_trader_coinbase_sim.wire import go_time, rfc3339
 
 MARKET_CHANNELS = frozenset(
@@ -491,16 +491,15 @@ class Hub:
             await conn._close(code, b"server shutdown")
 
 
+HUB: web.AppKey[Hub] = web.AppKey("sim_hub", Hub)
+
+
 async def market_ws(request: web.Request) -> web.WebSocketResponse:
-    hub = request.app[STATE].hub
-    assert hub is not None
-    return await hub.serve(request, user_only=False)
+    return await request.app[HUB].serve(request, user_only=False)
 
 
 async def user_ws(request: web.Request) -> web.WebSocketResponse:
-    hub = request.app[STATE].hub
-    assert hub is not None
-    return await hub.serve(request, user_only=True)
+    return await request.app[HUB].serve(request, user_only=True)
 
 
 def routes() -> list[web.RouteDef]:
