@@ -22,6 +22,7 @@ from gpt_trader.control import apply_pending
 from gpt_trader.domain import MarginType, Product, TradingState
 from gpt_trader.domain.events import RunStarted, RunStopped
 from gpt_trader.engine.clock import SimClock, WallClock
+from gpt_trader.engine.execution import ExecutionPolicy
 from gpt_trader.engine.guards import DEFAULT_BUDGET_S, GuardStack
 from gpt_trader.engine.journal import MemoryJournal
 from gpt_trader.engine.kernel import Kernel, KernelParts
@@ -114,6 +115,10 @@ async def assemble(
     store = Store(state_dir / "gpt_trader.db", autocheckpoint=False) if durable else None
     opts = dict(options or {})
     opts.setdefault("replay", replay)
+    # [execution] settings a broker applies: adapters preview live submits, the simulated
+    # exchange fills limits on a touch.
+    opts.setdefault("preview", config.execution.preview)
+    opts.setdefault("fill_on_touch", config.execution.fill_on_touch)
     opts.setdefault("start_ts", 0 if replay else _minute_floor(time.time_ns()))
     if store is not None:
         last_market = store.events(types=["market"], limit=1, newest_first=True)
@@ -219,6 +224,14 @@ async def assemble(
             for symbol, h in config.run.adopt_holdings.items()
             if h.cost is not None
         },
+        execution=ExecutionPolicy(
+            entry=config.execution.entry,
+            offset_bps=config.execution.offset_bps,
+            timeout_s=config.execution.timeout_s,
+            reprice=config.execution.reprice,
+            max_reprices=config.execution.max_reprices,
+            on_partial=config.execution.on_partial,
+        ),
     )
     last = store.last_run() if store is not None else None
     return Runtime(

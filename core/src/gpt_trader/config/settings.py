@@ -9,6 +9,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gpt_trader.cli.durations import parse_duration
+from gpt_trader.errors import UserError
+
 
 class ComponentRef(BaseModel):
     """A component chosen by registered name; every other key is that component's param."""
@@ -79,6 +82,42 @@ class RunSection(BaseModel):
         return value
 
 
+class ExecutionSection(BaseModel):
+    """How the kernel enters a position (exits and guard cuts stay MARKET IOC).
+
+    ``entry``: ``market`` (IOC, the default), ``limit`` or ``post_only`` (GTC limits
+    ``offset_bps`` behind the near touch: a BUY at the best bid less the offset, a SELL at
+    the best ask plus it; the last price when no book is known). After ``timeout_s``
+    (seconds, or a duration like ``"5m"``) the unfilled rest is repriced (``edit`` in place
+    where the venue allows it, else ``cancel_replace``; ``market`` takes it at once), at
+    most ``max_reprices`` times, then cancelled. ``on_partial``: on a partial fill, ``keep``
+    the rest working or ``cancel`` it. ``fill_on_touch``: simulated limits fill when a bar
+    only touches them (by default it must trade through). ``preview``: the adapter previews
+    each live submit and turns its errors into typed rejections.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entry: Literal["market", "limit", "post_only"] = "market"
+    offset_bps: Decimal = Field(default=Decimal(0), ge=0)
+    timeout_s: float = Field(default=60.0, gt=0)
+    reprice: Literal["edit", "cancel_replace", "market"] = "cancel_replace"
+    max_reprices: int = Field(default=3, ge=0)
+    on_partial: Literal["keep", "cancel"] = "keep"
+    fill_on_touch: bool = False
+    preview: bool = False
+
+    @field_validator("timeout_s", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() and value.strip()[-1].isalpha():
+            try:
+                return parse_duration(value)
+            except UserError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
 class LoggingSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -107,6 +146,7 @@ class BotConfig(BaseSettings):
     guards: list[ComponentRef] = Field(default_factory=list)
     sinks: list[ComponentRef] = Field(default_factory=list)
     run: RunSection = Field(default_factory=RunSection)
+    execution: ExecutionSection = Field(default_factory=ExecutionSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
 
     @model_validator(mode="after")

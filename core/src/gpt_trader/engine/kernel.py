@@ -62,6 +62,7 @@ from gpt_trader.domain.events import (
 )
 from gpt_trader.domain.market import BookView, event_price, ts_to_iso
 from gpt_trader.engine.book import L2Book
+from gpt_trader.engine.execution import Entries, ExecutionPolicy
 from gpt_trader.engine.guards import GuardStack, blocks
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.engine.reconciler import Reconciler
@@ -113,6 +114,8 @@ class KernelParts:
     margin_type: MarginType | None = None
     # Spot holdings the user hands the bot (symbol -> (size, cost per unit)), adopted once.
     adopt_holdings: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    # How entries are placed ([execution]); the default is MARKET IOC.
+    execution: ExecutionPolicy = field(default_factory=ExecutionPolicy)
 
 
 class Kernel:
@@ -160,6 +163,8 @@ class Kernel:
         broker = parts.broker
         interval = broker.reconcile_interval_s if isinstance(broker, ReportingBroker) else None
         self.reconciler = Reconciler(self, interval)
+        self.entries = Entries(self, parts.execution)
+        self._limit_entries = parts.execution.limits
 
     # ---- StateView -------------------------------------------------------------------------
     @property
@@ -436,6 +441,8 @@ class Kernel:
             self._last_ts[symbol] = event.ts
         elif isinstance(event, Ticker):
             self._book(symbol).apply_ticker(event)
+        if self.entries.active:
+            await self.entries.tick()
         if self.parts.record_market:
             self.emit(MarketData(self.now, event))
         changed = False
@@ -463,6 +470,8 @@ class Kernel:
         self._last_price[symbol] = candle.close
         self._last_ts[symbol] = candle.close_ts
         self.ledger.mark(symbol, candle.close)
+        if self.entries.active:
+            await self.entries.tick()
         if self.parts.record_market:
             self.emit(MarketData(self.now, candle))
         if emitted:
@@ -510,7 +519,9 @@ class Kernel:
         target = decision.action
         if target is Action.SHORT and not self.parts.allow_short:
             target = Action.FLAT
-        if any(self.orders[cid].symbol == symbol for cid in self.working):
+        if any(self.orders[cid].symbol == symbol for cid in self.working) or (
+            self._limit_entries and self.entries.busy(symbol)
+        ):
             self.emit(DecisionMade(self.now, decision, "skipped", "an order is working"))
             return
         if target is Action.FLAT:
@@ -580,11 +591,15 @@ class Kernel:
         request = self._market_request(
             decision.symbol, side, size, reduce_only, ",".join(v.name for v in decision.votes)
         )
-        order = await self.submit(request)
+        if self._limit_entries and not reduce_only:
+            order = await self.entries.enter(request)
+        else:
+            order = await self.submit(request)
         if self._sinks:
             rejected = order is None or order.status is OrderStatus.REJECTED
             outcome = "rejected" if rejected else "ordered"
-            self.emit(DecisionMade(self.now, decision, outcome, request.client_order_id))
+            cid = request.client_order_id if order is None else order.client_order_id
+            self.emit(DecisionMade(self.now, decision, outcome, cid))
 
     def _market_request(
         self, symbol: str, side: Side, size: Decimal, reduce_only: bool, tag: str
@@ -716,6 +731,8 @@ class Kernel:
             self.working.discard(mine.client_order_id)
         if self._sinks:
             self.emit(OrderUpdated(self.now, mine.copy()))
+        if self._limit_entries:
+            self.entries.on_order(mine)
 
     def on_fill(self, fill: Fill) -> None:
         if fill.trade_id in self._seen_trades:
@@ -759,6 +776,8 @@ class Kernel:
     # ---- guards & state --------------------------------------------------------------------
     async def on_timer(self) -> None:
         await self.resolve_unknown()
+        if self.entries.active:
+            await self.entries.tick()
         await self.reconciler.tick()
         self.ledger.update_peak()
         self.run_runtime_guards()

@@ -126,7 +126,7 @@ class SimExchange:
     ``balances``: starting balances per currency, e.g. ``{"USD": Decimal(100_000)}``.
     ``maker_fee`` / ``taker_fee``: fee rates (defaults 0.0040 / 0.0060).
     ``market_fill``: ``"immediate"`` or ``"next_open"`` (see :mod:`gpt_trader.sim.matching`).
-    ``slippage_bps``, ``volume_participation``: passed to every engine.
+    ``slippage_bps``, ``volume_participation``, ``fill_on_touch``: passed to every engine.
     ``seed``: makes the order ids (uuid5 of the client_order_id in a seed-derived namespace);
     the same seed and the same calls give the same ids, fills and balances.
     ``derivatives``: collateral and settings of the derivative accounts (used when some
@@ -144,6 +144,7 @@ class SimExchange:
         market_fill: MarketFill = "immediate",
         slippage_bps: Decimal = ZERO,
         volume_participation: Decimal | None = None,
+        fill_on_touch: bool = False,
         seed: int = 0,
         id_prefix: str = "sim",
         derivatives: DerivativesConfig | None = None,
@@ -178,6 +179,7 @@ class SimExchange:
                 market_fill=market_fill,
                 slippage_bps=slippage_bps,
                 volume_participation=volume_participation,
+                fill_on_touch=fill_on_touch,
                 id_prefix=id_prefix,
                 id_namespace=self._namespace,
                 aliases=[a for a, b in self._aliases.items() if b == symbol],

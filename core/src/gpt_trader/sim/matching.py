@@ -51,14 +51,16 @@ Bar fill model (:meth:`on_bar`), for orders that existed at the bar's open
    taker; otherwise it rests.
 4. Resting limits: a BUY fills at the open (taker) when the bar opens below its limit;
    otherwise at its limit (maker) when ``low < limit``. A touch (``low == limit``) is not a
-   fill: the queue position is unknown, so the model is conservative. SELLs mirror this.
+   fill: the queue position is unknown, so the model is conservative (``fill_on_touch``
+   makes it one). SELLs mirror this. A ``post_only`` limit never takes liquidity: when the
+   bar opens through it, it fills at its limit, as maker.
 5. ``volume_participation`` (a fraction of the bar volume, per side, None = unlimited) caps
    limit and stop fills in the bar, producing partial fills; MARKET orders fill whole.
 6. GTD orders whose end time is within the bar expire after it.
 Fills at the open are stamped with the bar's open time, fills inside the bar with its close.
 
 Trades (:meth:`on_trade`): resting orders on the side opposite the taker fill at their own
-price (maker) when strictly better than the print, up to the printed size in priority
+price (maker) when strictly better than the print (or equal to it with ``fill_on_touch``), up to the printed size in priority
 order; then stops are checked against the print. Tickers update bid/ask/last and trigger
 stops. Book updates replace synthetic levels (consumed by takers until the next update).
 
@@ -156,6 +158,7 @@ class MatchingEngine:
         market_fill: MarketFill = "immediate",
         slippage_bps: Decimal = ZERO,
         volume_participation: Decimal | None = None,
+        fill_on_touch: bool = False,
         id_prefix: str = "sim",
         id_namespace: uuid.UUID = DEFAULT_NAMESPACE,
         aliases: Iterable[str] = (),
@@ -174,6 +177,7 @@ class MatchingEngine:
         self.market_fill: MarketFill = market_fill
         self.slippage_bps = slippage_bps
         self.volume_participation = volume_participation
+        self.fill_on_touch = fill_on_touch
         self._prefix = id_prefix
         self._namespace = id_namespace
         self._bids = BookSide(Side.BUY)
@@ -840,16 +844,20 @@ class MatchingEngine:
         o = entry.order
         limit = entry.limit
         book = self._side(o.side)
-        if book.better(limit, bar.open):  # the bar opened through the limit
+        if book.better(limit, bar.open) and not o.post_only:  # the bar opened through it
             price = self._clamp(self._slip(bar.open, o.side), limit, o.side)
             liquidity, ts = Liquidity.TAKER, bar.ts
-        elif book.better(limit, bar.low if o.side is Side.BUY else bar.high):
+        elif self._reaches(book, limit, bar.low if o.side is Side.BUY else bar.high):
             price, liquidity, ts = limit, Liquidity.MAKER, bar.close_ts
         else:
             return
         qty = self._allot(budget, o.side, o.remaining)
         if qty > 0:
             ups.append(self._fill(entry, price, qty, liquidity, ts))
+
+    def _reaches(self, book: BookSide, limit: Decimal, price: Decimal) -> bool:
+        """Does a market print at ``price`` fill a resting ``limit`` on ``book``'s side?"""
+        return book.better(limit, price) or (self.fill_on_touch and limit == price)
 
     def on_trade(self, trade: Trade) -> list[Update]:
         """Fill resting orders against a print, then check stops against its price."""
@@ -866,7 +874,7 @@ class MatchingEngine:
             left = trade.size
             for book in books:
                 for entry in book.entries:
-                    if left <= 0 or not book.better(entry.limit, trade.price):
+                    if left <= 0 or not self._reaches(book, entry.limit, trade.price):
                         break
                     if entry.order.created_ts > trade.ts:
                         continue

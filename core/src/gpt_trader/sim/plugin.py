@@ -152,6 +152,7 @@ def make_sim_broker(params: SimBrokerParams, ctx: BuildContext) -> SimBroker:
         market_fill=params.market_fill,
         slippage_bps=params.slippage_bps,
         volume_participation=params.volume_participation,
+        fill_on_touch=bool(ctx.options.get("fill_on_touch", False)),
         seed=ctx.seed,
         derivatives=DerivativesConfig(
             pools=pool_cash(products, params.futures_cash, params.perps_cash),

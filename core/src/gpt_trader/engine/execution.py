@@ -1,0 +1,292 @@
+"""Limit and post-only entries: pricing, timeouts, repricing, partial fills.
+
+An entry (a decision that opens a position) with ``[execution] entry = "limit"`` or
+``"post_only"`` goes to the venue as a GTC limit ``offset_bps`` behind the near touch (a
+BUY at the best bid less the offset, a SELL at the best ask plus it; the kernel's last
+price stands in for a side of the book it does not know). The price is on the product's
+tick, rounded away from the market. Exits and guard cuts stay MARKET IOC.
+
+After ``timeout_s`` on the kernel's clock (the bars' time in a backtest) the unfilled rest
+is repriced at most ``max_reprices`` times, then cancelled:
+
+- ``edit``: the venue's edit endpoint moves the price in place (the order keeps its client
+  order id, so an edit racing a fill leaves the filled part as the position); where the
+  venue refuses the edit for another reason than the order being over, cancel/replace.
+- ``cancel_replace``: cancel, and only once the venue confirms the order is over submit a
+  new limit for what is left (never two working orders for one decision);
+- ``market``: the same, with a MARKET IOC order for the rest.
+
+A post-only order the venue rejects because it would cross is repriced at once, one tick
+further from the touch each time, within ``max_reprices``. On a partial fill the filled
+part is the position; the rest keeps working (``on_partial = "keep"``) or is cancelled
+(``"cancel"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from gpt_trader.domain import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from gpt_trader.domain.events import OrderRejected, OrderUpdated
+from gpt_trader.errors import BrokerError
+
+if TYPE_CHECKING:
+    from gpt_trader.engine.kernel import Kernel
+
+log = logging.getLogger("gpt_trader.execution")
+NS = 1_000_000_000
+BPS = Decimal(10_000)
+# A venue's "post-only would cross" rejection: the core simulator's code, Coinbase's.
+WOULD_CROSS = frozenset({"POST_ONLY_WOULD_CROSS", "INVALID_LIMIT_PRICE_POST_ONLY"})
+
+
+@dataclass(frozen=True)
+class ExecutionPolicy:
+    """``[execution]`` as the kernel uses it (see :class:`gpt_trader.config.settings`)."""
+
+    entry: str = "market"
+    offset_bps: Decimal = Decimal(0)
+    timeout_s: float = 60.0
+    reprice: str = "cancel_replace"
+    max_reprices: int = 3
+    on_partial: str = "keep"
+
+    @property
+    def limits(self) -> bool:
+        return self.entry != "market"
+
+
+class Stage(Enum):
+    WORKING = "working"  # the current order rests at the venue
+    REPLACING = "replacing"  # cancel sent; the replacement waits for the venue's confirmation
+    READY = "ready"  # the previous order is over; the replacement goes at the next step
+    CLOSING = "closing"  # cancel sent; nothing follows
+
+
+@dataclass
+class Entry:
+    """One decision's entry: its orders follow each other, never overlap."""
+
+    symbol: str
+    side: Side
+    size: Decimal  # what the decision wanted in all
+    template: OrderRequest  # the first order; replacements copy its fields
+    client_order_id: str
+    placed_ts: int
+    stage: Stage = Stage.WORKING
+    reprices: int = 0
+    filled_before: Decimal = Decimal(0)  # by this entry's earlier (finished) orders
+    then_market: bool = False  # the replacement is a MARKET IOC order
+    cancel_rest: bool = False  # partly filled with on_partial = "cancel"
+
+
+class Entries:
+    """The working limit entries of one kernel, by symbol (one per symbol at most)."""
+
+    def __init__(self, kernel: Kernel, policy: ExecutionPolicy) -> None:
+        self.kernel = kernel
+        self.policy = policy
+        self._by_symbol: dict[str, Entry] = {}
+        self._by_order: dict[str, Entry] = {}
+
+    @property
+    def active(self) -> bool:
+        return bool(self._by_symbol)
+
+    def busy(self, symbol: str) -> bool:
+        """An entry on ``symbol`` is not over (its next order may not be placed yet)."""
+        return symbol in self._by_symbol
+
+    # ---- placing ---------------------------------------------------------------------------
+    async def enter(self, market: OrderRequest) -> Order | None:
+        """Place ``market`` (the kernel's MARKET IOC request) as a limit entry instead."""
+        price = self.price(market.symbol, market.side, None)
+        if price is None:
+            self.kernel.emit(
+                OrderRejected(self.kernel.now, market, "no price to set a limit from", "kernel")
+            )
+            return None
+        request = dataclasses.replace(
+            market,
+            order_type=OrderType.LIMIT,
+            limit_price=price,
+            time_in_force=TimeInForce.GTC,
+            post_only=self.policy.entry == "post_only",
+        )
+        entry = Entry(market.symbol, market.side, market.size, request, request.client_order_id, 0)
+        return await self._submit(entry, request)
+
+    async def _submit(self, entry: Entry, request: OrderRequest) -> Order | None:
+        """Submit one of ``entry``'s orders; a post-only cross is repriced at once."""
+        kernel = self.kernel
+        while True:
+            entry.client_order_id = request.client_order_id
+            entry.placed_ts = kernel.now
+            entry.stage = Stage.WORKING
+            self._track(entry)
+            # The kernel hands every update of the order to on_order (below), which ends
+            # the entry when the order is over.
+            order = await kernel.submit(request)
+            if order is None or order.status is OrderStatus.REJECTED:
+                self._forget(entry)
+                crossed = order is not None and order.reject_reason in WOULD_CROSS
+                if not crossed or entry.reprices >= self.policy.max_reprices:
+                    return order
+                entry.reprices += 1
+                request = self._next_request(entry, request.limit_price)
+                continue
+            return order
+
+    def _next_request(self, entry: Entry, after: Decimal | None) -> OrderRequest:
+        """The replacement for what ``entry`` still wants (a fresh client order id)."""
+        product = self.kernel.products[entry.symbol]
+        rest = product.quantize_size(entry.size - entry.filled_before)
+        cid = self.kernel.next_client_order_id()
+        if entry.then_market or self.policy.reprice == "market":
+            return dataclasses.replace(
+                entry.template,
+                client_order_id=cid,
+                size=rest,
+                order_type=OrderType.MARKET,
+                limit_price=None,
+                time_in_force=TimeInForce.IOC,
+                post_only=False,
+            )
+        price = self.price(entry.symbol, entry.side, after)
+        return dataclasses.replace(
+            entry.template,
+            client_order_id=cid,
+            size=rest,
+            limit_price=price if price is not None else entry.template.limit_price,
+        )
+
+    def price(self, symbol: str, side: Side, after: Decimal | None) -> Decimal | None:
+        """The limit for ``side``: the near touch less the offset, on the tick grid, away
+        from the market; a post-only never at the last price; ``after`` (a price the venue
+        refused as crossing) moves it one more tick away."""
+        kernel = self.kernel
+        product = kernel.products[symbol]
+        tick = product.price_increment
+        buy = side is Side.BUY
+        book = kernel.book(symbol)
+        levels = (book.bids if buy else book.asks) if book is not None else ()
+        touch = levels[0][0] if levels else None
+        if touch is None:
+            last = kernel.last_price(symbol)
+            if last is None:
+                return None
+            touch = last - tick if buy and self.policy.entry == "post_only" else last
+            if not buy and self.policy.entry == "post_only":
+                touch = last + tick
+        shift = touch * self.policy.offset_bps / BPS
+        raw = touch - shift if buy else touch + shift
+        price = product.quantize_price(raw, conservative_for=side.value)
+        if after is not None:
+            price = min(price, after - tick) if buy else max(price, after + tick)
+        return price if price > 0 else None
+
+    # ---- what the venue says -----------------------------------------------------------------
+    def on_order(self, order: Order) -> None:
+        """An update of one of the kernel's orders (the kernel's own record, updated)."""
+        entry = self._by_order.get(order.client_order_id)
+        if entry is None or entry.client_order_id != order.client_order_id:
+            return
+        if order.status.is_terminal:
+            self._finish_order(entry, order)
+        elif order.filled_size > 0 and self.policy.on_partial == "cancel":
+            entry.cancel_rest = True  # the next step cancels it (the kernel's loop may not wait)
+
+    def _finish_order(self, entry: Entry, order: Order) -> None:
+        entry.filled_before += order.filled_size
+        self._by_order.pop(order.client_order_id, None)
+        product = self.kernel.products[entry.symbol]
+        rest = product.quantize_size(entry.size - entry.filled_before)
+        if entry.stage is Stage.REPLACING and rest > 0 and not product.size_error(rest):
+            entry.stage = Stage.READY
+            return
+        self._by_symbol.pop(entry.symbol, None)
+
+    # ---- the clock ---------------------------------------------------------------------------
+    async def tick(self) -> None:
+        """Timeouts, confirmations and replacements due now (kernel timer and market events)."""
+        now = self.kernel.now
+        for entry in list(self._by_symbol.values()):
+            if entry.stage is Stage.READY:
+                await self._submit(entry, self._next_request(entry, None))
+            elif entry.stage is not Stage.WORKING:
+                await self._confirm(entry)
+            elif entry.cancel_rest:
+                await self._cancel(entry, Stage.CLOSING)
+            elif now - entry.placed_ts >= self.policy.timeout_s * NS:
+                await self._timed_out(entry)
+
+    async def _timed_out(self, entry: Entry) -> None:
+        order = self.kernel.orders[entry.client_order_id]
+        if order.status is OrderStatus.UNKNOWN:
+            return  # the kernel looks it up first; nothing is cancelled blind
+        if entry.reprices >= self.policy.max_reprices:
+            await self._cancel(entry, Stage.CLOSING)
+            return
+        entry.reprices += 1
+        entry.placed_ts = self.kernel.now
+        if self.policy.reprice == "edit" and await self._edit(entry, order):
+            return
+        entry.then_market = self.policy.reprice == "market"
+        await self._cancel(entry, Stage.REPLACING)
+        if entry.stage is Stage.READY:
+            await self._submit(entry, self._next_request(entry, None))
+
+    async def _edit(self, entry: Entry, order: Order) -> bool:
+        """Move the price in place; False when the venue refused (cancel/replace follows)."""
+        kernel = self.kernel
+        price = self.price(entry.symbol, entry.side, None)
+        if price is None or price == order.limit_price:
+            return True  # nothing better to ask for: the order keeps working as it is
+        try:
+            edited = await kernel.broker.edit(entry.client_order_id, size=None, price=price)
+        except BrokerError as exc:
+            current = kernel.orders[entry.client_order_id]
+            log.info("edit of %s refused: %s", entry.client_order_id, exc)
+            # Over already (filled or cancelled while the edit travelled): nothing to move.
+            return current.status.is_terminal
+        mine = kernel.orders[entry.client_order_id]
+        if edited.limit_price is not None and not mine.status.is_terminal:
+            mine.limit_price = edited.limit_price
+            mine.size = edited.size
+            mine.updated_ts = kernel.now
+            kernel.emit(OrderUpdated(kernel.now, mine.copy()))
+        kernel.on_order(edited)
+        return True
+
+    async def _cancel(self, entry: Entry, stage: Stage) -> None:
+        entry.stage = stage
+        try:
+            await self.kernel.broker.cancel([entry.client_order_id])
+        except BrokerError as exc:
+            log.info("cancel of %s failed: %s; asked again later", entry.client_order_id, exc)
+        await self._confirm(entry)
+
+    async def _confirm(self, entry: Entry) -> None:
+        """Ask the venue whether the order the entry waits on is over yet."""
+        if entry.stage is Stage.READY or entry.client_order_id not in self._by_order:
+            return
+        try:
+            venue = await self.kernel.broker.order(entry.client_order_id)
+        except BrokerError as exc:
+            log.info("lookup of %s failed: %s", entry.client_order_id, exc)
+            return
+        if venue is not None:
+            self.kernel.on_order(venue)
+
+    def _track(self, entry: Entry) -> None:
+        self._by_symbol[entry.symbol] = entry
+        self._by_order[entry.client_order_id] = entry
+
+    def _forget(self, entry: Entry) -> None:
+        self._by_order.pop(entry.client_order_id, None)
+        self._by_symbol.pop(entry.symbol, None)
