@@ -6,7 +6,8 @@ BUY at the best bid less the offset, a SELL at the best ask plus it; the kernel'
 price stands in for a side of the book it does not know). The price is on the product's
 tick, rounded away from the market. Exits and guard cuts stay MARKET IOC.
 
-After ``timeout_s`` on the kernel's clock (the bars' time in a backtest) the unfilled rest
+After ``timeout_s`` of market time (the time of the last market event the kernel saw for
+the product: a bar's close in a backtest, so the bar is matched first) the unfilled rest
 is repriced at most ``max_reprices`` times, then cancelled:
 
 - ``edit``: the venue's edit endpoint moves the price in place (the order keeps its client
@@ -126,7 +127,7 @@ class Entries:
         kernel = self.kernel
         while True:
             entry.client_order_id = request.client_order_id
-            entry.placed_ts = kernel.now
+            entry.placed_ts = self._market_now(entry.symbol)
             entry.stage = Stage.WORKING
             self._track(entry)
             # The kernel hands every update of the order to on_order (below), which ends
@@ -214,7 +215,6 @@ class Entries:
     # ---- the clock ---------------------------------------------------------------------------
     async def tick(self) -> None:
         """Timeouts, confirmations and replacements due now (kernel timer and market events)."""
-        now = self.kernel.now
         for entry in list(self._by_symbol.values()):
             if entry.stage is Stage.READY:
                 await self._submit(entry, self._next_request(entry, None))
@@ -222,7 +222,7 @@ class Entries:
                 await self._confirm(entry)
             elif entry.cancel_rest:
                 await self._cancel(entry, Stage.CLOSING)
-            elif now - entry.placed_ts >= self.policy.timeout_s * NS:
+            elif self._market_now(entry.symbol) - entry.placed_ts >= self.policy.timeout_s * NS:
                 await self._timed_out(entry)
 
     async def _timed_out(self, entry: Entry) -> None:
@@ -233,7 +233,7 @@ class Entries:
             await self._cancel(entry, Stage.CLOSING)
             return
         entry.reprices += 1
-        entry.placed_ts = self.kernel.now
+        entry.placed_ts = self._market_now(entry.symbol)
         if self.policy.reprice == "edit" and await self._edit(entry, order):
             return
         entry.then_market = self.policy.reprice == "market"
@@ -282,6 +282,12 @@ class Entries:
             return
         if venue is not None:
             self.kernel.on_order(venue)
+
+    def _market_now(self, symbol: str) -> int:
+        """The market's time, not the clock's: a replay advances the clock to a bar's close
+        before the bar reaches the venue, and that bar may fill the order."""
+        seen = self.kernel.last_market_ts(symbol)
+        return self.kernel.now if seen is None else seen
 
     def _track(self, entry: Entry) -> None:
         self._by_symbol[entry.symbol] = entry

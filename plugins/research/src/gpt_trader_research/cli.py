@@ -72,6 +72,7 @@ def backtest_spec(
     volume_cap: str | None,
     leverage: str | None = None,
     margin_type: str | None = None,
+    entry: str | None = None,
 ) -> Any:
     from gpt_trader_research.engine import BacktestSpec
     from gpt_trader_research.specs import parse_component
@@ -99,6 +100,7 @@ def backtest_spec(
         volume_participation=cap,
         leverage=_dec("--leverage", leverage, minimum=Decimal(1)),
         margin_type=None if margin_type is None else margin_type.upper(),
+        entry=parse_component(entry, "entry") if entry else None,
     )
 
 
@@ -165,6 +167,15 @@ def _register_backtest(app: typer.Typer) -> None:
                 "--volume-cap", help="Max share of a bar's volume one order may take (0-1]."
             ),
         ] = None,
+        entry: Annotated[
+            str | None,
+            typer.Option(
+                "--entry",
+                help="market (default), limit or post_only[:offset_bps=5,timeout=5m,"
+                "reprice=cancel_replace|edit|market,max_reprices=3,fill_on_touch=true]: "
+                "the [execution] section.",
+            ),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
         report: Annotated[
             Path | None, typer.Option("--report", help="Write an HTML report (plotly) here.")
@@ -202,6 +213,7 @@ def _register_backtest(app: typer.Typer) -> None:
             volume_cap,
             leverage,
             margin_type,
+            entry,
         )
         if png is not None and png.suffix.lower() != ".png":
             raise UserError(f"--png {png}: the file name must end in .png")

@@ -77,6 +77,36 @@ class BacktestSpec:
     volume_participation: Decimal | None = None
     leverage: Decimal | None = None
     margin_type: str | None = None
+    # ``--entry MODE[:key=value,...]``: the [execution] section (entry mode and its params)
+    entry: ComponentArg | None = None
+
+
+# ``--entry`` params and the [execution] keys they set (``timeout=5m`` is a duration).
+ENTRY_KEYS = {
+    "offset_bps": "offset_bps",
+    "timeout": "timeout_s",
+    "timeout_s": "timeout_s",
+    "reprice": "reprice",
+    "max_reprices": "max_reprices",
+    "on_partial": "on_partial",
+    "fill_on_touch": "fill_on_touch",
+}
+
+
+def execution_section(spec: BacktestSpec, base: BotConfig | None) -> dict[str, Any]:
+    """The profile's [execution] (if any), with ``--entry`` over it."""
+    section = base.execution.model_dump(mode="json") if base is not None else {}
+    if spec.entry is None:
+        return section
+    section["entry"] = spec.entry.name
+    for key, value in spec.entry.params.items():
+        if key not in ENTRY_KEYS:
+            raise UserError(
+                f"--entry {spec.entry.label()}: unknown parameter {key!r} "
+                f"(use {', '.join(ENTRY_KEYS)})"
+            )
+        section[ENTRY_KEYS[key]] = value
+    return section
 
 
 class BarsFeed:
@@ -242,6 +272,7 @@ def build_config(spec: BacktestSpec, pm: PluginManager | None = None) -> BotConf
             "leverage": None if leverage is None else str(leverage),
             "margin_type": margin_type,
         },
+        "execution": execution_section(spec, base),
         "logging": {"level": "WARNING"},
     }
     try:
