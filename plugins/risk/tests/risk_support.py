@@ -41,6 +41,7 @@ from gpt_trader.domain import (
 from gpt_trader.domain.events import Event
 from gpt_trader.domain.market import NS, datetime_to_ts
 from gpt_trader.engine.clock import SimClock
+from gpt_trader.engine.execution import ExecutionPolicy
 from gpt_trader.engine.guards import GuardStack
 from gpt_trader.engine.journal import MemoryJournal
 from gpt_trader.engine.kernel import Kernel, KernelParts
@@ -442,6 +443,7 @@ class Harness:
         cash: str = "10000",
         sizer: Any = None,
         prefer_sim: bool = True,
+        execution: ExecutionPolicy | None = None,
     ) -> None:
         self.products = {s: product(s) for s in symbols}
         self.clock = SimClock(T0)
@@ -477,6 +479,7 @@ class Harness:
             clock=self.clock,
             guards=GuardStack(pre, runtime, budget_s=5.0),
             sinks=[self.sink],
+            execution=execution or ExecutionPolicy(),
         )
         self.kernel = Kernel(self.parts)
         self.operator_steps: set[int] = set()

@@ -12,6 +12,7 @@ import pytest
 from gpt_trader.domain import Action, Severity, Side, TradingState
 from gpt_trader.domain.events import DecisionMade, GuardTripped, OrderRejected, TradingStateChanged
 from gpt_trader.domain.market import NS
+from gpt_trader.engine.execution import ExecutionPolicy
 from gpt_trader.engine.guards import GuardStack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -401,3 +402,50 @@ def test_after_a_trip_only_exits_reach_the_broker(path: list[int], size: D) -> N
         assert all(reduces(r) for r in h.broker.received[tripped_at:])
     if h.kernel.trading_state is not TradingState.ACTIVE:
         assert all(not e.operator for e in h.sink.of(TradingStateChanged))
+
+
+# ---- resting limit entries count -----------------------------------------------------------
+
+
+async def resting_btc_entry(guards: list[tuple[str, dict[str, Any]]]) -> Harness:
+    """A BTC-USD limit entry rests (1% under the last price); then ETH-USD wants in."""
+    policy = ExecutionPolicy(entry="limit", offset_bps=D(100), timeout_s=3600.0)
+    h = Harness(guards, execution=policy)
+    await h.start()
+    await h.price("ETH-USD", "50")
+    h.voter.want["BTC-USD"] = Action.LONG
+    await h.price("BTC-USD", "100")
+    (working,) = h.kernel.open_orders
+    assert (working.symbol, working.limit_price, working.remaining) == ("BTC-USD", D(99), D(10))
+    assert h.position("BTC-USD") == 0
+    h.voter.want["ETH-USD"] = Action.LONG
+    await h.price("ETH-USD", "50")
+    return h
+
+
+async def test_exposure_counts_a_resting_entry_on_another_symbol() -> None:
+    # 1000 notional per entry, 10% of the 10000 equity each: the second makes 20%
+    h = await resting_btc_entry([("exposure", {"max_gross_pct": "15"})])
+    rejected = h.sink.of(OrderRejected)[-1]
+    assert rejected.source == "guard:exposure"
+    assert rejected.request.symbol == "ETH-USD"
+    assert "gross exposure" in rejected.reason
+    assert h.position("ETH-USD") == 0
+
+
+async def test_max_open_orders_counts_a_resting_entry() -> None:
+    h = await resting_btc_entry([("max_open_orders", {"max_orders": "1"})])
+    rejected = h.sink.of(OrderRejected)[-1]
+    assert rejected.source == "guard:max_open_orders"
+    assert rejected.request.symbol == "ETH-USD"
+    assert len(h.kernel.open_orders) == 1
+
+
+async def test_without_the_resting_entry_both_guards_pass() -> None:
+    h = Harness([("exposure", {"max_gross_pct": "15"}), ("max_open_orders", {"max_orders": "1"})])
+    await h.start()
+    await h.price("ETH-USD", "50")
+    h.voter.want["ETH-USD"] = Action.LONG
+    await h.price("ETH-USD", "50")
+    assert h.position("ETH-USD") == 20
+    assert not h.sink.of(OrderRejected)

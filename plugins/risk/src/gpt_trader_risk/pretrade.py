@@ -830,6 +830,15 @@ class ExposureGuard(EntryGuard[ExposureParams]):
         """Absolute value of every position after the order, or why it cannot be known."""
         _, _, projected = projected_position(request, state)
         sizes = {s: p.size for s, p in state.positions.items() if p.size != 0}
+        # Working orders elsewhere that would add exposure (resting limit entries) count as
+        # filled: the worst case. The order's own symbol is in ``projected`` already.
+        for order in state.open_orders:
+            if order.symbol == request.symbol:
+                continue
+            held = sizes.get(order.symbol, ZERO)
+            rest = order.remaining if order.side is Side.BUY else -order.remaining
+            if held == 0 or (held > 0) == (rest > 0):
+                sizes[order.symbol] = held + rest
         sizes[request.symbol] = projected
         out: dict[str, Decimal] = {}
         for symbol, size in sizes.items():
