@@ -424,3 +424,44 @@ async def test_an_edit_racing_a_partial_fill_moves_only_the_rest(tmp_path: Path)
     assert run.position == D("0.2")
     assert run.kernel.entries.busy(BTC)
     assert run.watch.most_working == 1
+
+
+# ---- bad [execution] input: one line, exit 2, nothing placed --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "needle"),
+    [
+        ('entry = "limit"\noffset_bps = -5', "execution.offset_bps"),
+        ('entry = "limit"\ntimeout_s = 0', "execution.timeout_s"),
+        ('entry = "post_only"\ntimeout_s = "-5m"', "execution.timeout_s"),
+        ('entry = "iceberg"', "execution.entry"),
+        ('entry = "limit"\nreprice = "twap"', "execution.reprice"),
+    ],
+)
+@pytest.mark.parametrize("command", ["config show", "run"])
+def test_bad_execution_settings_are_one_line_and_exit_2(
+    tmp_path: Path, lines: str, needle: str, command: str
+) -> None:
+    import subprocess
+    import sys
+
+    profile = tmp_path / "bad.toml"
+    profile.write_text(
+        f'[profile]\nname = "bad"\n[feed]\nuse = "synthetic"\npace_s = 0\n[execution]\n{lines}\n'
+    )
+    state = tmp_path / "state"
+    args = [*command.split(), "--profile", str(profile)]
+    if command == "run":
+        args += ["--state-dir", str(state), "--for", "1s"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "gpt_trader", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert needle in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (state / "gpt_trader.db").exists()  # nothing recorded, nothing placed
