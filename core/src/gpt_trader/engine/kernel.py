@@ -441,7 +441,7 @@ class Kernel:
             self._last_ts[symbol] = event.ts
         elif isinstance(event, Ticker):
             self._book(symbol).apply_ticker(event)
-        if self.entries.active:
+        if self._limit_entries and self.entries.active:
             await self.entries.tick()
         if self.parts.record_market:
             self.emit(MarketData(self.now, event))
@@ -470,7 +470,7 @@ class Kernel:
         self._last_price[symbol] = candle.close
         self._last_ts[symbol] = candle.close_ts
         self.ledger.mark(symbol, candle.close)
-        if self.entries.active:
+        if self._limit_entries and self.entries.active:
             await self.entries.tick()
         if self.parts.record_market:
             self.emit(MarketData(self.now, candle))
@@ -776,7 +776,7 @@ class Kernel:
     # ---- guards & state --------------------------------------------------------------------
     async def on_timer(self) -> None:
         await self.resolve_unknown()
-        if self.entries.active:
+        if self._limit_entries and self.entries.active:
             await self.entries.tick()
         await self.reconciler.tick()
         self.ledger.update_peak()
