@@ -465,3 +465,37 @@ def test_bad_execution_settings_are_one_line_and_exit_2(
     assert needle in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (state / "gpt_trader.db").exists()  # nothing recorded, nothing placed
+
+
+async def test_the_profile_reaches_the_kernel_and_the_brokers(
+    tmp_path: Path, plugin_manager: Any
+) -> None:
+    from gpt_trader.app import assemble
+    from gpt_trader.config import BotConfig
+
+    config = BotConfig(
+        profile={"name": "entries", "universe": [BTC]},
+        voter={"use": "consensus"},
+        broker={"use": "sim", "persist": False},
+        feed={"use": "synthetic", "pace_s": 0},
+        execution={
+            "entry": "post_only",
+            "offset_bps": "2.5",
+            "timeout_s": "90s",
+            "reprice": "edit",
+            "max_reprices": 1,
+            "fill_on_touch": True,
+            "preview": True,
+        },
+    )
+    runtime = await assemble(config, plugin_manager, tmp_path / "state", durable=False)
+    try:
+        assert runtime.kernel.parts.execution == ExecutionPolicy(
+            entry="post_only", offset_bps=D("2.5"), timeout_s=90.0, reprice="edit", max_reprices=1
+        )
+        # what brokers read from BuildContext.options: the adapter previews, the sim touches
+        assert runtime.extra["options"]["preview"] is True
+        exchange = runtime.kernel.broker.exchange  # type: ignore[attr-defined]
+        assert exchange.engine(BTC).fill_on_touch is True
+    finally:
+        await runtime.kernel.broker.stop()
