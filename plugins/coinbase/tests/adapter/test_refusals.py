@@ -31,9 +31,14 @@ def spot_broker(sim, tmp_path: Path, *, preview: bool):
     return make_spot_broker(params, ctx)
 
 
-def limit(size: str, price: Decimal) -> OrderRequest:
+async def best_bid(broker) -> Decimal:
+    book = await broker.rest.product_book("BTC-USD", 1)
+    return D(book["pricebook"]["bids"][0]["price"])
+
+
+def limit(size: str, price: Decimal, client_order_id: str = "") -> OrderRequest:
     return OrderRequest(
-        uuid.uuid4().hex,
+        client_order_id or uuid.uuid4().hex,
         "BTC-USD",
         Side.BUY,
         D(size),
@@ -47,7 +52,7 @@ async def test_a_refused_preview_sends_nothing(sims, tmp_path):
     sim = sims(balances={"USD": D("1000")})
     broker = spot_broker(sim, tmp_path, preview=True)
     try:
-        bid = D((await broker.rest.product_book("BTC-USD", 1))["pricebook"]["bids"][0]["price"])
+        bid = await best_bid(broker)
         low = (bid * D("0.9")).quantize(D("0.01"))
         cases = {
             RejectReason.INSUFFICIENT_FUNDS: limit("1", low),  # ~60k USD against 1000
@@ -74,7 +79,7 @@ async def test_without_preview_the_venue_refuses_with_the_same_reason(sims, tmp_
     sim = sims(balances={"USD": D("1000")})
     broker = spot_broker(sim, tmp_path, preview=False)
     try:
-        bid = D((await broker.rest.product_book("BTC-USD", 1))["pricebook"]["bids"][0]["price"])
+        bid = await best_bid(broker)
         request = limit("1", (bid * D("0.9")).quantize(D("0.01")))
         order = await broker.submit(request)
         assert order.status is OrderStatus.REJECTED
@@ -85,11 +90,40 @@ async def test_without_preview_the_venue_refuses_with_the_same_reason(sims, tmp_
         await broker.stop()
 
 
+async def test_a_bot_with_preview_stores_the_typed_reason_and_sends_nothing(sims, cbt, tmp_path):
+    from gpt_trader.app import assemble, finish, start
+    from gpt_trader.store import Store
+
+    sim = sims(balances={"USD": D("1000")})
+    config = cbt.bot_config(sim, universe=("BTC-USD",))
+    config.signals.clear()
+    runtime = await assemble(config, cbt.bot_plugins(), tmp_path / "bot", options={"preview": True})
+    try:
+        await start(runtime)
+        kernel = runtime.kernel
+        bid = await best_bid(kernel.broker)
+        low = (bid * D("0.9")).quantize(D("0.01"))
+        request = limit("1", low, kernel.next_client_order_id())
+        order = await kernel.submit(request)
+    finally:
+        await finish(runtime, "test")
+    assert order is not None
+    assert order.status is OrderStatus.REJECTED
+    assert order.reject_reason is RejectReason.INSUFFICIENT_FUNDS
+    assert sim.state.venue.order_by_client_id(request.client_order_id) is None  # never sent
+    store = Store(tmp_path / "bot" / "gpt_trader.db", create=False)
+    try:
+        (stored,) = store.orders()
+    finally:
+        store.close()
+    assert (stored.status, stored.reject_reason) == (OrderStatus.REJECTED, "INSUFFICIENT_FUNDS")
+
+
 async def test_an_edit_of_a_bracket_is_refused_with_a_typed_reason(sims, tmp_path):
     sim = sims(balances={"USD": D("1000"), "BTC": D("1")})
     broker = spot_broker(sim, tmp_path, preview=False)
     try:
-        bid = D((await broker.rest.product_book("BTC-USD", 1))["pricebook"]["bids"][0]["price"])
+        bid = await best_bid(broker)
         bracket = OrderRequest(
             uuid.uuid4().hex,
             "BTC-USD",
