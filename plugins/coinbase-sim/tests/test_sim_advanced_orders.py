@@ -8,6 +8,8 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from coinbase.rest import RESTClient
+
 CENT = Decimal("0.01")
 
 
@@ -87,3 +89,21 @@ def test_a_stop_limit_rests_untriggered_and_refuses_an_edit(rest):
         ).order.order_configuration.stop_limit_stop_limit_gtc.base_size == ("0.0001")
     finally:
         rest.cancel_orders([oid])
+
+
+def test_a_bracket_beyond_the_position_is_refused_as_coinbase_names_it(make_sim, monkeypatch):
+    sim = make_sim(balances={"USD": Decimal("1000")})  # cash, no BTC: nothing to protect
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sim.info.cert_file)
+    rest = RESTClient(key_file=sim.info.key_file, base_url=sim.info.rest_base_url)
+    bid = _bid(rest)
+    take, stop = (
+        str((bid * Decimal("1.3")).quantize(CENT)),
+        str((bid * Decimal("0.7")).quantize(CENT)),
+    )
+    reason = "PREVIEW_BRACKET_ORDER_SIZE_EXCEEDS_POSITION"
+    preview = rest.preview_trigger_bracket_order_gtc_sell("BTC-USD", "0.001", take, stop)
+    assert preview.errs == [reason]
+    placed = rest.trigger_bracket_order_gtc_sell(cid(), "BTC-USD", "0.001", take, stop)
+    assert placed.success is False
+    assert placed.error_response["preview_failure_reason"] == reason
+    assert sim.state.venue.orders()[0].status.value == "REJECTED"

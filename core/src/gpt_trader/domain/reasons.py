@@ -53,6 +53,7 @@ class RejectReason(StrEnum):
     EDIT_UNCHANGED = "EDIT_UNCHANGED"
     EDIT_INSUFFICIENT_FUNDS = "EDIT_INSUFFICIENT_FUNDS"
     # venue-side refusals the simulated exchange never gives
+    EXCEEDS_POSITION = "EXCEEDS_POSITION"  # an exit (a bracket) larger than the position
     PRICE_TOO_FAR = "PRICE_TOO_FAR"
     ORDER_ENTRY_DISABLED = "ORDER_ENTRY_DISABLED"
     INVALID_REQUEST = "INVALID_REQUEST"

@@ -52,13 +52,18 @@ WIRE: dict[str, str] = {
 }
 UNKNOWN_CANCEL_ORDER = "UNKNOWN_CANCEL_ORDER"
 PERPS_INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+BRACKET_EXCEEDS_POSITION = "PREVIEW_BRACKET_ORDER_SIZE_EXCEEDS_POSITION"
 
 
-def wire_reason(reason: str, pool: str | None = None) -> str:
+def wire_reason(reason: str, pool: str | None = None, *, bracket: bool = False) -> str:
     """Coinbase's string for a core reason; ``pool`` is the derivative product's (the
-    margin shortfall is named by account). A string that is no core reason passes as is."""
+    margin shortfall is named by account), ``bracket`` says the order is one: an exit, so
+    too little to sell is a size beyond the position (coinbase-api.md §3.5). A string that
+    is no core reason passes as is."""
     if reason == RejectReason.INSUFFICIENT_MARGIN and pool == INTX:
         return PERPS_INSUFFICIENT_FUNDS
+    if reason == RejectReason.INSUFFICIENT_FUNDS and bracket:
+        return BRACKET_EXCEEDS_POSITION
     return WIRE.get(reason, reason)
 
 

@@ -227,7 +227,11 @@ class Venue:
         if not order.reject_reason:
             return order
         wired = order.copy()
-        wired.reject_reason = wire_reason(order.reject_reason, self.pool_of(order.symbol))
+        wired.reject_reason = wire_reason(
+            order.reject_reason,
+            self.pool_of(order.symbol),
+            bracket=order.order_type is OrderType.BRACKET,
+        )
         return wired
 
     def intraday_setting(self) -> IntradaySetting:
@@ -326,7 +330,9 @@ class Venue:
             slippage = abs(price - touch) / touch
         rejection = None
         if reason:
-            rejection = rejection_for(wire_reason(reason, self.pool_of(request.symbol)))
+            bracket = request.order_type is OrderType.BRACKET
+            wired = wire_reason(reason, self.pool_of(request.symbol), bracket=bracket)
+            rejection = rejection_for(wired)
         return Estimate(quote, commission, slippage, rejection)
 
     def cancel(self, order_id: str) -> str:
