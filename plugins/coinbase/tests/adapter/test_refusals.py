@@ -86,6 +86,12 @@ async def test_without_preview_the_venue_refuses_with_the_same_reason(sims, tmp_
         assert order.reject_reason is RejectReason.INSUFFICIENT_FUNDS
         assert broker.stats.previews == 0
         assert broker.stats.create_calls == {request.client_order_id: 1}
+        nowhere = OrderRequest(uuid.uuid4().hex, "NOPE-USD", Side.BUY, D("0.001"))
+        refused = await broker.submit(nowhere)  # the gateway's 400: no such product
+        assert (refused.status, refused.reject_reason) == (
+            OrderStatus.REJECTED,
+            RejectReason.INVALID_REQUEST,
+        )
     finally:
         await broker.stop()
 

@@ -73,7 +73,10 @@ class OrderCalls(Following):
             return order
         except RestError as exc:
             # Certainly not placed (refused with a 4xx, or never reached the venue).
-            return self._refused(request, now, RejectReason.INVALID_REQUEST, str(exc))
+            # A 400 is the gateway refusing the request itself; anything else (401, 403, a
+            # connection never made) says nothing about the order.
+            why = RejectReason.INVALID_REQUEST if exc.status == 400 else RejectReason.UNKNOWN
+            return self._refused(request, now, why, str(exc))
         if not reply.get("success"):
             return self._refused(request, now, *rejection_reason(reply))
         sr = reply.get("success_response") or {}
