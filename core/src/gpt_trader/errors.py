@@ -1,5 +1,7 @@
 """Errors that reach the user as one readable line (the CLI exits 2 on them)."""
 
+from gpt_trader.domain.reasons import RejectReason
+
 
 class UserError(Exception):
     """Bad input from the user: a profile, a config value, a file. Shown as one line, exit 2."""
@@ -19,6 +21,15 @@ class ComponentClash(UserError):
 
 class BrokerError(Exception):
     """A broker call failed for a reason the kernel should record and survive."""
+
+
+class VenueRefused(BrokerError):
+    """The venue refused a cancel or an edit; ``reason`` says why, so a caller can choose
+    (an edit refused as ``EDIT_NOT_LIMIT`` becomes a cancel and a new order)."""
+
+    def __init__(self, message: str, reason: RejectReason) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class StoreError(Exception):

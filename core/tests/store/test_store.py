@@ -5,7 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from gpt_trader.domain import Candle, OrderStatus, Position, Side
+from gpt_trader.domain import Candle, OrderStatus, Position, RejectReason, Side
 from gpt_trader.domain.events import (
     FillReceived,
     MarketData,
@@ -179,6 +179,24 @@ def test_stale_updates_are_ignored(store: Store, build) -> None:
     got = store.order("c-2")
     assert got is not None
     assert (got.status, got.tag) == (OrderStatus.UNKNOWN, "sma")
+
+
+def test_a_refusal_is_stored_as_its_typed_reason(store: Store, db_path: Path, build) -> None:
+    funds = build.order("c-1", OrderStatus.REJECTED, reject_reason=RejectReason.INSUFFICIENT_FUNDS)
+    raw = build.order("c-2", OrderStatus.REJECTED, reject_reason="Insufficient balance")
+    # An ambiguous submit keeps its error text; once REJECTED, that text is no reason.
+    unknown = build.order("c-3", OrderStatus.UNKNOWN, reject_reason="timed out")
+    for order in (funds, raw, unknown):
+        store.record_intent(build.request(order.client_order_id), 2_000)
+        assert store.upsert_order(order, "run-1")
+    assert store.upsert_order(build.order("c-3", OrderStatus.REJECTED, reject_reason=""), "run-1")
+    got = {o.client_order_id: o.reject_reason for o in store.orders()}
+    assert got == {"c-1": "INSUFFICIENT_FUNDS", "c-2": "UNKNOWN", "c-3": "UNKNOWN"}
+    assert {o.reject_reason for o in store.orders()} <= set(RejectReason)
+    # A row written before reasons were typed reads as a member too.
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE orders SET reject_reason = 'nope' WHERE client_order_id = 'c-1'")
+    assert store.orders(statuses=[OrderStatus.REJECTED])[0].reject_reason is RejectReason.UNKNOWN
 
 
 def test_orders_filters(store: Store, build) -> None:

@@ -11,12 +11,20 @@ from pathlib import Path
 
 import pytest
 from gpt_trader.components import BuildContext, Kind
-from gpt_trader.domain import MarginType, OrderRequest, OrderType, Side, TimeInForce, Trade
+from gpt_trader.domain import (
+    MarginType,
+    OrderRequest,
+    OrderType,
+    RejectReason,
+    Side,
+    TimeInForce,
+    Trade,
+)
 from gpt_trader.domain.margin_schedule import MarginWindow, margin_window, window_end
 from gpt_trader.errors import UserError
 from gpt_trader.plugins import make_plugin_manager
 from gpt_trader.registry import Registry
-from gpt_trader.sim import Reason, SimExchange
+from gpt_trader.sim import SimExchange
 from gpt_trader.sim import plugin as sim_plugin
 from gpt_trader.sim.products import default_products, market_profile
 from gpt_trader_coinbase_sim import plugin as coinbase_sim_plugin
@@ -110,17 +118,17 @@ def test_cfm_margin_windows_are_13_to_20_utc_on_weekdays() -> None:
 
 
 def test_core_reasons_get_coinbase_names_per_account() -> None:
-    assert wire_reason(Reason.INSUFFICIENT_MARGIN, "FCM") == (
+    assert wire_reason(RejectReason.INSUFFICIENT_MARGIN, "FCM") == (
         "PREVIEW_INSUFFICIENT_FUNDS_FOR_FUTURES"
     )
-    assert wire_reason(Reason.INSUFFICIENT_MARGIN, "INTX") == "INSUFFICIENT_FUNDS"
-    assert wire_reason(Reason.INSUFFICIENT_FUNDS) == "INSUFFICIENT_FUND"
-    assert wire_reason(Reason.PRODUCT_NOT_TRADING) == "UNTRADABLE_PRODUCT"
-    assert wire_reason(Reason.REDUCE_ONLY_INCREASES) == (
+    assert wire_reason(RejectReason.INSUFFICIENT_MARGIN, "INTX") == "INSUFFICIENT_FUNDS"
+    assert wire_reason(RejectReason.INSUFFICIENT_FUNDS) == "INSUFFICIENT_FUND"
+    assert wire_reason(RejectReason.PRODUCT_NOT_TRADING) == "UNTRADABLE_PRODUCT"
+    assert wire_reason(RejectReason.REDUCE_ONLY_INCREASES) == (
         "PREVIEW_REDUCE_ONLY_INCREASED_POSITION_SIZE"
     )
-    assert wire_reason(Reason.UNKNOWN_ORDER) == "ORDER_NOT_FOUND"
-    assert wire_cancel_reason(Reason.UNKNOWN_ORDER) == "UNKNOWN_CANCEL_ORDER"
+    assert wire_reason(RejectReason.UNKNOWN_ORDER) == "ORDER_NOT_FOUND"
+    assert wire_cancel_reason(RejectReason.UNKNOWN_ORDER) == "UNKNOWN_CANCEL_ORDER"
     # the venue hands out orders with Coinbase's names (the exchange keeps its own)
     now = time.time_ns()
     future = next_expiry_symbol("BIT", now)
@@ -139,7 +147,7 @@ def test_core_reasons_get_coinbase_names_per_account() -> None:
     assert venue.orders()[0].reject_reason == "INSUFFICIENT_FUNDS"
     kept = exchange.order("f")
     assert kept is not None
-    assert kept.reject_reason == Reason.INSUFFICIENT_MARGIN
+    assert kept.reject_reason == RejectReason.INSUFFICIENT_MARGIN
 
 
 def test_sweeps_run_at_22_utc_and_can_be_cancelled() -> None:

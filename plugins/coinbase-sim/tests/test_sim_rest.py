@@ -345,6 +345,35 @@ def test_preview(rest):
     assert tiny.errs == ["PREVIEW_INVALID_SIZE_PRECISION"]
 
 
+def test_preview_answers_in_coinbase_shape_and_places_nothing(sim, rest):
+    sample = json.loads((Path(__file__).parent / "data" / "rest_preview_order.json").read_text())
+    placed = len(sim.state.venue.orders())
+    bid = _bid(rest)
+    low = str((bid * Decimal("0.9")).quantize(Decimal("0.01")))
+    answers = {
+        "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL": rest.preview_market_order_buy("BTC-USD", "0.10"),
+        "PREVIEW_INVALID_BASE_SIZE_TOO_LARGE": rest.preview_limit_order_gtc_sell(
+            "BTC-USD", "5000", low
+        ),
+        "PREVIEW_INVALID_PRICE_PRECISION": rest.preview_limit_order_gtc_buy(
+            "BTC-USD", "0.001", low + "1"
+        ),
+        "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY": rest.preview_limit_order_gtc_buy(
+            "BTC-USD", "0.001", str((bid * Decimal("1.1")).quantize(Decimal("0.01"))), True
+        ),
+        "PREVIEW_INSUFFICIENT_FUND": rest.preview_market_order_buy("BTC-USD", "1000000.00"),
+    }
+    for reason, answer in answers.items():
+        assert answer.errs == [reason]
+        assert set(answer.to_dict()) >= set(sample)
+    fine = rest.preview_limit_order_gtc_buy("BTC-USD", "0.001", low)
+    assert fine.errs == []
+    assert fine.warning == []
+    assert Decimal(fine.base_size) == Decimal("0.001")
+    assert Decimal(fine.order_total) == Decimal(fine.quote_size) + Decimal(fine.commission_total)
+    assert len(sim.state.venue.orders()) == placed  # a preview never places an order
+
+
 @pytest.mark.parametrize(
     ("config", "reason_key", "reason"),
     [

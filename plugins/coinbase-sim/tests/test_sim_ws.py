@@ -22,18 +22,25 @@ def _wait_for(pred, timeout=5.0):
     return False
 
 
+D = Decimal
+
+
+def _user_client(sim, frames: list[str]) -> WSUserClient:
+    return WSUserClient(
+        key_file=sim.info.key_file,
+        base_url=sim.info.ws_user_url,
+        on_message=frames.append,
+        retry=False,
+    )
+
+
 def test_sdk_clients_market_and_user(sim, rest):
     market: list[str] = []
     user: list[str] = []
     ws = WSClient(
         key_file=sim.info.key_file, base_url=sim.info.ws_url, on_message=market.append, retry=False
     )
-    uws = WSUserClient(
-        key_file=sim.info.key_file,
-        base_url=sim.info.ws_user_url,
-        on_message=user.append,
-        retry=False,
-    )
+    uws = _user_client(sim, user)
     ws.open()
     uws.open()
     try:
@@ -92,6 +99,43 @@ def test_sdk_clients_market_and_user(sim, rest):
     assert cums[-1] > 0
     assert Decimal(mkt[-1]["avg_price"]) > 0
     assert mkt[-1]["order_type"] == "Market"
+
+
+def test_an_edited_limit_shows_on_the_user_channel(sim, rest):
+    frames: list[str] = []
+    uws = _user_client(sim, frames)
+    uws.open()
+    try:
+        uws.user(["BTC-USD"])
+        assert _wait_for(lambda: any('"user"' in m for m in frames))
+        bid = Decimal(rest.get_product_book("BTC-USD", limit=1).pricebook.bids[0].price)
+        price = (bid * Decimal("0.8")).quantize(Decimal("0.01"))
+        placed = rest.limit_order_gtc_buy(uuid.uuid4().hex, "BTC-USD", "0.001", str(price))
+        oid = placed.success_response["order_id"]
+        new_price = price - 5
+        assert rest.edit_order(oid, size="0.002", price=str(new_price)).success is True
+
+        def updates() -> list[dict]:
+            return [
+                o
+                for f in map(json.loads, list(frames))
+                if f["channel"] == "user"
+                for ev in f["events"]
+                if ev["type"] == "update"
+                for o in ev["orders"]
+                if o["order_id"] == oid
+            ]
+
+        assert _wait_for(lambda: any(D(o["limit_price"]) == new_price for o in updates()))
+        (edited,) = [o for o in updates() if D(o["limit_price"]) == new_price]
+        assert edited["status"] == "OPEN"
+        assert D(edited["leaves_quantity"]) == D("0.002")
+        order = rest.get_order(oid).order
+        assert D(order.order_configuration.limit_limit_gtc.limit_price) == new_price
+        assert [(D(h.price), D(h.size)) for h in order.edit_history] == [(new_price, D("0.002"))]
+        rest.cancel_orders([oid])
+    finally:
+        uws.close()
 
 
 def test_user_socket_and_subscription_errors(sim):

@@ -17,6 +17,7 @@ from gpt_trader.domain import (
     OrderRequest,
     OrderStatus,
     OrderType,
+    RejectReason,
     Side,
     TimeInForce,
 )
@@ -154,7 +155,7 @@ def test_product_order_fill_account_from_json():
         {"order_id": "o", "status": "FAILED", "side": "BUY", "reject_message": "nope"}
     )
     assert failed.status is OrderStatus.REJECTED
-    assert failed.reject_reason == "nope"
+    assert failed.reject_reason is RejectReason.UNKNOWN  # the venue's words go to the log
 
     ws = convert.order_from_ws(
         {
@@ -215,7 +216,7 @@ def test_product_order_fill_account_from_json():
             },
         }
     )
-    assert reason == "INVALID_LIMIT_PRICE_POST_ONLY"
+    assert reason == (RejectReason.POST_ONLY_WOULD_CROSS, "INVALID_LIMIT_PRICE_POST_ONLY")
 
 
 def test_tracker_holds_terminal_status_until_fills_are_delivered():

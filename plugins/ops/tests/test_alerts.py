@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 from gpt_trader.app import assemble, finish, start
-from gpt_trader.domain import LIQUIDATION_TAG, OrderStatus, Position, Severity, TradingState
+from gpt_trader.domain import (
+    LIQUIDATION_TAG,
+    OrderStatus,
+    Position,
+    RejectReason,
+    Severity,
+    TradingState,
+)
 from gpt_trader_ops.alerts import RULES, Alert, AlertEngine, AlertsParams
 from ops_support import (
     NS,
@@ -192,6 +199,22 @@ def test_guard_rejections_are_not_execution_failures() -> None:
         engine.on_event(rejected(f"g{i}", source="guard:max_position"))
     assert engine.fired == []
     assert engine.stats.success_rate is None
+
+
+def test_failed_orders_name_the_typed_reason_never_the_venue_text() -> None:
+    from ops_support import rejected
+
+    engine = AlertEngine(AlertsParams(cooldown_s=0), notifiers=[], clock=Clock())
+    for i in range(3):
+        engine.on_event(intent(f"r{i}"))
+        engine.on_event(rejected(f"r{i}", reason=RejectReason.INSUFFICIENT_FUNDS))
+    (funds,) = engine.fired
+    assert funds.message.endswith("; last: INSUFFICIENT_FUNDS")
+    assert funds.details["reason"] == "INSUFFICIENT_FUNDS"
+    engine.on_event(intent("r3"))
+    engine.on_event(rejected("r3", reason="Insufficient balance in source account"))
+    assert engine.fired[-1].details["reason"] == "UNKNOWN"
+    assert "balance" not in engine.fired[-1].message
 
 
 def test_unknown_rules_and_notifiers_are_rejected() -> None:

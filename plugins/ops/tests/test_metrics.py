@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from gpt_trader.app import assemble, finish, start
-from gpt_trader.domain import OrderStatus, Severity, TradingState
+from gpt_trader.domain import OrderStatus, RejectReason, Severity, TradingState
 from gpt_trader.domain.events import OrderUpdated
 from gpt_trader_ops.metrics import PORT_ENV, MetricsParams, MetricsSink, resolve_port
 from ops_support import (
@@ -227,6 +227,23 @@ def test_event_families_from_orders_guards_and_venue_telemetry() -> None:
     assert total(s, "gpt_trader_execution_success_ratio") == 0.5
     assert total(s, "gpt_trader_component_failures_total", component="feed:coinbase.market") == 1
     assert total(s, "gpt_trader_events_total", type="rest.call") == 2
+
+
+def test_venue_rejections_are_counted_once_per_order_by_typed_reason() -> None:
+    sink = MetricsSink(MetricsParams(), options={}, clock=lambda: T0)
+    funds, cross, odd = RejectReason.INSUFFICIENT_FUNDS, RejectReason.POST_ONLY_WOULD_CROSS, "x"
+    for cid, reason in (("a", funds), ("b", funds), ("c", cross), ("d", odd)):
+        sink.handle(intent(cid))
+        sink.handle(updated(cid, OrderStatus.REJECTED, reject_reason=reason))
+        sink.handle(rejected(cid, reason=reason))  # the kernel's echo of the same refusal
+        sink.handle(updated(cid, OrderStatus.REJECTED, reject_reason=reason))  # repeated
+    sink.handle(rejected("g", source="guard:max_position", reason="over the limit"))
+    s = parse(sink.scrape().decode())
+    assert total(s, "gpt_trader_venue_rejections_total", reason="INSUFFICIENT_FUNDS") == 2
+    assert total(s, "gpt_trader_venue_rejections_total", reason="POST_ONLY_WOULD_CROSS") == 1
+    assert total(s, "gpt_trader_venue_rejections_total", reason="UNKNOWN") == 1  # never "x"
+    assert total(s, "gpt_trader_venue_rejections_total") == 4  # the guard's veto is no venue's
+    assert total(s, "gpt_trader_order_rejections_total", source="venue") == 4
 
 
 def test_a_dropped_connection_reads_zero_until_it_returns() -> None:

@@ -144,6 +144,14 @@ def test_guard_trips_and_rejections_carry_time_and_symbol(sample: Path, tmp_path
     assert [t["time"] for t in trips] == [r["time"] for r in rejections]
 
 
+def test_a_venue_refusal_is_reported_by_its_typed_reason(sample: Path, tmp_path: Path) -> None:
+    broke = _profile(tmp_path, "", sizer='[sizer]\nuse = "fixed"\nsize = "1000"\n')
+    out = backtest_json("--data", str(sample), "--profile", str(broke), "--cash", "1000")
+    venue = [r for r in out["rejections"] if r["source"] == "venue"]
+    assert venue
+    assert {r["reason"] for r in venue} == {"INSUFFICIENT_FUNDS"}
+
+
 def test_a_runtime_trip_is_reported_with_time_and_symbol(sample: Path, tmp_path: Path) -> None:
     pytest.importorskip("gpt_trader_risk")
     guarded = _profile(

@@ -34,6 +34,7 @@ from gpt_trader.domain.products import (
     Product,
     ProductType,
 )
+from gpt_trader.domain.reasons import RejectReason
 
 __all__ = [
     "LIQUIDATION_TAG",
@@ -64,6 +65,7 @@ __all__ = [
     "Product",
     "ProductType",
     "Reduction",
+    "RejectReason",
     "Severity",
     "Side",
     "SignalValue",

@@ -110,7 +110,12 @@ class OrderRequest:
 
 @dataclass(slots=True)
 class Order:
-    """The kernel's (or a venue's) view of one order; events carry copies."""
+    """The kernel's (or a venue's) view of one order; events carry copies.
+
+    ``reject_reason`` is a :class:`~gpt_trader.domain.reasons.RejectReason` on a REJECTED
+    order (``RejectReason.of`` reads any text as one); on a CANCELLED one it
+    is the venue's cancel note, on an UNKNOWN one the error of the ambiguous submit.
+    """
 
     client_order_id: str
     symbol: str

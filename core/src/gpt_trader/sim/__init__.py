@@ -10,7 +10,7 @@ the terms on each product (``Product.derivative``): :mod:`gpt_trader.sim.margin`
 margin ledger: pools, positions, holds, funding, expiry, liquidation),
 :mod:`gpt_trader.sim.margin_rules` (the maths of one position),
 :mod:`gpt_trader.sim.margin_records` and :mod:`gpt_trader.sim.margin_state` (its records and
-their JSON form). Refusals carry a :class:`~gpt_trader.sim.reasons.Reason`.
+their JSON form). Refusals carry a :class:`~gpt_trader.domain.reasons.RejectReason`.
 """
 
 from gpt_trader.domain import MarginType
@@ -28,7 +28,7 @@ from gpt_trader.sim.margin_records import (
 )
 from gpt_trader.sim.matching import MarketFill, MatchingEngine, Update
 from gpt_trader.sim.products import default_products, market_profile
-from gpt_trader.sim.reasons import Reason, SimRejected
+from gpt_trader.sim.reasons import SimRejected
 from gpt_trader.sim.synthetic import SyntheticFeed
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
     "MarketFill",
     "MatchingEngine",
     "PositionView",
-    "Reason",
     "Settlement",
     "SimBroker",
     "SimExchange",

@@ -72,6 +72,7 @@ from gpt_trader.domain import (
     Trade,
 )
 from gpt_trader.domain.money import currency_increment, fee_amount, quantize
+from gpt_trader.domain.reasons import RejectReason
 from gpt_trader.errors import UserError
 from gpt_trader.protocols import BrokerListener
 from gpt_trader.sim.ledger import Ledger, settled_move
@@ -84,7 +85,7 @@ from gpt_trader.sim.matching import (
     MatchingEngine,
     Update,
 )
-from gpt_trader.sim.reasons import Reason, SimRejected
+from gpt_trader.sim.reasons import SimRejected
 from gpt_trader.sim.state import (
     STATE_VERSION,
     fill_from_json,
@@ -275,14 +276,14 @@ class SimExchange:
             try:
                 mtype = None if not margin_type else MarginType(margin_type)
             except ValueError:
-                reason = Reason.INVALID_MARGIN_TYPE
+                reason = RejectReason.INVALID_MARGIN_TYPE
             price = self._price_for(engine, request)
             if reason is None:
                 reason = deriv.order_reason(request, ts, mtype, price)
         elif reason is None:
             hold = self._hold_for(engine, request)
             if hold is not None and self._ledger.available(hold[0]) < hold[1]:
-                reason = Reason.INSUFFICIENT_FUNDS
+                reason = RejectReason.INSUFFICIENT_FUNDS
         self._where[cid] = request.symbol
         self._by_order_id[engine.order_id_for(cid)] = cid
         if reason is not None:
@@ -302,7 +303,7 @@ class SimExchange:
         order = Order.from_request(request, ts)
         order.order_id = str(uuid.uuid5(self._namespace, request.client_order_id))
         order.status = OrderStatus.REJECTED
-        order.reject_reason = Reason.UNKNOWN_PRODUCT
+        order.reject_reason = RejectReason.UNKNOWN_PRODUCT
         self._where[order.client_order_id] = ""
         self._by_order_id[order.order_id] = order.client_order_id
         self._unrouted[order.client_order_id] = order
@@ -345,9 +346,9 @@ class SimExchange:
         self._seen(ts)
         engine = self._engine_of(client_order_id)
         if engine is None:
-            reason = Reason.UNKNOWN_ORDER
+            reason = RejectReason.UNKNOWN_ORDER
             if client_order_id in self._unrouted:
-                reason = Reason.NOT_CANCELLABLE
+                reason = RejectReason.NOT_CANCELLABLE
             return CancelResult(client_order_id, False, reason)
         reason_or_none = engine.cancel_error(client_order_id)
         if reason_or_none is not None:
@@ -371,7 +372,7 @@ class SimExchange:
         self._seen(ts)
         engine = self._engine_of(client_order_id)
         if engine is None:
-            raise SimRejected(Reason.UNKNOWN_ORDER, client_order_id)
+            raise SimRejected(RejectReason.UNKNOWN_ORDER, client_order_id)
         reason = engine.edit_error(client_order_id, size, price)
         if reason is not None:
             raise SimRejected(reason, client_order_id)
@@ -387,7 +388,7 @@ class SimExchange:
                 client_order_id, p.symbol, current.side, remaining, new_price, ts
             )
             if need > have:
-                raise SimRejected(Reason.EDIT_INSUFFICIENT_FUNDS, client_order_id)
+                raise SimRejected(RejectReason.EDIT_INSUFFICIENT_FUNDS, client_order_id)
             self._apply(engine.edit(client_order_id, ts, size=size, price=price))
             self._deriv.edited(client_order_id, p.symbol, current.side, remaining, new_price, ts)
             edited = engine.order(client_order_id)
@@ -399,7 +400,7 @@ class SimExchange:
             currency, need = p.base, remaining
         extra = need - self._ledger.order_hold(client_order_id)
         if extra > self._ledger.available(currency):
-            raise SimRejected(Reason.EDIT_INSUFFICIENT_FUNDS, client_order_id)
+            raise SimRejected(RejectReason.EDIT_INSUFFICIENT_FUNDS, client_order_id)
         self._ledger.place_hold(client_order_id, currency, need)
         self._apply(engine.edit(client_order_id, ts, size=size, price=price))
         order = engine.order(client_order_id)

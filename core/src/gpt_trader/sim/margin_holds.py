@@ -21,10 +21,10 @@ from typing import Any
 
 from gpt_trader.domain import MarginType, OrderRequest, Side
 from gpt_trader.domain.money import currency_increment, fee_amount
+from gpt_trader.domain.reasons import RejectReason
 from gpt_trader.sim import margin_rules as rules
 from gpt_trader.sim.margin_account import MarginAccount
 from gpt_trader.sim.margin_records import OrderTerms
-from gpt_trader.sim.reasons import Reason
 
 ZERO = Decimal(0)
 
@@ -68,22 +68,22 @@ class OrderHolds(MarginAccount):
         ts: int,
         margin_type: MarginType | None,
         price: Decimal | None,
-    ) -> Reason | None:
+    ) -> RejectReason | None:
         """Why the exchange refuses ``request`` on a derivative product, or None."""
         symbol = request.symbol
         terms = self._terms[symbol]
         if self.is_expired(symbol) or (terms.expiry_ts is not None and ts >= terms.expiry_ts):
-            return Reason.PRODUCT_NOT_TRADING
+            return RejectReason.PRODUCT_NOT_TRADING
         lev, cap = request.leverage, terms.max_leverage
         if lev is not None and (not lev.is_finite() or lev < 1 or (cap is not None and lev > cap)):
-            return Reason.INVALID_LEVERAGE
+            return RejectReason.INVALID_LEVERAGE
         if margin_type is not None and margin_type not in terms.margin_types:
-            return Reason.INVALID_MARGIN_TYPE
+            return RejectReason.INVALID_MARGIN_TYPE
         b = self.book(symbol)
         pos = b.position.size
         opening = rules.opening(pos, request.side, request.size)
         if request.reduce_only and opening > 0:
-            return Reason.REDUCE_ONLY_INCREASES
+            return RejectReason.REDUCE_ONLY_INCREASES
         if (
             pos != 0
             and margin_type is not None
@@ -91,7 +91,7 @@ class OrderHolds(MarginAccount):
             and (pos > 0) == (request.side is Side.BUY)
         ):
             # adds to a position margined the other way (a flip may change the type)
-            return Reason.OPPOSITE_MARGIN_TYPE
+            return RejectReason.OPPOSITE_MARGIN_TYPE
         if opening == 0 or price is None:
             return None
         need = self.hold_required(
@@ -104,7 +104,7 @@ class OrderHolds(MarginAccount):
             ts=ts,
         )
         if need > self.available(terms.pool, ts):
-            return Reason.INSUFFICIENT_MARGIN
+            return RejectReason.INSUFFICIENT_MARGIN
         return None
 
     def accept(

@@ -100,9 +100,10 @@ from gpt_trader.domain import (
     Trade,
 )
 from gpt_trader.domain.money import currency_increment, fee_amount
+from gpt_trader.domain.reasons import RejectReason
 from gpt_trader.sim.book import BookSide, Entry
 from gpt_trader.sim.ledger import settled_move
-from gpt_trader.sim.reasons import Reason, SimRejected
+from gpt_trader.sim.reasons import SimRejected
 from gpt_trader.sim.state import need_dec, order_from_json, order_to_json, undec
 from gpt_trader.sim.validation import normalize, price_reason, request_reason, size_reason
 
@@ -257,13 +258,13 @@ class MatchingEngine:
             request.order_type is OrderType.MARKET
             and self.estimate_price(request.side, request.size) is None
         ):
-            return Reason.NO_LIQUIDITY
+            return RejectReason.NO_LIQUIDITY
         if (
             request.post_only
             and request.limit_price is not None
             and self._would_cross(request.side, request.limit_price)
         ):
-            return Reason.POST_ONLY_WOULD_CROSS
+            return RejectReason.POST_ONLY_WOULD_CROSS
         return None
 
     def submit(self, request: OrderRequest, ts: int) -> list[Update]:
@@ -613,14 +614,14 @@ class MatchingEngine:
         """Why the order cannot be cancelled (a :class:`Reason`), or None."""
         entry = self._orders.get(client_order_id)
         if entry is None:
-            return Reason.UNKNOWN_ORDER
+            return RejectReason.UNKNOWN_ORDER
         status = entry.order.status
         if status is OrderStatus.FILLED:
-            return Reason.ALREADY_FILLED
+            return RejectReason.ALREADY_FILLED
         if status is OrderStatus.CANCELLED:
-            return Reason.DUPLICATE_CANCEL
+            return RejectReason.DUPLICATE_CANCEL
         if status.is_terminal:
-            return Reason.NOT_CANCELLABLE
+            return RejectReason.NOT_CANCELLABLE
         return None
 
     def cancel(self, client_order_id: str, ts: int) -> list[Update]:
@@ -641,24 +642,24 @@ class MatchingEngine:
         """
         entry = self._orders.get(client_order_id)
         if entry is None:
-            return Reason.UNKNOWN_ORDER
+            return RejectReason.UNKNOWN_ORDER
         o = entry.order
         if o.order_type is not OrderType.LIMIT or o.time_in_force is not TimeInForce.GTC:
-            return Reason.EDIT_NOT_LIMIT
+            return RejectReason.EDIT_NOT_LIMIT
         if o.status.is_terminal:
-            return Reason.EDIT_NOT_OPEN
+            return RejectReason.EDIT_NOT_OPEN
         new_size = o.size if size is None else size
         new_price = o.limit_price if price is None else price
         if new_size == o.size and new_price == o.limit_price:
-            return Reason.EDIT_UNCHANGED
+            return RejectReason.EDIT_UNCHANGED
         if size_reason(self.product, new_size) is not None:
-            return Reason.INVALID_EDITED_SIZE
+            return RejectReason.INVALID_EDITED_SIZE
         if new_size <= o.filled_size:
-            return Reason.EDIT_BELOW_FILLED
+            return RejectReason.EDIT_BELOW_FILLED
         if new_price is None or price_reason(self.product, new_price, "x") is not None:
-            return Reason.INVALID_EDITED_PRICE
+            return RejectReason.INVALID_EDITED_PRICE
         if o.post_only and new_price != o.limit_price and self._would_cross(o.side, new_price):
-            return Reason.POST_ONLY_WOULD_CROSS
+            return RejectReason.POST_ONLY_WOULD_CROSS
         return None
 
     def edit(

@@ -11,7 +11,7 @@ import dataclasses
 from decimal import Decimal
 
 from gpt_trader.domain import OrderRequest, OrderType, Product, Side, TimeInForce
-from gpt_trader.sim.reasons import Reason
+from gpt_trader.domain.reasons import RejectReason
 
 
 def normalize(request: OrderRequest) -> OrderRequest | str:
@@ -20,12 +20,12 @@ def normalize(request: OrderRequest) -> OrderRequest | str:
     try:
         side = Side(request.side)
     except ValueError:
-        return Reason.INVALID_SIDE
+        return RejectReason.INVALID_SIDE
     try:
         kind = OrderType(request.order_type)
         tif = TimeInForce(request.time_in_force)
     except ValueError:
-        return Reason.UNSUPPORTED_ORDER
+        return RejectReason.UNSUPPORTED_ORDER
     if side is request.side and kind is request.order_type and tif is request.time_in_force:
         return request
     return dataclasses.replace(request, side=side, order_type=kind, time_in_force=tif)
@@ -34,14 +34,14 @@ def normalize(request: OrderRequest) -> OrderRequest | str:
 def size_reason(product: Product, size: Decimal) -> str | None:
     """Why ``size`` cannot be ordered, or None."""
     if not size.is_finite() or size <= 0:
-        return Reason.SIZE_TOO_SMALL
+        return RejectReason.SIZE_TOO_SMALL
     if product.size_error(size) is None:
         return None
     if size < product.base_min_size:
-        return Reason.SIZE_TOO_SMALL
+        return RejectReason.SIZE_TOO_SMALL
     if size > product.base_max_size:
-        return Reason.SIZE_TOO_LARGE
-    return Reason.INVALID_SIZE_PRECISION
+        return RejectReason.SIZE_TOO_LARGE
+    return RejectReason.INVALID_SIZE_PRECISION
 
 
 def price_reason(product: Product, price: Decimal | None, missing: str) -> str | None:
@@ -49,25 +49,25 @@ def price_reason(product: Product, price: Decimal | None, missing: str) -> str |
     if price is None or not price.is_finite() or price <= 0:
         return missing
     if product.price_error(price) is not None:
-        return Reason.INVALID_PRICE_PRECISION
+        return RejectReason.INVALID_PRICE_PRECISION
     return None
 
 
 def stop_reason(request: OrderRequest, product: Product, last: Decimal | None) -> str | None:
     """A stop-limit's own checks: a valid stop price, GTC/GTD only, and (as on major
     venues) a BUY stop above the last price, a SELL stop below it."""
-    reason = price_reason(product, request.stop_price, Reason.INVALID_STOP_PRICE)
+    reason = price_reason(product, request.stop_price, RejectReason.INVALID_STOP_PRICE)
     if reason is not None:
         return reason
     if request.time_in_force not in (TimeInForce.GTC, TimeInForce.GTD):
-        return Reason.UNSUPPORTED_ORDER
+        return RejectReason.UNSUPPORTED_ORDER
     stop = request.stop_price
     if stop is None or last is None:
         return None
     if request.side is Side.BUY and stop <= last:
-        return Reason.STOP_BELOW_LAST
+        return RejectReason.STOP_BELOW_LAST
     if request.side is Side.SELL and stop >= last:
-        return Reason.STOP_ABOVE_LAST
+        return RejectReason.STOP_ABOVE_LAST
     return None
 
 
@@ -75,11 +75,11 @@ def bracket_reason(request: OrderRequest) -> str | None:
     """A bracket's stop must sit on the losing side of its take-profit limit."""
     stop, limit = request.stop_price, request.limit_price
     if stop is None or limit is None:  # pragma: no cover - price checks come first
-        return Reason.INVALID_STOP_PRICE
+        return RejectReason.INVALID_STOP_PRICE
     if (request.side is Side.SELL and stop >= limit) or (
         request.side is Side.BUY and stop <= limit
     ):
-        return Reason.INVALID_STOP_PRICE
+        return RejectReason.INVALID_STOP_PRICE
     return None
 
 
@@ -92,13 +92,13 @@ def request_reason(
     combinations, GTD end time.
     """
     if request.symbol != product.symbol:
-        return Reason.UNKNOWN_PRODUCT
+        return RejectReason.UNKNOWN_PRODUCT
     kind, tif = request.order_type, request.time_in_force
     reason = size_reason(product, request.size)
     if reason is not None:
         return reason
     if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.BRACKET):
-        reason = price_reason(product, request.limit_price, Reason.INVALID_LIMIT_PRICE)
+        reason = price_reason(product, request.limit_price, RejectReason.INVALID_LIMIT_PRICE)
         if reason is not None:
             return reason
     if kind in (OrderType.STOP_LIMIT, OrderType.BRACKET):
@@ -111,12 +111,12 @@ def request_reason(
             return reason
     if request.post_only:
         if kind is not OrderType.LIMIT or tif is TimeInForce.IOC:
-            return Reason.UNSUPPORTED_ORDER
+            return RejectReason.UNSUPPORTED_ORDER
         if tif is TimeInForce.FOK:
-            return Reason.POST_ONLY_WITH_FOK
+            return RejectReason.POST_ONLY_WITH_FOK
     if tif is TimeInForce.GTD:
         if request.end_ts is None:
-            return Reason.GTD_NEEDS_END_TIME
+            return RejectReason.GTD_NEEDS_END_TIME
         if request.end_ts <= ts:
-            return Reason.END_TIME_IN_PAST
+            return RejectReason.END_TIME_IN_PAST
     return None

@@ -35,6 +35,7 @@ from gpt_trader.domain.orders import (
 )
 from gpt_trader.domain.portfolio import FundingPayment, InventoryAdjustment, Position
 from gpt_trader.domain.products import Product
+from gpt_trader.domain.reasons import RejectReason
 from gpt_trader.errors import StoreError, UserError
 from gpt_trader.store.db import Synchronous, open_db
 from gpt_trader.store.migrations import migrate
@@ -711,7 +712,7 @@ def _order_row(order: Order, run_id: str) -> dict[str, Any]:
         "fees": _dec(order.fees),
         "created_ts": order.created_ts,
         "updated_ts": order.updated_ts,
-        "reject_reason": order.reject_reason,
+        "reject_reason": _stored_reason(order.status, order.reject_reason),
         "tag": order.tag,
         "post_only": int(order.post_only),
         "reduce_only": int(order.reduce_only),
@@ -720,7 +721,7 @@ def _order_row(order: Order, run_id: str) -> dict[str, Any]:
 
 
 def _order_from(r: dict[str, Any]) -> Order:
-    return Order(
+    order = Order(
         client_order_id=r["client_order_id"],
         symbol=r["symbol"],
         side=Side(r["side"]),
@@ -743,6 +744,15 @@ def _order_from(r: dict[str, Any]) -> Order:
         tag=r["tag"],
         trade_ids=json.loads(r["trade_ids"]),
     )
+    # Rows written before reasons were typed read as their member (UNKNOWN for free text).
+    order.reject_reason = _stored_reason(order.status, order.reject_reason)
+    return order
+
+
+def _stored_reason(status: OrderStatus, text: str) -> str:
+    """A refusal as its typed reason, never a venue's or an error's text; other notes (a
+    cancel message, the error of an unknown submit) as they are."""
+    return RejectReason.of(text) if status is OrderStatus.REJECTED else text
 
 
 def _upsert_order(conn: sqlite3.Connection, order: Order, run_id: str) -> bool:
@@ -769,7 +779,7 @@ def _upsert_order(conn: sqlite3.Connection, order: Order, run_id: str) -> bool:
     row["trade_ids"] = json.dumps(known)
     row["order_id"] = order.order_id or order_id
     row["tag"] = order.tag or tag
-    row["reject_reason"] = order.reject_reason or reject_reason
+    row["reject_reason"] = _stored_reason(order.status, order.reject_reason or reject_reason)
     conn.execute(_UPDATE_ORDER, row)
     return True
 

@@ -50,6 +50,7 @@ from gpt_trader.domain import (
     OrderType,
     Product,
     ProductType,
+    RejectReason,
     Side,
     Trade,
 )
@@ -57,7 +58,6 @@ from gpt_trader.domain.money import currency_increment, fee_amount, quantize
 from gpt_trader.sim import (
     DerivativesConfig,
     DerivativesLedger,
-    Reason,
     SimExchange,
     SimRejected,
     default_products,
@@ -227,7 +227,11 @@ class Venue:
         if not order.reject_reason:
             return order
         wired = order.copy()
-        wired.reject_reason = wire_reason(order.reject_reason, self.pool_of(order.symbol))
+        wired.reject_reason = wire_reason(
+            order.reject_reason,
+            self.pool_of(order.symbol),
+            bracket=order.order_type is OrderType.BRACKET,
+        )
         return wired
 
     def intraday_setting(self) -> IntradaySetting:
@@ -307,7 +311,7 @@ class Venue:
                 try:
                     mtype = MarginType(margin_type) if margin_type else None
                 except ValueError:
-                    reason = Reason.INVALID_MARGIN_TYPE
+                    reason = RejectReason.INVALID_MARGIN_TYPE
                 else:
                     reason = deriv.order_reason(request, ts, mtype, price or None)
         elif reason is None and price:
@@ -319,28 +323,30 @@ class Venue:
                     cost = self._ex.market_cost(request.symbol, request.size)  # as submit holds
                 currency, need = p.quote, quote + commission if cost is None else cost
             if self._ex.balance(currency).available < need:
-                reason = Reason.INSUFFICIENT_FUNDS
+                reason = RejectReason.INSUFFICIENT_FUNDS
         touch = engine.best_ask() if request.side is Side.BUY else engine.best_bid()
         slippage = ZERO
         if request.order_type is OrderType.MARKET and touch and price:
             slippage = abs(price - touch) / touch
         rejection = None
         if reason:
-            rejection = rejection_for(wire_reason(reason, self.pool_of(request.symbol)))
+            bracket = request.order_type is OrderType.BRACKET
+            wired = wire_reason(reason, self.pool_of(request.symbol), bracket=bracket)
+            rejection = rejection_for(wired)
         return Estimate(quote, commission, slippage, rejection)
 
     def cancel(self, order_id: str) -> str:
         """Cancel by venue order id: "" on success, else the Coinbase cancel failure reason."""
         order = self._ex.order_by_id(order_id)
         if order is None:
-            return wire_cancel_reason(Reason.UNKNOWN_ORDER)
+            return wire_cancel_reason(RejectReason.UNKNOWN_ORDER)
         result = self._ex.cancel(order.client_order_id, self.clock.now_ns())
         return "" if result.success else wire_cancel_reason(result.failure_reason)
 
     def edit_error(self, order_id: str, *, price: Decimal | None, size: Decimal) -> str | None:
         order = self._ex.order_by_id(order_id)
         if order is None:
-            return wire_reason(Reason.UNKNOWN_ORDER)
+            return wire_reason(RejectReason.UNKNOWN_ORDER)
         reason = self._ex.engine(order.symbol).edit_error(order.client_order_id, size, price)
         return None if reason is None else wire_reason(reason)
 
@@ -350,7 +356,7 @@ class Venue:
         """Edit a resting GTC limit: None on success, else (edit reason, preview reason)."""
         order = self._ex.order_by_id(order_id)
         if order is None:
-            return wire_reason(Reason.UNKNOWN_ORDER), UNKNOWN_PREVIEW
+            return wire_reason(RejectReason.UNKNOWN_ORDER), UNKNOWN_PREVIEW
         try:
             self._ex.edit(order.client_order_id, self.clock.now_ns(), size=size, price=price)
         except SimRejected as e:

@@ -24,9 +24,12 @@ from gpt_trader.domain import (
     OrderStatus,
     OrderType,
     Product,
+    RejectReason,
     Side,
     TimeInForce,
 )
+
+from gpt_trader_coinbase.reasons import first_reason
 
 ZERO = Decimal(0)
 NS = 1_000_000_000
@@ -173,7 +176,12 @@ STOP_DOWN = "STOP_DIRECTION_STOP_DOWN"
 
 
 class Unsupported(ValueError):
-    """A request the venue has no order configuration for; refused before sending."""
+    """A request the venue has no order configuration for (or one it would refuse: ``reason``
+    says why); refused before sending."""
+
+    def __init__(self, message: str, reason: RejectReason = RejectReason.UNSUPPORTED_ORDER) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def order_configuration(req: OrderRequest) -> dict[str, dict[str, Any]]:
@@ -315,7 +323,7 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
     updated = parse_time(o.get("last_fill_time"), "last_fill_time") or created
     reason = ""
     if status is OrderStatus.REJECTED:
-        reason = str(o.get("reject_message") or o.get("reject_reason") or "FAILED")
+        reason = first_reason([str(o.get("reject_message", "")), str(o.get("reject_reason", ""))])
     elif status is OrderStatus.CANCELLED:
         reason = str(o.get("cancel_message") or "")
     return Order(
@@ -354,7 +362,7 @@ def order_from_ws(o: Mapping[str, Any], ts: int) -> Order:
     stop = opt_dec(o.get("stop_price"), "stop_price")
     reason = ""
     if status is OrderStatus.REJECTED:
-        reason = str(o.get("reject_reason") or "FAILED")
+        reason = first_reason([str(o.get("reject_reason", ""))])
     elif status is OrderStatus.CANCELLED:
         reason = str(o.get("cancel_reason") or "")
     return Order(
@@ -379,18 +387,29 @@ def order_from_ws(o: Mapping[str, Any], ts: int) -> Order:
     )
 
 
-def rejection_reason(reply: Mapping[str, Any]) -> str:
-    """One line from a ``success:false`` create reply (all three reason keys, §3.6)."""
+def rejection_reason(reply: Mapping[str, Any]) -> tuple[RejectReason, str]:
+    """The typed reason of a ``success:false`` create reply (all three reason keys, §3.6,
+    the most specific first) and the venue's own words for the log."""
     err = reply.get("error_response") or {}
     parts: list[str] = []
     for key in ("new_order_failure_reason", "preview_failure_reason", "error"):
         value = str(err.get(key) or reply.get("failure_reason") or "")
         if value and not value.startswith("UNKNOWN_") and value not in parts:
             parts.append(value)
+    reason = first_reason(parts)
     message = str(err.get("message") or err.get("error_details") or "")
     if message and message not in parts:
         parts.append(message)
-    return ": ".join(parts) or "UNKNOWN_FAILURE_REASON"
+    return reason, ": ".join(parts) or "UNKNOWN_FAILURE_REASON"
+
+
+def preview_rejection(reply: Mapping[str, Any]) -> tuple[RejectReason, str] | None:
+    """The typed reason a preview reply refuses the order for (its ``errs``), or None when
+    it would be accepted; with the venue's words for the log."""
+    errs = [str(e) for e in reply.get("errs") or [] if e]
+    if not errs:
+        return None
+    return first_reason(errs), ", ".join(errs)
 
 
 # -- fills and accounts ---------------------------------------------------------------------

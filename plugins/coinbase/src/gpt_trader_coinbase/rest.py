@@ -345,6 +345,10 @@ class RestClient:
             "POST", "/orders", body=dict(body), retry="unsent", timeout_s=self.submit_timeout_s
         )
 
+    async def preview_order(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /orders/preview``: what the venue would say to ``body`` (no side effect)."""
+        return await self.request("POST", "/orders/preview", body=dict(body), retry="always")
+
     async def cancel_orders(self, order_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Cancel up to 100 orders (safe to retry: a repeat is a duplicate-cancel answer)."""
         if len(order_ids) > 100:

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 from gpt_trader.app import assemble, finish, start
-from gpt_trader.domain import MarginType, OrderRequest, OrderStatus, ProductType, Side
+from gpt_trader.domain import (
+    MarginType,
+    OrderRequest,
+    OrderStatus,
+    ProductType,
+    RejectReason,
+    Side,
+)
 from gpt_trader.errors import UserError
 from gpt_trader_coinbase.derivatives.convert import (
     cfm_position,
@@ -118,7 +125,7 @@ async def test_cfm_refuses_a_reduce_only_order_that_would_not_reduce(sims, cbt, 
     finally:
         await finish(runtime, "test")
     assert order.status is OrderStatus.REJECTED
-    assert "would not reduce" in order.reject_reason
+    assert order.reject_reason is RejectReason.REDUCE_ONLY_INCREASES
     assert sim.state.venue.order_by_client_id("r1") is None  # never sent
 
 

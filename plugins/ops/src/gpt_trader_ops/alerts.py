@@ -37,6 +37,7 @@ from gpt_trader_ops.conventions import (
     connection_change,
     enum_name,
     event_type,
+    venue_rejection,
 )
 from gpt_trader_ops.conventions import field as get
 from gpt_trader_ops.notifiers import (
@@ -474,12 +475,17 @@ class AlertEngine:
             self._failures.popleft()
         if len(self._failures) < self.params.failed_orders_count:
             return None
-        order = get(event, "order") or get(event, "request")
-        reason = get(event, "reason") or get(order, "reject_reason", "")
+        refused = venue_rejection(event)
+        if refused is not None:
+            reason = refused.value
+        else:  # a guard's or the kernel's own words, or the error of an unknown submit
+            order = get(event, "order") or get(event, "request")
+            reason = str(get(event, "reason") or get(order, "reject_reason", ""))
         return self.fire(
             "failed_orders",
             f"{len(self._failures)} failed orders in {self.params.failed_orders_window_s:g}s"
             + (f"; last: {reason}" if reason else ""),
+            reason=reason,
         )
 
     def _execution(self) -> list[Alert | None]:

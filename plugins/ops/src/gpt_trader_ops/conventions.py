@@ -29,6 +29,8 @@ import enum
 import re
 from typing import Any
 
+from gpt_trader.domain import RejectReason
+
 CONNECTION_STATUS = "connection.status"
 REST_CALL = "rest.call"
 
@@ -58,6 +60,22 @@ def enum_name(value: Any) -> str:
     if isinstance(value, enum.Enum) and not isinstance(value, str):
         return value.name
     return str(value)
+
+
+def venue_rejection(event: Any) -> RejectReason | None:
+    """The typed reason of a venue's refusal (an ``order.rejected`` from the venue or an
+    order update to REJECTED), or None for any other event, a guard's veto included. A
+    reason no adapter mapped reads as ``UNKNOWN``: labels and alerts never show free text."""
+    kind = event_type(event)
+    if kind == "order.rejected":
+        if field(event, "source", "") != "venue":
+            return None
+        return RejectReason.of(str(field(event, "reason", "")))
+    if kind == "order.updated":
+        order = field(event, "order")
+        if enum_name(field(order, "status")) == "REJECTED":
+            return RejectReason.of(str(field(order, "reject_reason", "")))
+    return None
 
 
 _FEED_COMPONENT = re.compile(r"(^feed|ws|websocket|stream|connection)", re.IGNORECASE)

@@ -50,6 +50,7 @@ from gpt_trader_ops.conventions import (
     event_type,
     field,
     route,
+    venue_rejection,
 )
 
 log = logging.getLogger("gpt_trader.ops.metrics")
@@ -143,6 +144,12 @@ class Families:
             "gpt_trader_order_rejections",
             "Order requests stopped before or at the venue, by source.",
             ["source"],
+            registry=r,
+        )
+        self.venue_rejections = Counter(
+            "gpt_trader_venue_rejections",
+            "Orders the venue refused (at preview, submit or later), by typed reason.",
+            ["reason"],
             registry=r,
         )
         self.fills = Counter(
@@ -321,6 +328,9 @@ class MetricsSink:
             status = enum_name(field(order, "status"))
             if self._order_moved(str(field(order, "client_order_id", "")), status):
                 f.order_updates.labels(status).inc()
+                refused = venue_rejection(event)
+                if refused is not None:  # once per order: the update, not the submit's echo
+                    f.venue_rejections.labels(refused.value).inc()
         elif kind == "order.rejected":
             f.rejections.labels(str(field(event, "source", ""))).inc()
         elif kind == "fill":

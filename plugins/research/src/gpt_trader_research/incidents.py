@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gpt_trader.domain import GuardResult, GuardTrip, Severity
+from gpt_trader.domain import GuardResult, GuardTrip, RejectReason, Severity
 from gpt_trader.domain.events import GuardTripped, OrderRejected
 
 from gpt_trader_research.results import Units, iso
@@ -64,7 +64,8 @@ def rejections(events: Iterable[OrderRejected], units: Units) -> list[dict[str, 
             "size": units.size(e.request.size),
             "client_order_id": e.request.client_order_id,
             "source": e.source,
-            "reason": e.reason,
+            # the venue's refusal by its typed name; a guard's or the kernel's own words
+            "reason": RejectReason.of(e.reason) if e.source == "venue" else e.reason,
         }
         for e in events
     ]

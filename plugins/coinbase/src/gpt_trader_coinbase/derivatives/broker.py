@@ -28,7 +28,15 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from gpt_trader.domain import FundingPayment, Order, OrderRequest, Position, Product, Side
+from gpt_trader.domain import (
+    FundingPayment,
+    Order,
+    OrderRequest,
+    Position,
+    Product,
+    RejectReason,
+    Side,
+)
 from gpt_trader.errors import BrokerError
 from gpt_trader.protocols import BrokerListener
 
@@ -145,7 +153,8 @@ class DerivativesBroker(CoinbaseSpotBroker):
         if not closing or request.size > abs(size):
             raise Unsupported(
                 f"reduce-only {request.side.value} {request.size} would not reduce the "
-                f"{request.symbol} position of {size}"
+                f"{request.symbol} position of {size}",
+                RejectReason.REDUCE_ONLY_INCREASES,
             )
 
     async def venue_positions(self) -> list[Position]:

@@ -24,6 +24,8 @@ class BrokerConfig:
     scoped: bool = True
     connect_wait_s: float = 5.0
     cancel_batch: int = 100
+    # Preview every order first and refuse what the venue would refuse (``[execution]``).
+    preview: bool = False
 
 
 @dataclass
@@ -31,6 +33,7 @@ class BrokerStats:
     submits: int = 0
     ambiguous_submits: int = 0
     rejected_submits: int = 0
+    previews: int = 0
     create_calls: dict[str, int] = field(default_factory=dict)
     resyncs: int = 0
     resync_reasons: list[str] = field(default_factory=list)

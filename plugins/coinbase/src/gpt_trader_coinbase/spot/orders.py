@@ -15,17 +15,19 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from gpt_trader.domain import Order, OrderRequest, OrderStatus
-from gpt_trader.errors import BrokerError
+from gpt_trader.domain import Order, OrderRequest, OrderStatus, RejectReason
+from gpt_trader.errors import BrokerError, VenueRefused
 
 from gpt_trader_coinbase.convert import (
     CANCELLABLE_STATUSES,
     Unsupported,
     order_configuration,
     order_from_rest,
+    preview_rejection,
     rejection_reason,
     text,
 )
+from gpt_trader_coinbase.reasons import first_reason
 from gpt_trader_coinbase.rest import Ambiguous, RestError
 from gpt_trader_coinbase.spot.following import Following
 from gpt_trader_coinbase.spot.tracker import Tracked
@@ -42,7 +44,11 @@ class OrderCalls(Following):
         try:
             body = self.order_body(request)
         except Unsupported as exc:
-            return self._refused(request, now, f"UNSUPPORTED_ORDER_CONFIGURATION: {exc}")
+            return self._refused(request, now, exc.reason, str(exc))
+        if self.config.preview:
+            refused = await self._preview(request, body, now)
+            if refused is not None:
+                return refused
         self._requests[cid] = (request, now)
         self.stats.create_calls[cid] = self.stats.create_calls.get(cid, 0) + 1
         try:
@@ -67,9 +73,12 @@ class OrderCalls(Following):
             return order
         except RestError as exc:
             # Certainly not placed (refused with a 4xx, or never reached the venue).
-            return self._refused(request, now, str(exc))
+            # A 400 is the gateway refusing the request itself; anything else (401, 403, a
+            # connection never made) says nothing about the order.
+            why = RejectReason.INVALID_REQUEST if exc.status == 400 else RejectReason.UNKNOWN
+            return self._refused(request, now, why, str(exc))
         if not reply.get("success"):
-            return self._refused(request, now, rejection_reason(reply))
+            return self._refused(request, now, *rejection_reason(reply))
         sr = reply.get("success_response") or {}
         order_id = str(sr.get("order_id") or reply.get("order_id") or "")
         tr = self._tracked_cid(cid)
@@ -82,7 +91,9 @@ class OrderCalls(Following):
             if self._listener is not None:
                 self._spawn(self._watch(tr), f"coinbase-watch-{cid}")
         if tr is None:
-            return self._refused(request, now, "venue reply without an order id")
+            return self._refused(
+                request, now, RejectReason.UNKNOWN, "venue reply without an order id"
+            )
         tr.request = request
         view = tr.view()
         tr.reported_key = Tracked.key_of(view)
@@ -98,8 +109,27 @@ class OrderCalls(Following):
             "order_configuration": order_configuration(request),
         }
 
-    def _refused(self, request: OrderRequest, ts: int, reason: str) -> Order:
+    async def _preview(self, request: OrderRequest, body: dict[str, Any], ts: int) -> Order | None:
+        """Ask the venue's preview first (``[execution] preview``): an order it would refuse
+        comes back REJECTED and is never sent. A preview that cannot be had (a timeout, a
+        5xx) does not stop the submit: the venue still checks the order itself."""
+        self.stats.previews += 1
+        ask = {k: v for k, v in body.items() if k != "client_order_id"}
+        try:
+            reply = await self.rest.preview_order(ask)
+        except RestError as exc:
+            log.warning("preview of %s failed (%s); submitting", request.client_order_id, exc)
+            return None
+        refused = preview_rejection(reply)
+        if refused is None:
+            return None
+        return self._refused(request, ts, *refused)
+
+    def _refused(
+        self, request: OrderRequest, ts: int, reason: RejectReason, venue_text: str
+    ) -> Order:
         self.stats.rejected_submits += 1
+        log.warning("order %s refused: %s (%s)", request.client_order_id, reason, venue_text)
         order = Order.from_request(request, ts)
         order.status = OrderStatus.REJECTED
         order.reject_reason = reason
@@ -193,8 +223,9 @@ class OrderCalls(Following):
                     value = str(err.get(key) or "")
                     if value and not value.startswith("UNKNOWN_"):
                         reasons.append(value)
-            raise BrokerError(
-                f"edit {client_order_id} refused: {', '.join(reasons) or 'unknown reason'}"
+            raise VenueRefused(
+                f"edit {client_order_id} refused: {', '.join(reasons) or 'unknown reason'}",
+                first_reason(reasons),
             )
         raw = await self.rest.get_order(tr.order_id)
         if raw is not None:

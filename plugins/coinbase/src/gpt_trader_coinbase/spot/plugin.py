@@ -160,6 +160,7 @@ def broker_config_fields(params: SpotBrokerParams, ctx: BuildContext) -> dict[st
         "user_silence_s": params.user_silence_s,
         "ambiguous_grace_s": params.ambiguous_grace_s,
         "scoped": not ctx.options.get("cli", False),
+        "preview": bool(ctx.options.get("preview", False)),
     }
 
 

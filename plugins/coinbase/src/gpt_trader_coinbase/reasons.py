@@ -1,0 +1,95 @@
+"""Coinbase's failure reasons as the domain's :class:`RejectReason` (coinbase-api.md §3.6, §3.7).
+
+A create reply names its refusal in up to three keys (``new_order_failure_reason``,
+``preview_failure_reason``, the deprecated ``error``), a preview in ``errs[]``; the
+``PREVIEW_`` spelling of a reason means the same as the plain one. Anything not listed is
+``RejectReason.UNKNOWN``; the adapter logs the raw text with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gpt_trader.domain import RejectReason as R
+
+PREVIEW = "PREVIEW_"
+UNSET_PREFIX = "UNKNOWN_"  # the zero values: UNKNOWN_FAILURE_REASON, UNKNOWN_PREVIEW_...
+
+_REASONS: dict[str, R] = {
+    "INVALID_PRODUCT_ID": R.UNKNOWN_PRODUCT,
+    "INVALID_SIDE": R.INVALID_SIDE,
+    "UNSUPPORTED_ORDER_CONFIGURATION": R.UNSUPPORTED_ORDER,
+    "INVALID_ORDER_CONFIG": R.UNSUPPORTED_ORDER,
+    "FOK_DISABLED": R.UNSUPPORTED_ORDER,
+    "INVALID_SIZE_PRECISION": R.INVALID_SIZE_PRECISION,
+    "INVALID_QUOTE_SIZE_PRECISION": R.INVALID_SIZE_PRECISION,
+    "INVALID_PRICE_PRECISION": R.INVALID_PRICE_PRECISION,
+    "INVALID_LIMIT_PRICE": R.INVALID_LIMIT_PRICE,
+    "INVALID_BASE_SIZE_TOO_SMALL": R.SIZE_TOO_SMALL,
+    "INVALID_QUOTE_SIZE_TOO_SMALL": R.SIZE_TOO_SMALL,
+    "INVALID_BASE_SIZE_TOO_LARGE": R.SIZE_TOO_LARGE,
+    "INVALID_QUOTE_SIZE_TOO_LARGE": R.SIZE_TOO_LARGE,
+    "BRACKET_ORDER_SIZE_EXCEEDS_POSITION": R.EXCEEDS_POSITION,
+    "INVALID_STOP_PRICE": R.INVALID_STOP_PRICE,
+    "STOP_PRICE_BELOW_LAST_TRADE_PRICE": R.STOP_BELOW_LAST,
+    "STOP_PRICE_ABOVE_LAST_TRADE_PRICE": R.STOP_ABOVE_LAST,
+    "GTD_ORDERS_MUST_HAVE_END_TIME": R.GTD_NEEDS_END_TIME,
+    "END_TIME_IS_IN_THE_PAST": R.END_TIME_IN_PAST,
+    "INVALID_END_TIME": R.END_TIME_IN_PAST,
+    "POST_ONLY_NOT_ALLOWED_WITH_FOK": R.POST_ONLY_WITH_FOK,
+    "INVALID_LIMIT_PRICE_POST_ONLY": R.POST_ONLY_WOULD_CROSS,
+    "INVALID_NO_LIQUIDITY": R.NO_LIQUIDITY,
+    "MISSING_PRODUCT_PRICE_BOOK": R.NO_LIQUIDITY,
+    "INSUFFICIENT_FUND": R.INSUFFICIENT_FUNDS,
+    "INVALID_LEDGER_BALANCE": R.INSUFFICIENT_FUNDS,
+    "INSUFFICIENT_LEDGER_BALANCE": R.INSUFFICIENT_FUNDS,
+    # INTX names a margin shortfall INSUFFICIENT_FUNDS, CFM ..._FOR_FUTURES (§3.6)
+    "INSUFFICIENT_FUNDS": R.INSUFFICIENT_MARGIN,
+    "INSUFFICIENT_FUNDS_FOR_FUTURES": R.INSUFFICIENT_MARGIN,
+    "INVALID_MARGIN_HEALTH": R.INSUFFICIENT_MARGIN,
+    "INVALID_LEVERAGE": R.INVALID_LEVERAGE,
+    "INVALID_MARGIN_TYPE": R.INVALID_MARGIN_TYPE,
+    "OPPOSITE_MARGIN_TYPE_EXISTS": R.OPPOSITE_MARGIN_TYPE,
+    "REDUCE_ONLY_INCREASED_POSITION_SIZE": R.REDUCE_ONLY_INCREASES,
+    "UNTRADABLE_PRODUCT": R.PRODUCT_NOT_TRADING,
+    "INVALID_FCM_TRADING_SESSION": R.PRODUCT_NOT_TRADING,
+    "INELIGIBLE_PAIR": R.PRODUCT_NOT_TRADING,
+    "BREACHED_PRICE_LIMIT": R.PRICE_TOO_FAR,
+    "INVALID_PRICE_TOO_LARGE": R.PRICE_TOO_FAR,
+    "ORDER_ENTRY_DISABLED": R.ORDER_ENTRY_DISABLED,
+    "GEOFENCING_RESTRICTION": R.ORDER_ENTRY_DISABLED,
+    "IN_LIQUIDATION": R.ORDER_ENTRY_DISABLED,
+    "INVALID_REQUEST": R.INVALID_REQUEST,
+    # cancel and edit refusals
+    "ORDER_NOT_FOUND": R.UNKNOWN_ORDER,
+    "UNKNOWN_CANCEL_ORDER": R.UNKNOWN_ORDER,
+    "ORDER_IS_FULLY_FILLED": R.ALREADY_FILLED,
+    "DUPLICATE_CANCEL_REQUEST": R.DUPLICATE_CANCEL,
+    "NOT_ALLOWED_TO_CANCEL": R.NOT_CANCELLABLE,
+    "ONLY_LIMIT_ORDER_EDITS_SUPPORTED": R.EDIT_NOT_LIMIT,
+    "ONLY_OPEN_ORDERS_CAN_BE_EDITED": R.EDIT_NOT_OPEN,
+    "CANNOT_EDIT_TO_BELOW_FILLED_SIZE": R.EDIT_BELOW_FILLED,
+    "INVALID_EDITED_SIZE": R.INVALID_EDITED_SIZE,
+    "INVALID_EDITED_PRICE": R.INVALID_EDITED_PRICE,
+    "EDIT_REQUEST_EQUAL_TO_ORIGINAL_REQUEST": R.EDIT_UNCHANGED,
+}
+
+
+def reject_reason(wire: str) -> R | None:
+    """The domain reason for one Coinbase string; None for a zero value (``UNKNOWN_...``)
+    or an empty one, ``UNKNOWN`` for a string nobody mapped."""
+    if not wire or wire.startswith(UNSET_PREFIX):
+        return None
+    found = _REASONS.get(wire)
+    if found is None and wire.startswith(PREVIEW):
+        found = _REASONS.get(wire.removeprefix(PREVIEW))
+    return R.UNKNOWN if found is None else found
+
+
+def first_reason(wires: Iterable[str]) -> R:
+    """The first mapped reason among ``wires`` (most specific first), else ``UNKNOWN``."""
+    for wire in wires:
+        found = reject_reason(wire)
+        if found is not None and found is not R.UNKNOWN:
+            return found
+    return R.UNKNOWN
