@@ -27,23 +27,59 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from gpt_trader.domain import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
-from gpt_trader.domain.events import OrderRejected, OrderUpdated
+from gpt_trader.domain import (
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    Side,
+    TimeInForce,
+)
+from gpt_trader.domain.events import Event, OrderRejected, OrderUpdated
+from gpt_trader.domain.market import BookView
+from gpt_trader.domain.products import Product
 from gpt_trader.errors import BrokerError
+from gpt_trader.protocols import Broker
 
-if TYPE_CHECKING:
-    from gpt_trader.engine.kernel import Kernel
+
+class EntryDesk(Protocol):
+    """What working an entry needs of the kernel that owns it (a protocol, so this module
+    does not import the kernel)."""
+
+    broker: Broker
+    orders: dict[str, Order]
+
+    @property
+    def now(self) -> int: ...
+
+    @property
+    def products(self) -> Mapping[str, Product]: ...
+
+    def book(self, symbol: str) -> BookView | None: ...
+
+    def last_price(self, symbol: str) -> Decimal | None: ...
+
+    def last_market_ts(self, symbol: str) -> int | None: ...
+
+    def next_client_order_id(self) -> str: ...
+
+    async def submit(self, request: OrderRequest) -> Order | None: ...
+
+    def on_order(self, order: Order) -> None: ...
+
+    def emit(self, event: Event) -> None: ...
+
 
 log = logging.getLogger("gpt_trader.execution")
 NS = 1_000_000_000
 BPS = Decimal(10_000)
-# A venue's "post-only would cross" rejection: the core simulator's code, Coinbase's.
-WOULD_CROSS = frozenset({"POST_ONLY_WOULD_CROSS", "INVALID_LIMIT_PRICE_POST_ONLY"})
 
 
 @dataclass(frozen=True)
@@ -89,7 +125,7 @@ class Entry:
 class Entries:
     """The working limit entries of one kernel, by symbol (one per symbol at most)."""
 
-    def __init__(self, kernel: Kernel, policy: ExecutionPolicy) -> None:
+    def __init__(self, kernel: EntryDesk, policy: ExecutionPolicy) -> None:
         self.kernel = kernel
         self.policy = policy
         self._by_symbol: dict[str, Entry] = {}
@@ -135,7 +171,9 @@ class Entries:
             order = await kernel.submit(request)
             if order is None or order.status is OrderStatus.REJECTED:
                 self._forget(entry)
-                crossed = order is not None and order.reject_reason in WOULD_CROSS
+                crossed = (
+                    order is not None and order.reject_reason == RejectReason.POST_ONLY_WOULD_CROSS
+                )
                 if not crossed or entry.reprices >= self.policy.max_reprices:
                     return order
                 entry.reprices += 1
