@@ -22,6 +22,7 @@ from gpt_trader.control import apply_pending
 from gpt_trader.domain import MarginType, Product, TradingState
 from gpt_trader.domain.events import RunStarted, RunStopped
 from gpt_trader.engine.clock import SimClock, WallClock
+from gpt_trader.engine.exits import ExitPlan
 from gpt_trader.engine.guards import DEFAULT_BUDGET_S, GuardStack
 from gpt_trader.engine.journal import MemoryJournal
 from gpt_trader.engine.kernel import Kernel, KernelParts
@@ -219,6 +220,7 @@ async def assemble(
             for symbol, h in config.run.adopt_holdings.items()
             if h.cost is not None
         },
+        exits=ExitPlan.from_pcts(config.exits.stop_loss_pct, config.exits.take_profit_pct),
     )
     last = store.last_run() if store is not None else None
     return Runtime(

@@ -79,6 +79,28 @@ class RunSection(BaseModel):
         return value
 
 
+class ExitsSection(BaseModel):
+    """How positions are closed besides the strategy's own exit. Percentages of the entry's
+    fill price: stop-loss and take-profit are placed at the venue as one bracket, so they
+    hold while the bot is down (see :mod:`gpt_trader.engine.exits`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stop_loss_pct: Decimal | None = Field(default=None, gt=0, lt=100)
+    take_profit_pct: Decimal | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _both_legs(self) -> ExitsSection:
+        # A venue bracket has both legs; a lone stop or target is not offered yet.
+        if (self.stop_loss_pct is None) != (self.take_profit_pct is None):
+            raise ValueError("exits: stop_loss_pct and take_profit_pct go together (one bracket)")
+        return self
+
+    @property
+    def bracket(self) -> bool:
+        return self.stop_loss_pct is not None and self.take_profit_pct is not None
+
+
 class LoggingSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -107,6 +129,7 @@ class BotConfig(BaseSettings):
     guards: list[ComponentRef] = Field(default_factory=list)
     sinks: list[ComponentRef] = Field(default_factory=list)
     run: RunSection = Field(default_factory=RunSection)
+    exits: ExitsSection = Field(default_factory=ExitsSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
 
     @model_validator(mode="after")

@@ -62,6 +62,7 @@ from gpt_trader.domain.events import (
 )
 from gpt_trader.domain.market import BookView, event_price, ts_to_iso
 from gpt_trader.engine.book import L2Book
+from gpt_trader.engine.exits import ExitPlan, Exits, is_exit
 from gpt_trader.engine.guards import GuardStack, blocks
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.engine.reconciler import Reconciler
@@ -113,6 +114,8 @@ class KernelParts:
     margin_type: MarginType | None = None
     # Spot holdings the user hands the bot (symbol -> (size, cost per unit)), adopted once.
     adopt_holdings: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    # ``[exits]``: the venue bracket every position gets (None: the strategy exits alone).
+    exits: ExitPlan | None = None
 
 
 class Kernel:
@@ -160,6 +163,7 @@ class Kernel:
         broker = parts.broker
         interval = broker.reconcile_interval_s if isinstance(broker, ReportingBroker) else None
         self.reconciler = Reconciler(self, interval)
+        self.exits = Exits(self, parts.exits)
 
     # ---- StateView -------------------------------------------------------------------------
     @property
@@ -231,6 +235,8 @@ class Kernel:
         self.ledger.starting_equity = self.ledger.equity
         self.ledger.peak_equity = self.ledger.starting_equity
         self._started = True
+        self.exits.review()
+        await self.exits.settle()
         if trading_state > self.trading_state:
             self._tighten(trading_state, "restored from the previous run", operator=False)
 
@@ -342,7 +348,8 @@ class Kernel:
                 self.emit(OrderUpdated(self.now, stored.copy()))
                 continue
             action = "adopted" if venue.status != stored.status else "confirmed"
-            self.orders[venue.client_order_id] = venue.copy()
+            mine = self.orders[venue.client_order_id] = venue.copy()
+            mine.tag = mine.tag or stored.tag  # not every venue keeps the kernel's tag
             if venue.status.is_working:
                 self.working.add(venue.client_order_id)
             self.emit(
@@ -412,6 +419,7 @@ class Kernel:
                 o.client_order_id
                 for o in self.orders.values()
                 if o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+                and not is_exit(o)  # a position's stop outlives the bot
             ]
             if working:
                 try:
@@ -453,6 +461,8 @@ class Kernel:
             await self.decide(symbol)
         if self._reductions:
             await self.place_reductions()
+        if self.exits.due:
+            await self.exits.settle()
 
     async def on_emissions(self, candle: Candle, emitted: Sequence[SignalValue]) -> None:
         """The vectorised replay path: the signals' outputs for this bar were precomputed."""
@@ -472,6 +482,8 @@ class Kernel:
                 if self._sinks:
                     self.emit(SignalEmitted(self.now, value))
             await self.decide(symbol)
+        if self.exits.due:
+            await self.exits.settle()
 
     def _book(self, symbol: str) -> L2Book:
         book = self._books.get(symbol)
@@ -510,8 +522,16 @@ class Kernel:
         target = decision.action
         if target is Action.SHORT and not self.parts.allow_short:
             target = Action.FLAT
-        if any(self.orders[cid].symbol == symbol for cid in self.working):
+        if any(self._blocks(cid, symbol) for cid in self.working):
             self.emit(DecisionMade(self.now, decision, "skipped", "an order is working"))
+            return
+        closing = pos.size != 0 and (
+            target is Action.FLAT or (target is Action.LONG) != (pos.size > 0)
+        )
+        if closing and not await self.exits.release(symbol):
+            self.emit(
+                DecisionMade(self.now, decision, "skipped", "the exit bracket is still working")
+            )
             return
         if target is Action.FLAT:
             if pos.size == 0:
@@ -614,13 +634,27 @@ class Kernel:
             product = self.products.get(symbol)
             if pos is None or pos.size == 0 or product is None:
                 continue
-            if any(self.orders[cid].symbol == symbol for cid in self.working):
+            if any(self._blocks(cid, symbol) for cid in self.working):
+                continue
+            if not await self.exits.release(symbol) or pos.size == 0:
                 continue
             cut = product.quantize_size(min(size, abs(pos.size)))
             if product.size_error(cut):
                 cut = abs(pos.size)  # too small to cut in part: close it
             side = Side.SELL if pos.size > 0 else Side.BUY
             await self.submit(self._market_request(symbol, side, cut, True, f"guard:{guard}"))
+
+    def _blocks(self, cid: str, symbol: str) -> bool:
+        """A working order that holds back new orders on ``symbol`` (a position's exit
+        bracket does not: it is cancelled first)."""
+        order = self.orders[cid]
+        return order.symbol == symbol and not is_exit(order)
+
+    def margin_terms(self, symbol: str) -> tuple[Decimal | None, MarginType | None]:
+        """The leverage and margin type every order of ``symbol`` carries (None for spot)."""
+        if not self.products[symbol].is_derivative:
+            return None, None
+        return self.parts.leverage, self.parts.margin_type
 
     def next_client_order_id(self) -> str:
         self._seq += 1
@@ -726,6 +760,7 @@ class Kernel:
         if order is not None:
             order.trade_ids.append(fill.trade_id)
         realized = self.ledger.apply_fill(fill)
+        self.exits.review(fill.symbol)
         held = self.holdings.get(fill.symbol)
         if held is not None:
             # The account's balance moves with the bot's fills; the next check confirms it.
@@ -764,6 +799,8 @@ class Kernel:
         self.run_runtime_guards()
         if self._reductions:
             await self.place_reductions()
+        if self.exits.due:
+            await self.exits.settle()
         for sink in self._flushers:
             try:
                 sink.flush()
