@@ -93,7 +93,7 @@ class ExitsSection(BaseModel):
     def _both_legs(self) -> ExitsSection:
         # A venue bracket has both legs; a lone stop or target is not offered yet.
         if (self.stop_loss_pct is None) != (self.take_profit_pct is None):
-            raise ValueError("exits: stop_loss_pct and take_profit_pct go together (one bracket)")
+            raise ValueError("stop_loss_pct and take_profit_pct go together (one bracket)")
         return self
 
     @property

@@ -433,6 +433,8 @@ class Kernel:
         self.events_processed += 1
         if self._market_broker:
             self.broker.on_market(event)  # type: ignore[attr-defined]
+        if self.exits.due:
+            await self.exits.settle()  # a fill this event made is protected before deciding
         symbol = event.symbol
         price = event_price(event)
         if price is not None:
@@ -469,6 +471,8 @@ class Kernel:
         self.events_processed += 1
         if self._market_broker:
             self.broker.on_market(candle)  # type: ignore[attr-defined]
+        if self.exits.due:
+            await self.exits.settle()
         symbol = candle.symbol
         self._last_price[symbol] = candle.close
         self._last_ts[symbol] = candle.close_ts

@@ -72,6 +72,8 @@ def backtest_spec(
     volume_cap: str | None,
     leverage: str | None = None,
     margin_type: str | None = None,
+    stop_loss: str | None = None,
+    take_profit: str | None = None,
 ) -> Any:
     from gpt_trader_research.engine import BacktestSpec
     from gpt_trader_research.specs import parse_component
@@ -99,6 +101,8 @@ def backtest_spec(
         volume_participation=cap,
         leverage=_dec("--leverage", leverage, minimum=Decimal(1)),
         margin_type=None if margin_type is None else margin_type.upper(),
+        stop_loss_pct=_dec("--stop-loss", stop_loss),
+        take_profit_pct=_dec("--take-profit", take_profit),
     )
 
 
@@ -165,6 +169,14 @@ def _register_backtest(app: typer.Typer) -> None:
                 "--volume-cap", help="Max share of a bar's volume one order may take (0-1]."
             ),
         ] = None,
+        stop_loss: Annotated[
+            str | None,
+            typer.Option("--stop-loss", help="Stop PCT below (above, short) the entry fill."),
+        ] = None,
+        take_profit: Annotated[
+            str | None,
+            typer.Option("--take-profit", help="Take profit PCT beyond the entry fill."),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
         report: Annotated[
             Path | None, typer.Option("--report", help="Write an HTML report (plotly) here.")
@@ -202,6 +214,8 @@ def _register_backtest(app: typer.Typer) -> None:
             volume_cap,
             leverage,
             margin_type,
+            stop_loss,
+            take_profit,
         )
         if png is not None and png.suffix.lower() != ".png":
             raise UserError(f"--png {png}: the file name must end in .png")
