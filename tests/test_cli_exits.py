@@ -20,6 +20,10 @@ BACKTEST = ("backtest", "--data", str(SAMPLE_CSV), "--symbol", "BTC-USD", "--sig
         ("stop_loss_pct = 0\ntake_profit_pct = 4", "exits.stop_loss_pct: Input should be greater than 0"),
         ("stop_loss_pct = 2\ntake_profit_pct = -1", "exits.take_profit_pct: Input should be greater than 0"),
         ("stop_loss_pct = 2", "stop_loss_pct and take_profit_pct go together"),
+        ("stop_loss_pct = 2\ntake_profit_pct = 4\ntrailing_pct = -1", "exits.trailing_pct: Input should be greater than 0"),
+        ("stop_loss_pct = 2\ntake_profit_pct = 4\ntrailing_pct = 100", "exits.trailing_pct: Input should be less than 100"),
+        ("max_hold = \"soon\"", "invalid duration 'soon'"),
+        ("roi = {\"-5\" = 1}", "cannot be negative"),
         ("stop_loss_pct = 2\ntake_profit_pct = 4\nexit_reason = \"panic\"", "exits.exit_reason: unknown field"),
     ],
 )  # fmt: skip
@@ -47,6 +51,9 @@ def test_bad_exits_are_one_line_and_exit_2(
         (("--stop-loss", "2", "--take-profit", "0"), "greater than 0"),
         (("--stop-loss", "two", "--take-profit", "4"), "--stop-loss 'two' is not a number"),
         (("--take-profit", "4",), "go together"),
+        (("--stop-loss", "2", "--take-profit", "4", "--trailing", "0"), "greater than 0"),
+        (("--stop-loss", "2", "--take-profit", "4", "--trailing", "100"), "less than 100"),
+        (("--trailing", "1",), "set stop_loss_pct too"),
     ],
 )  # fmt: skip
 def test_bad_backtest_exit_flags_are_one_line_and_exit_2(
@@ -57,6 +64,15 @@ def test_bad_backtest_exit_flags_are_one_line_and_exit_2(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert message in lines[0]
+
+
+def test_backtest_trailing_stops_are_reported_as_trailing() -> None:
+    proc = gpt_trader(
+        *BACKTEST, "--stop-loss", "0.3", "--take-profit", "1", "--trailing", "0.2", "--json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    reasons = {t["exit_reason"] for t in json.loads(proc.stdout)["trades"]}
+    assert "trailing" in reasons
 
 
 def test_backtest_reports_each_trades_exit_reason(tmp_path: Path) -> None:

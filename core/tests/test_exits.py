@@ -54,7 +54,8 @@ def _kernel(market_fill: str = "immediate", **parts: Any) -> tuple[Kernel, SimEx
         [PRODUCT], {"USD": D(100_000)}, market_fill=market_fill, maker_fee=D(0), taker_fee=D(0)
     )  # type: ignore[arg-type]
     clock = SimClock(FROZEN_TS)
-    kernel = manual_kernel(exchange, clock, exits=PLAN, **parts)
+    parts.setdefault("exits", PLAN)
+    kernel = manual_kernel(exchange, clock, **parts)
     return kernel, exchange, clock
 
 
@@ -310,3 +311,91 @@ async def test_a_stop_on_stop_keeps_the_bracket_working() -> None:
     bracket = await _long(kernel, clock)
     await kernel.stop(cancel_open=True)
     assert exchange.order(bracket.client_order_id).status is OrderStatus.OPEN  # type: ignore[union-attr]
+
+
+def _plan(**kw: Any) -> ExitPlan:
+    plan = ExitPlan.from_pcts(kw.pop("stop", None), kw.pop("take", None), **kw)
+    assert plan is not None
+    return plan
+
+
+async def test_a_trailing_stop_follows_the_high_and_replaces_the_bracket() -> None:
+    kernel, exchange, clock = _kernel(
+        "next_open", exits=_plan(stop=D(2), take=D(10), trailing_pct=D(1))
+    )
+    kernel.add_sink(_FillLog())
+    await kernel.start()
+    await _candle(kernel, clock, _bar(0, "100", "100", "100", "100"))
+    await kernel.submit(OrderRequest("entry", SYM, Side.BUY, D(1)))
+    await _candle(kernel, clock, _bar(1, "100", "100.5", "99.5", "100"))
+    await _candle(kernel, clock, _bar(2, "100", "104", "100", "103.5"))
+    working = [o for o in _brackets(kernel) if o.status is OrderStatus.OPEN]
+    assert len(working) == 1  # never two for one position
+    assert working[0].stop_price == D("102.96")  # 104 * 0.99
+    assert working[0].tag == "exit:trailing"
+    assert len([o for o in exchange.open_orders() if o.order_type is OrderType.BRACKET]) == 1
+    await _candle(kernel, clock, _bar(3, "103.5", "103.6", "102", "102.5"))
+    [fill] = _fills_of(kernel, working[0].client_order_id)
+    assert fill.price == D("102.96")
+    assert exit_reason(kernel.orders[working[0].client_order_id], fill.price) is ExitReason.TRAILING
+    assert kernel.positions[SYM].size == 0
+
+
+async def test_a_trailing_stop_waits_for_its_activation() -> None:
+    plan = _plan(stop=D(2), take=D(10), trailing_pct=D(1), trailing_activation_pct=D(5))
+    kernel, _, clock = _kernel("next_open", exits=plan)
+    await kernel.start()
+    await _candle(kernel, clock, _bar(0, "100", "100", "100", "100"))
+    await kernel.submit(OrderRequest("entry", SYM, Side.BUY, D(1)))
+    await _candle(kernel, clock, _bar(1, "100", "100.5", "99.5", "100"))
+    await _candle(kernel, clock, _bar(2, "100", "104", "100", "103.5"))  # +4 %: not yet
+    [bracket] = [o for o in _brackets(kernel) if o.status is OrderStatus.OPEN]
+    assert bracket.stop_price == D("98.00")
+    await _candle(kernel, clock, _bar(3, "103.5", "106", "103", "105"))  # +6 %: active
+    [bracket] = [o for o in _brackets(kernel) if o.status is OrderStatus.OPEN]
+    assert bracket.stop_price == D("104.94")
+
+
+async def test_max_hold_closes_at_market_after_that_long() -> None:
+    kernel, _, clock = _kernel("next_open", exits=_plan(stop=D(5), take=D(5), max_hold_s=180))
+    await kernel.start()
+    await _candle(kernel, clock, _bar(0, "100", "100", "100", "100"))
+    await kernel.submit(OrderRequest("entry", SYM, Side.BUY, D(1)))  # fills at bar 1's open
+    await _candle(kernel, clock, _bar(1, "100", "101", "99", "100"))
+    await _candle(kernel, clock, _bar(2, "100", "101", "99", "100"))
+    await kernel.on_timer()
+    assert not [o for o in kernel.orders.values() if o.tag == "exit:max_hold"]
+    await _candle(kernel, clock, _bar(3, "100", "101", "99", "100"))  # 3 minutes at its close
+    [close] = [o for o in kernel.orders.values() if o.tag == "exit:max_hold"]
+    assert close.reduce_only
+    assert kernel.orders[_brackets(kernel)[0].client_order_id].status is OrderStatus.CANCELLED
+    await _candle(kernel, clock, _bar(4, "100.5", "101", "99", "100"))
+    assert kernel.positions[SYM].size == 0
+    assert exit_reason(close, D("100.5")) is ExitReason.MAX_HOLD
+    assert len(_brackets(kernel)) == 1  # flat: no new bracket
+
+
+async def test_roi_closes_when_the_return_reaches_the_threshold_for_the_age() -> None:
+    # freqtrade's minimal_roi: 3 % at once, 1 % after 2 minutes
+    kernel, _, clock = _kernel("next_open", exits=_plan(roi={0: D(3), 2: D(1)}))
+    await kernel.start()
+    await _candle(kernel, clock, _bar(0, "100", "100", "100", "100"))
+    await kernel.submit(OrderRequest("entry", SYM, Side.BUY, D(1)))
+    await _candle(kernel, clock, _bar(1, "100", "101.6", "100", "101.5"))  # 1 min, +1.5 %
+    assert not [o for o in kernel.orders.values() if o.tag == "exit:roi"]
+    assert not _brackets(kernel)  # no stop asked for: no bracket
+    await _candle(kernel, clock, _bar(2, "101.5", "101.6", "101", "101.2"))  # 2 min, +1.2 %
+    [close] = [o for o in kernel.orders.values() if o.tag == "exit:roi"]
+    await _candle(kernel, clock, _bar(3, "101.2", "101.6", "101", "101.2"))
+    assert kernel.positions[SYM].size == 0
+    assert exit_reason(close, D("101.2")) is ExitReason.ROI
+
+
+def test_the_roi_table_takes_the_largest_age_at_or_below() -> None:
+    plan = _plan(roi={0: D(4), 30: D(2), 60: D(0)})
+    minute = 60 * NS
+    assert not plan.roi_due(10 * minute, D("0.03"))
+    assert plan.roi_due(10 * minute, D("0.04"))
+    assert plan.roi_due(30 * minute, D("0.02"))
+    assert not plan.roi_due(59 * minute, D("0.019"))
+    assert plan.roi_due(60 * minute, D(0))

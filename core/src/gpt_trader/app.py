@@ -18,6 +18,7 @@ from typing import Any
 
 from gpt_trader.components import BuildContext, Kind
 from gpt_trader.config import BotConfig
+from gpt_trader.config.settings import ExitsSection
 from gpt_trader.control import apply_pending
 from gpt_trader.domain import MarginType, Product, TradingState
 from gpt_trader.domain.events import RunStarted, RunStopped
@@ -220,7 +221,7 @@ async def assemble(
             for symbol, h in config.run.adopt_holdings.items()
             if h.cost is not None
         },
-        exits=ExitPlan.from_pcts(config.exits.stop_loss_pct, config.exits.take_profit_pct),
+        exits=exit_plan(config.exits),
     )
     last = store.last_run() if store is not None else None
     return Runtime(
@@ -235,6 +236,18 @@ async def assemble(
         resumed_from=last.run_id if last else "",
         clock=clock,
         extra={"options": opts},
+    )
+
+
+def exit_plan(exits: ExitsSection) -> ExitPlan | None:
+    """The kernel's exit plan from the profile's ``[exits]`` (None: nothing asked)."""
+    return ExitPlan.from_pcts(
+        exits.stop_loss_pct,
+        exits.take_profit_pct,
+        trailing_pct=exits.trailing_pct,
+        trailing_activation_pct=exits.trailing_activation_pct,
+        max_hold_s=exits.max_hold_s,
+        roi=exits.roi,
     )
 
 

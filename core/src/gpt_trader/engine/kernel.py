@@ -62,7 +62,7 @@ from gpt_trader.domain.events import (
 )
 from gpt_trader.domain.market import BookView, event_price, ts_to_iso
 from gpt_trader.engine.book import L2Book
-from gpt_trader.engine.exits import ExitPlan, Exits, is_exit
+from gpt_trader.engine.exits import ExitPlan, Exits, is_bracket
 from gpt_trader.engine.guards import GuardStack, blocks
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.engine.reconciler import Reconciler
@@ -235,7 +235,7 @@ class Kernel:
         self.ledger.starting_equity = self.ledger.equity
         self.ledger.peak_equity = self.ledger.starting_equity
         self._started = True
-        self.exits.review()
+        self.exits.resume(self.parts.journal.fills())
         await self.exits.settle()
         if trading_state > self.trading_state:
             self._tighten(trading_state, "restored from the previous run", operator=False)
@@ -419,7 +419,7 @@ class Kernel:
                 o.client_order_id
                 for o in self.orders.values()
                 if o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
-                and not is_exit(o)  # a position's stop outlives the bot
+                and not is_bracket(o)  # a position's stop outlives the bot
             ]
             if working:
                 try:
@@ -441,6 +441,10 @@ class Kernel:
             self._last_price[symbol] = price
             self._last_ts[symbol] = event.close_ts if isinstance(event, Candle) else event.ts
             self.ledger.mark(symbol, price)
+            if isinstance(event, Candle):
+                self.exits.on_price(symbol, event.high, event.low)
+            else:
+                self.exits.on_price(symbol, price, price)
         if isinstance(event, BookUpdate):
             self._book(symbol).apply(event)
             self._last_ts[symbol] = event.ts
@@ -477,6 +481,7 @@ class Kernel:
         self._last_price[symbol] = candle.close
         self._last_ts[symbol] = candle.close_ts
         self.ledger.mark(symbol, candle.close)
+        self.exits.on_price(symbol, candle.high, candle.low)
         if self.parts.record_market:
             self.emit(MarketData(self.now, candle))
         if emitted:
@@ -652,7 +657,7 @@ class Kernel:
         """A working order that holds back new orders on ``symbol`` (a position's exit
         bracket does not: it is cancelled first)."""
         order = self.orders[cid]
-        return order.symbol == symbol and not is_exit(order)
+        return order.symbol == symbol and not is_bracket(order)
 
     def margin_terms(self, symbol: str) -> tuple[Decimal | None, MarginType | None]:
         """The leverage and margin type every order of ``symbol`` carries (None for spot)."""
@@ -764,7 +769,7 @@ class Kernel:
         if order is not None:
             order.trade_ids.append(fill.trade_id)
         realized = self.ledger.apply_fill(fill)
-        self.exits.review(fill.symbol)
+        self.exits.on_fill(fill)
         held = self.holdings.get(fill.symbol)
         if held is not None:
             # The account's balance moves with the bot's fills; the next check confirms it.
@@ -797,6 +802,7 @@ class Kernel:
 
     # ---- guards & state --------------------------------------------------------------------
     async def on_timer(self) -> None:
+        self.exits.on_timer()
         await self.resolve_unknown()
         await self.reconciler.tick()
         self.ledger.update_peak()

@@ -74,6 +74,7 @@ def backtest_spec(
     margin_type: str | None = None,
     stop_loss: str | None = None,
     take_profit: str | None = None,
+    trailing: str | None = None,
 ) -> Any:
     from gpt_trader_research.engine import BacktestSpec
     from gpt_trader_research.specs import parse_component
@@ -103,6 +104,7 @@ def backtest_spec(
         margin_type=None if margin_type is None else margin_type.upper(),
         stop_loss_pct=_dec("--stop-loss", stop_loss),
         take_profit_pct=_dec("--take-profit", take_profit),
+        trailing_pct=_dec("--trailing", trailing),
     )
 
 
@@ -177,6 +179,10 @@ def _register_backtest(app: typer.Typer) -> None:
             str | None,
             typer.Option("--take-profit", help="Take profit PCT beyond the entry fill."),
         ] = None,
+        trailing: Annotated[
+            str | None,
+            typer.Option("--trailing", help="Trail the stop PCT behind the best price."),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
         report: Annotated[
             Path | None, typer.Option("--report", help="Write an HTML report (plotly) here.")
@@ -216,6 +222,7 @@ def _register_backtest(app: typer.Typer) -> None:
             margin_type,
             stop_loss,
             take_profit,
+            trailing,
         )
         if png is not None and png.suffix.lower() != ".png":
             raise UserError(f"--png {png}: the file name must end in .png")

@@ -81,6 +81,7 @@ class BacktestSpec:
     # ``[exits]`` percentages (None: the profile's, else none)
     stop_loss_pct: Decimal | None = None
     take_profit_pct: Decimal | None = None
+    trailing_pct: Decimal | None = None
 
 
 class BarsFeed:
@@ -261,6 +262,7 @@ def _exits(spec: BacktestSpec, base: BotConfig | None) -> dict[str, Any]:
     for key, value in (
         ("stop_loss_pct", spec.stop_loss_pct),
         ("take_profit_pct", spec.take_profit_pct),
+        ("trailing_pct", spec.trailing_pct),
     ):
         if value is not None:
             exits[key] = str(value)
