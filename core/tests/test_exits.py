@@ -399,3 +399,16 @@ def test_the_roi_table_takes_the_largest_age_at_or_below() -> None:
     assert plan.roi_due(30 * minute, D("0.02"))
     assert not plan.roi_due(59 * minute, D("0.019"))
     assert plan.roi_due(60 * minute, D(0))
+
+
+async def test_a_trailing_stop_moves_in_steps_not_every_tick() -> None:
+    kernel, _, clock = _kernel(exits=_plan(stop=D(2), take=D(10), trailing_pct=D(1)))
+    await kernel.start()
+    await _trade(kernel, clock, "100", 1)
+    await kernel.submit(OrderRequest("entry", SYM, Side.BUY, D(1)))
+    await _trade(kernel, clock, "102", 2)  # stop 98 -> 100.98
+    await _trade(kernel, clock, "102.05", 3)  # 101.03: a gain under 0.1 %, kept
+    await _trade(kernel, clock, "102.2", 4)  # 101.18: moved
+    stops = [o.stop_price for o in _brackets(kernel)]
+    assert stops == [D("98.00"), D("100.98"), D("101.18")]
+    assert len([o for o in _brackets(kernel) if o.status is OrderStatus.OPEN]) == 1

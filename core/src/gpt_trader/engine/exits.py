@@ -18,9 +18,10 @@ filling while it is being cancelled never leads to a double close or a reversed 
 
 ``trailing_pct`` moves the stop behind the best price since entry (a bar's high for a
 long), once the price is ``trailing_activation_pct`` beyond the entry; the stop only ever
-tightens. Coinbase edits only limit orders, so the bracket is cancelled and replaced (the
-new one tagged ``exit:trailing``): never two brackets for one position; between the cancel
-and the replacement (one round trip) the position has no venue stop. ``max_hold`` and
+tightens, in steps of at least a tenth of its distance. Coinbase edits only limit orders,
+so the bracket is cancelled and replaced (the new one tagged ``exit:trailing``): never two
+brackets for one position; between the cancel and the replacement (one round trip) the
+position has no venue stop. ``max_hold`` and
 ``roi`` close at market (tags ``exit:max_hold`` / ``exit:roi``) when the position is that
 old, or its return since entry reached the ROI table's threshold for its age.
 """
@@ -57,6 +58,7 @@ EXIT_PREFIX = "exit:"
 BRACKET_TAG = "exit:bracket"
 TRAILING_TAG = "exit:trailing"  # a bracket whose stop a trailing stop moved
 MINUTE_NS = 60_000_000_000
+TRAIL_STEPS = 10  # a trailing stop moves in steps of a tenth of its distance, at least
 
 
 class ExitReason(StrEnum):
@@ -340,13 +342,19 @@ class Exits:
 
     def _holds(self, bracket: Order, pos: Position, stop: Decimal) -> bool:
         """Whether ``bracket`` still fits the position: its side and size, and a stop at
-        least as tight as the one wanted (a trailing stop never loosens)."""
+        least as tight as the one wanted (a trailing stop never loosens), or short of it by
+        less than a tenth of the trailing distance (each move is a cancel and a replace at
+        the venue: not one per tick)."""
         long = pos.size > 0
         if bracket.side is not (Side.SELL if long else Side.BUY):
             return False
         if bracket.remaining != abs(pos.size) or bracket.stop_price is None:
             return False
-        return bracket.stop_price >= stop if long else bracket.stop_price <= stop
+        gain = (stop - bracket.stop_price) if long else (bracket.stop_price - stop)
+        if gain <= 0:
+            return True
+        trailing = self.plan.trailing if self.plan is not None else None
+        return trailing is not None and gain < stop * trailing / TRAIL_STEPS
 
     def _levels(self, symbol: str, pos: Position) -> tuple[Decimal, Decimal, str]:
         assert self.plan is not None
