@@ -412,3 +412,38 @@ async def test_a_trailing_stop_moves_in_steps_not_every_tick() -> None:
     stops = [o.stop_price for o in _brackets(kernel)]
     assert stops == [D("98.00"), D("100.98"), D("101.18")]
     assert len([o for o in _brackets(kernel) if o.status is OrderStatus.OPEN]) == 1
+
+
+class _CutHalf:
+    """A runtime guard that asks for half of any BTC-USD position once the mark is below 99."""
+
+    name = "cut_half"
+
+    def evaluate(self, state: Any) -> Any:
+        from gpt_trader.domain import GuardResult, Reduction, Severity
+
+        pos = state.positions.get(SYM)
+        if pos is None or pos.size == 0 or pos.mark_price >= 99:
+            return GuardResult.passed(self.name)
+        return GuardResult(
+            self.name, Severity.WARN, "below 99", reduce=(Reduction(SYM, abs(pos.size) / 2),)
+        )
+
+
+async def test_a_guard_cut_cancels_the_bracket_and_rebrackets_what_is_left() -> None:
+    from gpt_trader.engine.guards import GuardStack
+
+    kernel, exchange, clock = _kernel(guards=GuardStack(runtime=[_CutHalf()], budget_s=None))
+    await kernel.start()
+    await _trade(kernel, clock, "100", 1)
+    await kernel.submit(OrderRequest("entry", SYM, Side.BUY, D(1)))
+    await _trade(kernel, clock, "100", 2)
+    [first] = _brackets(kernel)
+    await _trade(kernel, clock, "98.9", 3)  # above the stop (98), below the guard's floor
+    await kernel.on_timer()
+    assert kernel.positions[SYM].size == D("0.5")
+    assert kernel.orders[first.client_order_id].status is OrderStatus.CANCELLED
+    working = [o for o in _brackets(kernel) if o.status is OrderStatus.OPEN]
+    assert [o.size for o in working] == [D("0.5")]
+    assert working[0].stop_price == first.stop_price  # same entry, same levels
+    assert len([o for o in exchange.open_orders() if o.order_type is OrderType.BRACKET]) == 1
