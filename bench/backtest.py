@@ -5,7 +5,9 @@
 Two strategies, long-only, next-open fills, all-in sizing, 10 bps commission, 1,000,000 cash:
 
 - ``sma``: SMA 10/30 cross (``--signal sma_cross:fast=10,slow=30``);
-- ``ensemble``: RSI(14) 30/70 reversion + MACD(12, 26, 9) cross under the majority voter.
+- ``ensemble``: RSI(14) 30/70 reversion + MACD(12, 26, 9) cross under the majority voter;
+- ``sma_bracket``: the SMA case with ``--stop-loss 2 --take-profit 4`` (a venue bracket per
+  position; every bar with a position goes through the kernel), ours only.
 
 Ours: ``gpt_trader_research.engine.run_backtest`` with the bars already parsed (the CSV load
 is timed separately): assembly, the kernel on the replay driver's vectorised path, and the
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import cProfile
 import importlib.util
 import io
@@ -40,7 +43,7 @@ CASH = 1_000_000
 FEE_BPS = 10
 
 
-def _ours(csv: Path, case: str, repeat: int) -> dict[str, Any]:
+def _ours(csv: Path, case: str, repeat: int, **exits: Any) -> dict[str, Any]:
     from decimal import Decimal
 
     from gpt_trader.plugins import make_plugin_manager
@@ -54,7 +57,9 @@ def _ours(csv: Path, case: str, repeat: int) -> dict[str, Any]:
         "sma": (ComponentArg("sma_cross", {"fast": 10, "slow": 30}),),
         "ensemble": (ComponentArg("rsi", {}), ComponentArg("macd_cross", {})),
     }[case]
-    spec = BacktestSpec(csv, "BTC-USD", signals, cash=Decimal(CASH), fee_bps=Decimal(FEE_BPS))
+    spec = BacktestSpec(
+        csv, "BTC-USD", signals, cash=Decimal(CASH), fee_bps=Decimal(FEE_BPS), **exits
+    )
     pm = make_plugin_manager()
     run_backtest(spec, pm, series=series)  # warm-up: imports, first assembly
     totals, kernels = [], []
@@ -79,6 +84,9 @@ def _ours(csv: Path, case: str, repeat: int) -> dict[str, Any]:
         "trades": result.stats["trades"],
         "orders": result.summary["orders"],
         "final_equity": str(result.final_equity),
+        "exit_reasons": dict(
+            collections.Counter(t.exit_reason for t in result.trips if t.exit_reason)
+        ),
         "_spec": spec,
         "_series": series,
         "_pm": pm,
@@ -246,6 +254,8 @@ def main() -> None:
             "ratio_total": public["bars_per_s"] / theirs["bars_per_s"],
             "ratio_kernel": public["kernel_bars_per_s"] / theirs["bars_per_s"],
         }
+    bracket = _ours(csv, "sma", args.repeat, stop_loss_pct=2, take_profit_pct=4)
+    results["sma_bracket"] = {k: v for k, v in bracket.items() if not k.startswith("_")}
     results["perp"] = _perp(csv, args.repeat)
     vbt = importlib.util.find_spec("vectorbt") is not None
     results["vectorbt"] = "installed (not benchmarked here)" if vbt else "not installed"
@@ -272,6 +282,12 @@ def main() -> None:
             f"{'':9s} ratio       {r['ratio_total']:>11.2f}x end to end, "
             f"{r['ratio_kernel']:.2f}x kernel only"
         )
+    o = results["sma_bracket"]
+    print(
+        f"sma 2/4   gpt-trader  {o['bars_per_s']:>11,.0f} bars/s end to end "
+        f"({o['total_s'] * 1000:,.0f} ms, {o['path']} path, {o['kernel_bars']:,} kernel bars, "
+        f"{o['trades']:,} trades: {o['exit_reasons']})"
+    )
     perp = results["perp"]
     print(
         f"perp      gpt-trader  {perp['bars_per_s']:>11,.0f} bars/s end to end "

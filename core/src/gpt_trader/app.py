@@ -18,11 +18,13 @@ from typing import Any
 
 from gpt_trader.components import BuildContext, Kind
 from gpt_trader.config import BotConfig
+from gpt_trader.config.settings import ExitsSection
 from gpt_trader.control import apply_pending
 from gpt_trader.domain import MarginType, Product, TradingState
 from gpt_trader.domain.events import RunStarted, RunStopped
 from gpt_trader.engine.clock import SimClock, WallClock
 from gpt_trader.engine.execution import ExecutionPolicy
+from gpt_trader.engine.exits import ExitPlan
 from gpt_trader.engine.guards import DEFAULT_BUDGET_S, GuardStack
 from gpt_trader.engine.journal import MemoryJournal
 from gpt_trader.engine.kernel import Kernel, KernelParts
@@ -232,6 +234,7 @@ async def assemble(
             max_reprices=config.execution.max_reprices,
             on_partial=config.execution.on_partial,
         ),
+        exits=exit_plan(config.exits),
     )
     last = store.last_run() if store is not None else None
     return Runtime(
@@ -246,6 +249,18 @@ async def assemble(
         resumed_from=last.run_id if last else "",
         clock=clock,
         extra={"options": opts},
+    )
+
+
+def exit_plan(exits: ExitsSection) -> ExitPlan | None:
+    """The kernel's exit plan from the profile's ``[exits]`` (None: nothing asked)."""
+    return ExitPlan.from_pcts(
+        exits.stop_loss_pct,
+        exits.take_profit_pct,
+        trailing_pct=exits.trailing_pct,
+        trailing_activation_pct=exits.trailing_activation_pct,
+        max_hold_s=exits.max_hold_s,
+        roi=exits.roi,
     )
 
 

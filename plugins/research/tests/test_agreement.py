@@ -25,71 +25,25 @@ P&L). We bound the difference by one cent per fill and report the measured figur
 
 from __future__ import annotations
 
-import warnings
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from gpt_trader.plugins import PluginManager
-from gpt_trader_research.engine import BacktestSpec, load_series, run_backtest
-from gpt_trader_research.specs import ComponentArg
+from gpt_trader_research.engine import load_series, run_backtest
+from research_support import assert_same_trades, backtesting_py, sma_cross_strategy, sma_spec
 
 backtesting = pytest.importorskip("backtesting")
 
 
 def _theirs(series: Any, fee_bps: Decimal, cash: Decimal) -> Any:
-    import pandas as pd
-    from backtesting import Strategy
-    from backtesting.lib import FractionalBacktest, crossover
-    from gpt_trader_strategies.indicators import sma_array
-
-    close = np.asarray(series.close, dtype=np.float64)
-    fast, slow = sma_array(close, 10), sma_array(close, 30)
-
-    class SmaCross(Strategy):
-        def init(self) -> None:
-            self.fast = self.I(lambda: fast, name="sma10")
-            self.slow = self.I(lambda: slow, name="sma30")
-
-        def next(self) -> None:
-            if crossover(self.fast, self.slow):
-                if not self.position:
-                    self.buy()
-            elif crossover(self.slow, self.fast):
-                self.position.close()
-
-    index = pd.to_datetime(np.asarray(series.ts, dtype=np.int64), utc=True).tz_localize(None)
-    df = pd.DataFrame(
-        {"Open": series.open, "High": series.high, "Low": series.low, "Close": series.close,
-         "Volume": series.volume},
-        index=index,
-    )  # fmt: skip
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        bt = FractionalBacktest(
-            df,
-            SmaCross,
-            cash=float(cash),
-            commission=float(fee_bps) / 10_000,
-            trade_on_close=False,
-            exclusive_orders=False,
-            fractional_unit=1e-8,
-        )
-        return bt.run()
+    return backtesting_py(series, sma_cross_strategy(series), fee_bps, cash)
 
 
 def _agree(data: Path, pm: PluginManager, fee_bps: Decimal) -> dict[str, Any]:
     cash = Decimal(1_000_000)
-    spec = BacktestSpec(
-        data,
-        "BTC-USD",
-        (ComponentArg("sma_cross", {"fast": 10, "slow": 30}),),
-        cash=cash,
-        fee_bps=fee_bps,
-        slippage_bps=Decimal(0),
-    )
+    spec = sma_spec(data, cash, fee_bps)
     series = load_series(data, "BTC-USD")
     ours = run_backtest(spec, pm, series=series)
     stats = _theirs(series, fee_bps, cash)
@@ -97,22 +51,12 @@ def _agree(data: Path, pm: PluginManager, fee_bps: Decimal) -> dict[str, Any]:
     closed = [t for t in ours.trips if not t.is_open]
     # An order decided on the very last bar is never filled, in both.
     assert len(closed) == len(ours.trips)
-    mine = [(t.entry_bar, t.exit_bar) for t in closed]
-    theirs = list(zip(trades["EntryBar"].tolist(), trades["ExitBar"].tolist(), strict=True))
-    assert mine == theirs, next(
-        (i, a, b) for i, (a, b) in enumerate(zip(mine, theirs, strict=False)) if a != b
-    )
-    np.testing.assert_allclose(
-        [float(t.entry_price) for t in closed], trades["EntryPrice"].to_numpy(), rtol=1e-12
-    )
-    np.testing.assert_allclose(
-        [float(t.exit_price or 0) for t in closed], trades["ExitPrice"].to_numpy(), rtol=1e-12
-    )
+    assert_same_trades(closed, trades)
     final_theirs = float(stats["Equity Final [$]"])
     diff = float(ours.final_equity) - final_theirs
     fills = ours.summary["fills"]
     assert abs(diff) <= 0.01 * fills, (diff, fills)
-    return {"trades": len(mine), "fills": fills, "diff": diff, "rel": diff / final_theirs}
+    return {"trades": len(closed), "fills": fills, "diff": diff, "rel": diff / final_theirs}
 
 
 def test_sample_agrees_with_backtesting_py(sample: Path, pm: PluginManager) -> None:

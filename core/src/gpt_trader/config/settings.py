@@ -118,6 +118,59 @@ class ExecutionSection(BaseModel):
         return value
 
 
+class ExitsSection(BaseModel):
+    """How positions are closed besides the strategy's own exit (see
+    :mod:`gpt_trader.engine.exits`). Percentages are of the entry's fill price: stop-loss and
+    take-profit are placed at the venue as one bracket, so they hold while the bot is down;
+    a trailing stop moves that bracket's stop. ``max_hold`` (``"2h"``) and ``roi``
+    (minutes held -> minimum return in percent, as freqtrade's ``minimal_roi``) close at
+    market."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stop_loss_pct: Decimal | None = Field(default=None, gt=0, lt=100)
+    take_profit_pct: Decimal | None = Field(default=None, gt=0)
+    trailing_pct: Decimal | None = Field(default=None, gt=0, lt=100)
+    trailing_activation_pct: Decimal | None = Field(default=None, gt=0)
+    max_hold: str | None = None
+    roi: dict[int, Decimal] = Field(default_factory=dict)
+
+    @field_validator("max_hold")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_duration(value)
+            except UserError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("roi")
+    @classmethod
+    def _roi(cls, value: dict[int, Decimal]) -> dict[int, Decimal]:
+        for minutes, pct in value.items():
+            if minutes < 0:
+                raise ValueError(f"roi: {minutes} minutes held cannot be negative")
+            if pct <= -100:
+                raise ValueError(f"roi: a return of {pct} % after {minutes} minutes cannot be")
+        return value
+
+    @model_validator(mode="after")
+    def _legs(self) -> ExitsSection:
+        # A venue bracket has both legs; a lone stop or target is not offered yet.
+        if (self.stop_loss_pct is None) != (self.take_profit_pct is None):
+            raise ValueError("stop_loss_pct and take_profit_pct go together (one bracket)")
+        if self.trailing_pct is not None and self.stop_loss_pct is None:
+            raise ValueError("trailing_pct moves the bracket's stop: set stop_loss_pct too")
+        if self.trailing_activation_pct is not None and self.trailing_pct is None:
+            raise ValueError("trailing_activation_pct needs trailing_pct")
+        return self
+
+    @property
+    def max_hold_s(self) -> float | None:
+        return None if self.max_hold is None else parse_duration(self.max_hold)
+
+
 class LoggingSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -147,6 +200,7 @@ class BotConfig(BaseSettings):
     sinks: list[ComponentRef] = Field(default_factory=list)
     run: RunSection = Field(default_factory=RunSection)
     execution: ExecutionSection = Field(default_factory=ExecutionSection)
+    exits: ExitsSection = Field(default_factory=ExitsSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
 
     @model_validator(mode="after")

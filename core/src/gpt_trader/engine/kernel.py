@@ -63,6 +63,7 @@ from gpt_trader.domain.events import (
 from gpt_trader.domain.market import BookView, event_price, ts_to_iso
 from gpt_trader.engine.book import L2Book
 from gpt_trader.engine.execution import Entries, ExecutionPolicy
+from gpt_trader.engine.exits import ExitPlan, Exits, is_bracket
 from gpt_trader.engine.guards import GuardStack, blocks
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.engine.reconciler import Reconciler
@@ -116,6 +117,8 @@ class KernelParts:
     adopt_holdings: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     # How entries are placed ([execution]); the default is MARKET IOC.
     execution: ExecutionPolicy = field(default_factory=ExecutionPolicy)
+    # ``[exits]``: the venue bracket every position gets (None: the strategy exits alone).
+    exits: ExitPlan | None = None
 
 
 class Kernel:
@@ -165,6 +168,7 @@ class Kernel:
         self.reconciler = Reconciler(self, interval)
         self.entries = Entries(self, parts.execution)
         self._limit_entries = parts.execution.limits
+        self.exits = Exits(self, parts.exits)
 
     # ---- StateView -------------------------------------------------------------------------
     @property
@@ -236,6 +240,8 @@ class Kernel:
         self.ledger.starting_equity = self.ledger.equity
         self.ledger.peak_equity = self.ledger.starting_equity
         self._started = True
+        self.exits.resume(self.parts.journal.fills())
+        await self.exits.settle()
         if trading_state > self.trading_state:
             self._tighten(trading_state, "restored from the previous run", operator=False)
 
@@ -347,7 +353,8 @@ class Kernel:
                 self.emit(OrderUpdated(self.now, stored.copy()))
                 continue
             action = "adopted" if venue.status != stored.status else "confirmed"
-            self.orders[venue.client_order_id] = venue.copy()
+            mine = self.orders[venue.client_order_id] = venue.copy()
+            mine.tag = mine.tag or stored.tag  # not every venue keeps the kernel's tag
             if venue.status.is_working:
                 self.working.add(venue.client_order_id)
             self.emit(
@@ -417,6 +424,7 @@ class Kernel:
                 o.client_order_id
                 for o in self.orders.values()
                 if o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+                and not is_bracket(o)  # a position's stop outlives the bot
             ]
             if working:
                 try:
@@ -430,12 +438,18 @@ class Kernel:
         self.events_processed += 1
         if self._market_broker:
             self.broker.on_market(event)  # type: ignore[attr-defined]
+        if self.exits.due:
+            await self.exits.settle()  # a fill this event made is protected before deciding
         symbol = event.symbol
         price = event_price(event)
         if price is not None:
             self._last_price[symbol] = price
             self._last_ts[symbol] = event.close_ts if isinstance(event, Candle) else event.ts
             self.ledger.mark(symbol, price)
+            if isinstance(event, Candle):
+                self.exits.on_price(symbol, event.high, event.low)
+            else:
+                self.exits.on_price(symbol, price, price)
         if isinstance(event, BookUpdate):
             self._book(symbol).apply(event)
             self._last_ts[symbol] = event.ts
@@ -460,16 +474,21 @@ class Kernel:
             await self.decide(symbol)
         if self._reductions:
             await self.place_reductions()
+        if self.exits.due:
+            await self.exits.settle()
 
     async def on_emissions(self, candle: Candle, emitted: Sequence[SignalValue]) -> None:
         """The vectorised replay path: the signals' outputs for this bar were precomputed."""
         self.events_processed += 1
         if self._market_broker:
             self.broker.on_market(candle)  # type: ignore[attr-defined]
+        if self.exits.due:
+            await self.exits.settle()
         symbol = candle.symbol
         self._last_price[symbol] = candle.close
         self._last_ts[symbol] = candle.close_ts
         self.ledger.mark(symbol, candle.close)
+        self.exits.on_price(symbol, candle.high, candle.low)
         if self._limit_entries and self.entries.active:
             await self.entries.tick()
         if self.parts.record_market:
@@ -481,6 +500,8 @@ class Kernel:
                 if self._sinks:
                     self.emit(SignalEmitted(self.now, value))
             await self.decide(symbol)
+        if self.exits.due:
+            await self.exits.settle()
 
     def _book(self, symbol: str) -> L2Book:
         book = self._books.get(symbol)
@@ -519,10 +540,18 @@ class Kernel:
         target = decision.action
         if target is Action.SHORT and not self.parts.allow_short:
             target = Action.FLAT
-        if any(self.orders[cid].symbol == symbol for cid in self.working) or (
+        if any(self._blocks(cid, symbol) for cid in self.working) or (
             self._limit_entries and self.entries.busy(symbol)
         ):
             self.emit(DecisionMade(self.now, decision, "skipped", "an order is working"))
+            return
+        closing = pos.size != 0 and (
+            target is Action.FLAT or (target is Action.LONG) != (pos.size > 0)
+        )
+        if closing and not await self.exits.release(symbol):
+            self.emit(
+                DecisionMade(self.now, decision, "skipped", "the exit bracket is still working")
+            )
             return
         if target is Action.FLAT:
             if pos.size == 0:
@@ -629,13 +658,27 @@ class Kernel:
             product = self.products.get(symbol)
             if pos is None or pos.size == 0 or product is None:
                 continue
-            if any(self.orders[cid].symbol == symbol for cid in self.working):
+            if any(self._blocks(cid, symbol) for cid in self.working):
+                continue
+            if not await self.exits.release(symbol) or pos.size == 0:
                 continue
             cut = product.quantize_size(min(size, abs(pos.size)))
             if product.size_error(cut):
                 cut = abs(pos.size)  # too small to cut in part: close it
             side = Side.SELL if pos.size > 0 else Side.BUY
             await self.submit(self._market_request(symbol, side, cut, True, f"guard:{guard}"))
+
+    def _blocks(self, cid: str, symbol: str) -> bool:
+        """A working order that holds back new orders on ``symbol`` (a position's exit
+        bracket does not: it is cancelled first)."""
+        order = self.orders[cid]
+        return order.symbol == symbol and not is_bracket(order)
+
+    def margin_terms(self, symbol: str) -> tuple[Decimal | None, MarginType | None]:
+        """The leverage and margin type every order of ``symbol`` carries (None for spot)."""
+        if not self.products[symbol].is_derivative:
+            return None, None
+        return self.parts.leverage, self.parts.margin_type
 
     def next_client_order_id(self) -> str:
         self._seq += 1
@@ -743,6 +786,7 @@ class Kernel:
         if order is not None:
             order.trade_ids.append(fill.trade_id)
         realized = self.ledger.apply_fill(fill)
+        self.exits.on_fill(fill)
         held = self.holdings.get(fill.symbol)
         if held is not None:
             # The account's balance moves with the bot's fills; the next check confirms it.
@@ -775,6 +819,7 @@ class Kernel:
 
     # ---- guards & state --------------------------------------------------------------------
     async def on_timer(self) -> None:
+        self.exits.on_timer()
         await self.resolve_unknown()
         if self._limit_entries and self.entries.active:
             await self.entries.tick()
@@ -783,6 +828,8 @@ class Kernel:
         self.run_runtime_guards()
         if self._reductions:
             await self.place_reductions()
+        if self.exits.due:
+            await self.exits.settle()
         for sink in self._flushers:
             try:
                 sink.flush()

@@ -34,6 +34,10 @@ What happens to an order
   When the stop triggers (on a print, a ticker or a bar's range, before the take-profit in
   the same bar: the conservative reading), the remainder leaves the book and is sold
   (bought) at once as a taker at the trigger price; what cannot fill is CANCELLED.
+  In ``next_open`` mode a bracket that protects a market fill made at the open of the bar
+  just replayed (opposite side, at most that size) is placed as of that open: it is checked
+  against the open and then lives through the rest of that bar (stop first, then the
+  take-profit), as a bracket sent the moment the entry filled would.
 * TIF: GTC rests; GTD rests until ``end_ts`` (expired by :meth:`expire` and by every market
   event's time); IOC cancels the unfilled remainder; FOK fills completely or is CANCELLED
   with no fills. MARKET orders are always immediate-or-cancel (FOK when asked).
@@ -194,6 +198,10 @@ class MatchingEngine:
         self.last_ts = 0
         self._ref_bid: Decimal | None = None
         self._ref_ask: Decimal | None = None
+        # next_open: the bar just replayed and what market orders bought/sold at its open,
+        # which a bracket sent in reaction protects from that open on.
+        self._bar: Candle | None = None
+        self._opened: dict[Side, Decimal] = {}
 
     # ------------------------------------------------------------------ lookups
 
@@ -251,7 +259,9 @@ class MatchingEngine:
         request = normal
         if request.symbol in self.aliases:
             request = dataclasses.replace(request, symbol=self.symbol)  # checked as the book's
-        reason = request_reason(self.product, request, ts, self.last_price)
+        bar = self._entry_bar(request, ts)
+        last = self.last_price if bar is None else bar.open
+        reason = request_reason(self.product, request, ts, last)
         if reason is not None:
             return reason
         if (
@@ -363,6 +373,30 @@ class MatchingEngine:
             self._side(o.side).add(entry)
             if o.order_type is OrderType.BRACKET:
                 self._brackets.append(entry)
+                bar = self._entry_bar(o, ts)
+                if bar is not None:
+                    self._opened.pop(o.side.opposite)
+                    self._bar_bracket(entry, bar, ups)
+
+    def _entry_bar(self, order: OrderRequest | Order, ts: int) -> Candle | None:
+        """The bar just replayed, when ``order`` is a bracket protecting a market fill made
+        at its open (see the module docstring), else None."""
+        bar = self._bar
+        if (
+            bar is None
+            or order.order_type is not OrderType.BRACKET
+            or not bar.ts <= ts <= bar.close_ts
+        ):
+            return None
+        return bar if order.size <= self._opened.get(order.side.opposite, ZERO) else None
+
+    def _bar_bracket(self, entry: Entry, bar: Candle, ups: list[Update]) -> None:
+        """The rest of ``bar`` for a bracket placed at its open: the stop, then the target."""
+        budget = self._budget(bar)
+        triggered: set[str] = set()
+        self._bar_bracket_stop(entry, bar, budget, ups, triggered)
+        if not triggered:
+            self._bar_resting(entry, bar, budget, ups)
 
     # ------------------------------------------------------------------ taking liquidity
 
@@ -717,6 +751,7 @@ class MatchingEngine:
     def on_bar(self, bar: Candle) -> list[Update]:
         """Fill, trigger and expire orders against one OHLCV bar (the bar fill model)."""
         ups: list[Update] = []
+        self._bar, self._opened = bar, {}
         if self._working:
             self._expire(bar.ts, ups)
             budget = self._budget(bar)
@@ -760,6 +795,7 @@ class MatchingEngine:
         self._unpark(entry)
         price = self._slip(bar.open, o.side)
         if o.order_type is OrderType.MARKET:
+            self._opened[o.side] = self._opened.get(o.side, ZERO) + o.remaining
             ups.append(self._fill(entry, price, o.remaining, Liquidity.TAKER, bar.ts))
             return
         limit = o.limit_price

@@ -73,6 +73,9 @@ def backtest_spec(
     leverage: str | None = None,
     margin_type: str | None = None,
     entry: str | None = None,
+    stop_loss: str | None = None,
+    take_profit: str | None = None,
+    trailing: str | None = None,
 ) -> Any:
     from gpt_trader_research.engine import BacktestSpec
     from gpt_trader_research.specs import parse_component
@@ -101,6 +104,9 @@ def backtest_spec(
         leverage=_dec("--leverage", leverage, minimum=Decimal(1)),
         margin_type=None if margin_type is None else margin_type.upper(),
         entry=parse_component(entry, "entry") if entry else None,
+        stop_loss_pct=_dec("--stop-loss", stop_loss),
+        take_profit_pct=_dec("--take-profit", take_profit),
+        trailing_pct=_dec("--trailing", trailing),
     )
 
 
@@ -176,6 +182,18 @@ def _register_backtest(app: typer.Typer) -> None:
                 "the [execution] section.",
             ),
         ] = None,
+        stop_loss: Annotated[
+            str | None,
+            typer.Option("--stop-loss", help="Stop PCT below (above, short) the entry fill."),
+        ] = None,
+        take_profit: Annotated[
+            str | None,
+            typer.Option("--take-profit", help="Take profit PCT beyond the entry fill."),
+        ] = None,
+        trailing: Annotated[
+            str | None,
+            typer.Option("--trailing", help="Trail the stop PCT behind the best price."),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
         report: Annotated[
             Path | None, typer.Option("--report", help="Write an HTML report (plotly) here.")
@@ -214,6 +232,9 @@ def _register_backtest(app: typer.Typer) -> None:
             leverage,
             margin_type,
             entry,
+            stop_loss,
+            take_profit,
+            trailing,
         )
         if png is not None and png.suffix.lower() != ".png":
             raise UserError(f"--png {png}: the file name must end in .png")

@@ -30,8 +30,9 @@ from typing import Any
 
 from gpt_trader.config import BotConfig, load_config
 from gpt_trader.config.profiles import describe_validation_error
-from gpt_trader.domain import Candle, GuardTrip, Product, ProductType
+from gpt_trader.domain import Candle, Fill, GuardTrip, Product, ProductType
 from gpt_trader.domain.bars import BarSeries
+from gpt_trader.engine.exits import exit_reason
 from gpt_trader.engine.kernel import Kernel
 from gpt_trader.errors import UserError
 from gpt_trader.plugins import PluginManager, make_plugin_manager
@@ -79,6 +80,10 @@ class BacktestSpec:
     margin_type: str | None = None
     # ``--entry MODE[:key=value,...]``: the [execution] section (entry mode and its params)
     entry: ComponentArg | None = None
+    # ``[exits]`` percentages (None: the profile's, else none)
+    stop_loss_pct: Decimal | None = None
+    take_profit_pct: Decimal | None = None
+    trailing_pct: Decimal | None = None
 
 
 # ``--entry`` params and the [execution] keys they set (``timeout=5m`` is a duration).
@@ -273,12 +278,26 @@ def build_config(spec: BacktestSpec, pm: PluginManager | None = None) -> BotConf
             "margin_type": margin_type,
         },
         "execution": execution_section(spec, base),
+        "exits": _exits(spec, base),
         "logging": {"level": "WARNING"},
     }
     try:
         return BotConfig(**data)
     except ValidationError as exc:
         raise UserError(f"backtest: {describe_validation_error(exc)}") from None
+
+
+def _exits(spec: BacktestSpec, base: BotConfig | None) -> dict[str, Any]:
+    """``[exits]``: the flags win over the profile's section."""
+    exits = base.exits.model_dump(exclude_none=True) if base is not None else {}
+    for key, value in (
+        ("stop_loss_pct", spec.stop_loss_pct),
+        ("take_profit_pct", spec.take_profit_pct),
+        ("trailing_pct", spec.trailing_pct),
+    ):
+        if value is not None:
+            exits[key] = str(value)
+    return exits
 
 
 @dataclass
@@ -474,7 +493,13 @@ async def run_backtest_async(
     starting = kernel.ledger.starting_equity
     final = kernel.ledger.equity
     fees = kernel.ledger.fees
-    trips = round_trips(fills, series, product.contract_size)
+    orders = kernel.orders
+
+    def why(fill: Fill) -> str:
+        return exit_reason(orders.get(fill.client_order_id), fill.price).value
+
+    arrived = {e.fill.trade_id: e.ts for e in recorder.fills}
+    trips = round_trips(fills, series, product.contract_size, why, arrived)
     funding = [e.payment for e in recorder.funding]
     curve = equity_curve(fills, series, starting, product.contract_size, funding)
     stats_out = statistics(curve, series, trips, starting, final, fees)

@@ -156,8 +156,9 @@ def trades_table(result: BacktestResult, limit: int) -> Table:
     shown = trips if len(trips) <= limit else trips[: limit // 2] + trips[-(limit - limit // 2) :]
     title = f"trades ({len(trips)})" + ("" if len(shown) == len(trips) else f", {len(shown)} shown")
     table = Table(title=title)
-    for col in ("#", "side", "entry time", "entry", "exit time", "exit", "size", "fees", "P&L"):
-        table.add_column(col, justify="right" if col not in ("side",) else "left")
+    cols = ("#", "side", "entry time", "entry", "exit time", "exit", "why", "size", "fees", "P&L")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("side", "why") else "right")
     index = {id(t): i for i, t in enumerate(trips, start=1)}
     units = result.units
     for t in shown:
@@ -171,6 +172,7 @@ def trades_table(result: BacktestResult, limit: int) -> Table:
             j["entry_price"],
             _when(j["exit_time"]),
             j["exit_price"] or "",
+            j["exit_reason"] or "",
             j["size"],
             j["fees"],
             f"[{style}]{pnl}[/]" if style else pnl,
@@ -309,6 +311,12 @@ def figure(result: BacktestResult) -> Any:
         col=1,
     )
     fills = result.fills
+    # what closed each trip, on its closing fill's marker
+    why = {
+        (t.exit_ts, "SELL" if t.side == "long" else "BUY"): f" ({t.exit_reason})"
+        for t in result.trips
+        if t.exit_reason
+    }
     if fills:
         buys = [f for f in fills if f.side.value == "BUY"]
         sells = [f for f in fills if f.side.value == "SELL"]
@@ -327,7 +335,7 @@ def figure(result: BacktestResult) -> Any:
                     marker={"symbol": symbol, "size": 8, "color": color},
                     text=[
                         f"{f.side.value} {units.size(f.size)} @ {units.price(f.price)} "
-                        f"fee {units.cash(f.fee)}"
+                        f"fee {units.cash(f.fee)}{why.get((f.ts, f.side.value), '')}"
                         for f in group
                     ],
                     hoverinfo="text+x",

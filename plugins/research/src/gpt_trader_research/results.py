@@ -21,6 +21,7 @@ realised P&L) and this cash-and-position curve give the same equity.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -89,6 +90,8 @@ class RoundTrip:
     entry_value: Decimal = ZERO
     exit_value: Decimal = ZERO
     exit_size: Decimal = ZERO
+    # what closed it (``gpt_trader.engine.exits.ExitReason``); None while open
+    exit_reason: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -115,6 +118,7 @@ class RoundTrip:
             "pnl": units.cash(self.pnl),
             "return_pct": round(self.return_pct, 6),
             "open": self.is_open,
+            "exit_reason": self.exit_reason,
             "fills": self.fills,
         }
 
@@ -128,8 +132,13 @@ def round_trips(
     fills: list[Fill],
     bars: BarSeries,
     contract_size: Decimal = Decimal(1),
+    reason: Callable[[Fill], str] | None = None,
+    arrived: Mapping[str, int] | None = None,
 ) -> list[RoundTrip]:
     """Group fills into round trips; a fill that flips the position is split in two.
+    ``reason`` names what closed a trip, from its closing fill. ``arrived`` (trade id ->
+    the kernel's time when the fill reached it, a replayed bar's close) puts a fill made
+    inside a bar, which the sim stamps with the bar's close, in that bar, not the next.
 
     ``pnl`` of a closed trip = side * (exit value - entry value) * contract size - every
     fee on the way (funding is reported apart); of an open one it is marked at the last
@@ -139,6 +148,13 @@ def round_trips(
     trips: list[RoundTrip] = []
     pos = ZERO
     cur: RoundTrip | None = None
+
+    def bar_of(fill: Fill) -> int:
+        ts = fill.ts
+        if arrived is not None and fill.trade_id in arrived:
+            ts = min(ts, arrived[fill.trade_id] - 1)
+        return bar_index(bar_ts, ts)
+
     for fill in fills:
         signed = fill.size if fill.side is Side.BUY else -fill.size
         remaining, fee = signed, fill.fee
@@ -147,7 +163,7 @@ def round_trips(
                 cur = RoundTrip(
                     side="long" if remaining > 0 else "short",
                     entry_ts=fill.ts,
-                    entry_bar=bar_index(bar_ts, fill.ts),
+                    entry_bar=bar_of(fill),
                     entry_price=fill.price,
                     size=ZERO,
                     fees=ZERO,
@@ -172,7 +188,8 @@ def round_trips(
             remaining -= step
             if pos == 0 and not adding:
                 cur.exit_ts = fill.ts
-                cur.exit_bar = bar_index(bar_ts, fill.ts)
+                cur.exit_reason = reason(fill) if reason is not None else None
+                cur.exit_bar = bar_of(fill)
                 sign = 1 if cur.side == "long" else -1
                 cur.pnl = sign * (cur.exit_value - cur.entry_value) * contract_size - cur.fees
     if trips and trips[-1].is_open and len(bars):
