@@ -12,9 +12,9 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from gpt_trader.cli.durations import parse_duration
 from gpt_trader.components import Kind
 from gpt_trader.config import BotConfig, ComponentRef, default_state_dir, load_config
+from gpt_trader.config.durations import parse_duration
 from gpt_trader.config.settings import AdoptHolding
 from gpt_trader.errors import UserError
 from gpt_trader.output import orders_text, print_json, stdout

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from gpt_trader.cli.durations import parse_duration
+from gpt_trader.config.durations import parse_duration
 from gpt_trader.errors import UserError
 
 

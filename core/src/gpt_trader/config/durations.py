@@ -1,4 +1,4 @@
-"""Parsing ``--for 20s`` style durations."""
+"""Durations as people write them: `20s`, `5m`, `2h`, `1d`, `250ms` (a bare number is seconds)."""
 
 from __future__ import annotations
 
