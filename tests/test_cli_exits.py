@@ -1,13 +1,18 @@
 """``[exits]`` from the CLI: bad values are one line and exit 2 (config show, run, backtest),
-with nothing placed; a backtest reports each trade's exit reason."""
+with nothing placed; a backtest reports each trade's exit reason; ``status`` and the
+dashboard show each open position's stop and target (its working bracket's)."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPO, gpt_trader
+from cli_helpers import REPO, gpt_trader, run_json
+from gpt_trader_tui.reader import StoreReader
 
 SAMPLE_CSV = REPO / "tests" / "data" / "btcusd_1m_sample.csv"
 BACKTEST = ("backtest", "--data", str(SAMPLE_CSV), "--symbol", "BTC-USD", "--signal", "sma_cross")
@@ -95,3 +100,75 @@ def test_backtest_reports_each_trades_exit_reason(tmp_path: Path) -> None:
     assert table.returncode == 0, table.stderr
     assert "take_profit" in table.stdout
     assert "stop_loss" in table.stdout
+
+
+@pytest.fixture(scope="module")
+def bracketed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dev-profile run with ``[exits]`` on the sim broker that stops with positions open,
+    their brackets left working (``on_stop = "leave"``), as a venue holds them."""
+    tmp = tmp_path_factory.mktemp("bracketed")
+    dev = (REPO / "config" / "profiles" / "dev.toml").read_text()
+    assert 'on_stop = "cancel"' in dev
+    profile = tmp / "exits.toml"
+    profile.write_text(
+        dev.replace('on_stop = "cancel"', 'on_stop = "leave"')
+        + "\n[exits]\nstop_loss_pct = 2\ntake_profit_pct = 4\n"
+    )
+    state = tmp / "state"
+    run_json("run", "--profile", str(profile), "--dev-fast", "--max-events", "2000",
+             "--state-dir", str(state))  # fmt: skip
+    return state
+
+
+def working_brackets(state: Path) -> dict[str, tuple[str, str, str]]:
+    """symbol -> (stop trigger, take-profit limit, price increment) of each working bracket."""
+    with sqlite3.connect(state / "gpt_trader.db") as db:
+        rows = db.execute(
+            "SELECT o.symbol, o.stop_price, o.limit_price, p.price_increment FROM orders o "
+            "JOIN products p ON p.symbol = o.symbol WHERE o.order_type = 'BRACKET' "
+            "AND o.status IN ('PENDING', 'UNKNOWN', 'OPEN', 'PARTIALLY_FILLED')"
+        ).fetchall()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def test_status_shows_each_positions_stop_and_target(bracketed: Path) -> None:
+    brackets = working_brackets(bracketed)
+    status = run_json("status", "--state-dir", str(bracketed))
+    positions = {p["symbol"]: p for p in status["positions"]}
+    assert positions, "the run ended flat: nothing to show"
+    assert set(positions) == set(brackets)  # every open position has its bracket
+    for symbol, p in positions.items():
+        stop, target, tick = brackets[symbol]
+        assert (Decimal(p["stop"]), Decimal(p["target"])) == (Decimal(stop), Decimal(target))
+        exponent = Decimal(tick).as_tuple().exponent
+        assert Decimal(p["stop"]).as_tuple().exponent == exponent  # on the product's tick
+        assert Decimal(p["target"]).as_tuple().exponent == exponent
+        assert Decimal(p["stop"]) < Decimal(p["avg_entry_price"]) < Decimal(p["target"])
+    table = gpt_trader("status", "--state-dir", str(bracketed), env={"COLUMNS": "200"})
+    assert table.returncode == 0, table.stderr
+    some = next(iter(positions.values()))
+    assert f"stop {some['stop']}, target {some['target']}" in table.stdout
+
+
+def test_status_shows_no_levels_without_a_bracket(tmp_path: Path) -> None:
+    run_json("run", "--profile", "dev", "--dev-fast", "--max-events", "2000",
+             "--state-dir", str(tmp_path))  # fmt: skip
+    positions = run_json("status", "--state-dir", str(tmp_path))["positions"]
+    assert positions
+    assert all(p["stop"] is None and p["target"] is None for p in positions)
+
+
+def test_dashboard_shows_each_positions_stop_and_target(bracketed: Path) -> None:
+    brackets = working_brackets(bracketed)
+    reader = StoreReader(bracketed)
+    try:
+        data = reader.read(time.time_ns())
+    finally:
+        reader.close()
+    assert not data.error
+    held = {p.symbol: p for p in data.positions if p.size != 0}
+    assert set(held) == set(brackets)
+    for symbol, p in held.items():
+        stop, target, _ = brackets[symbol]
+        assert (p.stop, p.target) == (Decimal(stop), Decimal(target))
+        assert str(p.stop) == stop  # quantised to the tick, as the store has it

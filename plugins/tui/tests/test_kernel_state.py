@@ -163,7 +163,9 @@ async def test_spot_positions_show_the_account_apart_from_the_bots_inventory(
     btc = next(p for p in running.positions if p.symbol == "BTC-USD")
     assert btc.avg_entry == Decimal("60000.00")
     lines = cells(panel)
-    assert lines["symbol"] == ["symbol", "bot", "account", "entry", "mark", "uPnL", "rPnL"]
+    assert lines["symbol"] == [
+        "symbol", "bot", "account", "entry", "mark", "stop", "target", "uPnL", "rPnL"
+    ]  # fmt: skip
     assert lines["BTC-USD"][1:4] == ["0.30000000", "0.30000000", "60000.00"]
     # Flat inventory beside the account's coins: the account's only.
-    assert lines["ETH-USD"][1:] == ["-", "2.00000000", "-", "-", "-", "-"]
+    assert lines["ETH-USD"][1:] == ["-", "2.00000000", "-", "-", "-", "-", "-", "-"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gpt_trader.domain import Product, money
+from gpt_trader.domain import OrderType, Product, money
 from gpt_trader.domain.market import ts_to_iso
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.errors import UserError
@@ -42,7 +42,7 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
         trip_rows = store.events(types=["guard.trip"], limit=trips, newest_first=True)
         state, state_reason = _trading_state(store, last, summary)
         counts = store.counts()
-        positions = _positions(store, summary)
+        positions = _with_levels(store, _positions(store, summary))
         return {
             "state_dir": str(state_dir),
             "runs": counts["runs"],
@@ -127,6 +127,27 @@ def _positions(store: Store, summary: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+def _with_levels(store: Store, positions: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Each position with the stop and target of its working bracket (the venue holds
+    them, so a stopped bot's still stand), on the product's price increment; null when
+    the position has none."""
+    products = store.products()
+    brackets = {
+        o.symbol: o for o in store.working_orders() if o.order_type is OrderType.BRACKET
+    }  # oldest first: a symbol's newest bracket wins
+
+    def level(symbol: str, price: Decimal | None) -> str | None:
+        return None if price is None else _on(price, products, symbol, "price_increment")
+
+    out: list[dict[str, Any]] = []
+    for p in positions:
+        bracket = brackets.get(p["symbol"])
+        stop = level(p["symbol"], bracket.stop_price) if bracket else None
+        target = level(p["symbol"], bracket.limit_price) if bracket else None
+        out.append({**p, "stop": stop, "target": target})
+    return out
+
+
 def _on(value: Decimal, products: dict[str, Product], symbol: str, increment: str) -> str:
     """``value`` on the recorded product's increment (as it is if the run never said)."""
     product = products.get(symbol)
@@ -158,6 +179,13 @@ def _run_state(data: dict[str, Any]) -> str:
     return f"stopped: {last['stop_reason']}"
 
 
+def _levels_text(position: dict[str, Any]) -> str:
+    stop, target = position["stop"], position["target"]
+    if stop is None and target is None:
+        return ""
+    return f", stop {stop or '-'}, target {target or '-'}"
+
+
 def show_status(data: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -187,7 +215,7 @@ def show_status(data: dict[str, Any]) -> None:
         ("working orders", str(len(data["working_orders"]))),
     ]
     rows += [
-        (f"position {p['symbol']}", f"{p['size']} @ {p['avg_entry_price']}")
+        (f"position {p['symbol']}", f"{p['size']} @ {p['avg_entry_price']}{_levels_text(p)}")
         for p in data["positions"]
     ] or [("positions", "no open positions")]
     rows += [

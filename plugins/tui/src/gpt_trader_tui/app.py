@@ -218,7 +218,9 @@ class DashboardApp(App[None]):
         (``account``): coins the bot did not buy are the account's only."""
         if not d.positions:
             return Text("flat", style="dim")
-        table = _table("symbol", "bot", "account", "entry", "mark", "uPnL", "rPnL")
+        table = _table(
+            "symbol", "bot", "account", "entry", "mark", "stop", "target", "uPnL", "rPnL"
+        )
         for p in d.positions:
             held = p.size != 0
             table.add_row(
@@ -227,6 +229,8 @@ class DashboardApp(App[None]):
                 figure(p.account),
                 figure(p.avg_entry) if held else "-",
                 figure(p.mark),
+                figure(p.stop),
+                figure(p.target),
                 signed(p.unrealized) if held and p.mark else "-",
                 signed(p.realized) if p.realized else "-",
             )

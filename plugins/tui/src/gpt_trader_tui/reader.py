@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from gpt_trader.domain import Fill, Position, Side
+from gpt_trader.domain import Fill, OrderType, Position, Side
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.execution_stats import ExecutionHealth, ExecutionStats
 from gpt_trader.store.rows import (
@@ -97,6 +97,8 @@ class PositionRow:
     unrealized: Decimal
     realized: Decimal
     account: Decimal | None = None
+    stop: Decimal | None = None  # the levels of its working bracket, if it has one
+    target: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -584,6 +586,7 @@ class StoreReader:
             if p.size != 0 or p.realized_pnl != 0 or held.get(symbol)
         ]
         shown += [Position(s) for s, size in held.items() if size and s not in positions]
+        levels = self._bracket_levels()
         data.positions = [
             PositionRow(
                 p.symbol,
@@ -593,9 +596,29 @@ class StoreReader:
                 inc.cash(p.unrealized_pnl, p.symbol),
                 inc.cash(p.realized_pnl, p.symbol),
                 inc.size(p.symbol, held[p.symbol]) if p.symbol in held else None,
+                *levels.get(p.symbol, (None, None)),
             )
             for p in sorted(shown, key=lambda p: (-p.notional(), p.symbol))
         ]
+
+    def _bracket_levels(self) -> dict[str, tuple[Decimal | None, Decimal | None]]:
+        """Each symbol's stop and target: the trigger and take-profit limit of its working
+        bracket (the newest, should there be two), on the product's price increment."""
+        inc = self.increments
+        marks = ",".join("?" * len(WORKING))
+        out: dict[str, tuple[Decimal | None, Decimal | None]] = {}
+        for r in self._rows(
+            f"SELECT symbol, stop_price, limit_price FROM orders "  # noqa: S608 - placeholders only
+            f"WHERE order_type = ? AND status IN ({marks}) ORDER BY created_ts, rowid",
+            (OrderType.BRACKET.value, *WORKING),
+        ):
+            symbol = r["symbol"]
+            stop, target = r["stop_price"], r["limit_price"]
+            out[symbol] = (
+                None if stop is None else inc.price(symbol, _dec(stop)),
+                None if target is None else inc.price(symbol, _dec(target)),
+            )
+        return out
 
     def _account(self, table: dict[str, sqlite3.Row], current: _RunState) -> dict[str, Decimal]:
         """What the account holds of each spot base as far as the store tells: the kernel's

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from gpt_trader.domain import Position, money
+from gpt_trader.domain import OrderType, Position, money
 from gpt_trader.errors import BrokerError, UserError
 
 T = TypeVar("T")
@@ -28,7 +28,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def order_row(o: Any, product: Any) -> dict[str, Any]:
-    """An order with its sizes and prices on the product's increments."""
+    """An order with its sizes and prices on the product's increments; a bracket
+    (``trigger_bracket_gtc``) with its two legs, the take-profit limit and the stop trigger."""
     tick = product.price_increment if product is not None else None
     lot = product.base_increment if product is not None else None
 
@@ -37,6 +38,12 @@ def order_row(o: Any, product: Any) -> dict[str, Any]:
             return None
         return money.at(value, increment) if increment else money.text(value)
 
+    legs = []
+    if o.order_type is OrderType.BRACKET:
+        legs = [
+            {"leg": "take_profit", "limit_price": on(o.limit_price, tick)},
+            {"leg": "stop", "stop_trigger_price": on(o.stop_price, tick)},
+        ]
     return {
         "client_order_id": o.client_order_id,
         "order_id": o.order_id,
@@ -51,6 +58,7 @@ def order_row(o: Any, product: Any) -> dict[str, Any]:
         "stop_price": on(o.stop_price, tick),
         "avg_fill_price": on(o.avg_fill_price, tick),
         "created_ts": o.created_ts,
+        "legs": legs,
     }
 
 
@@ -112,6 +120,20 @@ def bot_inventory(state_dir: Path) -> dict[str, Any]:
     return dict(ledger.positions)
 
 
+def _order_lines(row: dict[str, Any], cols: list[str]) -> list[list[str]]:
+    """An order's table row, then one row per leg of a bracket under it."""
+    lines = [[str(row[c] or "") for c in cols]]
+    for leg in row["legs"]:
+        cells = {
+            "client_order_id": f"  └ {leg['leg']}",
+            "type": "LIMIT" if "limit_price" in leg else "STOP",
+            "limit_price": leg.get("limit_price"),
+            "stop_price": leg.get("stop_trigger_price"),
+        }
+        lines.append([str(cells.get(c) or "") for c in cols])
+    return lines
+
+
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     from gpt_trader.output import stdout
     from rich.table import Table
@@ -157,8 +179,9 @@ def register(app: typer.Typer) -> None:
             "size",
             "filled_size",
             "limit_price",
+            "stop_price",
         ]
-        _table("open orders", cols, [[str(r[c] or "") for c in cols] for r in rows])
+        _table("open orders", cols, [line for r in rows for line in _order_lines(r, cols)])
 
     @orders.command("cancel")
     def cancel(
