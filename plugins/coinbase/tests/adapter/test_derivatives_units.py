@@ -13,9 +13,11 @@ from gpt_trader.domain import (
     MarginType,
     OrderRequest,
     OrderStatus,
+    OrderType,
     ProductType,
     RejectReason,
     Side,
+    TimeInForce,
 )
 from gpt_trader.errors import UserError
 from gpt_trader_coinbase.derivatives.convert import (
@@ -79,6 +81,31 @@ def test_reduce_only_goes_inside_the_configuration_and_leverage_on_top() -> None
         "market_market_ioc": {"base_size": "0.1", "reduce_only": True}
     }
     assert order_extras(req) == {"leverage": "5", "margin_type": "ISOLATED"}
+
+
+def test_a_reduce_only_bracket_keeps_both_prices_and_the_flag_inside() -> None:
+    req = OrderRequest(
+        "b",
+        "BIP-20DEC30-CDE",
+        Side.SELL,
+        D(2),  # contracts
+        order_type=OrderType.BRACKET,
+        limit_price=D(104975),
+        stop_price=D(94985),
+        time_in_force=TimeInForce.GTC,
+        reduce_only=True,
+        leverage=D(3),
+        margin_type=MarginType.CROSS,
+    )
+    assert derivative_configuration(req) == {
+        "trigger_bracket_gtc": {
+            "base_size": "2",
+            "limit_price": "104975",
+            "stop_trigger_price": "94985",
+            "reduce_only": True,
+        }
+    }
+    assert order_extras(req) == {"leverage": "3", "margin_type": "CROSS"}
 
 
 def sweep(amount: str | None, status: str = "PENDING") -> dict:
