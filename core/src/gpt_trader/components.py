@@ -93,7 +93,7 @@ class ComponentSpec:
     ``factory(params, ctx)`` builds it from a validated ``params`` (an instance of
     ``settings_model``) and the run's :class:`BuildContext`. Names are lower-case and never
     repeat the kind, which the profile section already says (``kelly``, not ``sizer.kelly``);
-    a namespace of the plugin's own may lead (``coinbase.spot``). Two plugins offering one
+    a namespace of the plugin's own may lead (``myvenue.spot``). Two plugins offering one
     name is an error.
     """
 

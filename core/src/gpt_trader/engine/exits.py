@@ -1,8 +1,8 @@
 """Exits: the venue-side bracket that protects each open position, and why a trade ended.
 
 With ``[exits] stop_loss_pct`` and ``take_profit_pct``, every position gets ONE bracket
-order at the venue (``OrderType.BRACKET``: a take-profit limit plus a stop trigger; on
-Coinbase ``trigger_bracket_gtc``), so the stop holds while the bot is down. Its levels come
+order at the venue (``OrderType.BRACKET``: a take-profit limit plus a stop trigger, one
+order the venue holds), so the stop holds while the bot is down. Its levels come
 from the position's average entry price (the entry's fills), rounded to the price increment
 towards the entry: neither leg is ever further away than the profile asked.
 
@@ -18,8 +18,8 @@ filling while it is being cancelled never leads to a double close or a reversed 
 
 ``trailing_pct`` moves the stop behind the best price since entry (a bar's high for a
 long), once the price is ``trailing_activation_pct`` beyond the entry; the stop only ever
-tightens, in steps of at least a tenth of its distance. Coinbase edits only limit orders,
-so the bracket is cancelled and replaced (the new one tagged ``exit:trailing``): never two
+tightens, in steps of at least a tenth of its distance. Venues edit limit orders, not a
+bracket's stop, so the bracket is cancelled and replaced (the new one tagged ``exit:trailing``): never two
 brackets for one position; between the cancel and the replacement (one round trip) the
 position has no venue stop. ``max_hold`` and
 ``roi`` close at market (tags ``exit:max_hold`` / ``exit:roi``) when the position is that
