@@ -172,3 +172,47 @@ def test_dashboard_shows_each_positions_stop_and_target(bracketed: Path) -> None
         stop, target, _ = brackets[symbol]
         assert (p.stop, p.target) == (Decimal(stop), Decimal(target))
         assert str(p.stop) == stop  # quantised to the tick, as the store has it
+
+
+def _exits_of(*flags: str) -> list[tuple[int, int, str, str | None]]:
+    proc = gpt_trader(*BACKTEST, *flags, "--json")
+    assert proc.returncode == 0, proc.stderr
+    trades = json.loads(proc.stdout)["trades"]
+    return [(t["entry_bar"], t["exit_bar"], t["exit_price"], t["exit_reason"]) for t in trades]
+
+
+def test_backtest_roi_exits_agree_between_the_vectorised_and_the_event_path() -> None:
+    # ROI acts on bars no signal marks: the vectorised path must feed them while a position
+    # is open, or it closes later than the event path (it did: 3 ROI exits instead of 31).
+    vectorised = _exits_of("--roi", "0=0.1")
+    assert sum(1 for *_, reason in vectorised if reason == "roi") > 10
+    assert vectorised == _exits_of("--roi", "0=0.1", "--events")
+
+
+def test_backtest_max_hold_closes_positions_on_time() -> None:
+    trades = _exits_of("--max-hold", "1m")
+    assert trades
+    assert all(
+        reason == "max_hold" and exit_bar == entry_bar + 1
+        for entry_bar, exit_bar, _, reason in trades
+        if reason
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--roi", "x"), "--roi 'x': expected MINUTES=PCT"),
+        (("--roi", "0=abc"), "--roi 'abc' is not a number"),
+        (("--roi", "-5=1"), "cannot be negative"),
+        (("--max-hold", "soon"), "invalid duration 'soon'"),
+    ],
+)
+def test_bad_roi_and_max_hold_flags_are_one_line_and_exit_2(
+    flags: tuple[str, ...], message: str
+) -> None:
+    proc = gpt_trader(*BACKTEST, *flags)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert message in lines[0]

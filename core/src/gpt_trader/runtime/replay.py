@@ -85,9 +85,15 @@ async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> Replay
         else [i for i, v in enumerate(outputs[0][1]) if v != NO_SIGNAL]
     )
     emit_set = set(emitted_at)
+    # A trailing stop, ROI or maximum hold acts on bars no signal marks: while a position
+    # is open, every bar goes through the kernel.
+    plan = kernel.exits.plan
+    watch_held = plan is not None and plan.watches_prices
+    positions = kernel.ledger.positions
     i = 0
     while i < n:
-        if not (needs_every_bar or i in emit_set or working):
+        held = watch_held and symbol in positions and positions[symbol].size != 0
+        if not (needs_every_bar or i in emit_set or working or held):
             # Quiet bar: nothing can change but the mark, which the next kernel bar sets.
             nxt = _next_index(emitted_at, i)
             i = n if nxt is None else nxt

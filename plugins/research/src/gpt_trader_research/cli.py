@@ -30,6 +30,20 @@ def _dec(option: str, text: str | None, *, minimum: Decimal | None = None) -> De
     return value
 
 
+def _roi(text: str | None) -> dict[str, str] | None:
+    """``--roi 0=2,30=1,60=0``: minutes held -> minimum return in percent."""
+    if text is None:
+        return None
+    table: dict[str, str] = {}
+    for part in text.split(","):
+        minutes, sep, pct = part.partition("=")
+        if not sep or not minutes.strip().lstrip("-").isdigit():
+            raise UserError(f"--roi {text!r}: expected MINUTES=PCT[,MINUTES=PCT...], e.g. 0=2,30=1")
+        _dec("--roi", pct)
+        table[minutes.strip()] = pct.strip()
+    return table
+
+
 def _stderr() -> Any:
     from gpt_trader.output import stderr
 
@@ -76,6 +90,8 @@ def backtest_spec(
     stop_loss: str | None = None,
     take_profit: str | None = None,
     trailing: str | None = None,
+    max_hold: str | None = None,
+    roi: str | None = None,
 ) -> Any:
     from gpt_trader_research.engine import BacktestSpec
     from gpt_trader_research.specs import parse_component
@@ -107,6 +123,8 @@ def backtest_spec(
         stop_loss_pct=_dec("--stop-loss", stop_loss),
         take_profit_pct=_dec("--take-profit", take_profit),
         trailing_pct=_dec("--trailing", trailing),
+        max_hold=max_hold,
+        roi=_roi(roi),
     )
 
 
@@ -194,6 +212,16 @@ def _register_backtest(app: typer.Typer) -> None:
             str | None,
             typer.Option("--trailing", help="Trail the stop PCT behind the best price."),
         ] = None,
+        max_hold: Annotated[
+            str | None,
+            typer.Option("--max-hold", help="Close a position at market after this long (2h)."),
+        ] = None,
+        roi: Annotated[
+            str | None,
+            typer.Option(
+                "--roi", help="Close once the return reaches PCT after MINUTES: 0=2,30=1,60=0."
+            ),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
         report: Annotated[
             Path | None, typer.Option("--report", help="Write an HTML report (plotly) here.")
@@ -235,6 +263,8 @@ def _register_backtest(app: typer.Typer) -> None:
             stop_loss,
             take_profit,
             trailing,
+            max_hold,
+            roi,
         )
         if png is not None and png.suffix.lower() != ".png":
             raise UserError(f"--png {png}: the file name must end in .png")

@@ -84,6 +84,8 @@ class BacktestSpec:
     stop_loss_pct: Decimal | None = None
     take_profit_pct: Decimal | None = None
     trailing_pct: Decimal | None = None
+    max_hold: str | None = None  # a duration, "2h"
+    roi: dict[str, str] | None = None  # minutes held -> minimum return in percent
 
 
 # ``--entry`` params and the [execution] keys they set (``timeout=5m`` is a duration).
@@ -297,6 +299,10 @@ def _exits(spec: BacktestSpec, base: BotConfig | None) -> dict[str, Any]:
     ):
         if value is not None:
             exits[key] = str(value)
+    if spec.max_hold is not None:
+        exits["max_hold"] = spec.max_hold
+    if spec.roi is not None:
+        exits["roi"] = spec.roi
     return exits
 
 
