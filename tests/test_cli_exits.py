@@ -59,6 +59,10 @@ def test_bad_exits_are_one_line_and_exit_2(
         (("--stop-loss", "2", "--take-profit", "4", "--trailing", "0"), "greater than 0"),
         (("--stop-loss", "2", "--take-profit", "4", "--trailing", "100"), "less than 100"),
         (("--trailing", "1",), "set stop_loss_pct too"),
+        (("--roi", "x"), "--roi 'x': expected MINUTES=PCT"),
+        (("--roi", "0=abc"), "--roi 'abc' is not a number"),
+        (("--roi", "-5=1"), "cannot be negative"),
+        (("--max-hold", "soon"), "invalid duration 'soon'"),
     ],
 )  # fmt: skip
 def test_bad_backtest_exit_flags_are_one_line_and_exit_2(
@@ -197,22 +201,3 @@ def test_backtest_max_hold_closes_positions_on_time() -> None:
         for entry_bar, exit_bar, _, reason in trades
         if reason
     )
-
-
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
-        (("--roi", "x"), "--roi 'x': expected MINUTES=PCT"),
-        (("--roi", "0=abc"), "--roi 'abc' is not a number"),
-        (("--roi", "-5=1"), "cannot be negative"),
-        (("--max-hold", "soon"), "invalid duration 'soon'"),
-    ],
-)
-def test_bad_roi_and_max_hold_flags_are_one_line_and_exit_2(
-    flags: tuple[str, ...], message: str
-) -> None:
-    proc = gpt_trader(*BACKTEST, *flags)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert message in lines[0]
