@@ -264,9 +264,8 @@ class Exits:
 
     def resume(self, fills: Iterable[Fill]) -> None:
         """After a restart: the open positions' entry times from the recorded fills, and
-        every position and bracket checked at the next async point."""
-        if self.plan is None:
-            return
+        every position and bracket checked at the next async point (the kernel calls it
+        only with a plan)."""
         host = self.host
         self._since = {s: ts for s, ts in entry_times(fills).items()
                        if (p := host.positions.get(s)) is not None and p.size != 0}  # fmt: skip

@@ -240,8 +240,11 @@ class Kernel:
         self.ledger.starting_equity = self.ledger.equity
         self.ledger.peak_equity = self.ledger.starting_equity
         self._started = True
-        self.exits.resume(self.parts.journal.fills())
-        await self.exits.settle()
+        if self.exits.plan is not None:
+            # Entry times of the open positions: a second read of the fills, since the
+            # reconcile above may have recorded some; only a profile with [exits] pays it.
+            self.exits.resume(self.parts.journal.fills())
+            await self.exits.settle()
         if trading_state > self.trading_state:
             self._tighten(trading_state, "restored from the previous run", operator=False)
 
