@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import REPO, gpt_trader, run_json
-from gpt_trader_tui.reader import StoreReader
+from gpt_trader.monitor.reader import StoreReader
 
 SAMPLE_CSV = REPO / "tests" / "data" / "btcusd_1m_sample.csv"
 BACKTEST = ("backtest", "--data", str(SAMPLE_CSV), "--symbol", "BTC-USD", "--signal", "sma_cross")

@@ -10,9 +10,9 @@ from typing import Any
 
 from gpt_trader.control import apply_pending
 from gpt_trader.domain import TradingState, money
+from gpt_trader.monitor.reader import WARN, Dashboard, StoreReader
 from gpt_trader.sim.products import default_products
 from gpt_trader_tui.app import DashboardApp
-from gpt_trader_tui.reader import WARN, Dashboard, StoreReader
 from textual.pilot import Pilot
 from tui_support import dev_config, flush, running_bot, screen_text
 

@@ -26,8 +26,8 @@ from gpt_trader.domain.events import (
     OrderUpdated,
     RunStopped,
 )
+from gpt_trader.monitor.reader import CRITICAL, FRESH, STALE, WARN, StoreReader, freshness_level
 from gpt_trader.store import Store
-from gpt_trader_tui.reader import CRITICAL, FRESH, STALE, WARN, StoreReader, freshness_level
 from tui_support import NOW, NS, RUN_ID, build_store
 
 
@@ -226,8 +226,8 @@ def test_funding_payments_count_in_the_running_pnl(tmp_path: Path) -> None:
 
 
 def test_figures_are_shown_on_the_recorded_products_increments() -> None:
+    from gpt_trader.monitor.increments import Increments
     from gpt_trader.sim.products import default_products
-    from gpt_trader_tui.increments import Increments
 
     inc = Increments()
     inc.products = default_products(["BTC-USD", "DOGE-USD"])

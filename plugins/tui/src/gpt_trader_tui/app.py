@@ -15,15 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from gpt_trader.domain import money
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
-from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal, Vertical
-from textual.widgets import Footer, Sparkline, Static
-
-from gpt_trader_tui.reader import (
+from gpt_trader.monitor.reader import (
     CRITICAL,
     FRESH,
     STALE,
@@ -33,6 +25,13 @@ from gpt_trader_tui.reader import (
     age_text,
     clock_text,
 )
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.widgets import Footer, Sparkline, Static
 
 STYLE = {
     FRESH: "green",

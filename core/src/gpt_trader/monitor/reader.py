@@ -15,7 +15,7 @@ and ``entries_paused`` events in the current run (whoever paused: an operator, a
 resync, stale or lost market data). A running bot's positions are its inventory rebuilt
 from every recorded fill and inventory adjustment as the kernel rebuilds it at a restart
 (``Ledger.rebuild``), marked at the last market price; a finished one's are the positions
-it saved. Every figure is quantised (:mod:`gpt_trader_tui.increments`).
+it saved. Every figure is quantised (:mod:`gpt_trader.monitor.increments`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 from gpt_trader.domain import Fill, OrderType, Position, Side
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.execution_stats import ExecutionHealth, ExecutionStats
+from gpt_trader.monitor.increments import Increments
 from gpt_trader.store.rows import (
     RunRow,
     adjustment_from_row,
@@ -40,8 +41,6 @@ from gpt_trader.store.rows import (
     product_from_row,
     run_from_row,
 )
-
-from gpt_trader_tui.increments import Increments
 
 NS = 1_000_000_000
 ZERO = Decimal(0)
