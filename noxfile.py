@@ -37,7 +37,7 @@ PLUGIN_EXTRAS = {
     # latter against the simulator.
     "ops": ["-e", "plugins/risk", "-e", "plugins/coinbase", "-e", "plugins/coinbase-sim"],
 }
-PLUGINS = ["strategies", "risk", "coinbase", "coinbase-sim", "research", "tui", "ops"]
+PLUGINS = ["strategies", "risk", "coinbase", "coinbase-sim", "research", "tui", "ops", "web"]
 
 
 @nox.session

@@ -1,0 +1,1 @@
+"""GPT-Trader's web dashboard and JSON API: ``gpt-trader web --state-dir DIR``."""
