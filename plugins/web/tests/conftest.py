@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,32 +10,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from web_support import WebServer, start_web, stop
+from web_support import WebServer, dev_bot, start_web, stop
 
 
 @pytest.fixture(scope="module")
 def finished_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The store of a short, finished dev run (simulated exchange, no network)."""
     state = tmp_path_factory.mktemp("bot")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gpt_trader",
-            "run",
-            "--profile",
-            "dev",
-            "--state-dir",
-            str(state),
-            "--for",
-            "6s",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    bot = dev_bot(state, "--for", "6s")
+    assert bot.wait(timeout=120) == 0
     return state
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from gpt_trader.store import Store
-from web_support import WebServer, start_web, stop
+from web_support import WebServer, dev_bot, start_web, stop
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
@@ -202,3 +202,25 @@ def test_token_file_readable_by_others_is_refused(tmp_path: Path, finished_store
     proc = _web_fails("--state-dir", str(finished_store), "--token-file", str(token))
     assert proc.returncode != 0
     assert "chmod 600" in proc.stderr
+
+
+def test_run_serves_the_dashboard_inside_the_bot(tmp_path: Path) -> None:
+    import re
+
+    bot = dev_bot(tmp_path, "--for", "120s", "--web-port", "0", stderr=subprocess.PIPE)
+    try:
+        assert bot.stderr is not None
+        url = None
+        for line in bot.stderr:
+            found = re.search(r"web dashboard on (http://127\.0\.0\.1:\d+/)", line)
+            if found:
+                url = found.group(1)
+                break
+        assert url is not None, "the bot never said where its dashboard is"
+        status, state, _ = get(url + "api/v1/state")
+        assert status == 200
+        assert state["running"] is True
+        assert state["profile"] == "dev"
+        assert (tmp_path / "web-token").stat().st_mode & 0o777 == 0o600
+    finally:
+        stop(bot)

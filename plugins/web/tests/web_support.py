@@ -44,3 +44,23 @@ def stop(proc: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def dev_bot(state_dir: Path, *args: str, stderr: int = subprocess.DEVNULL) -> subprocess.Popen[str]:
+    """``gpt-trader run --profile dev`` in the background on ``state_dir``."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gpt_trader",
+            "run",
+            "--profile",
+            "dev",
+            "--state-dir",
+            str(state_dir),
+            *args,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
+    )

@@ -62,6 +62,15 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
                 help="Serve Prometheus metrics on 127.0.0.1:PORT (ops plugin).",
             ),
         ] = None,
+        web_port: Annotated[
+            int | None,
+            typer.Option(
+                "--web-port",
+                min=0,
+                max=65535,
+                help="Serve the web dashboard on 127.0.0.1:PORT, 0 for any (web plugin).",
+            ),
+        ] = None,
     ) -> None:
         """Run the bot on a profile; Ctrl-C or SIGTERM stops it gracefully."""
         duration = parse_duration(for_) if for_ else None
@@ -79,6 +88,8 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
         options: dict[str, Any] = {"live": live}
         if metrics_port is not None:
             options["metrics_port"] = metrics_port
+        if web_port is not None:
+            options["web_port"] = web_port
         summary = asyncio.run(_run(config, pm, target, duration, max_events, options))
         if as_json:
             print_json(summary)

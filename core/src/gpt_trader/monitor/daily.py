@@ -46,7 +46,9 @@ def pnl_by_day(fills: list[Fill], products: dict[str, Product], inc: Increments)
         fees[key] += fill.fee
         counts[key] += 1
     return [
-        DayPnl(day, symbol, inc.cash(realized[key], symbol), inc.cash(fees[key], symbol), counts[key])
+        DayPnl(
+            day, symbol, inc.cash(realized[key], symbol), inc.cash(fees[key], symbol), counts[key]
+        )
         for key in sorted(counts)
         for day, symbol in [key]
     ]

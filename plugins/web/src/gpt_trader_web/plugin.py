@@ -10,6 +10,20 @@ from gpt_trader.hookspecs import hookimpl
 
 
 @hookimpl
+def startup(context: Any) -> None:
+    from gpt_trader_web.embedded import on_startup
+
+    on_startup(context)
+
+
+@hookimpl
+def shutdown(context: Any) -> None:
+    from gpt_trader_web.embedded import on_shutdown
+
+    on_shutdown(context)
+
+
+@hookimpl
 def register_commands(app: Any) -> None:
     @app.command()  # type: ignore[untyped-decorator]
     def web(

@@ -53,7 +53,7 @@ def prepare(options: WebOptions) -> tuple[Path, str, bool]:
     return token_file, tokens.load_or_create(token_file), not loopback
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -70,7 +70,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 async def serve(options: WebOptions, ready: asyncio.Event | None = None) -> None:
     token_file, token, locked = prepare(options)
-    sock = _bind(options.host, options.port)
+    sock = bind(options.host, options.port)
     app = make_app(options.state_dir, token, read_only=options.read_only, locked_reads=locked)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

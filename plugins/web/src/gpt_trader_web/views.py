@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from gpt_trader.domain import money
 from gpt_trader.monitor.daily import DayPnl
 from gpt_trader.monitor.reader import Dashboard
 from gpt_trader.store.rows import RunRow
@@ -25,8 +26,8 @@ def iso(ts: int | None) -> str | None:
     return datetime.fromtimestamp(ts / NS, tz=UTC).isoformat(timespec="seconds")
 
 
-def money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+def optional(value: Decimal | None) -> str | None:
+    return None if value is None else money.text(value)
 
 
 class _Model(BaseModel):
@@ -190,14 +191,14 @@ def positions_of(data: Dashboard) -> list[PositionView]:
     return [
         PositionView(
             symbol=p.symbol,
-            size=str(p.size),
-            avg_entry=str(p.avg_entry),
-            mark=str(p.mark),
-            unrealized=str(p.unrealized),
-            realized=str(p.realized),
-            account=money(p.account),
-            stop=money(p.stop),
-            target=money(p.target),
+            size=money.text(p.size),
+            avg_entry=money.text(p.avg_entry),
+            mark=money.text(p.mark),
+            unrealized=money.text(p.unrealized),
+            realized=money.text(p.realized),
+            account=optional(p.account),
+            stop=optional(p.stop),
+            target=optional(p.target),
         )
         for p in data.positions
     ]
@@ -209,10 +210,10 @@ def orders_of(data: Dashboard) -> list[OrderView]:
             client_order_id=o.client_order_id,
             symbol=o.symbol,
             side=o.side,
-            size=str(o.size),
-            price=money(o.price),
+            size=money.text(o.size),
+            price=optional(o.price),
             status=o.status,
-            filled=str(o.filled),
+            filled=money.text(o.filled),
             age_s=round(o.age_s, 1),
         )
         for o in data.open_orders
@@ -226,9 +227,9 @@ def fills_of(data: Dashboard) -> list[FillView]:
             time=iso(f.ts),
             symbol=f.symbol,
             side=f.side,
-            size=str(f.size),
-            price=str(f.price),
-            fee=str(f.fee),
+            size=money.text(f.size),
+            price=money.text(f.price),
+            fee=money.text(f.fee),
         )
         for f in data.fills
     ]
@@ -236,21 +237,21 @@ def fills_of(data: Dashboard) -> list[FillView]:
 
 def pnl_of(data: Dashboard, days: list[DayPnl]) -> PnlView:
     return PnlView(
-        totals={kind: str(value) for kind, value in data.pnl.items()},
-        by_product={p.symbol: str(p.realized + p.unrealized) for p in data.positions},
+        totals={kind: money.text(value) for kind, value in data.pnl.items()},
+        by_product={p.symbol: money.text(p.realized + p.unrealized) for p in data.positions},
         by_day=[
             DayPnlView(
                 day=d.day,
                 symbol=d.symbol,
-                realized=str(d.realized),
-                fees=str(d.fees),
-                net=str(d.net),
+                realized=money.text(d.realized),
+                fees=money.text(d.fees),
+                net=money.text(d.net),
                 fills=d.fills,
             )
             for d in days
         ],
-        equity=money(data.equity),
-        exposure=str(data.exposure),
+        equity=optional(data.equity),
+        exposure=money.text(data.exposure),
         series=list(data.pnl_series),
     )
 
@@ -295,7 +296,7 @@ def dashboard_of(data: Dashboard, days: list[DayPnl], runs: list[RunRow]) -> Das
         ],
         freshness=[
             FreshnessView(
-                symbol=f.symbol, price=money(f.price), age_s=round(f.age_s, 1), level=f.level
+                symbol=f.symbol, price=optional(f.price), age_s=round(f.age_s, 1), level=f.level
             )
             for f in data.freshness
         ],
