@@ -33,11 +33,12 @@ PLUGIN_EXTRAS = {
     # The adapter's tests run against the simulator; the simulator's use the official SDK.
     "coinbase": ["-e", "plugins/coinbase-sim", "-e", "plugins/risk", "-e", "plugins/strategies"],
     "coinbase-sim": ["-e", "plugins/coinbase-sim[testing]"],
+    "analysis": ["-e", "plugins/analysis[browse]"],
     # preflight as a user runs it: the risk plugin's and the Coinbase adapter's checks, the
     # latter against the simulator.
     "ops": ["-e", "plugins/risk", "-e", "plugins/coinbase", "-e", "plugins/coinbase-sim"],
 }
-PLUGINS = ["strategies", "risk", "coinbase", "coinbase-sim", "research", "tui", "ops", "web"]
+PLUGINS = ["strategies", "risk", "coinbase", "coinbase-sim", "research", "tui", "ops", "web", "analysis"]
 
 
 @nox.session

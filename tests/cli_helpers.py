@@ -52,13 +52,18 @@ def running_bot(*args: str, cwd: Path = REPO) -> Iterator[subprocess.Popen[str]]
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Terminate ``proc`` if it still runs; kill it when it does not stop in ``timeout``."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def wait_for(check: Callable[[], T | None], what: str, timeout: float = 90.0) -> T:

@@ -8,6 +8,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli_helpers import stop
+
+__all__ = ["WebServer", "dev_bot", "start_web", "stop"]
+
 
 @dataclass
 class WebServer:
@@ -34,16 +38,6 @@ def start_web(state_dir: Path, *args: str) -> WebServer:
         raise AssertionError(f"web did not start: {proc.stderr.read() if proc.stderr else ''}")
     ready = json.loads(line)
     return WebServer(ready["url"], Path(ready["token_file"]), proc)
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def dev_bot(state_dir: Path, *args: str, stderr: int = subprocess.DEVNULL) -> subprocess.Popen[str]:

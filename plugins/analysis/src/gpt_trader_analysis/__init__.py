@@ -1,0 +1,1 @@
+"""The bot's store for analysis: ``gpt-trader export`` and ``gpt-trader db browse``."""
