@@ -12,6 +12,7 @@ from typing import Any
 
 from gpt_trader_ops.alerts import AlertsSink
 from gpt_trader_ops.metrics import Exporter, MetricsParams, MetricsSink, resolve_port
+from gpt_trader_ops.telegram import CommandBot, TelegramSettings
 
 log = logging.getLogger("gpt_trader.ops")
 
@@ -25,6 +26,7 @@ class OpsRun:
     metrics: MetricsSink | None = None
     alerts: list[AlertsSink] = field(default_factory=list)
     exporter: Exporter | None = None
+    telegram: list[CommandBot] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -69,6 +71,11 @@ def on_startup(runtime: Any) -> OpsRun:
             runtime.extra["metrics_url"] = ops.exporter.url
     for sink in ops.alerts:
         sink.bind(kernel)
+        for settings in sink.engine.params.notifiers:
+            if isinstance(settings, TelegramSettings) and settings.commands:
+                bot = CommandBot(settings, runtime.state_dir)
+                bot.start()
+                ops.telegram.append(bot)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -91,6 +98,8 @@ def on_shutdown(runtime: Any) -> None:
             ops.metrics.refresh()
     if ops.exporter is not None:
         ops.exporter.stop()
+    for bot in ops.telegram:
+        bot.stop()
     for sink in ops.alerts:
         sink.close()
 

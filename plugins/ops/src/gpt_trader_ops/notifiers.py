@@ -1,4 +1,5 @@
-"""Where alerts go: the log, a webhook (Slack-compatible JSON POST), email over SMTP.
+"""Where alerts go: the log, a webhook (Slack-compatible JSON POST), email over SMTP,
+Telegram (:mod:`gpt_trader_ops.telegram`).
 
 Sending happens on a :class:`Dispatcher` thread, never on the kernel's loop: a slow SMTP
 server must not delay an order. A notifier that fails is logged (without its URL or
@@ -22,6 +23,8 @@ from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from gpt_trader_ops.telegram import TelegramNotifier, TelegramSettings
 
 log = logging.getLogger("gpt_trader.alerts")
 
@@ -105,7 +108,7 @@ class EmailSettings(_Settings):
 
 
 NotifierSettings = Annotated[
-    LogSettings | WebhookSettings | EmailSettings, Field(discriminator="kind")
+    LogSettings | WebhookSettings | EmailSettings | TelegramSettings, Field(discriminator="kind")
 ]
 
 
@@ -237,6 +240,8 @@ def build_notifier(settings: Any, env: dict[str, str] | None = None) -> Notifier
         return WebhookNotifier(settings, env)
     if isinstance(settings, EmailSettings):
         return EmailNotifier(settings, env)
+    if isinstance(settings, TelegramSettings):
+        return TelegramNotifier(settings, env)
     raise TypeError(f"unknown notifier settings {type(settings).__name__}")
 
 
