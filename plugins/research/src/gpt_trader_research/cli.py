@@ -134,7 +134,11 @@ def _register_backtest(app: typer.Typer) -> None:
     @app.command()
     def backtest(
         data: Annotated[
-            Path, typer.Option("--data", help="Candle CSV (timestamp,open,high,low,close,volume).")
+            Path,
+            typer.Option(
+                "--data",
+                help="Candle CSV (timestamp,open,high,low,close,volume) or catalog:BTC-USD@1m.",
+            ),
         ],
         symbol: Annotated[
             str,
@@ -224,6 +228,14 @@ def _register_backtest(app: typer.Typer) -> None:
                 "--roi", help="Close once the return reaches PCT after MINUTES: 0=2,30=1,60=0."
             ),
         ] = None,
+        product: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--product",
+                help="An instrument the sim does not know: SYMBOL:price_increment=0.00001,"
+                "base_increment=1[,quote=USD,...]; repeat for several.",
+            ),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
         report: Annotated[
             Path | None, typer.Option("--report", help="Write an HTML report (plotly) here.")
@@ -245,6 +257,9 @@ def _register_backtest(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Backtest signals on historical bars through the live kernel, guards and sizers."""
+        from gpt_trader.plugins import make_plugin_manager
+
+        from gpt_trader_research import instruments
         from gpt_trader_research.engine import load_series, run_backtest
         from gpt_trader_research.report import png_exporter, show, write_html, write_png
 
@@ -272,7 +287,11 @@ def _register_backtest(app: typer.Typer) -> None:
             raise UserError(f"--png {png}: the file name must end in .png")
         if report is not None and report.suffix.lower() not in (".html", ".htm"):
             raise UserError(f"--report {report}: the file name must end in .html")
+        described = instruments.described(product or [], spec.profile, spec.data)
         series = load_series(spec.data, spec.symbol)
+        pm = make_plugin_manager()
+        for line in instruments.install(pm, described, {spec.symbol: series}):
+            _stderr().print(f"[yellow]warning:[/] {line}", highlight=False)
         progress_cb = None
         progress = None
         if not as_json and len(series) >= LONG_RUN_BARS:
@@ -293,7 +312,9 @@ def _register_backtest(app: typer.Typer) -> None:
 
             progress.start()
         try:
-            result = run_backtest(spec, series=series, progress=progress_cb, vectorise=not events)
+            result = run_backtest(
+                spec, pm, series=series, progress=progress_cb, vectorise=not events
+            )
         finally:
             if progress is not None:
                 progress.stop()
