@@ -126,7 +126,7 @@ BAD_PRODUCTS = [
     ("EUR-USD:price_increment=0.00001", "base_increment"),
     ("EUR-USD", "use SYMBOL:price_increment="),
     ("EUR-USD:price_increment", "'price_increment' is not key=value"),
-    ("EURUSD:price_increment=0.00001,base_increment=1", "give quote=CURRENCY"),
+    ("EURUSD:price_increment=0.00001,base_increment=1", "'EURUSD' is not a product id"),
 ]
 
 

@@ -128,7 +128,7 @@ def read_frame(path: Path, gran_s: int) -> Frame:
         return frame
     table = _read_table(path)
     meta = table.schema.metadata or {}
-    frame.coverage = [tuple(r) for r in json.loads(meta.get(b"coverage", b"[]"))]  # type: ignore[misc]
+    frame.coverage = [(int(a), int(b)) for a, b in json.loads(meta.get(b"coverage", b"[]"))]
     frame.sources = list(json.loads(meta.get(b"sources", b"[]")))
     cols = [table.column(n).to_pylist() for n in COLUMNS]
     ts = table.column("ts").cast(_pa().int64()).to_pylist()
@@ -215,12 +215,12 @@ def read_bars(catalog_dir: Path, symbol: str, granularity: str) -> BarSeries:
     gc.disable()
     try:
         ts = table.column("ts").cast(pa.int64()).to_numpy().tolist()
-        floats = [table.column(n).cast(pa.float64()).to_numpy().tolist() for n in COLUMNS]
+        o, h, lo, c, v = (table.column(n).cast(pa.float64()).to_numpy().tolist() for n in COLUMNS)
         raw = list(zip(*(table.column(n).to_pylist() for n in COLUMNS), strict=True))
     finally:
         if paused:
             gc.enable()
-    return BarSeries(symbol, gran_s, ts, *floats, raw)
+    return BarSeries(symbol, gran_s, ts, o, h, lo, c, v, raw)
 
 
 def parse_ref(text: str) -> tuple[Path, str, str]:
@@ -486,7 +486,8 @@ def download(
                     bucket = by_ts.get(ts)
                     if bucket is None:
                         no_trade += 1
-                        frame.rows[ts] = ((last_close,) * 4 + ("0",), True)  # type: ignore[assignment]
+                        quiet = last_close
+                        frame.rows[ts] = ((quiet, quiet, quiet, quiet, "0"), True)
                         continue
                     o, h, lo, c, v = (dec_text(bucket[k], k) for k in COLUMNS)
                     frame.rows[ts] = ((o, h, lo, c, v), False)
@@ -589,11 +590,8 @@ def summary(catalog_dir: Path) -> list[dict[str, Any]]:
         if not ts:
             continue
         g = gran * NS
-        gaps = [
-            {"start": iso(a + g), "end": iso(b), "bars": (b - a) // g - 1}
-            for a, b in pairwise(ts)
-            if b - a > g
-        ]
+        holes = [(a + g, b) for a, b in pairwise(ts) if b - a > g]
+        gaps = [{"start": iso(a), "end": iso(b), "bars": (b - a) // g} for a, b in holes]
         out.append(
             {
                 "symbol": path.parent.name,
@@ -603,7 +601,7 @@ def summary(catalog_dir: Path) -> list[dict[str, Any]]:
                 "start": iso(ts[0]),
                 "end": iso(ts[-1] + g),
                 "gaps": gaps,
-                "missing": sum(gap["bars"] for gap in gaps),
+                "missing": sum((b - a) // g for a, b in holes),
                 "sources": frame.sources,
                 "file": str(path),
             }

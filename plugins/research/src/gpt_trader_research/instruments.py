@@ -54,10 +54,8 @@ class ProductSpec(BaseModel):
     quote_min_size: Decimal | None = Field(None, ge=0, allow_inf_nan=False)
 
     def product(self, symbol: str) -> Product:
-        first, sep, rest = symbol.partition("-")
-        quote = (self.quote or (rest.split("-")[0] if sep else "")).upper()
-        if not quote:
-            raise UserError(f"{symbol}: give quote=CURRENCY (the symbol does not name it)")
+        first, _, rest = product_id(symbol).partition("-")
+        quote = (self.quote or rest.split("-")[0]).upper()
         return Product(
             symbol=symbol,
             base=self.base or first,
@@ -74,6 +72,14 @@ class ProductSpec(BaseModel):
 KEYS = tuple(ProductSpec.model_fields)
 
 
+def product_id(symbol: str) -> str:
+    """``symbol`` when it has the form every profile's universe takes (``EUR-USD``)."""
+    base, _, quote = symbol.partition("-")
+    if not base or not quote or symbol.upper() != symbol:
+        raise UserError(f"{symbol!r} is not a product id like 'BTC-USD' (or 'GOOG-USD')")
+    return catalog.check_symbol(symbol)
+
+
 def _spec(symbol: str, values: Mapping[str, Any], where: str) -> Product:
     unknown = [k for k in values if k not in KEYS]
     if unknown:
@@ -82,7 +88,7 @@ def _spec(symbol: str, values: Mapping[str, Any], where: str) -> Product:
         spec = ProductSpec.model_validate({k: str(v) for k, v in values.items()})
     except ValidationError as exc:
         raise UserError(f"{where}: {describe_validation_error(exc)}") from None
-    return spec.product(catalog.check_symbol(symbol))
+    return spec.product(symbol)
 
 
 def parse_flag(text: str) -> Product:
@@ -158,9 +164,7 @@ def infer(symbol: str, series: BarSeries) -> Product:
     prices = _decimals(v for row in series.raw for v in row[:4])
     sizes = _decimals(row[4] for row in series.raw)
     spec = ProductSpec(
-        price_increment=Decimal(1).scaleb(-prices),
-        base_increment=Decimal(1).scaleb(-sizes),
-        quote=None if "-" in symbol else "USD",
+        price_increment=Decimal(1).scaleb(-prices), base_increment=Decimal(1).scaleb(-sizes)
     )
     return spec.product(symbol)
 
