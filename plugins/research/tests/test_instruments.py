@@ -109,6 +109,21 @@ def test_sidecar_and_profile_describe_products(tmp_path: Path) -> None:
     assert flagged["EUR-USD"].price_increment == Decimal("0.001")  # and --product over both
 
 
+def test_backtest_with_a_sidecar(run_main, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    csv = _export("EURUSD", tmp_path)
+    (tmp_path / "products.toml").write_text(
+        '[EUR-USD]\nprice_increment = "0.00001"\nbase_increment = "1000"\n'
+    )
+    code, out, err = run_main(
+        "backtest", "--data", str(csv), "--symbol", "EUR-USD", "--signal", "sma_cross", "--json"
+    )
+    assert code == 0, err
+    assert not err
+    sizes = [Decimal(t["size"]) for t in json.loads(out)["trades"]]
+    assert sizes
+    assert all(s % 1000 == 0 for s in sizes)  # the sidecar's base increment
+
+
 def test_a_known_product_cannot_be_redescribed() -> None:
     pm = make_plugin_manager()
     with pytest.raises(UserError, match="BTC-USD is a product the sim already knows"):
