@@ -41,7 +41,8 @@ def main() -> None:
         print(f"skipped: {FULL} is not present (../shared/data)")
         return
     from gpt_trader.sim.csvfeed import parse_csv
-    from gpt_trader_research.catalog import import_file, partition_path, read_bars
+    from gpt_trader_research.catalog import partition_path, read_bars
+    from gpt_trader_research.catalog_import import import_file
 
     with tempfile.TemporaryDirectory(prefix="bench-catalog-") as tmp:
         root = Path(tmp)

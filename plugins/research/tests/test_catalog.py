@@ -13,15 +13,9 @@ import pytest
 from gpt_trader.errors import UserError
 from gpt_trader.plugins import PluginManager
 from gpt_trader.sim.csvfeed import parse_csv
-from gpt_trader_research.catalog import (
-    NS,
-    download,
-    export_csv,
-    import_file,
-    read_bars,
-    read_frame,
-    resample,
-)
+from gpt_trader_research.catalog import NS, export_csv, read_bars, read_frame, resample
+from gpt_trader_research.catalog_import import import_file
+from gpt_trader_research.data import download
 from gpt_trader_research.engine import BacktestSpec, load_series, run_backtest
 from gpt_trader_research.specs import ComponentArg
 from research_support import cli

@@ -12,22 +12,21 @@ is known). The file's metadata keeps ``coverage``, the ranges already asked for 
 so a second download of the same range sends no request, and ``sources``.
 
 Every write goes to a temporary file in the same directory, renamed over the old one: a
-partition is the old one or the new one, never half of either.
+partition is the old one or the new one, never half of either. This module stores, reads
+(``read_bars``, what backtests use), resamples, exports and lists; ``data import`` is
+:mod:`gpt_trader_research.catalog_import`, ``data download`` :mod:`gpt_trader_research.data`.
 """
 
 from __future__ import annotations
 
-import csv
 import gc
 import json
 import os
 import re
 import tempfile
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -40,13 +39,9 @@ from gpt_trader_coinbase.candles import GRANULARITIES, granularity, granularity_
 from gpt_trader_research.results import iso
 
 NS = 1_000_000_000
-PAGE = 300
 PREFIX = "catalog:"
-PRICES = ("open", "high", "low", "close")
-COLUMNS = (*PRICES, "volume")
-_TS_ALIASES = ("timestamp", "time", "date", "datetime", "open_time")
+COLUMNS = ("open", "high", "low", "close", "volume")
 _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_SHOWN_ERRORS = 5
 
 Row = tuple[str | None, str | None, str | None, str | None, str]
 
@@ -104,14 +99,14 @@ class Frame:
         return self.rows[max(known)][0][3] if known else None
 
 
-def _pa() -> Any:
+def pa_module() -> Any:
     import pyarrow as pa
 
     return pa
 
 
 def _schema() -> Any:
-    pa = _pa()
+    pa = pa_module()
     return pa.schema(
         [
             ("ts", pa.timestamp("ns", tz="UTC")),
@@ -126,19 +121,19 @@ def read_frame(path: Path, gran_s: int) -> Frame:
     frame = Frame(gran_s)
     if not path.is_file():
         return frame
-    table = _read_table(path)
+    table = read_table(path)
     meta = table.schema.metadata or {}
     frame.coverage = [(int(a), int(b)) for a, b in json.loads(meta.get(b"coverage", b"[]"))]
     frame.sources = list(json.loads(meta.get(b"sources", b"[]")))
     cols = [table.column(n).to_pylist() for n in COLUMNS]
-    ts = table.column("ts").cast(_pa().int64()).to_pylist()
+    ts = table.column("ts").cast(pa_module().int64()).to_pylist()
     flags = table.column("no_trade").to_pylist()
     for i, t in enumerate(ts):
         frame.rows[t] = ((cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i]), flags[i])
     return frame
 
 
-def _read_table(path: Path) -> Any:
+def read_table(path: Path) -> Any:
     import pyarrow.parquet as pq
 
     try:
@@ -151,7 +146,7 @@ def write_frame(path: Path, frame: Frame) -> None:
     """Write the partition: a temporary file in its directory, renamed over the old one."""
     import pyarrow.parquet as pq
 
-    pa = _pa()
+    pa = pa_module()
     order = sorted(frame.rows)
     rows = [frame.rows[t] for t in order]
     columns: dict[str, Any] = {"ts": pa.array(order, pa.int64()).cast(pa.timestamp("ns", "UTC"))}
@@ -159,7 +154,7 @@ def write_frame(path: Path, frame: Frame) -> None:
         columns[name] = pa.array([r[0][j] for r in rows], pa.string())
     columns["no_trade"] = pa.array([r[1] for r in rows], pa.bool_())
     meta = {
-        "coverage": json.dumps(_union(frame.coverage)),
+        "coverage": json.dumps(union(frame.coverage)),
         "sources": json.dumps(frame.sources),
         "granularity_s": str(frame.gran_s),
     }
@@ -178,7 +173,7 @@ def write_frame(path: Path, frame: Frame) -> None:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _union(ranges: Iterable[tuple[int, int]]) -> list[list[int]]:
+def union(ranges: Iterable[tuple[int, int]]) -> list[list[int]]:
     out: list[list[int]] = []
     for a, b in sorted(ranges):
         if out and a <= out[-1][1]:
@@ -197,7 +192,7 @@ def read_bars(catalog_dir: Path, symbol: str, granularity: str) -> BarSeries:
     before any known close are left out)."""
     import pyarrow.compute as pc
 
-    pa = _pa()
+    pa = pa_module()
     name, gran_s = gran_seconds(granularity)
     path = partition_path(catalog_dir, symbol, gran_s)
     if not path.is_file():
@@ -205,7 +200,7 @@ def read_bars(catalog_dir: Path, symbol: str, granularity: str) -> BarSeries:
             f"the catalogue {catalog_dir} has no {name} bars of {symbol}; "
             "`gpt-trader data import` or `data download` them first"
         )
-    table = _read_table(path)
+    table = read_table(path)
     table = table.filter(pc.is_valid(table.column("close")))
     if table.num_rows == 0:
         raise UserError(f"{path}: no bars")
@@ -241,280 +236,6 @@ def is_ref(data: Path | str) -> bool:
     return str(data).startswith(PREFIX)
 
 
-# ---- import ------------------------------------------------------------------------------
-
-
-def parse_ts(text: str) -> int:
-    """ISO-8601 (UTC when naive, a date alone being midnight) or UNIX seconds/ms -> ns."""
-    raw = text.strip()
-    if raw.isdigit():
-        value = int(raw)
-        return value * 1_000_000 if value >= 100_000_000_000 else value * NS
-    dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp()) * NS + dt.microsecond * 1000
-
-
-def _columns(path: Path, names: list[str]) -> list[int]:
-    """Where the timestamp and OHLCV columns are; an unnamed first column is the timestamp
-    (a pandas index written to CSV)."""
-    lowered = [n.strip().lower().lstrip("\ufeff") for n in names]
-    found: list[int] = []
-    missing: list[str] = []
-    for column in ("timestamp", *COLUMNS):
-        aliases = _TS_ALIASES if column == "timestamp" else (column,)
-        at = next((i for i, n in enumerate(lowered) if n in aliases), None)
-        if at is None and column == "timestamp" and lowered and lowered[0] == "":
-            at = 0
-        if at is None:
-            missing.append(column)
-        found.append(-1 if at is None else at)
-    if missing:
-        raise UserError(
-            f"{path}: missing column(s) {', '.join(missing)}; the header is "
-            f"{','.join(names)!r} (need timestamp,open,high,low,close,volume)"
-        )
-    return found
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[str, list[str]]]:
-    """(where, [ts, o, h, l, c, v]) per data row, ``where`` being ``line N``."""
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if not header:
-                raise UserError(f"{path}: empty file; expected a header timestamp,open,...")
-            index = _columns(path, header)
-            for row in reader:
-                if not row:
-                    continue
-                where = f"line {reader.line_num}"
-                if len(row) != len(header):
-                    yield where, []
-                    continue
-                yield where, [row[i] for i in index]
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _parquet_rows(path: Path) -> Iterator[tuple[str, list[str]]]:
-    pa = _pa()
-    table = _read_table(path)
-    index = _columns(path, list(table.column_names))
-    ts_col = table.column(index[0])
-    if pa.types.is_timestamp(ts_col.type):
-        unit = {"s": NS, "ms": 1_000_000, "us": 1000, "ns": 1}[ts_col.type.unit]
-        ts = [
-            None if t is None else str(t * unit) + "ns" for t in ts_col.cast(pa.int64()).to_pylist()
-        ]
-    else:
-        ts = [None if t is None else str(t) for t in ts_col.to_pylist()]
-    cols = [[None if v is None else str(v) for v in table.column(i).to_pylist()] for i in index[1:]]
-    for i in range(table.num_rows):
-        yield f"row {i + 1}", [ts[i] or "", *(c[i] or "" for c in cols)]
-
-
-def _validate(
-    rows: Iterable[tuple[str, list[str]]], gran_s: int | None
-) -> tuple[list[tuple[int, Row]], int, list[str]]:
-    """The rows as (ts, text) and the bar length, with every bad row's complaint."""
-    good: list[tuple[int, Row]] = []
-    errors: list[str] = []
-    seen: dict[int, str] = {}
-    prev = -1
-    for where, fields in rows:
-        if not fields:
-            errors.append(f"{where}: wrong number of fields")
-            continue
-        ts_text, *values = fields
-        try:
-            ts = int(ts_text[:-2]) if ts_text.endswith("ns") else parse_ts(ts_text)
-        except ValueError:
-            errors.append(f"{where}: timestamp {ts_text!r} is not ISO-8601 or UNIX time")
-            continue
-        problem = _ohlcv_problem(values)
-        if problem:
-            errors.append(f"{where}: {problem}")
-            continue
-        if ts in seen:
-            errors.append(f"{where}: duplicate timestamp {iso(ts)} (also {seen[ts]})")
-            continue
-        if ts < prev:
-            errors.append(f"{where}: timestamp {iso(ts)} is before the previous row's (unsorted)")
-            continue
-        seen[ts] = where
-        prev = ts
-        o, h, lo, c, v = (x.strip() for x in values)
-        good.append((ts, (o, h, lo, c, v)))
-    step = gran_s * NS if gran_s else _step([t for t, _ in good])
-    if step:
-        first = good[0][0] if good else 0
-        errors += [
-            f"{seen[t]}: {iso(t)} is off the {step // NS}s grid"
-            for t, _ in good
-            if (t - first) % step
-        ]
-    return good, step // NS, errors
-
-
-def _step(ts: list[int]) -> int:
-    gaps = [b - a for a, b in pairwise(ts) if b > a]
-    return min(gaps) if gaps else 0
-
-
-def _ohlcv_problem(values: list[str]) -> str | None:
-    try:
-        o, h, lo, c, v = (Decimal(x.strip()) for x in values)
-    except InvalidOperation:
-        bad = next(n for n, x in zip(COLUMNS, values, strict=True) if not _is_decimal(x))
-        return f"{bad} {values[COLUMNS.index(bad)]!r} is not a number"
-    for name, d in zip(COLUMNS, (o, h, lo, c, v), strict=True):
-        if d.is_nan():
-            return f"{name} is NaN"
-        if not d.is_finite():
-            return f"{name} is not finite"
-    if not (0 < lo <= min(o, c) and max(o, c) <= h):
-        return f"inconsistent OHLC (need 0 < low <= open, close <= high): {','.join(values)}"
-    if v < 0:
-        return f"negative volume {values[4]}"
-    return None
-
-
-def _is_decimal(text: str) -> bool:
-    try:
-        Decimal(text.strip())
-    except InvalidOperation:
-        return False
-    return True
-
-
-def import_file(
-    file: Path, symbol: str, catalog_dir: Path, gran_text: str | None = None
-) -> dict[str, Any]:
-    """Validate a CSV or Parquet file of bars and merge it into the catalogue (its rows win
-    over the partition's). A bad row anywhere imports nothing."""
-    check_symbol(symbol)
-    path = Path(file).expanduser()
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    gran_s = gran_seconds(gran_text)[1] if gran_text else None
-    parquet = path.suffix.lower() in (".parquet", ".pq")
-    rows, step, errors = _validate(_parquet_rows(path) if parquet else _csv_rows(path), gran_s)
-    if errors:
-        shown = "; ".join(errors[:_SHOWN_ERRORS])
-        more = f"; and {len(errors) - _SHOWN_ERRORS} more" if len(errors) > _SHOWN_ERRORS else ""
-        raise UserError(f"{path}: {len(errors)} bad row(s), nothing imported: {shown}{more}")
-    if not step:
-        raise UserError(f"{path}: fewer than two bars; give --granularity")
-    target = partition_path(catalog_dir, symbol, step)
-    frame = read_frame(target, step)
-    for ts, row in rows:
-        frame.rows[ts] = (row, False)
-    source = f"import:{path.name}"
-    frame.coverage.append((rows[0][0], rows[-1][0] + step * NS))
-    frame.add_source(source)
-    write_frame(target, frame)
-    return {
-        "symbol": symbol,
-        "granularity": granularity_name(step),
-        "rows": len(rows),
-        "start": iso(rows[0][0]),
-        "end": iso(rows[-1][0] + step * NS),
-        "file": str(target),
-    }
-
-
-# ---- download ----------------------------------------------------------------------------
-
-
-def download(
-    symbol: str,
-    gran_text: str,
-    start_text: str,
-    end_text: str,
-    catalog_dir: Path,
-    *,
-    sim_json: Path | None = None,
-    refresh: bool = False,
-    now_ns: int | None = None,
-) -> dict[str, Any]:
-    """Fill the catalogue with ``symbol``'s buckets whose open time is in [start, end), a
-    page of 300 at a time, skipping the pages already covered (unless ``refresh``)."""
-    from gpt_trader_coinbase.sdk import trusting
-
-    from gpt_trader_research.data import client_for, dec_text, fetch_page, parse_time
-
-    check_symbol(symbol)
-    name, gran = granularity(gran_text)
-    g = gran * NS
-    start = parse_time(start_text, "--start")
-    end = parse_time(end_text, "--end")
-    if end <= start:
-        raise UserError("--end must be after --start")
-    start -= start % g
-    now = time.time_ns() if now_ns is None else now_ns
-    forming = now - now % g  # the bucket still forming opens here: not stored
-    clamped = end > forming
-    end = min(end, forming)
-    if end % g:
-        end += g - end % g
-    client, cert, source = client_for(sim_json)
-    target = partition_path(catalog_dir, symbol, gran)
-    frame = read_frame(target, gran)
-    frame.add_source(source)
-    pages = fetched = cached = candles = no_trade = 0
-    try:
-        with trusting(cert):
-            last_close = frame.last_close(start)
-            p0 = start
-            while p0 < end:
-                p1 = min(p0 + PAGE * g, end)
-                pages += 1
-                if not refresh and frame.covered(p0, p1):
-                    cached += 1
-                    last_close = frame.last_close(p1) or last_close
-                    p0 = p1
-                    continue
-                got = fetch_page(client, symbol, name, p0 // NS, (p1 - 1) // NS)
-                fetched += 1
-                by_ts = {int(c["start"]) * NS: c for c in got}
-                for ts in range(p0, p1, g):
-                    bucket = by_ts.get(ts)
-                    if bucket is None:
-                        no_trade += 1
-                        quiet = last_close
-                        frame.rows[ts] = ((quiet, quiet, quiet, quiet, "0"), True)
-                        continue
-                    o, h, lo, c, v = (dec_text(bucket[k], k) for k in COLUMNS)
-                    frame.rows[ts] = ((o, h, lo, c, v), False)
-                    last_close = c
-                    candles += 1
-                frame.coverage.append((p0, p1))
-                p0 = p1
-    finally:
-        # what was fetched is kept even when a later page fails: the next run resumes there
-        if fetched:
-            write_frame(target, frame)
-    return {
-        "symbol": symbol,
-        "granularity": name,
-        "start": iso(start),
-        "end": iso(end),
-        "clamped_to_last_complete_bucket": clamped,
-        "pages": pages,
-        "pages_fetched": fetched,
-        "pages_cached": cached,
-        "candles": candles,
-        "no_trade": no_trade,
-        "source": source,
-        "file": str(target),
-    }
-
-
 # ---- resample, export, list --------------------------------------------------------------
 
 
@@ -529,7 +250,7 @@ def resample(symbol: str, src_text: str, dst_text: str, catalog_dir: Path) -> di
     if not source.rows:
         raise UserError(f"the catalogue has no {src_name} bars of {symbol}")
     g = dst * NS
-    whole = [(a + (-a) % g, b - b % g) for a, b in _union(source.coverage)]
+    whole = [(a + (-a) % g, b - b % g) for a, b in union(source.coverage)]
     buckets: dict[int, list[tuple[Row, bool]]] = {}
     for ts in sorted(source.rows):
         bucket = ts - ts % g

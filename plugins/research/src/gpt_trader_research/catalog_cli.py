@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Validate a file of bars and add it to the catalogue (a bad row imports nothing)."""
-        from gpt_trader_research.catalog import import_file
+        from gpt_trader_research.catalog_import import import_file
 
         out = import_file(file, symbol, _root(catalog), granularity)
         if as_json:
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Download Coinbase public candles (or its simulator's), 300 a page, resuming where
         the catalogue stops."""
-        from gpt_trader_research.catalog import download as fetch
+        from gpt_trader_research.data import download as fetch
 
         out = fetch(
             symbol, granularity, start, end, _root(catalog), sim_json=sim_json, refresh=refresh
