@@ -213,7 +213,7 @@ def test_cli_table(sample: Path) -> None:
         (["--fee-bps", "ten"], "--fee-bps 'ten' is not a number"),
         (["--fill", "later"], "--fill must be next_open or close"),
         (["--symbol", "btc"], "is not a product id"),
-        (["--symbol", "FOO-USD"], "unknown sim product"),
+        (["--product", "FOO-USD:price_increment=1,size=2"], "unknown key 'size'"),
         (["--profile", "nosuchprofile"], "unknown profile"),
     ],
 )

@@ -202,6 +202,10 @@ class BotConfig(BaseSettings):
     execution: ExecutionSection = Field(default_factory=ExecutionSection)
     exits: ExitsSection = Field(default_factory=ExitsSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
+    # ``[products."EUR-USD"] price_increment = "0.00001" ...``: instruments no venue
+    # describes, for backtests only (the research plugin validates and reads them); live
+    # and sim runs trade the venue's own products.
+    products: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _adopted_in_universe(self) -> BotConfig:

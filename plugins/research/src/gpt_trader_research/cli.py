@@ -67,7 +67,9 @@ def register(app: typer.Typer) -> None:
     _register_replay(app)
     _register_optimize(app)
     _register_strategy(app)
-    _register_data(app)
+    from gpt_trader_research.catalog_cli import register as register_data
+
+    register_data(app)
 
 
 # ---- backtest --------------------------------------------------------------------------
@@ -132,7 +134,11 @@ def _register_backtest(app: typer.Typer) -> None:
     @app.command()
     def backtest(
         data: Annotated[
-            Path, typer.Option("--data", help="Candle CSV (timestamp,open,high,low,close,volume).")
+            Path,
+            typer.Option(
+                "--data",
+                help="Candle CSV (timestamp,open,high,low,close,volume) or catalog:BTC-USD@1m.",
+            ),
         ],
         symbol: Annotated[
             str,
@@ -222,6 +228,14 @@ def _register_backtest(app: typer.Typer) -> None:
                 "--roi", help="Close once the return reaches PCT after MINUTES: 0=2,30=1,60=0."
             ),
         ] = None,
+        product: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--product",
+                help="An instrument the sim does not know: SYMBOL:price_increment=0.00001,"
+                "base_increment=1[,quote=USD,...]; repeat for several.",
+            ),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
         report: Annotated[
             Path | None, typer.Option("--report", help="Write an HTML report (plotly) here.")
@@ -243,6 +257,9 @@ def _register_backtest(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Backtest signals on historical bars through the live kernel, guards and sizers."""
+        from gpt_trader.plugins import make_plugin_manager
+
+        from gpt_trader_research import instruments
         from gpt_trader_research.engine import load_series, run_backtest
         from gpt_trader_research.report import png_exporter, show, write_html, write_png
 
@@ -270,7 +287,11 @@ def _register_backtest(app: typer.Typer) -> None:
             raise UserError(f"--png {png}: the file name must end in .png")
         if report is not None and report.suffix.lower() not in (".html", ".htm"):
             raise UserError(f"--report {report}: the file name must end in .html")
+        described = instruments.described(product or [], spec.profile, spec.data)
         series = load_series(spec.data, spec.symbol)
+        pm = make_plugin_manager()
+        for line in instruments.install(pm, described, {spec.symbol: series}):
+            _stderr().print(f"[yellow]warning:[/] {line}", highlight=False)
         progress_cb = None
         progress = None
         if not as_json and len(series) >= LONG_RUN_BARS:
@@ -291,7 +312,9 @@ def _register_backtest(app: typer.Typer) -> None:
 
             progress.start()
         try:
-            result = run_backtest(spec, series=series, progress=progress_cb, vectorise=not events)
+            result = run_backtest(
+                spec, pm, series=series, progress=progress_cb, vectorise=not events
+            )
         finally:
             if progress is not None:
                 progress.stop()
@@ -469,119 +492,3 @@ def _register_strategy(app: typer.Typer) -> None:
             f"install it with `uv pip install -e {made['path']}`; its signal is "
             f"{made['signal']!r} (see `gpt-trader plugins list`)"
         )
-
-
-# ---- data ------------------------------------------------------------------------------
-
-
-def _register_data(app: typer.Typer) -> None:
-    data_app = typer.Typer(help="The candle cache: import, download, export.", no_args_is_help=True)
-    app.add_typer(data_app, name="data")
-
-    @data_app.command("import")
-    def import_(
-        file: Annotated[Path, typer.Argument(help="CSV file (parquet needs pyarrow).")],
-        symbol: Annotated[
-            str, typer.Option("--symbol", help="Product the bars are for.")
-        ] = "BTC-USD",
-        state_dir: Annotated[
-            Path, typer.Option("--state-dir", help="Where candles.db lives.")
-        ] = Path("var/research"),
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    ) -> None:
-        """Import candles from a file into the SQLite candle cache."""
-        from gpt_trader_research.data import import_file
-
-        out = import_file(file, symbol, state_dir)
-        if as_json:
-            _print_json(out)
-        else:
-            _stdout().print(
-                f"imported {out['rows']:,} bars of {out['symbol']} ({out['granularity']}) "
-                f"{out['start']} .. {out['end']} into {out['db']}"
-            )
-
-    @data_app.command("download")
-    def download(
-        symbol: Annotated[str, typer.Option("--symbol", help="Product id, e.g. BTC-USD.")],
-        start: Annotated[str, typer.Option("--start", help="ISO-8601 UTC or UNIX seconds.")],
-        end: Annotated[str, typer.Option("--end", help="ISO-8601 UTC or UNIX seconds.")],
-        granularity: Annotated[
-            str,
-            typer.Option("--granularity", help="ONE_MINUTE, FIVE_MINUTE, ... or 1m, 5m, 1h, 1d."),
-        ] = "ONE_MINUTE",
-        sim_json: Annotated[
-            Path | None,
-            typer.Option("--sim-json", help="sim.json of a Coinbase-protocol simulator to use."),
-        ] = None,
-        state_dir: Annotated[
-            Path, typer.Option("--state-dir", help="Where candles.db lives.")
-        ] = Path("var/research"),
-        refresh: Annotated[
-            bool, typer.Option("--refresh", help="Fetch again what is already cached.")
-        ] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    ) -> None:
-        """Download candles from Coinbase (or its simulator) into the SQLite cache."""
-        from gpt_trader_research.data import download_candles
-
-        out = download_candles(
-            symbol, granularity, start, end, state_dir, sim_json=sim_json, refresh=refresh
-        )
-        if as_json:
-            _print_json(out)
-        else:
-            _stdout().print(
-                f"{out['symbol']} {out['granularity']}: {out['pages_fetched']} page(s) fetched, "
-                f"{out['pages_cached']} cached; {out['candles']:,} candles, "
-                f"{out['no_trade']:,} no-trade buckets; cache {out['db']}"
-            )
-
-    @data_app.command("export")
-    def export(
-        symbol: Annotated[str, typer.Option("--symbol", help="Product id.")],
-        out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
-        granularity: Annotated[str, typer.Option("--granularity")] = "ONE_MINUTE",
-        start: Annotated[str | None, typer.Option("--start")] = None,
-        end: Annotated[str | None, typer.Option("--end")] = None,
-        state_dir: Annotated[Path, typer.Option("--state-dir")] = Path("var/research"),
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    ) -> None:
-        """Write cached candles as a CSV that backtest reads (no-trade buckets included)."""
-        from gpt_trader_research.data import export_csv
-
-        out = export_csv(symbol, granularity, out_file, state_dir, start=start, end=end)
-        if as_json:
-            _print_json(out)
-        else:
-            _stdout().print(f"wrote {out['rows']:,} bars to {out['file']}")
-
-    @data_app.command("list")
-    def list_(
-        state_dir: Annotated[Path, typer.Option("--state-dir")] = Path("var/research"),
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    ) -> None:
-        """What the candle cache holds, per symbol and granularity."""
-        from rich.table import Table
-
-        from gpt_trader_research.data import cache_summary
-
-        rows = cache_summary(state_dir)
-        if as_json:
-            _print_json(rows)
-            return
-        if not rows:
-            _stdout().print("The candle cache is empty.")
-            return
-        table = Table("Symbol", "Granularity", "Bars", "No-trade", "From", "To", "Sources")
-        for r in rows:
-            table.add_row(
-                r["symbol"],
-                r["granularity"],
-                f"{r['bars']:,}",
-                f"{r['no_trade']:,}",
-                r["start"],
-                r["end"],
-                ", ".join(r["sources"]),
-            )
-        _stdout().print(table)

@@ -141,9 +141,17 @@ _SERIES_CACHE: dict[tuple[str, str, int, float], BarSeries] = {}
 
 
 def load_series(path: Path, symbol: str) -> BarSeries:
-    """Parse a candle CSV once per process (keyed by path, size and mtime)."""
+    """Parse a candle CSV once per process (keyed by path, size and mtime); a
+    ``catalog:BTC-USD@1m`` reference reads the data catalogue."""
     from gpt_trader.sim.csvfeed import CsvCandleFeed
 
+    from gpt_trader_research import catalog
+
+    if catalog.is_ref(path):
+        root, name, gran = catalog.parse_ref(str(path))
+        if name != symbol:
+            raise UserError(f"--data {path} holds {name}'s bars, not {symbol}'s")
+        return catalog.read_bars(root, symbol, gran)
     path = Path(path).expanduser()
     if path.suffix.lower() in (".parquet", ".pq"):
         raise UserError(f"{path}: parquet is not supported by backtest; use a CSV file")
