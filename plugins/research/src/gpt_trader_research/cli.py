@@ -6,6 +6,8 @@ the CLI prints as one line and exits 2 on. Progress bars go to stderr, and never
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,6 +62,72 @@ def _stdout() -> Any:
     from gpt_trader.output import stdout
 
     return stdout
+
+
+@contextmanager
+def bar_progress(total: int, *, shown: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for a long run (none for a short one or with --json): the
+    callback a backtest reports its bars done to."""
+    if not shown or total < LONG_RUN_BARS:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} bars"),
+        TimeRemainingColumn(),
+        console=_stderr(),
+        transient=True,
+    )
+    task = progress.add_task("bars", total=total)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done)
+
+    progress.start()
+    try:
+        yield update
+    finally:
+        progress.stop()
+
+
+def output(
+    result: Any,
+    show: Callable[[Any, Any, int], None],
+    write_html: Callable[..., Path],
+    write_png: Callable[[Any, Path], Path],
+    as_json: bool,
+    report: Path | None,
+    report_cdn: bool,
+    png: Path | None,
+    trades: int,
+) -> None:
+    """A backtest's result out: the HTML report and PNG asked for, then JSON or tables."""
+    from gpt_trader_research.report import png_exporter
+
+    extra: dict[str, Any] = {"report": None, "png": None}
+    if report is not None:
+        extra["report"] = str(write_html(result, report, cdn=report_cdn))
+    if png is not None:
+        why = png_exporter()
+        if why is None:
+            extra["png"] = str(write_png(result, png))
+        else:
+            extra["png_skipped"] = why
+            if not as_json:
+                _stderr().print(f"[yellow]note:[/] {why}; --png {png} skipped", highlight=False)
+    result.extra.update(extra)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    out = _stdout()
+    show(result, out, trades)
+    if extra["report"]:
+        out.print(f"report: {extra['report']}")
+    if extra["png"]:
+        out.print(f"png: {extra['png']}")
 
 
 def register(app: typer.Typer) -> None:
@@ -132,15 +200,23 @@ def _register_backtest(app: typer.Typer) -> None:
     @app.command()
     def backtest(
         data: Annotated[
-            Path, typer.Option("--data", help="Candle CSV (timestamp,open,high,low,close,volume).")
-        ],
-        symbol: Annotated[
-            str,
+            list[Path],
             typer.Option(
-                "--symbol",
-                help="Product the bars are for, e.g. BTC-USD, BTC-PERP-INTX, BIT-28NOV26-CDE.",
+                "--data",
+                help="Candle CSV (timestamp,open,high,low,close,volume). Without --symbol: "
+                "the profile's whole universe from a directory (BTC-USD.csv, ETH-USD.parquet, "
+                "...), files named after their products, or a file with a symbol column "
+                "(repeat --data for several).",
             ),
         ],
+        symbol: Annotated[
+            str | None,
+            typer.Option(
+                "--symbol",
+                help="Product the bars are for, e.g. BTC-USD, BTC-PERP-INTX, BIT-28NOV26-CDE "
+                "(without it: a portfolio backtest of the --profile's universe).",
+            ),
+        ] = None,
         signal: Annotated[
             list[str] | None,
             typer.Option("--signal", help="NAME[:key=value,...]; repeat for an ensemble."),
@@ -242,13 +318,14 @@ def _register_backtest(app: typer.Typer) -> None:
             ),
         ] = False,
     ) -> None:
-        """Backtest signals on historical bars through the live kernel, guards and sizers."""
+        """Backtest signals on historical bars through the live kernel, guards and sizers:
+        one product (--symbol), or the profile's whole universe at once (a portfolio)."""
         from gpt_trader_research.engine import load_series, run_backtest
-        from gpt_trader_research.report import png_exporter, show, write_html, write_png
+        from gpt_trader_research.report import show, write_html, write_png
 
         spec = backtest_spec(
-            data,
-            symbol,
+            data[0],
+            symbol or "",
             signal,
             voter,
             profile,
@@ -270,52 +347,20 @@ def _register_backtest(app: typer.Typer) -> None:
             raise UserError(f"--png {png}: the file name must end in .png")
         if report is not None and report.suffix.lower() not in (".html", ".htm"):
             raise UserError(f"--report {report}: the file name must end in .html")
-        series = load_series(spec.data, spec.symbol)
-        progress_cb = None
-        progress = None
-        if not as_json and len(series) >= LONG_RUN_BARS:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+        if symbol is None:
+            from gpt_trader_research.portfolio_cli import portfolio_backtest
 
-            progress = Progress(
-                TextColumn("backtest"),
-                BarColumn(),
-                TextColumn("{task.completed:,}/{task.total:,} bars"),
-                TimeRemainingColumn(),
-                console=_stderr(),
-                transient=True,
-            )
-            task = progress.add_task("bars", total=len(series))
-
-            def progress_cb(done: int, total: int) -> None:
-                progress.update(task, completed=done)
-
-            progress.start()
-        try:
-            result = run_backtest(spec, series=series, progress=progress_cb, vectorise=not events)
-        finally:
-            if progress is not None:
-                progress.stop()
-        extra: dict[str, Any] = {"report": None, "png": None}
-        if report is not None:
-            extra["report"] = str(write_html(result, report, cdn=report_cdn))
-        if png is not None:
-            why = png_exporter()
-            if why is None:
-                extra["png"] = str(write_png(result, png))
-            else:
-                extra["png_skipped"] = why
-                if not as_json:
-                    _stderr().print(f"[yellow]note:[/] {why}; --png {png} skipped", highlight=False)
-        result.extra.update(extra)
-        if as_json:
-            _print_json(result.to_json())
+            portfolio_backtest(spec, data, as_json, report, report_cdn, png, trades)
             return
-        out = _stdout()
-        show(result, out, trades)
-        if extra["report"]:
-            out.print(f"report: {extra['report']}")
-        if extra["png"]:
-            out.print(f"png: {extra['png']}")
+        if len(data) > 1:
+            raise UserError(
+                "--symbol backtests one file; for several products drop --symbol and give "
+                "a --profile (its universe)"
+            )
+        series = load_series(spec.data, spec.symbol)
+        with bar_progress(len(series), shown=not as_json) as progress_cb:
+            result = run_backtest(spec, series=series, progress=progress_cb, vectorise=not events)
+        output(result, show, write_html, write_png, as_json, report, report_cdn, png, trades)
 
 
 # ---- replay ----------------------------------------------------------------------------
