@@ -128,8 +128,12 @@ def _first_line(path: Path) -> str:
         raise UserError(f"cannot read {path}: {exc}") from None
 
 
+def _header_names(path: Path) -> list[str]:
+    return [n.strip().lstrip("\ufeff").strip('"') for n in _first_line(path).split(",")]
+
+
 def _csv_header(path: Path) -> list[str]:
-    return [n.strip().lower().lstrip("\ufeff") for n in _first_line(path).split(",")]
+    return [n.lower() for n in _header_names(path)]
 
 
 def _arrow_table(path: Path, parquet: bool) -> Any:
@@ -144,13 +148,14 @@ def _arrow_table(path: Path, parquet: bool) -> Any:
             return pq.read_table(path)
         from pyarrow import csv
 
-        # every column as text: prices keep the file's exact digits
-        header = [n.strip().lstrip("\ufeff") for n in _first_line(path).split(",")]
+        # every column as text: prices keep the file's exact digits (and "nan" is NaN, not
+        # a missing value)
         return csv.read_csv(
             path,
-            read_options=csv.ReadOptions(column_names=header, skip_rows=1),
             convert_options=csv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True
+                column_types=dict.fromkeys(_header_names(path), pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
             ),
         )
     except (OSError, pa.ArrowException) as exc:
