@@ -348,3 +348,45 @@ def test_bad_flag_combinations(universe: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 2
     assert "--symbol backtests one file" in proc.stderr
+
+
+# ---- optimize over the universe -----------------------------------------------------------
+
+
+def test_optimize_portfolio_objective_is_the_portfolio_backtests(
+    universe: Path, tmp_path: Path
+) -> None:
+    proc = cli(
+        "optimize", "--profile", "dev", "--data", str(universe), "--signal", "sma_cross",
+        "--space", "fast=3:8", "--space", "slow=15:30", "--trials", "3", "--batch", "3",
+        "--objective", "return", "--state-dir", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["symbol"] == "portfolio:dev"
+    best = out["best"]
+    params = best["params"]
+    label = f"sma_cross:fast={params['sma_cross.fast']},slow={params['sma_cross.slow']}"
+    again = cli(
+        "backtest", "--profile", "dev", "--data", str(universe), "--signal", label, "--json"
+    )
+    assert again.returncode == 0, again.stderr
+    portfolio = json.loads(again.stdout)
+    assert best["value"] == portfolio["stats"]["total_return"]
+    assert best["trades"] == portfolio["stats"]["trades"]
+    assert best["final_equity"] == portfolio["final_equity"]
+
+
+def test_optimize_portfolio_walk_forward(universe: Path, tmp_path: Path) -> None:
+    from gpt_trader_research.optimize import OptimizeSpec, run_optimize
+    from gpt_trader_research.specs import ComponentArg, parse_space
+
+    signals = (ComponentArg("sma_cross", {}),)
+    base = BacktestSpec(universe, "", signals, profile="dev")
+    space = (parse_space("fast=3:8", list(signals)), parse_space("slow=15:30", list(signals)))
+    spec = OptimizeSpec(base, space, trials=2, walk_forward=1, batch=2, portfolio=(universe,))
+    result = run_optimize(spec, tmp_path)
+    (fold,) = result.folds
+    assert (fold.start, fold.stop) == (0, BARS // 2)
+    assert fold.oos is not None
+    assert fold.oos["trades"] > 0

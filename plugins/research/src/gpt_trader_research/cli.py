@@ -408,8 +408,13 @@ def _register_replay(app: typer.Typer) -> None:
 def _register_optimize(app: typer.Typer) -> None:
     @app.command()
     def optimize(
-        data: Annotated[Path, typer.Option("--data", help="Candle CSV.")],
-        symbol: Annotated[str, typer.Option("--symbol", help="Product the bars are for.")],
+        data: Annotated[
+            list[Path],
+            typer.Option(
+                "--data",
+                help="Candle CSV; without --symbol, the --profile's universe (as backtest).",
+            ),
+        ],
         signal: Annotated[
             list[str], typer.Option("--signal", help="NAME[:key=value,...]; fixed params.")
         ],
@@ -420,6 +425,14 @@ def _register_optimize(app: typer.Typer) -> None:
                 help="key=low:high[:step][:log] or key=a,b,c (signal.key with several signals).",
             ),
         ],
+        symbol: Annotated[
+            str | None,
+            typer.Option(
+                "--symbol",
+                help="Product the bars are for (without it: one objective over the "
+                "--profile's whole universe).",
+            ),
+        ] = None,
         trials: Annotated[int, typer.Option("--trials", min=1, help="Trials per study.")] = 50,
         objective: Annotated[
             str, typer.Option("--objective", help="sharpe, return or calmar.")
@@ -453,12 +466,17 @@ def _register_optimize(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
         top: Annotated[int, typer.Option("--top", min=0, help="Trials to list in the table.")] = 10,
     ) -> None:
-        """Search signal parameters with Optuna; each trial is a backtest through the kernel."""
+        """Search signal parameters with Optuna; each trial is a backtest through the kernel
+        (of one product, or of the profile's whole universe)."""
         from gpt_trader_research.optimize import OptimizeSpec, optimize_cli, show_optimize
         from gpt_trader_research.specs import parse_space
 
+        if symbol is None and profile is None:
+            raise UserError("optimize: give --symbol (one product) or --profile (its universe)")
+        if symbol is not None and len(data) > 1:
+            raise UserError("--symbol optimises over one file; drop it for a portfolio")
         base = backtest_spec(
-            data, symbol, signal, voter, profile, cash, fee_bps, slippage_bps, fill, None
+            data[0], symbol or "", signal, voter, profile, cash, fee_bps, slippage_bps, fill, None
         )
         dims = [parse_space(s, list(base.signals)) for s in space]
         spec = OptimizeSpec(
@@ -472,6 +490,7 @@ def _register_optimize(app: typer.Typer) -> None:
             jobs=jobs,
             batch=batch,
             seed=seed,
+            portfolio=tuple(data) if symbol is None else (),
         )
         result = optimize_cli(spec, state_dir, progress=not as_json)
         if as_json:

@@ -18,6 +18,7 @@ portfolio's return.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -41,6 +42,7 @@ from gpt_trader_research.engine import (
     Progress,
     build_config,
     config_json,
+    slice_series,
     with_progress,
 )
 from gpt_trader_research.results import (
@@ -307,6 +309,9 @@ async def run_portfolio_async(
     symbols = list(config.profile.universe)
     if bars is None:
         bars = load_universe(spec.data, symbols)
+    empty = [s for s in symbols if not len(bars[s])]
+    if empty:
+        raise UserError(f"no bars for {', '.join(empty)} in this time range")
     feed = UniverseFeed(bars)
     with tempfile.TemporaryDirectory(prefix="gpt-trader-portfolio-") as tmp:
         runtime = await assemble(
@@ -419,6 +424,53 @@ def _timeline_series(curve: PortfolioCurve, interval_s: int) -> BarSeries:
     opens = (curve.close_ts - interval_s * NS).tolist()
     eq = curve.equity.tolist()
     return BarSeries(PORTFOLIO, interval_s, opens, eq, eq, eq, eq, [0.0] * len(eq), [])
+
+
+_UNIVERSE_CACHE: dict[tuple[Any, ...], dict[str, BarSeries]] = {}
+
+
+def cached_universe(data: Sequence[Path], symbols: Sequence[str]) -> dict[str, BarSeries]:
+    """:func:`load_universe`, once per process for the same files (an optimisation's trials
+    share them); keyed by every file's path, size and mtime."""
+    stats = []
+    for entry in data:
+        path = Path(entry).expanduser()
+        for f in sorted(path.iterdir()) if path.is_dir() else [path]:
+            if f.is_file():
+                st = f.stat()
+                stats.append((str(f.resolve()), st.st_size, st.st_mtime))
+    key = (tuple(stats), tuple(symbols))
+    bars = _UNIVERSE_CACHE.get(key)
+    if bars is None:
+        bars = _UNIVERSE_CACHE[key] = load_universe(data, symbols)
+    return bars
+
+
+def timeline(spec: PortfolioSpec, config: BotConfig) -> BarSeries:
+    """Every open time of any product's bars, in order, as a series (no prices): what an
+    optimisation's walk-forward cuts into parts, by index."""
+    bars = cached_universe(spec.data, list(config.profile.universe))
+    ts = sorted({t for series in bars.values() for t in series.ts})
+    return BarSeries(PORTFOLIO, next(iter(bars.values())).interval_s, ts)
+
+
+def run_window(
+    base: BacktestSpec, data: tuple[Path, ...], start: int, stop: int, pm: PluginManager
+) -> PortfolioResult:
+    """The portfolio backtest over the bars opening between the :func:`timeline`'s
+    ``start`` and ``stop`` (exclusive) indices (an optimisation trial)."""
+    spec = PortfolioSpec(base, data)
+    config = portfolio_config(spec, pm)
+    bars = cached_universe(data, list(config.profile.universe))
+    times = timeline(spec, config).ts
+    if (start, stop) != (0, len(times)):
+        lo, hi = times[start], times[stop - 1]
+        window = {}
+        for symbol, series in bars.items():
+            a, b = bisect.bisect_left(series.ts, lo), bisect.bisect_right(series.ts, hi)
+            window[symbol] = slice_series(series, a, b)
+        bars = window
+    return run_portfolio(spec, pm, bars=bars, config=config)
 
 
 def run_portfolio(
