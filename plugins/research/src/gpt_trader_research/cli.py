@@ -544,7 +544,7 @@ def _register_data(app: typer.Typer) -> None:
 
     @data_app.command("import")
     def import_(
-        file: Annotated[Path, typer.Argument(help="CSV file (parquet needs pyarrow).")],
+        file: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
         symbol: Annotated[
             str, typer.Option("--symbol", help="Product the bars are for.")
         ] = "BTC-USD",

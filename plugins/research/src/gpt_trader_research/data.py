@@ -18,7 +18,6 @@ points it at the Coinbase-protocol simulator (its ``rest_base_url``, trusting it
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import sqlite3
 import time
@@ -124,22 +123,17 @@ def _covered(intervals: list[tuple[int, int]], start: int, end: int) -> bool:
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[int, str, str, str, str, str]]:
-    if importlib.util.find_spec("pyarrow") is None:
-        raise UserError(
-            f"{path}: reading parquet needs the pyarrow package, which is not installed "
-            "(pip install pyarrow); convert the file to CSV or install it"
-        )
-    import pyarrow.parquet as pq  # pragma: no cover - pyarrow is not installed in CI
+    from gpt_trader_research.universe import read_parquet
 
-    table = pq.read_table(path)  # pragma: no cover
-    cols = {c.lower(): c for c in table.column_names}  # pragma: no cover
+    table = read_parquet(path)
+    cols = {c.lower(): c for c in table.column_names}
     ts_col = next((cols[c] for c in ("timestamp", "time", "date", "open_time") if c in cols), None)
     if ts_col is None or any(c not in cols for c in ("open", "high", "low", "close", "volume")):
         raise UserError(f"{path}: needs columns timestamp,open,high,low,close,volume")
     data = {
         k: table.column(cols[k]).to_pylist() for k in ("open", "high", "low", "close", "volume")
     }
-    for i, t in enumerate(table.column(ts_col).to_pylist()):  # pragma: no cover
+    for i, t in enumerate(table.column(ts_col).to_pylist()):
         if isinstance(t, datetime):
             ts = int((t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp() * NS)
         else:
@@ -155,10 +149,10 @@ def import_file(path: Path, symbol: str, state_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     if path.suffix.lower() in (".parquet", ".pq"):
-        rows = list(_parquet_rows(path))  # pragma: no cover - needs pyarrow
-        if len(rows) < 2:  # pragma: no cover
+        rows = list(_parquet_rows(path))
+        if len(rows) < 2:
             raise UserError(f"{path}: fewer than two rows")
-        gran = (rows[1][0] - rows[0][0]) // NS  # pragma: no cover
+        gran = (rows[1][0] - rows[0][0]) // NS
     else:
         series = parse_csv(path, symbol)
         gran = series.interval_s

@@ -18,7 +18,6 @@ OHLCV column, a NaN or missing price. Nothing is run until every file has been r
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -136,9 +135,12 @@ def _csv_header(path: Path) -> list[str]:
     return [n.lower() for n in _header_names(path)]
 
 
+def read_parquet(path: Path) -> Any:
+    """A Parquet file as a pyarrow table; an unreadable one is a :class:`UserError`."""
+    return _arrow_table(path, parquet=True)
+
+
 def _arrow_table(path: Path, parquet: bool) -> Any:
-    if importlib.util.find_spec("pyarrow") is None:
-        raise UserError(f"{path}: reading it needs pyarrow (pip install pyarrow)")
     import pyarrow as pa
 
     try:
