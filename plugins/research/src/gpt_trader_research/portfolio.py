@@ -241,7 +241,7 @@ class PortfolioResult:
     def curve_json(self, points: int = CURVE_POINTS) -> dict[str, list[Any]]:
         c = self.curve
         n = len(c.close_ts)
-        pick = np.unique(np.linspace(0, n - 1, min(n, points)).astype(np.int64)) if n else []
+        pick: list[int] = np.unique(np.linspace(0, n - 1, min(n, points)).astype(int)).tolist()
         u = self.units
         return {
             "time": [iso(int(c.close_ts[i])) for i in pick],

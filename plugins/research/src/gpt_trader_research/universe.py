@@ -219,7 +219,7 @@ def _series(
         lo.tolist(),
         c.tolist(),
         v.tolist(),
-        raw,  # type: ignore[arg-type]
+        raw,
     )
 
 
