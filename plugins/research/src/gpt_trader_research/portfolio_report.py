@@ -62,10 +62,10 @@ def _peak(result: PortfolioResult) -> Decimal:
 
 def products_table(result: PortfolioResult) -> Table:
     """Each product's contribution and statistics."""
-    table = Table(title="products")
-    cols = ("product", "bars", "trades", "win rate", "P&L", "share", "return", "max DD", "fees")
-    for col in cols:
-        table.add_column(col, justify="left" if col == "product" else "right")
+    table = Table(title="products (return: P&L over the starting cash)")
+    table.add_column("product", no_wrap=True)
+    for col in ("bars", "trades", "win rate", "P&L", "share", "return", "max DD", "fees"):
+        table.add_column(col, justify="right", no_wrap=col != "trades")
     for row, (symbol, p) in zip(result.contribution(), result.products.items(), strict=True):
         s = p.stats
         pnl = row["pnl"]
@@ -95,7 +95,8 @@ def trades_table(result: PortfolioResult, limit: int) -> Table:
     table = Table(title=title)
     cols = ("product", "side", "entry time", "entry", "exit time", "exit", "why", "size", "P&L")
     for col in cols:
-        table.add_column(col, justify="left" if col in ("product", "side", "why") else "right")
+        left = col in ("product", "side", "why")
+        table.add_column(col, justify="left" if left else "right", no_wrap=col == "product")
     for _, symbol, t in shown:
         j = t.to_json(result.products[symbol].units)
         style = "green" if t.pnl > 0 else "red" if t.pnl < 0 else ""
