@@ -390,3 +390,22 @@ def test_optimize_portfolio_walk_forward(universe: Path, tmp_path: Path) -> None
     assert (fold.start, fold.stop) == (0, BARS // 2)
     assert fold.oos is not None
     assert fold.oos["trades"] > 0
+
+
+def test_daily_loss_counts_every_products_losses(universe: Path, tmp_path: Path) -> None:
+    """A $60 daily loss limit: no product loses that much alone, the five together do, and
+    the breaker stops the portfolio's entries, as it would live."""
+    profile = _profile(tmp_path, guards='[[guards]]\nuse = "daily_loss"\nlimit = "60"')
+    files = tuple(universe / f"{s}.csv" for s in FIVE)
+    result = run_portfolio(PortfolioSpec(BacktestSpec(universe, "", profile=str(profile)), files))
+    trips = result.guard_trips()
+    assert trips
+    assert trips[0]["guard"] == "daily_loss"
+    assert trips[0]["symbol"] == "portfolio"
+    assert result.summary["trading_state"] != "ACTIVE"
+    for symbol in FIVE:
+        single = run_backtest(
+            BacktestSpec(universe / f"{symbol}.csv", symbol, profile=str(profile))
+        )
+        assert not single.guard_trips(), symbol
+        assert single.summary["trading_state"] == "ACTIVE"
