@@ -409,3 +409,17 @@ def test_daily_loss_counts_every_products_losses(universe: Path, tmp_path: Path)
         )
         assert not single.guard_trips(), symbol
         assert single.summary["trading_state"] == "ACTIVE"
+
+
+def test_optimize_bad_data_writes_no_study(universe: Path, tmp_path: Path) -> None:
+    data = _copy(universe, tmp_path)
+    expected = _outside(data)
+    state = tmp_path / "state"
+    proc = cli(
+        "optimize", "--profile", "dev", "--data", str(data), "--signal", "sma_cross",
+        "--space", "fast=3:8", "--trials", "2", "--state-dir", str(state),
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert expected in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not state.exists()
