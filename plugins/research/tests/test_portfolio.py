@@ -338,6 +338,16 @@ def test_bad_data_one_line_exit_2_nothing_written(
     assert not (tmp_path / "out").exists()
 
 
+def test_a_derivative_in_the_universe_is_refused(universe: Path, tmp_path: Path) -> None:
+    profile = _profile(tmp_path, symbols=["BTC-USD", "BTC-PERP-INTX"])
+    proc = cli("backtest", "--profile", str(profile), "--data", str(universe))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "error: BTC-PERP-INTX: futures and perpetuals backtest one at a time (--symbol), "
+        "not in a portfolio"
+    )
+
+
 def test_bad_flag_combinations(universe: Path) -> None:
     proc = cli("backtest", "--data", str(universe))
     assert proc.returncode == 2

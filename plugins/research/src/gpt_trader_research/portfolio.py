@@ -40,6 +40,7 @@ from gpt_trader_research.components import Recorder
 from gpt_trader_research.engine import (
     BacktestSpec,
     Progress,
+    _pool,
     build_config,
     config_json,
     slice_series,
@@ -81,6 +82,12 @@ class PortfolioSpec:
 def portfolio_config(spec: PortfolioSpec, pm: PluginManager | None = None) -> BotConfig:
     """The single-product backtest's profile (see :func:`build_config`) on the whole universe."""
     symbols = spec.symbols()
+    derivatives = [s for s in symbols if _pool(s, pm) is not None]
+    if derivatives:
+        raise UserError(
+            f"{', '.join(derivatives)}: futures and perpetuals backtest one at a time "
+            "(--symbol), not in a portfolio"
+        )
     config = build_config(replace(spec.base, symbol=symbols[0]), pm)
     profile = config.profile.model_copy(update={"universe": symbols})
     return config.model_copy(update={"profile": profile})
@@ -318,13 +325,6 @@ async def run_portfolio_async(
             config, pm, Path(tmp), replay=True, durable=False, feed_override=feed
         )
         kernel = runtime.kernel
-        derivatives = [s for s in symbols if kernel.products[s].is_derivative]
-        if derivatives:
-            await kernel.broker.stop()
-            raise UserError(
-                f"{', '.join(derivatives)}: futures and perpetuals backtest one at a time "
-                "(--symbol), not in a portfolio"
-            )
         recorder = next(s for s in kernel.parts.sinks if isinstance(s, Recorder))
         recorder.kernel = kernel
         t0 = time.perf_counter()
