@@ -116,3 +116,31 @@ def sma_spec(data: Path, cash: Decimal, fee_bps: Decimal, **more: Any) -> Any:
     return BacktestSpec(
         data, "BTC-USD", (signal,), cash=cash, fee_bps=fee_bps, slippage_bps=Decimal(0), **more
     )
+
+
+def write_universe(
+    src: Path, out_dir: Path, symbols: list[str] | None = None, bars: int | None = None
+) -> Path:
+    """One CSV per product of the dev universe in ``out_dir``, from the BTC bars of ``src``:
+    product k's bars are the source's rotated by k * 157 bars (so the products move apart)
+    and scaled to the product's start price, on its price increment; the timestamps stay
+    the source's, so every product's bars line up. ``bars`` keeps the first that many."""
+    from gpt_trader.domain import money
+    from gpt_trader.sim.products import DEV_UNIVERSE, default_products, market_profile
+
+    symbols = list(symbols or DEV_UNIVERSE)
+    lines = src.read_text(encoding="utf-8").splitlines()
+    header, rows = lines[0], [r.split(",") for r in lines[1 : (bars + 1) if bars else None]]
+    base = Decimal(rows[0][4])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for k, (symbol, product) in enumerate(default_products(symbols).items()):
+        scale = market_profile(symbol).start_price / base
+        shift = (k * 157) % len(rows)
+        rotated = rows[shift:] + rows[:shift]
+        text = [header]
+        for stamp, row in zip((r[0] for r in rows), rotated, strict=True):
+            ohlc = [money.at(Decimal(x) * scale, product.price_increment) for x in row[1:5]]
+            volume = money.at(Decimal(row[5]) / scale, Decimal("0.00000001"))
+            text.append(",".join([stamp, *ohlc, volume]))
+        (out_dir / f"{symbol}.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    return out_dir

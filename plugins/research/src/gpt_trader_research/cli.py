@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from gpt_trader.errors import UserError
 
-LONG_RUN_BARS = 20_000
+from gpt_trader_research.results_output import bar_progress, output
 
 
 def _dec(option: str, text: str | None, *, minimum: Decimal | None = None) -> Decimal | None:
@@ -134,19 +134,24 @@ def _register_backtest(app: typer.Typer) -> None:
     @app.command()
     def backtest(
         data: Annotated[
-            Path,
+            list[Path],
             typer.Option(
                 "--data",
-                help="Candle CSV (timestamp,open,high,low,close,volume) or catalog:BTC-USD@1m.",
+                help="Candle CSV (timestamp,open,high,low,close,volume) or catalog:BTC-USD@1m. "
+                "Without --symbol: "
+                "the profile's whole universe from a directory (BTC-USD.csv, ETH-USD.parquet, "
+                "...), files named after their products, or a file with a symbol column "
+                "(repeat --data for several).",
             ),
         ],
         symbol: Annotated[
-            str,
+            str | None,
             typer.Option(
                 "--symbol",
-                help="Product the bars are for, e.g. BTC-USD, BTC-PERP-INTX, BIT-28NOV26-CDE.",
+                help="Product the bars are for, e.g. BTC-USD, BTC-PERP-INTX, BIT-28NOV26-CDE "
+                "(without it: a portfolio backtest of the --profile's universe).",
             ),
-        ],
+        ] = None,
         signal: Annotated[
             list[str] | None,
             typer.Option("--signal", help="NAME[:key=value,...]; repeat for an ensemble."),
@@ -256,16 +261,17 @@ def _register_backtest(app: typer.Typer) -> None:
             ),
         ] = False,
     ) -> None:
-        """Backtest signals on historical bars through the live kernel, guards and sizers."""
+        """Backtest signals on historical bars through the live kernel, guards and sizers:
+        one product (--symbol), or the profile's whole universe at once (a portfolio)."""
         from gpt_trader.plugins import make_plugin_manager
 
         from gpt_trader_research import instruments
         from gpt_trader_research.engine import load_series, run_backtest
-        from gpt_trader_research.report import png_exporter, show, write_html, write_png
+        from gpt_trader_research.report import show, write_html, write_png
 
         spec = backtest_spec(
-            data,
-            symbol,
+            data[0],
+            symbol or "",
             signal,
             voter,
             profile,
@@ -287,58 +293,26 @@ def _register_backtest(app: typer.Typer) -> None:
             raise UserError(f"--png {png}: the file name must end in .png")
         if report is not None and report.suffix.lower() not in (".html", ".htm"):
             raise UserError(f"--report {report}: the file name must end in .html")
+        if symbol is None:
+            from gpt_trader_research.portfolio_cli import portfolio_backtest
+
+            portfolio_backtest(spec, data, as_json, report, report_cdn, png, trades, product or [])
+            return
+        if len(data) > 1:
+            raise UserError(
+                "--symbol backtests one file; for several products drop --symbol and give "
+                "a --profile (its universe)"
+            )
         described = instruments.described(product or [], spec.profile, spec.data)
         series = load_series(spec.data, spec.symbol)
         pm = make_plugin_manager()
         for line in instruments.install(pm, described, {spec.symbol: series}):
             _stderr().print(f"[yellow]warning:[/] {line}", highlight=False)
-        progress_cb = None
-        progress = None
-        if not as_json and len(series) >= LONG_RUN_BARS:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-            progress = Progress(
-                TextColumn("backtest"),
-                BarColumn(),
-                TextColumn("{task.completed:,}/{task.total:,} bars"),
-                TimeRemainingColumn(),
-                console=_stderr(),
-                transient=True,
-            )
-            task = progress.add_task("bars", total=len(series))
-
-            def progress_cb(done: int, total: int) -> None:
-                progress.update(task, completed=done)
-
-            progress.start()
-        try:
+        with bar_progress(len(series), shown=not as_json) as progress_cb:
             result = run_backtest(
                 spec, pm, series=series, progress=progress_cb, vectorise=not events
             )
-        finally:
-            if progress is not None:
-                progress.stop()
-        extra: dict[str, Any] = {"report": None, "png": None}
-        if report is not None:
-            extra["report"] = str(write_html(result, report, cdn=report_cdn))
-        if png is not None:
-            why = png_exporter()
-            if why is None:
-                extra["png"] = str(write_png(result, png))
-            else:
-                extra["png_skipped"] = why
-                if not as_json:
-                    _stderr().print(f"[yellow]note:[/] {why}; --png {png} skipped", highlight=False)
-        result.extra.update(extra)
-        if as_json:
-            _print_json(result.to_json())
-            return
-        out = _stdout()
-        show(result, out, trades)
-        if extra["report"]:
-            out.print(f"report: {extra['report']}")
-        if extra["png"]:
-            out.print(f"png: {extra['png']}")
+        output(result, show, write_html, write_png, as_json, report, report_cdn, png, trades)
 
 
 # ---- replay ----------------------------------------------------------------------------
@@ -386,8 +360,13 @@ def _register_replay(app: typer.Typer) -> None:
 def _register_optimize(app: typer.Typer) -> None:
     @app.command()
     def optimize(
-        data: Annotated[Path, typer.Option("--data", help="Candle CSV.")],
-        symbol: Annotated[str, typer.Option("--symbol", help="Product the bars are for.")],
+        data: Annotated[
+            list[Path],
+            typer.Option(
+                "--data",
+                help="Candle CSV; without --symbol, the --profile's universe (as backtest).",
+            ),
+        ],
         signal: Annotated[
             list[str], typer.Option("--signal", help="NAME[:key=value,...]; fixed params.")
         ],
@@ -398,6 +377,14 @@ def _register_optimize(app: typer.Typer) -> None:
                 help="key=low:high[:step][:log] or key=a,b,c (signal.key with several signals).",
             ),
         ],
+        symbol: Annotated[
+            str | None,
+            typer.Option(
+                "--symbol",
+                help="Product the bars are for (without it: one objective over the "
+                "--profile's whole universe).",
+            ),
+        ] = None,
         trials: Annotated[int, typer.Option("--trials", min=1, help="Trials per study.")] = 50,
         objective: Annotated[
             str, typer.Option("--objective", help="sharpe, return or calmar.")
@@ -431,12 +418,17 @@ def _register_optimize(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
         top: Annotated[int, typer.Option("--top", min=0, help="Trials to list in the table.")] = 10,
     ) -> None:
-        """Search signal parameters with Optuna; each trial is a backtest through the kernel."""
+        """Search signal parameters with Optuna; each trial is a backtest through the kernel
+        (of one product, or of the profile's whole universe)."""
         from gpt_trader_research.optimize import OptimizeSpec, optimize_cli, show_optimize
         from gpt_trader_research.specs import parse_space
 
+        if symbol is None and profile is None:
+            raise UserError("optimize: give --symbol (one product) or --profile (its universe)")
+        if symbol is not None and len(data) > 1:
+            raise UserError("--symbol optimises over one file; drop it for a portfolio")
         base = backtest_spec(
-            data, symbol, signal, voter, profile, cash, fee_bps, slippage_bps, fill, None
+            data[0], symbol or "", signal, voter, profile, cash, fee_bps, slippage_bps, fill, None
         )
         dims = [parse_space(s, list(base.signals)) for s in space]
         spec = OptimizeSpec(
@@ -450,6 +442,7 @@ def _register_optimize(app: typer.Typer) -> None:
             jobs=jobs,
             batch=batch,
             seed=seed,
+            portfolio=tuple(data) if symbol is None else (),
         )
         result = optimize_cli(spec, state_dir, progress=not as_json)
         if as_json:

@@ -183,6 +183,19 @@ def _ref(ref: Any) -> dict[str, Any]:
     return {"use": ref.use, **ref.params}
 
 
+def config_json(c: BotConfig) -> dict[str, Any]:
+    """The components a backtest ran with, as ``--json`` reports them."""
+    return {
+        "profile": c.profile.name,
+        "signals": [_ref(r) for r in c.signals],
+        "voter": _ref(c.voter),
+        "filters": [_ref(r) for r in c.filters],
+        "sizer": _ref(c.sizer),
+        "guards": [_ref(r) for r in c.guards],
+        "broker": _ref(c.broker),
+    }
+
+
 def _pool(symbol: str, pm: PluginManager | None) -> tuple[str, str] | None:
     """For a future or perpetual a product catalogue describes (``register_products``): the
     sim broker param that funds its margin pool (``futures_cash`` for a FUTURE,
@@ -403,15 +416,7 @@ class BacktestResult:
             "kernel_bars": self.kernel_bars,
             "elapsed_s": round(self.elapsed_s, 6),
             "bars_per_s": round(self.bars_per_s, 1),
-            "config": {
-                "profile": c.profile.name,
-                "signals": [_ref(r) for r in c.signals],
-                "voter": _ref(c.voter),
-                "filters": [_ref(r) for r in c.filters],
-                "sizer": _ref(c.sizer),
-                "guards": [_ref(r) for r in c.guards],
-                "broker": _ref(c.broker),
-            },
+            "config": config_json(c),
             "currency": u.currency,
             "starting_cash": u.cash(self.starting_cash),
             "final_equity": u.cash(self.final_equity),
@@ -440,7 +445,7 @@ class BacktestResult:
 Progress = Callable[[int, int], None]
 
 
-def _with_progress(
+def with_progress(
     events: Iterator[Candle], total: int, progress: Progress | None
 ) -> Iterator[Candle]:
     if progress is None:
@@ -493,7 +498,7 @@ async def run_backtest_async(
             if vectorise and watch is None and can_vectorise(kernel, [series]):
                 stats = await run_series(kernel, runtime.clock, series)
             else:
-                events = _with_progress(feed.events([spec.symbol]), len(series), progress)
+                events = with_progress(feed.events([spec.symbol]), len(series), progress)
                 if watch is not None:
                     events = watch.watch(events)
                 stats = await run_events(

@@ -61,6 +61,8 @@ class OptimizeSpec:
     jobs: int = 1
     batch: int = 8
     seed: int = 0
+    # a portfolio (the profile's universe): what --data named; empty for one product
+    portfolio: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class TrialTask:
     start: int
     stop: int
     objective: str
+    portfolio: tuple[Path, ...] = ()
 
 
 def objective_value(stats: dict[str, Any], objective: str) -> float:
@@ -94,11 +97,17 @@ def _worker_pm() -> PluginManager:
 
 def evaluate(task: TrialTask) -> dict[str, Any]:
     """Run one trial's backtest (in whichever process this is) and summarise it."""
-    series = load_series(task.base.data, task.base.symbol)
-    if task.start != 0 or task.stop != len(series):
-        series = slice_series(series, task.start, task.stop)
     spec = replace(task.base, signals=task.signals)
-    result = run_backtest(spec, _worker_pm(), series=series)
+    result: Any
+    if task.portfolio:
+        from gpt_trader_research.portfolio import run_window
+
+        result = run_window(spec, task.portfolio, task.start, task.stop, _worker_pm())
+    else:
+        series = load_series(task.base.data, task.base.symbol)
+        if task.start != 0 or task.stop != len(series):
+            series = slice_series(series, task.start, task.stop)
+        result = run_backtest(spec, _worker_pm(), series=series)
     s = result.stats
     return {
         "value": objective_value(s, task.objective),
@@ -260,8 +269,8 @@ class OptimizeResult:
         out: dict[str, Any] = {
             "study_id": self.study_id,
             "db": str(self.db),
-            "data": str(s.base.data),
-            "symbol": s.base.symbol,
+            "data": [str(d) for d in s.portfolio] if s.portfolio else str(s.base.data),
+            "symbol": _symbol(s),
             "signals": [a.label() for a in s.base.signals],
             "space": self.labels,
             "objective": s.objective,
@@ -463,7 +472,9 @@ def _study(
             verdicts.append(why)
             if not why:
                 runnable.append(i)
-                tasks.append(TrialTask(spec.base, signals, start, stop, spec.objective))
+                tasks.append(
+                    TrialTask(spec.base, signals, start, stop, spec.objective, spec.portfolio)
+                )
         outcomes = dict(zip(runnable, backend.map(tasks), strict=True)) if tasks else {}
         for i, trial in enumerate(asked):
             if verdicts[i]:
@@ -487,6 +498,11 @@ def _study(
     return records, best
 
 
+def _symbol(spec: OptimizeSpec) -> str:
+    """What the study is over: the product, or ``portfolio:<profile>``."""
+    return f"portfolio:{spec.base.profile}" if spec.portfolio else spec.base.symbol
+
+
 def run_optimize(
     spec: OptimizeSpec,
     state_dir: Path,
@@ -508,7 +524,15 @@ def run_optimize(
         raise UserError("optimize needs --signal (the parameters searched belong to it)")
     pm = pm or make_plugin_manager()
     registry = Registry(pm)
-    build_config(spec.base)  # every other option is checked once, up front
+    if spec.portfolio:
+        from gpt_trader_research.portfolio import PortfolioSpec, portfolio_config, timeline
+
+        # every other option, and every file, is checked once, up front
+        portfolio = PortfolioSpec(spec.base, spec.portfolio)
+        series = timeline(portfolio, portfolio_config(portfolio, pm))
+    else:
+        build_config(spec.base)  # every other option is checked once, up front
+        series = load_series(spec.base.data, spec.base.symbol)
     for s in spec.base.signals:
         registry.get(Kind.SIGNAL, s.name)
     labels = _labels(spec)
@@ -517,7 +541,6 @@ def run_optimize(
         raise UserError(f"--space names {', '.join(sorted(dupes))} more than once")
     for _ in map(_distribution, spec.space):
         pass
-    series = load_series(spec.base.data, spec.base.symbol)
     n = len(series)
     k = spec.walk_forward
     if k:
@@ -543,8 +566,10 @@ def run_optimize(
                 " seed, backend, jobs, batch, walk_forward) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     time.time_ns(),
-                    str(spec.base.data),
-                    spec.base.symbol,
+                    json.dumps([str(d) for d in spec.portfolio])
+                    if spec.portfolio
+                    else str(spec.base.data),
+                    _symbol(spec),
                     json.dumps([a.ref() for a in spec.base.signals]),
                     json.dumps(labels),
                     spec.objective,
@@ -565,7 +590,8 @@ def run_optimize(
             result = FoldResult(fold, a, b, ts0, ts1, records, best)
             if k and best is not None:
                 signals = _apply(spec.base.signals, spec.space, labels, best.params)
-                out = backend.map([TrialTask(spec.base, signals, oa, ob, spec.objective)])[0]
+                oos = TrialTask(spec.base, signals, oa, ob, spec.objective, spec.portfolio)
+                out = backend.map([oos])[0]
                 o0, o1 = ts_range(oa, ob)
                 result.oos = out
                 result.oos_range = (oa, ob, o0, o1)

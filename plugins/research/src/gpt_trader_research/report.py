@@ -49,22 +49,46 @@ def _check(r: dict[str, str]) -> str:
 
 
 def stats_table(result: BacktestResult) -> Table:
-    s = result.stats
-    u = result.units
     table = Table(title=f"backtest {result.bars.symbol}", show_header=False, box=None)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
     rows = [
         (
             "bars",
             f"{len(result.bars):,} ({result.path}, {result.kernel_bars:,} through the kernel)",
         ),
+        *money_rows(result),
+        ("buy & hold", _pct(result.stats["buy_and_hold_return"])),
+        *ratio_rows(result.stats),
+        ("exposure", _pct(result.stats["exposure"])),
+        *state_rows(result),
+    ]
+    if result.derivatives is not None:
+        rows += derivative_rows(result.derivatives)
+    return two_columns(table, rows)
+
+
+def two_columns(table: Table, rows: list[tuple[str, str]]) -> Table:
+    """A summary: names in bold, figures on the right."""
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def money_rows(result: Any) -> list[tuple[str, str]]:
+    """Speed, starting cash, final equity, how the trades add up to it, total return."""
+    u = result.units
+    return [
         ("speed", f"{result.bars_per_s:,.0f} bars/s ({result.elapsed_s * 1000:,.1f} ms)"),
         ("starting cash", f"{u.cash(result.starting_cash)} {u.currency}"),
         ("final equity", f"{u.cash(result.final_equity)} {u.currency}"),
         ("equity change", _check(result.reconciliation())),
-        ("total return", _pct(s["total_return"])),
-        ("buy & hold", _pct(s["buy_and_hold_return"])),
+        ("total return", _pct(result.stats["total_return"])),
+    ]
+
+
+def ratio_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
         ("CAGR", _pct(s["cagr"])),
         ("Sharpe", _num(s["sharpe"])),
         ("Sortino", _num(s["sortino"])),
@@ -72,7 +96,13 @@ def stats_table(result: BacktestResult) -> Table:
         ("Calmar", _num(s["calmar"])),
         ("win rate", _pct(s["win_rate"])),
         ("profit factor", _num(s["profit_factor"])),
-        ("exposure", _pct(s["exposure"])),
+    ]
+
+
+def state_rows(result: Any) -> list[tuple[str, str]]:
+    """Trades, fees, and what the guards and the venue did."""
+    s, u = result.stats, result.units
+    return [
         ("trades", f"{s['trades']} closed, {s['open_trades']} open"),
         ("fees", f"{u.cash(s['fees'])} {u.currency}"),
         ("trading state", str(result.summary.get("trading_state", ""))),
@@ -80,11 +110,6 @@ def stats_table(result: BacktestResult) -> Table:
         ("guard warnings", str(len(result.guard_warnings()))),
         ("rejected orders", str(len(result.recorder.rejections))),
     ]
-    if result.derivatives is not None:
-        rows += derivative_rows(result.derivatives)
-    for key, value in rows:
-        table.add_row(key, value)
-    return table
 
 
 def derivative_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
@@ -384,7 +409,11 @@ def figure(result: BacktestResult) -> Any:
 
 def write_html(result: BacktestResult, path: Path, *, cdn: bool = False) -> Path:
     """Write the report; self-contained (plotly.js embedded) unless ``cdn``."""
-    fig = figure(result)
+    return save_html(figure(result), path, cdn=cdn)
+
+
+def save_html(fig: Any, path: Path, *, cdn: bool = False) -> Path:
+    """Write a plotly figure as an HTML page (plotly.js embedded unless ``cdn``)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.write_html(str(path), include_plotlyjs="cdn" if cdn else True, full_html=True)
@@ -401,9 +430,12 @@ def png_exporter() -> str | None:
 
 
 def write_png(result: BacktestResult, path: Path) -> Path:
-    fig = figure(result)
+    return save_png(figure(result), path, height=900)
+
+
+def save_png(fig: Any, path: Path, *, height: int) -> Path:
     try:
-        fig.write_image(str(path), width=1400, height=900)
+        fig.write_image(str(path), width=1400, height=height)
     except Exception as exc:  # kaleido reports its own failures (no Chrome, ...)
         raise UserError(f"cannot write {path}: {exc}") from None
     return path
