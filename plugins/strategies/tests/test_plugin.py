@@ -12,7 +12,9 @@ from gpt_trader.components import BuildContext, Kind
 from gpt_trader.errors import UserError
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
+from gpt_trader_strategies.channels import AtrChannel, Bollinger, Donchian, VwapReversion, ZScore
 from gpt_trader_strategies.filters import HoursFilter, MinConfidence
+from gpt_trader_strategies.oscillators import AdxTrend, StochasticCross
 from gpt_trader_strategies.signals import EmaCross, MacdCross, RsiReversion, SmaCross
 from gpt_trader_strategies.voters import ConfidenceWeighted, Majority, Unanimous, Weighted
 
@@ -22,6 +24,13 @@ EXPECTED: dict[Kind, dict[str, type]] = {
         "ema_cross": EmaCross,
         "rsi": RsiReversion,
         "macd_cross": MacdCross,
+        "bollinger": Bollinger,
+        "donchian": Donchian,
+        "atr_channel": AtrChannel,
+        "vwap": VwapReversion,
+        "zscore": ZScore,
+        "stochastic": StochasticCross,
+        "adx": AdxTrend,
     },
     Kind.VOTER: {
         "majority": Majority,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+import importlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from gpt_trader.components import BuildContext, ComponentSpec, Kind, NoParams
 from gpt_trader.hookspecs import hookimpl
@@ -15,10 +16,17 @@ from gpt_trader_strategies.filters import (
     MinConfidenceParams,
 )
 from gpt_trader_strategies.params import (
+    AdxParams,
+    AtrChannelParams,
+    BollingerParams,
+    DonchianParams,
     EmaCrossParams,
     MacdCrossParams,
     RsiReversionParams,
     SmaCrossParams,
+    StochasticParams,
+    VwapParams,
+    ZScoreParams,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +70,70 @@ def _macd_cross(params: MacdCrossParams, ctx: BuildContext) -> MacdCross:
     from gpt_trader_strategies.signals import MacdCross
 
     return MacdCross.from_params(params, _symbol(ctx, "macd_cross"))
+
+
+def _lazy(name: str, module: str, cls: str) -> Callable[[Any, BuildContext], Any]:
+    """A factory importing ``module`` (which loads numpy) only when a profile builds one."""
+
+    def build(params: Any, ctx: BuildContext) -> Any:
+        signal = getattr(importlib.import_module(f"gpt_trader_strategies.{module}"), cls)
+        return signal.from_params(params, _symbol(ctx, name))
+
+    return build
+
+
+# name, params, module, class, summary
+_BAR_SIGNALS: tuple[tuple[str, type[Any], str, str, str], ...] = (
+    (
+        "bollinger",
+        BollingerParams,
+        "channels",
+        "Bollinger",
+        "Bollinger breakout: LONG above mean + k std of closes, FLAT below the mean",
+    ),
+    (
+        "donchian",
+        DonchianParams,
+        "channels",
+        "Donchian",
+        "Donchian breakout: LONG above the prior highest high, FLAT below the prior lowest low",
+    ),
+    (
+        "atr_channel",
+        AtrChannelParams,
+        "channels",
+        "AtrChannel",
+        "ATR (Keltner) channel: LONG above EMA + mult ATR, FLAT below the EMA",
+    ),
+    (
+        "vwap",
+        VwapParams,
+        "channels",
+        "VwapReversion",
+        "VWAP reversion: LONG entry_bps below the rolling VWAP, FLAT back at it",
+    ),
+    (
+        "zscore",
+        ZScoreParams,
+        "channels",
+        "ZScore",
+        "z-score reversion: LONG when (close - mean) / std < -entry, FLAT above exit",
+    ),
+    (
+        "stochastic",
+        StochasticParams,
+        "oscillators",
+        "StochasticCross",
+        "stochastic: LONG on a %K up-cross of %D when oversold, FLAT on a down-cross overbought",
+    ),
+    (
+        "adx",
+        AdxParams,
+        "oscillators",
+        "AdxTrend",
+        "ADX trend: LONG while ADX > threshold with +DI over -DI, FLAT otherwise",
+    ),
+)
 
 
 def _majority(params: NoParams, ctx: BuildContext) -> Majority:
@@ -122,6 +194,15 @@ def register_signals() -> Iterator[ComponentSpec]:
         summary="LONG when the MACD line crosses above its signal line, FLAT below",
         per_symbol=True,
     )
+    for name, params, module, cls, summary in _BAR_SIGNALS:
+        yield ComponentSpec(
+            name,
+            Kind.SIGNAL,
+            _lazy(name, module, cls),
+            params,
+            summary=summary,
+            per_symbol=True,
+        )
 
 
 @hookimpl
