@@ -14,6 +14,13 @@ from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
 from gpt_trader_strategies.channels import AtrChannel, Bollinger, Donchian, VwapReversion, ZScore
 from gpt_trader_strategies.filters import HoursFilter, MinConfidence
+from gpt_trader_strategies.market_filters import (
+    MomentumFilter,
+    SpreadFilter,
+    TrendFilter,
+    VolatilityFilter,
+    VolumeFilter,
+)
 from gpt_trader_strategies.oscillators import AdxTrend, StochasticCross
 from gpt_trader_strategies.signals import EmaCross, MacdCross, RsiReversion, SmaCross
 from gpt_trader_strategies.voters import ConfidenceWeighted, Majority, Unanimous, Weighted
@@ -38,7 +45,15 @@ EXPECTED: dict[Kind, dict[str, type]] = {
         "weighted": Weighted,
         "confidence": ConfidenceWeighted,
     },
-    Kind.FILTER: {"hours": HoursFilter, "min_confidence": MinConfidence},
+    Kind.FILTER: {
+        "hours": HoursFilter,
+        "min_confidence": MinConfidence,
+        "volume": VolumeFilter,
+        "momentum": MomentumFilter,
+        "trend": TrendFilter,
+        "volatility": VolatilityFilter,
+        "spread": SpreadFilter,
+    },
 }
 
 

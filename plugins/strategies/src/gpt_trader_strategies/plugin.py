@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from gpt_trader.components import BuildContext, ComponentSpec, Kind, NoParams
 from gpt_trader.hookspecs import hookimpl
 
+from gpt_trader_strategies import market_filters
 from gpt_trader_strategies.filters import (
     HoursFilter,
     HoursParams,
@@ -160,6 +161,23 @@ def _min_confidence(params: MinConfidenceParams, ctx: BuildContext) -> MinConfid
     return MinConfidence.from_params(params)
 
 
+# name, class (in market_filters), summary
+_MARKET_FILTERS: tuple[tuple[str, str, str], ...] = (
+    ("volume", "VolumeFilter", "allow entries only on a bar with enough (relative) volume"),
+    ("momentum", "MomentumFilter", "allow entries only when the change over N bars agrees"),
+    ("trend", "TrendFilter", "allow LONG only above a long SMA (SHORT below), optional ADX"),
+    ("volatility", "VolatilityFilter", "allow entries only while ATR / close is in a band"),
+    ("spread", "SpreadFilter", "allow entries only while the book spread (or bar range) is tight"),
+)
+
+
+def _market_filter(cls: str) -> Callable[[Any, BuildContext], Any]:
+    def build(params: Any, ctx: BuildContext) -> Any:
+        return getattr(market_filters, cls).from_params(params)
+
+    return build
+
+
 @hookimpl
 def register_signals() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
@@ -244,7 +262,7 @@ def register_filters() -> Iterator[ComponentSpec]:
         Kind.FILTER,
         _hours,
         HoursParams,
-        summary="allow entries only within UTC hours [start, end); exits always pass",
+        summary="allow entries only within UTC hours [start, end) on given weekdays",
     )
     yield ComponentSpec(
         "min_confidence",
@@ -253,3 +271,11 @@ def register_filters() -> Iterator[ComponentSpec]:
         MinConfidenceParams,
         summary="allow entries only when the decision's confidence reaches a minimum",
     )
+    for name, cls, summary in _MARKET_FILTERS:
+        yield ComponentSpec(
+            name,
+            Kind.FILTER,
+            _market_filter(cls),
+            getattr(market_filters, f"{cls.removesuffix('Filter')}Params"),
+            summary=summary,
+        )
