@@ -22,6 +22,7 @@ from gpt_trader_strategies.market_filters import (
     VolumeFilter,
 )
 from gpt_trader_strategies.oscillators import AdxTrend, StochasticCross
+from gpt_trader_strategies.rules import Rule
 from gpt_trader_strategies.signals import EmaCross, MacdCross, RsiReversion, SmaCross
 from gpt_trader_strategies.voters import ConfidenceWeighted, Majority, Unanimous, Weighted
 
@@ -38,6 +39,7 @@ EXPECTED: dict[Kind, dict[str, type]] = {
         "zscore": ZScore,
         "stochastic": StochasticCross,
         "adx": AdxTrend,
+        "rule": Rule,
     },
     Kind.VOTER: {
         "majority": Majority,
@@ -55,6 +57,9 @@ EXPECTED: dict[Kind, dict[str, type]] = {
         "spread": SpreadFilter,
     },
 }
+
+# settings without a default
+REQUIRED: dict[str, dict[str, str]] = {"rule": {"long": "close > 0", "flat": "close < 0"}}
 
 
 @pytest.fixture
@@ -94,7 +99,7 @@ def test_every_component_builds_with_defaults(registry: Registry, ctx: BuildCont
     for kind, table in EXPECTED.items():
         for name, cls in table.items():
             c = ctx.for_symbol("ETH-USD") if kind is Kind.SIGNAL else ctx
-            built = registry.build(kind, name, {}, c)
+            built = registry.build(kind, name, REQUIRED.get(name, {}), c)
             assert isinstance(built, cls)
             assert getattr(built, "name", None) == name
     signal = registry.build(Kind.SIGNAL, "sma_cross", {}, ctx.for_symbol("ETH-USD"))

@@ -33,6 +33,7 @@ from gpt_trader_strategies.params import (
 if TYPE_CHECKING:
     # The signals import numpy; they load when a profile builds one, not at discovery.
     from gpt_trader_strategies.signals import EmaCross, MacdCross, RsiReversion, SmaCross
+from gpt_trader_strategies.rules import RuleParams
 from gpt_trader_strategies.voters import (
     ConfidenceWeighted,
     ConfidenceWeightedParams,
@@ -126,6 +127,13 @@ _BAR_SIGNALS: tuple[tuple[str, type[Any], str, str, str], ...] = (
         "oscillators",
         "StochasticCross",
         "stochastic: LONG on a %K up-cross of %D when oversold, FLAT on a down-cross overbought",
+    ),
+    (
+        "rule",
+        RuleParams,
+        "rules",
+        "Rule",
+        "declarative: LONG when the `long` condition holds, FLAT when `flat` does",
     ),
     (
         "adx",
