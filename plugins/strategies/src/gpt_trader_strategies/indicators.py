@@ -351,41 +351,62 @@ def macd_array(
 
 class MeanStd:
     """Mean and population standard deviation of the last ``period`` values (TA-Lib's
-    BBANDS middle band and STDDEV). The window's sum of squared deviations is slid with
-    Welford's update, which does not cancel the way a running sum of squares does."""
+    BBANDS middle band and STDDEV).
 
-    __slots__ = ("_buf", "_count", "_m2", "_pos", "mean", "period", "std")
+    Running sums of ``x - shift`` and its square, with ``shift`` near the window's mean, so
+    squaring a price does not cancel away the variance; once per ``period`` values the sums
+    are recomputed from the window (amortised O(1)), so rounding cannot drift. A standard
+    deviation below ``1e-10`` of the mean reads 0: a flat window is flat.
+    """
+
+    __slots__ = ("_buf", "_count", "_pos", "_shift", "_sum", "_sumsq", "mean", "period", "std")
 
     def __init__(self, period: int) -> None:
         self.period = _check_period(period)
         self._buf = [0.0] * period
         self._pos = 0
         self._count = 0
-        self._m2 = 0.0
+        self._shift: float | None = None
+        self._sum = 0.0
+        self._sumsq = 0.0
         self.mean: float | None = None
         self.std: float | None = None
 
     def update(self, x: float) -> float | None:
         """Feed one value; return the standard deviation once ``period`` values are in."""
         period = self.period
-        mean = 0.0 if self.mean is None else self.mean
+        if self._shift is None:
+            self._shift = x
+        shift = self._shift
+        d = x - shift
         if self._count < period:
             self._buf[self._count] = x
             self._count += 1
-            new_mean = mean + (x - mean) / self._count
-            self._m2 += (x - mean) * (x - new_mean)
+            self._sum += d
+            self._sumsq += d * d
+            if self._count < period:
+                return None
         else:
-            old = self._buf[self._pos]
-            self._buf[self._pos] = x
-            self._pos = self._pos + 1 if self._pos + 1 < period else 0
-            new_mean = mean + (x - old) / period
-            self._m2 += (x - old) * (x - new_mean + old - mean)
-        self.mean = new_mean
-        if self._count < period:
-            return None
-        # Rounding can leave a tiny negative sum on a flat window.
-        self.std = math.sqrt(max(self._m2, 0.0) / period)
+            pos = self._pos
+            old = self._buf[pos] - shift
+            self._buf[pos] = x
+            self._pos = pos + 1 if pos + 1 < period else 0
+            self._sum += d - old
+            self._sumsq += d * d - old * old
+        if self._pos == 0:
+            self._resum()
+        mean_d = self._sum / period
+        self.mean = self._shift + mean_d
+        var = self._sumsq / period - mean_d * mean_d
+        tiny = 1e-10 * self.mean
+        self.std = math.sqrt(var) if var > tiny * tiny else 0.0
         return self.std
+
+    def _resum(self) -> None:
+        window = self._buf
+        shift = self._shift = math.fsum(window) / self.period
+        self._sum = math.fsum(x - shift for x in window)
+        self._sumsq = math.fsum((x - shift) * (x - shift) for x in window)
 
 
 class _RollingExtreme:
