@@ -153,7 +153,7 @@ def _stoch(attr: str) -> Any:
 
         def feed(bar: Bar) -> float | None:
             d = ind.update(bar[0], bar[1], bar[2])
-            return None if d is None else getattr(ind, attr)  # type: ignore[no-any-return]
+            return None if d is None else getattr(ind, attr)
 
         return feed
 
@@ -168,7 +168,7 @@ def _macd(attr: str) -> Any:
         ind = Macd(fast, slow, signal)
 
         def feed(bar: Bar) -> float | None:
-            return None if ind.update(bar[src]) is None else getattr(ind, attr)  # type: ignore[no-any-return]
+            return None if ind.update(bar[src]) is None else getattr(ind, attr)
 
         return feed
 
@@ -465,9 +465,9 @@ class CompiledRule:
 def compile_rule(long: str, flat: str, strength: str = "1") -> CompiledRule:
     """Parse the three expressions; raises :class:`RuleError` naming the bad column."""
     calls: dict[str, tuple[int, Feed]] = {}
-    compiled = [_Parser(text, calls).condition() for text in (long, flat, strength)]
+    conditions = [_Parser(text, calls).condition() for text in (long, flat, strength)]
     feeds = [feed for _, feed in sorted(calls.values(), key=lambda slot_feed: slot_feed[0])]
-    return CompiledRule(*compiled, feeds)
+    return CompiledRule(conditions[0], conditions[1], conditions[2], feeds)
 
 
 # --------------------------------------------------------------------------------------

@@ -5,14 +5,12 @@ the votes on both replay paths; a bad rule is one line and exit 2."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-SAMPLE_PATH = REPO_ROOT / "tests" / "data" / "btcusd_1m_sample.csv"
+from cli_helpers import REPO, gpt_trader
+
+SAMPLE_PATH = REPO / "tests" / "data" / "btcusd_1m_sample.csv"
 
 SIGNALS = """
 [[signals]]
@@ -31,22 +29,10 @@ strength = "(50 - rsi(14)) / 20"
 """
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gpt_trader", *args],
-        cwd=REPO_ROOT,
-        env={**os.environ, "NO_COLOR": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def backtest(tmp_path: Path, profile: str, *flags: str) -> dict[str, Any]:
     path = tmp_path / "p.toml"
     path.write_text(f'[profile]\nmode = "sim"\nuniverse = ["BTC-USD"]\n{profile}')
-    proc = cli(
+    proc = gpt_trader(
         "backtest", "--profile", str(path), "--data", str(SAMPLE_PATH), "--symbol", "BTC-USD",
         "--json", *flags,
     )  # fmt: skip
@@ -107,7 +93,7 @@ days = ["mon", "tue", "wed", "thu", "fri"]
 
 def test_every_new_signal_backtests_from_the_command_line(tmp_path: Path) -> None:
     for spec in ("donchian", "atr_channel", "vwap:entry_bps=10", "zscore", "stochastic", "adx"):
-        proc = cli(
+        proc = gpt_trader(
             "backtest", "--data", str(SAMPLE_PATH), "--symbol", "BTC-USD", "--signal", spec,
             "--json",
         )  # fmt: skip
@@ -127,7 +113,7 @@ def test_a_bad_rule_is_one_line_exit_2(tmp_path: Path) -> None:
         ("config", "show", "--profile", str(path)),
         ("backtest", "--profile", str(path), "--data", str(SAMPLE_PATH), "--symbol", "BTC-USD"),
     ):
-        proc = cli(*args)
+        proc = gpt_trader(*args)
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1, proc.stderr
