@@ -12,7 +12,11 @@ nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["core", "plugins", "coinbase_alone", "all", "lint", "types"]
 
 TEST_DEPS = ["pytest>=8", "pytest-asyncio>=0.23", "hypothesis>=6"]
-PLUGIN_TEST_DEPS = {"tui": ["pytest-textual-snapshot"], "ops": ["aiosmtpd"]}
+PLUGIN_TEST_DEPS = {
+    "tui": ["pytest-textual-snapshot"],
+    "ops": ["aiosmtpd"],
+    "strategies": ["ta-lib"],  # the reference the indicators are tested against
+}
 # What a plugin's own tests run with besides core: research backtests real strategies,
 # replays the dev profile (risk guards) and downloads candles from the Coinbase simulator; the
 # coinbase tests run the shipped profiles (strategies, risk guards) and put the risk

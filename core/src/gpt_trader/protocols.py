@@ -260,6 +260,29 @@ class VectorSignal(Protocol):
 
 
 @runtime_checkable
+class StrengthVectorSignal(VectorSignal, Protocol):
+    """A VectorSignal whose emissions carry a strength other than 1.0.
+
+    ``compute_votes`` returns ``compute``'s actions and, per bar, the strength ``update``
+    would give the emitted value (read only where an action is emitted), so both replay
+    paths record the same votes.
+    """
+
+    def compute_votes(self, bars: BarSeries) -> tuple[Sequence[int], Sequence[float]]: ...
+
+
+@runtime_checkable
+class MarketFilter(Protocol):
+    """A filter that judges on market data: ``observe`` sees every market event before the
+    signals do. Runs with one never take the replay's vectorised path (it skips bars)."""
+
+    name: str
+
+    def allow(self, decision: Decision, state: StateView) -> FilterResult: ...
+    def observe(self, event: MarketEvent) -> None: ...
+
+
+@runtime_checkable
 class SeriesFeed(Protocol):
     """A replayable feed that can also hand over its bars as columns (fast replay)."""
 

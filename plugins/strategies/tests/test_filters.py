@@ -60,7 +60,8 @@ def test_hours_window_wrapping_midnight() -> None:
 
 
 def test_hours_params_validation() -> None:
-    assert HoursParams().model_dump() == {"start": 0, "end": 24}
+    week = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    assert HoursParams().model_dump() == {"start": 0, "end": 24, "days": week}
     with pytest.raises(ValidationError, match="ambiguous window"):
         HoursParams(start=5, end=5)
     with pytest.raises(ValidationError, match="ambiguous window"):

@@ -12,7 +12,17 @@ from gpt_trader.components import BuildContext, Kind
 from gpt_trader.errors import UserError
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
+from gpt_trader_strategies.channels import AtrChannel, Bollinger, Donchian, VwapReversion, ZScore
 from gpt_trader_strategies.filters import HoursFilter, MinConfidence
+from gpt_trader_strategies.market_filters import (
+    MomentumFilter,
+    SpreadFilter,
+    TrendFilter,
+    VolatilityFilter,
+    VolumeFilter,
+)
+from gpt_trader_strategies.oscillators import AdxTrend, StochasticCross
+from gpt_trader_strategies.rules import Rule
 from gpt_trader_strategies.signals import EmaCross, MacdCross, RsiReversion, SmaCross
 from gpt_trader_strategies.voters import ConfidenceWeighted, Majority, Unanimous, Weighted
 
@@ -22,6 +32,14 @@ EXPECTED: dict[Kind, dict[str, type]] = {
         "ema_cross": EmaCross,
         "rsi": RsiReversion,
         "macd_cross": MacdCross,
+        "bollinger": Bollinger,
+        "donchian": Donchian,
+        "atr_channel": AtrChannel,
+        "vwap": VwapReversion,
+        "zscore": ZScore,
+        "stochastic": StochasticCross,
+        "adx": AdxTrend,
+        "rule": Rule,
     },
     Kind.VOTER: {
         "majority": Majority,
@@ -29,8 +47,19 @@ EXPECTED: dict[Kind, dict[str, type]] = {
         "weighted": Weighted,
         "confidence": ConfidenceWeighted,
     },
-    Kind.FILTER: {"hours": HoursFilter, "min_confidence": MinConfidence},
+    Kind.FILTER: {
+        "hours": HoursFilter,
+        "min_confidence": MinConfidence,
+        "volume": VolumeFilter,
+        "momentum": MomentumFilter,
+        "trend": TrendFilter,
+        "volatility": VolatilityFilter,
+        "spread": SpreadFilter,
+    },
 }
+
+# settings without a default
+REQUIRED: dict[str, dict[str, str]] = {"rule": {"long": "close > 0", "flat": "close < 0"}}
 
 
 @pytest.fixture
@@ -70,7 +99,7 @@ def test_every_component_builds_with_defaults(registry: Registry, ctx: BuildCont
     for kind, table in EXPECTED.items():
         for name, cls in table.items():
             c = ctx.for_symbol("ETH-USD") if kind is Kind.SIGNAL else ctx
-            built = registry.build(kind, name, {}, c)
+            built = registry.build(kind, name, REQUIRED.get(name, {}), c)
             assert isinstance(built, cls)
             assert getattr(built, "name", None) == name
     signal = registry.build(Kind.SIGNAL, "sma_cross", {}, ctx.for_symbol("ETH-USD"))

@@ -104,15 +104,19 @@ def test_touch_without_crossing_emits_nothing_new() -> None:
 
 
 def test_emissions_alternate_and_carry_the_bar() -> None:
-    signal = SmaCross(SYMBOL, 2, 3, name="sma_fast")
+    signal = SmaCross(SYMBOL, 2, 3, full_bps=500, name="sma_fast")
     prices = [10, 10, 10, 11, 12, 11, 9, 8, 9, 12]
     values = [v for i, p in enumerate(prices) if (v := signal.update(candle(i, p))) is not None]
     assert [v.action for v in values] == [Action.LONG, Action.FLAT, Action.LONG]
     first = values[0]
     assert isinstance(first, SignalValue)
-    assert (first.name, first.symbol, first.strength) == ("sma_fast", SYMBOL, 1.0)
+    # bar 3: SMA(2) 10.5, SMA(3) 32/3; gap 1/6 over close 11 is 151.5 bps of 500 -> 0.303
+    assert (first.name, first.symbol) == ("sma_fast", SYMBOL)
+    assert first.strength == pytest.approx((10.5 - 32 / 3) / -11 / 0.05)
     assert first.ts == candle(3, 11).close_ts  # decided at the close of bar 3
-    assert first == SignalValue("sma_fast", SYMBOL, first.ts, Action.LONG)  # what replay builds
+    # what the replay builds from compute_votes()
+    _, strengths = SmaCross(SYMBOL, 2, 3, full_bps=500).compute_votes(series(prices))
+    assert first == SignalValue("sma_fast", SYMBOL, first.ts, Action.LONG, strengths[3])
     assert signal.view is Action.LONG
 
 
@@ -250,9 +254,10 @@ def test_params_validation_messages(
 
 
 def test_params_defaults_and_direct_construction_validate() -> None:
-    assert SmaCrossParams().model_dump() == {"fast": 10, "slow": 30, "name": None}
-    assert EmaCrossParams().model_dump() == {"fast": 12, "slow": 26, "name": None}
-    assert MacdCrossParams().model_dump() == {"fast": 12, "slow": 26, "signal": 9, "name": None}
+    full = {"full_bps": 10.0, "name": None}
+    assert SmaCrossParams().model_dump() == {"fast": 10, "slow": 30, **full}
+    assert EmaCrossParams().model_dump() == {"fast": 12, "slow": 26, **full}
+    assert MacdCrossParams().model_dump() == {"fast": 12, "slow": 26, "signal": 9, **full}
     assert RsiReversionParams().model_dump() == {
         "period": 14,
         "oversold": 30.0,

@@ -73,6 +73,7 @@ from gpt_trader.protocols import (
     Filter,
     FlushingSink,
     MarketDrivenBroker,
+    MarketFilter,
     OrderJournal,
     ReportingBroker,
     Signal,
@@ -160,6 +161,8 @@ class Kernel:
         # async point, since guards run inside synchronous broker callbacks.
         self._reductions: dict[str, tuple[Decimal, str]] = {}
         self._failed_filters: set[int] = set()
+        self._market_filters = [f for f in parts.filters if isinstance(f, MarketFilter)]
+        self._blind_filters: set[int] = set()
         # Spot: what the account holds of each product's base (the venue's figure); the
         # bot's inventory is its position, built from its own fills and adjustments only.
         self.holdings: dict[str, Decimal] = {}
@@ -462,6 +465,13 @@ class Kernel:
             await self.entries.tick()
         if self.parts.record_market:
             self.emit(MarketData(self.now, event))
+        for flt in self._market_filters:
+            try:
+                flt.observe(event)
+            except Exception as exc:
+                # Fail closed: a filter that lost its view of the market vetoes entries.
+                self._blind_filters.add(id(flt))
+                self._filter_failed(flt, exc)
         changed = False
         for signal in self.parts.signals.get(symbol, ()):
             try:
@@ -578,6 +588,8 @@ class Kernel:
             return
         for flt in self.parts.filters:
             try:
+                if id(flt) in self._blind_filters:
+                    raise RuntimeError("it lost its view of the market")
                 verdict = flt.allow(decision, self)
             except Exception as exc:
                 # Fail closed: a filter that cannot judge vetoes this entry. It is reported

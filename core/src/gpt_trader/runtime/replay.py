@@ -16,7 +16,7 @@ from gpt_trader.domain.bars import NO_SIGNAL, BarSeries
 from gpt_trader.domain.market import Candle, MarketEvent
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.kernel import Kernel
-from gpt_trader.protocols import VectorSignal
+from gpt_trader.protocols import MarketFilter, StrengthVectorSignal, VectorSignal
 
 NS = 1_000_000_000
 
@@ -64,14 +64,22 @@ async def run_events(
 def can_vectorise(kernel: Kernel, series: Sequence[BarSeries]) -> bool:
     if len(series) != 1:
         return False
+    if any(isinstance(f, MarketFilter) for f in kernel.parts.filters):
+        return False
     signals = kernel.parts.signals.get(series[0].symbol, [])
     return bool(signals) and all(isinstance(s, VectorSignal) for s in signals)
+
+
+def _votes(signal: VectorSignal, bars: BarSeries) -> tuple[Sequence[int], Sequence[float] | None]:
+    if isinstance(signal, StrengthVectorSignal):
+        return signal.compute_votes(bars)
+    return signal.compute(bars), None
 
 
 async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> ReplayStats:
     """The vectorised path for one symbol; see the module docstring for when it applies."""
     signals = kernel.parts.signals[bars.symbol]
-    outputs = [(s.name, s.compute(bars)) for s in signals]  # type: ignore[attr-defined]
+    outputs = [(s.name, *_votes(s, bars)) for s in signals]  # type: ignore[arg-type]
     symbol = bars.symbol
     n = len(bars)
     interval_ns = bars.interval_s * NS
@@ -80,7 +88,7 @@ async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> Replay
     ts_col = bars.ts
     working = kernel.working
     emitted_at = (
-        [i for i in range(n) if any(out[i] != NO_SIGNAL for _, out in outputs)]
+        [i for i in range(n) if any(out[i] != NO_SIGNAL for _, out, _ in outputs)]
         if len(outputs) > 1
         else [i for i, v in enumerate(outputs[0][1]) if v != NO_SIGNAL]
     )
@@ -102,8 +110,8 @@ async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> Replay
         close_ts = ts_col[i] + interval_ns
         clock.advance_to(close_ts)
         emitted = [
-            SignalValue(name, symbol, close_ts, Action(out[i]))
-            for name, out in outputs
+            SignalValue(name, symbol, close_ts, Action(out[i]), 1.0 if st is None else st[i])
+            for name, out, st in outputs
             if out[i] != NO_SIGNAL
         ]
         await kernel.on_emissions(candle, emitted)

@@ -16,12 +16,18 @@ path and the live incremental path disagree about a trade.
   tight loop over a plain list of floats. That is exact and still an order of magnitude
   faster than feeding events one by one.
 
+The bar indicators further down (mean/deviation, rolling extremes, ATR, stochastic, ADX,
+VWAP) come only as O(1) classes: the signals built on them replay a fresh instance over the
+columns, which is exact by construction. Their values follow TA-Lib's conventions (the
+tests hold them to TA-Lib on the shipped data).
+
 Floats are for indicator maths only; nothing here handles money.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -34,10 +40,17 @@ if TYPE_CHECKING:
     ArrayLike: TypeAlias = Sequence[float] | FloatArray
 
 __all__ = [
+    "Adx",
+    "Atr",
     "Ema",
     "Macd",
+    "MeanStd",
+    "RollingMax",
+    "RollingMin",
     "Rsi",
     "Sma",
+    "Stochastic",
+    "Vwap",
     "ema_array",
     "macd_array",
     "rsi_array",
@@ -329,3 +342,273 @@ def macd_array(
     line[start:] = line_values
     sig[start:] = _ema_list(line_values, signal)
     return line, sig, line - sig
+
+
+# --------------------------------------------------------------------------------------
+# Bar indicators (O(1) classes only)
+# --------------------------------------------------------------------------------------
+
+
+class MeanStd:
+    """Mean and population standard deviation of the last ``period`` values (TA-Lib's
+    BBANDS middle band and STDDEV).
+
+    Running sums of ``x - shift`` and its square, with ``shift`` near the window's mean, so
+    squaring a price does not cancel away the variance; once per ``period`` values the sums
+    are recomputed from the window (amortised O(1)), so rounding cannot drift. A standard
+    deviation below ``1e-10`` of the mean reads 0: a flat window is flat.
+    """
+
+    __slots__ = ("_buf", "_count", "_pos", "_shift", "_sum", "_sumsq", "mean", "period", "std")
+
+    def __init__(self, period: int) -> None:
+        self.period = _check_period(period)
+        self._buf = [0.0] * period
+        self._pos = 0
+        self._count = 0
+        self._shift: float | None = None
+        self._sum = 0.0
+        self._sumsq = 0.0
+        self.mean: float | None = None
+        self.std: float | None = None
+
+    def update(self, x: float) -> float | None:
+        """Feed one value; return the standard deviation once ``period`` values are in."""
+        period = self.period
+        if self._shift is None:
+            self._shift = x
+        shift = self._shift
+        d = x - shift
+        if self._count < period:
+            self._buf[self._count] = x
+            self._count += 1
+            self._sum += d
+            self._sumsq += d * d
+            if self._count < period:
+                return None
+        else:
+            pos = self._pos
+            old = self._buf[pos] - shift
+            self._buf[pos] = x
+            self._pos = pos + 1 if pos + 1 < period else 0
+            self._sum += d - old
+            self._sumsq += d * d - old * old
+        if self._pos == 0:
+            self._resum()
+        mean_d = self._sum / period
+        self.mean = self._shift + mean_d
+        var = self._sumsq / period - mean_d * mean_d
+        tiny = 1e-10 * self.mean
+        self.std = math.sqrt(var) if var > tiny * tiny else 0.0
+        return self.std
+
+    def _resum(self) -> None:
+        window = self._buf
+        shift = self._shift = math.fsum(window) / self.period
+        self._sum = math.fsum(x - shift for x in window)
+        self._sumsq = math.fsum((x - shift) * (x - shift) for x in window)
+
+
+class _RollingExtreme:
+    """Extreme of the last ``period`` values: a monotonic deque, amortised O(1)."""
+
+    __slots__ = ("_count", "_window", "period", "value")
+
+    def __init__(self, period: int) -> None:
+        self.period = _check_period(period)
+        self._window: deque[tuple[int, float]] = deque()
+        self._count = 0
+        self.value: float | None = None
+
+    def update(self, x: float) -> float | None:
+        window = self._window
+        while window and not self._keep(window[-1][1], x):
+            window.pop()
+        window.append((self._count, x))
+        self._count += 1
+        if window[0][0] <= self._count - 1 - self.period:
+            window.popleft()
+        if self._count < self.period:
+            return None
+        self.value = window[0][1]
+        return self.value
+
+    @staticmethod
+    def _keep(older: float, newer: float) -> bool:
+        raise NotImplementedError
+
+
+class RollingMax(_RollingExtreme):
+    """Highest of the last ``period`` values (TA-Lib MAX)."""
+
+    @staticmethod
+    def _keep(older: float, newer: float) -> bool:
+        return older > newer
+
+
+class RollingMin(_RollingExtreme):
+    """Lowest of the last ``period`` values (TA-Lib MIN)."""
+
+    @staticmethod
+    def _keep(older: float, newer: float) -> bool:
+        return older < newer
+
+
+def _true_range(high: float, low: float, prev_close: float) -> float:
+    return max(high - low, abs(high - prev_close), abs(low - prev_close))
+
+
+class Atr:
+    """Wilder's average true range (TA-Lib ATR): the first value, at the ``period + 1``-th
+    bar, is the mean of ``period`` true ranges; then ``(atr * (period - 1) + tr) / period``."""
+
+    __slots__ = ("_count", "_prev_close", "_sum", "period", "value")
+
+    def __init__(self, period: int = 14) -> None:
+        self.period = _check_period(period)
+        self._prev_close: float | None = None
+        self._count = 0
+        self._sum = 0.0
+        self.value: float | None = None
+
+    def update(self, high: float, low: float, close: float) -> float | None:
+        prev = self._prev_close
+        self._prev_close = close
+        if prev is None:
+            return None
+        tr = _true_range(high, low, prev)
+        period = self.period
+        if self.value is None:
+            self._sum += tr
+            self._count += 1
+            if self._count < period:
+                return None
+            self.value = self._sum / period
+        else:
+            self.value = (self.value * (period - 1) + tr) / period
+        return self.value
+
+
+class Stochastic:
+    """Fast stochastic (TA-Lib STOCHF with an SMA %D): ``%K = 100 * (close - lowest low) /
+    (highest high - lowest low)`` over ``k_period`` bars, ``%D`` = SMA of %K over
+    ``d_period``. A window with no range reads 50 (TA-Lib reads 0)."""
+
+    __slots__ = ("_d", "_high", "_low", "d", "k")
+
+    def __init__(self, k_period: int = 14, d_period: int = 3) -> None:
+        self._high = RollingMax(k_period)
+        self._low = RollingMin(k_period)
+        self._d = Sma(_check_period(d_period, "d_period"))
+        self.k: float | None = None
+        self.d: float | None = None
+
+    def update(self, high: float, low: float, close: float) -> float | None:
+        """Feed one bar; return %D once it exists (``k`` holds the latest %K)."""
+        hh = self._high.update(high)
+        ll = self._low.update(low)
+        if hh is None or ll is None:
+            return None
+        span = hh - ll
+        self.k = 100.0 * (close - ll) / span if span > 0.0 else 50.0
+        self.d = self._d.update(self.k)
+        return self.d
+
+
+class Adx:
+    """Wilder's ADX with +DI / -DI, TA-Lib's recurrences: the directional movements and
+    the true range are summed over ``period - 1`` bars, then smoothed as
+    ``s - s / period + x``; DI values come from the ``period + 1``-th bar, ADX (the mean of
+    ``period`` DX values, then Wilder-smoothed) from the ``2 * period``-th."""
+
+    __slots__ = (
+        "_bars",
+        "_dx_count",
+        "_dx_sum",
+        "_minus_dm",
+        "_plus_dm",
+        "_prev",
+        "_tr",
+        "minus_di",
+        "period",
+        "plus_di",
+        "value",
+    )
+
+    def __init__(self, period: int = 14) -> None:
+        self.period = _check_period(period)
+        self._prev: tuple[float, float, float] | None = None
+        self._bars = 0  # bars after the first
+        self._plus_dm = self._minus_dm = self._tr = 0.0
+        self._dx_sum = 0.0
+        self._dx_count = 0
+        self.plus_di: float | None = None
+        self.minus_di: float | None = None
+        self.value: float | None = None
+
+    def update(self, high: float, low: float, close: float) -> float | None:
+        prev = self._prev
+        self._prev = (high, low, close)
+        if prev is None:
+            return None
+        prev_high, prev_low, prev_close = prev
+        up, down = high - prev_high, prev_low - low
+        plus = up if up > 0.0 and up > down else 0.0
+        minus = down if down > 0.0 and up < down else 0.0
+        tr = _true_range(high, low, prev_close)
+        period = self.period
+        self._bars += 1
+        if self._bars < period:
+            self._plus_dm += plus
+            self._minus_dm += minus
+            self._tr += tr
+            return None
+        self._plus_dm = self._plus_dm - self._plus_dm / period + plus
+        self._minus_dm = self._minus_dm - self._minus_dm / period + minus
+        self._tr = self._tr - self._tr / period + tr
+        if self._tr == 0.0:
+            return self.value
+        self.plus_di = 100.0 * (self._plus_dm / self._tr)
+        self.minus_di = 100.0 * (self._minus_dm / self._tr)
+        di_sum = self.plus_di + self.minus_di
+        if di_sum == 0.0:
+            return self.value
+        dx = 100.0 * (abs(self.minus_di - self.plus_di) / di_sum)
+        if self.value is None:
+            self._dx_sum += dx
+            self._dx_count += 1
+            if self._dx_count < period:
+                return None
+            self.value = self._dx_sum / period
+        else:
+            self.value = (self.value * (period - 1) + dx) / period
+        return self.value
+
+
+class Vwap:
+    """Volume-weighted average of the typical price ``(high + low + close) / 3`` over the
+    last ``period`` bars; ``None`` while warming up or when the window traded nothing."""
+
+    __slots__ = ("_buf", "_count", "_pos", "_pv", "_vol", "period", "value")
+
+    def __init__(self, period: int = 20) -> None:
+        self.period = _check_period(period)
+        self._buf = [(0.0, 0.0)] * period
+        self._pos = 0
+        self._count = 0
+        self._pv = 0.0
+        self._vol = 0.0
+        self.value: float | None = None
+
+    def update(self, high: float, low: float, close: float, volume: float) -> float | None:
+        pv = (high + low + close) / 3.0 * volume
+        old_pv, old_vol = self._buf[self._pos]
+        self._buf[self._pos] = (pv, volume)
+        self._pos = (self._pos + 1) % self.period
+        self._count += 1
+        self._pv += pv - old_pv
+        self._vol += volume - old_vol
+        if self._count < self.period or self._vol <= 0.0:
+            return None
+        self.value = self._pv / self._vol
+        return self.value
