@@ -36,6 +36,7 @@ frame order -> the same faults, whatever probabilities are changed for other kin
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import time
@@ -43,6 +44,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+log = logging.getLogger("gpt_trader_coinbase_sim.faults")
 AmbiguousMode = Literal["delay", "drop", "mixed"]
 MUTATING_PATHS = ("/orders", "/orders/batch_cancel", "/orders/edit", "/orders/close_position")
 _PROB_KEYS = ("429", "5xx", "ambiguous", "ws_drop", "ws_1001", "gap", "dup", "reorder")
@@ -52,6 +54,7 @@ class FaultSpecError(ValueError):
     pass
 
 
+MAX_DURATION_S = 86_400.0
 _DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)\s*$")
 
 
@@ -61,7 +64,10 @@ def parse_duration(text: str) -> float:
     if not m:
         raise FaultSpecError(f"bad duration {text!r} (use e.g. 50ms, 2s, 1m)")
     value, unit = float(m.group(1)), m.group(2)
-    return value / 1000 if unit == "ms" else value * 60 if unit == "m" else value
+    seconds = value / 1000 if unit == "ms" else value * 60 if unit == "m" else value
+    if seconds > MAX_DURATION_S:
+        raise FaultSpecError(f"duration {text!r} is longer than a day")
+    return seconds
 
 
 def parse_prob(text: str) -> float:
@@ -135,7 +141,11 @@ def parse_spec(spec: str | dict[str, Any] | None) -> FaultConfig:
                 raise FaultSpecError(f"fault item {part!r} is not key=value")
             items.append((key.strip(), value.strip()))
     cfg = FaultConfig()
+    seen: set[str] = set()
     for key, value in items:
+        if key in seen:
+            raise FaultSpecError(f"fault {key!r} given twice")
+        seen.add(key)
         cfg = _apply(cfg, key, value)
     return cfg
 
@@ -167,10 +177,15 @@ def _apply(cfg: FaultConfig, key: str, value: str) -> FaultConfig:
         try:
             n = int(value)
         except ValueError as e:
-            raise FaultSpecError(f"bad ratelimit {value!r}") from e
-        return replace(cfg, ratelimit=max(n, 0))
+            raise FaultSpecError(f"bad ratelimit {value!r} (requests per second, 0 = off)") from e
+        if n < 0:
+            raise FaultSpecError(f"ratelimit {value!r} is negative (requests per second, 0 = off)")
+        return replace(cfg, ratelimit=n)
     if key == "paths":
-        return replace(cfg, paths=tuple(p for p in value.split("|") if p))
+        paths = tuple(p for p in value.split("|") if p)
+        if not paths or not all(p.startswith("/") for p in paths):
+            raise FaultSpecError(f"paths {value!r}: give /path prefixes joined by |, e.g. /orders")
+        return replace(cfg, paths=paths)
     if key == "stall":
         dur, _, after = value.partition("@")
         return replace(
@@ -279,6 +294,8 @@ class FaultInjector:
     def record(self, kind: str, where: str, index: int) -> None:
         self.log.append(FaultEvent(kind, where, index))
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        if kind != "latency":  # a delay on every request would drown the rest
+            log.info("injected fault %s on %s (#%d)", kind, where, index)
 
     # REST
 
