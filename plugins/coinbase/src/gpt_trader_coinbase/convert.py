@@ -2,17 +2,21 @@
 
 Wire conventions (coinbase-api.md §3.1): amounts are strings, ``""`` means empty, times are
 RFC3339 (up to nanoseconds) or UNIX seconds as strings. Unknown keys are ignored; a value
-that cannot be read raises :class:`WireError` naming the field (never guessed).
+that cannot be read raises :class:`WireError` naming the field (never guessed): a wrong type,
+a missing identity, side or status, an enum value no version of the API sends, an amount
+past :data:`MAX_MAGNITUDE`. The readers of orders, fills and balances raise nothing else
+(:func:`reader`), so a caller catches one exception for every malformed payload.
 """
 
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from gpt_trader.domain import (
     LIQUIDATION_TAG,
@@ -39,6 +43,48 @@ class WireError(ValueError):
     """A reply the adapter cannot read."""
 
 
+# No price, size or balance the adapter trades comes near this; a larger one is a bad payload.
+MAX_MAGNITUDE = Decimal("1e15")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def reader(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A payload reader that raises :class:`WireError` and nothing else, whatever the shape
+    of what it was given (a list for an object, a number for a string, ...)."""
+
+    @functools.wraps(fn)
+    def read(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return fn(*args, **kwargs)
+        except WireError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+            raise WireError(f"{fn.__name__}: {type(exc).__name__}: {exc}"[:200]) from None
+
+    return read
+
+
+def ident(o: Mapping[str, Any], key: str, *, required: bool = True) -> str:
+    """An id field: a non-empty string when ``required``, else a string or nothing."""
+    value = o.get(key)
+    if value is None or value == "":
+        if required:
+            raise WireError(f"{key}: missing")
+        return ""
+    if not isinstance(value, str):
+        raise WireError(f"{key}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def need(o: Mapping[str, Any], key: str) -> Any:
+    """A field that must be present (an empty amount is no amount)."""
+    value = o.get(key)
+    if value is None or value == "":
+        raise WireError(f"{key}: missing")
+    return value
+
+
 # -- values ---------------------------------------------------------------------------------
 
 
@@ -54,6 +100,8 @@ def dec(value: Any, field: str = "value") -> Decimal:
         raise WireError(f"{field}: {value!r} is not a number") from None
     if not out.is_finite():
         raise WireError(f"{field}: {value!r} is not finite")
+    if abs(out) >= MAX_MAGNITUDE:
+        raise WireError(f"{field}: {str(value)[:40]!r} is out of range")
     return out
 
 
@@ -77,8 +125,12 @@ def parse_time(value: Any, field: str = "time") -> int:
     """RFC3339 (or UNIX seconds) -> int nanoseconds UTC; ``""`` and the zero time give 0."""
     if value is None or value == "":
         return 0
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise WireError(f"{field}: expected a time string, got {type(value).__name__}")
     s = str(value).strip()
     if s.isdigit():
+        if len(s) > 12:  # UNIX seconds past the year 33658
+            raise WireError(f"{field}: {s[:40]!r} is out of range")
         return int(s) * NS
     m = _RFC3339.match(s)
     if not m:
@@ -297,7 +349,9 @@ def order_status(status: str, filled: Decimal) -> OrderStatus:
         return OrderStatus.EXPIRED
     if s == "FAILED":
         return OrderStatus.REJECTED
-    return OrderStatus.UNKNOWN
+    if s in ("", "UNKNOWN_ORDER_STATUS"):
+        return OrderStatus.UNKNOWN
+    raise WireError(f"status: {status[:40]!r} is not an order status")
 
 
 def order_type_of(value: str) -> OrderType:
@@ -305,6 +359,7 @@ def order_type_of(value: str) -> OrderType:
     return _TYPE.get(key, OrderType.LIMIT)
 
 
+@reader
 def order_from_rest(o: Mapping[str, Any]) -> Order:
     """A REST order (``GET /orders/historical/...``)."""
     config = o.get("order_configuration") or {}
@@ -315,10 +370,11 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
     )
     tif = _TIF.get(str(o.get("time_in_force", "")), tif)
     filled = dec(o.get("filled_size"), "filled_size")
+    order_id = ident(o, "order_id")
     size = opt_dec(params.get("base_size"), "base_size")
     if size is None:
         size = filled  # quote-sized orders: the base amount is what filled
-    status = order_status(str(o.get("status", "")), filled)
+    status = order_status(str(need(o, "status")), filled)
     created = parse_time(o.get("created_time"), "created_time")
     updated = parse_time(o.get("last_fill_time"), "last_fill_time") or created
     reason = ""
@@ -327,14 +383,14 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
     elif status is OrderStatus.CANCELLED:
         reason = str(o.get("cancel_message") or "")
     return Order(
-        client_order_id=str(o.get("client_order_id", "")),
-        symbol=str(o.get("product_id", "")),
-        side=Side(str(o.get("side", "BUY"))),
+        client_order_id=ident(o, "client_order_id", required=False),
+        symbol=ident(o, "product_id", required=False),
+        side=Side(need(o, "side")),
         size=size,
         order_type=otype,
         time_in_force=tif,
         status=status,
-        order_id=str(o.get("order_id", "")),
+        order_id=order_id,
         limit_price=opt_dec(params.get("limit_price"), "limit_price"),
         stop_price=opt_dec(
             params.get("stop_price") or params.get("stop_trigger_price"), "stop_price"
@@ -352,11 +408,12 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
     )
 
 
+@reader
 def order_from_ws(o: Mapping[str, Any], ts: int) -> Order:
     """A user-channel order: cumulative fields only (no per-fill ids, no fill prices)."""
-    filled = dec(o.get("cumulative_quantity"), "cumulative_quantity")
-    leaves = dec(o.get("leaves_quantity"), "leaves_quantity")
-    status = order_status(str(o.get("status", "")), filled)
+    filled = dec(need(o, "cumulative_quantity"), "cumulative_quantity")
+    leaves = dec(need(o, "leaves_quantity"), "leaves_quantity")
+    status = order_status(str(need(o, "status")), filled)
     otype = order_type_of(str(o.get("order_type", "")))
     limit = opt_dec(o.get("limit_price"), "limit_price")
     stop = opt_dec(o.get("stop_price"), "stop_price")
@@ -366,14 +423,14 @@ def order_from_ws(o: Mapping[str, Any], ts: int) -> Order:
     elif status is OrderStatus.CANCELLED:
         reason = str(o.get("cancel_reason") or "")
     return Order(
-        client_order_id=str(o.get("client_order_id", "")),
-        symbol=str(o.get("product_id", "")),
-        side=Side(str(o.get("order_side", "BUY"))),
+        client_order_id=ident(o, "client_order_id", required=False),
+        symbol=ident(o, "product_id"),
+        side=Side(need(o, "order_side")),
         size=filled + leaves if not status.is_terminal or leaves else filled,
         order_type=otype,
         time_in_force=_TIF.get(str(o.get("time_in_force", "")), TimeInForce.GTC),
         status=status,
-        order_id=str(o.get("order_id", "")),
+        order_id=ident(o, "order_id"),
         limit_price=limit if limit else None,
         stop_price=stop if stop else None,
         post_only=str(o.get("post_only", "false")).lower() == "true",
@@ -385,6 +442,23 @@ def order_from_ws(o: Mapping[str, Any], ts: int) -> Order:
         updated_ts=ts,
         reject_reason=reason,
     )
+
+
+def create_reply_problem(reply: Mapping[str, Any]) -> str:
+    """Why a ``POST /orders`` reply cannot be read ("" when it can): ``success`` must be a
+    boolean, a success must name its order, a failure's ``error_response`` is an object."""
+    success = reply.get("success")
+    if not isinstance(success, bool):
+        return f"success: expected a boolean, got {type(success).__name__}"
+    if success:
+        sr = reply.get("success_response")
+        oid = sr.get("order_id") if isinstance(sr, dict) else None
+        oid = oid or reply.get("order_id")
+        return "" if isinstance(oid, str) and oid else "success without an order_id string"
+    err = reply.get("error_response")
+    if err is not None and not isinstance(err, dict):
+        return f"error_response: expected an object, got {type(err).__name__}"
+    return ""
 
 
 def rejection_reason(reply: Mapping[str, Any]) -> tuple[RejectReason, str]:
@@ -415,27 +489,40 @@ def preview_rejection(reply: Mapping[str, Any]) -> tuple[RejectReason, str] | No
 # -- fills and accounts ---------------------------------------------------------------------
 
 
+@reader
 def fill_from_rest(f: Mapping[str, Any], client_order_id: str) -> Fill:
-    price = dec(f.get("price"), "price")
-    size = dec(f.get("size"), "size")
-    if f.get("size_in_quote") in (True, "true", "True") and price > 0:
+    price = dec(need(f, "price"), "price")
+    size = dec(need(f, "size"), "size")
+    if price <= 0 or size <= 0:
+        raise WireError(f"fill {f.get('trade_id')!r}: price and size must be positive")
+    in_quote = f.get("size_in_quote", False)
+    if in_quote not in (True, False, "true", "false", "True", "False"):
+        raise WireError(f"size_in_quote: {str(in_quote)[:40]!r} is not a boolean")
+    if in_quote in (True, "true", "True"):
         size = size / price  # a quote-sized fill reports its size in quote
-    liq = str(f.get("liquidity_indicator", "")).upper()
+    liq = f.get("liquidity_indicator") or "UNKNOWN_LIQUIDITY_INDICATOR"
+    if liq not in LIQUIDITY:
+        raise WireError(f"liquidity_indicator: {str(liq)[:40]!r} is not one")
+    # A fill is booked once, by trade id: every figure of it must be the venue's own.
     return Fill(
-        trade_id=str(f.get("trade_id", "")),
+        trade_id=ident(f, "trade_id"),
         client_order_id=client_order_id,
-        order_id=str(f.get("order_id", "")),
-        symbol=str(f.get("product_id", "")),
-        side=Side(str(f.get("side", "BUY"))),
+        order_id=ident(f, "order_id"),
+        symbol=ident(f, "product_id"),
+        side=Side(need(f, "side")),
         price=price,
         size=size,
-        fee=dec(f.get("commission"), "commission"),
+        fee=dec(need(f, "commission"), "commission"),
         liquidity=Liquidity.MAKER if liq == "MAKER" else Liquidity.TAKER,
-        ts=parse_time(f.get("trade_time") or f.get("sequence_timestamp"), "trade_time"),
+        ts=parse_time(need(f, "trade_time"), "trade_time"),
     )
 
 
+LIQUIDITY = ("MAKER", "TAKER", "UNKNOWN_LIQUIDITY_INDICATOR")
+
+
+@reader
 def balance_from_account(a: Mapping[str, Any]) -> Balance:
     available = dec((a.get("available_balance") or {}).get("value"), "available_balance")
     hold = dec((a.get("hold") or {}).get("value"), "hold")
-    return Balance(str(a.get("currency", "")), available + hold, available)
+    return Balance(ident(a, "currency"), available + hold, available)
