@@ -107,7 +107,7 @@ class CoinbaseMarketFeed:
     def attach(self, listener: Any) -> None:
         """Entries are paused on this listener (the kernel) while the feed resyncs."""
         self._gate = PauseGate.for_listener(listener)
-        self.malformed.listener = listener
+        self.malformed.listener = self.rest.malformed.listener = listener
 
     def close(self) -> None:
         """Let go of an in-process simulator (also done when a stream ends)."""
