@@ -85,6 +85,23 @@ def need(o: Mapping[str, Any], key: str) -> Any:
     return value
 
 
+def wire_amount(o: Mapping[str, Any], key: str) -> Decimal:
+    """An amount that must be there, as the wire sends amounts: a decimal string."""
+    return amount(need(o, key), key)
+
+
+def amount(value: Any, field: str) -> Decimal:
+    """An amount of an order, a fill or a balance: a decimal string, ``""``/None is zero
+    (a number where the wire sends a string is a payload gone wrong)."""
+    if value is not None and not isinstance(value, str):
+        raise WireError(f"{field}: expected a decimal string, got {type(value).__name__}")
+    return dec(value, field)
+
+
+def opt_amount(value: Any, field: str) -> Decimal | None:
+    return None if value is None or value == "" else amount(value, field)
+
+
 # -- values ---------------------------------------------------------------------------------
 
 
@@ -369,9 +386,11 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
         kind, (order_type_of(str(o.get("order_type", ""))), TimeInForce.GTC)
     )
     tif = _TIF.get(str(o.get("time_in_force", "")), tif)
-    filled = dec(o.get("filled_size"), "filled_size")
+    filled = amount(o.get("filled_size"), "filled_size")
+    if filled < 0:
+        raise WireError("filled_size cannot be negative")
     order_id = ident(o, "order_id")
-    size = opt_dec(params.get("base_size"), "base_size")
+    size = opt_amount(params.get("base_size"), "base_size")
     if size is None:
         size = filled  # quote-sized orders: the base amount is what filled
     status = order_status(str(need(o, "status")), filled)
@@ -391,16 +410,16 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
         time_in_force=tif,
         status=status,
         order_id=order_id,
-        limit_price=opt_dec(params.get("limit_price"), "limit_price"),
-        stop_price=opt_dec(
+        limit_price=opt_amount(params.get("limit_price"), "limit_price"),
+        stop_price=opt_amount(
             params.get("stop_price") or params.get("stop_trigger_price"), "stop_price"
         ),
         post_only=bool(params.get("post_only", False)),
         reduce_only=params.get("reduce_only") in (True, "true", "True"),
         end_ts=parse_time(params.get("end_time")) or None,
         filled_size=filled,
-        avg_fill_price=dec(o.get("average_filled_price"), "average_filled_price"),
-        fees=dec(o.get("total_fees"), "total_fees"),
+        avg_fill_price=amount(o.get("average_filled_price"), "average_filled_price"),
+        fees=amount(o.get("total_fees"), "total_fees"),
         created_ts=created,
         updated_ts=updated,
         reject_reason=reason,
@@ -411,12 +430,14 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
 @reader
 def order_from_ws(o: Mapping[str, Any], ts: int) -> Order:
     """A user-channel order: cumulative fields only (no per-fill ids, no fill prices)."""
-    filled = dec(need(o, "cumulative_quantity"), "cumulative_quantity")
-    leaves = dec(need(o, "leaves_quantity"), "leaves_quantity")
+    filled = wire_amount(o, "cumulative_quantity")
+    leaves = wire_amount(o, "leaves_quantity")
+    if filled < 0 or leaves < 0:
+        raise WireError("cumulative_quantity and leaves_quantity cannot be negative")
     status = order_status(str(need(o, "status")), filled)
     otype = order_type_of(str(o.get("order_type", "")))
-    limit = opt_dec(o.get("limit_price"), "limit_price")
-    stop = opt_dec(o.get("stop_price"), "stop_price")
+    limit = opt_amount(o.get("limit_price"), "limit_price")
+    stop = opt_amount(o.get("stop_price"), "stop_price")
     reason = ""
     if status is OrderStatus.REJECTED:
         reason = first_reason([str(o.get("reject_reason", ""))])
@@ -436,8 +457,8 @@ def order_from_ws(o: Mapping[str, Any], ts: int) -> Order:
         post_only=str(o.get("post_only", "false")).lower() == "true",
         end_ts=parse_time(o.get("end_time")) or None,
         filled_size=filled,
-        avg_fill_price=dec(o.get("avg_price"), "avg_price"),
-        fees=dec(o.get("total_fees"), "total_fees"),
+        avg_fill_price=amount(o.get("avg_price"), "avg_price"),
+        fees=amount(o.get("total_fees"), "total_fees"),
         created_ts=parse_time(o.get("creation_time"), "creation_time"),
         updated_ts=ts,
         reject_reason=reason,
@@ -491,8 +512,8 @@ def preview_rejection(reply: Mapping[str, Any]) -> tuple[RejectReason, str] | No
 
 @reader
 def fill_from_rest(f: Mapping[str, Any], client_order_id: str) -> Fill:
-    price = dec(need(f, "price"), "price")
-    size = dec(need(f, "size"), "size")
+    price = wire_amount(f, "price")
+    size = wire_amount(f, "size")
     if price <= 0 or size <= 0:
         raise WireError(f"fill {f.get('trade_id')!r}: price and size must be positive")
     in_quote = f.get("size_in_quote", False)
@@ -512,7 +533,7 @@ def fill_from_rest(f: Mapping[str, Any], client_order_id: str) -> Fill:
         side=Side(need(f, "side")),
         price=price,
         size=size,
-        fee=dec(need(f, "commission"), "commission"),
+        fee=wire_amount(f, "commission"),
         liquidity=Liquidity.MAKER if liq == "MAKER" else Liquidity.TAKER,
         ts=parse_time(need(f, "trade_time"), "trade_time"),
     )
@@ -523,6 +544,6 @@ LIQUIDITY = ("MAKER", "TAKER", "UNKNOWN_LIQUIDITY_INDICATOR")
 
 @reader
 def balance_from_account(a: Mapping[str, Any]) -> Balance:
-    available = dec((a.get("available_balance") or {}).get("value"), "available_balance")
-    hold = dec((a.get("hold") or {}).get("value"), "hold")
+    available = amount((a.get("available_balance") or {}).get("value"), "available_balance")
+    hold = amount((a.get("hold") or {}).get("value"), "hold")
     return Balance(ident(a, "currency"), available + hold, available)
