@@ -373,9 +373,11 @@ class WsStream:
         try:
             data = json.loads(raw)
         except ValueError:
-            return self._unreadable("not JSON (truncated?)")
+            self._unreadable("not JSON (truncated?)")
+            return None
         if not isinstance(data, dict):
-            return self._unreadable(f"a JSON {type(data).__name__}, not an object")
+            self._unreadable(f"a JSON {type(data).__name__}, not an object")
+            return None
         if data.get("type") == "error":
             self.stats.errors += 1
             message = str(data.get("message", ""))[:200]
@@ -383,13 +385,15 @@ class WsStream:
             return Notice("error", message, conn)
         seq = data.get("sequence_num")
         if not isinstance(seq, int) or isinstance(seq, bool):
-            return self._unreadable("sequence_num is not an integer")
+            self._unreadable("sequence_num is not an integer")
+            return None
         events = data.get("events", [])
         channel = data.get("channel")
         if not isinstance(channel, str) or not isinstance(events, list):
             # Left out of the sequence: its number shows up missing, a gap the consumer
             # resyncs on, as for a frame that never came.
-            return self._unreadable(f"frame {seq}: channel or events of the wrong type")
+            self._unreadable(f"frame {seq}: channel or events of the wrong type")
+            return None
         try:
             ts = parse_time(data.get("timestamp"), "timestamp")
         except ValueError:
