@@ -23,6 +23,7 @@ import pytest
 from gpt_trader.domain import Balance, Fill, Order
 from gpt_trader_coinbase import convert
 from gpt_trader_coinbase.convert import MAX_MAGNITUDE, WireError
+from gpt_trader_coinbase.malformed import MalformedPayloads
 from gpt_trader_coinbase.rest import RestClient, _body_of
 from gpt_trader_coinbase.spot.broker import CoinbaseSpotBroker
 from gpt_trader_coinbase.stream import Frame, Notice, WsStream
@@ -312,3 +313,17 @@ def test_a_fill_is_never_handed_over_twice(deliveries):
         assert fill.size == Decimal(by_id[fill.trade_id]["size"])
         assert fill.price == Decimal(by_id[fill.trade_id]["price"])
         assert fill.fee == Decimal(by_id[fill.trade_id]["commission"])
+
+
+def test_the_ops_metrics_count_malformed_payloads():
+    """The event the adapter emits is one the ops plugin's metrics sink counts by type."""
+    metrics = pytest.importorskip("gpt_trader_ops.metrics")
+    sink = metrics.MetricsSink()
+    listener = Recorder()
+    payloads = MalformedPayloads("coinbase.spot", listener=listener)
+    payloads.report("user-channel order", WireError("status: 'SOMETHING_NEW' is not one"))
+    payloads.report("fills report", WireError("price: missing"))
+    for event in listener.events:
+        sink.handle(event)
+    scraped = sink.scrape().decode()
+    assert 'gpt_trader_events_total{type="venue.malformed"} 2.0' in scraped
