@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import math
 import signal
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from gpt_trader.config.profiles import describe_validation_error
+from gpt_trader.errors import UserError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gpt_trader_coinbase_sim.faults import FaultSpecError, parse_spec
 
@@ -23,15 +28,102 @@ DEFAULT_STATE_DIR = Path("var/coinbase-sim")
 DEFAULT_PRODUCTS = ("BTC-USD", "ETH-USD")
 
 
-def _balances(spec: str) -> dict[str, Decimal]:
-    out: dict[str, Decimal] = {}
-    for item in filter(None, (p.strip() for p in spec.split(","))):
-        cur, _, amount = item.partition("=")
+class ServeOptions(BaseModel):
+    """Every ``sim serve`` option, checked before anything is written or bound."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(ge=0, le=65535)
+    state_dir: Path
+    seed: int
+    products: list[str]
+    replay: Path | None
+    faults: str | None
+    tick: float = Field(gt=0)
+    balances: dict[str, Decimal]
+
+    @field_validator("state_dir")
+    @classmethod
+    def _a_directory(cls, value: Path) -> Path:
+        # Absolute, so sim.json names files a bot started elsewhere can read.
+        path = value.expanduser().absolute()
+        for parent in (path, *path.parents):
+            if parent.exists():
+                if not parent.is_dir():
+                    raise ValueError(f"{parent} is a file, not a directory")
+                break
+        return path
+
+    @field_validator("products", mode="before")
+    @classmethod
+    def _product_list(cls, value: Any) -> list[str]:
+        products = [p.strip() for p in str(value).split(",") if p.strip()]
+        if not products:
+            raise ValueError("name at least one product, e.g. BTC-USD,ETH-USD")
+        return products
+
+    @field_validator("replay")
+    @classmethod
+    def _a_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file (a CSV of candles)")
+        return value
+
+    @field_validator("faults")
+    @classmethod
+    def _a_fault_spec(cls, value: str | None) -> str | None:
         try:
-            out[cur.strip().upper()] = Decimal(amount)
-        except InvalidOperation:
-            raise typer.BadParameter(f"bad balance {item!r} (use USD=100000,BTC=1)") from None
-    return out
+            parse_spec(value)
+        except FaultSpecError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("tick")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of seconds")
+        return value
+
+    @field_validator("balances", mode="before")
+    @classmethod
+    def _balance_list(cls, value: Any) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {}
+        for item in filter(None, (p.strip() for p in str(value).split(","))):
+            cur, _, text = item.partition("=")
+            cur = cur.strip().upper()
+            try:
+                amount = Decimal(text.strip())
+            except InvalidOperation:
+                amount = Decimal("NaN")
+            if not cur.isalnum() or not amount.is_finite() or amount < 0:
+                raise ValueError(
+                    f"{item!r} is not CURRENCY=AMOUNT with an amount >= 0 (use USD=100000,BTC=1)"
+                )
+            out[cur] = amount
+        return out
+
+
+def serve_options(**values: Any) -> ServeOptions:
+    """The options, or :class:`UserError`: one line naming the option and what it takes."""
+    try:
+        return ServeOptions(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "--" + str(err["loc"][0]).replace("_", "-") if err.get("loc") else "options"
+        what = describe_validation_error(exc).split(": ", 1)[-1]
+        raise UserError(f"sim serve {name}: {what}") from None
+
+
+def _log_to_stderr() -> None:
+    """The simulator's own lines (one per injected fault, warnings) on stderr, one each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("gpt_trader_coinbase_sim")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 async def _serve(config: SimConfig) -> None:
@@ -74,22 +166,30 @@ def serve(
     ] = "USD=100000,USDC=100000",
 ) -> None:
     """Serve the Coinbase Advanced Trade API (REST + WebSocket, TLS) on loopback."""
-    try:
-        parse_spec(faults)
-    except FaultSpecError as e:
-        raise typer.BadParameter(str(e), param_hint="--faults") from None
-    from gpt_trader_coinbase_sim.server import SimConfig
-
-    config = SimConfig(
-        state_dir=state_dir,
+    opts = serve_options(
         host=host,
         port=port,
+        state_dir=state_dir,
         seed=seed,
-        products=[p.strip() for p in products.split(",") if p.strip()],
+        products=products,
         replay=replay,
         faults=faults,
-        tick_s=tick,
-        balances=_balances(balances),
+        tick=tick,
+        balances=balances,
+    )
+    from gpt_trader_coinbase_sim.server import SimConfig
+
+    _log_to_stderr()
+    config = SimConfig(
+        state_dir=opts.state_dir,
+        host=opts.host,
+        port=opts.port,
+        seed=opts.seed,
+        products=opts.products,
+        replay=opts.replay,
+        faults=opts.faults,
+        tick_s=opts.tick,
+        balances=opts.balances,
     )
     asyncio.run(_serve(config))
 

@@ -25,6 +25,10 @@ Spec grammar (one string, also accepted as a JSON object of the same keys by the
     gap              prob            per WS frame: frame swallowed, its sequence number skipped
     dup              prob            per WS frame: frame sent twice (same sequence number)
     reorder          prob            per WS frame: held back and sent after the next frame
+    malformed        prob            REST reply body spoiled (after the request was applied)
+    ws_malformed     prob            per WS frame: frame spoiled (its sequence number kept)
+    malformed_kinds  k1|k2           how payloads are spoiled: type, missing, enum, truncated,
+                                     huge (default all; see mangle.py)
     stall            dur[@dur]       market-data frames stop for dur (starting @dur after the
                                      faults were applied, default at once); heartbeats go on
 
@@ -32,10 +36,13 @@ Reproducibility: every REST request draws the same number of uniforms from one s
 (``seed:rest``) in arrival order, and every WebSocket connection draws per frame from its own
 stream (``seed:ws:<n>``, n = connection number in accept order). Same seed and same request /
 frame order -> the same faults, whatever probabilities are changed for other kinds.
+Malformed payloads draw from streams of their own (``seed:rest:malformed``,
+``seed:ws:<n>:malformed``), so turning them on changes no other decision.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import time
@@ -43,15 +50,30 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from gpt_trader_coinbase_sim.mangle import KINDS, Kind
+
+log = logging.getLogger("gpt_trader_coinbase_sim.faults")
 AmbiguousMode = Literal["delay", "drop", "mixed"]
 MUTATING_PATHS = ("/orders", "/orders/batch_cancel", "/orders/edit", "/orders/close_position")
-_PROB_KEYS = ("429", "5xx", "ambiguous", "ws_drop", "ws_1001", "gap", "dup", "reorder")
+_PROB_KEYS = (
+    "429",
+    "5xx",
+    "ambiguous",
+    "ws_drop",
+    "ws_1001",
+    "gap",
+    "dup",
+    "reorder",
+    "malformed",
+    "ws_malformed",
+)
 
 
 class FaultSpecError(ValueError):
     pass
 
 
+MAX_DURATION_S = 86_400.0
 _DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)\s*$")
 
 
@@ -61,7 +83,10 @@ def parse_duration(text: str) -> float:
     if not m:
         raise FaultSpecError(f"bad duration {text!r} (use e.g. 50ms, 2s, 1m)")
     value, unit = float(m.group(1)), m.group(2)
-    return value / 1000 if unit == "ms" else value * 60 if unit == "m" else value
+    seconds = value / 1000 if unit == "ms" else value * 60 if unit == "m" else value
+    if seconds > MAX_DURATION_S:
+        raise FaultSpecError(f"duration {text!r} is longer than a day")
+    return seconds
 
 
 def parse_prob(text: str) -> float:
@@ -93,6 +118,9 @@ class FaultConfig:
     reorder: float = 0.0
     stall: float = 0.0
     stall_after: float = 0.0
+    malformed: float = 0.0
+    ws_malformed: float = 0.0
+    malformed_kinds: tuple[Kind, ...] = KINDS
 
     @property
     def active(self) -> bool:
@@ -116,6 +144,9 @@ class FaultConfig:
             "reorder": self.reorder,
             "stall_s": self.stall,
             "stall_after_s": self.stall_after,
+            "malformed": self.malformed,
+            "ws_malformed": self.ws_malformed,
+            "malformed_kinds": list(self.malformed_kinds),
         }
 
 
@@ -135,7 +166,11 @@ def parse_spec(spec: str | dict[str, Any] | None) -> FaultConfig:
                 raise FaultSpecError(f"fault item {part!r} is not key=value")
             items.append((key.strip(), value.strip()))
     cfg = FaultConfig()
+    seen: set[str] = set()
     for key, value in items:
+        if key in seen:
+            raise FaultSpecError(f"fault {key!r} given twice")
+        seen.add(key)
         cfg = _apply(cfg, key, value)
     return cfg
 
@@ -167,10 +202,21 @@ def _apply(cfg: FaultConfig, key: str, value: str) -> FaultConfig:
         try:
             n = int(value)
         except ValueError as e:
-            raise FaultSpecError(f"bad ratelimit {value!r}") from e
-        return replace(cfg, ratelimit=max(n, 0))
+            raise FaultSpecError(f"bad ratelimit {value!r} (requests per second, 0 = off)") from e
+        if n < 0:
+            raise FaultSpecError(f"ratelimit {value!r} is negative (requests per second, 0 = off)")
+        return replace(cfg, ratelimit=n)
     if key == "paths":
-        return replace(cfg, paths=tuple(p for p in value.split("|") if p))
+        paths = tuple(p for p in value.split("|") if p)
+        if not paths or not all(p.startswith("/") for p in paths):
+            raise FaultSpecError(f"paths {value!r}: give /path prefixes joined by |, e.g. /orders")
+        return replace(cfg, paths=paths)
+    if key == "malformed_kinds":
+        kinds = tuple(k for k in value.split("|") if k)
+        unknown = [k for k in kinds if k not in KINDS]
+        if not kinds or unknown:
+            raise FaultSpecError(f"malformed_kinds {value!r}: use some of {'|'.join(KINDS)}")
+        return replace(cfg, malformed_kinds=kinds)  # type: ignore[arg-type]
     if key == "stall":
         dur, _, after = value.partition("@")
         return replace(
@@ -192,10 +238,13 @@ class RestFault:
     latency: float = 0.0
     status: int = 0  # 0: none; 429, 500 or 503
     ambiguous: Literal["", "delay", "drop"] = ""
+    malformed: Kind | None = None  # the reply's body is spoiled this way
+    # where the spoiling draws its place from (not part of the decision)
+    rng: random.Random | None = field(default=None, compare=False, repr=False)
 
     @property
     def none(self) -> bool:
-        return self.latency == 0 and self.status == 0 and not self.ambiguous
+        return self.latency == 0 and self.status == 0 and not self.ambiguous and not self.malformed
 
 
 @dataclass(frozen=True)
@@ -204,6 +253,7 @@ class FrameFault:
 
     index: int
     kind: Literal["", "drop", "1001", "gap", "dup", "reorder"] = ""
+    malformed: Kind | None = None  # a frame sent (not dropped) is spoiled this way
 
 
 @dataclass
@@ -224,6 +274,7 @@ class WsFaultStream:
         self._inj = injector
         self.conn_index = conn_index
         self._rng = random.Random(f"{injector.seed}:ws:{conn_index}")
+        self.spoil_rng = random.Random(f"{injector.seed}:ws:{conn_index}:malformed")
         self._frames = 0
 
     def next(self) -> FrameFault:
@@ -246,7 +297,18 @@ class WsFaultStream:
             kind = "reorder"
         if kind:
             self._inj.record(kind, f"ws:{self.conn_index}", i)
-        return FrameFault(i, kind)
+        malformed = _spoils(self.spoil_rng, cfg.ws_malformed, cfg.malformed_kinds)
+        if kind not in ("", "dup", "reorder"):
+            malformed = None  # the frame is not sent at all
+        if malformed:
+            self._inj.record(f"malformed_{malformed}", f"ws:{self.conn_index}", i)
+        return FrameFault(i, kind, malformed)
+
+
+def _spoils(rng: random.Random, p: float, kinds: tuple[Kind, ...]) -> Kind | None:
+    """Whether to spoil a payload, and how: always two draws, so the stream stays aligned."""
+    u, pick = rng.random(), rng.random()
+    return kinds[int(pick * len(kinds))] if u < p else None
 
 
 class FaultInjector:
@@ -269,6 +331,7 @@ class FaultInjector:
         """Install ``config`` and restart every stream from its seed (so a test can replay)."""
         self.config = config
         self._rest_rng = random.Random(f"{self.seed}:rest")
+        self._spoil_rng = random.Random(f"{self.seed}:rest:malformed")
         self._rest_index = 0
         self._ws_connections = 0
         self._applied_at = time.monotonic()
@@ -279,6 +342,8 @@ class FaultInjector:
     def record(self, kind: str, where: str, index: int) -> None:
         self.log.append(FaultEvent(kind, where, index))
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        if kind != "latency":  # a delay on every request would drown the rest
+            log.info("injected fault %s on %s (#%d)", kind, where, index)
 
     # REST
 
@@ -312,7 +377,12 @@ class FaultInjector:
             self.record(str(status), f"rest:{method} {path}", i)
         if ambiguous:
             self.record(f"ambiguous_{ambiguous}", f"rest:{method} {path}", i)
-        return RestFault(i, latency, status, ambiguous)
+        malformed = _spoils(self._spoil_rng, cfg.malformed, cfg.malformed_kinds)
+        if malformed and not status and ambiguous != "drop":
+            self.record(f"malformed_{malformed}", f"rest:{method} {path}", i)
+        else:
+            malformed = None
+        return RestFault(i, latency, status, ambiguous, malformed, self._spoil_rng)
 
     def rate_limited(self, key_name: str) -> tuple[bool, int, int]:
         """Count a private request for ``key_name``: ``(over_limit, limit, remaining)``."""

@@ -2,7 +2,8 @@
 
 * errors: ApiError -> documented compact JSON; an unexpected exception is OUR bug: logged,
   counted (tests assert the count stays 0) and answered 500 INTERNAL.
-* faults: injected latency, 429, 5xx and ambiguous order replies (see faults.py).
+* faults: injected latency, 429, 5xx, ambiguous order replies and malformed bodies (see
+  faults.py).
 * auth: private endpoints need a valid JWT whose ``uri`` names the request (401
   ``Unauthorized`` otherwise); public ones tolerate any token. Private replies carry the
   x-ratelimit-* headers.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from typing import Any
 
@@ -32,6 +34,7 @@ from gpt_trader_coinbase_sim.errors import (
     permission_denied,
     unauthorized,
 )
+from gpt_trader_coinbase_sim.mangle import Kind, mangle
 from gpt_trader_coinbase_sim.state import STATE, log
 
 PREFIX = "/api/v3/brokerage"
@@ -94,6 +97,14 @@ def _too_many(limit: int) -> web.Response:
     )
 
 
+def _spoiled(text: str | None, kind: Kind, rng: random.Random) -> str:
+    try:
+        doc = json.loads(text or "")
+    except ValueError:
+        doc = {}
+    return mangle(doc, kind, rng)
+
+
 @web.middleware
 async def faults_mw(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not request.path.startswith(PREFIX):
@@ -111,14 +122,17 @@ async def faults_mw(request: web.Request, handler: Handler) -> web.StreamRespons
     if fault.status == 500:
         return ApiError(500, "INTERNAL", "internal error").response()
     response = await handler(request)
+    if fault.malformed and fault.rng is not None and isinstance(response, web.Response):
+        # Applied, then answered with a body no client can trust.
+        response.text = _spoiled(response.text, fault.malformed, fault.rng)
     if fault.ambiguous == "delay":
         # The order is in the ledger already; the client gives up before this reply lands.
         await asyncio.sleep(state.faults.config.ambiguous_delay)
-    elif fault.ambiguous == "drop":
-        # Same, but the connection dies under the client: no status line at all.
-        if request.transport is not None:
-            request.transport.abort()
-        raise ConnectionResetError("ambiguous fault: reply dropped")
+    elif fault.ambiguous == "drop" and request.transport is not None:
+        # Same, but the connection dies under the client: no status line at all. aiohttp
+        # drops the reply it cannot write without a word (the fault's log line is the
+        # injector's); raising here would print a traceback per dropped reply.
+        request.transport.abort()
     return response
 
 

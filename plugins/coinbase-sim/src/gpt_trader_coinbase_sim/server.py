@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from gpt_trader.errors import UserError
 
 from gpt_trader_coinbase_sim.app import build_app
 from gpt_trader_coinbase_sim.catalogue import derivatives_config
@@ -45,7 +46,8 @@ from gpt_trader_coinbase_sim.market import ProductMarket
 from gpt_trader_coinbase_sim.persist import VENUE_FILE, VenueFile
 from gpt_trader_coinbase_sim.shapes import Identity
 from gpt_trader_coinbase_sim.state import SimState, log
-from gpt_trader_coinbase_sim.tls import ensure_cert
+from gpt_trader_coinbase_sim.tls import CERT_NAME, TLS_DIR, ensure_cert
+from gpt_trader_coinbase_sim.tls import KEY_NAME as TLS_KEY_NAME
 from gpt_trader_coinbase_sim.venue import Venue
 from gpt_trader_coinbase_sim.ws import Hub, WsTimeouts
 
@@ -116,6 +118,32 @@ def _load_or_create_key(path: Path, algorithm: str) -> ApiKey:
     return key
 
 
+def _new_paths(state_dir: Path) -> list[Path]:
+    """What a start would create: the state dir's files not there yet, then its missing
+    directories, deepest first (removed again when the start is refused)."""
+    tls_dir = state_dir / TLS_DIR
+    files = [tls_dir / CERT_NAME, tls_dir / TLS_KEY_NAME]
+    files += [state_dir / f for f in (KEY_FILE, INFO_FILE, VENUE_FILE)]
+    dirs = [tls_dir, state_dir, *state_dir.parents]
+    return [p for p in files + dirs if not p.exists()]
+
+
+def _make_dir(state_dir: Path) -> None:
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"simulator state dir {state_dir}: {exc.strerror}") from None
+
+
+def _remove_new(paths: list[Path]) -> None:
+    for path in paths:  # files first, then the directories from the deepest up
+        with contextlib.suppress(OSError):
+            if path.is_dir():
+                path.rmdir()
+            else:
+                path.unlink()
+
+
 class Simulator:
     """One simulator instance on its own port. ``await start()`` ... ``await stop()``."""
 
@@ -129,15 +157,13 @@ class Simulator:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> SimInfo:
+        """Check the config (products, balances, faults), then write the state dir and bind.
+        A refused start leaves behind none of the files it created."""
         cfg = self.config
-        cfg.state_dir.mkdir(parents=True, exist_ok=True)
-        tls = ensure_cert(cfg.state_dir)
-        key_path = cfg.state_dir / KEY_FILE
-        self.api_key = _load_or_create_key(key_path, cfg.key_algorithm)
-        keys = KeyRing()
-        keys.register_key(self.api_key)
-
-        venue_file = VenueFile(cfg.state_dir / VENUE_FILE) if cfg.persist else None
+        state_dir = cfg.state_dir.expanduser().absolute()  # sim.json is read from anywhere
+        # Everything that can refuse the config runs before the first file is written.
+        faults = FaultInjector(parse_spec(cfg.faults), default_seed=cfg.seed)
+        venue_file = VenueFile(state_dir / VENUE_FILE) if cfg.persist else None
         saved = venue_file.read() if venue_file is not None else None
         products = list(cfg.products)
         if venue_file is not None and saved is not None:
@@ -150,12 +176,34 @@ class Simulator:
                 cfg.futures_cash, cfg.perps_cash, intraday_margin=cfg.intraday_margin
             ),
         )
+        created = _new_paths(state_dir)
+        try:
+            return await self._start(state_dir, venue, faults, venue_file, saved)
+        except BaseException:
+            await self.stop()
+            _remove_new(created)
+            raise
+
+    async def _start(
+        self,
+        state_dir: Path,
+        venue: Venue,
+        faults: FaultInjector,
+        venue_file: VenueFile | None,
+        saved: dict[str, Any] | None,
+    ) -> SimInfo:
+        cfg = self.config
+        _make_dir(state_dir)
+        tls = ensure_cert(state_dir)
+        key_path = state_dir / KEY_FILE
+        self.api_key = _load_or_create_key(key_path, cfg.key_algorithm)
+        keys = KeyRing()
+        keys.register_key(self.api_key)
         markets = {
             s: ProductMarket(p, random.Random(f"{cfg.seed}:book:{s}"))
             for s, p in venue.products.items()
             if s not in venue.aliases  # an alias trades in its book's market
         }
-        faults = FaultInjector(parse_spec(cfg.faults), default_seed=cfg.seed)
         state = SimState(
             venue=venue,
             markets=markets,
@@ -179,9 +227,13 @@ class Simulator:
 
         runner = web.AppRunner(build_app(state, self.hub), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, cfg.host, cfg.port, ssl_context=tls.server_context())
-        await site.start()
         self._runner = runner
+        site = web.TCPSite(runner, cfg.host, cfg.port, ssl_context=tls.server_context())
+        try:
+            await site.start()
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise UserError(f"simulator cannot listen on {cfg.host}:{cfg.port}: {why}") from None
         port = self._bound_port(runner)
         state.port = port
         hostport = f"{cfg.host}:{port}"
@@ -195,10 +247,10 @@ class Simulator:
             admin_token=state.admin_token,
             api_key_name=self.api_key.name,
             tls_key_file=str(tls.key_file),
-            state_dir=str(cfg.state_dir),
+            state_dir=str(state_dir),
             port=port,
         )
-        write_private(cfg.state_dir / INFO_FILE, json.dumps(self.info.to_json(), indent=1).encode())
+        write_private(state_dir / INFO_FILE, json.dumps(self.info.to_json(), indent=1).encode())
         self._tasks = [
             asyncio.create_task(driver.run(), name="sim-market"),
             asyncio.create_task(self._heartbeats(), name="sim-heartbeats"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -104,3 +105,16 @@ async def record_ws(
             rec.close_code = e.rcvd.code if e.rcvd is not None else 1006
             rec.closed_after_s = time.monotonic() - start
     return rec
+
+
+def assert_refused(run: subprocess.CompletedProcess[str], *words: str) -> str:
+    """A CLI refusal as issue #19 asks: exit 2, exactly one stderr line holding every one of
+    ``words``, no traceback, nothing on stdout. Returns the line."""
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stdout == "", run.stdout
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]

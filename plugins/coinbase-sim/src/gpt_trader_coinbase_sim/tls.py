@@ -21,6 +21,7 @@ from gpt_trader_coinbase_sim.fsutil import write_private
 
 CERT_NAME = "cert.pem"
 KEY_NAME = "key.pem"
+TLS_DIR = "tls"
 VALID_DAYS = 30
 # Regenerate when less than this is left, so a long run never serves an expired cert.
 RENEW_BEFORE = dt.timedelta(days=2)
@@ -106,7 +107,7 @@ def generate_cert(hosts: tuple[str, ...] = ("localhost",)) -> tuple[bytes, bytes
 
 def ensure_cert(state_dir: Path) -> TlsFiles:
     """The cert/key pair under ``state_dir/tls``; reused while valid so clients can keep trusting it."""
-    tls_dir = state_dir / "tls"
+    tls_dir = state_dir / TLS_DIR
     tls_dir.mkdir(parents=True, exist_ok=True)
     files = TlsFiles(tls_dir / CERT_NAME, tls_dir / KEY_NAME)
     if not _still_valid(files.cert_file, files.key_file):

@@ -25,6 +25,7 @@ from gpt_trader.domain import Order
 
 from gpt_trader_coinbase_sim.auth import AuthError, Principal
 from gpt_trader_coinbase_sim.faults import WsFaultStream
+from gpt_trader_coinbase_sim.mangle import mangle
 from gpt_trader_coinbase_sim.market import LevelChange, Print, ProductMarket, diff_levels
 from gpt_trader_coinbase_sim.shapes import (
     ws_candle,
@@ -163,6 +164,8 @@ class Connection:
                     return
                 if fault.kind == "gap":
                     continue  # swallowed: its sequence number is never seen
+                if fault.malformed:
+                    text = mangle(json.loads(text), fault.malformed, self.faults.spoil_rng)
                 if fault.kind == "reorder" and held is None:
                     held = text
                     continue

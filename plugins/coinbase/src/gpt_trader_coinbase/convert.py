@@ -2,17 +2,21 @@
 
 Wire conventions (coinbase-api.md §3.1): amounts are strings, ``""`` means empty, times are
 RFC3339 (up to nanoseconds) or UNIX seconds as strings. Unknown keys are ignored; a value
-that cannot be read raises :class:`WireError` naming the field (never guessed).
+that cannot be read raises :class:`WireError` naming the field (never guessed): a wrong type,
+a missing identity, side or status, an enum value no version of the API sends, an amount
+past :data:`MAX_MAGNITUDE`. The readers of orders, fills and balances raise nothing else
+(:func:`reader`), so a caller catches one exception for every malformed payload.
 """
 
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from gpt_trader.domain import (
     LIQUIDATION_TAG,
@@ -39,6 +43,65 @@ class WireError(ValueError):
     """A reply the adapter cannot read."""
 
 
+# No price, size or balance the adapter trades comes near this; a larger one is a bad payload.
+MAX_MAGNITUDE = Decimal("1e15")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def reader(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A payload reader that raises :class:`WireError` and nothing else, whatever the shape
+    of what it was given (a list for an object, a number for a string, ...)."""
+
+    @functools.wraps(fn)
+    def read(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return fn(*args, **kwargs)
+        except WireError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+            raise WireError(f"{fn.__name__}: {type(exc).__name__}: {exc}"[:200]) from None
+
+    return read
+
+
+def ident(o: Mapping[str, Any], key: str, *, required: bool = True) -> str:
+    """An id field: a non-empty string when ``required``, else a string or nothing."""
+    value = o.get(key)
+    if value is None or value == "":
+        if required:
+            raise WireError(f"{key}: missing")
+        return ""
+    if not isinstance(value, str):
+        raise WireError(f"{key}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def need(o: Mapping[str, Any], key: str) -> Any:
+    """A field that must be present (an empty amount is no amount)."""
+    value = o.get(key)
+    if value is None or value == "":
+        raise WireError(f"{key}: missing")
+    return value
+
+
+def wire_amount(o: Mapping[str, Any], key: str) -> Decimal:
+    """An amount that must be there, as the wire sends amounts: a decimal string."""
+    return amount(need(o, key), key)
+
+
+def amount(value: Any, field: str) -> Decimal:
+    """An amount of an order, a fill or a balance: a decimal string, ``""``/None is zero
+    (a number where the wire sends a string is a payload gone wrong)."""
+    if value is not None and not isinstance(value, str):
+        raise WireError(f"{field}: expected a decimal string, got {type(value).__name__}")
+    return dec(value, field)
+
+
+def opt_amount(value: Any, field: str) -> Decimal | None:
+    return None if value is None or value == "" else amount(value, field)
+
+
 # -- values ---------------------------------------------------------------------------------
 
 
@@ -54,6 +117,8 @@ def dec(value: Any, field: str = "value") -> Decimal:
         raise WireError(f"{field}: {value!r} is not a number") from None
     if not out.is_finite():
         raise WireError(f"{field}: {value!r} is not finite")
+    if abs(out) >= MAX_MAGNITUDE:
+        raise WireError(f"{field}: {str(value)[:40]!r} is out of range")
     return out
 
 
@@ -77,8 +142,12 @@ def parse_time(value: Any, field: str = "time") -> int:
     """RFC3339 (or UNIX seconds) -> int nanoseconds UTC; ``""`` and the zero time give 0."""
     if value is None or value == "":
         return 0
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise WireError(f"{field}: expected a time string, got {type(value).__name__}")
     s = str(value).strip()
     if s.isdigit():
+        if len(s) > 12:  # UNIX seconds past the year 33658
+            raise WireError(f"{field}: {s[:40]!r} is out of range")
         return int(s) * NS
     m = _RFC3339.match(s)
     if not m:
@@ -297,7 +366,9 @@ def order_status(status: str, filled: Decimal) -> OrderStatus:
         return OrderStatus.EXPIRED
     if s == "FAILED":
         return OrderStatus.REJECTED
-    return OrderStatus.UNKNOWN
+    if s in ("", "UNKNOWN_ORDER_STATUS"):
+        return OrderStatus.UNKNOWN
+    raise WireError(f"status: {status[:40]!r} is not an order status")
 
 
 def order_type_of(value: str) -> OrderType:
@@ -305,6 +376,7 @@ def order_type_of(value: str) -> OrderType:
     return _TYPE.get(key, OrderType.LIMIT)
 
 
+@reader
 def order_from_rest(o: Mapping[str, Any]) -> Order:
     """A REST order (``GET /orders/historical/...``)."""
     config = o.get("order_configuration") or {}
@@ -314,11 +386,14 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
         kind, (order_type_of(str(o.get("order_type", ""))), TimeInForce.GTC)
     )
     tif = _TIF.get(str(o.get("time_in_force", "")), tif)
-    filled = dec(o.get("filled_size"), "filled_size")
-    size = opt_dec(params.get("base_size"), "base_size")
+    filled = amount(o.get("filled_size"), "filled_size")
+    if filled < 0:
+        raise WireError("filled_size cannot be negative")
+    order_id = ident(o, "order_id")
+    size = opt_amount(params.get("base_size"), "base_size")
     if size is None:
         size = filled  # quote-sized orders: the base amount is what filled
-    status = order_status(str(o.get("status", "")), filled)
+    status = order_status(str(need(o, "status")), filled)
     created = parse_time(o.get("created_time"), "created_time")
     updated = parse_time(o.get("last_fill_time"), "last_fill_time") or created
     reason = ""
@@ -327,24 +402,24 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
     elif status is OrderStatus.CANCELLED:
         reason = str(o.get("cancel_message") or "")
     return Order(
-        client_order_id=str(o.get("client_order_id", "")),
-        symbol=str(o.get("product_id", "")),
-        side=Side(str(o.get("side", "BUY"))),
+        client_order_id=ident(o, "client_order_id", required=False),
+        symbol=ident(o, "product_id", required=False),
+        side=Side(need(o, "side")),
         size=size,
         order_type=otype,
         time_in_force=tif,
         status=status,
-        order_id=str(o.get("order_id", "")),
-        limit_price=opt_dec(params.get("limit_price"), "limit_price"),
-        stop_price=opt_dec(
+        order_id=order_id,
+        limit_price=opt_amount(params.get("limit_price"), "limit_price"),
+        stop_price=opt_amount(
             params.get("stop_price") or params.get("stop_trigger_price"), "stop_price"
         ),
         post_only=bool(params.get("post_only", False)),
         reduce_only=params.get("reduce_only") in (True, "true", "True"),
         end_ts=parse_time(params.get("end_time")) or None,
         filled_size=filled,
-        avg_fill_price=dec(o.get("average_filled_price"), "average_filled_price"),
-        fees=dec(o.get("total_fees"), "total_fees"),
+        avg_fill_price=amount(o.get("average_filled_price"), "average_filled_price"),
+        fees=amount(o.get("total_fees"), "total_fees"),
         created_ts=created,
         updated_ts=updated,
         reject_reason=reason,
@@ -352,39 +427,59 @@ def order_from_rest(o: Mapping[str, Any]) -> Order:
     )
 
 
+@reader
 def order_from_ws(o: Mapping[str, Any], ts: int) -> Order:
     """A user-channel order: cumulative fields only (no per-fill ids, no fill prices)."""
-    filled = dec(o.get("cumulative_quantity"), "cumulative_quantity")
-    leaves = dec(o.get("leaves_quantity"), "leaves_quantity")
-    status = order_status(str(o.get("status", "")), filled)
+    filled = wire_amount(o, "cumulative_quantity")
+    leaves = wire_amount(o, "leaves_quantity")
+    if filled < 0 or leaves < 0:
+        raise WireError("cumulative_quantity and leaves_quantity cannot be negative")
+    status = order_status(str(need(o, "status")), filled)
     otype = order_type_of(str(o.get("order_type", "")))
-    limit = opt_dec(o.get("limit_price"), "limit_price")
-    stop = opt_dec(o.get("stop_price"), "stop_price")
+    limit = opt_amount(o.get("limit_price"), "limit_price")
+    stop = opt_amount(o.get("stop_price"), "stop_price")
     reason = ""
     if status is OrderStatus.REJECTED:
         reason = first_reason([str(o.get("reject_reason", ""))])
     elif status is OrderStatus.CANCELLED:
         reason = str(o.get("cancel_reason") or "")
     return Order(
-        client_order_id=str(o.get("client_order_id", "")),
-        symbol=str(o.get("product_id", "")),
-        side=Side(str(o.get("order_side", "BUY"))),
+        client_order_id=ident(o, "client_order_id", required=False),
+        symbol=ident(o, "product_id"),
+        side=Side(need(o, "order_side")),
         size=filled + leaves if not status.is_terminal or leaves else filled,
         order_type=otype,
         time_in_force=_TIF.get(str(o.get("time_in_force", "")), TimeInForce.GTC),
         status=status,
-        order_id=str(o.get("order_id", "")),
+        order_id=ident(o, "order_id"),
         limit_price=limit if limit else None,
         stop_price=stop if stop else None,
         post_only=str(o.get("post_only", "false")).lower() == "true",
         end_ts=parse_time(o.get("end_time")) or None,
         filled_size=filled,
-        avg_fill_price=dec(o.get("avg_price"), "avg_price"),
-        fees=dec(o.get("total_fees"), "total_fees"),
+        avg_fill_price=amount(o.get("avg_price"), "avg_price"),
+        fees=amount(o.get("total_fees"), "total_fees"),
         created_ts=parse_time(o.get("creation_time"), "creation_time"),
         updated_ts=ts,
         reject_reason=reason,
     )
+
+
+def create_reply_problem(reply: Mapping[str, Any]) -> str:
+    """Why a ``POST /orders`` reply cannot be read ("" when it can): ``success`` must be a
+    boolean, a success must name its order, a failure's ``error_response`` is an object."""
+    success = reply.get("success")
+    if not isinstance(success, bool):
+        return f"success: expected a boolean, got {type(success).__name__}"
+    if success:
+        sr = reply.get("success_response")
+        oid = sr.get("order_id") if isinstance(sr, dict) else None
+        oid = oid or reply.get("order_id")
+        return "" if isinstance(oid, str) and oid else "success without an order_id string"
+    err = reply.get("error_response")
+    if err is not None and not isinstance(err, dict):
+        return f"error_response: expected an object, got {type(err).__name__}"
+    return ""
 
 
 def rejection_reason(reply: Mapping[str, Any]) -> tuple[RejectReason, str]:
@@ -415,27 +510,40 @@ def preview_rejection(reply: Mapping[str, Any]) -> tuple[RejectReason, str] | No
 # -- fills and accounts ---------------------------------------------------------------------
 
 
+@reader
 def fill_from_rest(f: Mapping[str, Any], client_order_id: str) -> Fill:
-    price = dec(f.get("price"), "price")
-    size = dec(f.get("size"), "size")
-    if f.get("size_in_quote") in (True, "true", "True") and price > 0:
+    price = wire_amount(f, "price")
+    size = wire_amount(f, "size")
+    if price <= 0 or size <= 0:
+        raise WireError(f"fill {f.get('trade_id')!r}: price and size must be positive")
+    in_quote = f.get("size_in_quote", False)
+    if in_quote not in (True, False, "true", "false", "True", "False"):
+        raise WireError(f"size_in_quote: {str(in_quote)[:40]!r} is not a boolean")
+    if in_quote in (True, "true", "True"):
         size = size / price  # a quote-sized fill reports its size in quote
-    liq = str(f.get("liquidity_indicator", "")).upper()
+    liq = f.get("liquidity_indicator") or "UNKNOWN_LIQUIDITY_INDICATOR"
+    if liq not in LIQUIDITY:
+        raise WireError(f"liquidity_indicator: {str(liq)[:40]!r} is not one")
+    # A fill is booked once, by trade id: every figure of it must be the venue's own.
     return Fill(
-        trade_id=str(f.get("trade_id", "")),
+        trade_id=ident(f, "trade_id"),
         client_order_id=client_order_id,
-        order_id=str(f.get("order_id", "")),
-        symbol=str(f.get("product_id", "")),
-        side=Side(str(f.get("side", "BUY"))),
+        order_id=ident(f, "order_id"),
+        symbol=ident(f, "product_id"),
+        side=Side(need(f, "side")),
         price=price,
         size=size,
-        fee=dec(f.get("commission"), "commission"),
+        fee=wire_amount(f, "commission"),
         liquidity=Liquidity.MAKER if liq == "MAKER" else Liquidity.TAKER,
-        ts=parse_time(f.get("trade_time") or f.get("sequence_timestamp"), "trade_time"),
+        ts=parse_time(need(f, "trade_time"), "trade_time"),
     )
 
 
+LIQUIDITY = ("MAKER", "TAKER", "UNKNOWN_LIQUIDITY_INDICATOR")
+
+
+@reader
 def balance_from_account(a: Mapping[str, Any]) -> Balance:
-    available = dec((a.get("available_balance") or {}).get("value"), "available_balance")
-    hold = dec((a.get("hold") or {}).get("value"), "hold")
-    return Balance(str(a.get("currency", "")), available + hold, available)
+    available = amount((a.get("available_balance") or {}).get("value"), "available_balance")
+    hold = amount((a.get("hold") or {}).get("value"), "hold")
+    return Balance(ident(a, "currency"), available + hold, available)

@@ -26,6 +26,8 @@ import aiohttp
 from gpt_trader.errors import BrokerError
 
 from gpt_trader_coinbase.auth import Credentials
+from gpt_trader_coinbase.convert import WireError
+from gpt_trader_coinbase.malformed import MalformedPayloads
 from gpt_trader_coinbase.ratelimit import RateLimiter
 
 API = "/api/v3/brokerage"
@@ -45,14 +47,15 @@ class RestError(BrokerError):
 class Ambiguous(RestError):
     """The request may or may not have been applied: look it up, do not resend.
 
-    ``replied`` is True when the venue did answer (a 5xx): whatever happened is done and a
+    ``replied`` is True when the venue did answer (a 5xx, or a 2xx whose body could not be
+    read): whatever happened is done and a
     lookup now is conclusive; False after a timeout or a lost connection, when the request
     may still be on its way.
     """
 
     @property
     def replied(self) -> bool:
-        return self.status >= 500
+        return self.status >= 500 or 200 <= self.status < 300
 
 
 @dataclass
@@ -64,7 +67,19 @@ class RestStats:
     timeouts: int = 0
     dropped: int = 0
     ambiguous: int = 0
+    malformed: int = 0  # 2xx replies whose body could not be read
     by_path: dict[str, int] = field(default_factory=dict)
+
+
+def _body_of(raw: bytes) -> tuple[dict[str, Any] | None, str]:
+    """A 2xx body as its JSON object, or None and why it is not one."""
+    try:
+        reply = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return None, "not JSON (truncated?)"
+    if not isinstance(reply, dict):
+        return None, f"a JSON {type(reply).__name__}, not an object"
+    return reply, ""
 
 
 def make_ssl_context(ca_file: str | None) -> ssl.SSLContext:
@@ -154,6 +169,8 @@ class RestClient:
         self.backoff_max_s = backoff_max_s
         self.retry_budget_s = retry_budget_s
         self.stats = RestStats()
+        # Bodies and list items it cannot read; the broker attaches the kernel to it.
+        self.malformed = MalformedPayloads("coinbase.rest")
         self._rng = random.Random(seed)
         self._session: aiohttp.ClientSession | None = None
         self._ssl: ssl.SSLContext | None = None
@@ -251,26 +268,28 @@ class RestClient:
                 status = 0
             else:
                 if 200 <= status < 300:
-                    try:
-                        reply = json.loads(raw) if raw.strip() else {}
-                    except ValueError:
-                        raise RestError(f"{what}: reply is not JSON", status=status) from None
-                    if not isinstance(reply, dict):
-                        raise RestError(f"{what}: reply is not a JSON object", status=status)
-                    return reply
-                code, message = _error_of(status, raw)
-                problem = (
-                    f"HTTP {status}"
-                    + (f" {code}" if code else "")
-                    + (f": {message}" if message else "")
-                )
-                if status == 429:
-                    self.stats.rate_limited += 1
-                    unsent = True
-                elif status >= 500:
-                    self.stats.server_errors += 1
+                    reply, unreadable = _body_of(raw)
+                    if reply is not None:
+                        return reply
+                    # Applied or not, this body cannot say: a GET asks again, an order
+                    # call is ambiguous (looked up, never sent twice).
+                    self.stats.malformed += 1
+                    self.malformed.report(f"reply to {method} {_template(path)}", unreadable)
+                    problem = f"HTTP {status} with an unreadable body"
                 else:
-                    raise RestError(f"{what}: {problem}", status=status, code=code)
+                    code, message = _error_of(status, raw)
+                    problem = (
+                        f"HTTP {status}"
+                        + (f" {code}" if code else "")
+                        + (f": {message}" if message else "")
+                    )
+                    if status == 429:
+                        self.stats.rate_limited += 1
+                        unsent = True
+                    elif status >= 500:
+                        self.stats.server_errors += 1
+                    else:
+                        raise RestError(f"{what}: {problem}", status=status, code=code)
             # A failure that may be retried (or is ambiguous).
             may_retry = retry == "always" or (retry == "unsent" and unsent)
             elapsed = time.monotonic() - started
@@ -312,7 +331,9 @@ class RestClient:
         for _ in range(max_pages):
             page = await self.get(path, {**params, "cursor": cursor or None})
             got = page.get(key) or []
-            items.extend(x for x in got if isinstance(x, dict))
+            if not isinstance(got, list) or not all(isinstance(x, dict) for x in got):
+                raise WireError(f"reply to GET {_template(path)}: {key} is not a list of objects")
+            items.extend(got)
             cursor = str(page.get("cursor") or "")
             if not cursor or page.get("has_next") is False or not got:
                 return items

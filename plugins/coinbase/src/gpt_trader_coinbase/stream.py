@@ -18,6 +18,10 @@ happened to the connection) until closed:
 * A connect that fails is logged at WARNING, one line (where, why, when the next try is),
   and yielded as an ``unreachable`` notice saying where and why.
 * ``tick`` notices come every ``tick_s`` whatever the traffic (for the consumer's timers).
+* A frame that cannot be read (not JSON, not an object, no integer ``sequence_num``, a
+  channel or events of the wrong type) is one WARNING line, counted (``parse_errors`` and
+  the ``malformed`` reporter) and left out: its number is then missing, and the gap it
+  leaves is reported like any other.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import aiohttp
 
 from gpt_trader_coinbase.auth import Credentials
 from gpt_trader_coinbase.convert import parse_time
+from gpt_trader_coinbase.malformed import MalformedPayloads
 
 log = logging.getLogger("gpt_trader_coinbase.stream")
 
@@ -176,6 +181,7 @@ class WsStream:
         connect_timeout_s: float = 10.0,
         name: str = "ws",
         seed: int | None = None,
+        malformed: MalformedPayloads | None = None,
     ) -> None:
         self.url = url
         self.subscriptions = list(subscriptions)
@@ -191,6 +197,7 @@ class WsStream:
         self.connect_timeout_s = connect_timeout_s
         self.name = name
         self.stats = StreamStats()
+        self.malformed = malformed or MalformedPayloads(f"coinbase.{name}")
         self._rng = random.Random(seed)
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._closed = False
@@ -356,16 +363,20 @@ class WsStream:
             failures = 0 if delivered else failures + 1
             yield Notice("disconnected", f"code {code}", conn)
 
+    def _unreadable(self, why: str) -> None:
+        self.stats.parse_errors += 1
+        self.malformed.report(f"{self.name} frame", why)
+
     def _parse(self, raw: str, conn: int) -> Frame | Notice | None:
         received = time.perf_counter()
         self.stats.frames += 1
         try:
             data = json.loads(raw)
         except ValueError:
-            self.stats.parse_errors += 1
+            self._unreadable("not JSON (truncated?)")
             return None
         if not isinstance(data, dict):
-            self.stats.parse_errors += 1
+            self._unreadable(f"a JSON {type(data).__name__}, not an object")
             return None
         if data.get("type") == "error":
             self.stats.errors += 1
@@ -373,17 +384,23 @@ class WsStream:
             log.warning("%s: server error frame: %s", self.name, message)
             return Notice("error", message, conn)
         seq = data.get("sequence_num")
-        if not isinstance(seq, int):
-            self.stats.parse_errors += 1
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            self._unreadable("sequence_num is not an integer")
             return None
-        events = data.get("events")
+        events = data.get("events", [])
+        channel = data.get("channel")
+        if not isinstance(channel, str) or not isinstance(events, list):
+            # Left out of the sequence: its number shows up missing, a gap the consumer
+            # resyncs on, as for a frame that never came.
+            self._unreadable(f"frame {seq}: channel or events of the wrong type")
+            return None
         try:
             ts = parse_time(data.get("timestamp"), "timestamp")
         except ValueError:
             ts = time.time_ns()
         return Frame(
-            str(data.get("channel", "")),
-            events if isinstance(events, list) else [],
+            channel,
+            events,
             seq,
             ts,
             conn,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -45,31 +46,69 @@ class Endpoints:
     key_file: str | None = None
     simulator: bool = False
     description: str = "Coinbase"
+    # The sim.json these endpoints came from ("" for production and in-process simulators).
+    origin: str = ""
 
 
 PRODUCTION = Endpoints(PROD_REST, PROD_WS, PROD_WS_USER)
 
 
-def read_sim_json(path: str | Path) -> Endpoints:
+def read_sim_json(path: str | Path, *, origin: str = "") -> Endpoints:
+    """The endpoints a simulator wrote to ``path``; :class:`UserError` naming the file (and
+    ``origin``, where its name came from) when it cannot be used."""
     p = Path(path).expanduser()
+    where = f"simulator info {p}{f' (from {origin})' if origin else ''}"
     try:
         data = json.loads(p.read_text())
     except OSError as exc:
-        raise UserError(f"simulator info {p} cannot be read: {exc.strerror}") from None
+        raise UserError(f"{where} cannot be read: {exc.strerror}") from None
     except ValueError:
-        raise UserError(f"simulator info {p} is not JSON (expected a sim.json)") from None
+        raise UserError(f"{where} is not JSON (expected a sim.json)") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{where} holds a JSON {type(data).__name__}, not a sim.json object")
+    missing = [k for k in SIM_FIELDS if not isinstance(data.get(k), str) or not data[k]]
+    if missing:
+        raise UserError(f"{where} lacks {', '.join(missing)} (a sim.json has {SIM_FIELDS_TEXT})")
+    for key in ("cert_file", "key_file"):
+        if not Path(data[key]).is_file():
+            raise UserError(
+                f"{where}: its {key} {data[key]} does not exist"
+                " (restart `gpt-trader sim serve`, which writes absolute paths)"
+            )
+    return Endpoints(
+        rest_host=data["rest_base_url"],
+        ws_url=data["ws_url"],
+        ws_user_url=data["ws_user_url"],
+        ca_file=data["cert_file"],
+        key_file=data["key_file"],
+        simulator=True,
+        description=f"simulator {data['rest_base_url']}",
+        origin=str(p),
+    )
+
+
+SIM_FIELDS = ("rest_base_url", "ws_url", "ws_user_url", "cert_file", "key_file")
+SIM_FIELDS_TEXT = ", ".join(SIM_FIELDS)
+PROBE_TIMEOUT_S = 2.0
+
+
+def require_listening(endpoints: Endpoints) -> None:
+    """Refuse, in one line and at once, a sim.json whose simulator does not listen: a broker
+    would otherwise retry its first call for seconds and fail with a traceback."""
+    host, _, port = endpoints.rest_host.rpartition(":")
     try:
-        return Endpoints(
-            rest_host=str(data["rest_base_url"]),
-            ws_url=str(data["ws_url"]),
-            ws_user_url=str(data["ws_user_url"]),
-            ca_file=str(data["cert_file"]),
-            key_file=str(data["key_file"]),
-            simulator=True,
-            description=f"simulator {data['rest_base_url']}",
-        )
-    except (KeyError, TypeError) as exc:
-        raise UserError(f"simulator info {p} lacks field {exc}") from None
+        with socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT_S):
+            return
+    except ValueError:
+        why = "its rest_base_url has no port"
+    except TimeoutError:
+        why = f"no answer within {PROBE_TIMEOUT_S:g}s"
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else (exc.strerror or type(exc).__name__)
+    raise UserError(
+        f"simulator info {endpoints.origin}: nothing answers at {endpoints.rest_host} ({why});"
+        f" start it with `gpt-trader sim serve` or point {SIM_ENV} at a running one"
+    )
 
 
 class SimLease:
@@ -222,7 +261,7 @@ def resolve(
         return PRODUCTION, None
     env = os.environ.get(SIM_ENV, "").strip()
     if env:
-        return read_sim_json(env), None
+        return read_sim_json(env, origin=f"${SIM_ENV}"), None
     if sim == "auto":
         return PRODUCTION, None
     return start_in_process(state_dir, symbols, seed, **(sim_options or {}))

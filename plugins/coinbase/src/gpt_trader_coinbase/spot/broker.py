@@ -96,6 +96,7 @@ class CoinbaseSpotBroker(OrderCalls, UserChannel, Reports):
         """Attach the listener and open the user channel. Delivers nothing by itself: the
         kernel reconciles (``order``, ``fills``, ``open_orders``) right after."""
         self._listener = listener
+        self.malformed.listener = self.rest.malformed.listener = listener
         self._gate = PauseGate.for_listener(listener)
         self._started_ns = self._clock()
         self._stream = WsStream(
@@ -107,6 +108,7 @@ class CoinbaseSpotBroker(OrderCalls, UserChannel, Reports):
             silence_s=self.config.user_silence_s,
             tick_s=1.0,
             name="user",
+            malformed=self.malformed,
         )
         self._spawn(self._user_loop(), "coinbase-user")
         # Orders placed before the subscription is acknowledged would be heard of late.
@@ -150,10 +152,11 @@ class CoinbaseSpotBroker(OrderCalls, UserChannel, Reports):
             if tr.settled or (tr.request is None and not tr.venue.status.is_terminal):
                 continue  # settled, or a resting order from elsewhere: nothing to drain
             raw = await self.rest.get_order(tr.order_id)
-            if raw is not None:
-                tr.update(order_from_rest(raw))
-            if tr.missing > 0:
-                await self._sync_fills(tr)
+            with self._reading(f"order {tr.order_id}"):
+                if raw is not None:
+                    tr.update(order_from_rest(raw))
+                if tr.missing > 0:
+                    await self._sync_fills(tr)
             self._report(tr)
 
     # ------------------------------------------------------------------ reads
@@ -181,7 +184,9 @@ class CoinbaseSpotBroker(OrderCalls, UserChannel, Reports):
         return list(out.values())
 
     async def balances(self) -> list[Balance]:
-        return [balance_from_account(a) for a in await self.rest.accounts()]
+        raw = await self.rest.accounts()
+        with self._reading("accounts"):
+            return [balance_from_account(a) for a in raw]
 
     async def positions(self) -> list[Position]:
         balances = {b.currency: b for b in await self.balances()}
@@ -211,7 +216,8 @@ class CoinbaseSpotBroker(OrderCalls, UserChannel, Reports):
 
     async def open_orders(self) -> list[Order]:
         raw = await self.rest.list_orders(order_status=list(WORKING_STATUSES))
-        orders = [self._track(order_from_rest(o)) for o in raw]
+        with self._reading("open orders"):
+            orders = [self._track(order_from_rest(o)) for o in raw]
         return [self._view_of(tr) for tr in orders if self._in_scope(tr.symbol)]
 
     async def order(self, client_order_id: str) -> Order | None:
@@ -220,7 +226,8 @@ class CoinbaseSpotBroker(OrderCalls, UserChannel, Reports):
         An order whose submit was ambiguous moments ago and is not found yet comes back
         UNKNOWN (still being resolved) rather than None (never placed).
         """
-        tr = await self._lookup(client_order_id)
+        with self._reading(f"order {client_order_id}"):
+            tr = await self._lookup(client_order_id)
         if tr is None:
             until = self._ambiguous.get(client_order_id)
             if until is not None and time.monotonic() < until:
@@ -244,10 +251,11 @@ class CoinbaseSpotBroker(OrderCalls, UserChannel, Reports):
         raw = await self.rest.list_fills(
             start_sequence_timestamp=format_time(since_ts) if since_ts else None
         )
-        await self._learn_orders({str(f.get("order_id", "")) for f in raw})
-        out = []
-        for f in raw:
-            tr = self._orders.get(str(f.get("order_id", "")))
-            out.append(fill_from_rest(f, tr.client_order_id if tr else ""))
+        with self._reading("fills"):
+            await self._learn_orders({str(f.get("order_id", "")) for f in raw})
+            out = []
+            for f in raw:
+                tr = self._orders.get(str(f.get("order_id", "")))
+                out.append(fill_from_rest(f, tr.client_order_id if tr else ""))
         out.sort(key=lambda fill: (fill.ts, fill.trade_id))
         return [f for f in out if self._in_scope(f.symbol)]

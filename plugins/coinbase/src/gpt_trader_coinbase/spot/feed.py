@@ -30,7 +30,8 @@ from gpt_trader.domain import BookUpdate, Candle, MarketEvent, Ticker, Trade
 from gpt_trader.domain.bars import OpenBar
 
 from gpt_trader_coinbase.auth import Credentials
-from gpt_trader_coinbase.convert import dec, parse_time
+from gpt_trader_coinbase.convert import WireError, dec, need, parse_time
+from gpt_trader_coinbase.malformed import READ_ERRORS, MalformedPayloads
 from gpt_trader_coinbase.pause import PauseGate
 from gpt_trader_coinbase.rest import RestClient, RestError
 from gpt_trader_coinbase.stream import Frame, Subscription, WsStream
@@ -83,6 +84,7 @@ class CoinbaseMarketFeed:
         self.tick_s = tick_s
         self._lease = lease
         self.stats = FeedStats()
+        self.malformed = MalformedPayloads("coinbase.market")
         self._gate: PauseGate | None = None
         self.stream_state: WsStream | None = None
         self.last_frame_received = 0.0  # perf_counter of the frame the last events came from
@@ -105,6 +107,7 @@ class CoinbaseMarketFeed:
     def attach(self, listener: Any) -> None:
         """Entries are paused on this listener (the kernel) while the feed resyncs."""
         self._gate = PauseGate.for_listener(listener)
+        self.malformed.listener = self.rest.malformed.listener = listener
 
     def close(self) -> None:
         """Let go of an in-process simulator (also done when a stream ends)."""
@@ -141,6 +144,7 @@ class CoinbaseMarketFeed:
             silence_s=self.silence_s,
             tick_s=self.tick_s,
             name="market data",
+            malformed=self.malformed,
         )
         self.stream_state = ws
         self._last_update = time.monotonic()
@@ -150,7 +154,17 @@ class CoinbaseMarketFeed:
                     self.stats.frames += 1
                     self.last_frame_received = item.received
                     self._resume("feed-connect")
-                    for event in self._events(item):
+                    try:
+                        events = self._events(item)
+                    except READ_ERRORS as exc:
+                        self.malformed.report(f"{item.channel} frame {item.seq}", exc)
+                        if item.channel == "l2_data":  # the book is now unknown
+                            async for event in self._resync(
+                                ws, "market data book frame unreadable", resubscribe=True
+                            ):
+                                yield event
+                        continue
+                    for event in events:
                         self.stats.events += 1
                         yield event
                     continue
@@ -217,7 +231,13 @@ class CoinbaseMarketFeed:
                 ok = False
                 log.warning("book snapshot of %s failed: %s", wire_symbol, exc)
                 continue
-            for event in self._rest_book(wire_symbol, book):
+            try:
+                snapshot = self._rest_book(wire_symbol, book)
+            except READ_ERRORS as exc:
+                ok = False
+                self.malformed.report(f"book snapshot of {wire_symbol}", exc)
+                continue
+            for event in snapshot:
                 self.stats.snapshots += 1
                 yield event
         if resubscribe:
@@ -268,7 +288,7 @@ class CoinbaseMarketFeed:
             if ev.get("type") == "update":
                 self._fresh()
             for t in ev.get("tickers") or []:
-                price = dec(t.get("price"))
+                price = dec(need(t, "price"), "price")
                 bid = dec(t.get("best_bid")) or price
                 ask = dec(t.get("best_ask")) or price
                 bid_size = dec(t.get("best_bid_quantity"))
@@ -286,8 +306,11 @@ class CoinbaseMarketFeed:
             asks: list[tuple[Decimal, Decimal]] = []
             ts = 0
             for u in ev.get("updates") or []:
-                level = (dec(u.get("price_level")), dec(u.get("new_quantity")))
-                (bids if u.get("side") == "bid" else asks).append(level)
+                level = (dec(need(u, "price_level")), dec(need(u, "new_quantity")))
+                side = u.get("side")
+                if side not in ("bid", "offer"):
+                    raise WireError(f"l2 update side {str(side)[:40]!r} is not bid or offer")
+                (bids if side == "bid" else asks).append(level)
                 if not ts:
                     ts = parse_time(u.get("event_time"))
             if snapshot:
@@ -322,8 +345,8 @@ class CoinbaseMarketFeed:
                         parse_time(t.get("time")),
                         trade_id,
                         wire_symbol,
-                        dec(t.get("price")),
-                        dec(t.get("size")),
+                        dec(need(t, "price"), "price"),
+                        dec(need(t, "size"), "size"),
                         taker,
                     )
                 )

@@ -14,15 +14,17 @@ the CLI, which builds the broker unscoped, sees everything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from gpt_trader.domain import Fill, Order, OrderRequest
 from gpt_trader.protocols import BrokerListener
 
-from gpt_trader_coinbase.convert import fill_from_rest, format_time, order_from_rest
+from gpt_trader_coinbase.convert import WireError, fill_from_rest, format_time, order_from_rest
+from gpt_trader_coinbase.malformed import MalformedPayloads
 from gpt_trader_coinbase.rest import RestClient, RestError
 from gpt_trader_coinbase.spot.config import BrokerConfig, BrokerStats
 from gpt_trader_coinbase.spot.tracker import Tracked
@@ -43,12 +45,33 @@ class Following:
     _stopped: bool
 
     def __init__(self) -> None:
+        self.malformed = MalformedPayloads("coinbase.spot")
         self._orders: dict[str, Tracked] = {}
         self._by_cid: dict[str, str] = {}
         self._requests: dict[str, tuple[OrderRequest, int]] = {}
         self._ambiguous: dict[str, float] = {}  # cid -> until when "not found" is not final
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sync_tasks: dict[str, asyncio.Task[None]] = {}
+
+    # The user channel's (:mod:`~gpt_trader_coinbase.spot.user_channel`): pause entries and
+    # have the kernel reconcile.
+    request_resync: Callable[[str], None]
+
+    def _unreadable(self, where: str, exc: BaseException) -> None:
+        """A payload about orders or fills that cannot be read: one line, counted, and, as
+        what it said is now unknown, entries paused until a reconcile reads clean."""
+        self.malformed.report(where, exc)
+        self.request_resync(f"unreadable {where}")
+
+    @contextlib.contextmanager
+    def _reading(self, where: str) -> Iterator[None]:
+        """Report a :class:`WireError` met inside (see :meth:`_unreadable`) and let it go on
+        to the caller (the kernel's reconcile, which tries again)."""
+        try:
+            yield
+        except WireError as exc:
+            self._unreadable(where, exc)
+            raise
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=name)
@@ -198,6 +221,9 @@ class Following:
             except RestError as exc:
                 tr.sync_failures += 1
                 log.info("fills of %s not fetched yet: %s", tr.client_order_id, exc)
+            except WireError as exc:
+                tr.sync_failures += 1
+                self._unreadable(f"fills of order {tr.client_order_id}", exc)
             self._report(tr)
         self._report(tr)
         if tr.missing > 0:

@@ -21,6 +21,7 @@ from gpt_trader.errors import BrokerError, VenueRefused
 from gpt_trader_coinbase.convert import (
     CANCELLABLE_STATUSES,
     Unsupported,
+    create_reply_problem,
     order_configuration,
     order_from_rest,
     preview_rejection,
@@ -53,6 +54,11 @@ class OrderCalls(Following):
         self.stats.create_calls[cid] = self.stats.create_calls.get(cid, 0) + 1
         try:
             reply = await self.rest.create_order(body)
+            unreadable = create_reply_problem(reply)
+            if unreadable:
+                # Placed or not, this reply cannot say: looked up like a lost reply.
+                self.malformed.report("reply to POST /orders", unreadable)
+                raise Ambiguous("POST /orders: outcome unknown, unreadable reply", status=200)
         except Ambiguous as exc:
             self.stats.ambiguous_submits += 1
             # After a 5xx the venue is done with the request; after silence it may not be.

@@ -27,7 +27,7 @@ from gpt_trader.errors import UserError
 from gpt_trader.hookspecs import hookimpl
 from pydantic import Field, model_validator
 
-from gpt_trader_coinbase.target import Endpoints, SimLease, resolve
+from gpt_trader_coinbase.target import Endpoints, SimLease, require_listening, resolve
 
 if TYPE_CHECKING:
     from gpt_trader_coinbase.auth import Credentials
@@ -119,6 +119,8 @@ def build_rest_broker(
     from gpt_trader_coinbase.rest import RestClient
 
     endpoints, lease = _target(params, ctx)
+    if endpoints.origin and lease is None:
+        require_listening(endpoints)
     if not endpoints.simulator:
         if not ctx.options.get("live"):
             raise UserError(

@@ -16,6 +16,7 @@ from gpt_trader.domain import Fill, Order
 
 from gpt_trader_coinbase.convert import (
     WORKING_STATUSES,
+    WireError,
     fill_from_rest,
     format_time,
     order_from_rest,
@@ -38,6 +39,10 @@ class Reports(Following):
         """The venue's fills from ``since_ts`` back one more ``fills_window_s`` (the venue
         lists a fill late at times), never from before this broker started; fills of
         orders no client id can be found for are left out."""
+        with self._reading("fills report"):
+            return await self._fill_reports(since_ts)
+
+    async def _fill_reports(self, since_ts: int) -> list[Fill]:
         start = max(self._started_ns, since_ts - int(self.config.fills_window_s * NS))
         raw = await self.rest.list_fills(start_sequence_timestamp=format_time(start))
         await self._learn_orders({str(f.get("order_id", "")) for f in raw if self._new(f)})
@@ -62,6 +67,10 @@ class Reports(Following):
         """The venue's working orders, the orders asked about, every order this broker
         follows that is not settled, and any other it has not reported as it stands, each
         as the venue has it now (its missing fills handed over first)."""
+        with self._reading("orders report"):
+            return await self._order_reports(client_order_ids)
+
+    async def _order_reports(self, client_order_ids: Sequence[str]) -> list[Order]:
         touched: dict[str, Tracked] = {}
         for o in await self.rest.list_orders(order_status=list(WORKING_STATUSES)):
             tr = self._track(order_from_rest(o))
@@ -79,6 +88,8 @@ class Reports(Following):
                     await self._sync_fills(tr)
                 except RestError as exc:
                     log.info("reconcile: fills of %s not fetched: %s", tr.client_order_id, exc)
+                except WireError as exc:
+                    self._unreadable(f"fills of order {tr.client_order_id}", exc)
         out = []
         for tr in self._orders.values():
             if not self._in_scope(tr.symbol):

@@ -18,7 +18,7 @@ from typing import Any
 from gpt_trader.errors import BrokerError
 from gpt_trader.protocols import ReconcilingListener
 
-from gpt_trader_coinbase.convert import order_from_rest, order_from_ws
+from gpt_trader_coinbase.convert import WireError, order_from_rest, order_from_ws
 from gpt_trader_coinbase.pause import PauseGate
 from gpt_trader_coinbase.rest import RestError
 from gpt_trader_coinbase.spot.following import Following
@@ -40,8 +40,8 @@ class UserChannel(Following):
     def _on_ws_order(self, body: Mapping[str, Any], ts: int) -> None:
         try:
             order = order_from_ws(body, ts)
-        except (ValueError, KeyError) as exc:
-            log.warning("unreadable user-channel order: %s", exc)
+        except WireError as exc:
+            self._unreadable("user-channel order", exc)
             return
         if not order.order_id:
             return
@@ -63,7 +63,11 @@ class UserChannel(Following):
             log.info("order %s not described yet: %s", tr.order_id, exc)
             return
         if raw is not None:
-            tr.update(order_from_rest(raw))
+            try:
+                tr.update(order_from_rest(raw))
+            except WireError as exc:
+                self._unreadable(f"order {tr.order_id}", exc)
+                return
             self._report(tr)
 
     async def _user_loop(self) -> None:
@@ -83,10 +87,8 @@ class UserChannel(Following):
             if isinstance(item, Frame):
                 self.venue_ts = max(self.venue_ts, item.ts)
                 if item.channel == "user":
-                    for ev in item.events:
-                        for body in ev.get("orders") or []:
-                            if isinstance(body, dict):
-                                self._on_ws_order(body, item.ts)
+                    for body in self._user_orders(item):
+                        self._on_ws_order(body, item.ts)
                 elif item.channel == "subscriptions":
                     self.user_connected.set()
                     resyncing = self._resync_task is not None and not self._resync_task.done()
@@ -105,6 +107,19 @@ class UserChannel(Following):
                     if self._gate is not None and not self._stopped:
                         # Blind to order updates until the reconnect's resync is done.
                         self._gate.pause("user", "user channel disconnected")
+
+    def _user_orders(self, frame: Frame) -> list[Mapping[str, Any]]:
+        """The order bodies of a user frame; none, and a resync, when its shape is wrong
+        (an update it carried is then unknown)."""
+        out: list[Mapping[str, Any]] = []
+        for ev in frame.events:
+            orders = ev.get("orders") if isinstance(ev, dict) else None
+            if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
+                why = WireError(f"user frame {frame.seq}: events[].orders is not a list of objects")
+                self._unreadable("user-channel frame", why)
+                return []
+            out.extend(orders)
+        return out
 
     def request_resync(self, reason: str) -> None:
         """Pause entries and have the kernel reconcile (again, if one is already running)."""
