@@ -195,8 +195,13 @@ def test_download_pages_no_trade_buckets_and_resume(sim, pm: PluginManager, tmp_
     # the first page only, then the whole range: the second run fetches what is missing
     out = download("BTC-USD", "ONE_MINUTE", str(first), str(mid), tmp_path, sim_json=sim_json)
     assert (out["pages"], out["pages_fetched"], out["candles"]) == (1, 1, 300)
-    out = download("BTC-USD", "1m", str(first), str(last), tmp_path, sim_json=sim_json)
+    seen: list[tuple[int, int]] = []
+    out = download(
+        "BTC-USD", "1m", str(first), str(last), tmp_path, sim_json=sim_json,
+        progress=lambda done, total: seen.append((done, total)),
+    )  # fmt: skip
     assert (out["pages"], out["pages_fetched"], out["pages_cached"]) == (3, 2, 1)
+    assert seen == [(1, 3), (2, 3), (3, 3)]  # what the progress bar shows, page by page
     assert out["candles"] + out["no_trade"] == 490
     assert out["no_trade"] == 3
     frame = read_frame(tmp_path / "BTC-USD" / "ONE_MINUTE.parquet", 60)

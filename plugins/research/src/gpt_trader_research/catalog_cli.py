@@ -88,10 +88,19 @@ def register(app: typer.Typer) -> None:
         """Download Coinbase public candles (or its simulator's), 300 a page, resuming where
         the catalogue stops."""
         from gpt_trader_research.data import download as fetch
+        from gpt_trader_research.results_output import page_progress
 
-        out = fetch(
-            symbol, granularity, start, end, _root(catalog), sim_json=sim_json, refresh=refresh
-        )
+        with page_progress(shown=not as_json) as progress:
+            out = fetch(
+                symbol,
+                granularity,
+                start,
+                end,
+                _root(catalog),
+                sim_json=sim_json,
+                refresh=refresh,
+                progress=progress,
+            )
         if as_json:
             _json(out)
             return

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -102,6 +103,7 @@ def download(
     sim_json: Path | None = None,
     refresh: bool = False,
     now_ns: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Fill the catalogue with ``symbol``'s buckets whose open time is in [start, end), a
     page of 300 at a time, skipping the pages already covered (unless ``refresh``)."""
@@ -124,6 +126,8 @@ def download(
     frame = catalog.read_frame(target, gran)
     frame.add_source(source)
     pages = fetched = cached = candles = no_trade = 0
+    total_pages = -(-(end - start) // (PAGE * g)) if end > start else 0
+    tick = progress or (lambda _done, _total: None)
     try:
         with trusting(cert):
             last_close = frame.last_close(start)
@@ -131,6 +135,7 @@ def download(
             while p0 < end:
                 p1 = min(p0 + PAGE * g, end)
                 pages += 1
+                tick(pages, total_pages)
                 if not refresh and frame.covered(p0, p1):
                     cached += 1
                     last_close = frame.last_close(p1) or last_close

@@ -1,5 +1,6 @@
-"""How a backtest's result leaves the process: a progress bar while it runs, then the
-HTML report and PNG asked for, and JSON or tables (single-product and portfolio alike)."""
+"""How research commands talk to a person: progress bars on stderr while they work (a
+backtest's bars, a download's pages), then a backtest's HTML report and PNG asked for, and
+JSON or tables (single-product and portfolio alike)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ LONG_RUN_BARS = 20_000
 def bar_progress(total: int, *, shown: bool) -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar on stderr for a long run (none for a short one or with --json): the
     callback a backtest reports its bars done to."""
-    if not shown or total < LONG_RUN_BARS:
+    if not shown or total < LONG_RUN_BARS or not stderr.is_terminal:
         yield None
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -35,6 +36,30 @@ def bar_progress(total: int, *, shown: bool) -> Iterator[Callable[[int, int], No
 
     def update(done: int, total: int) -> None:
         progress.update(task, completed=done)
+
+    progress.start()
+    try:
+        yield update
+    finally:
+        progress.stop()
+
+
+@contextmanager
+def page_progress(*, shown: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for a download, a page at a time (none with --json or
+    when stderr is not a terminal)."""
+    if not shown or not stderr.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    progress = Progress(
+        TextColumn("download"), BarColumn(), MofNCompleteColumn(), console=stderr, transient=True
+    )
+    task = progress.add_task("pages", total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
 
     progress.start()
     try:
