@@ -38,11 +38,23 @@ PLUGIN_EXTRAS = {
     "coinbase": ["-e", "plugins/coinbase-sim", "-e", "plugins/risk", "-e", "plugins/strategies"],
     "coinbase-sim": ["-e", "plugins/coinbase-sim[testing]"],
     "analysis": ["-e", "plugins/analysis[browse]"],
+    # the dashboard of a Coinbase-simulator run with brackets
+    "web": ["-e", "plugins/coinbase", "-e", "plugins/coinbase-sim", "-e", "plugins/strategies"],
     # preflight as a user runs it: the risk plugin's and the Coinbase adapter's checks, the
     # latter against the simulator.
     "ops": ["-e", "plugins/risk", "-e", "plugins/coinbase", "-e", "plugins/coinbase-sim"],
 }
-PLUGINS = ["strategies", "risk", "coinbase", "coinbase-sim", "research", "tui", "ops", "web", "analysis"]
+PLUGINS = [
+    "strategies",
+    "risk",
+    "coinbase",
+    "coinbase-sim",
+    "research",
+    "tui",
+    "ops",
+    "web",
+    "analysis",
+]
 
 
 @nox.session

@@ -110,6 +110,8 @@ class OrderRow:
     status: str
     filled: Decimal
     age_s: float
+    stop: Decimal | None = None  # a stop or a bracket's stop leg
+    tag: str = ""  # what placed it: a signal's name, exit:bracket, exit:trailing, ...
 
 
 @dataclass(frozen=True)
@@ -516,6 +518,7 @@ class StoreReader:
         ):
             symbol = r["symbol"]
             limit = r["limit_price"]
+            stop = r["stop_price"]
             data.open_orders.append(
                 OrderRow(
                     r["client_order_id"],
@@ -526,6 +529,8 @@ class StoreReader:
                     r["status"],
                     inc.size(symbol, _dec(r["filled_size"])),
                     max(0.0, (data.now - r["created_ts"]) / NS),
+                    inc.price(symbol, _dec(stop)) if stop is not None else None,
+                    r["tag"],
                 )
             )
         run = data.run

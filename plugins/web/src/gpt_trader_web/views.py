@@ -78,6 +78,8 @@ class OrderView(_Model):
     status: str
     filled: str
     age_s: float
+    stop: str | None
+    tag: str
 
 
 class FillView(_Model):
@@ -215,6 +217,8 @@ def orders_of(data: Dashboard) -> list[OrderView]:
             status=o.status,
             filled=money.text(o.filled),
             age_s=round(o.age_s, 1),
+            stop=optional(o.stop),
+            tag=o.tag,
         )
         for o in data.open_orders
     ]

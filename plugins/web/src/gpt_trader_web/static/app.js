@@ -43,7 +43,7 @@ function render(d) {
   $("exposure").textContent = d.pnl.exposure;
   $("fill-count").textContent = d.fill_count;
   fill("positions", d.positions, ["symbol", "size", "account", "avg_entry", "mark", "unrealized", "realized", "stop", "target"]);
-  fill("orders", d.orders, ["client_order_id", "symbol", "side", "size", "price", "status", "filled", (o) => `${Math.round(o.age_s)}s`]);
+  fill("orders", d.orders, ["client_order_id", "symbol", "side", "size", "price", "stop", "tag", "status", "filled", (o) => `${Math.round(o.age_s)}s`]);
   fill("fills", d.fills, ["time", "symbol", "side", "size", "price", "fee"]);
   fill("days", d.pnl.by_day, ["day", "symbol", "realized", "fees", "net", "fills"]);
   fill("trips", d.trips, ["time", "guard", "severity", "message"]);
