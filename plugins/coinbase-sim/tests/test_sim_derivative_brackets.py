@@ -45,7 +45,11 @@ def print_at(sim: SimulatorThread, symbol: str, price: Decimal) -> None:
 
 
 def bracket(rest: RESTClient, size: str, take: Decimal, stop: Decimal) -> dict[str, Any]:
-    config = {
+    return rest.create_order(cid(), PERP, "SELL", _config(size, take, stop)).to_dict()
+
+
+def _config(size: str, take: Decimal, stop: Decimal) -> dict[str, Any]:
+    return {
         "trigger_bracket_gtc": {
             "base_size": size,
             "limit_price": str(take),
@@ -53,7 +57,20 @@ def bracket(rest: RESTClient, size: str, take: Decimal, stop: Decimal) -> dict[s
             "reduce_only": True,
         }
     }
-    return rest.create_order(cid(), PERP, "SELL", config).to_dict()
+
+
+def levels(rest: RESTClient) -> tuple[Decimal, Decimal]:
+    """A take-profit 4 % above the last trade, a stop 2 % below it (whole dollars)."""
+    price = last(rest, PERP)
+    return (price * Decimal("1.04")).quantize(Decimal(1)), (price * Decimal("0.98")).quantize(
+        Decimal(1)
+    )
+
+
+def available(sim: SimulatorThread) -> Decimal:
+    """The INTX pool's available margin, as the venue's ledger has it."""
+    venue = sim.state.venue
+    return sim.call(lambda: venue.derivatives.available("INTX", sim.state.clock.now_ns()))
 
 
 def test_a_bracket_left_after_a_manual_close_is_cancelled_and_opens_nothing(
@@ -104,3 +121,32 @@ def test_a_limit_beyond_the_price_band_is_refused_at_preview_and_submit(
     placed = rest.limit_order_gtc_buy(cid(), "BTC-USD", "0.001", near)
     assert placed.success, placed.error_response
     rest.cancel_orders([placed.success_response["order_id"]])
+
+
+def test_a_bracket_holds_its_fee_and_is_refused_a_cent_short_of_it(
+    module_sim: SimulatorThread, module_rest: RESTClient
+) -> None:
+    sim, rest = module_sim, module_rest
+    portfolio = rest.get_portfolios(portfolio_type="INTX").portfolios[0].uuid
+    print_at(sim, PERP, last(rest, PERP))  # the last trade back at the listed price
+    opened = rest.market_order_buy(cid(), PERP, base_size="0.01", margin_type="ISOLATED")
+    assert opened.success, opened.error_response
+    take, stop = levels(rest)
+    # the fee is held at the take-profit (a SELL's dearer leg): what the preview shows
+    fee = Decimal(rest.preview_order(PERP, "SELL", _config("0.01", take, stop)).commission_total)
+    assert fee > 0
+    # margin moved into the isolated position leaves the pool exactly the fee
+    rest.allocate_portfolio(portfolio, PERP, str(available(sim) - fee), "USDC")
+    assert available(sim) == fee
+    held = bracket(rest, "0.01", take, stop)
+    assert held["success"], held
+    leg = rest.get_order(held["success_response"]["order_id"]).order
+    assert Decimal(leg.outstanding_hold_amount) == fee
+    assert available(sim) == 0
+    rest.cancel_orders([leg.order_id])
+
+    rest.allocate_portfolio(portfolio, PERP, "0.01", "USDC")  # a cent short now
+    refused = bracket(rest, "0.01", take, stop)
+    assert refused["success"] is False
+    assert refused["error_response"]["new_order_failure_reason"] == "INSUFFICIENT_FUNDS"
+    rest.close_position(cid(), PERP)

@@ -354,6 +354,11 @@ class SimExchange:
             return None
         return p.quote, self._buy_cost(p, price, request.size)
 
+    def order_price(self, request: OrderRequest) -> Decimal | None:
+        """The price a derivative order's margin hold is figured at (what :meth:`submit`
+        holds; a venue's preview shows the same)."""
+        return self._price_for(self.engine(request.symbol), request)
+
     @staticmethod
     def _price_for(engine: MatchingEngine, request: OrderRequest) -> Decimal | None:
         if request.order_type is OrderType.MARKET:

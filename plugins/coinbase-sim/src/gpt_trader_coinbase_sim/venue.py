@@ -340,7 +340,8 @@ class Venue:
                 except ValueError:
                     reason = RejectReason.INVALID_MARGIN_TYPE
                 else:
-                    reason = deriv.order_reason(request, ts, mtype, price or None)
+                    held_at = self._ex.order_price(request)
+                    reason = deriv.order_reason(request, ts, mtype, held_at)
         elif reason is None and price:
             p = self.products[request.symbol]
             currency, need = p.base, request.size
