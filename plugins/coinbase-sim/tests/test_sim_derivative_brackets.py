@@ -3,7 +3,9 @@
 A ``trigger_bracket_gtc`` on an INTX perpetual (``reduce_only`` inside its configuration)
 left at the venue after its position was closed by hand is cancelled there, and a later
 print through its old stop opens nothing; a bracket larger than the position is refused as
-Coinbase names it. A limit priced further from the last trade than the simulator's band is
+Coinbase names it; one left under a liquidated position goes the same way. A bracket
+holds its fee (at its take-profit, as the preview shows) and is refused a cent short of
+it. A limit priced further from the last trade than the simulator's band is
 refused with ``PREVIEW_BREACHED_PRICE_LIMIT`` at preview and at submit.
 """
 
@@ -17,7 +19,7 @@ from coinbase.rest import RESTClient
 from gpt_trader_coinbase_sim.server import SimulatorThread
 
 PERP = "BTC-PERP-INTX"
-BAND = Decimal("0.05")
+BAND = Decimal("0.15")
 
 SIM_OPTIONS = {
     "seed": 14,
@@ -150,3 +152,29 @@ def test_a_bracket_holds_its_fee_and_is_refused_a_cent_short_of_it(
     assert refused["success"] is False
     assert refused["error_response"]["new_order_failure_reason"] == "INSUFFICIENT_FUNDS"
     rest.close_position(cid(), PERP)
+
+
+def test_a_liquidation_cancels_the_bracket_and_its_old_stop_opens_nothing(
+    module_sim: SimulatorThread, module_rest: RESTClient
+) -> None:
+    sim, rest = module_sim, module_rest
+    portfolio = rest.get_portfolios(portfolio_type="INTX").portfolios[0].uuid
+    print_at(sim, PERP, last(rest, PERP))
+    opened = rest.market_order_buy(
+        cid(), PERP, base_size="0.01", leverage="10", margin_type="ISOLATED"
+    )
+    assert opened.success, opened.error_response
+    (pos,) = rest.list_perps_positions(portfolio).positions
+    liquidation = Decimal(pos.liquidation_price["value"])
+    take, _ = levels(rest)
+    stop = (liquidation * Decimal("0.97")).quantize(Decimal(1))  # below the liquidation
+    placed = bracket(rest, "0.01", take, stop)
+    assert placed["success"], placed
+    leg_id = placed["success_response"]["order_id"]
+
+    print_at(sim, PERP, (liquidation * Decimal("0.99")).quantize(Decimal(1)))
+    assert rest.list_perps_positions(portfolio).positions == []
+    assert rest.get_order(leg_id).order.status == "CANCELLED"
+    print_at(sim, PERP, stop - 100)  # through the old stop
+    assert rest.list_perps_positions(portfolio).positions == []
+    assert rest.get_fills(order_ids=[leg_id]).fills == []
