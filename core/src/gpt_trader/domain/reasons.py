@@ -39,6 +39,7 @@ class RejectReason(StrEnum):
     INVALID_MARGIN_TYPE = "INVALID_MARGIN_TYPE"
     OPPOSITE_MARGIN_TYPE = "OPPOSITE_MARGIN_TYPE"
     REDUCE_ONLY_INCREASES = "REDUCE_ONLY_INCREASES"
+    EXCEEDS_POSITION = "EXCEEDS_POSITION"  # an exit (a bracket) larger than the position
     PRODUCT_NOT_TRADING = "PRODUCT_NOT_TRADING"
     # cancel and edit
     UNKNOWN_ORDER = "UNKNOWN_ORDER"
@@ -52,9 +53,8 @@ class RejectReason(StrEnum):
     INVALID_EDITED_PRICE = "INVALID_EDITED_PRICE"
     EDIT_UNCHANGED = "EDIT_UNCHANGED"
     EDIT_INSUFFICIENT_FUNDS = "EDIT_INSUFFICIENT_FUNDS"
-    # venue-side refusals the simulated exchange never gives
-    EXCEEDS_POSITION = "EXCEEDS_POSITION"  # an exit (a bracket) larger than the position
-    PRICE_TOO_FAR = "PRICE_TOO_FAR"
+    # venue-side refusals the simulated exchange never gives on its own
+    PRICE_TOO_FAR = "PRICE_TOO_FAR"  # a price outside the venue's band around the market
     ORDER_ENTRY_DISABLED = "ORDER_ENTRY_DISABLED"
     INVALID_REQUEST = "INVALID_REQUEST"
     # the kernel's: a working order the venue has never heard of

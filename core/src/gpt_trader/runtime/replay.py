@@ -48,12 +48,15 @@ async def run_events(
     for event in events:
         ts = event_time(event)
         clock.advance_to(ts)
+        await on_market(event)
+        # A timer due by ``ts`` runs after the event at ``ts``, as the vectorised path runs
+        # it after the bar: run before it, it would act at the new time on the old market
+        # (a maximum hold decided at a bar's close, filled at that bar's open).
         if next_tick is None:
             next_tick = ts + interval
         elif ts >= next_tick:
             await kernel.on_timer()
             next_tick = ts + interval
-        await on_market(event)
         stats.events += 1
         if max_events is not None and stats.events >= max_events:
             break

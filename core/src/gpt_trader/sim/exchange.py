@@ -39,6 +39,12 @@ changes, expiry, and the :class:`Timer` s a venue layer adds, e.g. its own trans
 in time order, at the start of every call and market event whose time reaches them (and on
 :meth:`advance`); liquidations are checked after every mark change and event. Listeners
 that have ``on_funding(payment)`` / ``on_settlement(settlement)`` get those records too.
+A BRACKET on a derivative is an exit bound to the position: after every fill that moves
+the position, a working bracket that would no longer close anything (the position closed,
+liquidated or turned) is CANCELLED and one larger than the position is cut to its size,
+so a leg left behind never opens a position. Within one bar the fills are settled after
+the engine made them all: a close and a bracket filling in the same bar are not
+re-checked against each other.
 """
 
 from __future__ import annotations
@@ -299,6 +305,24 @@ class SimExchange:
         assert order is not None
         return order
 
+    def refuse(self, request: OrderRequest, ts: int, reason: RejectReason) -> Order:
+        """Record ``request`` as REJECTED for a ``reason`` a venue layer decided (a rule of
+        its own, such as a price band), as :meth:`submit` records its own refusals; a
+        ``client_order_id`` seen before returns that order unchanged."""
+        known = self.order(request.client_order_id)
+        if known is not None:
+            return known
+        self._seen(ts)
+        engine = self._routes.get(request.symbol)
+        if engine is None:
+            return self._reject_unrouted(request, ts)
+        self._where[request.client_order_id] = request.symbol
+        self._by_order_id[engine.order_id_for(request.client_order_id)] = request.client_order_id
+        self._apply(engine.reject(request, ts, reason))
+        order = engine.order(request.client_order_id)
+        assert order is not None
+        return order
+
     def _reject_unrouted(self, request: OrderRequest, ts: int) -> Order:
         order = Order.from_request(request, ts)
         order.order_id = str(uuid.uuid5(self._namespace, request.client_order_id))
@@ -330,10 +354,18 @@ class SimExchange:
             return None
         return p.quote, self._buy_cost(p, price, request.size)
 
+    def order_price(self, request: OrderRequest) -> Decimal | None:
+        """The price a derivative order's margin hold is figured at (what :meth:`submit`
+        holds; a venue's preview shows the same)."""
+        return self._price_for(self.engine(request.symbol), request)
+
     @staticmethod
     def _price_for(engine: MatchingEngine, request: OrderRequest) -> Decimal | None:
         if request.order_type is OrderType.MARKET:
             return engine.estimate_price(request.side, request.size)
+        if request.order_type is OrderType.BRACKET and request.limit_price is not None:
+            # its fee is held on the dearer leg: a BUY's stop sits above its limit
+            return max(request.limit_price, request.stop_price or request.limit_price)
         return request.limit_price
 
     def _buy_cost(self, product: Product, price: Decimal, size: Decimal) -> Decimal:
@@ -580,12 +612,15 @@ class SimExchange:
 
     def _apply(self, ups: list[Update]) -> list[Update]:
         deriv = self._deriv
+        moved: dict[str, int] = {}  # derivative symbols whose position a fill moved -> ts
         for order, fill in ups:
             if fill is not None:
                 self._settle(fill)
             if order.status.is_terminal:
                 self._ledger.release(order.client_order_id)
             if deriv is not None and deriv.handles(order.symbol):
+                if fill is not None:
+                    moved[order.symbol] = fill.ts
                 deriv.after_update(
                     order.symbol,
                     order.client_order_id,
@@ -600,7 +635,29 @@ class SimExchange:
                 if fill is not None:
                     listener.on_fill(fill)
                 listener.on_order(order)
+        for symbol, ts in moved.items():
+            ups = ups + self._bind_brackets(symbol, ts)
         return ups
+
+    def _bind_brackets(self, symbol: str, ts: int) -> list[Update]:
+        """Keep a derivative's working brackets within its position (module docstring):
+        one that no longer closes anything is cancelled, one larger than the position is
+        cut to it, so a leg left behind by a close never opens a position."""
+        deriv = self.derivatives
+        size = deriv.book(symbol).position.size
+        engine = self._routes[symbol]
+        out: list[Update] = []
+        for order in engine.open_orders():
+            if order.symbol != symbol or order.order_type is not OrderType.BRACKET:
+                continue
+            closes = (size > 0 and order.side is Side.SELL) or (size < 0 and order.side is Side.BUY)
+            cap = abs(size) if closes else ZERO
+            if cap == 0:
+                out.extend(self._apply(engine.cancel(order.client_order_id, ts)))
+            elif order.remaining > cap:
+                out.extend(self._apply(engine.shrink(order.client_order_id, cap, ts)))
+                deriv.resized(order.client_order_id, symbol, order.side, cap, ts)
+        return out
 
     def _settle(self, fill: Fill) -> None:
         self._fills.append(fill)

@@ -5,13 +5,17 @@ An accepted order holds, in its pool, the initial margin of the part that would 
 grow a position (``max(0, size - what it can close)`` at the limit price, or the estimated
 price of a market order) plus the taker fee on the whole order; the hold is recomputed
 after each fill and released when the order ends. Too little available margin ->
-``INSUFFICIENT_MARGIN``; an order that only reduces is never refused for margin. An order
+``INSUFFICIENT_MARGIN``; an order that only reduces is never refused for margin, except a
+bracket: it rests, and its hold (the taker fee, on the dearer of its two prices) must be
+there when it is placed, as for any resting order. A bracket is an exit: one larger than
+the position it closes -> ``EXCEEDS_POSITION``; once accepted, the exchange keeps it within
+the position (cancelled when the position is gone or turned, cut when it shrank). An order
 past the product's expiry -> ``PRODUCT_NOT_TRADING``; leverage below 1 or above the cap ->
 ``INVALID_LEVERAGE``; a margin type the product does not offer -> ``INVALID_MARGIN_TYPE``,
 one other than the open position's on an order that adds to it -> ``OPPOSITE_MARGIN_TYPE``;
 a ``reduce_only`` order that would open, grow or flip a position ->
 ``REDUCE_ONLY_INCREASES`` (checked at submit, against the position only; resting
-reduce-only orders are not resized when the position changes).
+reduce-only orders other than brackets are not resized when the position changes).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from gpt_trader.domain import MarginType, OrderRequest, Side
+from gpt_trader.domain import MarginType, OrderRequest, OrderType, Side
 from gpt_trader.domain.money import currency_increment, fee_amount
 from gpt_trader.domain.reasons import RejectReason
 from gpt_trader.sim import margin_rules as rules
@@ -82,6 +86,9 @@ class OrderHolds(MarginAccount):
         b = self.book(symbol)
         pos = b.position.size
         opening = rules.opening(pos, request.side, request.size)
+        bracket = request.order_type is OrderType.BRACKET
+        if bracket and opening > 0:
+            return RejectReason.EXCEEDS_POSITION
         if request.reduce_only and opening > 0:
             return RejectReason.REDUCE_ONLY_INCREASES
         if (
@@ -92,7 +99,7 @@ class OrderHolds(MarginAccount):
         ):
             # adds to a position margined the other way (a flip may change the type)
             return RejectReason.OPPOSITE_MARGIN_TYPE
-        if opening == 0 or price is None:
+        if price is None or (opening == 0 and not bracket):
             return None
         need = self.hold_required(
             symbol,
@@ -150,6 +157,10 @@ class OrderHolds(MarginAccount):
         terms = self._orders.get(cid)
         if terms is not None:
             terms.price = price
+        self._hold(cid, symbol, side, remaining, ts)
+
+    def resized(self, cid: str, symbol: str, side: Side, remaining: Decimal, ts: int) -> None:
+        """The exchange cut a working order to ``remaining``: its hold follows."""
         self._hold(cid, symbol, side, remaining, ts)
 
     def after_update(

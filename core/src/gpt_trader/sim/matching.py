@@ -730,6 +730,17 @@ class MatchingEngine:
                 self._side(o.side).add(entry)
         return ups
 
+    def shrink(self, client_order_id: str, remaining: Decimal, ts: int) -> list[Update]:
+        """Cut a working order's unfilled part to ``remaining`` (> 0, below what is left),
+        keeping its place in the queue: the venue resizing a reduce-only order to the
+        position it may still close, which no edit rule limits."""
+        entry = self._working[client_order_id]
+        o = entry.order
+        if not 0 < remaining < o.remaining:
+            raise ValueError(f"cannot shrink {client_order_id} to {remaining}")
+        o.size, o.updated_ts = o.filled_size + remaining, ts
+        return [Update(o.copy())]
+
     def expire(self, ts: int) -> list[Update]:
         """Expire GTD orders whose ``end_ts`` is at or before ``ts``."""
         ups: list[Update] = []

@@ -17,8 +17,11 @@ Which code a check gives:
   ``PRODUCT_NOT_TRADING``; leverage below 1 or above the product's cap
   ``INVALID_LEVERAGE``; a margin type the product does not offer ``INVALID_MARGIN_TYPE``,
   one that differs from the open position's ``OPPOSITE_MARGIN_TYPE``; a reduce-only order
-  that would open or grow a position ``REDUCE_ONLY_INCREASES``; too little margin in the
-  product's pool ``INSUFFICIENT_MARGIN``.
+  that would open or grow a position ``REDUCE_ONLY_INCREASES``; a bracket larger than the
+  position it closes ``EXCEEDS_POSITION``; too little margin in the product's pool (for a
+  bracket: for its fee) ``INSUFFICIENT_MARGIN``.
+- a refusal a venue layer decides itself (:meth:`~gpt_trader.sim.exchange.SimExchange.refuse`,
+  e.g. a price outside the venue's band, ``PRICE_TOO_FAR``).
 """
 
 from __future__ import annotations

@@ -82,6 +82,9 @@ class SimConfig:
     ticker_batch_s: float = 5.0
     heartbeat_s: float = 1.0
     persist: bool = False
+    # refuse limit/stop prices further than this fraction from the last trade
+    # (PREVIEW_BREACHED_PRICE_LIMIT); None = no band
+    price_band: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ class Simulator:
             derivatives=derivatives_config(
                 cfg.futures_cash, cfg.perps_cash, intraday_margin=cfg.intraday_margin
             ),
+            price_band=cfg.price_band,
         )
         created = _new_paths(state_dir)
         try:

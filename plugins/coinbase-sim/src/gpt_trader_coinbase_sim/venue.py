@@ -25,6 +25,12 @@ the base wallet both pairs share, because USD and USDC are separate wallets on C
 and an order needs its own quote wallet (§3.9); that it matches in the USD book is what
 the alias means. Fees, increments and limits are the USD pair's.
 
+Price band. Coinbase refuses an order priced too far from the market with
+``PREVIEW_BREACHED_PRICE_LIMIT`` (coinbase-api.md §3.6, at preview and at submit); it does
+not publish the band. :attr:`Venue.price_band` (a fraction, None = no band, the default)
+refuses a limit, stop or bracket whose limit or stop price is further than that from the
+last traded price, after the engine's own checks (size, increments) pass.
+
 Money: the core exchange rounds fees up to the quote currency's increment and settles
 traded value rounded half-even (see :mod:`gpt_trader.sim.ledger`), so balances stay on the
 cent; an order's ``filled_value`` is what its fills moved (:meth:`Venue.filled_value`).
@@ -152,8 +158,9 @@ def usdc_twins(products: Mapping[str, Product]) -> dict[str, Product]:
 
 
 class Venue:
-    def __init__(self, exchange: SimExchange) -> None:
+    def __init__(self, exchange: SimExchange, *, price_band: Decimal | None = None) -> None:
         self._ex = exchange
+        self.price_band = price_band
         self.clock = SimClock()
         self.products: dict[str, Product] = {p.symbol: p for p in exchange.products()}
         self.aliases: dict[str, str] = exchange.aliases()
@@ -171,6 +178,7 @@ class Venue:
         seed: int,
         balances: Mapping[str, Decimal],
         derivatives: DerivativesConfig | None = None,
+        price_band: Decimal | None = None,
     ) -> Venue:
         """A fresh venue for ``symbols``: dev-universe spot products with their USDC twins
         (``BTC-USDC`` asks for the ``BTC-USD`` book) and catalogue derivatives
@@ -185,7 +193,8 @@ class Venue:
                 seed=seed,
                 derivatives=derivatives,
                 aliases={s: f"{p.base}-USD" for s, p in twins.items()},
-            )
+            ),
+            price_band=price_band,
         )
 
     # -- the account as JSON (kept across restarts, see persist.py) ---------------------------
@@ -276,14 +285,30 @@ class Venue:
 
     def submit(self, request: OrderRequest, *, margin_type: str | None = None) -> Submitted:
         known = self._ex.order(request.client_order_id)
-        order = self.on_wire(
-            self._ex.submit(request, self.clock.now_ns(), margin_type=margin_type or None)
-        )
+        ts = self.clock.now_ns()
+        if known is None and self._out_of_band(request, ts):
+            placed = self._ex.refuse(request, ts, RejectReason.PRICE_TOO_FAR)
+        else:
+            placed = self._ex.submit(request, ts, margin_type=margin_type or None)
+        order = self.on_wire(placed)
         fills = self._ex.fills(client_order_id=request.client_order_id)
         rejection = None
         if order.status is OrderStatus.REJECTED:
             rejection = rejection_for(order.reject_reason)
         return Submitted(order, fills, rejection, duplicate=known is not None)
+
+    def _out_of_band(self, request: OrderRequest, ts: int) -> bool:
+        """Whether a limit or stop price of an otherwise valid ``request`` lies further
+        than :attr:`price_band` from the last traded price (module docstring)."""
+        band = self.price_band
+        engine = self._ex.engine(request.symbol) if request.symbol in self.products else None
+        if band is None or engine is None or engine.last_price is None:
+            return False
+        if engine.check(request, ts) is not None:
+            return False
+        last = engine.last_price
+        prices = (p for p in (request.limit_price, request.stop_price) if p is not None)
+        return any(abs(p - last) > last * band for p in prices)
 
     def size_for_quote(self, symbol: str, side: Side, quote: Decimal) -> Decimal:
         """The base size a market order spending ``quote`` (fees included for a BUY) gets."""
@@ -294,6 +319,8 @@ class Venue:
         engine = self._ex.engine(request.symbol)
         ts = self.clock.now_ns()
         reason = engine.check(request, ts)
+        if reason is None and self._out_of_band(request, ts):
+            reason = RejectReason.PRICE_TOO_FAR
         price: Decimal | None
         if request.order_type is OrderType.MARKET:
             price = engine.estimate_price(request.side, request.size)
@@ -313,7 +340,8 @@ class Venue:
                 except ValueError:
                     reason = RejectReason.INVALID_MARGIN_TYPE
                 else:
-                    reason = deriv.order_reason(request, ts, mtype, price or None)
+                    held_at = self._ex.order_price(request)
+                    reason = deriv.order_reason(request, ts, mtype, held_at)
         elif reason is None and price:
             p = self.products[request.symbol]
             currency, need = p.base, request.size

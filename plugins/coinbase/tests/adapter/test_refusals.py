@@ -96,6 +96,26 @@ async def test_without_preview_the_venue_refuses_with_the_same_reason(sims, tmp_
         await broker.stop()
 
 
+@pytest.mark.parametrize("preview", [True, False])
+async def test_a_price_beyond_the_venues_band_is_price_too_far(sims, tmp_path, preview):
+    """The simulator's band refuses with PREVIEW_BREACHED_PRICE_LIMIT, at preview and at
+    submit alike; the adapter names it PRICE_TOO_FAR."""
+    sim = sims(balances={"USD": D("100000")}, price_band=D("0.05"))
+    broker = spot_broker(sim, tmp_path, preview=preview)
+    try:
+        bid = await best_bid(broker)
+        order = await broker.submit(limit("0.001", (bid * D("0.8")).quantize(D("0.01"))))
+        assert (order.status, order.reject_reason) == (
+            OrderStatus.REJECTED,
+            RejectReason.PRICE_TOO_FAR,
+        )
+        assert broker.stats.previews == (1 if preview else 0)
+        near = await broker.submit(limit("0.001", (bid * D("0.97")).quantize(D("0.01"))))
+        assert near.status is OrderStatus.OPEN
+    finally:
+        await broker.stop()
+
+
 async def test_a_bot_with_preview_stores_the_typed_reason_and_sends_nothing(sims, cbt, tmp_path):
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.store import Store
