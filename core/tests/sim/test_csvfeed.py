@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -152,15 +151,13 @@ def test_asking_for_another_symbol_is_a_user_error() -> None:
         feed.bar_series(["ETH-USD"])
 
 
-def test_the_full_shared_file_loads_fast() -> None:
+def test_the_full_shared_file_loads() -> None:
+    """Its load time is measured in bench/data_load.py, never asserted here."""
     if not FULL.is_file():
         pytest.skip(f"shared data not present: {FULL}")
-    began = time.perf_counter()
     [series] = CsvCandleFeed(FULL, "BTC-USD").bar_series(["BTC-USD"])
-    elapsed = time.perf_counter() - began
     assert len(series) == 130_708
     assert series.interval_s == 60
     assert series.ts[0] == FIRST_TS
     assert series.ts[-1] == FIRST_TS + 130_707 * 60 * NS  # no gaps: 60 s steps throughout
     assert max(series.high) == 124_474.0
-    assert elapsed < 2.0  # about 0.35 s on the dev box; generous for slow CI
