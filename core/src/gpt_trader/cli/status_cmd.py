@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gpt_trader.domain import OrderType, Product, money
+from gpt_trader.domain import Product, money
 from gpt_trader.domain.market import ts_to_iso
+from gpt_trader.engine.exits import exit_levels, is_bracket
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.errors import UserError
 from gpt_trader.output import orders_text, print_json, stdout
@@ -128,12 +129,12 @@ def _positions(store: Store, summary: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _with_levels(store: Store, positions: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Each position with the stop and target of its working bracket (the venue holds
-    them, so a stopped bot's still stand), on the product's price increment; null when
-    the position has none."""
+    """Each position with the stop and target of its working bracket or lone exit leg
+    (the venue holds them, so a stopped bot's still stand), on the product's price
+    increment; null for a level the position has none of."""
     products = store.products()
     brackets = {
-        o.symbol: o for o in store.working_orders() if o.order_type is OrderType.BRACKET
+        o.symbol: exit_levels(o) for o in store.working_orders() if is_bracket(o)
     }  # oldest first: a symbol's newest bracket wins
 
     def level(symbol: str, price: Decimal | None) -> str | None:
@@ -141,10 +142,8 @@ def _with_levels(store: Store, positions: list[dict[str, str]]) -> list[dict[str
 
     out: list[dict[str, Any]] = []
     for p in positions:
-        bracket = brackets.get(p["symbol"])
-        stop = level(p["symbol"], bracket.stop_price) if bracket else None
-        target = level(p["symbol"], bracket.limit_price) if bracket else None
-        out.append({**p, "stop": stop, "target": target})
+        stop, target = brackets.get(p["symbol"], (None, None))
+        out.append({**p, "stop": level(p["symbol"], stop), "target": level(p["symbol"], target)})
     return out
 
 

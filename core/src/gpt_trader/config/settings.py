@@ -121,8 +121,8 @@ class ExecutionSection(BaseModel):
 class ExitsSection(BaseModel):
     """How positions are closed besides the strategy's own exit (see
     :mod:`gpt_trader.engine.exits`). Percentages are of the entry's fill price: stop-loss and
-    take-profit are placed at the venue as one bracket, so they hold while the bot is down;
-    a trailing stop moves that bracket's stop. ``max_hold`` (``"2h"``) and ``roi``
+    take-profit are placed at the venue as one bracket (either alone as that one leg), so
+    they hold while the bot is down; a trailing stop moves the venue stop. ``max_hold`` (``"2h"``) and ``roi``
     (minutes held -> minimum return in percent, as freqtrade's ``minimal_roi``) close at
     market."""
 
@@ -157,11 +157,9 @@ class ExitsSection(BaseModel):
 
     @model_validator(mode="after")
     def _legs(self) -> ExitsSection:
-        # A venue bracket has both legs; a lone stop or target is not offered yet.
-        if (self.stop_loss_pct is None) != (self.take_profit_pct is None):
-            raise ValueError("stop_loss_pct and take_profit_pct go together (one bracket)")
+        # One of stop_loss_pct and take_profit_pct alone is one venue order (that leg).
         if self.trailing_pct is not None and self.stop_loss_pct is None:
-            raise ValueError("trailing_pct moves the bracket's stop: set stop_loss_pct too")
+            raise ValueError("trailing_pct moves the venue stop: set stop_loss_pct too")
         if self.trailing_activation_pct is not None and self.trailing_pct is None:
             raise ValueError("trailing_activation_pct needs trailing_pct")
         return self
