@@ -362,6 +362,47 @@ async def test_a_trailing_stop_follows_the_high_and_replaces_the_bracket() -> No
     assert kernel.positions[SYM].size == 0
 
 
+async def test_a_restart_keeps_the_trailing_stops_best_price(tmp_path: Path) -> None:
+    plan = _plan(stop=D(2), take=D(10), trailing_pct=D(1))
+    exchange = SimExchange(
+        [PRODUCT], {"USD": D(100_000)}, market_fill="next_open", maker_fee=D(0), taker_fee=D(0)
+    )
+    clock = SimClock(FROZEN_TS)
+
+    def kernel(run: str) -> tuple[Kernel, Store, StoreSink]:
+        store = Store(tmp_path / "gpt_trader.db")
+        store.start_run(run, "test", "sim", clock.now())
+        sink = StoreSink(store, run)
+        return manual_kernel(exchange, clock, exits=plan, journal=store, run_id=run,
+                             sinks=[sink]), store, sink  # fmt: skip
+
+    first, store, sink = kernel("run1")
+    await first.start()
+    await _candle(first, clock, _bar(0, "100", "100", "100", "100"))
+    await first.submit(OrderRequest("entry", SYM, Side.BUY, D(1)))
+    await _candle(first, clock, _bar(1, "100", "100.5", "99.5", "100"))
+    await _candle(first, clock, _bar(2, "100", "104", "100", "103.5"))
+    [trailed] = [o for o in _brackets(first) if o.status is OrderStatus.OPEN]
+    assert trailed.stop_price == D("102.96")  # 104 * 0.99
+    await first.broker.stop()  # killed: the journal is what is left
+    sink.close()
+    store.close()
+
+    second, store, sink = kernel("run2")
+    await second.start()
+    # Half the position goes (its bracket first): the rest is re-bracketed from the best
+    # price before the restart (104), not from the entry or this bar's lower high.
+    assert await second.exits.release(SYM)
+    await second.submit(OrderRequest("half", SYM, Side.SELL, D("0.5"), reduce_only=True))
+    await _candle(second, clock, _bar(3, "103.5", "103.6", "103.2", "103.4"))
+    await second.on_timer()
+    [rest] = [o for o in _brackets(second) if o.status is OrderStatus.OPEN]
+    assert (rest.size, rest.stop_price, rest.tag) == (D("0.5"), D("102.96"), "exit:trailing")
+    assert store.kernel_state()[f"best:{SYM}"]["best"] == "104"
+    sink.close()
+    store.close()
+
+
 async def test_a_trailing_stop_waits_for_its_activation() -> None:
     plan = _plan(stop=D(2), take=D(10), trailing_pct=D(1), trailing_activation_pct=D(5))
     kernel, _, clock = _kernel("next_open", exits=plan)

@@ -21,7 +21,9 @@ read back (by client order id) before the close is sized from what is left, so a
 filling while it is being cancelled never leads to a double close or a reversed position.
 
 ``trailing_pct`` moves the stop behind the best price since entry (a bar's high for a
-long), once the price is ``trailing_activation_pct`` beyond the entry; the stop only ever
+long), once the price is ``trailing_activation_pct`` beyond the entry; that best price is
+in the journal (key ``best:<symbol>``, written before a moved stop goes to the venue and
+at each timer step it moved), so a restart never loosens the stop; the stop only ever
 tightens, in steps of at least a tenth of its distance. Venues edit limit orders, not a
 bracket's stop, so the bracket is cancelled and replaced (the new one tagged ``exit:trailing``): never two
 brackets for one position; between the cancel and the replacement (one round trip) the
@@ -53,7 +55,7 @@ from gpt_trader.domain import (
 )
 from gpt_trader.domain.orders import LIQUIDATION_TAG, SETTLEMENT_TAG
 from gpt_trader.errors import BrokerError
-from gpt_trader.protocols import Broker
+from gpt_trader.protocols import Broker, OrderJournal
 
 log = logging.getLogger("gpt_trader.exits")
 ZERO = Decimal(0)
@@ -68,6 +70,7 @@ LEG_TAGS = frozenset({TRAILING_TAG, STOP_TAG, TARGET_TAG})
 # freqtrade's stoploss_on_exchange_limit_ratio = 0.99), room for the fill after a trigger.
 STOP_LIMIT_ROOM = Decimal("0.01")
 MINUTE_NS = 60_000_000_000
+BEST_PREFIX = "best:"  # the journal's key for a position's best price since entry
 TRAIL_STEPS = 10  # a trailing stop moves in steps of a tenth of its distance, at least
 
 
@@ -241,6 +244,7 @@ class ExitHost(Protocol):
     working: set[str]
     products: dict[str, Product]
     broker: Broker
+    journal: OrderJournal
 
     @property
     def positions(self) -> Mapping[str, Position]: ...
@@ -274,6 +278,7 @@ class Exits:
         self._refused: set[str] = set()
         self._since: dict[str, int] = {}  # when each open position was opened
         self._best: dict[str, Decimal] = {}  # its most favourable price since (trailing)
+        self._saved_best: dict[str, Decimal] = {}  # what the journal holds of _best
 
     @property
     def due(self) -> bool:
@@ -297,6 +302,15 @@ class Exits:
         self._due.update(s for s, p in host.positions.items() if p.size != 0)
         self._due.update(o.symbol for o in map(host.orders.__getitem__, host.working)
                          if is_bracket(o))  # fmt: skip
+        for key, saved in host.journal.kernel_state().items():
+            if not key.startswith(BEST_PREFIX):
+                continue
+            symbol = key.removeprefix(BEST_PREFIX)
+            # Only the position it was kept for (opened at that time) takes it up.
+            if saved.get("since") == self._since.get(symbol):
+                self._best[symbol] = self._saved_best[symbol] = Decimal(saved["best"])
+            else:
+                host.journal.record_state(key, None, host.now)
 
     def on_fill(self, fill: Fill) -> None:
         """After the ledger applied ``fill``: the position's bracket is checked next."""
@@ -306,6 +320,8 @@ class Exits:
         if pos is None or pos.size == 0:
             self._since.pop(fill.symbol, None)
             self._best.pop(fill.symbol, None)
+            if self._saved_best.pop(fill.symbol, None) is not None:
+                self.host.journal.record_state(BEST_PREFIX + fill.symbol, None, self.host.now)
         elif fill.symbol not in self._since:
             self._since[fill.symbol] = fill.ts
         self._due.add(fill.symbol)
@@ -323,10 +339,22 @@ class Exits:
         self._due.add(symbol)
 
     def on_timer(self) -> None:
-        """Time passed: positions with a maximum hold or an ROI table are checked."""
+        """Time passed: positions with a maximum hold or an ROI table are checked; best
+        prices that moved since the journal last heard are written."""
         plan = self.plan
         if plan is not None and (plan.max_hold_ns is not None or plan.roi):
             self._due.update(self._since)
+        for symbol, best in self._best.items():
+            if self._saved_best.get(symbol) != best:
+                self._save_best(symbol)
+
+    def _save_best(self, symbol: str) -> None:
+        best = self._best.get(symbol)
+        if best is None or self._saved_best.get(symbol) == best:
+            return
+        state = {"best": str(best), "since": self._since.get(symbol)}
+        self.host.journal.record_state(BEST_PREFIX + symbol, state, self.host.now)
+        self._saved_best[symbol] = best
 
     async def settle(self) -> None:
         due, self._due = self._due, set()
@@ -362,6 +390,8 @@ class Exits:
                     self._due.add(symbol)
                 return
         if symbol not in self._refused:
+            if tag == TRAILING_TAG:
+                self._save_best(symbol)  # the journal never holds a looser stop than the venue
             await self._place(symbol, pos, stop, target, tag)
 
     def _holds(self, bracket: Order, pos: Position, stop: Decimal | None) -> bool:

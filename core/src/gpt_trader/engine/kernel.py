@@ -130,6 +130,7 @@ class Kernel:
         self.products = parts.products
         self.clock = parts.clock
         self.broker = parts.broker
+        self.journal = parts.journal
         self.ledger = Ledger(parts.products, ZERO)
         self.orders: dict[str, Order] = {}
         self.trading_state = TradingState.ACTIVE
@@ -240,6 +241,8 @@ class Kernel:
         self.ledger.starting_equity = self.ledger.equity
         self.ledger.peak_equity = self.ledger.starting_equity
         self._started = True
+        if self._limit_entries:
+            await self.entries.resume()
         if self.exits.plan is not None:
             # Entry times of the open positions: a second read of the fills, since the
             # reconcile above may have recorded some; only a profile with [exits] pays it.
