@@ -70,6 +70,7 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
             "positions": positions,
             "holdings": _holdings(store, summary, positions),
             "working_orders": [o.client_order_id for o in store.working_orders()],
+            "unconfirmed_cancels": _unconfirmed_cancels(store),
             "last_guard_trips": [row.payload.get("result", {}) for row in trip_rows],
             "pnl": summary.get("pnl", {}),
         }
@@ -126,6 +127,28 @@ def _positions(store: Store, summary: dict[str, Any]) -> list[dict[str, str]]:
         for symbol, pos in sorted(ledger.positions.items())
         if pos.size != 0
     ]
+
+
+def _unconfirmed_cancels(store: Store) -> list[dict[str, Any]]:
+    """Orders flagged for reconciliation: the kernel gave up on their cancel (the venue
+    neither confirmed it nor reported the order over) and the store still has them working."""
+    last: dict[str, dict[str, Any]] = {}
+    for row in store.events(types=["cancel.unconfirmed"]):
+        last[row.payload["client_order_id"]] = row.payload
+    out = []
+    for cid, event in sorted(last.items()):
+        order = store.order(cid)
+        if event.get("resolved") or order is None or not order.status.is_working:
+            continue
+        out.append(
+            {
+                "client_order_id": cid,
+                "symbol": event["symbol"],
+                "attempts": event["attempts"],
+                "since": ts_to_iso(int(event["since_ts"])),
+            }
+        )
+    return out
 
 
 def _with_levels(store: Store, positions: list[dict[str, str]]) -> list[dict[str, Any]]:
@@ -212,6 +235,14 @@ def show_status(data: dict[str, Any]) -> None:
         ("orders", orders_text(sum(by_status.values()), by_status)),
         ("fills", str(data["counts"].get("fills", 0))),
         ("working orders", str(len(data["working_orders"]))),
+    ]
+    rows += [
+        (
+            "reconcile",
+            f"{c['client_order_id']} on {c['symbol']}: cancel unconfirmed since {c['since']} "
+            f"({c['attempts']} sent); no new entry on {c['symbol']} until the venue reports it",
+        )
+        for c in data["unconfirmed_cancels"]
     ]
     rows += [
         (f"position {p['symbol']}", f"{p['size']} @ {p['avg_entry_price']}{_levels_text(p)}")

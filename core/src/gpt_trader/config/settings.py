@@ -93,7 +93,10 @@ class ExecutionSection(BaseModel):
     most ``max_reprices`` times, then cancelled. ``on_partial``: on a partial fill, ``keep``
     the rest working or ``cancel`` it. ``fill_on_touch``: simulated limits fill when a bar
     only touches them (by default it must trade through). ``preview``: the adapter previews
-    each live submit and turns its errors into typed rejections.
+    each live submit and turns its errors into typed rejections. A cancel the venue does not
+    confirm is sent again at most ``cancel_retries`` times within ``cancel_give_up_s``, then
+    given up on: the order is flagged for reconciliation and its product takes no new entry
+    until the venue reports it over (:mod:`gpt_trader.engine.cancels`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -106,8 +109,10 @@ class ExecutionSection(BaseModel):
     on_partial: Literal["keep", "cancel"] = "keep"
     fill_on_touch: bool = False
     preview: bool = False
+    cancel_retries: int = Field(default=3, ge=0, le=100)
+    cancel_give_up_s: float = Field(default=60.0, gt=0)
 
-    @field_validator("timeout_s", mode="before")
+    @field_validator("timeout_s", "cancel_give_up_s", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip() and value.strip()[-1].isalpha():

@@ -52,6 +52,7 @@ from gpt_trader.domain import (
 from gpt_trader.domain.events import Event, OrderRejected, OrderUpdated
 from gpt_trader.domain.market import BookView
 from gpt_trader.domain.products import Product
+from gpt_trader.engine.cancels import CancelWatch
 from gpt_trader.errors import BrokerError
 from gpt_trader.protocols import Broker, OrderJournal
 
@@ -64,6 +65,7 @@ class EntryDesk(Protocol):
     journal: OrderJournal
     orders: dict[str, Order]
     working: set[str]
+    cancels: CancelWatch
 
     @property
     def now(self) -> int: ...
@@ -104,6 +106,8 @@ class ExecutionPolicy:
     reprice: str = "cancel_replace"
     max_reprices: int = 3
     on_partial: str = "keep"
+    cancel_retries: int = 3
+    cancel_give_up_s: float = 60.0
 
     @property
     def limits(self) -> bool:
@@ -320,23 +324,25 @@ class Entries:
     async def _cancel(self, entry: Entry, stage: Stage) -> None:
         entry.stage = stage
         self._save(entry)
-        try:
-            await self.kernel.broker.cancel([entry.client_order_id])
-        except BrokerError as exc:
-            log.info("cancel of %s failed: %s; asked again later", entry.client_order_id, exc)
+        await self.kernel.cancels.cancel(entry.client_order_id)
         await self._confirm(entry)
 
     async def _confirm(self, entry: Entry) -> None:
-        """Ask the venue whether the order the entry waits on is over yet."""
-        if entry.stage is Stage.READY or entry.client_order_id not in self._by_order:
+        """Ask the venue whether the order the entry waits on is over yet; the cancel goes
+        again while it is not (bounded: given up on, the reconcile asks instead)."""
+        cid = entry.client_order_id
+        cancels = self.kernel.cancels
+        if entry.stage is Stage.READY or cid not in self._by_order or cancels.gave_up(cid):
             return
         try:
-            venue = await self.kernel.broker.order(entry.client_order_id)
+            venue = await self.kernel.broker.order(cid)
         except BrokerError as exc:
-            log.info("lookup of %s failed: %s", entry.client_order_id, exc)
+            log.info("lookup of %s failed: %s", cid, exc)
             return
         if venue is not None:
             self.kernel.on_order(venue)
+        if cid in self._by_order:  # still working at the venue
+            await cancels.cancel(cid)
 
     def _market_now(self, symbol: str) -> int:
         """The market's time, not the clock's: a replay advances the clock to a bar's close

@@ -54,6 +54,7 @@ from gpt_trader.domain import (
     TimeInForce,
 )
 from gpt_trader.domain.orders import LIQUIDATION_TAG, SETTLEMENT_TAG
+from gpt_trader.engine.cancels import CancelWatch
 from gpt_trader.errors import BrokerError
 from gpt_trader.protocols import Broker, OrderJournal
 
@@ -245,6 +246,7 @@ class ExitHost(Protocol):
     products: dict[str, Product]
     broker: Broker
     journal: OrderJournal
+    cancels: CancelWatch
 
     @property
     def positions(self) -> Mapping[str, Position]: ...
@@ -532,11 +534,13 @@ class Exits:
             return True
         host = self.host
         cid = bracket.client_order_id
+        await host.cancels.cancel(cid)
+        if host.cancels.gave_up(cid):
+            return False  # flagged: the reconcile learns how it ended, not a lookup per event
         try:
-            await host.broker.cancel([cid])
             venue = await host.broker.order(cid)
         except BrokerError as exc:
-            log.error("cancel of bracket %s failed: %s", cid, exc)
+            log.error("lookup of bracket %s after its cancel failed: %s", cid, exc)
             return False
         if venue is None:
             return False
