@@ -33,7 +33,8 @@ from gpt_trader.engine.exits import (
     exit_reason,
     is_bracket,
 )
-from gpt_trader.engine.kernel import Kernel
+from gpt_trader.engine.kernel import Kernel, KernelParts
+from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.exchange import SimExchange
 from gpt_trader.store.sink import StoreSink
 from gpt_trader.store.store import Store
@@ -324,6 +325,68 @@ async def test_a_restart_adopts_the_working_bracket(tmp_path: Path) -> None:
     assert second.exits.bracket(SYM) is not None
     assert len([o for o in exchange.open_orders() if o.order_type is OrderType.BRACKET]) == 1
     sink.close()
+    store.close()
+
+
+class Killed(BaseException):
+    """The process dies here (kill -9): nothing after it runs, nothing is cleaned up."""
+
+
+class DiesAtTheBracket(SimBroker):
+    """A broker whose process dies as the bracket goes out: ``"after_the_intent"`` (the
+    intent is recorded, nothing sent) or ``"after_the_send"`` (the venue has it, the ack
+    is never recorded)."""
+
+    crash = ""
+
+    async def submit(self, request: OrderRequest) -> Order:
+        if request.order_type is not OrderType.BRACKET or not self.crash:
+            return await super().submit(request)
+        if self.crash == "after_the_send":
+            await super().submit(request)
+        raise Killed
+
+
+@pytest.mark.parametrize("crash", ["after_the_fill", "after_the_intent", "after_the_send"])
+async def test_a_death_between_the_entry_fill_and_its_bracket(tmp_path: Path, crash: str) -> None:
+    exchange = SimExchange([PRODUCT], {"USD": D(100_000)}, maker_fee=D(0), taker_fee=D(0))
+    clock = SimClock(FROZEN_TS)
+
+    def kernel(run: str, broker: SimBroker) -> tuple[Kernel, Store]:
+        store = Store(tmp_path / "gpt_trader.db")
+        store.start_run(run, "test", "sim", clock.now())
+        # The store's sink is never flushed: a kill -9 loses what it buffered.
+        sinks = [StoreSink(store, run, flush_every=10_000, max_delay_s=3600)]
+        parts = KernelParts(
+            run_id=run, products={SYM: PRODUCT}, signals={SYM: []}, voter=First(),
+            sizer=First(), broker=broker, journal=store, clock=clock, sinks=sinks, exits=PLAN,
+        )  # type: ignore[arg-type]  # fmt: skip
+        return Kernel(parts), store
+
+    dying = DiesAtTheBracket(exchange, clock=clock.now)
+    first, store = kernel("run1", dying)
+    await first.start()
+    await _trade(first, clock, "50000", 1)
+    await first.submit(OrderRequest("run1-entry", SYM, Side.BUY, D("0.1")))
+    assert first.positions[SYM].size == D("0.1")  # filled; its bracket comes next
+    if crash != "after_the_fill":
+        dying.crash = crash
+        with pytest.raises(Killed):
+            await _trade(first, clock, "50000", 2)
+    await dying.stop()
+    store.close()
+
+    second, store = kernel("run2", SimBroker(exchange, clock=clock.now))
+    await second.start()
+    for n in range(3, 6):
+        await _trade(second, clock, "50010", n)
+        await second.on_timer()
+    assert second.positions[SYM].size == D("0.1")
+    at_venue = [o for o in exchange.open_orders() if o.order_type is OrderType.BRACKET]
+    assert len(at_venue) == 1, "the position must have exactly one bracket at the venue"
+    assert second.exits.bracket(SYM).client_order_id == at_venue[0].client_order_id  # type: ignore[union-attr]
+    stored = [o for o in store.working_orders() if o.order_type is OrderType.BRACKET]
+    assert [o.client_order_id for o in stored] == [at_venue[0].client_order_id]
     store.close()
 
 
