@@ -346,8 +346,8 @@ class Exits:
         plan = self.plan
         if plan is not None and (plan.max_hold_ns is not None or plan.roi):
             self._due.update(self._since)
-        for symbol, best in self._best.items():
-            if self._saved_best.get(symbol) != best:
+        if plan is not None and plan.trailing is not None:
+            for symbol in list(self._best):
                 self._save_best(symbol)
 
     def _save_best(self, symbol: str) -> None:
