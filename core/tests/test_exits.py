@@ -38,7 +38,7 @@ from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.exchange import SimExchange
 from gpt_trader.store.sink import StoreSink
 from gpt_trader.store.store import Store
-from gpt_trader.testing import FROZEN_TS, First, manual_kernel
+from gpt_trader.testing import FROZEN_TS, EventRecorder, First, manual_kernel
 
 SYM = "BTC-USD"
 NS = 1_000_000_000
@@ -388,6 +388,45 @@ async def test_a_death_between_the_entry_fill_and_its_bracket(tmp_path: Path, cr
     stored = [o for o in store.working_orders() if o.order_type is OrderType.BRACKET]
     assert [o.client_order_id for o in stored] == [at_venue[0].client_order_id]
     store.close()
+
+
+async def test_a_bracket_whose_cancel_is_never_confirmed_blocks_its_product() -> None:
+    from gpt_trader.domain.events import CancelUnconfirmed, DecisionMade
+    from gpt_trader.engine.execution import ExecutionPolicy
+
+    signal, events = Scripted(), EventRecorder()
+    policy = ExecutionPolicy(cancel_retries=1, cancel_give_up_s=10.0)
+    kernel, exchange, clock = _kernel(voter=First(), execution=policy, sinks=[events])
+    kernel.parts.signals[SYM].append(signal)
+    bracket = await _long(kernel, clock)
+    sent: list[str] = []
+
+    async def unanswered(ids: Any) -> dict[str, bool]:  # the venue never hears of it
+        sent.extend(ids)
+        return {}
+
+    kernel.broker.cancel = unanswered  # type: ignore[method-assign]
+    for n in range(3, 15):  # a FLAT signal every second: the bracket must go first
+        signal.next = Action.FLAT
+        await _trade(kernel, clock, "50100", n)
+        await kernel.on_timer()
+    assert sent == [bracket.client_order_id] * 2  # the first send and one retry, no more
+    [flag] = events.of(CancelUnconfirmed)
+    assert (flag.client_order_id, flag.attempts, flag.resolved) == (
+        bracket.client_order_id,
+        2,
+        False,
+    )
+    assert kernel.orders[bracket.client_order_id].status is OrderStatus.OPEN  # never assumed
+    assert kernel.positions[SYM].size == D("0.1")  # nothing closed around the bracket
+    last = events.of(DecisionMade)[-1]
+    assert (last.outcome, bracket.client_order_id in last.detail) == ("blocked", True)
+
+    exchange.cancel(bracket.client_order_id, clock.now())  # the venue reports it at last
+    signal.next = Action.FLAT
+    await _trade(kernel, clock, "50100", 15)
+    assert [e.resolved for e in events.of(CancelUnconfirmed)] == [False, True]
+    assert kernel.positions[SYM].size == 0  # the signal's close goes now
 
 
 async def test_a_stop_on_stop_keeps_the_bracket_working() -> None:
