@@ -24,7 +24,7 @@ BACKTEST = ("backtest", "--data", str(SAMPLE_CSV), "--symbol", "BTC-USD", "--sig
         ("stop_loss_pct = 100\ntake_profit_pct = 4", "exits.stop_loss_pct: Input should be less than 100"),
         ("stop_loss_pct = 0\ntake_profit_pct = 4", "exits.stop_loss_pct: Input should be greater than 0"),
         ("stop_loss_pct = 2\ntake_profit_pct = -1", "exits.take_profit_pct: Input should be greater than 0"),
-        ("stop_loss_pct = 2", "stop_loss_pct and take_profit_pct go together"),
+        ("take_profit_pct = 4\ntrailing_pct = 1", "trailing_pct moves the venue stop: set stop_loss_pct too"),
         ("stop_loss_pct = 2\ntake_profit_pct = 4\ntrailing_pct = -1", "exits.trailing_pct: Input should be greater than 0"),
         ("stop_loss_pct = 2\ntake_profit_pct = 4\ntrailing_pct = 100", "exits.trailing_pct: Input should be less than 100"),
         ("max_hold = \"soon\"", "invalid duration 'soon'"),
@@ -55,7 +55,7 @@ def test_bad_exits_are_one_line_and_exit_2(
         (("--stop-loss", "-1", "--take-profit", "4"), "greater than 0"),
         (("--stop-loss", "2", "--take-profit", "0"), "greater than 0"),
         (("--stop-loss", "two", "--take-profit", "4"), "--stop-loss 'two' is not a number"),
-        (("--take-profit", "4",), "go together"),
+        (("--take-profit", "4", "--trailing", "1"), "set stop_loss_pct too"),
         (("--stop-loss", "2", "--take-profit", "4", "--trailing", "0"), "greater than 0"),
         (("--stop-loss", "2", "--take-profit", "4", "--trailing", "100"), "less than 100"),
         (("--trailing", "1",), "set stop_loss_pct too"),
@@ -201,3 +201,62 @@ def test_backtest_max_hold_closes_positions_on_time() -> None:
         for entry_bar, exit_bar, _, reason in trades
         if reason
     )
+
+
+@pytest.mark.parametrize(
+    ("flag", "reason", "never"),
+    [("--stop-loss", "stop_loss", "take_profit"), ("--take-profit", "take_profit", "stop_loss")],
+)
+def test_backtest_takes_a_lone_stop_or_target(flag: str, reason: str, never: str) -> None:
+    trades = _exits_of(flag, "0.3")
+    reasons = {r for *_, r in trades}
+    assert reason in reasons
+    assert never not in reasons
+    assert reasons <= {reason, "signal"}
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """As ``bracketed``, with a lone ``stop_loss_pct``: each position's one stop-limit."""
+    tmp = tmp_path_factory.mktemp("stopped")
+    dev = (REPO / "config" / "profiles" / "dev.toml").read_text()
+    profile = tmp / "stop.toml"
+    profile.write_text(
+        dev.replace('on_stop = "cancel"', 'on_stop = "leave"') + "\n[exits]\nstop_loss_pct = 2\n"
+    )
+    state = tmp / "state"
+    run_json("run", "--profile", str(profile), "--dev-fast", "--max-events", "2000",
+             "--state-dir", str(state))  # fmt: skip
+    return state
+
+
+def test_status_and_dashboard_show_a_lone_stop(stopped: Path) -> None:
+    with sqlite3.connect(stopped / "gpt_trader.db") as db:
+        rows = db.execute(
+            "SELECT symbol, order_type, stop_price FROM orders WHERE tag = 'exit:stop_loss' "
+            "AND status IN ('PENDING', 'UNKNOWN', 'OPEN', 'PARTIALLY_FILLED')"
+        ).fetchall()
+    stops = {symbol: stop for symbol, _, stop in rows}
+    assert {kind for _, kind, _ in rows} == {"STOP_LIMIT"}
+    assert len(stops) == len(rows)  # one per position, never two
+    positions = {
+        p["symbol"]: p for p in run_json("status", "--state-dir", str(stopped))["positions"]
+    }
+    assert positions, "the run ended flat: nothing to show"
+    assert set(positions) == set(stops)
+    for symbol, p in positions.items():
+        assert (p["stop"], p["target"]) == (stops[symbol], None)
+        assert Decimal(p["stop"]) < Decimal(p["avg_entry_price"])
+    table = gpt_trader("status", "--state-dir", str(stopped), env={"COLUMNS": "200"})
+    assert table.returncode == 0, table.stderr
+    some = next(iter(positions.values()))
+    assert f"stop {some['stop']}, target -" in table.stdout
+    reader = StoreReader(stopped)
+    try:
+        data = reader.read(time.time_ns())
+    finally:
+        reader.close()
+    held = {p.symbol: p for p in data.positions if p.size != 0}
+    assert {s: (str(p.stop), p.target) for s, p in held.items()} == {
+        s: (stop, None) for s, stop in stops.items()
+    }

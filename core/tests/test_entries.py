@@ -3,6 +3,10 @@ pricing, the bar fill model, timeouts, each reprice mode with partial fills, rac
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from decimal import Decimal as D
 from pathlib import Path
@@ -23,11 +27,18 @@ from gpt_trader.domain import (
     TimeInForce,
     Trade,
 )
-from gpt_trader.domain.events import DecisionMade, Event, FillReceived, OrderUpdated
+from gpt_trader.domain.events import (
+    CancelUnconfirmed,
+    DecisionMade,
+    Event,
+    FillReceived,
+    OrderUpdated,
+)
 from gpt_trader.domain.market import NS
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.execution import ExecutionPolicy
 from gpt_trader.engine.kernel import Kernel, KernelParts
+from gpt_trader.errors import BrokerError
 from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.exchange import SimExchange
 from gpt_trader.sim.products import default_products
@@ -107,24 +118,32 @@ class Run:
         fill_on_touch: bool = False,
         broker_cls: type[SimBroker] = SimBroker,
     ) -> None:
-        products = default_products([BTC])
+        self.products = default_products([BTC])
         self.exchange = SimExchange(
-            products,
+            self.products,
             {"USD": D(100_000)},
             market_fill=market_fill,  # type: ignore[arg-type]
             volume_participation=None if volume_participation is None else D(volume_participation),
             fill_on_touch=fill_on_touch,
         )
-        self.store = Store(tmp_path / "gpt_trader.db")
-        self.store.start_run("run1", "test", "sim", T0)
+        self.path = tmp_path / "gpt_trader.db"
+        self.policy = policy
         self.watch = Watch()
         self.clock = SimClock(T0)
+        self.runs = 0
+        self._start_run(broker_cls)
+
+    def _start_run(self, broker_cls: type[SimBroker] = SimBroker) -> None:
+        self.runs += 1
+        run_id = f"run{self.runs}"
+        self.store = Store(self.path)
+        self.store.start_run(run_id, "test", "sim", self.clock.now())
         self.broker = broker_cls(self.exchange, clock=self.clock.now)
-        self.sink = StoreSink(self.store, "run1", flush_every=1)
+        self.sink = StoreSink(self.store, run_id, flush_every=1)
         self.kernel = Kernel(
             KernelParts(
-                run_id="run1",
-                products=products,
+                run_id=run_id,
+                products=self.products,
                 signals={BTC: [LongOnce()]},
                 voter=FirstVote(),
                 sizer=Fixed(),
@@ -133,9 +152,18 @@ class Run:
                 clock=self.clock,
                 sinks=[self.sink, self.watch],
                 critical_sinks=frozenset({0}),
-                execution=policy,
+                execution=self.policy,
             )
         )
+
+    async def restart(self, broker_cls: type[SimBroker] = SimBroker) -> None:
+        """The bot dies (kill -9: no stop, no cancel; what it committed stays) and a new
+        one starts on the same store and venue; its signal says LONG again at once."""
+        await self.broker.stop()
+        self.sink.close()
+        self.store.close()
+        self._start_run(broker_cls)
+        await self.kernel.start()
 
     async def feed(self, *events: MarketEvent) -> None:
         if not self.kernel._started:
@@ -437,15 +465,15 @@ async def test_an_edit_racing_a_partial_fill_moves_only_the_rest(tmp_path: Path)
         ('entry = "post_only"\ntimeout_s = "-5m"', "execution.timeout_s"),
         ('entry = "iceberg"', "execution.entry"),
         ('entry = "limit"\nreprice = "twap"', "execution.reprice"),
+        ("cancel_give_up_s = 0", "execution.cancel_give_up_s"),
+        ('cancel_give_up_s = "soon"', "execution.cancel_give_up_s"),
+        ("cancel_retries = -1", "execution.cancel_retries"),
     ],
 )
 @pytest.mark.parametrize("command", ["config show", "run"])
 def test_bad_execution_settings_are_one_line_and_exit_2(
     tmp_path: Path, lines: str, needle: str, command: str
 ) -> None:
-    import subprocess
-    import sys
-
     profile = tmp_path / "bad.toml"
     profile.write_text(
         f'[profile]\nname = "bad"\n[feed]\nuse = "synthetic"\npace_s = 0\n[execution]\n{lines}\n'
@@ -454,13 +482,7 @@ def test_bad_execution_settings_are_one_line_and_exit_2(
     args = [*command.split(), "--profile", str(profile)]
     if command == "run":
         args += ["--state-dir", str(state), "--for", "1s"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "gpt_trader", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = _cli(*args)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert needle in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -499,3 +521,148 @@ async def test_the_profile_reaches_the_kernel_and_the_brokers(
         assert exchange.engine(BTC).fill_on_touch is True
     finally:
         await runtime.kernel.broker.stop()
+
+
+# ---- a restart resumes a working entry ------------------------------------------------------
+
+
+FLAT = [bar(n, "101.2", "101.5", "101.1", "101.2") for n in range(2, 9)]  # fills no entry
+
+
+async def test_a_restart_keeps_the_entrys_timer_from_its_placement(tmp_path: Path) -> None:
+    run = Run(tmp_path, limit_policy(timeout_s=300.0))
+    await run.feed(*OPENING, *FLAT[:2])  # placed at bar 1's close; 120 s later the bot dies
+    (first,) = run.orders
+    await run.restart()
+    assert run.kernel.entries.busy(BTC)
+    await run.feed(*FLAT[2:4])  # 240 s after the placement: still working
+    assert [o.client_order_id for o in run.orders] == [first.client_order_id]
+    await run.feed(FLAT[4])  # 300 s after the placement (180 s after the restart): repriced
+    assert len(run.orders) == 2
+    assert run.exchange.order(first.client_order_id).status is OrderStatus.CANCELLED  # type: ignore[union-attr]
+    assert len(run.exchange.open_orders()) == 1  # never two working entries
+    skipped = [d for d in run.watch.of(DecisionMade) if d.outcome == "skipped"]
+    assert skipped  # the restarted signal's LONG met the working entry, placed nothing
+
+
+async def test_a_restart_keeps_the_reprices_used(tmp_path: Path) -> None:
+    run = Run(tmp_path, limit_policy(timeout_s=60.0, max_reprices=1))
+    await run.feed(*OPENING, FLAT[0])  # 60 s: the one reprice is used
+    first, second = run.orders
+    assert first.status is OrderStatus.CANCELLED
+    await run.restart()
+    await run.feed(FLAT[1])  # 60 s after the replacement: no reprice is left, it is cancelled
+    assert run.exchange.order(second.client_order_id).status is OrderStatus.CANCELLED  # type: ignore[union-attr]
+    first_decision = sorted(cid for cid in run.stored() if cid.startswith("run1"))
+    assert first_decision == [first.client_order_id, second.client_order_id]  # no third
+    # The restarted signal's LONG is a new decision, entered once the old one was over.
+    assert len(run.exchange.open_orders()) == 1
+
+
+class DeafCancel(SimBroker):
+    """A cancel that never reaches the venue (the bot dies before it goes out)."""
+
+    async def cancel(self, client_order_ids: Sequence[str]) -> dict[str, bool]:
+        raise BrokerError("connection reset")
+
+
+async def test_a_restart_sends_again_a_cancel_that_was_on_its_way(tmp_path: Path) -> None:
+    run = Run(tmp_path, limit_policy(timeout_s=60.0), broker_cls=DeafCancel)
+    await run.feed(*OPENING, FLAT[0])  # timed out: cancel sent, never arrived
+    (first,) = run.orders
+    assert run.exchange.order(first.client_order_id).status is OrderStatus.OPEN  # type: ignore[union-attr]
+    await run.restart()
+    await run.feed(FLAT[1])
+    first_now, replacement = sorted(
+        (run.exchange.order(o.client_order_id) for o in run.orders),  # type: ignore[misc]
+        key=lambda o: o.client_order_id,
+    )
+    assert first_now.status is OrderStatus.CANCELLED
+    assert replacement.status is OrderStatus.OPEN
+    assert len(run.exchange.open_orders()) == 1
+    assert run.store.kernel_state()[f"entry:{BTC}"]["reprices"] == 1
+
+
+# ---- a cancel the venue never confirms: bounded, then flagged --------------------------------
+
+
+class SilentCancel(SimBroker):
+    """A venue that takes cancels and does nothing: no confirmation, the order stays open."""
+
+    sent = 0
+
+    async def cancel(self, client_order_ids: Sequence[str]) -> dict[str, bool]:
+        SilentCancel.sent += 1
+        return {}
+
+
+async def test_an_unconfirmed_cancel_is_given_up_on_flagged_and_blocks_entries(
+    tmp_path: Path,
+) -> None:
+    SilentCancel.sent = 0
+    policy = limit_policy(timeout_s=60.0, cancel_retries=2, cancel_give_up_s=180.0)
+    run = Run(tmp_path, policy, broker_cls=SilentCancel)
+    await run.feed(*OPENING, FLAT[0])  # timed out: the cancel goes (and is never answered)
+    (order,) = run.orders
+    cid = order.client_order_id
+    await run.feed(*FLAT[1:3])  # sent again every 60 s (180 s / 3)
+    assert SilentCancel.sent == 3
+    assert not run.watch.of(CancelUnconfirmed)
+    await run.feed(*FLAT[3:6])  # 180 s after the first: given up, nothing more is sent
+    assert SilentCancel.sent == 3
+    [flag] = run.watch.of(CancelUnconfirmed)
+    assert (flag.client_order_id, flag.symbol, flag.attempts, flag.resolved) == (cid, BTC, 3, False)
+    # Never assumed cancelled: the order works, in the kernel, the store and the venue.
+    assert run.kernel.orders[cid].status is OrderStatus.OPEN
+    assert run.stored()[cid].status is OrderStatus.OPEN
+    assert run.exchange.order(cid).status is OrderStatus.OPEN  # type: ignore[union-attr]
+    assert len(run.orders) == 1  # no replacement while the cancel is unconfirmed
+    assert run.kernel.cancels.blocked(BTC) == cid
+    assert run.kernel.summary()["unconfirmed_cancels"] == [cid]
+
+    status = _status(tmp_path)
+    assert [c["client_order_id"] for c in status["unconfirmed_cancels"]] == [cid]
+    table = _status(tmp_path, json_out=False)
+    assert f"{cid} on {BTC}: cancel unconfirmed" in table
+
+    # The venue finally reports the order over: the flag clears, the entry goes on.
+    run.exchange.cancel(cid, run.clock.now())
+    await run.feed(FLAT[6])
+    assert [e.resolved for e in run.watch.of(CancelUnconfirmed)] == [False, True]
+    assert not run.kernel.cancels.blocked(BTC)
+    assert _status(tmp_path)["unconfirmed_cancels"] == []
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``gpt-trader ARGS`` in a subprocess, as a user runs it."""
+    env = {**os.environ, "COLUMNS": "250"}
+    return subprocess.run(
+        [sys.executable, "-m", "gpt_trader", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+def _status(state_dir: Path, *, json_out: bool = True) -> Any:
+    proc = _cli("status", "--state-dir", str(state_dir), *(["--json"] if json_out else []))
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout) if json_out else proc.stdout
+
+
+async def test_a_new_entry_waits_for_an_unconfirmed_cancel_on_its_product(tmp_path: Path) -> None:
+    SilentCancel.sent = 0
+    policy = limit_policy(timeout_s=60.0, max_reprices=0, cancel_retries=0, cancel_give_up_s=60.0)
+    run = Run(tmp_path, policy, broker_cls=SilentCancel)
+    await run.feed(*OPENING, *FLAT[:3])  # no reprice: cancelled at 60 s, given up at 120 s
+    (order,) = run.orders
+    assert run.kernel.cancels.blocked(BTC) == order.client_order_id
+    decisions = len(run.watch.of(DecisionMade))
+    run.kernel.parts.signals[BTC] = [LongOnce(level="0")]
+    await run.feed(FLAT[3])
+    [decision] = run.watch.of(DecisionMade)[decisions:]
+    assert decision.outcome == "blocked"
+    assert f"the cancel of {order.client_order_id} is unconfirmed" in decision.detail
+    assert len(run.orders) == 1  # nothing placed on the product

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
+import pytest
 from gpt_trader.domain import (
     Action,
     Candle,
@@ -22,17 +23,29 @@ from gpt_trader.domain import (
     Trade,
 )
 from gpt_trader.engine.clock import SimClock
-from gpt_trader.engine.exits import BRACKET_TAG, ExitPlan, ExitReason, exit_reason
-from gpt_trader.engine.kernel import Kernel
+from gpt_trader.engine.exits import (
+    BRACKET_TAG,
+    STOP_LIMIT_ROOM,
+    STOP_TAG,
+    TARGET_TAG,
+    ExitPlan,
+    ExitReason,
+    exit_reason,
+    is_bracket,
+)
+from gpt_trader.engine.kernel import Kernel, KernelParts
+from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.exchange import SimExchange
 from gpt_trader.store.sink import StoreSink
 from gpt_trader.store.store import Store
-from gpt_trader.testing import FROZEN_TS, First, manual_kernel
+from gpt_trader.testing import FROZEN_TS, EventRecorder, First, manual_kernel
 
 SYM = "BTC-USD"
 NS = 1_000_000_000
 MIN = 60 * NS
 PLAN = ExitPlan.from_pcts(D(2), D(4))
+STOP_ONLY = ExitPlan.from_pcts(D(2), None)
+TARGET_ONLY = ExitPlan.from_pcts(None, D(4))
 PRODUCT = Product(SYM, "BTC", "USD", D("0.00000001"), D("0.01"), D("0.00000001"), D(1000))
 
 
@@ -79,12 +92,16 @@ def _brackets(kernel: Kernel) -> list[Order]:
     return [o for o in kernel.orders.values() if o.order_type is OrderType.BRACKET]
 
 
+def _legs(kernel: Kernel) -> list[Order]:
+    return [o for o in kernel.orders.values() if is_bracket(o)]
+
+
 async def _long(kernel: Kernel, clock: SimClock) -> Order:
     await kernel.start()
     await _trade(kernel, clock, "50000", 1)
     await kernel.submit(OrderRequest("entry", SYM, Side.BUY, D("0.1")))
     await _trade(kernel, clock, "50000", 2)  # the next async point places the bracket
-    [bracket] = _brackets(kernel)
+    [bracket] = _legs(kernel)  # or the plan's lone leg
     return bracket
 
 
@@ -161,15 +178,19 @@ def _fills_of(kernel: Kernel, cid: str) -> list[Fill]:
 
 
 async def _on_bars(entry_bar: Candle) -> tuple[Kernel, SimClock, Order]:
+    return await _on_bars_with(PLAN, entry_bar)
+
+
+async def _on_bars_with(plan: ExitPlan | None, entry_bar: Candle) -> tuple[Kernel, SimClock, Order]:
     """A backtest's kernel (fills at the next open) that bought 1 at ``entry_bar``'s open
-    (100) and has replayed that bar."""
-    kernel, _, clock = _kernel("next_open")
+    (100) and has replayed that bar; its bracket or lone leg."""
+    kernel, _, clock = _kernel("next_open", exits=plan)
     kernel.add_sink(_FillLog())
     await kernel.start()
     await _candle(kernel, clock, _bar(0, "100", "100", "100", "100"))
     await kernel.submit(OrderRequest("entry", SYM, Side.BUY, D(1)))
     await _candle(kernel, clock, entry_bar)
-    [bracket] = _brackets(kernel)
+    [bracket] = _legs(kernel)
     return kernel, clock, bracket
 
 
@@ -198,9 +219,10 @@ async def test_the_target_fills_in_the_entry_bar_at_its_limit() -> None:
     assert kernel.positions[SYM].size == 0
 
 
-async def test_a_signal_exit_cancels_the_bracket_before_closing() -> None:
+@pytest.mark.parametrize("plan", [PLAN, STOP_ONLY], ids=["bracket", "lone stop"])
+async def test_a_signal_exit_cancels_the_bracket_before_closing(plan: ExitPlan) -> None:
     signal = Scripted()
-    kernel, exchange, clock = _kernel(voter=First())
+    kernel, exchange, clock = _kernel(exits=plan, voter=First())
     kernel.parts.signals[SYM].append(signal)
     bracket = await _long(kernel, clock)
     signal.next = Action.FLAT
@@ -216,7 +238,7 @@ async def test_a_signal_exit_cancels_the_bracket_before_closing() -> None:
     assert closes[0].reduce_only
     assert exit_reason(closes[0], D(50500)) is ExitReason.SIGNAL
     await kernel.on_timer()
-    assert len(_brackets(kernel)) == 1  # flat: no new bracket
+    assert len(_legs(kernel)) == 1  # flat: no new bracket
 
 
 class _Deaf:
@@ -306,6 +328,107 @@ async def test_a_restart_adopts_the_working_bracket(tmp_path: Path) -> None:
     store.close()
 
 
+class Killed(BaseException):
+    """The process dies here (kill -9): nothing after it runs, nothing is cleaned up."""
+
+
+class DiesAtTheBracket(SimBroker):
+    """A broker whose process dies as the bracket goes out: ``"after_the_intent"`` (the
+    intent is recorded, nothing sent) or ``"after_the_send"`` (the venue has it, the ack
+    is never recorded)."""
+
+    crash = ""
+
+    async def submit(self, request: OrderRequest) -> Order:
+        if request.order_type is not OrderType.BRACKET or not self.crash:
+            return await super().submit(request)
+        if self.crash == "after_the_send":
+            await super().submit(request)
+        raise Killed
+
+
+@pytest.mark.parametrize("crash", ["after_the_fill", "after_the_intent", "after_the_send"])
+async def test_a_death_between_the_entry_fill_and_its_bracket(tmp_path: Path, crash: str) -> None:
+    exchange = SimExchange([PRODUCT], {"USD": D(100_000)}, maker_fee=D(0), taker_fee=D(0))
+    clock = SimClock(FROZEN_TS)
+
+    def kernel(run: str, broker: SimBroker) -> tuple[Kernel, Store]:
+        store = Store(tmp_path / "gpt_trader.db")
+        store.start_run(run, "test", "sim", clock.now())
+        # The store's sink is never flushed: a kill -9 loses what it buffered.
+        sinks = [StoreSink(store, run, flush_every=10_000, max_delay_s=3600)]
+        parts = KernelParts(
+            run_id=run, products={SYM: PRODUCT}, signals={SYM: []}, voter=First(),
+            sizer=First(), broker=broker, journal=store, clock=clock, sinks=sinks, exits=PLAN,
+        )  # type: ignore[arg-type]  # fmt: skip
+        return Kernel(parts), store
+
+    dying = DiesAtTheBracket(exchange, clock=clock.now)
+    first, store = kernel("run1", dying)
+    await first.start()
+    await _trade(first, clock, "50000", 1)
+    await first.submit(OrderRequest("run1-entry", SYM, Side.BUY, D("0.1")))
+    assert first.positions[SYM].size == D("0.1")  # filled; its bracket comes next
+    if crash != "after_the_fill":
+        dying.crash = crash
+        with pytest.raises(Killed):
+            await _trade(first, clock, "50000", 2)
+    await dying.stop()
+    store.close()
+
+    second, store = kernel("run2", SimBroker(exchange, clock=clock.now))
+    await second.start()
+    for n in range(3, 6):
+        await _trade(second, clock, "50010", n)
+        await second.on_timer()
+    assert second.positions[SYM].size == D("0.1")
+    at_venue = [o for o in exchange.open_orders() if o.order_type is OrderType.BRACKET]
+    assert len(at_venue) == 1, "the position must have exactly one bracket at the venue"
+    assert second.exits.bracket(SYM).client_order_id == at_venue[0].client_order_id  # type: ignore[union-attr]
+    stored = [o for o in store.working_orders() if o.order_type is OrderType.BRACKET]
+    assert [o.client_order_id for o in stored] == [at_venue[0].client_order_id]
+    store.close()
+
+
+async def test_a_bracket_whose_cancel_is_never_confirmed_blocks_its_product() -> None:
+    from gpt_trader.domain.events import CancelUnconfirmed, DecisionMade
+    from gpt_trader.engine.execution import ExecutionPolicy
+
+    signal, events = Scripted(), EventRecorder()
+    policy = ExecutionPolicy(cancel_retries=1, cancel_give_up_s=10.0)
+    kernel, exchange, clock = _kernel(voter=First(), execution=policy, sinks=[events])
+    kernel.parts.signals[SYM].append(signal)
+    bracket = await _long(kernel, clock)
+    sent: list[str] = []
+
+    async def unanswered(ids: Any) -> dict[str, bool]:  # the venue never hears of it
+        sent.extend(ids)
+        return {}
+
+    kernel.broker.cancel = unanswered  # type: ignore[method-assign]
+    for n in range(3, 15):  # a FLAT signal every second: the bracket must go first
+        signal.next = Action.FLAT
+        await _trade(kernel, clock, "50100", n)
+        await kernel.on_timer()
+    assert sent == [bracket.client_order_id] * 2  # the first send and one retry, no more
+    [flag] = events.of(CancelUnconfirmed)
+    assert (flag.client_order_id, flag.attempts, flag.resolved) == (
+        bracket.client_order_id,
+        2,
+        False,
+    )
+    assert kernel.orders[bracket.client_order_id].status is OrderStatus.OPEN  # never assumed
+    assert kernel.positions[SYM].size == D("0.1")  # nothing closed around the bracket
+    last = events.of(DecisionMade)[-1]
+    assert (last.outcome, bracket.client_order_id in last.detail) == ("blocked", True)
+
+    exchange.cancel(bracket.client_order_id, clock.now())  # the venue reports it at last
+    signal.next = Action.FLAT
+    await _trade(kernel, clock, "50100", 15)
+    assert [e.resolved for e in events.of(CancelUnconfirmed)] == [False, True]
+    assert kernel.positions[SYM].size == 0  # the signal's close goes now
+
+
 async def test_a_stop_on_stop_keeps_the_bracket_working() -> None:
     kernel, exchange, clock = _kernel()
     bracket = await _long(kernel, clock)
@@ -339,6 +462,47 @@ async def test_a_trailing_stop_follows_the_high_and_replaces_the_bracket() -> No
     assert fill.price == D("102.96")
     assert exit_reason(kernel.orders[working[0].client_order_id], fill.price) is ExitReason.TRAILING
     assert kernel.positions[SYM].size == 0
+
+
+async def test_a_restart_keeps_the_trailing_stops_best_price(tmp_path: Path) -> None:
+    plan = _plan(stop=D(2), take=D(10), trailing_pct=D(1))
+    exchange = SimExchange(
+        [PRODUCT], {"USD": D(100_000)}, market_fill="next_open", maker_fee=D(0), taker_fee=D(0)
+    )
+    clock = SimClock(FROZEN_TS)
+
+    def kernel(run: str) -> tuple[Kernel, Store, StoreSink]:
+        store = Store(tmp_path / "gpt_trader.db")
+        store.start_run(run, "test", "sim", clock.now())
+        sink = StoreSink(store, run)
+        return manual_kernel(exchange, clock, exits=plan, journal=store, run_id=run,
+                             sinks=[sink]), store, sink  # fmt: skip
+
+    first, store, sink = kernel("run1")
+    await first.start()
+    await _candle(first, clock, _bar(0, "100", "100", "100", "100"))
+    await first.submit(OrderRequest("entry", SYM, Side.BUY, D(1)))
+    await _candle(first, clock, _bar(1, "100", "100.5", "99.5", "100"))
+    await _candle(first, clock, _bar(2, "100", "104", "100", "103.5"))
+    [trailed] = [o for o in _brackets(first) if o.status is OrderStatus.OPEN]
+    assert trailed.stop_price == D("102.96")  # 104 * 0.99
+    await first.broker.stop()  # killed: the journal is what is left
+    sink.close()
+    store.close()
+
+    second, store, sink = kernel("run2")
+    await second.start()
+    # Half the position goes (its bracket first): the rest is re-bracketed from the best
+    # price before the restart (104), not from the entry or this bar's lower high.
+    assert await second.exits.release(SYM)
+    await second.submit(OrderRequest("half", SYM, Side.SELL, D("0.5"), reduce_only=True))
+    await _candle(second, clock, _bar(3, "103.5", "103.6", "103.2", "103.4"))
+    await second.on_timer()
+    [rest] = [o for o in _brackets(second) if o.status is OrderStatus.OPEN]
+    assert (rest.size, rest.stop_price, rest.tag) == (D("0.5"), D("102.96"), "exit:trailing")
+    assert store.kernel_state()[f"best:{SYM}"]["best"] == "104"
+    sink.close()
+    store.close()
 
 
 async def test_a_trailing_stop_waits_for_its_activation() -> None:
@@ -447,3 +611,99 @@ async def test_a_guard_cut_cancels_the_bracket_and_rebrackets_what_is_left() -> 
     assert [o.size for o in working] == [D("0.5")]
     assert working[0].stop_price == first.stop_price  # same entry, same levels
     assert len([o for o in exchange.open_orders() if o.order_type is OrderType.BRACKET]) == 1
+
+
+# ---- a lone stop-loss or take-profit leg -------------------------------------------------
+
+
+async def test_a_lone_stop_is_one_stop_limit_from_the_fill_price() -> None:
+    kernel, exchange, clock = _kernel(exits=STOP_ONLY)
+    kernel.add_sink(_FillLog())
+    leg = await _long(kernel, clock)
+    entry = kernel.positions[SYM].avg_entry_price
+    stop = PRODUCT.quantize_price(entry * D("0.98"), conservative_for="SELL")
+    assert (leg.order_type, leg.tag, leg.side, leg.size) == (
+        OrderType.STOP_LIMIT, STOP_TAG, Side.SELL, D("0.1"),
+    )  # fmt: skip
+    assert leg.stop_price == stop
+    assert leg.limit_price == PRODUCT.quantize_price(
+        stop * (1 - STOP_LIMIT_ROOM), conservative_for="BUY"
+    )
+    assert exchange.order(leg.client_order_id).status is OrderStatus.OPEN  # type: ignore[union-attr]
+    await _trade(kernel, clock, "50010", 3)
+    await kernel.on_timer()
+    assert len(_legs(kernel)) == 1  # reviewed again, never doubled
+    await _trade(kernel, clock, "48900", 4)  # through the stop, within its limit's room
+    await kernel.on_timer()
+    assert kernel.positions[SYM].size == 0
+    [fill] = _fills_of(kernel, leg.client_order_id)
+    assert exit_reason(kernel.orders[leg.client_order_id], fill.price) is ExitReason.STOP_LOSS
+    assert len(kernel.orders) == 2  # the entry and its stop: nothing placed when flat
+
+
+async def test_a_lone_target_is_one_gtc_limit_filled_at_its_price() -> None:
+    kernel, _, clock = _kernel(exits=TARGET_ONLY)
+    kernel.add_sink(_FillLog())
+    leg = await _long(kernel, clock)
+    entry = kernel.positions[SYM].avg_entry_price
+    assert (leg.order_type, leg.tag, leg.stop_price) == (OrderType.LIMIT, TARGET_TAG, None)
+    assert leg.limit_price == PRODUCT.quantize_price(entry * D("1.04"), conservative_for="BUY")
+    await _trade(kernel, clock, "53000", 3, taker="BUY")
+    assert kernel.positions[SYM].size == 0
+    [fill] = _fills_of(kernel, leg.client_order_id)
+    assert fill.price == leg.limit_price
+    assert exit_reason(kernel.orders[leg.client_order_id], fill.price) is ExitReason.TAKE_PROFIT
+
+
+async def test_a_lone_stop_gapped_through_fills_at_the_open() -> None:
+    kernel, clock, leg = await _on_bars_with(STOP_ONLY, _bar(1, "100", "101", "99", "100"))
+    await _candle(kernel, clock, _bar(2, "97.5", "97.8", "97", "97.5"))
+    [fill] = _fills_of(kernel, leg.client_order_id)
+    assert fill.price == D("97.5")
+    assert kernel.positions[SYM].size == 0
+
+
+@pytest.mark.parametrize(
+    ("plan", "price"),
+    [(STOP_ONLY, "98.00"), (TARGET_ONLY, "104.00")],
+    ids=["stop at its trigger", "target at its limit"],
+)
+async def test_a_lone_leg_is_live_in_the_entry_bar(plan: ExitPlan, price: str) -> None:
+    kernel, _, leg = await _on_bars_with(plan, _bar(1, "100", "105", "97", "104"))
+    [fill] = _fills_of(kernel, leg.client_order_id)
+    assert fill.price == D(price)
+    assert kernel.positions[SYM].size == 0
+
+
+async def test_a_stop_on_stop_keeps_the_lone_leg_working() -> None:
+    kernel, exchange, clock = _kernel(exits=TARGET_ONLY)
+    leg = await _long(kernel, clock)
+    await kernel.stop(cancel_open=True)
+    assert exchange.order(leg.client_order_id).status is OrderStatus.OPEN  # type: ignore[union-attr]
+
+
+async def test_a_restart_adopts_the_working_lone_leg(tmp_path: Path) -> None:
+    exchange = SimExchange([PRODUCT], {"USD": D(100_000)}, maker_fee=D(0), taker_fee=D(0))
+    clock = SimClock(FROZEN_TS)
+
+    def kernel(run: str, ts: int) -> tuple[Kernel, Store, StoreSink]:
+        store = Store(tmp_path / "gpt_trader.db")
+        store.start_run(run, "test", "sim", ts)
+        sink = StoreSink(store, run)
+        parts: dict[str, Any] = {"exits": STOP_ONLY, "journal": store, "sinks": [sink]}
+        return manual_kernel(exchange, clock, run_id=run, **parts), store, sink
+
+    first, store, sink = kernel("run1", FROZEN_TS)
+    leg = await _long(first, clock)
+    sink.close()  # a kill -9 leaves the intent rows and flushed events
+    store.close()
+
+    second, store, sink = kernel("run2", FROZEN_TS + 4 * NS)
+    await second.start()
+    await _trade(second, clock, "50010", 5)
+    await second.on_timer()
+    assert [o.client_order_id for o in _legs(second)] == [leg.client_order_id]
+    assert second.orders[leg.client_order_id].tag == STOP_TAG
+    assert len([o for o in exchange.open_orders() if o.order_type is OrderType.STOP_LIMIT]) == 1
+    sink.close()
+    store.close()

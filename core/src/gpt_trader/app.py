@@ -233,6 +233,8 @@ async def assemble(
             reprice=config.execution.reprice,
             max_reprices=config.execution.max_reprices,
             on_partial=config.execution.on_partial,
+            cancel_retries=config.execution.cancel_retries,
+            cancel_give_up_s=config.execution.cancel_give_up_s,
         ),
         exits=exit_plan(config.exits),
     )

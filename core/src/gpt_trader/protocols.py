@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from gpt_trader.domain import (
     Balance,
@@ -241,6 +241,16 @@ class OrderJournal(Protocol):
     def funding_payments(self) -> list[FundingPayment]:
         """Funding payments recorded by earlier runs, applied once at start (a journal that
         keeps none returns ``[]``)."""
+        ...
+
+    def record_state(self, key: str, value: dict[str, Any] | None, ts: int) -> None:
+        """Keep ``value`` under ``key`` (None forgets it), durable when it returns: what the
+        kernel resumes from after a restart (a working entry's reprices, a trailing stop's
+        best price)."""
+        ...
+
+    def kernel_state(self) -> dict[str, dict[str, Any]]:
+        """Every key :meth:`record_state` keeps."""
         ...
 
 

@@ -18,6 +18,7 @@ from gpt_trader.domain import (
     Severity,
     TradingState,
 )
+from gpt_trader.domain.events import CancelUnconfirmed
 from gpt_trader_ops.alerts import RULES, Alert, AlertEngine, AlertsParams
 from ops_support import (
     NS,
@@ -114,6 +115,9 @@ TRIGGERS: dict[str, Trigger] = {
     "expired_orders": lambda e, s: e.on_event(updated("x1", OrderStatus.EXPIRED)),
     "venue_liquidation": lambda e, s: e.on_event(
         updated("liq-1", OrderStatus.FILLED, symbol="BTC-PERP-INTX", tag=LIQUIDATION_TAG)
+    ),
+    "cancel_unconfirmed": lambda e, s: e.on_event(
+        CancelUnconfirmed(T0, "x1", "BTC-USD", 4, T0 - 60 * NS)
     ),
     "inventory_shrunk": lambda e, s: e.on_event(adjusted("shrunk", "-0.2", "0.3", "0.3")),
     "inventory_adopted": lambda e, s: e.on_event(adjusted("adopted", "0.5", "0.5", "1")),

@@ -35,17 +35,19 @@ def _theirs(series: Any, product: Any, plan: ExitPlan, fee_bps: Decimal, cash: D
         # the levels our kernel sets from the fill, which is the next open; FractionalBacktest
         # trades satoshis, so its prices are scaled as its data is
         stop, target = plan.levels(product, True, opens[i + 1])
-        return {"sl": float(stop) * SATOSHI, "tp": float(target) * SATOSHI}
+        levels = {"sl": stop, "tp": target}  # a lone leg leaves the other out
+        return {k: float(v) * SATOSHI for k, v in levels.items() if v is not None}
 
     return backtesting_py(series, sma_cross_strategy(series, bracket), fee_bps, cash)
 
 
-def _agree(data: Path, pm: PluginManager, stop: str, take: str) -> dict[str, Any]:
+def _agree(data: Path, pm: PluginManager, stop: str | None, take: str | None) -> dict[str, Any]:
     cash, fee_bps = Decimal(1_000_000), Decimal(10)
-    spec = sma_spec(data, cash, fee_bps, stop_loss_pct=Decimal(stop), take_profit_pct=Decimal(take))
+    sl, tp = (None if v is None else Decimal(v) for v in (stop, take))
+    spec = sma_spec(data, cash, fee_bps, stop_loss_pct=sl, take_profit_pct=tp)
     series = load_series(data, "BTC-USD")
     ours = run_backtest(spec, pm, series=series)
-    plan = ExitPlan.from_pcts(Decimal(stop), Decimal(take))
+    plan = ExitPlan.from_pcts(sl, tp)
     assert plan is not None
     trades = _theirs(series, ours.product, plan, fee_bps, cash)["_trades"]
     closed = [t for t in ours.trips if not t.is_open]
@@ -74,3 +76,19 @@ def test_full_file_stop_and_target_agree_with_backtesting_py(full: Path, pm: Plu
     # 130,678 bars; 2 % / 4 % is never reached by a 10/30 trade on 1-minute bars, 0.3 / 0.6 is
     reasons = _agree(full, pm, "0.3", "0.6")
     assert reasons == {"signal": 2293, "stop_loss": 139, "take_profit": 133}
+
+
+@pytest.mark.parametrize(
+    ("stop", "take", "expected"),
+    [
+        ("0.2", None, {"signal": 40, "stop_loss": 14}),
+        (None, "0.4", {"signal": 35, "take_profit": 19}),
+    ],
+    ids=["lone stop", "lone target"],
+)
+def test_sample_lone_leg_agrees_with_backtesting_py(
+    sample: Path, pm: PluginManager, stop: str | None, take: str | None, expected: dict[str, int]
+) -> None:
+    # A lone stop is a stop-limit with 1 % of room: no 1-minute bar of the sample opens
+    # that far through it, so it fills as backtesting.py's sl does.
+    assert _agree(sample, pm, stop, take) == expected

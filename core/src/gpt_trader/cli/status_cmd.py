@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gpt_trader.domain import OrderType, Product, money
+from gpt_trader.domain import Product, money
 from gpt_trader.domain.market import ts_to_iso
+from gpt_trader.engine.exits import exit_levels, is_bracket
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.errors import UserError
 from gpt_trader.output import orders_text, print_json, stdout
@@ -69,6 +70,7 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
             "positions": positions,
             "holdings": _holdings(store, summary, positions),
             "working_orders": [o.client_order_id for o in store.working_orders()],
+            "unconfirmed_cancels": _unconfirmed_cancels(store),
             "last_guard_trips": [row.payload.get("result", {}) for row in trip_rows],
             "pnl": summary.get("pnl", {}),
         }
@@ -127,13 +129,35 @@ def _positions(store: Store, summary: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+def _unconfirmed_cancels(store: Store) -> list[dict[str, Any]]:
+    """Orders flagged for reconciliation: the kernel gave up on their cancel (the venue
+    neither confirmed it nor reported the order over) and the store still has them working."""
+    last: dict[str, dict[str, Any]] = {}
+    for row in store.events(types=["cancel.unconfirmed"]):
+        last[row.payload["client_order_id"]] = row.payload
+    out = []
+    for cid, event in sorted(last.items()):
+        order = store.order(cid)
+        if event.get("resolved") or order is None or not order.status.is_working:
+            continue
+        out.append(
+            {
+                "client_order_id": cid,
+                "symbol": event["symbol"],
+                "attempts": event["attempts"],
+                "since": ts_to_iso(int(event["since_ts"])),
+            }
+        )
+    return out
+
+
 def _with_levels(store: Store, positions: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Each position with the stop and target of its working bracket (the venue holds
-    them, so a stopped bot's still stand), on the product's price increment; null when
-    the position has none."""
+    """Each position with the stop and target of its working bracket or lone exit leg
+    (the venue holds them, so a stopped bot's still stand), on the product's price
+    increment; null for a level the position has none of."""
     products = store.products()
     brackets = {
-        o.symbol: o for o in store.working_orders() if o.order_type is OrderType.BRACKET
+        o.symbol: exit_levels(o) for o in store.working_orders() if is_bracket(o)
     }  # oldest first: a symbol's newest bracket wins
 
     def level(symbol: str, price: Decimal | None) -> str | None:
@@ -141,10 +165,8 @@ def _with_levels(store: Store, positions: list[dict[str, str]]) -> list[dict[str
 
     out: list[dict[str, Any]] = []
     for p in positions:
-        bracket = brackets.get(p["symbol"])
-        stop = level(p["symbol"], bracket.stop_price) if bracket else None
-        target = level(p["symbol"], bracket.limit_price) if bracket else None
-        out.append({**p, "stop": stop, "target": target})
+        stop, target = brackets.get(p["symbol"], (None, None))
+        out.append({**p, "stop": level(p["symbol"], stop), "target": level(p["symbol"], target)})
     return out
 
 
@@ -213,6 +235,14 @@ def show_status(data: dict[str, Any]) -> None:
         ("orders", orders_text(sum(by_status.values()), by_status)),
         ("fills", str(data["counts"].get("fills", 0))),
         ("working orders", str(len(data["working_orders"]))),
+    ]
+    rows += [
+        (
+            "reconcile",
+            f"{c['client_order_id']} on {c['symbol']}: cancel unconfirmed since {c['since']} "
+            f"({c['attempts']} sent); no new entry on {c['symbol']} until the venue reports it",
+        )
+        for c in data["unconfirmed_cancels"]
     ]
     rows += [
         (f"position {p['symbol']}", f"{p['size']} @ {p['avg_entry_price']}{_levels_text(p)}")

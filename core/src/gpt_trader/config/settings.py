@@ -93,7 +93,10 @@ class ExecutionSection(BaseModel):
     most ``max_reprices`` times, then cancelled. ``on_partial``: on a partial fill, ``keep``
     the rest working or ``cancel`` it. ``fill_on_touch``: simulated limits fill when a bar
     only touches them (by default it must trade through). ``preview``: the adapter previews
-    each live submit and turns its errors into typed rejections.
+    each live submit and turns its errors into typed rejections. A cancel the venue does not
+    confirm is sent again at most ``cancel_retries`` times within ``cancel_give_up_s``, then
+    given up on: the order is flagged for reconciliation and its product takes no new entry
+    until the venue reports it over (:mod:`gpt_trader.engine.cancels`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -106,8 +109,10 @@ class ExecutionSection(BaseModel):
     on_partial: Literal["keep", "cancel"] = "keep"
     fill_on_touch: bool = False
     preview: bool = False
+    cancel_retries: int = Field(default=3, ge=0, le=100)
+    cancel_give_up_s: float = Field(default=60.0, gt=0)
 
-    @field_validator("timeout_s", mode="before")
+    @field_validator("timeout_s", "cancel_give_up_s", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip() and value.strip()[-1].isalpha():
@@ -121,8 +126,8 @@ class ExecutionSection(BaseModel):
 class ExitsSection(BaseModel):
     """How positions are closed besides the strategy's own exit (see
     :mod:`gpt_trader.engine.exits`). Percentages are of the entry's fill price: stop-loss and
-    take-profit are placed at the venue as one bracket, so they hold while the bot is down;
-    a trailing stop moves that bracket's stop. ``max_hold`` (``"2h"``) and ``roi``
+    take-profit are placed at the venue as one bracket (either alone as that one leg), so
+    they hold while the bot is down; a trailing stop moves the venue stop. ``max_hold`` (``"2h"``) and ``roi``
     (minutes held -> minimum return in percent, as freqtrade's ``minimal_roi``) close at
     market."""
 
@@ -157,11 +162,9 @@ class ExitsSection(BaseModel):
 
     @model_validator(mode="after")
     def _legs(self) -> ExitsSection:
-        # A venue bracket has both legs; a lone stop or target is not offered yet.
-        if (self.stop_loss_pct is None) != (self.take_profit_pct is None):
-            raise ValueError("stop_loss_pct and take_profit_pct go together (one bracket)")
+        # One of stop_loss_pct and take_profit_pct alone is one venue order (that leg).
         if self.trailing_pct is not None and self.stop_loss_pct is None:
-            raise ValueError("trailing_pct moves the bracket's stop: set stop_loss_pct too")
+            raise ValueError("trailing_pct moves the venue stop: set stop_loss_pct too")
         if self.trailing_activation_pct is not None and self.trailing_pct is None:
             raise ValueError("trailing_activation_pct needs trailing_pct")
         return self

@@ -157,6 +157,21 @@ class Reconciled(Event):
     action: str
 
 
+@dataclass(frozen=True, slots=True)
+class CancelUnconfirmed(Event):
+    """The kernel gave up on a cancel the venue neither confirmed nor reported the order
+    over for, after ``attempts`` sends since ``since_ts``: the order is flagged for
+    reconciliation and no new entry goes on ``symbol``. ``resolved``: the venue has since
+    reported the order over, and the flag is cleared."""
+
+    type: ClassVar[str] = "cancel.unconfirmed"
+    client_order_id: str
+    symbol: str
+    attempts: int
+    since_ts: int
+    resolved: bool = False
+
+
 def to_jsonable(value: Any) -> Any:
     """Plain JSON types for a domain value: Decimals as strings, enums by name."""
     if isinstance(value, Decimal):

@@ -21,6 +21,12 @@ A post-only order the venue rejects because it would cross is repriced at once, 
 further from the touch each time, within ``max_reprices``. On a partial fill the filled
 part is the position; the rest keeps working (``on_partial = "keep"``) or is cancelled
 (``"cancel"``).
+
+Each step of an entry (its current order, when that was placed, the reprices used, what
+its earlier orders filled) is in the journal (key ``entry:<symbol>``) before the order it
+concerns goes out, so a restart resumes the entry where it was: the timeout counts from
+the order's placement, never from the restart; the reprices used stay used; a cancel that
+was on its way is sent again and its replacement waits for the venue as before.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from enum import Enum
 from typing import Protocol
 
 from gpt_trader.domain import (
+    MarginType,
     Order,
     OrderRequest,
     OrderStatus,
@@ -45,8 +52,9 @@ from gpt_trader.domain import (
 from gpt_trader.domain.events import Event, OrderRejected, OrderUpdated
 from gpt_trader.domain.market import BookView
 from gpt_trader.domain.products import Product
+from gpt_trader.engine.cancels import CancelWatch
 from gpt_trader.errors import BrokerError
-from gpt_trader.protocols import Broker
+from gpt_trader.protocols import Broker, OrderJournal
 
 
 class EntryDesk(Protocol):
@@ -54,7 +62,10 @@ class EntryDesk(Protocol):
     does not import the kernel)."""
 
     broker: Broker
+    journal: OrderJournal
     orders: dict[str, Order]
+    working: set[str]
+    cancels: CancelWatch
 
     @property
     def now(self) -> int: ...
@@ -70,6 +81,8 @@ class EntryDesk(Protocol):
 
     def next_client_order_id(self) -> str: ...
 
+    def margin_terms(self, symbol: str) -> tuple[Decimal | None, MarginType | None]: ...
+
     async def submit(self, request: OrderRequest) -> Order | None: ...
 
     def on_order(self, order: Order) -> None: ...
@@ -80,6 +93,7 @@ class EntryDesk(Protocol):
 log = logging.getLogger("gpt_trader.execution")
 NS = 1_000_000_000
 BPS = Decimal(10_000)
+STATE_PREFIX = "entry:"  # the journal's key for a symbol's working entry
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,8 @@ class ExecutionPolicy:
     reprice: str = "cancel_replace"
     max_reprices: int = 3
     on_partial: str = "keep"
+    cancel_retries: int = 3
+    cancel_give_up_s: float = 60.0
 
     @property
     def limits(self) -> bool:
@@ -166,6 +182,7 @@ class Entries:
             entry.placed_ts = self._market_now(entry.symbol)
             entry.stage = Stage.WORKING
             self._track(entry)
+            self._save(entry)
             # The kernel hands every update of the order to on_order (below), which ends
             # the entry when the order is over.
             order = await kernel.submit(request)
@@ -247,8 +264,10 @@ class Entries:
         rest = product.quantize_size(entry.size - entry.filled_before)
         if entry.stage is Stage.REPLACING and rest > 0 and not product.size_error(rest):
             entry.stage = Stage.READY
+            self._save(entry)
             return
         self._by_symbol.pop(entry.symbol, None)
+        self._drop(entry.symbol)
 
     # ---- the clock ---------------------------------------------------------------------------
     async def tick(self) -> None:
@@ -272,9 +291,10 @@ class Entries:
             return
         entry.reprices += 1
         entry.placed_ts = self._market_now(entry.symbol)
+        entry.then_market = self.policy.reprice == "market"
+        self._save(entry)  # the reprice is used before the venue hears of it
         if self.policy.reprice == "edit" and await self._edit(entry, order):
             return
-        entry.then_market = self.policy.reprice == "market"
         await self._cancel(entry, Stage.REPLACING)
         if entry.stage is Stage.READY:
             await self._submit(entry, self._next_request(entry, None))
@@ -303,23 +323,26 @@ class Entries:
 
     async def _cancel(self, entry: Entry, stage: Stage) -> None:
         entry.stage = stage
-        try:
-            await self.kernel.broker.cancel([entry.client_order_id])
-        except BrokerError as exc:
-            log.info("cancel of %s failed: %s; asked again later", entry.client_order_id, exc)
+        self._save(entry)
+        await self.kernel.cancels.cancel(entry.client_order_id)
         await self._confirm(entry)
 
     async def _confirm(self, entry: Entry) -> None:
-        """Ask the venue whether the order the entry waits on is over yet."""
-        if entry.stage is Stage.READY or entry.client_order_id not in self._by_order:
+        """Ask the venue whether the order the entry waits on is over yet; the cancel goes
+        again while it is not (bounded: given up on, the reconcile asks instead)."""
+        cid = entry.client_order_id
+        cancels = self.kernel.cancels
+        if entry.stage is Stage.READY or cid not in self._by_order or cancels.gave_up(cid):
             return
         try:
-            venue = await self.kernel.broker.order(entry.client_order_id)
+            venue = await self.kernel.broker.order(cid)
         except BrokerError as exc:
-            log.info("lookup of %s failed: %s", entry.client_order_id, exc)
+            log.info("lookup of %s failed: %s", cid, exc)
             return
         if venue is not None:
             self.kernel.on_order(venue)
+        if cid in self._by_order:  # still working at the venue
+            await cancels.cancel(cid)
 
     def _market_now(self, symbol: str) -> int:
         """The market's time, not the clock's: a replay advances the clock to a bar's close
@@ -334,3 +357,77 @@ class Entries:
     def _forget(self, entry: Entry) -> None:
         self._by_order.pop(entry.client_order_id, None)
         self._by_symbol.pop(entry.symbol, None)
+        self._drop(entry.symbol)
+
+    # ---- what a restart resumes from -----------------------------------------------------------
+    def _save(self, entry: Entry) -> None:
+        kernel = self.kernel
+        state = {
+            "client_order_id": entry.client_order_id,
+            "side": entry.side.value,
+            "size": str(entry.size),
+            "placed_ts": entry.placed_ts,
+            "stage": entry.stage.value,
+            "reprices": entry.reprices,
+            "filled_before": str(entry.filled_before),
+            "then_market": entry.then_market,
+        }
+        kernel.journal.record_state(STATE_PREFIX + entry.symbol, state, kernel.now)
+
+    def _drop(self, symbol: str) -> None:
+        self.kernel.journal.record_state(STATE_PREFIX + symbol, None, self.kernel.now)
+
+    async def resume(self) -> None:
+        """After a restart (the kernel reconciled its orders first): take up each entry
+        the journal says was working. Its order still working keeps its timer and reprices
+        (a cancel that was on its way is sent again); an order that ended while the bot
+        was down ends the entry, unless a replacement was due for what it left."""
+        kernel = self.kernel
+        for key, saved in sorted(kernel.journal.kernel_state().items()):
+            if not key.startswith(STATE_PREFIX):
+                continue
+            symbol = key.removeprefix(STATE_PREFIX)
+            order = kernel.orders.get(saved["client_order_id"])
+            if order is None or symbol not in kernel.products:
+                self._drop(symbol)  # its order was over before the last run ended
+                continue
+            entry = Entry(
+                symbol,
+                Side(saved["side"]),
+                Decimal(saved["size"]),
+                self._template(order),
+                order.client_order_id,
+                int(saved["placed_ts"]),
+                Stage(saved["stage"]),
+                int(saved["reprices"]),
+                Decimal(saved["filled_before"]),
+                bool(saved["then_market"]),
+            )
+            log.info("resuming the entry %s on %s (%s, %d reprice(s) used)",
+                     order.client_order_id, symbol, entry.stage.value, entry.reprices)  # fmt: skip
+            if entry.stage is Stage.READY:
+                self._by_symbol[symbol] = entry  # its last order is over: the rest goes next
+            elif order.client_order_id in kernel.working:
+                self._track(entry)
+                if entry.stage is not Stage.WORKING:
+                    await self._cancel(entry, entry.stage)  # it may never have reached the venue
+            else:
+                self._track(entry)
+                self._finish_order(entry, order)
+
+    def _template(self, order: Order) -> OrderRequest:
+        """The request ``order`` was placed with, as far as a replacement copies it."""
+        leverage, margin_type = self.kernel.margin_terms(order.symbol)
+        return OrderRequest(
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            size=order.size,
+            order_type=OrderType.LIMIT,
+            limit_price=order.limit_price,
+            time_in_force=TimeInForce.GTC,
+            post_only=order.post_only,
+            leverage=leverage,
+            margin_type=margin_type,
+            tag=order.tag,
+        )

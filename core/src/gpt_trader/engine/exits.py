@@ -2,7 +2,11 @@
 
 With ``[exits] stop_loss_pct`` and ``take_profit_pct``, every position gets ONE bracket
 order at the venue (``OrderType.BRACKET``: a take-profit limit plus a stop trigger, one
-order the venue holds), so the stop holds while the bot is down. Its levels come
+order the venue holds), so the stop holds while the bot is down. With only one of them the
+position gets that leg alone, also held by the venue: a stop-limit (tag ``exit:stop_loss``;
+its limit :data:`STOP_LIMIT_ROOM` beyond the trigger, freqtrade's
+``stoploss_on_exchange_limit_ratio``, so a fast market still fills it) or a GTC limit (tag
+``exit:take_profit``). "Bracket" below means whichever of the three. Its levels come
 from the position's average entry price (the entry's fills), rounded to the price increment
 towards the entry: neither leg is ever further away than the profile asked.
 
@@ -17,7 +21,9 @@ read back (by client order id) before the close is sized from what is left, so a
 filling while it is being cancelled never leads to a double close or a reversed position.
 
 ``trailing_pct`` moves the stop behind the best price since entry (a bar's high for a
-long), once the price is ``trailing_activation_pct`` beyond the entry; the stop only ever
+long), once the price is ``trailing_activation_pct`` beyond the entry; that best price is
+in the journal (key ``best:<symbol>``, written before a moved stop goes to the venue and
+at each timer step it moved), so a restart never loosens the stop; the stop only ever
 tightens, in steps of at least a tenth of its distance. Venues edit limit orders, not a
 bracket's stop, so the bracket is cancelled and replaced (the new one tagged ``exit:trailing``): never two
 brackets for one position; between the cancel and the replacement (one round trip) the
@@ -48,16 +54,24 @@ from gpt_trader.domain import (
     TimeInForce,
 )
 from gpt_trader.domain.orders import LIQUIDATION_TAG, SETTLEMENT_TAG
+from gpt_trader.engine.cancels import CancelWatch
 from gpt_trader.errors import BrokerError
-from gpt_trader.protocols import Broker
+from gpt_trader.protocols import Broker, OrderJournal
 
 log = logging.getLogger("gpt_trader.exits")
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 EXIT_PREFIX = "exit:"
 BRACKET_TAG = "exit:bracket"
-TRAILING_TAG = "exit:trailing"  # a bracket whose stop a trailing stop moved
+TRAILING_TAG = "exit:trailing"  # a bracket (or lone stop) whose stop a trailing stop moved
+STOP_TAG = "exit:stop_loss"  # a lone stop-loss leg (a stop-limit)
+TARGET_TAG = "exit:take_profit"  # a lone take-profit leg (a GTC limit)
+LEG_TAGS = frozenset({TRAILING_TAG, STOP_TAG, TARGET_TAG})
+# A lone stop is a stop-limit: its limit sits this fraction beyond the trigger (1 %, as
+# freqtrade's stoploss_on_exchange_limit_ratio = 0.99), room for the fill after a trigger.
+STOP_LIMIT_ROOM = Decimal("0.01")
 MINUTE_NS = 60_000_000_000
+BEST_PREFIX = "best:"  # the journal's key for a position's best price since entry
 TRAIL_STEPS = 10  # a trailing stop moves in steps of a tenth of its distance, at least
 
 
@@ -76,9 +90,20 @@ class ExitReason(StrEnum):
 
 
 def is_bracket(order: Order) -> bool:
-    """A position's resting exit: it never holds back a decision on its symbol (it is
-    cancelled first) and outlives the bot."""
-    return order.order_type is OrderType.BRACKET
+    """A position's resting exit (a bracket, or a lone stop or take-profit leg): it never
+    holds back a decision on its symbol (it is cancelled first) and outlives the bot."""
+    if order.order_type is OrderType.BRACKET:
+        return True
+    return order.order_type is not OrderType.MARKET and order.tag in LEG_TAGS
+
+
+def exit_levels(order: Order) -> tuple[Decimal | None, Decimal | None]:
+    """(stop, target) that a position's resting exit holds (None for a leg it lacks)."""
+    if order.order_type is OrderType.BRACKET:
+        return order.stop_price, order.limit_price
+    if order.order_type is OrderType.STOP_LIMIT:
+        return order.stop_price, None
+    return None, order.limit_price
 
 
 def exit_reason(order: Order | None, price: Decimal) -> ExitReason:
@@ -149,7 +174,8 @@ class ExitPlan:
 
     @property
     def bracket(self) -> bool:
-        return self.stop_loss is not None and self.take_profit is not None
+        """Whether positions get a resting exit at the venue (both legs, or one alone)."""
+        return self.stop_loss is not None or self.take_profit is not None
 
     @property
     def watches_prices(self) -> bool:
@@ -157,17 +183,20 @@ class ExitPlan:
         a maximum hold, which a replay checks at each bar's close)."""
         return self.trailing is not None or bool(self.roi) or self.max_hold_ns is not None
 
-    def levels(self, product: Product, long: bool, entry: Decimal) -> tuple[Decimal, Decimal]:
+    def levels(
+        self, product: Product, long: bool, entry: Decimal
+    ) -> tuple[Decimal | None, Decimal | None]:
         """(stop, take-profit) for a position entered at ``entry``, each rounded to the tick
-        towards the entry (ceiling is "SELL" rounding, floor "BUY")."""
-        if self.stop_loss is None or self.take_profit is None:
-            raise ValueError("a bracket needs stop_loss and take_profit")
-        if long:
-            stop = _toward_price(product, entry * (1 - self.stop_loss), long)
-            target = product.quantize_price(entry * (1 + self.take_profit), conservative_for="BUY")
-        else:
-            stop = _toward_price(product, entry * (1 + self.stop_loss), long)
-            target = product.quantize_price(entry * (1 - self.take_profit), conservative_for="SELL")
+        towards the entry (ceiling is "SELL" rounding, floor "BUY"); None for a leg the
+        plan does not ask for."""
+        sign = 1 if long else -1
+        stop = target = None
+        if self.stop_loss is not None:
+            stop = _toward_price(product, entry * (1 - sign * self.stop_loss), long)
+        if self.take_profit is not None:
+            target = product.quantize_price(
+                entry * (1 + sign * self.take_profit), conservative_for="BUY" if long else "SELL"
+            )
         return stop, target
 
     def trailing_stop(
@@ -216,6 +245,8 @@ class ExitHost(Protocol):
     working: set[str]
     products: dict[str, Product]
     broker: Broker
+    journal: OrderJournal
+    cancels: CancelWatch
 
     @property
     def positions(self) -> Mapping[str, Position]: ...
@@ -249,6 +280,7 @@ class Exits:
         self._refused: set[str] = set()
         self._since: dict[str, int] = {}  # when each open position was opened
         self._best: dict[str, Decimal] = {}  # its most favourable price since (trailing)
+        self._saved_best: dict[str, Decimal] = {}  # what the journal holds of _best
 
     @property
     def due(self) -> bool:
@@ -258,7 +290,7 @@ class Exits:
         """The working bracket of ``symbol``'s position, if any."""
         for cid in self.host.working:
             order = self.host.orders[cid]
-            if order.symbol == symbol and order.order_type is OrderType.BRACKET:
+            if order.symbol == symbol and is_bracket(order):
                 return order
         return None
 
@@ -271,7 +303,16 @@ class Exits:
                        if (p := host.positions.get(s)) is not None and p.size != 0}  # fmt: skip
         self._due.update(s for s, p in host.positions.items() if p.size != 0)
         self._due.update(o.symbol for o in map(host.orders.__getitem__, host.working)
-                         if o.order_type is OrderType.BRACKET)  # fmt: skip
+                         if is_bracket(o))  # fmt: skip
+        for key, saved in host.journal.kernel_state().items():
+            if not key.startswith(BEST_PREFIX):
+                continue
+            symbol = key.removeprefix(BEST_PREFIX)
+            # Only the position it was kept for (opened at that time) takes it up.
+            if saved.get("since") == self._since.get(symbol):
+                self._best[symbol] = self._saved_best[symbol] = Decimal(saved["best"])
+            else:
+                host.journal.record_state(key, None, host.now)
 
     def on_fill(self, fill: Fill) -> None:
         """After the ledger applied ``fill``: the position's bracket is checked next."""
@@ -281,6 +322,8 @@ class Exits:
         if pos is None or pos.size == 0:
             self._since.pop(fill.symbol, None)
             self._best.pop(fill.symbol, None)
+            if self._saved_best.pop(fill.symbol, None) is not None:
+                self.host.journal.record_state(BEST_PREFIX + fill.symbol, None, self.host.now)
         elif fill.symbol not in self._since:
             self._since[fill.symbol] = fill.ts
         self._due.add(fill.symbol)
@@ -298,10 +341,22 @@ class Exits:
         self._due.add(symbol)
 
     def on_timer(self) -> None:
-        """Time passed: positions with a maximum hold or an ROI table are checked."""
+        """Time passed: positions with a maximum hold or an ROI table are checked; best
+        prices that moved since the journal last heard are written."""
         plan = self.plan
         if plan is not None and (plan.max_hold_ns is not None or plan.roi):
             self._due.update(self._since)
+        if plan is not None and plan.trailing is not None:
+            for symbol in list(self._best):
+                self._save_best(symbol)
+
+    def _save_best(self, symbol: str) -> None:
+        best = self._best.get(symbol)
+        if best is None or self._saved_best.get(symbol) == best:
+            return
+        state = {"best": str(best), "since": self._since.get(symbol)}
+        self.host.journal.record_state(BEST_PREFIX + symbol, state, self.host.now)
+        self._saved_best[symbol] = best
 
     async def settle(self) -> None:
         due, self._due = self._due, set()
@@ -337,17 +392,23 @@ class Exits:
                     self._due.add(symbol)
                 return
         if symbol not in self._refused:
+            if tag == TRAILING_TAG:
+                self._save_best(symbol)  # the journal never holds a looser stop than the venue
             await self._place(symbol, pos, stop, target, tag)
 
-    def _holds(self, bracket: Order, pos: Position, stop: Decimal) -> bool:
+    def _holds(self, bracket: Order, pos: Position, stop: Decimal | None) -> bool:
         """Whether ``bracket`` still fits the position: its side and size, and a stop at
         least as tight as the one wanted (a trailing stop never loosens), or short of it by
         less than a tenth of the trailing distance (each move is a cancel and a replace at
-        the venue: not one per tick)."""
+        the venue: not one per tick). A lone take-profit has no stop to judge."""
         long = pos.size > 0
         if bracket.side is not (Side.SELL if long else Side.BUY):
             return False
-        if bracket.remaining != abs(pos.size) or bracket.stop_price is None:
+        if bracket.remaining != abs(pos.size):
+            return False
+        if stop is None:
+            return exit_levels(bracket)[0] is None
+        if bracket.stop_price is None:
             return False
         gain = (stop - bracket.stop_price) if long else (bracket.stop_price - stop)
         if gain <= 0:
@@ -355,11 +416,15 @@ class Exits:
         trailing = self.plan.trailing if self.plan is not None else None
         return trailing is not None and gain < stop * trailing / TRAIL_STEPS
 
-    def _levels(self, symbol: str, pos: Position) -> tuple[Decimal, Decimal, str]:
+    def _levels(self, symbol: str, pos: Position) -> tuple[Decimal | None, Decimal | None, str]:
+        """(stop, target, tag) of the exit the position should have now."""
         assert self.plan is not None
         product = self.host.products[symbol]
         long = pos.size > 0
         stop, target = self.plan.levels(product, long, pos.avg_entry_price)
+        tag = BRACKET_TAG if stop is not None and target is not None else STOP_TAG
+        if stop is None:
+            return None, target, TARGET_TAG
         best = self._best.get(symbol)
         trail = (
             None
@@ -368,7 +433,7 @@ class Exits:
         )
         if trail is not None and (trail > stop if long else trail < stop):
             return trail, target, TRAILING_TAG
-        return stop, target, BRACKET_TAG
+        return stop, target, tag
 
     def _time_to_go(self, symbol: str, pos: Position) -> ExitReason | None:
         """``max_hold`` or ``roi`` says the position is to close now."""
@@ -409,19 +474,28 @@ class Exits:
         )
 
     async def _place(
-        self, symbol: str, pos: Position, stop: Decimal, target: Decimal, tag: str
+        self, symbol: str, pos: Position, stop: Decimal | None, target: Decimal | None, tag: str
     ) -> None:
         host = self.host
         product = host.products[symbol]
         long = pos.size > 0
         leverage, margin_type = host.margin_terms(symbol)
+        kind, limit = OrderType.BRACKET, target
+        if target is None:
+            # A lone stop: a stop-limit whose limit leaves room beyond the trigger.
+            assert stop is not None
+            room = stop * (1 - STOP_LIMIT_ROOM) if long else stop * (1 + STOP_LIMIT_ROOM)
+            kind = OrderType.STOP_LIMIT
+            limit = product.quantize_price(room, conservative_for="BUY" if long else "SELL")
+        elif stop is None:
+            kind = OrderType.LIMIT
         request = OrderRequest(
             client_order_id=host.next_client_order_id(),
             symbol=symbol,
             side=Side.SELL if long else Side.BUY,
             size=abs(pos.size),
-            order_type=OrderType.BRACKET,
-            limit_price=target,
+            order_type=kind,
+            limit_price=limit,
             stop_price=stop,
             time_in_force=TimeInForce.GTC,
             reduce_only=product.is_derivative,
@@ -433,8 +507,12 @@ class Exits:
         if order is None or order.status is not OrderStatus.REJECTED:
             return
         last = host.last_price(symbol)
-        hit_stop = last is not None and (last <= stop if long else last >= stop)
-        hit_target = last is not None and (last >= target if long else last <= target)
+        hit_stop = (
+            last is not None and stop is not None and (last <= stop if long else last >= stop)
+        )
+        hit_target = (
+            last is not None and target is not None and (last >= target if long else last <= target)
+        )
         if not (hit_stop or hit_target):
             self._refused.add(symbol)
             log.error("bracket for %s refused (%s): the position has no stop", symbol,
@@ -456,11 +534,13 @@ class Exits:
             return True
         host = self.host
         cid = bracket.client_order_id
+        await host.cancels.cancel(cid)
+        if host.cancels.gave_up(cid):
+            return False  # flagged: the reconcile learns how it ended, not a lookup per event
         try:
-            await host.broker.cancel([cid])
             venue = await host.broker.order(cid)
         except BrokerError as exc:
-            log.error("cancel of bracket %s failed: %s", cid, exc)
+            log.error("lookup of bracket %s after its cancel failed: %s", cid, exc)
             return False
         if venue is None:
             return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gpt_trader.domain import Fill, FundingPayment, InventoryAdjustment, Order, OrderRequest
 from gpt_trader.errors import StoreError
 
@@ -12,6 +14,7 @@ class MemoryJournal:
     def __init__(self) -> None:
         self._intents: dict[str, Order] = {}
         self._adjustments: list[InventoryAdjustment] = []
+        self._state: dict[str, dict[str, Any]] = {}
 
     def record_intent(self, request: OrderRequest, ts: int) -> None:
         if request.client_order_id in self._intents:
@@ -32,3 +35,12 @@ class MemoryJournal:
 
     def funding_payments(self) -> list[FundingPayment]:
         return []
+
+    def record_state(self, key: str, value: dict[str, Any] | None, ts: int) -> None:
+        if value is None:
+            self._state.pop(key, None)
+        else:
+            self._state[key] = value
+
+    def kernel_state(self) -> dict[str, dict[str, Any]]:
+        return dict(self._state)

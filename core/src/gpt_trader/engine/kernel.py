@@ -62,6 +62,7 @@ from gpt_trader.domain.events import (
 )
 from gpt_trader.domain.market import BookView, event_price, ts_to_iso
 from gpt_trader.engine.book import L2Book
+from gpt_trader.engine.cancels import CancelWatch
 from gpt_trader.engine.execution import Entries, ExecutionPolicy
 from gpt_trader.engine.exits import ExitPlan, Exits, is_bracket
 from gpt_trader.engine.guards import GuardStack, blocks
@@ -131,6 +132,7 @@ class Kernel:
         self.products = parts.products
         self.clock = parts.clock
         self.broker = parts.broker
+        self.journal = parts.journal
         self.ledger = Ledger(parts.products, ZERO)
         self.orders: dict[str, Order] = {}
         self.trading_state = TradingState.ACTIVE
@@ -169,6 +171,8 @@ class Kernel:
         broker = parts.broker
         interval = broker.reconcile_interval_s if isinstance(broker, ReportingBroker) else None
         self.reconciler = Reconciler(self, interval)
+        policy = parts.execution
+        self.cancels = CancelWatch(self, policy.cancel_retries, policy.cancel_give_up_s)
         self.entries = Entries(self, parts.execution)
         self._limit_entries = parts.execution.limits
         self.exits = Exits(self, parts.exits)
@@ -243,6 +247,8 @@ class Kernel:
         self.ledger.starting_equity = self.ledger.equity
         self.ledger.peak_equity = self.ledger.starting_equity
         self._started = True
+        if self._limit_entries:
+            await self.entries.resume()
         if self.exits.plan is not None:
             # Entry times of the open positions: a second read of the fills, since the
             # reconcile above may have recorded some; only a profile with [exits] pays it.
@@ -553,6 +559,13 @@ class Kernel:
         target = decision.action
         if target is Action.SHORT and not self.parts.allow_short:
             target = Action.FLAT
+        stuck = self.cancels.blocked(symbol)
+        if stuck:
+            # Whatever the order does next, the venue must say so first (nothing can close
+            # or enter around it: its fills may still come).
+            why = f"the cancel of {stuck} is unconfirmed: waiting for the venue to report it"
+            self.emit(DecisionMade(self.now, decision, "blocked", why))
+            return
         if any(self._blocks(cid, symbol) for cid in self.working) or (
             self._limit_entries and self.entries.busy(symbol)
         ):
@@ -789,6 +802,7 @@ class Kernel:
             self.working.discard(mine.client_order_id)
         if self._sinks:
             self.emit(OrderUpdated(self.now, mine.copy()))
+        self.cancels.on_order(mine)
         if self._limit_entries:
             self.entries.on_order(mine)
 
@@ -835,6 +849,7 @@ class Kernel:
     # ---- guards & state --------------------------------------------------------------------
     async def on_timer(self) -> None:
         self.exits.on_timer()
+        self.cancels.tick()
         await self.resolve_unknown()
         if self._limit_entries and self.entries.active:
             await self.entries.tick()
@@ -1006,6 +1021,7 @@ class Kernel:
                 for t in self.guard_trips
             ],
             "errors": len(self.errors),
+            "unconfirmed_cancels": self.cancels.flagged,
             "warnings": self._warnings(),
         }
 

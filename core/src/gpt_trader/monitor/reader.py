@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt_trader.domain import Fill, OrderType, Position, Side
+from gpt_trader.engine.exits import LEG_TAGS
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.execution_stats import ExecutionHealth, ExecutionStats
 from gpt_trader.monitor.increments import Increments
@@ -607,17 +608,24 @@ class StoreReader:
 
     def _bracket_levels(self) -> dict[str, tuple[Decimal | None, Decimal | None]]:
         """Each symbol's stop and target: the trigger and take-profit limit of its working
-        bracket (the newest, should there be two), on the product's price increment."""
+        bracket or lone exit leg (the newest, should there be two), on the product's price
+        increment."""
         inc = self.increments
         marks = ",".join("?" * len(WORKING))
+        legs = ",".join("?" * len(LEG_TAGS))
         out: dict[str, tuple[Decimal | None, Decimal | None]] = {}
         for r in self._rows(
-            f"SELECT symbol, stop_price, limit_price FROM orders "  # noqa: S608 - placeholders only
-            f"WHERE order_type = ? AND status IN ({marks}) ORDER BY created_ts, rowid",
-            (OrderType.BRACKET.value, *WORKING),
+            f"SELECT symbol, order_type, stop_price, limit_price FROM orders "  # noqa: S608 - placeholders only
+            f"WHERE (order_type = ? OR (order_type != ? AND tag IN ({legs}))) "
+            f"AND status IN ({marks}) ORDER BY created_ts, rowid",
+            (OrderType.BRACKET.value, OrderType.MARKET.value, *sorted(LEG_TAGS), *WORKING),
         ):
             symbol = r["symbol"]
             stop, target = r["stop_price"], r["limit_price"]
+            if r["order_type"] == OrderType.STOP_LIMIT.value:
+                target = None  # a lone stop's limit is its fill's room, not a target
+            elif r["order_type"] == OrderType.LIMIT.value:
+                stop = None
             out[symbol] = (
                 None if stop is None else inc.price(symbol, _dec(stop)),
                 None if target is None else inc.price(symbol, _dec(target)),

@@ -37,7 +37,8 @@ What happens to an order
   In ``next_open`` mode a bracket that protects a market fill made at the open of the bar
   just replayed (opposite side, at most that size) is placed as of that open: it is checked
   against the open and then lives through the rest of that bar (stop first, then the
-  take-profit), as a bracket sent the moment the entry filled would.
+  take-profit), as a bracket sent the moment the entry filled would. So is a lone exit leg
+  (a stop-limit or a GTC limit tagged ``exit:``) protecting such a fill.
 * TIF: GTC rests; GTD rests until ``end_ts`` (expired by :meth:`expire` and by every market
   event's time); IOC cancels the unfilled remainder; FOK fills completely or is CANCELLED
   with no fills. MARKET orders are always immediate-or-cancel (FOK when asked).
@@ -350,6 +351,10 @@ class MatchingEngine:
         immediate = self.market_fill == "immediate"
         if o.order_type is OrderType.STOP_LIMIT:
             self._park(entry, self._stops, "stop")
+            bar = self._entry_bar(o, ts)
+            if bar is not None:  # a lone stop protecting the bar's entry
+                self._opened.pop(o.side.opposite)
+                self._bar_stop(entry, bar, self._budget(bar), ups, set())
             return
         taker_only = o.order_type is OrderType.MARKET or o.time_in_force in (
             TimeInForce.IOC,
@@ -373,20 +378,25 @@ class MatchingEngine:
             self._side(o.side).add(entry)
             if o.order_type is OrderType.BRACKET:
                 self._brackets.append(entry)
-                bar = self._entry_bar(o, ts)
-                if bar is not None:
-                    self._opened.pop(o.side.opposite)
+            bar = self._entry_bar(o, ts)
+            if bar is not None:
+                self._opened.pop(o.side.opposite)
+                if o.order_type is OrderType.BRACKET:
                     self._bar_bracket(entry, bar, ups)
+                else:  # a lone take-profit protecting the bar's entry
+                    self._bar_resting(entry, bar, self._budget(bar), ups)
 
     def _entry_bar(self, order: OrderRequest | Order, ts: int) -> Candle | None:
-        """The bar just replayed, when ``order`` is a bracket protecting a market fill made
-        at its open (see the module docstring), else None."""
+        """The bar just replayed, when ``order`` is a bracket (or a lone stop-limit or GTC
+        limit exit leg, tagged ``exit:``) protecting a market fill made at its open (see
+        the module docstring), else None."""
         bar = self._bar
-        if (
-            bar is None
-            or order.order_type is not OrderType.BRACKET
-            or not bar.ts <= ts <= bar.close_ts
-        ):
+        leg = order.order_type is OrderType.BRACKET or (
+            order.order_type in (OrderType.STOP_LIMIT, OrderType.LIMIT)
+            and order.time_in_force is TimeInForce.GTC
+            and order.tag.startswith("exit:")
+        )
+        if bar is None or not leg or not bar.ts <= ts <= bar.close_ts:
             return None
         return bar if order.size <= self._opened.get(order.side.opposite, ZERO) else None
 

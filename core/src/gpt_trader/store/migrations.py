@@ -288,3 +288,20 @@ def m010_products(db: sqlite_utils.Database) -> None:
         )"""
         + _strict(db)
     )
+
+
+@migration
+def m011_kernel_state(db: sqlite_utils.Database) -> None:
+    """What the kernel must find again after a restart beside orders and fills: a working
+    limit entry's progress (reprices used, when its order was placed) and a trailing stop's
+    best price, as JSON text by key (``entry:BTC-USD``, ``best:BTC-USD``)."""
+    db.execute(
+        """
+        CREATE TABLE kernel_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            updated_ts INTEGER NOT NULL
+        )"""
+        + _strict(db)
+    )

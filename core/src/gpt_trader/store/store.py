@@ -356,6 +356,32 @@ class Store:
         """Orders of any run that may still fill or are unanswered: what restart reconciles."""
         return self.orders(statuses=WORKING_STATUSES)
 
+    # -- kernel state ----------------------------------------------------------------
+
+    def record_state(
+        self, key: str, value: dict[str, Any] | None, ts: int, run_id: str | None = None
+    ) -> None:
+        """Keep ``value`` (JSON) under ``key``, or forget the key (None), committed before
+        returning: what a restart resumes from (:class:`~gpt_trader.protocols.OrderJournal`)."""
+        what = f"recording kernel state {key!r}"
+        run = self._run_for(run_id, what)
+        with self._write(what) as conn:
+            if value is None:
+                conn.execute("DELETE FROM kernel_state WHERE key = ?", (key,))
+            else:
+                conn.execute(
+                    "INSERT OR REPLACE INTO kernel_state (key, value, run_id, updated_ts) "
+                    "VALUES (?, ?, ?, ?)",
+                    (key, _dumps(value), run, ts),
+                )
+
+    def kernel_state(self) -> dict[str, dict[str, Any]]:
+        """Every key :meth:`record_state` keeps, with its value."""
+        return {
+            r["key"]: json.loads(r["value"])
+            for r in self._rows("SELECT key, value FROM kernel_state ORDER BY key")
+        }
+
     # -- fills and positions ---------------------------------------------------------
 
     def add_fill(self, fill: Fill, run_id: str | None = None) -> bool:

@@ -130,6 +130,14 @@ RULES: dict[str, Rule] = {
             "`reduce_within`, or less leverage.",
         ),
         Rule(
+            "cancel_unconfirmed",
+            "critical",
+            "the venue neither confirmed a cancel nor reported the order over",
+            "The order may still fill. Check it at the venue (`gpt-trader orders list`) and "
+            "in `gpt-trader status`; cancel it there by hand if needed. No new entry goes on "
+            "its product until the venue reports it over (the reconcile keeps asking).",
+        ),
+        Rule(
             "reduce_only_active",
             "warning",
             "the bot is in REDUCE_ONLY: only exits are allowed",
@@ -368,6 +376,18 @@ class AlertEngine:
                         symbol=symbol,
                     )
                 )
+        elif kind == "cancel.unconfirmed" and not get(event, "resolved", False):
+            cid = str(get(event, "client_order_id", ""))
+            symbol = str(get(event, "symbol", ""))
+            attempts = get(event, "attempts", 0)
+            out.append(
+                self.fire(
+                    "cancel_unconfirmed",
+                    f"the cancel of {cid} on {symbol} is unconfirmed after {attempts} attempt(s)",
+                    key=cid,
+                    symbol=symbol,
+                )
+            )
         elif kind == "inventory.adjusted":
             out.append(self._inventory(event))
         elif kind == REST_CALL:
