@@ -21,14 +21,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gpt_trader.domain import Product
 from gpt_trader.domain.bars import BarSeries
-from gpt_trader.domain.money import currency_increment, fee_amount, quantize
+from gpt_trader.domain.money import currency_increment, fee_amount, quantize, text
 from gpt_trader.errors import UserError
 
-from gpt_trader_research.engine import BacktestSpec, run_backtest
+from gpt_trader_research.engine import (
+    DEFAULT_CASH,
+    DEFAULT_TAKER_BPS,
+    BacktestSpec,
+    load_series,
+    run_backtest,
+)
 from gpt_trader_research.specs import ComponentArg
 
 if TYPE_CHECKING:
@@ -134,7 +141,7 @@ class SweepResult:
             "pairs_per_s": round(self.pairs / self.elapsed_s, 1) if self.elapsed_s else None,
             "recheck_s": round(self.recheck_s, 6),
             "starting_cash": str(self.costs.cash),
-            "fee_bps": str(self.costs.fee_rate * BPS),
+            "fee_bps": text((self.costs.fee_rate * BPS).normalize()),
             "currency": self.currency,
             "all_match_kernel": self.all_match,
             "top": [r.to_json(self.costs.cash, self.currency) for r in self.top],
@@ -170,7 +177,6 @@ def _starts(a: Any, lines: Any) -> tuple[Any, Any, Any]:
 
 def _emissions(close: Any, pairs: list[tuple[int, int]]) -> _Events:
     import numpy as np
-
     from gpt_trader_strategies.indicators import sma_array
 
     fasts = {f: sma_array(close, f) for f in sorted({f for f, _ in pairs})}
@@ -338,3 +344,63 @@ def recheck(spec: BacktestSpec, bars: BarSeries, result: PairResult, pm: Any = N
 
 def fee_rate(bps: Decimal) -> Decimal:
     return bps / BPS
+
+
+def run_sweep(
+    data: Path,
+    symbol: str,
+    pairs: list[tuple[int, int]],
+    *,
+    top: int = 5,
+    cash: Decimal = DEFAULT_CASH,
+    fee_bps: Decimal = DEFAULT_TAKER_BPS,
+    pm: Any = None,
+) -> SweepResult:
+    """Sweep ``pairs`` over the bars in ``data`` and re-check the best ``top`` in the kernel
+    (a spot product: all-in, next-open fills, the fee on both sides, as ``backtest``)."""
+    import time
+
+    from gpt_trader.plugins import make_plugin_manager
+    from gpt_trader.registry import Registry
+    from gpt_trader.sim.products import default_products
+
+    pm = pm or make_plugin_manager()
+    product = default_products([symbol], Registry(pm).catalogues())[symbol]
+    if product.is_derivative:
+        raise UserError(f"sweep: {symbol} is a future or perpetual; the sweep models spot only")
+    bars = load_series(data, symbol)
+    costs = Costs(cash, fee_bps / BPS)
+    best, elapsed = sweep(bars, product, pairs, costs, top=top)
+    out = SweepResult(symbol, len(bars), len(pairs), elapsed, costs, product.quote, best)
+    spec = BacktestSpec(data=data, symbol=symbol, cash=cash, fee_bps=fee_bps)
+    t0 = time.perf_counter()
+    for result in best:
+        recheck(spec, bars, result, pm)
+    out.recheck_s = time.perf_counter() - t0
+    return out
+
+
+def show(result: SweepResult, console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"{result.symbol}: {result.pairs} SMA pairs over {result.bars} bars in "
+        f"{result.elapsed_s:.3f} s (kernel re-check {result.recheck_s:.2f} s)"
+    )
+    for name in ("fast", "slow", "trades", "final equity", "return %", "fees", "kernel"):
+        table.add_column(name, justify="right")
+    for row in (r.to_json(result.costs.cash, result.currency) for r in result.top):
+        kernel = row.get("kernel")
+        verdict = "-" if kernel is None else "same" if row["matches_kernel"] else "DIFFERS"
+        if kernel is not None and not row["matches_kernel"]:
+            verdict += f" ({kernel['trades']} trades, {kernel['final_equity']})"
+        table.add_row(
+            str(row["fast"]),
+            str(row["slow"]),
+            str(row["trades"]),
+            row["final_equity"],
+            row["return_pct"],
+            row["fees"],
+            verdict,
+        )
+    console.print(table)
