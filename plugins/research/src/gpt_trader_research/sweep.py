@@ -311,9 +311,9 @@ def sweep(
 
     if len(bars) < 2:
         raise UserError("sweep: need at least two bars")
-    if any(t <= s for s, t in zip(bars.ts, bars.ts[1:], strict=False)):
-        raise UserError("sweep: the bars' timestamps must be strictly increasing")
     t0 = time.perf_counter()
+    if not bool(np.all(np.diff(np.asarray(bars.ts, dtype=np.int64)) > 0)):
+        raise UserError("sweep: the bars' timestamps must be strictly increasing")
     close = np.asarray(bars.close, dtype=np.float64)
     open_ = np.asarray(bars.open, dtype=np.float64)
     events = _emissions(close, pairs)
