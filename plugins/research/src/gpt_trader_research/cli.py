@@ -70,6 +70,9 @@ def register(app: typer.Typer) -> None:
     from gpt_trader_research.catalog_cli import register as register_data
 
     register_data(app)
+    from gpt_trader_research.sweep_cli import register as register_sweep
+
+    register_sweep(app)
 
 
 # ---- backtest --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Entry point ``research``: the all-in sizer, the recorder sink and the research commands.
 
-Commands (``register_commands``): ``backtest``, ``replay``, ``optimize``, ``strategy new``,
+Commands (``register_commands``): ``backtest``, ``replay``, ``optimize``, ``sweep``, ``strategy new``,
 ``data import|download|resample|export|list``. Heavy imports (numpy, plotly, optuna, ray) happen
 inside the commands, so ``gpt-trader --help`` and ``plugins list`` stay fast.
 """
