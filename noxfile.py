@@ -36,8 +36,10 @@ PLUGIN_EXTRAS = {
     # preflight as a user runs it: the risk plugin's and the Coinbase adapter's checks, the
     # latter against the simulator.
     "ops": ["-e", "plugins/risk", "-e", "plugins/coinbase", "-e", "plugins/coinbase-sim"],
+    # chaos runs the coinbase-sim profile (its strategy) against the simulator in-process.
+    "chaos": ["-e", "plugins/coinbase", "-e", "plugins/coinbase-sim", "-e", "plugins/strategies"],
 }
-PLUGINS = ["strategies", "risk", "coinbase", "coinbase-sim", "research", "tui", "ops"]
+PLUGINS = ["strategies", "risk", "coinbase", "coinbase-sim", "research", "tui", "ops", "chaos"]
 
 
 @nox.session

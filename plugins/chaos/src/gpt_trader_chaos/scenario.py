@@ -1,0 +1,279 @@
+"""One scenario: the simulator and a bot (kernel + Coinbase adapter) on one virtual clock.
+
+The bot runs the profile against the simulator over loopback, as ``gpt-trader run`` would;
+at each crash point of the plan it dies without shutting down (:func:`kill`) and a new bot
+starts from the same store. The last bot stops in order (cancelling what it left open), and
+the invariants compare the store with the simulator's ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gpt_trader.app import assemble, finish, start
+from gpt_trader.config import BotConfig, ComponentRef, load_config
+from gpt_trader.plugins import PluginManager
+from gpt_trader.runtime.live import Bounds, StopRequest, run_live
+from gpt_trader.store import Store, StoreSink
+from gpt_trader_coinbase_sim.server import INFO_FILE, KEY_FILE, Simulator, SimConfig
+
+from gpt_trader_chaos import vtime
+from gpt_trader_chaos.crashes import Crash, Tripwire, arm
+from gpt_trader_chaos.invariants import Evidence, check_all
+from gpt_trader_chaos.plan import Plan
+
+# 2026-06-01T00:00:00Z: every scenario starts at the same virtual instant.
+EPOCH_NS = 1_780_272_000 * vtime.NS
+# A bot that crashes at start (mid-reconcile, again and again) gets this many tries.
+MAX_SEGMENTS = 8
+
+
+@dataclass
+class Outcome:
+    plan: Plan
+    crashes: int = 0
+    segments: int = 0
+    orders: int = 0
+    fills: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, list[str]] = field(default_factory=dict)
+    trace: list[str] = field(default_factory=list)
+    virtual_s: float = 0.0
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.error
+
+
+class _LogTap(logging.Handler):
+    """What the run logged (WARNING and up), for the secret check."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.lines.append(self.format(record))
+
+
+def bot_config(profile: str, sim_json: Path, seed: int) -> BotConfig:
+    """The shipped profile, pointed at this scenario's simulator."""
+    config = load_config(profile)
+    target = {"sim": False, "sim_json": str(sim_json)}
+    broker = ComponentRef(use=config.broker.use, **{**config.broker.params, **target})
+    feed = ComponentRef(use=config.feed.use, **{**config.feed.params, **target})
+    sinks = [s for s in config.sinks if s.use != "log"]  # the log sink is the slow part
+    prof = config.profile.model_copy(update={"seed": seed})
+    return config.model_copy(update={"broker": broker, "feed": feed, "sinks": sinks, "profile": prof})
+
+
+def run(
+    plan: Plan,
+    pm: PluginManager,
+    *,
+    keep: Path | None = None,
+    mutate: Callable[[Any], None] | None = None,
+) -> Outcome:
+    """Run ``plan`` in a fresh temporary directory; keep it under ``keep`` if it fails.
+    ``mutate(runtime)`` may change each bot before it starts (tests inject bugs with it)."""
+    clock = vtime.VirtualClock(EPOCH_NS)
+    work = Path(tempfile.mkdtemp(prefix=f"chaos-{plan.seed}-"))
+    tap = _LogTap()
+    root = logging.getLogger()
+    root.addHandler(tap)
+    outcome = Outcome(plan)
+    try:
+        with vtime.installed(clock):
+            loop = vtime.new_loop(clock)
+            try:
+                loop.run_until_complete(_scenario(plan, pm, work, outcome, tap, mutate))
+            finally:
+                _close_loop(loop)
+        outcome.virtual_s = clock.elapsed_s
+    finally:
+        root.removeHandler(tap)
+        if keep is not None and not outcome.ok:
+            dest = keep / f"seed-{plan.seed}"
+            shutil.rmtree(dest, ignore_errors=True)
+            shutil.copytree(work, dest, ignore=shutil.ignore_patterns("*.lock"))
+        shutil.rmtree(work, ignore_errors=True)
+    return outcome
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
+async def _scenario(
+    plan: Plan,
+    pm: PluginManager,
+    work: Path,
+    outcome: Outcome,
+    tap: _LogTap,
+    mutate: Callable[[Any], None] | None,
+) -> None:
+    sim_dir = work / "sim"
+    _seed_files(sim_dir)
+    config = bot_config(plan.profile, sim_dir / INFO_FILE, plan.seed)
+    sim = Simulator(
+        SimConfig(
+            state_dir=sim_dir,
+            seed=plan.seed,
+            products=list(config.profile.universe),
+            faults=plan.faults or None,
+            tick_s=1.0,
+            history_minutes=10,
+            heartbeat_s=1.0,
+        )
+    )
+    await sim.start()
+    assert sim.state is not None
+    state = sim.state
+    bot_dir = work / "bot"
+    end_ns = EPOCH_NS + int(plan.duration_s * vtime.NS)
+    crashes = list(plan.crashes)
+    try:
+        segment = 0
+        while True:
+            segment += 1
+            remaining = (end_ns - state.clock.now_ns()) / vtime.NS
+            wire = Tripwire(crashes if segment < MAX_SEGMENTS else [])
+            await _one_bot(
+                config, pm, bot_dir, wire, state, max(remaining, 1.0), f"r{segment:02d}", mutate
+            )
+            outcome.segments = segment
+            if wire.fired is not None:
+                outcome.crashes += 1
+                outcome.trace.append(f"t+{_t(state)}s crash at {wire.fired}")
+                crashes.remove(wire.fired)
+                continue
+            if state.clock.now_ns() >= end_ns or segment >= MAX_SEGMENTS:
+                break
+        key = json.loads((sim_dir / KEY_FILE).read_text())["privateKey"]
+        evidence = Evidence.gather(
+            bot_dir, state, start_cash=sim.config.balances, secret=key, logs=tap.lines
+        )
+        outcome.failures = check_all(evidence)
+        outcome.orders = len({o.client_order_id for o in state.venue.orders()})
+        outcome.fills = len(state.venue.fills())
+        outcome.faults = dict(state.faults.counts)
+        outcome.trace += evidence.trace()
+    finally:
+        await sim.stop()
+
+
+def _t(state: Any) -> int:
+    return int((state.clock.now_ns() - EPOCH_NS) / vtime.NS)
+
+
+_CACHE: dict[str, bytes] = {}
+
+
+def _seed_files(sim_dir: Path) -> None:
+    """Reuse one TLS certificate and API key for every scenario of the process (making an
+    RSA certificate costs more than a scenario's trading)."""
+    sim_dir.mkdir(parents=True)
+    if not _CACHE:
+        first = Path(tempfile.mkdtemp(prefix="chaos-keys-"))
+        try:
+            from gpt_trader_coinbase_sim.server import _load_or_create_key
+            from gpt_trader_coinbase_sim.tls import ensure_cert
+
+            files = ensure_cert(first)
+            _load_or_create_key(first / KEY_FILE, "ES256")
+            _CACHE[f"tls/{files.cert_file.name}"] = files.cert_file.read_bytes()
+            _CACHE[f"tls/{files.key_file.name}"] = files.key_file.read_bytes()
+            _CACHE[KEY_FILE] = (first / KEY_FILE).read_bytes()
+        finally:
+            shutil.rmtree(first, ignore_errors=True)
+    for rel, data in _CACHE.items():
+        path = sim_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(0o600)
+
+
+async def _one_bot(
+    config: BotConfig,
+    pm: PluginManager,
+    bot_dir: Path,
+    wire: Tripwire,
+    state: Any,
+    seconds: float,
+    run_id: str,
+    mutate: Callable[[Any], None] | None,
+) -> None:
+    """One bot's life, to the end of ``seconds`` or to a crash (``wire.fired``)."""
+    runtime = await assemble(config, pm, bot_dir, options={"live": False}, run_id=run_id)
+    if mutate is not None:
+        mutate(runtime)
+    assert runtime.store is not None
+    disarm = arm(wire, runtime.kernel, runtime.store, state.venue)
+    stop = StopRequest()
+
+    async def life() -> str:
+        await start(runtime)
+        return await run_live(
+            runtime.kernel,
+            runtime.feed,
+            runtime.symbols,
+            bounds=Bounds(duration_s=seconds),
+            stop=stop,
+            guard_interval_s=config.run.guard_interval_s,
+        )
+
+    task = asyncio.ensure_future(life())
+    wire.task = task
+    reason = "error"
+    try:
+        try:
+            reason = await task
+        except (Crash, asyncio.CancelledError):
+            if not wire.fired:
+                raise
+        if wire.fired:
+            await kill(runtime)
+            return
+        await finish(runtime, reason)
+    finally:
+        disarm()
+
+
+async def kill(runtime: Any) -> None:
+    """Drop the bot as ``kill -9`` would: what its store sink had not yet handed to the
+    writer is lost, nothing is cancelled at the venue, no run record is closed. Its
+    sockets are closed (the kernel's objects are gone)."""
+    kernel = runtime.kernel
+    for sink in kernel.parts.sinks:
+        if isinstance(sink, StoreSink):
+            sink._batch = type(sink._batch)()  # unflushed events die with the process
+            with contextlib.suppress(BaseException):
+                sink.close()
+    broker = kernel.broker
+    broker._listener = None  # nobody left to deliver to: no drain on stop
+    with contextlib.suppress(BaseException):
+        await broker.stop()
+    close = getattr(runtime.feed, "close", None)
+    if close is not None:
+        with contextlib.suppress(BaseException):
+            close()
+    store: Store | None = runtime.store
+    if store is not None:
+        store.close()
