@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import gc
 import json
 import logging
 import os
@@ -34,6 +36,9 @@ from gpt_trader_chaos.plan import Plan
 
 # 2026-06-01T00:00:00Z: every scenario starts at the same virtual instant.
 EPOCH_NS = 1_780_272_000 * vtime.NS
+# Which bot a task belongs to: tasks inherit it from the task that made them, so a dead
+# bot's every task can be found and ended (the simulator's tasks have none).
+OWNER: contextvars.ContextVar[str] = contextvars.ContextVar("chaos_owner", default="")
 # A bot that crashes at start (mid-reconcile, again and again) gets this many tries.
 MAX_SEGMENTS = 8
 
@@ -95,12 +100,18 @@ def run(
     root.addHandler(tap)
     outcome = Outcome(plan)
     try:
+        # No collection in the middle of a scenario: one would finalise a previous
+        # scenario's objects at a moment no seed decides.
+        gc.collect()
+        gc.disable()
         with vtime.installed(clock):
             loop = vtime.new_loop(clock)
+            loop.set_task_factory(_owned_task)
             try:
                 loop.run_until_complete(_scenario(plan, pm, work, outcome, tap, mutate))
             finally:
                 _close_loop(loop)
+                gc.enable()
         outcome.virtual_s = clock.elapsed_s
     finally:
         root.removeHandler(tap)
@@ -110,6 +121,17 @@ def run(
             shutil.copytree(work, dest, ignore=shutil.ignore_patterns("*.lock"))
         shutil.rmtree(work, ignore_errors=True)
     return outcome
+
+
+_TASKS: dict[str, list[asyncio.Task[Any]]] = {}
+
+
+def _owned_task(loop: Any, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+    task = asyncio.Task(coro, loop=loop, **kwargs)
+    owner = OWNER.get()
+    if owner:
+        _TASKS.setdefault(owner, []).append(task)
+    return task
 
 
 def _scratch() -> str | None:
@@ -240,6 +262,7 @@ async def _one_bot(
     stop = StopRequest()
 
     async def life() -> str:
+        OWNER.set(run_id)
         await start(runtime)
         return await run_live(
             runtime.kernel,
@@ -251,6 +274,7 @@ async def _one_bot(
         )
 
     task = asyncio.ensure_future(life())
+    task.add_done_callback(_retrieve)
     wire.task = task
     reason = "error"
     try:
@@ -260,8 +284,9 @@ async def _one_bot(
             if not wire.fired:
                 raise
         if wire.fired:
-            await kill(runtime)
+            await kill(runtime, _TASKS.pop(run_id, []))
             return
+        _TASKS.pop(run_id, None)
         await finish(runtime, reason)
     finally:
         disarm()
@@ -294,10 +319,22 @@ class _InlineWriter:
                 batch.done.set()
 
 
-async def kill(runtime: Any) -> None:
-    """Drop the bot as ``kill -9`` would: what its store sink had not yet handed to the
-    writer is lost, nothing is cancelled at the venue, no run record is closed. Its
-    sockets are closed (the kernel's objects are gone)."""
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """A dead bot's task ends in its crash: nothing to report."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def kill(runtime: Any, tasks: list[asyncio.Task[Any]]) -> None:
+    """Drop the bot as ``kill -9`` would: every task of it ends where it is, what its
+    store sink had not yet handed to the writer is lost, nothing is cancelled at the venue,
+    no run record is closed. Its sockets are closed (the kernel's objects are gone)."""
+    me = asyncio.current_task()
+    doomed = [t for t in tasks if t is not me and not t.done()]
+    for t in doomed:
+        t.cancel()
+        t.add_done_callback(_retrieve)
+    await asyncio.gather(*doomed, return_exceptions=True)
     kernel = runtime.kernel
     for sink in kernel.parts.sinks:
         if isinstance(sink, StoreSink):
