@@ -15,7 +15,7 @@ from typing import Any
 from gpt_trader_chaos.plan import CrashPoint
 
 
-class Crash(BaseException):  # noqa: N818 - not an error: the simulated death of the process
+class Crash(BaseException):
     """The bot died here (a BaseException, so no ``except Exception`` swallows it)."""
 
 
@@ -62,10 +62,20 @@ class Tripwire:
         return wrapped
 
 
-def arm(wire: Tripwire, kernel: Any, store: Any, venue: Any) -> Callable[[], None]:
+def arm(
+    wire: Tripwire, kernel: Any, store: Any, venue: Any, intents: set[str]
+) -> Callable[[], None]:
     """Put the hooks on one bot (and the venue's submit); returns what takes them off the
-    venue, which outlives the bot."""
-    store.record_intent = wire.after("after_intent", store.record_intent)
+    venue, which outlives the bot. ``intents`` collects every client_order_id the store
+    committed as an intent (adopted orders get rows too, so the table cannot tell)."""
+    record_intent = store.record_intent
+
+    def recorded(request: Any, *args: Any, **kwargs: Any) -> Any:
+        out = record_intent(request, *args, **kwargs)
+        intents.add(request.client_order_id)
+        return out
+
+    store.record_intent = wire.after("after_intent", recorded)
     kernel.on_fill = wire.after("mid_fill", kernel.on_fill)
     broker = kernel.broker
     # the start's reconcile asks for open orders, the periodic one for order reports; both

@@ -99,9 +99,7 @@ def run_one(
         out = scenario.run(plan, _plugins(), keep=keep, mutate=mutate)
     except Exception as exc:  # a scenario that cannot finish is a failure to report
         tail = traceback.format_exception(exc)[-3:]
-        return Summary(
-            seed, 0, 0, 0, {}, {"error": [f"{type(exc).__name__}: {exc}"]}, tail, 0.0
-        )
+        return Summary(seed, 0, 0, 0, {}, {"error": [f"{type(exc).__name__}: {exc}"]}, tail, 0.0)
     failures = dict(out.failures)
     return Summary(
         seed,

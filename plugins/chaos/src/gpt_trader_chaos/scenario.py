@@ -27,7 +27,7 @@ from gpt_trader.config import BotConfig, ComponentRef, load_config
 from gpt_trader.plugins import PluginManager
 from gpt_trader.runtime.live import Bounds, StopRequest, run_live
 from gpt_trader.store import Store, StoreSink
-from gpt_trader_coinbase_sim.server import INFO_FILE, KEY_FILE, Simulator, SimConfig
+from gpt_trader_coinbase_sim.server import INFO_FILE, KEY_FILE, SimConfig, Simulator
 
 from gpt_trader_chaos import vtime
 from gpt_trader_chaos.crashes import Crash, Tripwire, arm
@@ -81,7 +81,9 @@ def bot_config(profile: str, sim_json: Path, seed: int) -> BotConfig:
     feed = ComponentRef(use=config.feed.use, **{**config.feed.params, **target})
     sinks = [s for s in config.sinks if s.use != "log"]  # the log sink is the slow part
     prof = config.profile.model_copy(update={"seed": seed})
-    return config.model_copy(update={"broker": broker, "feed": feed, "sinks": sinks, "profile": prof})
+    return config.model_copy(
+        update={"broker": broker, "feed": feed, "sinks": sinks, "profile": prof}
+    )
 
 
 def run(
@@ -137,7 +139,7 @@ def _owned_task(loop: Any, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
 def _scratch() -> str | None:
     """Memory-backed scratch space when there is some: the stores' commits fsync, and a
     simulated kill -9 loses no page the OS already has, so the disk adds only time."""
-    shm = Path("/dev/shm")
+    shm = Path("/dev/shm")  # noqa: S108 - mkdtemp makes a private dir inside
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
@@ -179,6 +181,7 @@ async def _scenario(
     bot_dir = work / "bot"
     end_ns = EPOCH_NS + int(plan.duration_s * vtime.NS)
     crashes = list(plan.crashes)
+    intents: set[str] = set()
     try:
         segment = 0
         while True:
@@ -186,7 +189,15 @@ async def _scenario(
             remaining = (end_ns - state.clock.now_ns()) / vtime.NS
             wire = Tripwire(crashes if segment < MAX_SEGMENTS else [])
             await _one_bot(
-                config, pm, bot_dir, wire, state, max(remaining, 1.0), f"r{segment:02d}", mutate
+                config,
+                pm,
+                bot_dir,
+                wire,
+                state,
+                max(remaining, 1.0),
+                f"r{segment:02d}",
+                mutate,
+                intents,
             )
             outcome.segments = segment
             if wire.fired is not None:
@@ -198,7 +209,12 @@ async def _scenario(
                 break
         key = json.loads((sim_dir / KEY_FILE).read_text())["privateKey"]
         evidence = Evidence.gather(
-            bot_dir, state, start_cash=sim.config.balances, secret=key, logs=tap.lines
+            bot_dir,
+            state,
+            start_cash=sim.config.balances,
+            intents=intents,
+            secret=key,
+            logs=tap.lines,
         )
         outcome.failures = check_all(evidence)
         outcome.orders = len({o.client_order_id for o in state.venue.orders()})
@@ -249,6 +265,7 @@ async def _one_bot(
     seconds: float,
     run_id: str,
     mutate: Callable[[Any], None] | None,
+    intents: set[str],
 ) -> None:
     """One bot's life, to the end of ``seconds`` or to a crash (``wire.fired``)."""
     runtime = await assemble(config, pm, bot_dir, options={"live": False}, run_id=run_id)
@@ -258,7 +275,7 @@ async def _one_bot(
     if mutate is not None:
         mutate(runtime)
     assert runtime.store is not None
-    disarm = arm(wire, runtime.kernel, runtime.store, state.venue)
+    disarm = arm(wire, runtime.kernel, runtime.store, state.venue, intents)
     stop = StopRequest()
 
     async def life() -> str:
