@@ -353,15 +353,15 @@ async def kill(runtime: Any, tasks: list[asyncio.Task[Any]]) -> None:
         t.add_done_callback(_retrieve)
     await asyncio.gather(*doomed, return_exceptions=True)
     kernel = runtime.kernel
+    broker = kernel.broker
+    broker._listener = None  # nobody left to deliver to: no drain on stop
+    with contextlib.suppress(BaseException):
+        await broker.stop()
     for sink in kernel.parts.sinks:
         if isinstance(sink, StoreSink):
             sink._batch = type(sink._batch)()  # unflushed events die with the process
             with contextlib.suppress(BaseException):
                 sink.close()
-    broker = kernel.broker
-    broker._listener = None  # nobody left to deliver to: no drain on stop
-    with contextlib.suppress(BaseException):
-        await broker.stop()
     close = getattr(runtime.feed, "close", None)
     if close is not None:
         with contextlib.suppress(BaseException):
