@@ -97,5 +97,12 @@ def types(session: nox.Session) -> None:
 
 
 @nox.session
+def chaos(session: nox.Session) -> None:
+    """Seeded fault-and-crash scenarios on a virtual clock (``-- --runs 1000`` for more)."""
+    args = session.posargs or ["--runs", "200", "--seed", "1"]
+    session.run("uv", "run", "gpt-trader", "chaos", *args, external=True)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     session.run("uv", "run", "python", "bench/run.py", *session.posargs, external=True)
