@@ -129,3 +129,10 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
     assert message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("profile", ["cfm-sim", "intx-sim"])
+def test_derivatives_profiles_keep_contracts_with_the_venue(profile: str) -> None:
+    out = run_one(Settings(profile=profile, max_crashes=1, duration_s=30), 6)
+    assert out.failures == {}
+    assert out.orders > 0

@@ -45,6 +45,7 @@ class Evidence:
     venue_cash: dict[str, Decimal]
     start_cash: dict[str, Decimal]
     intents: set[str]  # every id the store committed as an intent, before it was sent
+    contracts: dict[str, Decimal]  # the venue's futures/perpetual positions, signed
     store_orders: dict[str, Order]
     store_fills: list[Fill]
     state_events: list[tuple[str, dict[str, Any]]]  # (run_id, payload), log order
@@ -83,6 +84,7 @@ class Evidence:
             venue_cash={b.currency: b.total for b in venue.balances()},
             start_cash=dict(start_cash),
             intents=set(intents),
+            contracts=_contracts(venue),
             store_orders=orders,
             store_fills=fills,
             state_events=events,
@@ -91,6 +93,9 @@ class Evidence:
             blobs=blobs,
             logs=logs,
         )
+
+    def is_derivative(self, symbol: str) -> bool:
+        return symbol in self.contracts or "-" not in symbol or symbol.count("-") > 1
 
     def trace(self) -> list[str]:
         """The run in a few lines: the orders at the venue and their fills."""
@@ -103,6 +108,13 @@ class Evidence:
                 f"{o.status.value} filled {o.filled_size}, store {mine}"
             )
         return out
+
+
+def _contracts(venue: Any) -> dict[str, Decimal]:
+    ledger = venue.derivatives
+    if ledger is None:
+        return {}
+    return {p.symbol: p.size for p in ledger.positions()}
 
 
 def check_all(ev: Evidence) -> dict[str, list[str]]:
@@ -141,13 +153,22 @@ def _inventory(ev: Evidence, fail: Any) -> None:
     base: dict[str, Decimal] = {}
     flow: dict[str, Decimal] = {}
     fees: dict[str, Decimal] = {}
+    contracts: dict[str, Decimal] = {}
     for f in ev.store_fills:
+        if ev.is_derivative(f.symbol):
+            sign = 1 if f.side is Side.BUY else -1
+            contracts[f.symbol] = contracts.get(f.symbol, ZERO) + sign * f.size
+            continue
         b, _, q = f.symbol.partition("-")
         sign = 1 if f.side is Side.BUY else -1
         base[b] = base.get(b, ZERO) + sign * f.size
         flow[q] = flow.get(q, ZERO) - sign * f.size * f.price
         fees[q] = fees.get(q, ZERO) + f.fee
     quote = {q: quantize(v, currency_increment(q)) - fees[q] for q, v in flow.items()}
+    for symbol in sorted(set(contracts) | set(ev.contracts)):
+        mine, venue = contracts.get(symbol, ZERO), ev.contracts.get(symbol, ZERO)
+        if mine != venue:
+            fail("inventory", f"{symbol}: venue holds {venue} contracts, the store's fills {mine}")
     for currency, moved in base.items():
         held = ev.venue_cash.get(currency, ZERO)
         if held != moved:

@@ -75,6 +75,10 @@ class _LogTap(logging.Handler):
 
 def bot_config(profile: str, sim_json: Path, seed: int) -> BotConfig:
     """The shipped profile, pointed at this scenario's simulator."""
+    from gpt_trader_coinbase.derivatives.params import ENABLE_ENV
+
+    # INTX perpetuals are off unless asked for; here the venue is the simulator.
+    os.environ.setdefault(ENABLE_ENV, "1")
     config = load_config(profile)
     target = {"sim": False, "sim_json": str(sim_json)}
     broker = ComponentRef(use=config.broker.use, **{**config.broker.params, **target})
