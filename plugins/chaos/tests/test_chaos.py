@@ -136,3 +136,10 @@ def test_derivatives_profiles_keep_contracts_with_the_venue(profile: str) -> Non
     out = run_one(Settings(profile=profile, max_crashes=1, duration_s=30), 6)
     assert out.failures == {}
     assert out.orders > 0
+
+
+def test_seed_100154_ends_although_a_websocket_writer_never_drains() -> None:
+    """Found by `--runs 200 --seed 1`: stopping the simulator waited for ever on a
+    WebSocket writer; the scenario now ends with its verdict."""
+    out = run_one(Settings(), 100154)
+    assert out.failures == {}

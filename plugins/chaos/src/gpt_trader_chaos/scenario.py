@@ -39,6 +39,7 @@ EPOCH_NS = 1_780_272_000 * vtime.NS
 # Which bot a task belongs to: tasks inherit it from the task that made them, so a dead
 # bot's every task can be found and ended (the simulator's tasks have none).
 OWNER: contextvars.ContextVar[str] = contextvars.ContextVar("chaos_owner", default="")
+SIM_STOP_S = 30.0
 # A bot that crashes at start (mid-reconcile, again and again) gets this many tries.
 MAX_SEGMENTS = 8
 
@@ -226,7 +227,10 @@ async def _scenario(
         outcome.faults = dict(state.faults.counts)
         outcome.trace += evidence.trace()
     finally:
-        await sim.stop()
+        # Bounded: a WebSocket writer whose reader went away can wait for ever, and the
+        # verdict is in already.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sim.stop(), SIM_STOP_S)
 
 
 def _t(state: Any) -> int:
