@@ -43,6 +43,8 @@ PLUGIN_EXTRAS = {
     # preflight as a user runs it: the risk plugin's and the Coinbase adapter's checks, the
     # latter against the simulator.
     "ops": ["-e", "plugins/risk", "-e", "plugins/coinbase", "-e", "plugins/coinbase-sim"],
+    # chaos runs the coinbase-sim profile (its strategy) against the simulator in-process.
+    "chaos": ["-e", "plugins/coinbase", "-e", "plugins/coinbase-sim", "-e", "plugins/strategies"],
 }
 PLUGINS = [
     "strategies",
@@ -54,6 +56,7 @@ PLUGINS = [
     "ops",
     "web",
     "analysis",
+    "chaos",
 ]
 
 
@@ -109,6 +112,13 @@ def types(session: nox.Session) -> None:
     # gpt_trader.testing is a pytest plugin: its types come from pytest
     session.install("-e", "core", "mypy", "pytest")
     session.run("mypy", "core/src")
+
+
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """Seeded fault-and-crash scenarios on a virtual clock (``-- --runs 1000`` for more)."""
+    args = session.posargs or ["--runs", "200", "--seed", "1"]
+    session.run("uv", "run", "gpt-trader", "chaos", *args, external=True)
 
 
 @nox.session

@@ -118,6 +118,7 @@ async def create_order(request: web.Request) -> web.Response:
     body = await read_json(request)
     if isinstance(body, dict):
         check_top_level(body)  # a malformed request is refused before any id lookup
+        state.submits.append(body)
         coid = body.get("client_order_id")
         # A reused client_order_id returns the original order, whatever the new body says.
         if isinstance(coid, str) and coid:

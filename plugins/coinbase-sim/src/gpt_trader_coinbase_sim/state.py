@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 from gpt_trader.domain import SETTLEMENT_TAG, Fill, Liquidity, Order, Product, Side
@@ -55,6 +55,10 @@ class SimState:
     venue_file: Keeper | None = None  # where the account is kept across restarts
     port: int = 0
     internal_errors: int = 0
+    # Every order submit that reached the order handler, in arrival order, reused
+    # client_order_ids included (the venue answers those with the original order, so they
+    # leave no other trace): what proves no id was sent twice.
+    submits: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.verifier = JwtVerifier(self.keys)

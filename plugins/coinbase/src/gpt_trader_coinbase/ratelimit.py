@@ -24,8 +24,8 @@ class RateLimiter:
         rate: float,
         burst: int | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
+        wall: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if rate <= 0:
@@ -33,10 +33,12 @@ class RateLimiter:
         self.rate = float(rate)
         self.burst = float(burst if burst is not None else max(1, int(rate)))
         self._tokens = self.burst
-        self._clock = clock
-        self._wall = wall
+        # The clocks are read from the time module when the limiter is made, not when this
+        # module loads: a deterministic run (gpt-trader chaos) installs virtual ones.
+        self._clock = clock or time.monotonic
+        self._wall = wall or time.time
         self._sleep = sleep
-        self._last = clock()
+        self._last = self._clock()
         self._blocked_until = 0.0
         self._lock = asyncio.Lock()
         self.waited_s = 0.0

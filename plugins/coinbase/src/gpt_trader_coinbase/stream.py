@@ -106,12 +106,15 @@ class SequenceTracker:
     """Per-connection ordering: in-order frames out, duplicates dropped, gaps reported."""
 
     def __init__(
-        self, window: int = 8, window_s: float = 0.1, clock: Callable[[], float] = time.monotonic
+        self,
+        window: int = 8,
+        window_s: float = 0.1,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.expected = 0
         self.window = window
         self.window_s = window_s
-        self._clock = clock
+        self._clock = clock or time.monotonic  # read now: a chaos run installs a virtual one
         self._pending: dict[int, Any] = {}
         self._since = 0.0
         self.duplicates = 0

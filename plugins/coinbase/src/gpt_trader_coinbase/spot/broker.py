@@ -69,7 +69,7 @@ class CoinbaseSpotBroker(OrderCalls, UserChannel, Reports):
         config: BrokerConfig | None = None,
         *,
         lease: SimLease | None = None,
-        clock: Callable[[], int] = time.time_ns,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         super().__init__()
         self.rest = rest
@@ -77,7 +77,7 @@ class CoinbaseSpotBroker(OrderCalls, UserChannel, Reports):
         self.credentials = credentials
         self.config = config or BrokerConfig()
         self._lease = lease
-        self._clock = clock
+        self._clock = clock or time.time_ns  # read now: a chaos run installs a virtual one
         self.stats = BrokerStats()
         self._listener: BrokerListener | None = None
         self._gate: PauseGate | None = None

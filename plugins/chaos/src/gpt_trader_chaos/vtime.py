@@ -1,0 +1,141 @@
+"""Virtual time for one scenario: a clock that only moves when nothing is ready to run.
+
+Every reader of time in the process sees it while installed: the ``time`` module's clocks
+(the kernel, the adapter's rate limiter and timeouts, the simulator's clock, JWT claims),
+PyJWT's expiry check, and the asyncio loop (its ``time()`` reads ``time.monotonic``).
+:class:`VirtualSelector` is where time moves: when the loop would wait for its next
+timer and no socket is ready, the clock jumps to that timer instead of sleeping. Sockets
+stay real (loopback), so the adapter and the simulator talk through their own code paths.
+
+Installing it patches process-wide state, which is why a scenario runs alone in its
+process (one at a time; several scenarios in parallel take several processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import selectors
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+NS = 1_000_000_000
+# A loop with no timer and no ready socket waits this long in real time (a thread such as
+# the store writer may still wake it) before the scenario is declared stuck.
+STUCK_S = 30.0
+MONOTONIC_START = 1000.0
+
+
+class VirtualClock:
+    def __init__(self, start_ns: int) -> None:
+        self.ns = start_ns
+        self._start = start_ns
+
+    def advance(self, seconds: float) -> None:
+        # Rounded up to the microsecond: the timer the loop waits for must become due.
+        self.ns += -(-int(seconds * NS) // 1000) * 1000 or 1000
+
+    @property
+    def elapsed_s(self) -> float:
+        return (self.ns - self._start) / NS
+
+    def time(self) -> float:
+        return self.ns / NS
+
+    def time_ns(self) -> int:
+        return self.ns
+
+    def monotonic(self) -> float:
+        # Small numbers: a float near 1.8e9 (the epoch) cannot tell 100 ns apart, and the
+        # loop compares its timers in these.
+        return MONOTONIC_START + (self.ns - self._start) / NS
+
+    def monotonic_ns(self) -> int:
+        return int(MONOTONIC_START * NS) + self.ns - self._start
+
+
+class _Datetime(datetime):
+    """``datetime`` whose ``now`` is the virtual clock's (PyJWT checks claims with it)."""
+
+    clock: VirtualClock | None = None
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        assert cls.clock is not None
+        return datetime.fromtimestamp(cls.clock.time(), tz or UTC)
+
+
+@contextlib.contextmanager
+def installed(clock: VirtualClock) -> Iterator[VirtualClock]:
+    """Point every clock of the process at ``clock`` for the duration of the block."""
+    import jwt.api_jwt
+
+    saved = {
+        name: getattr(time, name)
+        for name in (
+            "time",
+            "time_ns",
+            "monotonic",
+            "monotonic_ns",
+            "perf_counter",
+            "perf_counter_ns",
+        )
+    }
+    saved_dt = jwt.api_jwt.datetime
+    _Datetime.clock = clock
+    time.time = clock.time
+    time.time_ns = clock.time_ns
+    time.monotonic = time.perf_counter = clock.monotonic
+    time.monotonic_ns = time.perf_counter_ns = clock.monotonic_ns
+    jwt.api_jwt.datetime = _Datetime  # type: ignore[misc]
+    try:
+        yield clock
+    finally:
+        for name, fn in saved.items():
+            setattr(time, name, fn)
+        jwt.api_jwt.datetime = saved_dt  # type: ignore[misc]
+        _Datetime.clock = None
+
+
+class VirtualSelector(selectors.BaseSelector):
+    """The loop's selector: real sockets, virtual waiting."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self._inner = selectors.DefaultSelector()
+        self._clock = clock
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.modify(fileobj, events, data)
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = self._inner.select(0)
+        if ready or timeout == 0:
+            return ready
+        if timeout is None:
+            ready = self._inner.select(STUCK_S)
+            if not ready:
+                raise RuntimeError("the scenario is stuck: no timer, no socket, no thread")
+            return ready
+        self._clock.advance(timeout)
+        return self._inner.select(0)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def get_key(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.get_key(fileobj)
+
+    def get_map(self) -> Any:
+        return self._inner.get_map()
+
+
+def new_loop(clock: VirtualClock) -> asyncio.AbstractEventLoop:
+    return asyncio.SelectorEventLoop(VirtualSelector(clock))
