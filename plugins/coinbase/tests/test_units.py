@@ -433,3 +433,19 @@ def test_pause_gate_shares_one_pause_and_never_lifts_an_operator_pause():
     k.entries_paused = "operator pause"  # the operator paused meanwhile
     gate.resume("feed")
     assert k.entries_paused == "operator pause"
+
+
+@pytest.mark.parametrize(
+    "account",
+    [
+        {"currency": "BTC", "hold": {"value": "0"}},
+        {"currency": "BTC", "available_balance": {"value": "0.5"}},
+        {"currency": "BTC", "available_balance": {}, "hold": {"value": "0"}},
+        {"currency": "BTC", "available_balance": None, "hold": {"value": "0"}},
+        {"currency": "BTC", "available_balance": {"value": ""}, "hold": {"value": "0"}},
+        {"currency": "BTC", "available_balance": [], "hold": {"value": "0"}},
+    ],
+)
+def test_an_account_missing_a_balance_part_is_refused_not_zero(account):
+    with pytest.raises(convert.WireError):
+        convert.balance_from_account(account)

@@ -544,6 +544,15 @@ LIQUIDITY = ("MAKER", "TAKER", "UNKNOWN_LIQUIDITY_INDICATOR")
 
 @reader
 def balance_from_account(a: Mapping[str, Any]) -> Balance:
-    available = amount((a.get("available_balance") or {}).get("value"), "available_balance")
-    hold = amount((a.get("hold") or {}).get("value"), "hold")
+    available = _balance_part(a, "available_balance")
+    hold = _balance_part(a, "hold")
     return Balance(ident(a, "currency"), available + hold, available)
+
+
+def _balance_part(a: Mapping[str, Any], key: str) -> Decimal:
+    """An account always states both parts: one left out is unknown, never zero (a zero
+    read would shrink the bot's inventory to nothing)."""
+    part = a.get(key)
+    if not isinstance(part, Mapping):
+        raise WireError(f"{key}: expected an object, got {type(part).__name__}")
+    return amount(need(part, "value"), f"{key}.value")

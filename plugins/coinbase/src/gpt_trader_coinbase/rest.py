@@ -325,12 +325,14 @@ class RestClient:
         *,
         max_pages: int = 500,
     ) -> list[dict[str, Any]]:
-        """Every item of a cursor-paged list (``has_next`` when present, else ``cursor``)."""
+        """Every item of a cursor-paged list (``has_next`` when present, else ``cursor``).
+        The venue always sends the list, empty or not: a page without it is unreadable, not
+        an empty list (no accounts read as a zero balance of every coin)."""
         items: list[dict[str, Any]] = []
         cursor = ""
         for _ in range(max_pages):
             page = await self.get(path, {**params, "cursor": cursor or None})
-            got = page.get(key) or []
+            got = page.get(key)
             if not isinstance(got, list) or not all(isinstance(x, dict) for x in got):
                 raise WireError(f"reply to GET {_template(path)}: {key} is not a list of objects")
             items.extend(got)

@@ -15,6 +15,7 @@ import pytest
 from gpt_trader.components import BuildContext
 from gpt_trader.domain import Fill, Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from gpt_trader.errors import BrokerError, UserError
+from gpt_trader_coinbase.convert import WireError
 from gpt_trader_coinbase.spot.plugin import SpotBrokerParams, make_spot_broker
 from gpt_trader_coinbase_sim.server import SimulatorThread
 from gpt_trader_coinbase_sim.testing import admin
@@ -370,3 +371,31 @@ def test_live_broker_needs_live_flag_and_keys(tmp_path, monkeypatch):
     )
     with pytest.raises(UserError, match="COINBASE_API_KEY"):
         make_spot_broker(SpotBrokerParams(), live)
+
+
+async def test_a_spoiled_accounts_reply_is_refused_never_read_as_zero(sims, tmp_path):
+    """An accounts reply missing its list, a balance part or its value is unreadable: read
+    as no coins, it once made the reconcile shrink the bot's inventory to nothing."""
+    sim = sims(seed=3, balances={"USD": D("1000"), "BTC": D("0.5"), "ETH": D("2")})
+    broker = broker_for(sim, tmp_path, reconcile_interval_s=30)
+    truth = {"BTC-USD": D("0.5"), "ETH-USD": D("2")}
+    refused = 0
+    try:
+        admin(
+            sim.info,
+            "POST",
+            "/faults",
+            {"spec": "seed=9,malformed=1,paths=/accounts,malformed_kinds=missing|type"},
+        )
+        for _ in range(60):
+            try:
+                held = {p.symbol: p.size for p in await broker.positions()}
+            except WireError:
+                refused += 1
+                continue
+            assert {s: held[s] for s in truth} == truth
+        admin(sim.info, "DELETE", "/faults")
+    finally:
+        await broker.stop()
+    assert refused > 0
+    assert broker.malformed.count == refused, "each refusal is one counted line"

@@ -184,9 +184,8 @@ class CoinbaseSpotBroker(OrderCalls, UserChannel, Reports):
         return list(out.values())
 
     async def balances(self) -> list[Balance]:
-        raw = await self.rest.accounts()
         with self._reading("accounts"):
-            return [balance_from_account(a) for a in raw]
+            return [balance_from_account(a) for a in await self.rest.accounts()]
 
     async def positions(self) -> list[Position]:
         balances = {b.currency: b for b in await self.balances()}
