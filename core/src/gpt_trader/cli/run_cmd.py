@@ -13,7 +13,13 @@ import typer
 from pydantic import ValidationError
 
 from gpt_trader.components import Kind
-from gpt_trader.config import BotConfig, ComponentRef, default_state_dir, load_config
+from gpt_trader.config import (
+    BotConfig,
+    ComponentRef,
+    default_state_dir,
+    defaults_notice,
+    load_config,
+)
 from gpt_trader.config.durations import parse_duration
 from gpt_trader.config.settings import AdoptHolding
 from gpt_trader.errors import UserError
@@ -99,6 +105,11 @@ async def _run(
     from gpt_trader.runtime.live import Bounds, StopRequest, run_live
 
     runtime = await assemble(config, pm, state_dir, options=options)
+    notice = defaults_notice(config)
+    if notice is not None:
+        line, decides_trading = notice
+        level = logging.WARNING if decides_trading else logging.INFO
+        logging.getLogger("gpt_trader.config").log(level, line)
     stop = StopRequest()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
