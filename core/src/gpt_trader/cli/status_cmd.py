@@ -18,7 +18,6 @@ import typer
 from gpt_trader.domain import OrderType, Product, money
 from gpt_trader.domain.market import ts_to_iso
 from gpt_trader.engine.ledger import Ledger
-from gpt_trader.errors import UserError
 from gpt_trader.output import orders_text, print_json, stdout
 from gpt_trader.plugins import PluginManager
 
@@ -29,10 +28,9 @@ if TYPE_CHECKING:
 
 def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
     from gpt_trader.store import Store
+    from gpt_trader.store.db import existing_store
 
-    db = state_dir / "gpt_trader.db"
-    if not db.exists():
-        raise UserError(f"no store in {state_dir} (expected {db}); run the bot there first")
+    db = existing_store(state_dir, "; run the bot there first")
     store = Store(db, create=False)
     try:
         last = store.last_run()
