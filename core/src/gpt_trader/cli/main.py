@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.main
 
 from gpt_trader import __version__
 from gpt_trader.errors import UserError
@@ -66,11 +67,16 @@ def build_app(pm: PluginManager) -> typer.Typer:
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     pm = make_plugin_manager(core_only="--no-plugins" in args)
-    app = build_app(pm)
+    run_cli(typer.main.get_command(build_app(pm)), args)
+
+
+def run_cli(command: Any, args: list[str]) -> None:
+    """Run the built click ``command`` (see :func:`build_app`) on ``args``: errors become
+    one line on stderr and the exit code, always through ``SystemExit``."""
     try:
         # Not standalone: typer's own usage errors come here, so every command (plugins'
         # too) reports them as our one line instead of typer's usage box.
-        code = app(args=args, prog_name="gpt-trader", standalone_mode=False)
+        code = command.main(args=args, prog_name="gpt-trader", standalone_mode=False)
     except typer.TyperException as exc:
         # Asking for nothing prints the help (already shown); that is not worth a line.
         if type(exc).__name__ != "NoArgsIsHelpError":
@@ -83,8 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         _error_line(str(exc), prefix="error:")
         sys.exit(2)
     # Without standalone mode a `typer.Exit(code)` comes back as its code.
-    if isinstance(code, int) and code:
-        sys.exit(code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def usage_message(exc: typer.TyperException) -> str:

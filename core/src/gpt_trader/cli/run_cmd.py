@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -27,6 +28,9 @@ from gpt_trader.output import orders_text, print_json, stdout
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
 
+if TYPE_CHECKING:
+    from gpt_trader.runtime.live import Bounds
+
 
 def register(app: typer.Typer, pm: PluginManager) -> None:
     @app.command()
@@ -39,7 +43,14 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             typer.Option("--state-dir", help="Where the store lives (default var/<profile>)."),
         ] = None,
         for_: Annotated[
-            str | None, typer.Option("--for", help="Stop after this long, e.g. 20s, 5m.")
+            str | None,
+            typer.Option(
+                "--for",
+                help="Stop trading this long after the command starts (start-up and "
+                "reconcile count), e.g. 20s, 5m. An order call in flight at the bound "
+                "finishes first (at most its timeout); then the shutdown runs (cancels, "
+                "summary).",
+            ),
         ] = None,
         max_events: Annotated[
             int | None, typer.Option("--max-events", min=1, help="Stop after N market events.")
@@ -70,7 +81,11 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
         ] = None,
     ) -> None:
         """Run the bot on a profile; Ctrl-C or SIGTERM stops it gracefully."""
-        duration = parse_duration(for_) if for_ else None
+        started = time.monotonic()
+        try:
+            duration = None if for_ is None else parse_duration(for_)
+        except UserError as exc:
+            raise UserError(f"--for: {exc}") from None
         config = load_config(profile)
         if config.profile.mode == "live" and not live:
             raise UserError(
@@ -85,7 +100,10 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
         options: dict[str, Any] = {"live": live}
         if metrics_port is not None:
             options["metrics_port"] = metrics_port
-        summary = asyncio.run(_run(config, pm, target, duration, max_events, options))
+        from gpt_trader.runtime.live import Bounds
+
+        bounds = Bounds(duration_s=duration, max_events=max_events, since=started)
+        summary = asyncio.run(_run(config, pm, target, bounds, options))
         if as_json:
             print_json(summary)
         else:
@@ -96,13 +114,12 @@ async def _run(
     config: BotConfig,
     pm: PluginManager,
     state_dir: Path,
-    duration: float | None,
-    max_events: int | None,
+    bounds: Bounds,
     options: dict[str, Any],
 ) -> dict[str, Any]:
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.control import apply_pending
-    from gpt_trader.runtime.live import Bounds, StopRequest, run_live
+    from gpt_trader.runtime.live import StopRequest, run_live
 
     runtime = await assemble(config, pm, state_dir, options=options)
     notice = defaults_notice(config)
@@ -125,7 +142,7 @@ async def _run(
             runtime.kernel,
             runtime.feed,
             runtime.symbols,
-            bounds=Bounds(duration_s=duration, max_events=max_events),
+            bounds=bounds,
             stop=stop,
             guard_interval_s=config.run.guard_interval_s,
             on_tick=operator_poll,
