@@ -80,7 +80,11 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             ),
         ] = None,
     ) -> None:
-        """Run the bot on a profile; Ctrl-C or SIGTERM stops it gracefully."""
+        """Run the bot on a profile; Ctrl-C or SIGTERM stops it gracefully.
+
+        Exits 0 when the run ended as asked, 2 on bad input, and 3 when the venue was
+        unreachable for more than half of the run (the summary says how long).
+        """
         started = time.monotonic()
         try:
             duration = None if for_ is None else parse_duration(for_)
@@ -108,6 +112,24 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             print_json(summary)
         else:
             show_summary(summary)
+        _fail_if_mostly_disconnected(summary.get("connectivity") or {})
+
+
+# A run that could not reach the venue for most of its time did not do its job.
+MOSTLY_DISCONNECTED_EXIT = 3
+
+
+def _fail_if_mostly_disconnected(conn: dict[str, Any]) -> None:
+    from gpt_trader.engine.connectivity import MOSTLY
+    from gpt_trader.output import fail
+
+    share = float(conn.get("disconnected_share", 0))
+    if share > MOSTLY:
+        fail(
+            f"the venue was unreachable for {conn.get('disconnected_s')} s, {share:.0%} of "
+            "the run: it did not trade as asked",
+            MOSTLY_DISCONNECTED_EXIT,
+        )
 
 
 async def _run(

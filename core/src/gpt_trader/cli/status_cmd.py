@@ -69,9 +69,31 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
             "working_orders": [o.client_order_id for o in store.working_orders()],
             "last_guard_trips": [row.payload.get("result", {}) for row in trip_rows],
             "pnl": summary.get("pnl", {}),
+            "connectivity": _connectivity(store, last, summary),
         }
     finally:
         store.close()
+
+
+def _connectivity(store: Store, run: RunRow | None, summary: dict[str, Any]) -> dict[str, Any]:
+    """A finished run's outage figures; for a running one, the connections down now (from
+    its ``connection.status`` events) and when they dropped."""
+    if run is None:
+        return {}
+    if "connectivity" in summary:
+        return dict(summary["connectivity"])
+    rows = store.events(run_id=run.run_id, types=["connection.status"], newest_first=True)
+    down: dict[str, str] = {}
+    seen: set[str] = set()
+    for row in rows:
+        component = str(row.payload.get("component", ""))
+        if component in seen:
+            continue
+        seen.add(component)
+        if row.payload.get("status") == "disconnected":
+            down[component] = f"since {ts_to_iso(row.ts)}: {row.payload.get('detail', '')}"
+    outages = sum(1 for row in rows if row.payload.get("status") == "disconnected")
+    return {"down": down, "outages": outages}
 
 
 def _last_event(store: Store, run: RunRow, kind: str) -> dict[str, Any] | None:
@@ -223,6 +245,7 @@ def show_status(data: dict[str, Any]) -> None:
     ]
     if data["pnl"]:
         rows.append(("net P&L", str(data["pnl"].get("net", ""))))
+    rows += _connectivity_rows(data.get("connectivity") or {})
     rows += [
         ("guard trip", f"{t.get('guard')} {t.get('severity')}: {t.get('message')}")
         for t in data["last_guard_trips"]
@@ -232,6 +255,15 @@ def show_status(data: dict[str, Any]) -> None:
     for key, value in rows:
         table.add_row(key, Text(value))
     stdout.print(table)
+
+
+def _connectivity_rows(conn: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [(f"disconnected {name}", why) for name, why in conn.get("down", {}).items()]
+    if "disconnected_s" in conn and conn.get("outages"):
+        share = float(conn.get("disconnected_share", 0))
+        line = f"{conn['disconnected_s']} s ({share:.0%} of the run) in {conn['outages']} outage(s)"
+        rows.append(("venue unreachable", line))
+    return rows
 
 
 def register(app: typer.Typer, pm: PluginManager) -> None:
