@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from cli_helpers import REPO, gpt_trader, run_json, wait_for
@@ -30,13 +33,34 @@ def serve(state: Path) -> tuple[subprocess.Popen[str], Path]:
     return proc, state / "sim.json"
 
 
-def bot(state: Path, sim_json: Path, seconds: int) -> subprocess.Popen[str]:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bot(state: Path, sim_json: Path, seconds: int, port: int) -> subprocess.Popen[str]:
+    # The shipped coinbase-sim profile, with the ops plugin's alerts written to the state dir.
+    profile = state.parent / "coinbase-sim-alerts.toml"
+    shipped = (REPO / "config" / "profiles" / "coinbase-sim.toml").read_text()
+    profile.write_text(shipped + '\n[[sinks]]\nuse = "alerts"\n')
     return subprocess.Popen(
-        [sys.executable, "-m", "gpt_trader", "run", "--profile", "coinbase-sim",
-         "--state-dir", str(state), "--for", f"{seconds}s", "--json"],
+        [sys.executable, "-m", "gpt_trader", "run", "--profile", str(profile),
+         "--state-dir", str(state), "--for", f"{seconds}s", "--json",
+         "--metrics-port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
         env={**os.environ, "GPT_TRADER_COINBASE_SIM": str(sim_json)},
     )  # fmt: skip
+
+
+def link_metric(port: int) -> str | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+            text = reply.read().decode()
+    except OSError:
+        return None
+    found = re.search(r'gpt_trader_connection_up\{component="coinbase.market"\} (\S+)', text)
+    return found.group(1) if found else None
 
 
 def events(state: Path) -> int:
@@ -46,10 +70,11 @@ def events(state: Path) -> int:
 
 def test_a_run_that_lost_the_exchange_says_so_and_exits_3(tmp_path: Path) -> None:
     sim, sim_json = serve(tmp_path / "sim")
-    state = tmp_path / "bot"
-    run = bot(state, sim_json, seconds=30)
+    state, port = tmp_path / "bot", free_port()
+    run = bot(state, sim_json, seconds=30, port=port)
     try:
         wait_for(lambda: (state / "gpt_trader.db").exists() and events(state) > 5, "market data")
+        assert wait_for(lambda: link_metric(port), "the link metric") == "1.0"
         sim.kill()
         sim.wait(timeout=10)
         down = wait_for(
@@ -57,6 +82,7 @@ def test_a_run_that_lost_the_exchange_says_so_and_exits_3(tmp_path: Path) -> Non
             "status to show the lost connection",
         )
         assert "coinbase.market" in down
+        wait_for(lambda: link_metric(port) == "0.0", "the metric to show the link down")
         out, err = run.communicate(timeout=90)
     finally:
         for proc in (sim, run):
@@ -79,6 +105,10 @@ def test_a_run_that_lost_the_exchange_says_so_and_exits_3(tmp_path: Path) -> Non
     assert after["connectivity"]["disconnected_share"] > 0.5
     status_text = gpt_trader("status", "--state-dir", str(state), env={"COLUMNS": "200"}).stdout
     assert "venue unreachable" in status_text
+    alerts = [json.loads(x) for x in (state / "alerts.jsonl").read_text().splitlines()]
+    lost = [a for a in alerts if a["rule"] == "connection_lost"]
+    assert lost
+    assert "coinbase.market" in lost[0]["message"]
 
 
 def test_for_bounds_the_whole_run(tmp_path: Path) -> None:

@@ -20,20 +20,25 @@ class Connectivity:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.started = clock()
+        self.up: set[str] = set()
         self.down: dict[str, str] = {}
         self.outages = 0
         self._down_s = 0.0
         self._since: float | None = None
 
     def change(self, component: str, connected: bool, detail: str = "") -> bool:
-        """Record a component's state; True when it differs from what was known."""
+        """Record a component's state; True when it differs from what was known (a first
+        report of a connection counts)."""
         if connected:
-            if self.down.pop(component, None) is None:
+            if component in self.up:
                 return False
+            self.up.add(component)
+            self.down.pop(component, None)
             if not self.down and self._since is not None:
                 self._down_s += self._clock() - self._since
                 self._since = None
             return True
+        self.up.discard(component)
         if component in self.down:
             return False
         self.down[component] = detail

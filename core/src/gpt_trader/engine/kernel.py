@@ -915,11 +915,12 @@ class Kernel:
     def connection(self, component: str, connected: bool, detail: str = "") -> None:
         """An adapter's report that a venue connection dropped or came back; the outage
         shows in the summary, ``status``, metrics and alerts (``connection.status``)."""
+        was_down = component in self.connectivity.down
         if not self.connectivity.change(component, connected, detail):
             return
         status = "connected" if connected else "disconnected"
         if connected:
-            log.warning("%s connected again", component)
+            log.log(logging.WARNING if was_down else logging.INFO, "%s connected", component)
         else:
             log.warning("%s disconnected: %s", component, detail or "no reason given")
         self.emit(ConnectionStatus(self.now, component, status, detail))
