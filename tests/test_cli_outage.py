@@ -120,3 +120,6 @@ def test_for_bounds_the_whole_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["stop_reason"] == "duration"
     assert elapsed < 3 + 5 + 5, elapsed  # the bound, one in-flight timeout, slack
+    help_text = " ".join(gpt_trader("run", "--help", env={"COLUMNS": "200"}).stdout.split())
+    assert "this long after the command starts (start-up and reconcile count)" in help_text
+    assert "exits 0 when the run ended as asked, 2 on bad input, and 3" in help_text.lower()
