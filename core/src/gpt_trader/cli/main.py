@@ -88,8 +88,9 @@ def run_cli(command: Any, args: list[str]) -> None:
     except UserError as exc:
         _error_line(str(exc), prefix="error:")
         sys.exit(2)
-    # Without standalone mode a `typer.Exit(code)` comes back as its code.
-    sys.exit(code if isinstance(code, int) else 0)
+    # Without standalone mode a `typer.Exit(code)` comes back as its code (a command's
+    # own return value, if any, is not an exit code).
+    sys.exit(code if type(code) is int else 0)
 
 
 def usage_message(exc: typer.TyperException) -> str:
