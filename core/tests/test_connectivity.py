@@ -42,6 +42,7 @@ def test_overlapping_components_make_one_outage() -> None:
 def test_a_run_that_ends_disconnected_counts_to_the_end() -> None:
     clock = Clock()
     link = Connectivity(clock)
+    link.change("market", True)
     clock.t += 2
     link.change("market", False, "connection refused")
     clock.t += 8
@@ -57,3 +58,13 @@ def test_no_outage_no_warning() -> None:
     link.change("market", True)
     assert link.warning() is None
     assert link.summary()["outages"] == 0
+
+
+def test_a_connection_that_never_came_up_is_down_from_the_start() -> None:
+    clock = Clock()
+    link = Connectivity(clock)
+    clock.t += 3  # start-up: the first attempt to connect comes later
+    link.change("market", False, "connection refused")
+    clock.t += 1
+    assert link.disconnected_s() == 4.0
+    assert link.share() == 1.0

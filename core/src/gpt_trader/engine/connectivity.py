@@ -21,6 +21,7 @@ class Connectivity:
         self._clock = clock
         self.started = clock()
         self.up: set[str] = set()
+        self._seen: set[str] = set()
         self.down: dict[str, str] = {}
         self.outages = 0
         self._down_s = 0.0
@@ -33,17 +34,20 @@ class Connectivity:
             if component in self.up:
                 return False
             self.up.add(component)
+            self._seen.add(component)
             self.down.pop(component, None)
             if not self.down and self._since is not None:
                 self._down_s += self._clock() - self._since
                 self._since = None
             return True
-        self.up.discard(component)
         if component in self.down:
             return False
+        never_up = component not in self._seen
+        self.up.discard(component)
         self.down[component] = detail
         if self._since is None:
-            self._since = self._clock()
+            # A connection that never came up was missing from the run's start.
+            self._since = self.started if never_up else self._clock()
             self.outages += 1
         return True
 
