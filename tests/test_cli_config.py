@@ -235,3 +235,39 @@ def test_a_core_only_profile_validates_and_runs_without_plugins(tmp_path: Path) 
     # A plugin's component is what --no-plugins leaves out.
     line = one_line_error(gpt_trader("--no-plugins", "config", "show", "--profile", "dev"))
     assert "unknown voter 'majority'" in line
+
+
+@pytest.mark.parametrize(
+    ("body", "left_out"),
+    [
+        ("", {"profile", "broker", "feed", "signals", "voter", "sizer", "run", "logging"}),
+        ('[profile]\nuniverse = ["BTC-USD"]\n[[signals]]\nuse = "sma_cross"\n', {"broker"}),
+    ],
+    ids=["an empty profile", "no [broker]"],
+)
+def test_config_show_names_the_sections_a_profile_leaves_out(
+    tmp_path: Path, body: str, left_out: set[str]
+) -> None:
+    path = tmp_path / "sparse.toml"
+    path.write_text(body)
+    proc = gpt_trader("config", "show", "--profile", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    defaulted = json.loads(proc.stdout)["_defaulted"]
+    assert left_out <= set(defaulted)
+    assert defaulted["broker"]["use"] == "sim"
+    text = gpt_trader("config", "show", "--profile", str(path))
+    [line] = [x for x in text.stderr.splitlines() if x.startswith("defaults:")]
+    assert "[broker] = sim" in line
+
+
+def test_run_says_once_which_sections_it_defaulted(tmp_path: Path) -> None:
+    path = tmp_path / "nobroker.toml"
+    path.write_text('[profile]\nuniverse = ["BTC-USD"]\n[[signals]]\nuse = "sma_cross"\n')
+    proc = gpt_trader(
+        "run", "--profile", str(path), "--state-dir", str(tmp_path / "state"),
+        "--max-events", "3", "--dev-fast", "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    # --json keeps only warnings: a left-out [broker] decides where orders go, so it is one.
+    assert proc.stderr.count("leaves out sections") == 1, proc.stderr
+    assert "[broker] = sim" in " ".join(proc.stderr.split())

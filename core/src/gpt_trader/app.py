@@ -108,10 +108,10 @@ async def assemble(
     when it does, except the database file itself.
     """
     registry = Registry(pm)
+    # Validate every component before anything touches the state dir, network or store.
+    registry.validate_components(component_refs(config))
     ensure_state_dir(state_dir)
     universe = tuple(config.profile.universe)
-    # Validate every component before anything touches the network or the store.
-    registry.validate_components(component_refs(config))
     # The run's own connection never checkpoints on commit (the intent write is on the
     # tick-to-order path); the store sink's writer thread does it instead.
     store = Store(state_dir / "gpt_trader.db", autocheckpoint=False) if durable else None

@@ -32,13 +32,11 @@ def record(state_dir: Path, action: str, reason: str) -> int:
     """Record ``action`` for the bot whose store is in ``state_dir``; returns its id.
     Every front end (the CLI, the TUI, a plugin's) records operator actions through here."""
     from gpt_trader.store import Store
+    from gpt_trader.store.db import existing_store
 
     if action not in ACTIONS:
         raise UserError(f"unknown operator action {action!r} (known: {', '.join(ACTIONS)})")
-    db = state_dir / "gpt_trader.db"
-    if not db.exists():
-        raise UserError(f"no store in {state_dir} (expected {db})")
-    store = Store(db, create=False)
+    store = Store(existing_store(state_dir), create=False)
     try:
         return store.record_operator_action(time.time_ns(), action, reason)
     finally:

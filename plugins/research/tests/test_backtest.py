@@ -232,6 +232,33 @@ def test_bad_input_is_one_line_and_exit_2(
     assert err.startswith("error:")
 
 
+@pytest.mark.parametrize(
+    ("option", "where", "needle"),
+    [
+        ("--report", "file/r.html", "is a file, not a directory"),
+        ("--report", "file/deeper/r.html", "is a file, not a directory"),
+        ("--report", "dir.html", "is a directory"),
+        ("--png", "file/r.png", "is a file, not a directory"),
+    ],
+)
+def test_an_output_path_that_cannot_be_a_file_says_why(  # type: ignore[no-untyped-def]
+    run_main, sample: Path, tmp_path: Path, option: str, where: str, needle: str
+) -> None:
+    (tmp_path / "file").write_text("a regular file")
+    (tmp_path / "dir.html").mkdir()
+    target = tmp_path / where
+    code, out, err = run_main(
+        "backtest", "--data", str(sample), "--symbol", "BTC-USD", "--signal", "sma_cross",
+        option, str(target),
+    )  # fmt: skip
+    assert code == 2, (out, err)
+    [line] = err.strip().splitlines()
+    assert line.startswith(f"error: {option} {target}: "), line
+    assert needle in line
+    assert "File exists" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.html", "file"]
+
+
 def test_malformed_csv(run_main, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.csv"
     bad.write_text(

@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from gpt_trader.components import Params
-from gpt_trader.config import list_profiles, load_config, resolve_profile
+from gpt_trader.config import (
+    defaulted_sections,
+    defaults_notice,
+    list_profiles,
+    load_config,
+    resolve_profile,
+)
 from gpt_trader.config.redact import redact, secret_values
 from gpt_trader.output import print_json, stderr, stdout
 from gpt_trader.plugins import PluginManager
@@ -62,6 +68,8 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             for line in model.caveats(universe, mode)
         ]
         data["_caveats"] = caveats
+        # What a section the profile leaves out became, so a default is never a surprise.
+        data["_defaulted"] = defaulted_sections(cfg)
         if as_json:
             print_json(data)
         else:
@@ -70,3 +78,6 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             stdout.print(Syntax(json.dumps(data, indent=2), "json", theme="ansi_dark"))
             for line in caveats:
                 stderr.print(f"caveat: {line}", markup=False, highlight=False)
+            notice = defaults_notice(cfg)
+            if notice is not None:
+                stderr.print(f"defaults: {notice[0]}", markup=False, highlight=False)

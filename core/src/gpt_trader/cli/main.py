@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.main
 
 from gpt_trader import __version__
 from gpt_trader.errors import UserError
@@ -66,13 +67,50 @@ def build_app(pm: PluginManager) -> typer.Typer:
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     pm = make_plugin_manager(core_only="--no-plugins" in args)
-    app = build_app(pm)
+    run_cli(typer.main.get_command(build_app(pm)), args)
+
+
+def run_cli(command: Any, args: list[str]) -> None:
+    """Run the built click ``command`` (see :func:`build_app`) on ``args``: errors become
+    one line on stderr and the exit code, always through ``SystemExit``."""
     try:
-        app(args=args, prog_name="gpt-trader", standalone_mode=True)
+        # Not standalone: typer's own usage errors come here, so every command (plugins'
+        # too) reports them as our one line instead of typer's usage box.
+        code = command.main(args=args, prog_name="gpt-trader", standalone_mode=False)
+    except typer.TyperException as exc:
+        # Asking for nothing prints the help (already shown); that is not worth a line.
+        if type(exc).__name__ != "NoArgsIsHelpError":
+            _error_line(usage_message(exc), prefix="gpt-trader: error:")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _error_line("aborted", prefix="gpt-trader:")
+        sys.exit(1)
     except UserError as exc:
-        from rich.markup import escape
-
-        from gpt_trader.output import stderr
-
-        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        _error_line(str(exc), prefix="error:")
         sys.exit(2)
+    # Without standalone mode a `typer.Exit(code)` comes back as its code (a command's
+    # own return value, if any, is not an exit code).
+    sys.exit(code if type(code) is int else 0)
+
+
+def usage_message(exc: typer.TyperException) -> str:
+    """One line: the command, what was wrong and, for an unknown name, what is allowed."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return message
+    command = str(ctx.command_path)
+    if message.startswith("No such command"):
+        message = f"{message.rstrip('.')}; commands: {', '.join(ctx.command.list_commands(ctx))}"
+    if message.startswith(("No such command", "No such option")):
+        message = f"{message.rstrip('.')}; see '{command} --help'"
+    where = command.removeprefix("gpt-trader").strip()
+    return f"{where}: {message}" if where else message
+
+
+def _error_line(message: str, *, prefix: str) -> None:
+    from rich.markup import escape
+
+    from gpt_trader.output import stderr
+
+    stderr.print(f"[bold red]{prefix}[/] {escape(message)}", highlight=False)

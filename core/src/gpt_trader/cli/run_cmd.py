@@ -5,21 +5,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
 from gpt_trader.components import Kind
-from gpt_trader.config import BotConfig, ComponentRef, default_state_dir, load_config
+from gpt_trader.config import (
+    BotConfig,
+    ComponentRef,
+    default_state_dir,
+    defaults_notice,
+    load_config,
+)
 from gpt_trader.config.durations import parse_duration
 from gpt_trader.config.settings import AdoptHolding
 from gpt_trader.errors import UserError
 from gpt_trader.output import orders_text, print_json, stdout
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
+
+if TYPE_CHECKING:
+    from gpt_trader.runtime.live import Bounds
 
 
 def register(app: typer.Typer, pm: PluginManager) -> None:
@@ -33,7 +43,14 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             typer.Option("--state-dir", help="Where the store lives (default var/<profile>)."),
         ] = None,
         for_: Annotated[
-            str | None, typer.Option("--for", help="Stop after this long, e.g. 20s, 5m.")
+            str | None,
+            typer.Option(
+                "--for",
+                help="Stop trading this long after the command starts (start-up and "
+                "reconcile count), e.g. 20s, 5m. An order call in flight at the bound "
+                "finishes first (at most its timeout); then the shutdown runs (cancels, "
+                "summary).",
+            ),
         ] = None,
         max_events: Annotated[
             int | None, typer.Option("--max-events", min=1, help="Stop after N market events.")
@@ -72,8 +89,16 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             ),
         ] = None,
     ) -> None:
-        """Run the bot on a profile; Ctrl-C or SIGTERM stops it gracefully."""
-        duration = parse_duration(for_) if for_ else None
+        """Run the bot on a profile; Ctrl-C or SIGTERM stops it gracefully.
+
+        Exits 0 when the run ended as asked, 2 on bad input, and 3 when the venue was
+        unreachable for more than half of the run (the summary says how long).
+        """
+        started = time.monotonic()
+        try:
+            duration = None if for_ is None else parse_duration(for_)
+        except UserError as exc:
+            raise UserError(f"--for: {exc}") from None
         config = load_config(profile)
         if config.profile.mode == "live" and not live:
             raise UserError(
@@ -90,26 +115,51 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
             options["metrics_port"] = metrics_port
         if web_port is not None:
             options["web_port"] = web_port
-        summary = asyncio.run(_run(config, pm, target, duration, max_events, options))
+        from gpt_trader.runtime.live import Bounds
+
+        bounds = Bounds(duration_s=duration, max_events=max_events, since=started)
+        summary = asyncio.run(_run(config, pm, target, bounds, options))
         if as_json:
             print_json(summary)
         else:
             show_summary(summary)
+        _fail_if_mostly_disconnected(summary.get("connectivity") or {})
+
+
+# A run that could not reach the venue for most of its time did not do its job.
+MOSTLY_DISCONNECTED_EXIT = 3
+
+
+def _fail_if_mostly_disconnected(conn: dict[str, Any]) -> None:
+    from gpt_trader.engine.connectivity import MOSTLY
+    from gpt_trader.output import fail
+
+    share = float(conn.get("disconnected_share", 0))
+    if share > MOSTLY:
+        fail(
+            f"the venue was unreachable for {conn.get('disconnected_s')} s, {share:.0%} of "
+            "the run: it did not trade as asked",
+            MOSTLY_DISCONNECTED_EXIT,
+        )
 
 
 async def _run(
     config: BotConfig,
     pm: PluginManager,
     state_dir: Path,
-    duration: float | None,
-    max_events: int | None,
+    bounds: Bounds,
     options: dict[str, Any],
 ) -> dict[str, Any]:
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.control import apply_pending
-    from gpt_trader.runtime.live import Bounds, StopRequest, run_live
+    from gpt_trader.runtime.live import StopRequest, run_live
 
     runtime = await assemble(config, pm, state_dir, options=options)
+    notice = defaults_notice(config)
+    if notice is not None:
+        line, decides_trading = notice
+        level = logging.WARNING if decides_trading else logging.INFO
+        logging.getLogger("gpt_trader.config").log(level, line)
     stop = StopRequest()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -125,7 +175,7 @@ async def _run(
             runtime.kernel,
             runtime.feed,
             runtime.symbols,
-            bounds=Bounds(duration_s=duration, max_events=max_events),
+            bounds=bounds,
             stop=stop,
             guard_interval_s=config.run.guard_interval_s,
             on_tick=operator_poll,

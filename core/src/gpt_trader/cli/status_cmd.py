@@ -19,7 +19,6 @@ from gpt_trader.domain import Product, money
 from gpt_trader.domain.market import ts_to_iso
 from gpt_trader.engine.exits import exit_levels, is_bracket
 from gpt_trader.engine.ledger import Ledger
-from gpt_trader.errors import UserError
 from gpt_trader.output import orders_text, print_json, stdout
 from gpt_trader.plugins import PluginManager
 
@@ -30,10 +29,9 @@ if TYPE_CHECKING:
 
 def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
     from gpt_trader.store import Store
+    from gpt_trader.store.db import existing_store
 
-    db = state_dir / "gpt_trader.db"
-    if not db.exists():
-        raise UserError(f"no store in {state_dir} (expected {db}); run the bot there first")
+    db = existing_store(state_dir, "; run the bot there first")
     store = Store(db, create=False)
     try:
         last = store.last_run()
@@ -73,9 +71,31 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
             "unconfirmed_cancels": _unconfirmed_cancels(store),
             "last_guard_trips": [row.payload.get("result", {}) for row in trip_rows],
             "pnl": summary.get("pnl", {}),
+            "connectivity": _connectivity(store, last, summary),
         }
     finally:
         store.close()
+
+
+def _connectivity(store: Store, run: RunRow | None, summary: dict[str, Any]) -> dict[str, Any]:
+    """A finished run's outage figures; for a running one, the connections down now (from
+    its ``connection.status`` events) and when they dropped."""
+    if run is None:
+        return {}
+    if "connectivity" in summary:
+        return dict(summary["connectivity"])
+    rows = store.events(run_id=run.run_id, types=["connection.status"], newest_first=True)
+    down: dict[str, str] = {}
+    seen: set[str] = set()
+    for row in rows:
+        component = str(row.payload.get("component", ""))
+        if component in seen:
+            continue
+        seen.add(component)
+        if row.payload.get("status") == "disconnected":
+            down[component] = f"since {ts_to_iso(row.ts)}: {row.payload.get('detail', '')}"
+    outages = sum(1 for row in rows if row.payload.get("status") == "disconnected")
+    return {"down": down, "outages": outages}
 
 
 def _last_event(store: Store, run: RunRow, kind: str) -> dict[str, Any] | None:
@@ -255,6 +275,7 @@ def show_status(data: dict[str, Any]) -> None:
     ]
     if data["pnl"]:
         rows.append(("net P&L", str(data["pnl"].get("net", ""))))
+    rows += _connectivity_rows(data.get("connectivity") or {})
     rows += [
         ("guard trip", f"{t.get('guard')} {t.get('severity')}: {t.get('message')}")
         for t in data["last_guard_trips"]
@@ -264,6 +285,15 @@ def show_status(data: dict[str, Any]) -> None:
     for key, value in rows:
         table.add_row(key, Text(value))
     stdout.print(table)
+
+
+def _connectivity_rows(conn: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [(f"disconnected {name}", why) for name, why in conn.get("down", {}).items()]
+    if "disconnected_s" in conn and conn.get("outages"):
+        share = float(conn.get("disconnected_share", 0))
+        line = f"{conn['disconnected_s']} s ({share:.0%} of the run) in {conn['outages']} outage(s)"
+        rows.append(("venue unreachable", line))
+    return rows
 
 
 def register(app: typer.Typer, pm: PluginManager) -> None:

@@ -7,13 +7,15 @@ from gpt_trader.config.profiles import (
     load_config,
     resolve_profile,
 )
-from gpt_trader.config.settings import BotConfig, ComponentRef
+from gpt_trader.config.settings import BotConfig, ComponentRef, defaulted_sections, defaults_notice
 
 __all__ = [
     "BotConfig",
     "ComponentRef",
     "ProfileInfo",
     "default_state_dir",
+    "defaulted_sections",
+    "defaults_notice",
     "list_profiles",
     "load_config",
     "resolve_profile",

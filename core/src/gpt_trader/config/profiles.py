@@ -81,14 +81,18 @@ def list_profiles() -> list[ProfileInfo]:
 
 def resolve_profile(profile: str) -> Path:
     """The file for a profile name or path; a clear error naming the known ones otherwise."""
+    if not profile.strip():
+        raise ConfigError("--profile is empty: give a profile name or a .toml file")
     candidate = Path(profile).expanduser()
     if profile.endswith(".toml") or os.sep in profile:
-        if candidate.is_file():
+        if _is_file(candidate):
             return candidate
+        if _is_dir(candidate):
+            raise ConfigError(f"profile {profile!r} is a directory, not a profile file")
         raise ConfigError(f"profile file {profile!r} does not exist")
     for d in search_path():
         path = d / f"{profile}.toml"
-        if path.is_file():
+        if _is_file(path):
             return path
     known = ", ".join(p.name for p in list_profiles()) or "none found"
     import difflib
@@ -96,6 +100,21 @@ def resolve_profile(profile: str) -> Path:
     hint = difflib.get_close_matches(profile, [p.name for p in list_profiles()], n=1)
     extra = f"; did you mean {hint[0]!r}?" if hint else ""
     raise ConfigError(f"unknown profile {profile!r} (known: {known}){extra}")
+
+
+def _is_file(path: Path) -> bool:
+    # A name too long for the file system is a name that is not there.
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -106,6 +125,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read profile {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"profile {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"profile {path} is not UTF-8 text (byte {exc.start}): is it a profile?"
+        ) from None
 
 
 def load_config(profile: str) -> BotConfig:

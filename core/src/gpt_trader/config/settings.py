@@ -230,3 +230,43 @@ class BotConfig(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment overrides the profile file, which is passed as init kwargs.
         return (env_settings, init_settings)
+
+
+# Sections whose default decides what trades, where: a profile that leaves one out is
+# warned at start-up rather than told.
+_TRADING_SECTIONS = frozenset({"profile", "broker", "feed", "voter", "sizer", "signals"})
+
+
+def defaulted_sections(config: BotConfig) -> dict[str, Any]:
+    """The sections the profile (and environment) left out, with the values used instead."""
+    dumped = config.model_dump(mode="json")
+    out: dict[str, Any] = {}
+    for name in type(config).model_fields:
+        if name == "profile":
+            # The loader always fills in the name; the rest is what the file said.
+            if not config.profile.model_fields_set - {"name"}:
+                out[name] = {k: v for k, v in dumped[name].items() if k != "name"}
+        elif name not in config.model_fields_set:
+            out[name] = dumped[name]
+    return out
+
+
+def defaults_notice(config: BotConfig) -> tuple[str, bool] | None:
+    """One line naming each left-out section and what it became, and whether one of them
+    decides what trades (None when the profile spells out every section)."""
+    left_out = defaulted_sections(config)
+    if not left_out:
+        return None
+    parts: list[str] = []
+    for name, value in left_out.items():
+        if name == "profile":
+            universe = ",".join(value["universe"])
+            parts.append(f"[profile] = mode {value['mode']}, universe {universe}")
+        elif isinstance(value, list):
+            parts.append(f"[[{name}]] = none")
+        elif "use" in value:
+            parts.append(f"[{name}] = {value['use']}")
+        else:
+            parts.append(f"[{name}] = defaults")
+    line = f"profile {config.profile.name!r} leaves out sections; using {'; '.join(parts)}"
+    return line, bool(_TRADING_SECTIONS & left_out.keys())

@@ -140,6 +140,17 @@ class EntriesPaused(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectionStatus(Event):
+    """A venue connection went down or came back (``status``: ``connected`` or
+    ``disconnected``); the ops plugin's metrics and alerts read it by its type."""
+
+    type: ClassVar[str] = "connection.status"
+    component: str
+    status: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ComponentFailed(Event):
     type: ClassVar[str] = "component.failed"
     component: str

@@ -45,6 +45,7 @@ from gpt_trader.domain import (
 )
 from gpt_trader.domain.events import (
     ComponentFailed,
+    ConnectionStatus,
     DecisionMade,
     EntriesPaused,
     Event,
@@ -63,6 +64,7 @@ from gpt_trader.domain.events import (
 from gpt_trader.domain.market import BookView, event_price, ts_to_iso
 from gpt_trader.engine.book import L2Book
 from gpt_trader.engine.cancels import CancelWatch
+from gpt_trader.engine.connectivity import Connectivity
 from gpt_trader.engine.execution import Entries, ExecutionPolicy
 from gpt_trader.engine.exits import ExitPlan, Exits, is_bracket
 from gpt_trader.engine.guards import GuardStack, blocks
@@ -143,6 +145,7 @@ class Kernel:
         self.errors: list[str] = []
         self.broker_calls = 0
         self.broker_errors = 0
+        self.connectivity = Connectivity()
         self.fills_received = 0  # this run's (the book also holds earlier runs' fills)
         self._seen_trades: set[str] = set()
         self._seen_funding: set[str] = set()
@@ -936,6 +939,19 @@ class Kernel:
             self.entries_paused = ""
             self.emit(EntriesPaused(self.now, False, ""))
 
+    def connection(self, component: str, connected: bool, detail: str = "") -> None:
+        """An adapter's report that a venue connection dropped or came back; the outage
+        shows in the summary, ``status``, metrics and alerts (``connection.status``)."""
+        was_down = component in self.connectivity.down
+        if not self.connectivity.change(component, connected, detail):
+            return
+        status = "connected" if connected else "disconnected"
+        if connected:
+            log.log(logging.WARNING if was_down else logging.INFO, "%s connected", component)
+        else:
+            log.warning("%s disconnected: %s", component, detail or "no reason given")
+        self.emit(ConnectionStatus(self.now, component, status, detail))
+
     def _note_error(self, message: str) -> None:
         self.errors.append(message)
         log.error(message)
@@ -1022,6 +1038,7 @@ class Kernel:
             ],
             "errors": len(self.errors),
             "unconfirmed_cancels": self.cancels.flagged,
+            "connectivity": self.connectivity.summary(),
             "warnings": self._warnings(),
         }
 
@@ -1030,6 +1047,9 @@ class Kernel:
         out = []
         if self.events_processed == 0:
             out.append("no market data was received: the feed never delivered (see the log)")
+        outage = self.connectivity.warning()
+        if outage is not None:
+            out.append(outage)
         return out
 
     def reported(self, pos: Position) -> Position:

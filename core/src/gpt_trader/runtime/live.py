@@ -31,10 +31,15 @@ class StopRequest(asyncio.Event):
 
 @dataclass
 class Bounds:
-    """When a run stops by itself: after ``duration_s`` seconds or ``max_events`` events."""
+    """When a run stops by itself: after ``duration_s`` seconds or ``max_events`` events.
+
+    ``duration_s`` counts from ``since`` (a ``time.monotonic()`` reading; default: when
+    :func:`run_live` starts), so a caller can include its start-up in the bound.
+    """
 
     duration_s: float | None = None
     max_events: int | None = None
+    since: float | None = None
 
 
 async def run_live(
@@ -52,7 +57,8 @@ async def run_live(
     Returns why it stopped: ``signal`` (or the reason a :class:`StopRequest` was given),
     ``duration``, ``max_events`` or ``feed_ended``.
     """
-    deadline = None if bounds.duration_s is None else time.monotonic() + bounds.duration_s
+    since = time.monotonic() if bounds.since is None else bounds.since
+    deadline = None if bounds.duration_s is None else since + bounds.duration_s
     timer = asyncio.create_task(_guard_timer(kernel, guard_interval_s, stop, on_tick))
     # A simulated market keeps its own time: the clock follows its events.
     advance = kernel.clock.advance_to if isinstance(kernel.clock, SimClock) else None

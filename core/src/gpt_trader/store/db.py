@@ -54,6 +54,19 @@ def default_db_path(state_dir: Path) -> Path:
     return Path(state_dir) / DB_FILENAME
 
 
+def existing_store(state_dir: Path, hint: str = "") -> Path:
+    """The store file of the bot whose state dir is ``state_dir``; a one-line
+    :class:`UserError` when there is none (``hint`` says what to do about it)."""
+    db = Path(state_dir) / "gpt_trader.db"
+    try:
+        found = db.is_file()
+    except OSError as exc:  # a name the file system refuses (too long)
+        raise UserError(f"state dir {str(state_dir)[:80]}...: {exc.strerror}") from None
+    if not found:
+        raise UserError(f"no store in {state_dir} (expected {db}){hint}")
+    return db
+
+
 def open_db(
     path: str | Path, *, synchronous: Synchronous = "NORMAL", create: bool = True
 ) -> sqlite_utils.Database:

@@ -94,8 +94,10 @@ def test_the_paper_profile_says_on_stderr_that_it_cannot_connect(cbt, tmp_path):
         "--json",
         env={"GPT_TRADER_COINBASE_SIM": cbt.sim_json(dead)},
     )
-    assert run.returncode == 0, run.stderr[-3000:]
+    # Unreachable for the whole run: it says so and exits 3 (see `gpt-trader run --help`).
+    assert run.returncode == 3, run.stderr[-3000:]
     said = " ".join(run.stderr.split())  # the log handler may wrap long lines
+    assert "error: the venue was unreachable for" in said
     assert f"market data: cannot connect to {dead.info.ws_url}: Connection refused" in said
     assert "retrying in" in said
     assert "Traceback" not in run.stderr

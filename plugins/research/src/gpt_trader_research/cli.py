@@ -44,6 +44,17 @@ def _roi(text: str | None) -> dict[str, str] | None:
     return table
 
 
+def _output_file(option: str, path: Path) -> None:
+    """Refuse an output path that cannot become a file, before the work that fills it."""
+    if path.is_dir():
+        raise UserError(f"{option} {path}: is a directory; name a file inside it")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{option} {path}: {parent} is a file, not a directory")
+            return
+
+
 def _stderr() -> Any:
     from gpt_trader.output import stderr
 
@@ -296,6 +307,9 @@ def _register_backtest(app: typer.Typer) -> None:
             raise UserError(f"--png {png}: the file name must end in .png")
         if report is not None and report.suffix.lower() not in (".html", ".htm"):
             raise UserError(f"--report {report}: the file name must end in .html")
+        for option, path in (("--png", png), ("--report", report)):
+            if path is not None:
+                _output_file(option, path)
         if symbol is None:
             from gpt_trader_research.portfolio_cli import portfolio_backtest
 

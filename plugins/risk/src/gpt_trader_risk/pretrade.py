@@ -190,7 +190,13 @@ class NotionalCapsParams(PreTradeParams):
     @model_validator(mode="before")
     @classmethod
     def _merge_file(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("file"):
+        # Only a file name and a caps table merge; anything else fails its field's check.
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("file"), str)
+            and data["file"]
+            and isinstance(data.get("caps") or {}, dict)
+        ):
             risk = load_risk_file(data["file"])
             merged: dict[str, Any] = dict(risk.notional_caps)
             merged.update(data.get("caps") or {})
@@ -256,7 +262,12 @@ class LeverageParams(PreTradeParams):
     @model_validator(mode="before")
     @classmethod
     def _from_file(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("file") and data.get("max_leverage") is None:
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("file"), str)
+            and data["file"]
+            and data.get("max_leverage") is None
+        ):
             risk = load_risk_file(data["file"])
             if risk.max_leverage is not None:
                 data = {**data, "max_leverage": risk.max_leverage}

@@ -42,6 +42,8 @@ NS = 1_000_000_000
 CANDLE_S = 300
 MARKET_CHANNELS = ("ticker", "level2", "market_trades", "candles")
 TRADE_MEMORY = 2000
+# How the kernel (and the ops plugin's metrics and alerts) name this connection.
+LINK = "coinbase.market"
 
 
 @dataclass
@@ -86,6 +88,7 @@ class CoinbaseMarketFeed:
         self.stats = FeedStats()
         self.malformed = MalformedPayloads("coinbase.market")
         self._gate: PauseGate | None = None
+        self._connection: Any = None
         self.stream_state: WsStream | None = None
         self.last_frame_received = 0.0  # perf_counter of the frame the last events came from
         # Per run of stream(): wire symbol -> our symbols.
@@ -105,14 +108,20 @@ class CoinbaseMarketFeed:
     # -- wiring -----------------------------------------------------------------------
 
     def attach(self, listener: Any) -> None:
-        """Entries are paused on this listener (the kernel) while the feed resyncs."""
+        """Entries are paused on this listener (the kernel) while the feed resyncs; it is
+        told when market data's connection drops and comes back (``connection``)."""
         self._gate = PauseGate.for_listener(listener)
         self.malformed.listener = self.rest.malformed.listener = listener
+        self._connection = getattr(listener, "connection", None)
 
     def close(self) -> None:
         """Let go of an in-process simulator (also done when a stream ends)."""
         if self._lease is not None:
             self._lease.release()
+
+    def _link(self, connected: bool, detail: str = "") -> None:
+        if self._connection is not None:
+            self._connection(LINK, connected, detail)
 
     def _pause(self, key: str, reason: str) -> None:
         if self._gate is not None:
@@ -153,6 +162,7 @@ class CoinbaseMarketFeed:
                 if isinstance(item, Frame):
                     self.stats.frames += 1
                     self.last_frame_received = item.received
+                    self._link(True)
                     self._resume("feed-connect")
                     try:
                         events = self._events(item)
@@ -182,10 +192,12 @@ class CoinbaseMarketFeed:
                 elif kind == "unreachable":
                     # Nothing to trade on until it connects: say why (logged by the stream).
                     self._pause("feed-connect", f"market data: {item.detail}")
+                    self._link(False, item.detail)
                 elif kind == "silence":
                     self._pause("feed", "market data connection silent")
                 elif kind == "disconnected":
                     self._pause("feed", "market data disconnected")
+                    self._link(False, item.detail)
                 elif kind == "tick":
                     for event in self._close_bars(time.time_ns()):
                         yield event
