@@ -29,7 +29,7 @@ def build_app(pm: PluginManager) -> typer.Typer:
         help="Automated trading on Coinbase: live, paper and backtest on one kernel.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        add_completion=False,
+        add_completion=True,
         # Commands (plugins' too) reach this app's plugin manager as `ctx.obj`.
         context_settings={"obj": pm},
     )
