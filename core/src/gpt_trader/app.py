@@ -51,6 +51,17 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
+def _forget_new_store(db: Path | None, state_dir: Path | None) -> None:
+    """Remove the store (and the state dir) this command created, when it is refused
+    before the run began: nothing but an empty schema was ever written to them."""
+    if db is not None:
+        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            path.unlink(missing_ok=True)
+    if state_dir is not None:
+        with contextlib.suppress(OSError):
+            state_dir.rmdir()  # only if empty: a component may have written its own files
+
+
 def ensure_state_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -105,16 +116,22 @@ async def assemble(
 
     Raises :class:`UserError` for anything the user must fix (unknown component, bad
     param, unknown symbol, unusable state dir); nothing has been written to the store yet
-    when it does, except the database file itself.
+    when it does, and a store (and state dir) this call created is removed again.
     """
     registry = Registry(pm)
     # Validate every component before anything touches the state dir, network or store.
     registry.validate_components(component_refs(config))
+    try:
+        fresh_dir = not state_dir.exists()
+    except OSError:  # a name the system refuses: ensure_state_dir says so in one line
+        fresh_dir = False
     ensure_state_dir(state_dir)
     universe = tuple(config.profile.universe)
+    db = state_dir / "gpt_trader.db"
+    fresh_db = not db.exists()
     # The run's own connection never checkpoints on commit (the intent write is on the
     # tick-to-order path); the store sink's writer thread does it instead.
-    store = Store(state_dir / "gpt_trader.db", autocheckpoint=False) if durable else None
+    store = Store(db, autocheckpoint=False) if durable else None
     opts = dict(options or {})
     opts.setdefault("replay", replay)
     # [execution] settings a broker applies: adapters preview live submits, the simulated
@@ -137,7 +154,15 @@ async def assemble(
         catalogues=registry.catalogues(),
     )
 
-    broker = registry.build(Kind.BROKER, config.broker.use, config.broker.params, ctx)
+    try:
+        broker = registry.build(Kind.BROKER, config.broker.use, config.broker.params, ctx)
+    except BaseException:
+        # A broker that cannot be built (an unreachable simulator, a bad sim.json): a
+        # refused command leaves no store behind.
+        if store is not None:
+            store.close()
+        _forget_new_store(db if fresh_db else None, state_dir if fresh_dir else None)
+        raise
     try:
         products = await _products(broker, universe)
     except BaseException:
@@ -147,6 +172,7 @@ async def assemble(
             await broker.stop()
         if store is not None:
             store.close()
+        _forget_new_store(db if fresh_db else None, state_dir if fresh_dir else None)
         raise
     ctx = BuildContext(
         profile=ctx.profile,

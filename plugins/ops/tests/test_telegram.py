@@ -16,6 +16,9 @@ from fake_telegram import FakeTelegram
 from gpt_trader.store import Store
 from gpt_trader_ops.notifiers import Alert, build_notifier
 from gpt_trader_ops.telegram import CommandBot, TelegramError, TelegramSettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as generated
+from hypothesis import strategies as st
 
 TOKEN = "123456:SECRET-telegram-token-abcdef"
 OWNER, STRANGER = 1001, 666
@@ -182,3 +185,27 @@ def test_a_running_bot_is_paused_from_a_chat(fake: FakeTelegram, tmp_path: Path)
     assert TOKEN not in log.read_text()
     assert TOKEN.encode() not in (state / "gpt_trader.db").read_bytes()
     assert any(TOKEN in p for p in fake.paths)  # it was used: in the request URL only
+
+
+@generated(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(texts=st.lists(st.text(max_size=60), min_size=1, max_size=6))
+def test_no_message_records_a_control_without_its_confirmation(
+    store_dir: Path, texts: list[str]
+) -> None:
+    """Whatever an allow-listed chat sends (commands, codes, junk), nothing is recorded
+    unless a control was asked for and its own code confirmed; every answer is text."""
+    bot = CommandBot(
+        TelegramSettings(chat_ids=[OWNER], api_url="http://127.0.0.1:9", commands=True),
+        store_dir,
+        env=ENV,
+    )
+    before = actions(store_dir)
+    for text in texts:
+        reply = bot.answer(OWNER, text.replace("confirm", "c0nfirm"))
+        assert isinstance(reply, str)
+        assert reply
+    assert actions(store_dir) == before
+    # A code is six digits nobody can guess from the message text alone.
+    assert all(len(code) == 6 and code.isdigit() for code in bot.pending)

@@ -80,3 +80,25 @@ def test_a_malformed_sim_json(tmp_path, content, words):
     assert_refused(run, str(path), *words)
     assert "indices must be integers" not in run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sim.json"]
+
+
+def test_run_against_a_closed_port_leaves_no_store(stopped, tmp_path):
+    """`run` opens the store before it builds the broker; refused, it takes it back."""
+    run = subprocess.run(
+        [str(BIN), "run", "--profile", "coinbase-sim", "--state-dir", str(tmp_path / "bot"),
+         "--for", "5s"],
+        env={**os.environ, "GPT_TRADER_COINBASE_SIM": stopped["path"]},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert_refused(run, stopped["path"], "Connection refused")
+    assert not (tmp_path / "bot").exists()
+    # A state dir the bot already had keeps its store.
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    subprocess.run(
+        [str(BIN), "run", "--profile", "coinbase-sim", "--state-dir", str(kept), "--for", "5s"],
+        env={**os.environ, "GPT_TRADER_COINBASE_SIM": stopped["path"]},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
