@@ -51,6 +51,15 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
+def _is_new(path: Path) -> bool:
+    """Whether ``path`` does not exist yet (False for a name the system refuses:
+    :func:`ensure_state_dir` says so in one line)."""
+    try:
+        return not path.exists()
+    except OSError:
+        return False
+
+
 def _forget_new_store(db: Path | None, state_dir: Path | None) -> None:
     """Remove the store (and the state dir) this command created, when it is refused
     before the run began: nothing but an empty schema was ever written to them."""
@@ -121,14 +130,11 @@ async def assemble(
     registry = Registry(pm)
     # Validate every component before anything touches the state dir, network or store.
     registry.validate_components(component_refs(config))
-    try:
-        fresh_dir = not state_dir.exists()
-    except OSError:  # a name the system refuses: ensure_state_dir says so in one line
-        fresh_dir = False
+    fresh_dir = _is_new(state_dir)
     ensure_state_dir(state_dir)
     universe = tuple(config.profile.universe)
     db = state_dir / "gpt_trader.db"
-    fresh_db = not db.exists()
+    fresh_db = _is_new(db)
     # The run's own connection never checkpoints on commit (the intent write is on the
     # tick-to-order path); the store sink's writer thread does it instead.
     store = Store(db, autocheckpoint=False) if durable else None
