@@ -114,6 +114,7 @@ def run(
         with vtime.installed(clock):
             loop = vtime.new_loop(clock)
             loop.set_task_factory(_owned_task)
+            loop.set_exception_handler(_quiet_crashes)
             try:
                 loop.run_until_complete(_scenario(plan, pm, work, outcome, tap, mutate))
             finally:
@@ -131,6 +132,14 @@ def run(
 
 
 _TASKS: dict[str, list[asyncio.Task[Any]]] = {}
+
+
+def _quiet_crashes(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A task of a bot that was "killed" ends with :class:`Crash`; asyncio would log each as
+    a traceback ("exception was never retrieved"). Anything else is logged as usual."""
+    if isinstance(context.get("exception"), Crash):
+        return
+    loop.default_exception_handler(context)
 
 
 def _owned_task(loop: Any, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
