@@ -56,6 +56,9 @@ def test_every_table_in_text_formats(store: Path, table: str, fmt: str) -> None:
         assert len(rows) == fills
         net = sum((Decimal(r["net"]) for r in rows), Decimal(0))
         assert Decimal(rows[-1]["cumulative_net"]) == net
+        for row in rows:  # money on the cent, as the bot prints it
+            for key in ("realized_pnl", "fee", "net", "cumulative_net"):
+                assert len(str(row[key]).partition(".")[2]) == 2, row
     else:
         assert len(rows) == store_rows(store, f"SELECT count(*) FROM {table}")[0][0]
     if table == "fills":

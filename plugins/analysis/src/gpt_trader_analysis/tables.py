@@ -3,7 +3,8 @@
 Each table is a list of columns (name, kind) and rows of plain values. Money, prices and
 sizes stay the exact decimal text the store holds (``kind == "decimal"``); timestamps are
 integer nanoseconds (``kind == "ts"``). ``equity`` is derived: each fill's realised P&L and
-fee replayed through the kernel's ledger over every run, with the running net.
+fee replayed through the kernel's ledger over every run, with the running net, on the quote
+currency's increment (cents for USD).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.errors import UserError
+from gpt_trader.monitor.increments import Increments
 from gpt_trader.store.rows import fill_from_row, product_from_row
 
 DB_FILE = "gpt_trader.db"
@@ -107,6 +109,10 @@ def _filters(name: str, since_ns: int | None, run: str | None) -> tuple[str, lis
 
 def _equity(conn: sqlite3.Connection, since_ns: int | None, run: str | None) -> Table:
     products = {p.symbol: p for p in map(product_from_row, conn.execute("SELECT * FROM products"))}
+    # Money on the quote currency's increment, as every figure the bot prints; the running
+    # net is the sum of the rounded figures, so the column adds up.
+    inc = Increments()
+    inc.products = products
     # One ledger over every run: a restarted bot carries its positions into the next run.
     ledger = Ledger(dict(products), ZERO)
     cumulative = ZERO
@@ -114,8 +120,8 @@ def _equity(conn: sqlite3.Connection, since_ns: int | None, run: str | None) -> 
     for fill_row in conn.execute("SELECT * FROM fills ORDER BY ts, rowid"):
         fill = fill_from_row(fill_row)
         run_id = fill_row["run_id"]
-        realized = ledger.apply_fill(fill)
-        net = realized - fill.fee
+        realized = inc.cash(ledger.apply_fill(fill), fill.symbol)
+        net = realized - inc.cash(fill.fee, fill.symbol)
         cumulative += net
         if (since_ns is None or fill.ts >= since_ns) and (run is None or run_id == run):
             rows.append(
