@@ -6,7 +6,7 @@ the CLI prints as one line and exits 2 on. Progress bars go to stderr, and never
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,20 +14,7 @@ import typer
 from gpt_trader.errors import UserError
 
 from gpt_trader_research.results_output import bar_progress, output
-
-
-def _dec(option: str, text: str | None, *, minimum: Decimal | None = None) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise UserError(f"{option} {text!r} is not a number") from None
-    if not value.is_finite():
-        raise UserError(f"{option} {text!r} is not a finite number")
-    if minimum is not None and value < minimum:
-        raise UserError(f"{option} must be at least {minimum}, not {text}")
-    return value
+from gpt_trader_research.specs import decimal_option as _dec
 
 
 def _roi(text: str | None) -> dict[str, str] | None:

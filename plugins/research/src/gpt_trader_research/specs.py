@@ -1,4 +1,5 @@
-"""Command-line component specs: ``NAME[:key=value,...]`` and search spaces ``key=lo:hi``.
+"""Command-line values: component specs ``NAME[:key=value,...]``, search spaces
+``key=lo:hi`` and decimal options.
 
 A value stays text unless it is a JSON list or object (``weights={"rsi":2}``); the
 component's own settings model turns ``"10"`` into an int or a Decimal, so a typo is
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gpt_trader.errors import UserError
@@ -181,3 +183,21 @@ def _choice(text: str) -> Any:
         return _number(text)
     except ValueError:
         return text
+
+
+def decimal_option(
+    option: str, text: str | None, *, minimum: Decimal | None = None
+) -> Decimal | None:
+    """A decimal command-line value: one line naming ``option`` when it is not a finite
+    number or is below ``minimum``."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise UserError(f"{option} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise UserError(f"{option} {text!r} is not a finite number")
+    if minimum is not None and value < minimum:
+        raise UserError(f"{option} must be at least {minimum}, not {text}")
+    return value

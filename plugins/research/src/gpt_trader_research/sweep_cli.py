@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         each marked with whether the kernel agrees (trades and equity to the cent)."""
         from gpt_trader.output import print_json, stderr, stdout
 
-        from gpt_trader_research.cli import _dec
+        from gpt_trader_research.specs import decimal_option as _dec
         from gpt_trader_research.sweep import grid, parse_range, run_sweep, show
 
         pairs = grid(parse_range("--fast", fast), parse_range("--slow", slow))
