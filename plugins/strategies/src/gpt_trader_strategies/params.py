@@ -69,13 +69,9 @@ class EmaCrossParams(_FastSlowParams):
     slow: int = Field(26, gt=0, description="slow EMA period, in bars")
 
 
-class RsiReversionParams(Params):
-    """``rsi``: Wilder RSI ``period`` and the ``oversold`` / ``overbought`` levels."""
-
-    period: int = Field(14, gt=0, description="RSI period, in bars")
-    oversold: float = Field(30.0, ge=0, le=100, description="go LONG crossing up through this")
-    overbought: float = Field(70.0, ge=0, le=100, description="go FLAT crossing down through this")
-    name: str | None = _name_field()
+class _Levels(Params):
+    """An oscillator's ``oversold`` below its ``overbought``: the subclass declares both
+    (here they would come first in its settings)."""
 
     @model_validator(mode="after")
     def _levels_ordered(self) -> Self:
@@ -84,6 +80,15 @@ class RsiReversionParams(Params):
                 f"oversold ({self.oversold}) must be less than overbought ({self.overbought})"
             )
         return self
+
+
+class RsiReversionParams(_Levels):
+    """``rsi``: Wilder RSI ``period`` and the ``oversold`` / ``overbought`` levels."""
+
+    period: int = Field(14, gt=0, description="RSI period, in bars")
+    oversold: float = Field(30.0, ge=0, le=100, description="go LONG crossing up through this")
+    overbought: float = Field(70.0, ge=0, le=100, description="go FLAT crossing down through this")
+    name: str | None = _name_field()
 
 
 class MacdCrossParams(_FastSlowParams):
@@ -133,7 +138,7 @@ class VwapParams(Params):
     name: str | None = _name_field()
 
 
-class StochasticParams(Params):
+class StochasticParams(_Levels):
     """``stochastic``: %K ``k_period``, %D ``d_period``, ``oversold`` / ``overbought``."""
 
     k_period: int = Field(14, gt=0, le=10_000, description="%K lookback, in bars")
@@ -141,14 +146,6 @@ class StochasticParams(Params):
     oversold: float = Field(20.0, ge=0, le=100, description="LONG on a %K up-cross below this")
     overbought: float = Field(80.0, ge=0, le=100, description="FLAT on a %K down-cross above this")
     name: str | None = _name_field()
-
-    @model_validator(mode="after")
-    def _levels_ordered(self) -> Self:
-        if self.oversold >= self.overbought:
-            raise ValueError(
-                f"oversold ({self.oversold}) must be less than overbought ({self.overbought})"
-            )
-        return self
 
 
 class AdxParams(Params):
