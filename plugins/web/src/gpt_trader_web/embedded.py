@@ -52,6 +52,7 @@ class EmbeddedServer:
 
 
 def on_startup(runtime: Any) -> None:
+    """Serve the dashboard when the run was asked to (``run --web-port``)."""
     port = (runtime.extra.get("options") or {}).get(PORT_OPTION)
     if port is None:
         return

@@ -11,6 +11,9 @@ from gpt_trader.hookspecs import hookimpl
 
 @hookimpl
 def startup(context: Any) -> None:
+    # Only `run --web-port` loads the server (aiohttp's web stack): other runs pay nothing.
+    if (context.extra.get("options") or {}).get("web_port") is None:
+        return
     from gpt_trader_web.embedded import on_startup
 
     on_startup(context)
@@ -18,6 +21,8 @@ def startup(context: Any) -> None:
 
 @hookimpl
 def shutdown(context: Any) -> None:
+    if "web" not in context.extra:
+        return
     from gpt_trader_web.embedded import on_shutdown
 
     on_shutdown(context)
