@@ -180,20 +180,34 @@ def _gmtime(secs: int) -> tuple[int, int, int, int, int, int]:
 
 def product_from_json(p: Mapping[str, Any]) -> Product | None:
     """A spot product, or None for anything else (futures, view-only listings)."""
-    if p.get("product_type", "SPOT") not in ("SPOT", ""):
+    if ident(p, "product_type", required=False) not in ("SPOT", ""):
         return None
-    symbol = str(p.get("product_id", ""))
-    base = str(p.get("base_currency_id") or p.get("base_display_symbol") or "")
-    quote = str(p.get("quote_currency_id") or p.get("quote_display_symbol") or "")
-    if not symbol or not base or not quote:
+    symbol = ident(p, "product_id")
+    base = ident(p, "base_currency_id", required=False) or ident(
+        p, "base_display_symbol", required=False
+    )
+    quote = ident(p, "quote_currency_id", required=False) or ident(
+        p, "quote_display_symbol", required=False
+    )
+    if not base or not quote:
         b, _, q = symbol.partition("-")
         base, quote = base or b, quote or q
     if not base or not quote:
         return None
     limits = product_limits(p)
-    if limits["base_increment"] <= 0 or limits["price_increment"] <= 0:
+    if limits["base_increment"] < 0 or limits["price_increment"] < 0:
+        raise WireError(f"{symbol}: a negative increment")
+    if limits["base_increment"] == 0 or limits["price_increment"] == 0:
         return None
     return Product(symbol=symbol, base=base, quote=quote, **limits)
+
+
+def product_aliases(p: Mapping[str, Any]) -> list[str]:
+    """The other symbols a listing serves (``BTC-USDC`` for ``BTC-USD``)."""
+    value = p.get("alias_to") or []
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        raise WireError("alias_to: expected a list of symbols")
+    return value
 
 
 def product_limits(p: Mapping[str, Any]) -> dict[str, Decimal]:
@@ -213,12 +227,20 @@ def product_limits(p: Mapping[str, Any]) -> dict[str, Decimal]:
 
 
 def tradable(p: Mapping[str, Any]) -> bool:
-    return not (
-        p.get("is_disabled")
-        or p.get("trading_disabled")
-        or p.get("view_only")
-        or p.get("cancel_only")
+    return not any(
+        flag(p, key) for key in ("is_disabled", "trading_disabled", "view_only", "cancel_only")
     )
+
+
+def flag(o: Mapping[str, Any], key: str) -> bool:
+    """A true/false field; absent is false. Anything else is unreadable (a spoiled ``false``
+    once read as true and hid a tradable product)."""
+    value = o.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise WireError(f"{key}: expected true or false, got {type(value).__name__}")
+    return value
 
 
 def alias_product(source: Product, symbol: str) -> Product:

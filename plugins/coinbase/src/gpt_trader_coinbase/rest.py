@@ -352,7 +352,10 @@ class RestClient:
                 "/products",
                 {"product_type": product_type, "limit": limit, "offset": offset or None},
             )
-            got = [p for p in page.get("products") or [] if isinstance(p, dict)]
+            got = page.get("products")
+            # As in paginate: a missing or spoiled list is unreadable, never a shorter listing.
+            if not isinstance(got, list) or not all(isinstance(p, dict) for p in got):
+                raise WireError("reply to GET /products: products is not a list of objects")
             items.extend(got)
             pagination = page.get("pagination") or {}
             if not got or not pagination.get("has_next"):

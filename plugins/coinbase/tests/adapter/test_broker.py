@@ -399,3 +399,32 @@ async def test_a_spoiled_accounts_reply_is_refused_never_read_as_zero(sims, tmp_
         await broker.stop()
     assert refused > 0
     assert broker.malformed.count == refused, "each refusal is one counted line"
+
+
+async def test_a_spoiled_products_reply_is_refused_never_a_shorter_listing(sims, tmp_path):
+    """A products page whose list is missing or spoiled was once read as fewer products (a
+    universe symbol then looked unlisted): it is unreadable, counted, and read again."""
+    sim = sims(seed=3)
+    broker = broker_for(sim, tmp_path)
+    try:
+        listed = {p.symbol for p in await broker.products()}
+        admin(
+            sim.info,
+            "POST",
+            "/faults",
+            {"spec": "seed=9,malformed=1,paths=/products,malformed_kinds=missing|type"},
+        )
+        refused = 0
+        for _ in range(40):
+            try:
+                got = {p.symbol for p in await broker.products()}
+            except WireError:
+                refused += 1
+                continue
+            assert got == listed
+        admin(sim.info, "DELETE", "/faults")
+        assert {p.symbol for p in await broker.products()} == listed
+    finally:
+        await broker.stop()
+    assert refused > 0
+    assert broker.malformed.count == refused, "each refusal is one counted line"

@@ -102,17 +102,17 @@ class DerivativesBroker(CoinbaseSpotBroker):
         return list(self._products.values())
 
     async def _read_listings(self) -> None:
-        raw = await self.rest.products("FUTURE")
         listed: dict[str, Product] = {}
-        for p in raw:
-            if venue_of(p) != self.VENUE:
-                continue
-            product = derivative_product_from_json(p)
-            if product is not None:
-                listed[product.symbol] = product
-                self._raw_products[product.symbol] = p
+        with self._reading("products"):
+            for p in await self.rest.products("FUTURE"):
+                if venue_of(p) != self.VENUE:
+                    continue
+                product = derivative_product_from_json(p)
+                if product is not None:
+                    listed[product.symbol] = product
+                    self._raw_products[product.symbol] = p
+            self._products = {s: p for s, p in listed.items() if tradable(self._raw_products[s])}
         self._listed = listed
-        self._products = {s: p for s, p in listed.items() if tradable(self._raw_products[s])}
 
     async def listing(self, symbol: str) -> Product:
         """The venue's terms of ``symbol`` (contract size, margin rates), tradable or not.
@@ -200,8 +200,9 @@ class DerivativesBroker(CoinbaseSpotBroker):
         self.risk_reads += 1
         if self._listing_stale():
             try:
-                await self.refresh_products()
-            except RestError as exc:
+                with self._reading("products"):
+                    await self.refresh_products()
+            except (RestError, WireError) as exc:
                 log.info("%s: listings not refreshed: %s", self.VENUE, exc)
         positions = await self.venue_positions()
         listener = self._listener

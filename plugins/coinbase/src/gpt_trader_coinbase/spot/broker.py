@@ -43,6 +43,7 @@ from gpt_trader_coinbase.convert import (
     fill_from_rest,
     format_time,
     order_from_rest,
+    product_aliases,
     product_from_json,
     tradable,
 )
@@ -162,16 +163,16 @@ class CoinbaseSpotBroker(OrderCalls, UserChannel, Reports):
     # ------------------------------------------------------------------ reads
 
     async def products(self) -> list[Product]:
-        raw = await self.rest.products()
         out: dict[str, Product] = {}
         aliases: dict[str, str] = {}
-        for p in raw:
-            product = product_from_json(p)
-            if product is None or not tradable(p):
-                continue
-            out[product.symbol] = product
-            for alias in p.get("alias_to") or []:
-                aliases[str(alias)] = product.symbol
+        with self._reading("products"):
+            for p in await self.rest.products():
+                product = product_from_json(p)
+                if product is None or not tradable(p):
+                    continue
+                out[product.symbol] = product
+                for alias in product_aliases(p):
+                    aliases[alias] = product.symbol
         # USDC books are the USD books: a listed alias, or one the universe asks for.
         for symbol in self.config.universe:
             if symbol in out:
