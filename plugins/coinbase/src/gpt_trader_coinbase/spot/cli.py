@@ -69,7 +69,7 @@ def _with_broker(profile: str, state_dir: Path | None, work: Callable[[Any], Awa
     from gpt_trader.registry import Registry
 
     config = load_config(profile)
-    target = state_dir or default_state_dir(config.profile.name)
+    target = _checked(state_dir or default_state_dir(config.profile.name))
     registry = Registry(make_plugin_manager())
     ctx = BuildContext(
         profile=config.profile.name,
@@ -99,7 +99,15 @@ def _with_broker(profile: str, state_dir: Path | None, work: Callable[[Any], Awa
 def _state_dir(profile: str, state_dir: Path | None) -> Path:
     from gpt_trader.config import default_state_dir, load_config
 
-    return state_dir or default_state_dir(load_config(profile).profile.name)
+    return _checked(state_dir or default_state_dir(load_config(profile).profile.name))
+
+
+def _checked(state_dir: Path) -> Path:
+    """A state dir that is a file is a typo, not a bot that never ran (which reads as no
+    positions and would hide the mistake)."""
+    if state_dir.exists() and not state_dir.is_dir():
+        raise UserError(f"state dir {state_dir} is a file, not a directory")
+    return state_dir
 
 
 def bot_inventory(state_dir: Path) -> dict[str, Any]:
