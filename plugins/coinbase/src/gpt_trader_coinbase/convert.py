@@ -77,6 +77,15 @@ def ident(o: Mapping[str, Any], key: str, *, required: bool = True) -> str:
     return value
 
 
+def objects(o: Mapping[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """A list of objects the venue always sends, empty or not: one missing or spoiled is
+    unreadable, never an empty list (no positions read as flat, no accounts as zero)."""
+    value = o.get(key)
+    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+        raise WireError(f"{where}: {key} is not a list of objects")
+    return value
+
+
 def need(o: Mapping[str, Any], key: str) -> Any:
     """A field that must be present (an empty amount is no amount)."""
     value = o.get(key)

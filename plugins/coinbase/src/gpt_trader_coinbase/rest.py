@@ -26,7 +26,7 @@ import aiohttp
 from gpt_trader.errors import BrokerError
 
 from gpt_trader_coinbase.auth import Credentials
-from gpt_trader_coinbase.convert import WireError
+from gpt_trader_coinbase.convert import objects
 from gpt_trader_coinbase.malformed import MalformedPayloads
 from gpt_trader_coinbase.ratelimit import RateLimiter
 
@@ -332,9 +332,7 @@ class RestClient:
         cursor = ""
         for _ in range(max_pages):
             page = await self.get(path, {**params, "cursor": cursor or None})
-            got = page.get(key)
-            if not isinstance(got, list) or not all(isinstance(x, dict) for x in got):
-                raise WireError(f"reply to GET {_template(path)}: {key} is not a list of objects")
+            got = objects(page, key, f"reply to GET {_template(path)}")
             items.extend(got)
             cursor = str(page.get("cursor") or "")
             if not cursor or page.get("has_next") is False or not got:
@@ -352,10 +350,7 @@ class RestClient:
                 "/products",
                 {"product_type": product_type, "limit": limit, "offset": offset or None},
             )
-            got = page.get("products")
-            # As in paginate: a missing or spoiled list is unreadable, never a shorter listing.
-            if not isinstance(got, list) or not all(isinstance(p, dict) for p in got):
-                raise WireError("reply to GET /products: products is not a list of objects")
+            got = objects(page, "products", "reply to GET /products")
             items.extend(got)
             pagination = page.get("pagination") or {}
             if not got or not pagination.get("has_next"):

@@ -25,8 +25,9 @@ from typing import Any
 from gpt_trader.domain import Balance, Position, money
 from gpt_trader.errors import UserError
 
+from gpt_trader_coinbase.convert import WireError, ident, objects
 from gpt_trader_coinbase.derivatives.broker import DerivativesBroker, DerivativesConfig
-from gpt_trader_coinbase.derivatives.convert import FCM, cfm_position, funding_due, money_of
+from gpt_trader_coinbase.derivatives.convert import FCM, cfm_position, funding_due, wire_money
 from gpt_trader_coinbase.derivatives.sweeps import SweepPlan, plan_sweep
 from gpt_trader_coinbase.rest import RestError
 
@@ -71,22 +72,27 @@ class CoinbaseCfmBroker(DerivativesBroker):
         reply = await self.rest.get("/cfm/balance_summary")
         summary = reply.get("balance_summary")
         if not isinstance(summary, Mapping):
-            raise ValueError("cfm balance_summary: no balance_summary object in the reply")
+            raise WireError("cfm balance_summary: no balance_summary object in the reply")
         return summary
 
     async def balances(self) -> list[Balance]:
-        s = await self.balance_summary()
-        total = money_of(s.get("cfm_usd_balance"), "cfm_usd_balance")
-        available = money_of(s.get("futures_buying_power"), "futures_buying_power")
+        with self._reading("balance summary"):
+            s = await self.balance_summary()
+            total = wire_money(s, "cfm_usd_balance")
+            available = wire_money(s, "futures_buying_power")
         return [Balance("USD", total, min(total, available))]
 
     async def venue_positions(self) -> list[Position]:
+        with self._reading("positions"):
+            return await self._venue_positions()
+
+    async def _venue_positions(self) -> list[Position]:
         reply = await self.rest.get("/cfm/positions")
         summary = await self.balance_summary()
-        buffer = money_of(summary.get("liquidation_buffer_amount"), "liquidation_buffer_amount")
+        buffer = wire_money(summary, "liquidation_buffer_amount")
         out = []
-        for raw in reply.get("positions") or []:
-            contract = (await self.listing(str(raw.get("product_id", "")))).contract_size
+        for raw in objects(reply, "positions", "cfm positions"):
+            contract = (await self.listing(ident(raw, "product_id"))).contract_size
             pos = cfm_position(raw, contract)
             if pos.size == 0:
                 continue
@@ -96,9 +102,9 @@ class CoinbaseCfmBroker(DerivativesBroker):
                 pos.liquidation_price = None
             out.append(pos)
         sweeps = await self.rest.get("/cfm/sweeps")
-        pending = [s for s in sweeps.get("sweeps") or [] if isinstance(s, Mapping)]
-        self._pool = money_of(summary.get("cfm_usd_balance"), "cfm_usd_balance")
-        self._sweep_ids = frozenset(str(s.get("id", "")) for s in pending)
+        pending = objects(sweeps, "sweeps", "cfm sweeps")
+        self._pool = wire_money(summary, "cfm_usd_balance")
+        self._sweep_ids = frozenset(ident(s, "id") for s in pending)
         await self._apply_sweep_rule(summary, pending)
         return out
 
@@ -109,8 +115,8 @@ class CoinbaseCfmBroker(DerivativesBroker):
         if floor is None:
             return
         plan = plan_sweep(
-            balance=money_of(summary.get("cfm_usd_balance"), "cfm_usd_balance"),
-            initial_margin=money_of(summary.get("initial_margin"), "initial_margin"),
+            balance=wire_money(summary, "cfm_usd_balance"),
+            initial_margin=wire_money(summary, "initial_margin"),
             pending=pending,
             floor=floor,
             excess_above=self.config.sweep_excess_above,

@@ -23,11 +23,13 @@ from gpt_trader.domain import (
 from gpt_trader_coinbase.convert import (
     WireError,
     dec,
+    ident,
     opt_dec,
     order_configuration,
     parse_time,
     product_limits,
     text,
+    wire_amount,
 )
 
 ZERO = Decimal(0)
@@ -138,38 +140,57 @@ def order_extras(req: OrderRequest) -> dict[str, str]:
 
 
 def cfm_position(p: Mapping[str, Any], contract_size: Decimal) -> Position:
-    """A CFM position (``number_of_contracts`` unsigned, ``side`` LONG/SHORT)."""
-    n = dec(p.get("number_of_contracts"), "number_of_contracts")
-    side = str(p.get("side", "")).upper()
-    size = -n if side == "SHORT" else n
+    """A CFM position (``number_of_contracts`` unsigned, ``side`` LONG/SHORT). The size and
+    prices are required: one missing would read as flat or as a price of 0."""
+    n = wire_amount(p, "number_of_contracts")
+    symbol = ident(p, "product_id")
+    if n == 0:  # a flat line may leave its side and prices empty
+        return Position(symbol=symbol, contract_size=contract_size)
+    side = ident(p, "side").upper()
+    if side not in ("LONG", "SHORT"):
+        raise WireError(f"side: {side!r} is neither LONG nor SHORT")
     return Position(
-        symbol=str(p.get("product_id", "")),
-        size=size,
-        avg_entry_price=dec(p.get("avg_entry_price"), "avg_entry_price"),
-        mark_price=dec(p.get("current_price"), "current_price"),
+        symbol=symbol,
+        size=-n if side == "SHORT" else n,
+        avg_entry_price=wire_amount(p, "avg_entry_price"),
+        mark_price=wire_amount(p, "current_price"),
         contract_size=contract_size,
     )
 
 
 def money_of(raw: Any, field: str) -> Decimal:
-    """A ``{value, currency}`` object or a plain string."""
+    """A ``{value, currency}`` object or a plain string; absent is zero."""
     value = raw.get("value") if isinstance(raw, Mapping) else raw
     return dec(value, field)
 
 
+def wire_money(o: Mapping[str, Any], key: str) -> Decimal:
+    """A ``{value, currency}`` amount the venue always sends: absent is unreadable."""
+    raw = o.get(key)
+    value = raw.get("value") if isinstance(raw, Mapping) else raw
+    if value is None or value == "":
+        raise WireError(f"{key}: missing")
+    return dec(value, key)
+
+
 def intx_position(p: Mapping[str, Any], contract_size: Decimal) -> tuple[Position, Decimal]:
-    """An INTX position with its risk figures, and its ``aggregated_pnl``."""
+    """An INTX position with its risk figures, and its ``aggregated_pnl`` (funding is read
+    from its moves, so it is required like the size and the prices)."""
     liq = money_of(p.get("liquidation_price"), "liquidation_price")
+    entry = "entry_vwap" if p.get("entry_vwap") is not None else "vwap"
+    size = wire_amount(p, "net_size")
+    if size == 0:  # a flat line: its figures are not read
+        return Position(symbol=ident(p, "symbol"), contract_size=contract_size), ZERO
     return (
         Position(
-            symbol=str(p.get("symbol", "")),
-            size=dec(p.get("net_size"), "net_size"),
-            avg_entry_price=money_of(p.get("entry_vwap") or p.get("vwap"), "entry_vwap"),
-            mark_price=money_of(p.get("mark_price"), "mark_price"),
+            symbol=ident(p, "symbol"),
+            size=size,
+            avg_entry_price=wire_money(p, entry),
+            mark_price=wire_money(p, "mark_price"),
             liquidation_price=liq if liq > 0 else None,
             leverage=opt_dec(p.get("leverage"), "leverage"),
-            initial_margin=money_of(p.get("im_notional"), "im_notional"),
+            initial_margin=wire_money(p, "im_notional"),
             contract_size=contract_size,
         ),
-        money_of(p.get("aggregated_pnl"), "aggregated_pnl"),
+        wire_money(p, "aggregated_pnl"),
     )

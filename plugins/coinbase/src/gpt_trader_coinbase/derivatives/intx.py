@@ -28,7 +28,7 @@ from typing import Any
 from gpt_trader.domain import Balance, Position
 from gpt_trader.errors import UserError
 
-from gpt_trader_coinbase.convert import dec
+from gpt_trader_coinbase.convert import WireError, ident, objects, wire_amount
 from gpt_trader_coinbase.derivatives.broker import DerivativesBroker
 from gpt_trader_coinbase.derivatives.convert import INTX, funding_due, intx_position
 from gpt_trader_coinbase.derivatives.params import ENABLE_ENV, derivatives_enabled
@@ -90,26 +90,32 @@ class CoinbaseIntxBroker(DerivativesBroker):
         return self.portfolio_uuid
 
     async def balances(self) -> list[Balance]:
-        reply = await self.rest.get(f"/intx/balances/{await self._portfolio()}")
+        portfolio = await self._portfolio()
         out = []
-        for b in reply.get("portfolio_balances") or []:
-            for item in b.get("balances") or []:
-                asset = item.get("asset") or {}
-                quantity = dec(item.get("quantity"), "quantity")
-                hold = dec(item.get("hold"), "hold")
-                out.append(Balance(str(asset.get("asset_name", "")), quantity, quantity - hold))
+        with self._reading("balances"):
+            reply = await self.rest.get(f"/intx/balances/{portfolio}")
+            for b in objects(reply, "portfolio_balances", "intx balances"):
+                for item in objects(b, "balances", "intx balances"):
+                    asset = item.get("asset")
+                    if not isinstance(asset, Mapping):
+                        raise WireError("intx balances: asset is not an object")
+                    quantity = wire_amount(item, "quantity")
+                    hold = wire_amount(item, "hold")
+                    out.append(Balance(ident(asset, "asset_name"), quantity, quantity - hold))
         return out
 
     async def venue_positions(self) -> list[Position]:
-        reply = await self.rest.get(f"/intx/positions/{await self._portfolio()}")
+        portfolio = await self._portfolio()
         out = []
-        for raw in reply.get("positions") or []:
-            contract = (await self.listing(str(raw.get("symbol", "")))).contract_size
-            pos, aggregated = intx_position(raw, contract)
-            if pos.size == 0:
-                continue
-            self._aggregated[pos.symbol] = aggregated
-            out.append(pos)
+        with self._reading("positions"):
+            reply = await self.rest.get(f"/intx/positions/{portfolio}")
+            for raw in objects(reply, "positions", "intx positions"):
+                contract = (await self.listing(ident(raw, "symbol"))).contract_size
+                pos, aggregated = intx_position(raw, contract)
+                if pos.size == 0:
+                    continue
+                self._aggregated[pos.symbol] = aggregated
+                out.append(pos)
         return out
 
     def take_funding(self, positions: list[Position]) -> None:
