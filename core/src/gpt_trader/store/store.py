@@ -49,6 +49,10 @@ from gpt_trader.store.rows import (
     run_from_row,
 )
 
+# WAL pages (4 KiB) past which a connection that leaves checkpoints to the store writer
+# checkpoints on commit anyway: a writer starved of the CPU must not let the WAL grow.
+BACKSTOP_CHECKPOINT_PAGES = 500
+
 WORKING_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.PENDING,
     OrderStatus.UNKNOWN,
@@ -151,13 +155,17 @@ class Store:
         create: bool = True,
         autocheckpoint: bool = True,
     ) -> None:
-        """``autocheckpoint=False``: this connection never folds the WAL back into the
-        database on commit; someone must call :meth:`checkpoint` (a run's store writer
-        does, off the tick-to-order path)."""
+        """``autocheckpoint=False``: this connection leaves folding the WAL back into the
+        database to someone calling :meth:`checkpoint` (a run's store writer does, off the
+        tick-to-order path), and does it on commit only as a backstop, when that someone
+        fell behind and the WAL passed ``BACKSTOP_CHECKPOINT_PAGES`` (SQLite's default is
+        1,000 pages, on every connection)."""
         self.path = Path(path)
         self.db = open_db(self.path, synchronous=synchronous, create=create)
+        # One lock per file in this process (see _write), looked up once.
+        self._lock = _file_lock(self.path)
         if not autocheckpoint:
-            self.db.execute("PRAGMA wal_autocheckpoint = 0;")
+            self.db.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES};")
         try:
             migrate(self.db)
         except sqlite3.Error as exc:
@@ -179,7 +187,7 @@ class Store:
         thread waiting on it wakes the moment the other commits, where SQLite's own busy
         handler would sleep 1, 2, 5, 10 ms... (the tail of the tick-to-order latency).
         """
-        with _file_lock(self.path), self._transaction(what) as conn:
+        with self._lock, self._transaction(what) as conn:
             yield conn
 
     def checkpoint(self) -> None:
@@ -189,7 +197,7 @@ class Store:
         starts over instead of growing."""
         try:
             self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
-            with _file_lock(self.path):
+            with self._lock:
                 self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
         except sqlite3.Error as exc:
             raise StoreError(f"checkpointing {self.path}: {exc}") from exc
