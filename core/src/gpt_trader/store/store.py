@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -732,15 +733,15 @@ def _order_row(order: Order, run_id: str) -> dict[str, Any]:
         "run_id": run_id,
         "order_id": order.order_id,
         "symbol": order.symbol,
-        "side": Side(order.side).value,
-        "order_type": OrderType(order.order_type).value,
-        "time_in_force": TimeInForce(order.time_in_force).value,
+        "side": _member_value(order.side, Side),
+        "order_type": _member_value(order.order_type, OrderType),
+        "time_in_force": _member_value(order.time_in_force, TimeInForce),
         "size": _dec(order.size),
         "limit_price": _dec_or_none(order.limit_price),
         "stop_price": _dec_or_none(order.stop_price),
         "end_ts": order.end_ts,
         "leverage": None,
-        "status": OrderStatus(order.status).value,
+        "status": _member_value(order.status, OrderStatus),
         "filled_size": _dec(order.filled_size),
         "avg_fill_price": _dec(order.avg_fill_price),
         "fees": _dec(order.fees),
@@ -750,8 +751,14 @@ def _order_row(order: Order, run_id: str) -> dict[str, Any]:
         "tag": order.tag,
         "post_only": int(order.post_only),
         "reduce_only": int(order.reduce_only),
-        "trade_ids": json.dumps(list(order.trade_ids)),
+        "trade_ids": json.dumps(list(order.trade_ids)) if order.trade_ids else "[]",
     }
+
+
+def _member_value(value: Any, kind: type[StrEnum]) -> str:
+    """``kind(value).value``, without the lookup by value when ``value`` is a member
+    already (an intent's row is built on the tick-to-order path)."""
+    return str(value.value) if type(value) is kind else str(kind(value).value)
 
 
 def _order_from(r: dict[str, Any]) -> Order:
