@@ -30,4 +30,5 @@ def test_the_orders_bench_emits_the_rows_contract() -> None:
         assert row["unit"].startswith("µs")
         assert len(row["ours"]) == 2
         assert all(isinstance(v, float) and v > 0 for v in row["ours"])
-        assert row["peer"] is None and row["peer_values"] is None
+        assert row["peer"] is None
+        assert row["peer_values"] is None
