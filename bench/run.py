@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from orders import latency
 
 REPO = Path(__file__).resolve().parents[1]
 FULL = REPO.parent / "shared" / "data" / "BTCUSDT_binance_spot_1m_20250520_20250818.csv"
@@ -78,76 +78,6 @@ async def _replay(csv: Path, vectorised: bool) -> dict[str, Any]:
     }
 
 
-async def _latency(n: int) -> dict[str, float]:
-    """Market event in -> broker acknowledgement, with a real SQLite intent write."""
-    from gpt_trader.app import assemble, finish, start
-    from gpt_trader.components import ComponentSpec, Kind
-    from gpt_trader.config import BotConfig
-    from gpt_trader.domain import Action, Candle, SignalValue
-    from gpt_trader.hookspecs import hookimpl
-    from gpt_trader.plugins import make_plugin_manager
-
-    class Flip:
-        """Alternates LONG/FLAT on every bar, so every bar places an order."""
-
-        name = "bench.flip"
-
-        def __init__(self) -> None:
-            self.long = False
-
-        def update(self, event: Any) -> SignalValue:
-            self.long = not self.long
-            return SignalValue(
-                self.name, event.symbol, event.ts, Action.LONG if self.long else Action.FLAT
-            )
-
-    class Plugin:
-        @staticmethod
-        @hookimpl
-        def register_signals() -> Any:
-            yield ComponentSpec("bench.flip", Kind.SIGNAL, lambda p, ctx: Flip(), per_symbol=True)
-
-    pm = make_plugin_manager()
-    pm.register_plugin(Plugin(), "bench")
-    config = BotConfig(
-        profile={"name": "latency", "universe": ["BTC-USD"]},
-        broker={
-            "use": "sim",
-            "market_fill": "immediate",
-            "persist": False,
-            "starting_cash": "100000000",
-        },
-        feed={"use": "synthetic", "pace_s": 0},
-        signals=[{"use": "bench.flip"}],
-        voter={"use": "majority"},
-        sizer={"use": "fixed", "size": "0.01"},
-        run={"record_market": False},
-    )
-    samples: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        runtime = await assemble(config, pm, Path(tmp), durable=True)
-        await start(runtime)
-        kernel = runtime.kernel
-        price = Decimal("100000.00")
-        base = time.time_ns()
-        for i in range(n):
-            candle = Candle(
-                "BTC-USD", base + i * 60_000_000_000, price, price, price, price, Decimal(5)
-            )
-            t0 = time.perf_counter_ns()
-            await kernel.on_market(candle)
-            samples.append((time.perf_counter_ns() - t0) / 1000)
-        summary = await finish(runtime, "bench")
-    samples.sort()
-    return {
-        "events": n,
-        "orders": summary["orders"],
-        "p50_us": statistics.median(samples),
-        "p99_us": samples[int(len(samples) * 0.99) - 1],
-        "max_us": samples[-1],
-    }
-
-
 _RSS_WRAPPER = """
 import resource, subprocess, sys
 proc = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=False)
@@ -199,7 +129,10 @@ def main() -> None:
         runs = [asyncio.run(_replay(csv, vectorised)) for _ in range(args.repeat)]
         best = sorted(runs, key=lambda r: r["bars_per_s"])[len(runs) // 2]
         results["replay_" + best["path"]] = best
-    results["latency"] = asyncio.run(_latency(2000 if args.quick else 10000))
+    ticks = 2000 if args.quick else 10000
+    # The measure lives in bench/orders.py (with its min/median/max over repeats).
+    results["latency"] = asyncio.run(latency(ticks, writer=True))
+    results["latency_no_writer"] = asyncio.run(latency(ticks, writer=False))
     results["rss"] = _rss()
     if args.json:
         print(json.dumps(results, indent=2, default=str))
@@ -212,10 +145,12 @@ def main() -> None:
             f"(kernel bars {r['kernel_bars']:,}, run {r['run_s'] * 1000:.1f} ms, csv load {r['load_s'] * 1000:.0f} ms, "
             f"orders {r['orders']}, fills {r['fills']})"
         )
-    lat = results["latency"]
-    print(
-        f"tick->order latency  p50 {lat['p50_us']:.1f} us  p99 {lat['p99_us']:.1f} us  max {lat['max_us']:.0f} us  ({lat['orders']} orders)"
-    )
+    for key, label in (("latency", "store writer"), ("latency_no_writer", "no writer")):
+        lat = results[key]
+        print(
+            f"tick->order latency  p50 {lat['p50_us']:.1f} us  p99 {lat['p99_us']:.1f} us  "
+            f"max {lat['max_us']:.0f} us  ({lat['orders']} orders, {label})"
+        )
     print(f"run --profile dev    peak RSS {results['rss']['peak_rss_mb']:.1f} MB")
 
 

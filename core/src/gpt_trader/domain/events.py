@@ -190,7 +190,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.name if isinstance(value.value, int) else value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        out = {name: to_jsonable(getattr(value, name)) for name in _field_names(type(value))}
         kind = getattr(type(value), "type", None)
         if isinstance(kind, str) and isinstance(value, Event):
             out["type"] = kind
@@ -202,3 +202,14 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_jsonable(v) for v in value]
     return value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, looked up once per class (the store encodes every event)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names

@@ -163,15 +163,36 @@ class Order:
         return self.size - self.filled_size
 
     def copy(self) -> Order:
-        """An independent snapshot (events carry these; the original keeps changing)."""
-        new = object.__new__(Order)
-        for name in _ORDER_FIELDS:
-            setattr(new, name, getattr(self, name))
+        """An independent snapshot (events carry these; the original keeps changing).
+
+        Field by field, without ``__init__`` or a loop over names: it runs several times
+        per order. core/tests/test_orders.py pins that every field is copied."""
+        new = _new_order(Order)
+        new.client_order_id = self.client_order_id
+        new.symbol = self.symbol
+        new.side = self.side
+        new.size = self.size
+        new.order_type = self.order_type
+        new.time_in_force = self.time_in_force
+        new.status = self.status
+        new.order_id = self.order_id
+        new.limit_price = self.limit_price
+        new.stop_price = self.stop_price
+        new.post_only = self.post_only
+        new.reduce_only = self.reduce_only
+        new.end_ts = self.end_ts
+        new.filled_size = self.filled_size
+        new.avg_fill_price = self.avg_fill_price
+        new.fees = self.fees
+        new.created_ts = self.created_ts
+        new.updated_ts = self.updated_ts
+        new.reject_reason = self.reject_reason
+        new.tag = self.tag
         new.trade_ids = list(self.trade_ids)
         return new
 
 
-_ORDER_FIELDS = tuple(f for f in Order.__slots__ if f != "trade_ids")
+_new_order = object.__new__
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,14 +12,14 @@ class MemoryJournal:
     """Same contract as the SQLite store's journal: an id is never accepted twice."""
 
     def __init__(self) -> None:
-        self._intents: dict[str, Order] = {}
+        self._intents: set[str] = set()  # the ids recorded (nothing reads the rest back)
         self._adjustments: list[InventoryAdjustment] = []
         self._state: dict[str, dict[str, Any]] = {}
 
     def record_intent(self, request: OrderRequest, ts: int) -> None:
         if request.client_order_id in self._intents:
             raise StoreError(f"client_order_id {request.client_order_id!r} was already used")
-        self._intents[request.client_order_id] = Order.from_request(request, ts)
+        self._intents.add(request.client_order_id)
 
     def working_orders(self) -> list[Order]:
         return []

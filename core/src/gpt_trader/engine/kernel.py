@@ -490,7 +490,8 @@ class Kernel:
                 continue
             if value is not None:
                 self._votes[symbol][value.name] = value
-                self.emit(SignalEmitted(self.now, value))
+                if self._sinks:
+                    self.emit(SignalEmitted(self.now, value))
                 changed = True
         if changed:
             await self.decide(symbol)
@@ -727,7 +728,8 @@ class Kernel:
                 OrderRejected(self.now, request, "reduce-only: order would add exposure", "kernel")
             )
             return None
-        for result in self.parts.guards.check(request, self):
+        guards = self.parts.guards
+        for result in guards.check(request, self) if guards.pre_trade else ():
             self._record_trip(result, "pre_trade", request.symbol)
             if blocks(result):
                 self.emit(OrderRejected(self.now, request, result.message, f"guard:{result.guard}"))

@@ -83,6 +83,10 @@ class BookSide:
         """Resting entries, best first (a copy: safe to iterate while filling)."""
         return list(self._entries)
 
+    @property
+    def has_entries(self) -> bool:
+        return bool(self._entries)
+
     def best_resting(self) -> Decimal | None:
         return self._entries[0].limit if self._entries else None
 

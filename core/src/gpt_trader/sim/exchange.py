@@ -291,15 +291,18 @@ class SimExchange:
             if hold is not None and self._ledger.available(hold[0]) < hold[1]:
                 reason = RejectReason.INSUFFICIENT_FUNDS
         self._where[cid] = request.symbol
-        self._by_order_id[engine.order_id_for(cid)] = cid
         if reason is not None:
-            self._apply(engine.reject(request, ts, reason))
+            ups = engine.reject(request, ts, reason)
+            self._by_order_id[ups[0].order.order_id] = cid
+            self._apply(ups)
         else:
             if hold is not None:
                 self._ledger.place_hold(cid, *hold)
             if deriv is not None:
                 deriv.accept(request, ts, mtype, price or ZERO)
-            self._apply(engine.submit(request, ts))
+            ups = engine.accept(request, ts)
+            self._by_order_id[ups[0].order.order_id] = cid
+            self._apply(ups)
             self._check_liquidations(ts)
         order = engine.order(cid)
         assert order is not None

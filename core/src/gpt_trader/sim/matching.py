@@ -82,10 +82,10 @@ keep their own symbol, so the exchange settles them in their own currencies.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import heapq
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple, get_args
 
@@ -123,6 +123,16 @@ DEFAULT_TAKER_FEE = Decimal("0.0060")
 DEFAULT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "gpt-trader-sim/0")
 
 
+def uuid5_text(namespace: bytes, name: str) -> str:
+    """``str(uuid.uuid5(UUID(bytes=namespace), name))`` without building a UUID object on
+    the way (it is made once per order)."""
+    digest = bytearray(hashlib.sha1(namespace + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    x = digest.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+
 class Update(NamedTuple):
     """One state change: a copy of the order after it, and the fill that caused it, if any."""
 
@@ -130,8 +140,7 @@ class Update(NamedTuple):
     fill: Fill | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Level:
+class _Level(NamedTuple):
     """Liquidity an incoming order can take: ``size`` None means unlimited (implied touch)."""
 
     price: Decimal
@@ -185,7 +194,7 @@ class MatchingEngine:
         self.volume_participation = volume_participation
         self.fill_on_touch = fill_on_touch
         self._prefix = id_prefix
-        self._namespace = id_namespace
+        self._namespace_bytes = id_namespace.bytes
         self._bids = BookSide(Side.BUY)
         self._asks = BookSide(Side.SELL)
         self._orders: dict[str, Entry] = {}
@@ -211,7 +220,7 @@ class MatchingEngine:
         return self.product.symbol
 
     def order_id_for(self, client_order_id: str) -> str:
-        return str(uuid.uuid5(self._namespace, client_order_id))
+        return uuid5_text(self._namespace_bytes, client_order_id)
 
     def order(self, client_order_id: str) -> Order | None:
         entry = self._orders.get(client_order_id)
@@ -286,10 +295,16 @@ class MatchingEngine:
         normal = normalize(request)
         if isinstance(normal, str):
             return self.reject(request, ts, normal)
-        request = normal
-        reason = self.check(request, ts)
+        reason = self.check(normal, ts)
         if reason is not None:
-            return self.reject(request, ts, reason)
+            return self.reject(normal, ts, reason)
+        return self.accept(normal, ts)
+
+    def accept(self, request: OrderRequest, ts: int) -> list[Update]:
+        """Place ``request``, already normalised and passed by :meth:`check` at ``ts`` (the
+        exchange checks once, with its funds, before placing)."""
+        if request.client_order_id in self._orders:
+            return []
         self._seq += 1
         order = Order.from_request(request, ts)
         order.order_id = self.order_id_for(request.client_order_id)
@@ -441,7 +456,7 @@ class MatchingEngine:
         stops at the first level costs O(1), not a sort of the whole book.
         """
         opp = self._side(taker.opposite)
-        levels = [_Level(p, s, None, 0, 0) for p, s in opp.levels()]
+        levels = [_Level(p, s, None, 0, 0) for p, s in opp.levels()] if opp.has_levels else []
         if implied and not opp.has_levels:
             price = self._implied(taker)
             if price is not None:
@@ -451,6 +466,12 @@ class MatchingEngine:
         def key(lv: _Level) -> tuple[Decimal, int, int]:
             return (lv.price * sign, lv.rank, lv.seq)
 
+        if not opp.has_entries:
+            # Nothing of ours rests there (a market order on a bar or a ticker): the few
+            # synthetic levels alone, without a merge.
+            if len(levels) > 1:
+                levels.sort(key=key)
+            return iter(levels)
         levels.sort(key=key)
         resting = (_Level(e.limit, e.order.remaining, e, 1, e.seq) for e in opp.entries)
         return heapq.merge(levels, resting, key=key)

@@ -17,6 +17,12 @@ from gpt_trader.domain.reasons import RejectReason
 def normalize(request: OrderRequest) -> OrderRequest | str:
     """``request`` with real enums for side, type and TIF (callers may pass plain strings),
     or the reject reason when one of them is not a known value."""
+    if (
+        type(request.side) is Side
+        and type(request.order_type) is OrderType
+        and type(request.time_in_force) is TimeInForce
+    ):
+        return request  # the kernel's own requests: no lookup by value
     try:
         side = Side(request.side)
     except ValueError:

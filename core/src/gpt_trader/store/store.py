@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -48,6 +49,10 @@ from gpt_trader.store.rows import (
     product_from_row,
     run_from_row,
 )
+
+# WAL pages (4 KiB) past which a connection that leaves checkpoints to the store writer
+# checkpoints on commit anyway: a writer starved of the CPU must not let the WAL grow.
+BACKSTOP_CHECKPOINT_PAGES = 500
 
 WORKING_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.PENDING,
@@ -151,13 +156,17 @@ class Store:
         create: bool = True,
         autocheckpoint: bool = True,
     ) -> None:
-        """``autocheckpoint=False``: this connection never folds the WAL back into the
-        database on commit; someone must call :meth:`checkpoint` (a run's store writer
-        does, off the tick-to-order path)."""
+        """``autocheckpoint=False``: this connection leaves folding the WAL back into the
+        database to someone calling :meth:`checkpoint` (a run's store writer does, off the
+        tick-to-order path), and does it on commit only as a backstop, when that someone
+        fell behind and the WAL passed ``BACKSTOP_CHECKPOINT_PAGES`` (SQLite's default is
+        1,000 pages, on every connection)."""
         self.path = Path(path)
         self.db = open_db(self.path, synchronous=synchronous, create=create)
+        # One lock per file in this process (see _write), looked up once.
+        self._lock = _file_lock(self.path)
         if not autocheckpoint:
-            self.db.execute("PRAGMA wal_autocheckpoint = 0;")
+            self.db.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES};")
         try:
             migrate(self.db)
         except sqlite3.Error as exc:
@@ -179,7 +188,7 @@ class Store:
         thread waiting on it wakes the moment the other commits, where SQLite's own busy
         handler would sleep 1, 2, 5, 10 ms... (the tail of the tick-to-order latency).
         """
-        with _file_lock(self.path), self._transaction(what) as conn:
+        with self._lock, self._transaction(what) as conn:
             yield conn
 
     def checkpoint(self) -> None:
@@ -189,7 +198,7 @@ class Store:
         starts over instead of growing."""
         try:
             self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
-            with _file_lock(self.path):
+            with self._lock:
                 self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
         except sqlite3.Error as exc:
             raise StoreError(f"checkpointing {self.path}: {exc}") from exc
@@ -724,15 +733,15 @@ def _order_row(order: Order, run_id: str) -> dict[str, Any]:
         "run_id": run_id,
         "order_id": order.order_id,
         "symbol": order.symbol,
-        "side": Side(order.side).value,
-        "order_type": OrderType(order.order_type).value,
-        "time_in_force": TimeInForce(order.time_in_force).value,
+        "side": _member_value(order.side, Side),
+        "order_type": _member_value(order.order_type, OrderType),
+        "time_in_force": _member_value(order.time_in_force, TimeInForce),
         "size": _dec(order.size),
         "limit_price": _dec_or_none(order.limit_price),
         "stop_price": _dec_or_none(order.stop_price),
         "end_ts": order.end_ts,
         "leverage": None,
-        "status": OrderStatus(order.status).value,
+        "status": _member_value(order.status, OrderStatus),
         "filled_size": _dec(order.filled_size),
         "avg_fill_price": _dec(order.avg_fill_price),
         "fees": _dec(order.fees),
@@ -742,8 +751,14 @@ def _order_row(order: Order, run_id: str) -> dict[str, Any]:
         "tag": order.tag,
         "post_only": int(order.post_only),
         "reduce_only": int(order.reduce_only),
-        "trade_ids": json.dumps(list(order.trade_ids)),
+        "trade_ids": json.dumps(list(order.trade_ids)) if order.trade_ids else "[]",
     }
+
+
+def _member_value(value: Any, kind: type[StrEnum]) -> str:
+    """``kind(value).value``, without the lookup by value when ``value`` is a member
+    already (an intent's row is built on the tick-to-order path)."""
+    return str(value.value) if type(value) is kind else str(kind(value).value)
 
 
 def _order_from(r: dict[str, Any]) -> Order:

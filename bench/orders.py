@@ -1,0 +1,234 @@
+"""The order hot path: µs per order through the kernel and the sim exchange, and the
+in-process tick -> order latency with the intent committed to SQLite.
+
+    uv run python bench/orders.py [--quick] [--repeat N] [--json] [--profile]
+
+- order cost: a signal that flips LONG/FLAT on every bar, so every bar places one market
+  order that fills at once (submit, fill, position, P&L; no sink, as in a backtest);
+  the bars' CPU time over the orders they placed, in µs per order (wall time printed
+  beside it: on a shared machine it includes the time other processes had the core);
+- tick -> order: the same signal on a real SQLite store (durable run): from a market event
+  entering the kernel to the broker's acknowledgement, with the intent committed before
+  the submit; p50 and p99, with the store's writer thread recording every event and
+  without it (the intent commit alone).
+
+Each figure is run ``--repeat`` times (min/median/max printed); ``--json`` prints the rows
+contract of issue #16. ``--profile`` prints a cProfile of one order-cost run instead.
+Nothing here asserts a speed; read the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ORDER_FIGURE = (
+    "cost of one order through kernel + sim exchange (submit, fill, position, P&L, events)"
+)
+LATENCY_FIGURE = "tick -> order {q}, in process, intent committed to SQLite ({writer})"
+
+
+def _plugin() -> Any:
+    from gpt_trader.components import ComponentSpec, Kind
+    from gpt_trader.domain import Action, SignalValue
+    from gpt_trader.hookspecs import hookimpl
+
+    class Flip:
+        """Alternates LONG/FLAT on every bar, so every bar places an order."""
+
+        name = "bench.flip"
+
+        def __init__(self) -> None:
+            self.long = False
+
+        def update(self, event: Any) -> SignalValue:
+            self.long = not self.long
+            action = Action.LONG if self.long else Action.FLAT
+            return SignalValue(self.name, event.symbol, event.ts, action)
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def register_signals() -> Any:
+            yield ComponentSpec("bench.flip", Kind.SIGNAL, lambda p, ctx: Flip(), per_symbol=True)
+
+    return Plugin()
+
+
+def _config() -> Any:
+    from gpt_trader.config import BotConfig
+
+    return BotConfig(
+        profile={"name": "orders", "universe": ["BTC-USD"]},
+        broker={
+            "use": "sim",
+            "market_fill": "immediate",
+            "persist": False,
+            "starting_cash": "100000000",
+        },
+        feed={"use": "synthetic", "pace_s": 0},
+        signals=[{"use": "bench.flip"}],
+        voter={"use": "majority"},
+        sizer={"use": "fixed", "size": "0.01"},
+        run={"record_market": False},
+    )
+
+
+async def _drive(
+    n: int, durable: bool, writer: bool
+) -> tuple[list[float], list[float], dict[str, Any]]:
+    """``n`` bars through a fresh runtime: each bar's wall time in the kernel and the CPU
+    time of this thread in it (µs; the latter leaves out the time the machine's other
+    processes had the core, and waits on a lock), and the run's summary."""
+    from gpt_trader.app import assemble, finish, start
+    from gpt_trader.domain import Candle
+    from gpt_trader.plugins import make_plugin_manager
+    from gpt_trader.store import StoreSink
+
+    pm = make_plugin_manager()
+    pm.register_plugin(_plugin(), "bench")
+    samples: list[float] = []
+    cpu_samples: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime = await assemble(_config(), pm, Path(tmp), durable=durable)
+        await start(runtime)
+        kernel = runtime.kernel
+        if durable and not writer:
+            # The intent commit alone: the store sink (and its writer thread) is closed and
+            # detached once the run is recorded.
+            for sink in kernel.parts.sinks:
+                if isinstance(sink, StoreSink):
+                    sink.close()
+            kernel._set_sinks([s for s in kernel._sinks if not isinstance(s, StoreSink)])
+        price = Decimal("100000.00")
+        base = 1_700_000_000_000_000_000
+        candles = [
+            Candle("BTC-USD", base + i * 60_000_000_000, price, price, price, price, Decimal(5))
+            for i in range(n)
+        ]
+        clock = runtime.clock
+        on_market = kernel.on_market
+        wall, cpu = time.perf_counter_ns, time.thread_time_ns
+        for candle in candles:
+            clock.advance_to(candle.close_ts)
+            t0, c0 = wall(), cpu()
+            await on_market(candle)
+            samples.append((wall() - t0) / 1000)
+            cpu_samples.append((cpu() - c0) / 1000)
+        summary = await finish(runtime, "bench")
+    return samples, cpu_samples, summary
+
+
+async def order_cost(n: int) -> tuple[float, float]:
+    """µs per order: the bars' CPU time in the kernel over the orders they placed (the
+    figure: one thread, no I/O, so its CPU time is the work, whatever else the machine
+    runs), and their wall time."""
+    wall, cpu, summary = await _drive(n, durable=False, writer=False)
+    if summary["orders"] != n or summary["fills"] != n:
+        raise SystemExit(
+            f"expected {n} orders and fills, got {summary['orders']}/{summary['fills']}"
+        )
+    return sum(cpu) / n, sum(wall) / n
+
+
+async def latency(n: int, *, writer: bool) -> dict[str, float]:
+    """Market event in -> broker acknowledgement, the intent committed to a real SQLite
+    store; with or without the store's writer thread recording the events."""
+    samples, cpu, summary = await _drive(n, durable=True, writer=writer)
+    samples.sort()
+    cpu.sort()
+    return {
+        "events": n,
+        "orders": summary["orders"],
+        "p50_us": statistics.median(samples),
+        "p99_us": samples[int(len(samples) * 0.99) - 1],
+        "max_us": samples[-1],
+        "cpu_p50_us": statistics.median(cpu),
+        "cpu_p99_us": cpu[int(len(cpu) * 0.99) - 1],
+    }
+
+
+def _spread(values: list[float]) -> str:
+    return (
+        f"min {min(values):8.1f}  median {statistics.median(values):8.1f}  max {max(values):8.1f}"
+    )
+
+
+def _profile(n: int) -> None:
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    asyncio.run(order_cost(n))
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    print(f"{stats.total_calls / n:.0f} calls per order")  # type: ignore[attr-defined]
+    stats.sort_stats("tottime").print_stats(25)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer orders and ticks")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure")
+    parser.add_argument("--json", action="store_true", help="print the rows contract")
+    parser.add_argument("--profile", action="store_true", help="cProfile one order-cost run")
+    args = parser.parse_args()
+    orders_n, ticks_n = (2000, 2000) if args.quick else (20_000, 10_000)
+    if args.profile:
+        _profile(orders_n)
+        return
+    costs = [asyncio.run(order_cost(orders_n)) for _ in range(args.repeat)]
+    lat: dict[bool, list[dict[str, float]]] = {
+        writer: [asyncio.run(latency(ticks_n, writer=writer)) for _ in range(args.repeat)]
+        for writer in (True, False)
+    }
+    rows = [
+        {
+            "figure": ORDER_FIGURE,
+            "unit": "µs (CPU)",
+            "ours": [cpu for cpu, _ in costs],
+            "peer": None,
+            "peer_values": None,
+            "aim": "<= 20 µs",
+        }
+    ]
+    for writer in (True, False):
+        label = "store writer running" if writer else "no store writer"
+        for q, aim in (("p50", "< 100 µs"), ("p99", "< 1 ms")):
+            rows.append(
+                {
+                    "figure": LATENCY_FIGURE.format(q=q, writer=label),
+                    "unit": "µs",
+                    "ours": [r[f"{q}_us"] for r in lat[writer]],
+                    "peer": None,
+                    "peer_values": None,
+                    "aim": aim,
+                }
+            )
+    if args.json:
+        print(json.dumps({"rows": rows}))
+        return
+    print(f"{orders_n:,} orders, {ticks_n:,} ticks, {args.repeat} runs each (µs)")
+    for row in rows:
+        print(f"  {_spread(row['ours'])}   {row['figure']}")
+    print(f"  {_spread([w for _, w in costs])}   the order cost in wall time")
+    for writer in (True, False):
+        for q in ("p50", "p99"):
+            cpu = [r[f"cpu_{q}_us"] for r in lat[writer]]
+            label = "with" if writer else "without"
+            print(f"  {_spread(cpu)}   tick -> order {q} in CPU time, {label} the writer")
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} cores (wall figures include the wait)")
+
+
+if __name__ == "__main__":
+    main()
