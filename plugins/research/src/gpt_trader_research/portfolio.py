@@ -318,7 +318,7 @@ async def run_portfolio_async(
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.runtime.replay import run_events
 
-    from gpt_trader_research.portfolio_replay import run_universe, why_not
+    from gpt_trader_research.portfolio_replay import fewer_collections, run_universe, why_not
 
     pm = pm or make_plugin_manager()
     config = config or portfolio_config(spec, pm)
@@ -341,17 +341,18 @@ async def run_portfolio_async(
         reason = "error"
         try:
             interval = config.run.guard_interval_s
-            if vectorise and not why_not(kernel, bars):
-                replayed = await run_universe(
-                    kernel, runtime.clock, bars, symbols, guard_interval_s=interval
-                )
-                if progress is not None:
-                    progress(len(feed), len(feed))
-            else:
-                events = with_progress(feed.events(symbols), len(feed), progress)
-                replayed = await run_events(
-                    kernel, runtime.clock, events, guard_interval_s=interval
-                )
+            with fewer_collections():
+                if vectorise and not why_not(kernel, bars):
+                    replayed = await run_universe(
+                        kernel, runtime.clock, bars, symbols, guard_interval_s=interval
+                    )
+                    if progress is not None:
+                        progress(len(feed), len(feed))
+                else:
+                    events = with_progress(feed.events(symbols), len(feed), progress)
+                    replayed = await run_events(
+                        kernel, runtime.clock, events, guard_interval_s=interval
+                    )
             reason = "end_of_data"
         finally:
             summary = await finish(runtime, reason, hooks=False)
