@@ -91,10 +91,13 @@ def why_not(kernel: Kernel, bars: Mapping[str, BarSeries]) -> str:
     return ""
 
 
-def _votes(signal: Any, bars: BarSeries) -> tuple[Sequence[int], Sequence[float] | None]:
+def _votes(signal: Any, bars: BarSeries) -> tuple[list[int], Sequence[float] | None]:
+    """The signal's action per bar (a list: read one bar at a time) and its strengths."""
     if isinstance(signal, StrengthVectorSignal):
-        return signal.compute_votes(bars)
-    return signal.compute(bars), None
+        actions, strengths = signal.compute_votes(bars)
+    else:
+        actions, strengths = signal.compute(bars), None
+    return np.asarray(actions).tolist(), strengths
 
 
 def _timer_positions(close_ts: list[int], interval_ns: int) -> list[int]:
