@@ -40,7 +40,7 @@ from gpt_trader.domain import Action, OrderStatus, SignalValue
 from gpt_trader.domain.bars import NO_SIGNAL, BarSeries
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.kernel import Kernel
-from gpt_trader.protocols import StrengthVectorSignal, VectorSignal
+from gpt_trader.protocols import Filter, PreTradeGuard, StrengthVectorSignal, VectorSignal
 from gpt_trader.runtime.replay import ReplayStats
 
 NS = 1_000_000_000
@@ -74,7 +74,8 @@ def why_not(kernel: Kernel, bars: Mapping[str, BarSeries]) -> str:
             return f"{symbol}: a signal without compute()"
         if kernel.ledger._margined(symbol):
             return f"{symbol}: margined"
-    for part in (*parts.filters, *parts.guards.pre_trade):
+    readers: list[Filter | PreTradeGuard] = [*parts.filters, *parts.guards.pre_trade]
+    for part in readers:
         if getattr(part, "market_view", None) != ACCOUNT:
             return f"{part.name}: reads the market beyond the account"
     for guard in parts.guards.runtime:
