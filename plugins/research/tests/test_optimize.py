@@ -71,6 +71,13 @@ def test_same_seed_same_trials_with_a_process_pool(
 ) -> None:  # type: ignore[no-untyped-def]
     pooled = run_optimize(ospec(sample, jobs=2), tmp_path, pm=pm)
     assert _trials(pooled) == _trials(local)
+
+    def metrics(result) -> list[dict]:  # type: ignore[no-untyped-def]
+        return [
+            {k: v for k, v in t.metrics.items() if k != "elapsed_s"} for t in result.folds[0].trials
+        ]
+
+    assert metrics(pooled) == metrics(local)  # every figure, not only the objective
     other = run_optimize(ospec(sample, seed=8, trials=4), tmp_path, pm=pm)
     assert _trials(other) != _trials(local)[:4]
 

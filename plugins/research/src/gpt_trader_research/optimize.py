@@ -95,19 +95,41 @@ def _worker_pm() -> PluginManager:
     return _WORKER_PM
 
 
-def evaluate(task: TrialTask) -> dict[str, Any]:
+def _load(task: TrialTask) -> Any:
+    """The bars a trial reads, parsed once per process (the loaders cache them)."""
+    if task.portfolio:
+        from gpt_trader_research.portfolio import PortfolioSpec, cached_universe, portfolio_config
+
+        spec = PortfolioSpec(task.base, task.portfolio)
+        return cached_universe(
+            task.portfolio, portfolio_config(spec, _worker_pm()).profile.universe
+        )
+    return load_series(task.base.data, task.base.symbol)
+
+
+def _init_worker(pm: PluginManager | None, first: TrialTask) -> None:
+    """A pool worker's set-up, before its first trial: the plugins (a forked worker gets
+    the parent's, a spawned one builds its own) and the bars (a forked worker finds the
+    parent's already parsed), so a trial's task carries its parameters only."""
+    global _WORKER_PM
+    _WORKER_PM = pm or _worker_pm()
+    _load(first)
+
+
+def evaluate(task: TrialTask, pm: PluginManager | None = None) -> dict[str, Any]:
     """Run one trial's backtest (in whichever process this is) and summarise it."""
     spec = replace(task.base, signals=task.signals)
+    pm = pm or _worker_pm()
     result: Any
     if task.portfolio:
         from gpt_trader_research.portfolio import run_window
 
-        result = run_window(spec, task.portfolio, task.start, task.stop, _worker_pm())
+        result = run_window(spec, task.portfolio, task.start, task.stop, pm)
     else:
-        series = load_series(task.base.data, task.base.symbol)
+        series = _load(task)
         if task.start != 0 or task.stop != len(series):
             series = slice_series(series, task.start, task.stop)
-        result = run_backtest(spec, _worker_pm(), series=series)
+        result = run_backtest(spec, pm, series=series)
     s = result.stats
     return {
         "value": objective_value(s, task.objective),
@@ -127,20 +149,28 @@ def evaluate(task: TrialTask) -> dict[str, Any]:
 
 
 class LocalBackend:
-    """In this process (``jobs == 1``) or a process pool of ``jobs`` workers."""
+    """In this process (``jobs == 1``) or a process pool of ``jobs`` workers, each set up
+    once (:func:`_init_worker`) from ``first``, a task like every one it will run."""
 
     name = "local"
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, pm: PluginManager, first: TrialTask) -> None:
+        self.pm = pm
         self.pool: ProcessPoolExecutor | None = None
         if jobs > 1:
             methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+            fork = "fork" in methods
+            ctx = multiprocessing.get_context("fork" if fork else "spawn")
+            self.pool = ProcessPoolExecutor(
+                max_workers=jobs,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(pm if fork else None, first),  # a plugin manager does not pickle
+            )
 
     def map(self, tasks: Sequence[TrialTask]) -> list[dict[str, Any]]:
         if self.pool is None:
-            return [evaluate(t) for t in tasks]
+            return [evaluate(t, self.pm) for t in tasks]
         return list(self.pool.map(evaluate, tasks))
 
     def close(self) -> None:
@@ -190,10 +220,11 @@ class RayBackend:
             self.ray.shutdown()
 
 
-def make_backend(spec: OptimizeSpec) -> LocalBackend | RayBackend:
+def make_backend(spec: OptimizeSpec, pm: PluginManager) -> LocalBackend | RayBackend:
     if spec.backend == "ray":
         return RayBackend(spec.jobs, spec.address)
-    return LocalBackend(spec.jobs)
+    first = TrialTask(spec.base, spec.base.signals, 0, 0, spec.objective, spec.portfolio)
+    return LocalBackend(spec.jobs, pm, first)
 
 
 # ---- results -------------------------------------------------------------------------------
@@ -558,7 +589,7 @@ def run_optimize(
     conn = open_db(state_dir)
     t0 = time.perf_counter()
     tick = progress or (lambda _n: None)
-    backend = make_backend(spec)
+    backend = make_backend(spec, pm)
     try:
         with conn:
             cur = conn.execute(

@@ -171,6 +171,7 @@ class PortfolioResult:
     curve: PortfolioCurve
     stats: dict[str, Any]
     kernel_bars: int
+    path: str
     elapsed_s: float
     starting_cash: Decimal
     final_equity: Decimal
@@ -274,7 +275,7 @@ class PortfolioResult:
             "interval_s": self.interval_s,
             "start": iso(first),
             "end": iso(last + self.interval_s * NS),
-            "path": "events",
+            "path": self.path,
             "kernel_bars": self.kernel_bars,
             "elapsed_s": round(self.elapsed_s, 6),
             "bars_per_s": round(self.bars_per_s, 1),
@@ -310,10 +311,14 @@ async def run_portfolio_async(
     bars: Mapping[str, BarSeries] | None = None,
     progress: Progress | None = None,
     config: BotConfig | None = None,
+    vectorise: bool = True,
 ) -> PortfolioResult:
-    """Run one portfolio backtest. ``bars`` (already loaded) win over ``spec.data``."""
+    """Run one portfolio backtest. ``bars`` (already loaded) win over ``spec.data``;
+    ``vectorise=False`` keeps the event path (every bar through the kernel)."""
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.runtime.replay import run_events
+
+    from gpt_trader_research.portfolio_replay import fewer_collections, run_universe, why_not
 
     pm = pm or make_plugin_manager()
     config = config or portfolio_config(spec, pm)
@@ -335,10 +340,19 @@ async def run_portfolio_async(
         await start(runtime, hooks=False)
         reason = "error"
         try:
-            events = with_progress(feed.events(symbols), len(feed), progress)
-            replayed = await run_events(
-                kernel, runtime.clock, events, guard_interval_s=config.run.guard_interval_s
-            )
+            interval = config.run.guard_interval_s
+            with fewer_collections():
+                if vectorise and not why_not(kernel, bars):
+                    replayed = await run_universe(
+                        kernel, runtime.clock, bars, symbols, guard_interval_s=interval
+                    )
+                    if progress is not None:
+                        progress(len(feed), len(feed))
+                else:
+                    events = with_progress(feed.events(symbols), len(feed), progress)
+                    replayed = await run_events(
+                        kernel, runtime.clock, events, guard_interval_s=interval
+                    )
             reason = "end_of_data"
         finally:
             summary = await finish(runtime, reason, hooks=False)
@@ -371,6 +385,7 @@ async def run_portfolio_async(
         curve=curve,
         stats=stats,
         kernel_bars=replayed.kernel_bars,
+        path=replayed.path,
         elapsed_s=elapsed,
         starting_cash=starting,
         final_equity=final,

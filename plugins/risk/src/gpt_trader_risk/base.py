@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 
@@ -13,11 +14,13 @@ from gpt_trader.domain import GuardResult, OrderRequest, Product, Severity, Side
 from gpt_trader.protocols import StateView
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from gpt_trader_risk.compare import DEFAULT_WARN_AT, Level, num
+from gpt_trader_risk.compare import DEFAULT_WARN_AT, Level, Limit, num
 
 __all__ = [
+    "ACCOUNT",
     "CheckExitsGuard",
     "EntryGuard",
+    "EquityBand",
     "Fraction",
     "Money",
     "NonNegDecimal",
@@ -37,6 +40,7 @@ __all__ = [
     "projected_position",
     "quote_of",
     "reference_price",
+    "steady_measure",
     "trip",
 ]
 
@@ -320,3 +324,44 @@ class ReportLatch:
             action=result.action,
             context=result.context,
         )
+
+
+# ``market_view`` of a guard that sees the market only through the account: the equity,
+# the positions at their marks, the open orders and the price of the product an order is
+# for. A replay may then leave out the bars of a product that is flat and has no working
+# order (gpt_trader_research.portfolio_replay), and this guard decides the same.
+ACCOUNT = "account"
+
+
+@dataclass(frozen=True, slots=True)
+class EquityBand:
+    """Where a runtime guard's next evaluation changes nothing and reports nothing, with
+    everything but the equity as it is now: ``low < equity < high``, ``equity <= peak``
+    (above it the guard's peak would move) and the clock before ``until_ns``. None: no
+    bound. A replay may skip a timer tick whose equity every guard's band holds."""
+
+    low: Decimal | None
+    high: Decimal | None
+    peak: Decimal | None = None
+    until_ns: int | None = None
+
+
+def steady_measure(
+    lim: Limit, latch: ReportLatch, action: TradingState, state: StateView
+) -> tuple[Decimal | None, Decimal | None] | None:
+    """The open range of an upper limit's measurement over which ``latch`` drops the next
+    result (the severity stays; see :class:`ReportLatch`), or None when every result may
+    be reported. Only for guards whose breach is CRITICAL."""
+    if not lim.mode.is_upper:
+        return None
+    line = lim.warn_line
+    level = latch.level
+    if level is Severity.OK:
+        return None, lim.threshold if line is None else line
+    if latch.repeat:
+        return None
+    if level is Severity.WARN and line is not None:
+        return line, lim.threshold
+    if level is Severity.CRITICAL and state.trading_state >= action:
+        return lim.threshold, None
+    return None

@@ -23,12 +23,15 @@ from gpt_trader.protocols import StateView
 from pydantic import Field, PositiveInt, model_validator
 
 from gpt_trader_risk.base import (
+    ACCOUNT,
+    EquityBand,
     Fraction,
     Money,
     OnCritical,
     PosDecimal,
     ReportLatch,
     RuntimeParams,
+    steady_measure,
     trip,
 )
 from gpt_trader_risk.compare import Level, Limit, Mode, apart, num, shown
@@ -80,6 +83,7 @@ class DayStart:
 
 class DailyLoss:
     name = "daily_loss"
+    market_view = ACCOUNT
 
     def __init__(
         self,
@@ -175,6 +179,22 @@ class DailyLoss:
         )
         return self.latch(result, state)
 
+    def equity_band(self, state: StateView) -> EquityBand | None:
+        """The day's equities whose loss keeps the last severity (see :class:`EquityBand`)."""
+        start = self.start
+        if start is None:
+            return None
+        lim = Limit(self.limit_for(start), Mode.GE, self.p.warn_at)
+        steady = steady_measure(lim, self.latch, self.p.on_critical, state)
+        if steady is None:
+            return None
+        lo, hi = steady  # of the loss, start equity - equity
+        return EquityBand(
+            low=None if hi is None else start.equity - hi,
+            high=None if lo is None else start.equity - lo,
+            until_ns=(start.day + 1) * DAY_NS,
+        )
+
 
 # ---- max_drawdown -------------------------------------------------------------------
 class MaxDrawdownParams(RuntimeParams):
@@ -192,6 +212,7 @@ class MaxDrawdownParams(RuntimeParams):
 
 class MaxDrawdown:
     name = "max_drawdown"
+    market_view = ACCOUNT
 
     def __init__(self, params: MaxDrawdownParams, *, currency: str = "USD") -> None:
         self.p = params
@@ -233,6 +254,24 @@ class MaxDrawdown:
             equity=equity,
         )
         return self.latch(result, state)
+
+    def equity_band(self, state: StateView) -> EquityBand | None:
+        """The equities under the peak whose drawdown keeps the last severity (see
+        :class:`EquityBand`)."""
+        peak = self.peak
+        if peak <= 0 or state.peak_equity > peak:
+            return None
+        steady = steady_measure(
+            Limit(self.p.pct, Mode.GE, self.p.warn_at), self.latch, self.p.on_critical, state
+        )
+        if steady is None:
+            return None
+        lo, hi = steady  # of the drawdown in percent, (peak - equity) / peak * 100
+        return EquityBand(
+            low=None if hi is None else peak - peak * hi / _HUNDRED,
+            high=None if lo is None else peak - peak * lo / _HUNDRED,
+            peak=peak,
+        )
 
 
 # ---- error_rate ---------------------------------------------------------------------

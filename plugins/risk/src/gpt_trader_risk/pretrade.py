@@ -30,6 +30,7 @@ from gpt_trader.protocols import StateView
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from gpt_trader_risk.base import (
+    ACCOUNT,
     CheckExitsGuard,
     EntryGuard,
     Fraction,
@@ -212,6 +213,7 @@ class NotionalCapsParams(PreTradeParams):
 
 class NotionalCaps(EntryGuard[NotionalCapsParams]):
     name = "notional_caps"
+    market_view = ACCOUNT
 
     def __init__(self, params: NotionalCapsParams) -> None:
         super().__init__(params)
@@ -603,6 +605,7 @@ class MaxOpenOrdersParams(PreTradeParams):
 
 class MaxOpenOrders(CheckExitsGuard[MaxOpenOrdersParams]):
     name = "max_open_orders"
+    market_view = ACCOUNT
 
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
