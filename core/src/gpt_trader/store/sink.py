@@ -30,8 +30,6 @@ log = logging.getLogger("gpt_trader.store")
 # Batches between two WAL checkpoints by the writer (the run's connections checkpoint on
 # commit only as a backstop; see Store(autocheckpoint=False)).
 CHECKPOINT_EVERY = 16
-# Events the writer encodes between two hand-backs of the GIL (tens of µs of JSON).
-ENCODE_CHUNK = 4
 
 
 @dataclass
@@ -118,6 +116,9 @@ class StoreSink:
     def _hand_over(self, done: threading.Event | None) -> None:
         batch, self._batch = self._batch, _Batch()
         batch.done = done
+        # Encoded here, not in the writer: pure-Python work in the writer thread would hold
+        # the GIL against the trading thread for up to a switch interval (5 ms).
+        batch.rows = encode_events(self.run_id, batch.events)
         self._queue.put(batch)
 
     def flush(self) -> None:
@@ -151,7 +152,6 @@ class StoreSink:
                 if store is None:
                     store = Store(self.store.path, create=False, autocheckpoint=False)
                 while todo:
-                    self._encode(todo[0])
                     self._write(store, todo[0])
                     todo.pop(0)
                     written += 1
@@ -172,21 +172,6 @@ class StoreSink:
         if store is not None:
             store.checkpoint()
             store.close()
-
-    def _encode(self, batch: _Batch) -> None:
-        """The batch's log rows, made here rather than on the trading thread (a batch of
-        JSON is a millisecond there, on one tick in every few dozen), outside the write
-        transaction (which the intent commit waits for), and a few events at a time: the
-        GIL is handed back between them, so the trading thread never waits on it for a
-        switch interval (5 ms)."""
-        if batch.rows or not batch.events:
-            return
-        rows: list[EncodedEvent] = []
-        events = batch.events
-        for start in range(0, len(events), ENCODE_CHUNK):
-            rows += encode_events(self.run_id, events[start : start + ENCODE_CHUNK])
-            time.sleep(0)
-        batch.rows = rows
 
     def _write(self, store: Store, batch: _Batch) -> None:
         if batch.rows or batch.orders or batch.fills or batch.funding:
