@@ -44,13 +44,6 @@ def register_sinks() -> Iterator[ComponentSpec]:
 
 
 @hookimpl
-def register_commands(app: Any) -> None:
-    from gpt_trader_ops.preflight import register
-
-    register(app)
-
-
-@hookimpl
 def register_checks() -> Iterator[Check]:
     from gpt_trader_ops.checks import PROFILE_CHECKS
 
