@@ -4,6 +4,7 @@ table only); every table entry is the command it names; bench/startup.py emits i
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -11,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import typer
-from cli_helpers import REPO
+from cli_helpers import REPO, gpt_trader
 from gpt_trader.cli.main import build_app
 from gpt_trader.cli.table import declared_commands
+from gpt_trader.testing import install_plugin
 from typer.testing import CliRunner
 
 # The CLI's entry function on ARGS, then the names of every module imported, as JSON.
@@ -29,9 +31,14 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 
 
 def _imported(*args: str) -> set[str]:
+    return _imported_with({}, *args)
+
+
+def _imported_with(env: dict[str, str], *args: str) -> set[str]:
     proc = subprocess.run(
         [sys.executable, "-c", IMPORTED, *args],
         cwd=REPO,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -66,6 +73,55 @@ def test_a_command_loads_its_own_plugin_only() -> None:
     modules = _imported("tui", "--help")
     assert "gpt_trader_tui.cli" in modules
     assert not {"gpt_trader_research.cli", "gpt_trader_web.cli"} & modules
+
+
+HELLO = """
+import typer
+
+from gpt_trader.hookspecs import hookimpl
+
+
+def register(app):
+    @app.command()
+    def hello(name: str = "world") -> None:
+        \"\"\"Say hello.\"\"\"
+        typer.echo(f"hello {name}")
+
+
+@hookimpl
+def register_commands(app):
+    register(app)
+"""
+
+
+def test_a_third_party_command_table_is_listed_and_runs(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    pythonpath = install_plugin(site, "greeter", HELLO, distribution="greeter-plugin")
+    # The table: a module of its own, and the entry point naming the plugin.
+    (site / "greeter_commands.py").write_text(
+        "from gpt_trader.cli.table import CommandRef\n\n"
+        'COMMANDS = (CommandRef("hello", "Say hello.", "greeter_plugin:register"),)\n'
+    )
+    entry_points = site / "greeter_plugin-0.1.dist-info" / "entry_points.txt"
+    entry_points.write_text(
+        entry_points.read_text() + "\n[gpt_trader.commands]\ngreeter = greeter_commands:COMMANDS\n"
+    )
+    env = {"PYTHONPATH": pythonpath}
+    listing = gpt_trader("--help", env={**env, "COLUMNS": "200"})
+    assert listing.returncode == 0, listing.stderr
+    assert "Say hello." in listing.stdout
+    run = gpt_trader("hello", "--name", "trader", env=env)
+    assert (run.returncode, run.stdout) == (0, "hello trader\n"), run.stderr
+    assert "greeter_plugin" not in _imported_with(env, "--help")
+
+
+def test_a_command_added_by_the_hook_alone_still_runs(tmp_path: Path) -> None:
+    env = {"PYTHONPATH": install_plugin(tmp_path / "site", "greeter", HELLO)}
+    run = gpt_trader("hello", "--name", "trader", env=env)
+    assert (run.returncode, run.stdout) == (0, "hello trader\n"), run.stderr
+    unknown = gpt_trader("nope", env=env)
+    assert unknown.returncode == 2
+    assert "hello" in unknown.stderr.split("commands:")[1]
 
 
 TABLE = sorted(declared_commands().items())

@@ -20,9 +20,9 @@ class LazyGroup(TyperGroup):
     """A ``TyperGroup`` whose table commands are placeholders until one is resolved.
 
     ``gpt-trader --help`` and completion of command names read the table; running a command
-    (or its ``--help``) imports its target then. ``hook_commands`` adds the commands plugins
-    register through the ``register_commands`` hook, on the first name the table lacks,
-    when ``hooks_deferred`` (the CLI built them already otherwise).
+    (or its ``--help``) imports its target then. With ``hooks_deferred``, the commands plugins
+    add through the ``register_commands`` hook join on the first name the table lacks
+    (:func:`gpt_trader.cli.main.hook_commands`); otherwise the app was built with them.
     """
 
     table: ClassVar[dict[str, tuple[str, CommandRef]]] = {}
