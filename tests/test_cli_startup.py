@@ -66,7 +66,9 @@ def test_help_imports_command_tables_only() -> None:
     assert _plugin_modules(modules) == set()
     plugins = {ep.value for ep in entry_points(group="gpt_trader")}
     assert not plugins & modules
-    assert not {"gpt_trader.plugins", "gpt_trader.registry", "pydantic"} & modules
+    assert (
+        not {"gpt_trader.plugins", "gpt_trader.registry", "gpt_trader.domain", "pydantic"} & modules
+    )
 
 
 def test_a_command_loads_its_own_plugin_only() -> None:

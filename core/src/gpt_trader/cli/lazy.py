@@ -10,7 +10,6 @@ import typer.main
 from typer.core import TyperGroup
 
 from gpt_trader.cli.table import CommandRef
-from gpt_trader.errors import UserError
 
 # A typer-built command; typer's click is vendored, so this stays untyped here.
 Command = Any
@@ -71,6 +70,8 @@ class LazyGroup(TyperGroup):
                 group = self._targets[ref.target] = typer.main.get_group(scratch)
             cmd = group.commands[name]
         except Exception as exc:
+            from gpt_trader.errors import UserError
+
             raise UserError(
                 f"command {name!r} of plugin {plugin!r} failed to load "
                 f"({ref.target}): {type(exc).__name__}: {exc}"

@@ -10,8 +10,6 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from gpt_trader.errors import UserError
-
 if TYPE_CHECKING:
     import typer
 
@@ -72,6 +70,7 @@ def plugin_manager(ctx: Any) -> PluginManager:
 
 
 def _add_hook_commands(pm: PluginManager, app: typer.Typer) -> None:
+    from gpt_trader.errors import UserError
     from gpt_trader.registry import Registry
 
     try:
@@ -120,7 +119,12 @@ def run_cli(command: Any, args: list[str]) -> None:
     except typer.Abort:
         _error_line("aborted", prefix="gpt-trader:")
         sys.exit(1)
-    except UserError as exc:
+    except Exception as exc:
+        # Imported here: the errors module loads the domain models, which --help never needs.
+        from gpt_trader.errors import UserError
+
+        if not isinstance(exc, UserError):
+            raise
         _error_line(str(exc), prefix="error:")
         sys.exit(2)
     # Without standalone mode a `typer.Exit(code)` comes back as its code (a command's
