@@ -38,7 +38,7 @@ def register(app: Any) -> None:
     db = typer.Typer(help="The store as a database: browse it with Datasette.")
     app.add_typer(db, name="db")
 
-    @db.command("browse")  # type: ignore[untyped-decorator]
+    @db.command("browse")
     def browse(
         state_dir: Annotated[Path, STATE_DIR] = Path("var/dev"),
         host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
