@@ -268,8 +268,12 @@ def _commands(
     command: Any = COMMAND, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], Any]]:
     yield path, command
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
-        yield from _commands(sub, (*path, name))
+    if not hasattr(command, "commands"):
+        return
+    # Resolved as a run resolves them: the root lists its table and imports a command then.
+    ctx = typer.Context(command)
+    for name in sorted(command.list_commands(ctx)):
+        yield from _commands(command.resolve_command(ctx, [name])[1], (*path, name))
 
 
 COMMANDS = list(_commands())

@@ -297,7 +297,14 @@ def register_sinks() -> Iterable[ComponentSpec]:
 def register_commands(app: typer.Typer) -> None:
     """Add commands to the CLI ``app`` (a ``typer.Typer``); return nothing.
 
-    Called once by ``build_app(pm)`` while the CLI is built.
+    Called by ``build_app(pm)`` while the CLI is built; ``gpt-trader`` itself calls it (and
+    so imports every plugin) only for a command name its command table lacks. Prefer the
+    table: an entry point of group ``gpt_trader.commands`` named like the plugin, pointing
+    at a tuple of :class:`gpt_trader.cli.table.CommandRef` (name, one-line help, and the
+    ``"module:function"`` that adds the command to an app). Tabled commands are listed by
+    ``gpt-trader --help`` without importing the plugin, and their module loads only when
+    one runs; hook-added ones are not listed there. A command reaches the plugin manager
+    with ``gpt_trader.cli.main.plugin_manager(ctx)``.
 
     Example::
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -16,15 +15,11 @@ from typing import Any
 import pluggy
 
 from gpt_trader import hookspecs
+from gpt_trader.discovery import ENTRY_POINT_GROUP, allow_list, enabled
 
 log = logging.getLogger("gpt_trader.plugins")
 
-ENTRY_POINT_GROUP = "gpt_trader"
-LOAD_ENV = "GPT_TRADER_LOAD_PLUGINS"
 TRACE_ENV = "GPT_TRADER_TRACE_HOOKS"
-# Core's own components (sim broker and feeds, store sinks, sizers, log sink) are entry
-# points of this distribution, registered like any plugin's; "core only" keeps them.
-CORE_DISTRIBUTION = "gpt-trader"
 
 
 @dataclass
@@ -91,13 +86,6 @@ def impl_names(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
     return [caller.name for caller in (pm.get_hookcallers(plugin) or [])]
 
 
-def _allow_list() -> set[str] | None:
-    raw = os.environ.get(LOAD_ENV)
-    if raw is None:
-        return None
-    return {part.strip() for part in raw.split(",") if part.strip()}
-
-
 def make_plugin_manager(*, load_entrypoints: bool = True, core_only: bool = False) -> PluginManager:
     """A fresh manager with every installed plugin the switches allow.
 
@@ -111,14 +99,10 @@ def make_plugin_manager(*, load_entrypoints: bool = True, core_only: bool = Fals
         pm.enable_tracing()
     if not load_entrypoints:
         return pm
-    allow = _allow_list()
+    allow = allow_list()
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         _load(pm, ep, allow, core_only=core_only)
     return pm
-
-
-def _is_core(distribution: str) -> bool:
-    return re.sub(r"[-_.]+", "-", distribution).lower() == CORE_DISTRIBUTION
 
 
 def _load(pm: PluginManager, ep: EntryPoint, allow: set[str] | None, *, core_only: bool) -> None:
@@ -140,9 +124,7 @@ def _load(pm: PluginManager, ep: EntryPoint, allow: set[str] | None, *, core_onl
         )
         return
     pm.records.append(rec)
-    if (allow is not None and ep.name not in allow) or (
-        core_only and not _is_core(rec.distribution)
-    ):
+    if not enabled(ep, allow, core_only=core_only):
         rec.status = "disabled"
         return
     try:

@@ -11,12 +11,11 @@ from pydantic import BaseModel
 
 from gpt_trader.checks import Check, RegisteredCheck
 from gpt_trader.components import ComponentSpec, Kind, ProductCatalogue
-from gpt_trader.config.profiles import describe_validation_error
-from gpt_trader.config.settings import ComponentRef
 from gpt_trader.errors import ComponentClash, ComponentNotFound, UserError
 from gpt_trader.plugins import PluginManager
 
 if TYPE_CHECKING:
+    from gpt_trader.config.settings import ComponentRef
     from gpt_trader.hookspecs import RunContext
 
 _HOOK_FOR_KIND = {
@@ -128,6 +127,9 @@ class Registry:
         returns the validated settings."""
         from pydantic import ValidationError
 
+        # Profiles' error wording loads with the first component checked (not for a listing).
+        from gpt_trader.config.profiles import describe_validation_error
+
         spec = self.get(kind, name)
         try:
             return spec.settings_model.model_validate(params)
@@ -142,6 +144,8 @@ class Registry:
     def build(self, kind: Kind, name: str, params: dict[str, Any], ctx: Any) -> Any:
         """Validate ``params`` with the component's settings model and build it."""
         from pydantic import ValidationError
+
+        from gpt_trader.config.profiles import describe_validation_error
 
         spec = self.get(kind, name)
         try:

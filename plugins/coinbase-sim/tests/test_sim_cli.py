@@ -10,18 +10,22 @@ import sys
 
 import typer
 from coinbase.rest import RESTClient
-from gpt_trader_coinbase_sim import plugin
+from gpt_trader_coinbase_sim.cli import register
+from gpt_trader_coinbase_sim.commands import COMMANDS
 
-# The CLI as gpt-trader builds it: a Typer app the plugin adds its ``sim`` group to.
+# The CLI as gpt-trader builds it: a Typer app the command table's target adds ``sim`` to.
 SERVE = (
-    "import typer; from gpt_trader_coinbase_sim import plugin; "
-    "app = typer.Typer(); plugin.register_commands(app); app()"
+    "import typer; from gpt_trader_coinbase_sim.cli import register; "
+    "app = typer.Typer(); register(app); app()"
 )
 
 
 def test_plugin_adds_sim_serve():
+    assert [(c.name, c.target) for c in COMMANDS] == [
+        ("sim", "gpt_trader_coinbase_sim.cli:register")
+    ]
     app = typer.Typer()
-    plugin.register_commands(app)
+    register(app)
     assert [g.name for g in app.registered_groups] == ["sim"]
 
 

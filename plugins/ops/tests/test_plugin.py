@@ -21,8 +21,9 @@ def test_the_entry_point_loads_and_provides_both_sinks() -> None:
     assert result.exit_code == 0, result.output
     (ops,) = [r for r in json.loads(result.stdout) if r["name"] == "ops"]
     assert ops["status"] == "loaded", ops
-    assert {"sink:metrics", "sink:alerts"} <= set(ops["provides"])
-    hooks = {"register_checks", "register_commands", "register_sinks", "startup", "shutdown"}
+    # Its command comes from the command table (entry point group gpt_trader.commands).
+    assert {"sink:metrics", "sink:alerts", "command:preflight"} <= set(ops["provides"])
+    hooks = {"register_checks", "register_sinks", "startup", "shutdown"}
     assert hooks <= set(ops["hooks"])
 
 

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from gpt_trader.checks import Check, CheckContext, Result, Status
 from gpt_trader.cli.main import build_app
 from gpt_trader.config import BotConfig
@@ -94,18 +93,13 @@ def test_profile_sanity_plugins_and_state_dir(tmp_path: Path) -> None:
     assert {name for name, r in results.items() if not r.ok} == {"plugins", "state_dir"}
 
 
-def test_the_command_prints_json_and_exits_1_on_a_failed_check(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import gpt_trader_ops.preflight as module
-
+def test_the_command_prints_json_and_exits_1_on_a_failed_check(tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
     good.write_text('[profile]\nuniverse = ["BTC-USD"]\n[voter]\nuse = "test.first"\n')
     args = ["preflight", "--profile", str(good), "--state-dir", str(tmp_path / "s")]
     runner = CliRunner()
     for status, code in ((Status.WARN, 0), (Status.FAIL, 1)):
         manager = pm(DiskCheck(status))
-        monkeypatch.setattr(module, "plugin_manager", lambda manager=manager: manager)
         app = build_app(manager)
         as_json = runner.invoke(app, [*args, "--json"])
         assert as_json.exit_code == code, as_json.output

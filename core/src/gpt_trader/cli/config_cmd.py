@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from gpt_trader.cli.main import plugin_manager
 from gpt_trader.components import Params
 from gpt_trader.config import (
     defaulted_sections,
@@ -17,11 +18,10 @@ from gpt_trader.config import (
 )
 from gpt_trader.config.redact import redact, secret_values
 from gpt_trader.output import print_json, stderr, stdout
-from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
 
 
-def register(app: typer.Typer, pm: PluginManager) -> None:
+def register(app: typer.Typer) -> None:
     profiles = typer.Typer(help="Profiles: named configurations of the bot.", no_args_is_help=True)
     app.add_typer(profiles, name="profiles")
 
@@ -47,6 +47,7 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
 
     @config.command("show")
     def show(
+        ctx: typer.Context,
         profile: Annotated[
             str, typer.Option("--profile", "-p", help="Profile name or file.")
         ] = "dev",
@@ -57,7 +58,7 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
 
         cfg = load_config(profile)
         # The same check `run` makes before it builds anything: bad input is one line, exit 2.
-        settings = Registry(pm).validate_components(component_refs(cfg))
+        settings = Registry(plugin_manager(ctx)).validate_components(component_refs(cfg))
         data = redact(json.loads(cfg.model_dump_json()), secret_values(*settings))
         data["_source"] = str(resolve_profile(profile))
         universe, mode = cfg.profile.universe, cfg.profile.mode

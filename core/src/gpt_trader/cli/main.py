@@ -1,78 +1,112 @@
-"""Entry point: build a fresh plugin manager and app, run it, map user errors to exit 2."""
+"""Entry point: build the app, run it, map user errors to exit 2.
+
+Start-up is lazy: ``--version`` imports neither typer nor a plugin, ``--help`` reads the
+command table (:mod:`gpt_trader.cli.table`), and the plugin manager is built only when a
+command asks for it (:func:`plugin_manager`).
+"""
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-import typer.main
+if TYPE_CHECKING:
+    import typer
 
-from gpt_trader import __version__
-from gpt_trader.errors import UserError
-from gpt_trader.plugins import PluginManager, make_plugin_manager
-from gpt_trader.registry import Registry
+    from gpt_trader.plugins import PluginManager
 
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"gpt-trader {__version__}")
-        raise typer.Exit()
+# Options of the root group alone; with `--version` among them nothing else needs loading.
+_ROOT_FLAGS = {"--version", "--no-plugins"}
 
 
-def build_app(pm: PluginManager) -> typer.Typer:
-    """The CLI for one plugin manager: core commands plus what plugins add."""
-    from gpt_trader.cli import config_cmd, operator_cmd, plugins_cmd, run_cmd, status_cmd
+def version_text() -> str:
+    from gpt_trader import __version__
+
+    return __version__
+
+
+def build_app(pm: PluginManager | None = None, *, core_only: bool = False) -> typer.Typer:
+    """The CLI: core commands plus what plugins add.
+
+    With ``pm`` (tests, embedding), the commands of the plugins it has loaded, hook-added
+    ones built at once. Without, the command table of the plugins the switches allow
+    (``core_only`` is ``--no-plugins``); a command builds the manager when it needs one.
+    """
+    import typer
+
+    from gpt_trader.cli.lazy import LazyGroup, root
+    from gpt_trader.cli.table import declared_commands
+
+    class Commands(LazyGroup):
+        table = declared_commands(pm, core_only=core_only)
+        hooks_deferred = pm is None
 
     app = typer.Typer(
         name="gpt-trader",
+        cls=Commands,
         help="Automated trading on Coinbase: live, paper and backtest on one kernel.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         add_completion=True,
-        # Commands (plugins' too) reach this app's plugin manager as `ctx.obj`.
+        # Commands (plugins' too) reach the plugin manager through `plugin_manager(ctx)`.
         context_settings={"obj": pm},
     )
+    app.callback()(root)
+    if pm is not None:
+        _add_hook_commands(pm, app)
+    return app
 
-    @app.callback()
-    def root(
-        version: Annotated[
-            bool,
-            typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
-        ] = False,
-        no_plugins: Annotated[
-            bool,
-            typer.Option(
-                "--no-plugins",
-                help="Core only: load core's built-in components, no plugin distribution.",
-            ),
-        ] = False,
-    ) -> None:
-        """GPT-Trader."""
 
-    run_cmd.register(app, pm)
-    status_cmd.register(app, pm)
-    plugins_cmd.register(app, pm)
-    config_cmd.register(app, pm)
-    operator_cmd.register(app, pm)
+def plugin_manager(ctx: Any) -> PluginManager:
+    """The CLI's plugin manager (the click context ``ctx`` of any command), built on first
+    use with the root's ``--no-plugins``."""
+    from gpt_trader.plugins import PluginManager, make_plugin_manager
+
+    top = ctx.find_root()
+    if not isinstance(top.obj, PluginManager):
+        top.obj = make_plugin_manager(core_only=bool(top.params.get("no_plugins")))
+    pm: PluginManager = top.obj
+    return pm
+
+
+def _add_hook_commands(pm: PluginManager, app: typer.Typer) -> None:
+    from gpt_trader.errors import UserError
+    from gpt_trader.registry import Registry
+
     try:
         Registry(pm).register_commands(app)
     except UserError:
         # A component clash is reported by the commands that assemble a profile.
         for impl in pm.hook.register_commands.get_hookimpls():
             impl.function(app)
-    return app
+
+
+def hook_commands(ctx: Any) -> dict[str, Any]:
+    """The commands plugins add through the ``register_commands`` hook (loads them all)."""
+    import typer
+    import typer.main
+
+    scratch = typer.Typer()
+    _add_hook_commands(plugin_manager(ctx), scratch)
+    return dict(typer.main.get_group(scratch).commands)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    pm = make_plugin_manager(core_only="--no-plugins" in args)
-    run_cli(typer.main.get_command(build_app(pm)), args)
+    if "--version" in args and set(args) <= _ROOT_FLAGS:
+        print(f"gpt-trader {version_text()}")
+        sys.exit(0)
+    import typer.main
+
+    app = build_app(core_only="--no-plugins" in args)
+    run_cli(typer.main.get_command(app), args)
 
 
 def run_cli(command: Any, args: list[str]) -> None:
     """Run the built click ``command`` (see :func:`build_app`) on ``args``: errors become
     one line on stderr and the exit code, always through ``SystemExit``."""
+    import typer
+
     try:
         # Not standalone: typer's own usage errors come here, so every command (plugins'
         # too) reports them as our one line instead of typer's usage box.
@@ -85,7 +119,12 @@ def run_cli(command: Any, args: list[str]) -> None:
     except typer.Abort:
         _error_line("aborted", prefix="gpt-trader:")
         sys.exit(1)
-    except UserError as exc:
+    except Exception as exc:
+        # Imported here: the errors module loads the domain models, which --help never needs.
+        from gpt_trader.errors import UserError
+
+        if not isinstance(exc, UserError):
+            raise
         _error_line(str(exc), prefix="error:")
         sys.exit(2)
     # Without standalone mode a `typer.Exit(code)` comes back as its code (a command's

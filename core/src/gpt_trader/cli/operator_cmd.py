@@ -11,7 +11,6 @@ import typer
 
 from gpt_trader.control import ACTIONS, record
 from gpt_trader.output import print_json, stdout
-from gpt_trader.plugins import PluginManager
 
 _HELP = {
     "pause": "Stop opening positions (exits still allowed) until resume.",
@@ -42,6 +41,6 @@ def _make(action: str) -> Callable[..., None]:
     return command
 
 
-def register(app: typer.Typer, pm: PluginManager) -> None:
+def register(app: typer.Typer) -> None:
     for action in ACTIONS:
         app.command(name=action)(_make(action))

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from gpt_trader.cli.main import plugin_manager
+from gpt_trader.cli.table import declared_commands
 from gpt_trader.errors import UserError
 from gpt_trader.output import print_json, stdout
 from gpt_trader.plugins import PluginManager
@@ -18,6 +20,9 @@ def plugin_rows(pm: PluginManager, *, include_all: bool) -> list[dict[str, Any]]
         Registry(pm)  # fills in `provides` and marks plugins whose registration fails
     except UserError as exc:
         clash = str(exc)
+    commands: dict[str, list[str]] = {}
+    for name, (plugin, _) in declared_commands(pm).items():
+        commands.setdefault(plugin, []).append(f"command:{name}")
     rows = []
     for rec in pm.records:
         if rec.status == "disabled" and not include_all:
@@ -29,7 +34,7 @@ def plugin_rows(pm: PluginManager, *, include_all: bool) -> list[dict[str, Any]]
             "distribution": rec.distribution,
             "status": rec.status,
             "hooks": rec.hooks,
-            "provides": rec.provides,
+            "provides": sorted([*rec.provides, *commands.get(rec.name, [])]),
         }
         if rec.error:
             row["error"] = rec.error
@@ -39,19 +44,20 @@ def plugin_rows(pm: PluginManager, *, include_all: bool) -> list[dict[str, Any]]
     return rows
 
 
-def register(app: typer.Typer, pm: PluginManager) -> None:
+def register(app: typer.Typer) -> None:
     plugins = typer.Typer(help="Inspect installed plugins.", no_args_is_help=True)
     app.add_typer(plugins, name="plugins")
 
     @plugins.command("list")
     def list_(
+        ctx: typer.Context,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
         include_all: Annotated[
             bool, typer.Option("--all", help="Include disabled plugins.")
         ] = False,
     ) -> None:
         """List plugins: name, version, entry point, status, hooks, components provided."""
-        rows = plugin_rows(pm, include_all=include_all)
+        rows = plugin_rows(plugin_manager(ctx), include_all=include_all)
         if as_json:
             print_json(rows)
             return

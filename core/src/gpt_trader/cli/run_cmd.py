@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from gpt_trader.cli.main import plugin_manager
 from gpt_trader.components import Kind
 from gpt_trader.config import (
     BotConfig,
@@ -32,9 +33,10 @@ if TYPE_CHECKING:
     from gpt_trader.runtime.live import Bounds
 
 
-def register(app: typer.Typer, pm: PluginManager) -> None:
+def register(app: typer.Typer) -> None:
     @app.command()
     def run(
+        ctx: typer.Context,
         profile: Annotated[
             str, typer.Option("--profile", "-p", help="Profile name or TOML file.")
         ] = "dev",
@@ -95,6 +97,7 @@ def register(app: typer.Typer, pm: PluginManager) -> None:
         unreachable for more than half of the run (the summary says how long).
         """
         started = time.monotonic()
+        pm = plugin_manager(ctx)
         try:
             duration = None if for_ is None else parse_duration(for_)
         except UserError as exc:

@@ -20,7 +20,6 @@ from gpt_trader.domain.market import ts_to_iso
 from gpt_trader.engine.exits import exit_levels, is_bracket
 from gpt_trader.engine.ledger import Ledger
 from gpt_trader.output import orders_text, print_json, stdout
-from gpt_trader.plugins import PluginManager
 
 if TYPE_CHECKING:
     from gpt_trader.store import Store
@@ -296,7 +295,7 @@ def _connectivity_rows(conn: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def register(app: typer.Typer, pm: PluginManager) -> None:
+def register(app: typer.Typer) -> None:
     @app.command()
     def status(
         state_dir: Annotated[Path, typer.Option("--state-dir", help="The bot's state dir.")] = Path(

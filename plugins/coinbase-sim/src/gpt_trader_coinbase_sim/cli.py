@@ -198,3 +198,8 @@ def build_sim_app() -> typer.Typer:
     sim = typer.Typer(help="The Coinbase-protocol exchange simulator.", no_args_is_help=True)
     sim.command("serve")(serve)
     return sim
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``sim`` to ``app`` (the ``gpt-trader`` CLI's command table points here)."""
+    app.add_typer(build_sim_app(), name="sim")

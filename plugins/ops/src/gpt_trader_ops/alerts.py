@@ -20,16 +20,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from gpt_trader.components import BuildContext, Params
+from gpt_trader.components import BuildContext
 from gpt_trader.domain import LIQUIDATION_TAG, Product, money
 from gpt_trader.execution_stats import (
     CRITICAL,
-    CRITICAL_BELOW,
-    DEGRADED_BELOW,
     WARN,
     ExecutionStats,
 )
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gpt_trader_ops.conventions import (
     DISCONNECTED,
@@ -43,11 +40,10 @@ from gpt_trader_ops.conventions import field as get
 from gpt_trader_ops.notifiers import (
     Alert,
     Dispatcher,
-    LogSettings,
     Notifier,
-    NotifierSettings,
     build_notifier,
 )
+from gpt_trader_ops.settings import AlertsParams
 
 log = logging.getLogger("gpt_trader.alerts")
 
@@ -195,47 +191,6 @@ RULES: dict[str, Rule] = {
         ),
     )
 }
-
-
-class RuleSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    cooldown_s: float | None = Field(default=None, ge=0)
-
-
-def _default_notifiers() -> list[NotifierSettings]:
-    return [LogSettings()]
-
-
-class AlertsParams(Params):
-    """Settings of the ``alerts`` sink (thresholds as fractions or seconds)."""
-
-    cooldown_s: float = Field(default=300.0, ge=0)
-    check_interval_s: float = Field(default=5.0, gt=0)
-    notifiers: list[NotifierSettings] = Field(default_factory=lambda: _default_notifiers())
-    rules: dict[str, RuleSettings] = Field(default_factory=dict)
-    write_file: bool = True
-    rate_limit_min_ratio: float = Field(default=0.2, ge=0, le=1)
-    execution_degraded_below: float = Field(default=DEGRADED_BELOW, gt=0, le=1)
-    execution_critical_below: float = Field(default=CRITICAL_BELOW, gt=0, le=1)
-    execution_min_submissions: int = Field(default=10, ge=1)
-    p95_latency_s: float = Field(default=2.0, gt=0)
-    retry_ratio: float = Field(default=0.2, gt=0)
-    daily_loss_warn_pct: Decimal = Field(default=Decimal(2), gt=0)
-    unrealized_loss_pct: Decimal = Field(default=Decimal(2), gt=0)
-    stale_order_s: float = Field(default=300.0, gt=0)
-    failed_orders_count: int = Field(default=3, ge=1)
-    failed_orders_window_s: float = Field(default=300.0, gt=0)
-
-    @model_validator(mode="after")
-    def _known_rules(self) -> AlertsParams:
-        unknown = sorted(set(self.rules) - set(RULES))
-        if unknown:
-            raise ValueError(
-                f"unknown alert rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}"
-            )
-        return self
 
 
 class AlertEngine:

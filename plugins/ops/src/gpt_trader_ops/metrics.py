@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from gpt_trader.components import BuildContext, Params
+from gpt_trader.components import BuildContext
 from gpt_trader.domain import Product, money
 from gpt_trader.execution_stats import ExecutionStats
 from prometheus_client import (
@@ -38,7 +38,6 @@ from prometheus_client import (
 )
 from prometheus_client import Enum as EnumMetric
 from prometheus_client.core import CounterMetricFamily
-from pydantic import Field
 
 from gpt_trader_ops.conventions import (
     CONNECTION_STATUS,
@@ -52,31 +51,16 @@ from gpt_trader_ops.conventions import (
     route,
     venue_rejection,
 )
+from gpt_trader_ops.settings import PORT_ENV, PORT_OPTION, MetricsParams
 
 log = logging.getLogger("gpt_trader.ops.metrics")
 
-PORT_ENV = "GPT_TRADER_METRICS_PORT"
-PORT_OPTION = "metrics_port"
 STATES = ["ACTIVE", "REDUCE_ONLY", "HALTED"]
 PNL_KINDS = ("realized", "unrealized", "fees", "funding", "net")
 NS = 1_000_000_000
 ZERO = Decimal(0)
 _TERMINAL = frozenset({"FILLED", "CANCELLED", "EXPIRED", "REJECTED"})
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-
-class MetricsParams(Params):
-    """Settings of the ``metrics`` sink.
-
-    ``port``: serve ``/metrics`` on ``host:port`` (0 = any free port). Unset, the port comes
-    from the run's option ``metrics_port`` (``gpt-trader run --metrics-port``) or the
-    environment variable ``GPT_TRADER_METRICS_PORT``; with none of them nothing is served
-    (the families are still kept, e.g. for a test or another exporter).
-    """
-
-    port: int | None = Field(default=None, ge=0, le=65535)
-    host: str = "127.0.0.1"
-    refresh_s: float = Field(default=1.0, gt=0)
 
 
 def resolve_port(

@@ -19,12 +19,16 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Annotated, Any, Literal, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-
-from gpt_trader_ops.telegram import TelegramNotifier, TelegramSettings
+from gpt_trader_ops.settings import (
+    EmailSettings,
+    LogSettings,
+    TelegramSettings,
+    WebhookSettings,
+)
+from gpt_trader_ops.telegram import TelegramNotifier
 
 log = logging.getLogger("gpt_trader.alerts")
 
@@ -59,57 +63,6 @@ class Notifier(Protocol):
     name: str
 
     def send(self, alert: Alert) -> None: ...
-
-
-# -- settings ----------------------------------------------------------------------------
-
-
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LogSettings(_Settings):
-    kind: Literal["log"] = "log"
-    logger: str = "gpt_trader.alerts"
-
-
-class WebhookSettings(_Settings):
-    """``url`` inline, or better ``url_env``: the name of an environment variable holding
-    it (Slack webhook URLs are secrets). ``format = "slack"`` posts ``{"text", "attachments"}``;
-    ``"json"`` posts the alert object itself."""
-
-    kind: Literal["webhook"] = "webhook"
-    url: SecretStr | None = None
-    url_env: str | None = None
-    format: Literal["slack", "json"] = "slack"
-    timeout_s: float = Field(default=5.0, gt=0)
-
-    @model_validator(mode="after")
-    def _one_url(self) -> WebhookSettings:
-        if self.url is None and not self.url_env:
-            raise ValueError("a webhook needs url or url_env")
-        return self
-
-
-class EmailSettings(_Settings):
-    """SMTP delivery. The password is read from the environment variable ``password_env``."""
-
-    kind: Literal["email"] = "email"
-    host: str = "127.0.0.1"
-    port: int = Field(default=25, ge=1, le=65535)
-    sender: str = Field(min_length=3)
-    to: list[str] = Field(min_length=1)
-    username: str | None = None
-    password_env: str | None = None
-    starttls: bool = False
-    use_ssl: bool = False
-    timeout_s: float = Field(default=10.0, gt=0)
-    subject_prefix: str = "[gpt-trader]"
-
-
-NotifierSettings = Annotated[
-    LogSettings | WebhookSettings | EmailSettings | TelegramSettings, Field(discriminator="kind")
-]
 
 
 # -- notifiers ---------------------------------------------------------------------------

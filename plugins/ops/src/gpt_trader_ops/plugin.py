@@ -14,40 +14,47 @@ A profile enables them like any sink::
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 from gpt_trader.checks import Check
-from gpt_trader.components import ComponentSpec, Kind
+from gpt_trader.components import BuildContext, ComponentSpec, Kind
 from gpt_trader.hookspecs import hookimpl
+
+from gpt_trader_ops.settings import PORT_ENV, PORT_OPTION, AlertsParams, MetricsParams
+
+
+def _make_metrics_sink(params: MetricsParams, ctx: BuildContext) -> Any:
+    from gpt_trader_ops.metrics import make_metrics_sink
+
+    return make_metrics_sink(params, ctx)
+
+
+def _make_alerts_sink(params: AlertsParams, ctx: BuildContext) -> Any:
+    from gpt_trader_ops.alerts import make_alerts_sink
+
+    return make_alerts_sink(params, ctx)
 
 
 @hookimpl
 def register_sinks() -> Iterator[ComponentSpec]:
-    from gpt_trader_ops.alerts import AlertsParams, make_alerts_sink
-    from gpt_trader_ops.metrics import MetricsParams, make_metrics_sink
-
+    # Settings only: the sinks (prometheus_client, notifiers) load when a profile builds one.
     yield ComponentSpec(
         "metrics",
         Kind.SINK,
-        make_metrics_sink,
+        _make_metrics_sink,
         MetricsParams,
         "Prometheus metrics of events, orders, P&L, guards, feed and venue health",
     )
     yield ComponentSpec(
         "alerts",
         Kind.SINK,
-        make_alerts_sink,
+        _make_alerts_sink,
         AlertsParams,
         "alert rules with cooldowns; log, webhook and email notifiers",
     )
-
-
-@hookimpl
-def register_commands(app: Any) -> None:
-    from gpt_trader_ops.preflight import register
-
-    register(app)
 
 
 @hookimpl
@@ -57,8 +64,20 @@ def register_checks() -> Iterator[Check]:
     yield from PROFILE_CHECKS
 
 
+def _has_work(context: Any) -> bool:
+    """Whether the run built an ops sink or asked for a metrics port (``run --metrics-port``,
+    ``GPT_TRADER_METRICS_PORT``); other runs need none of the ops machinery loaded."""
+    sinks = getattr(context.kernel.parts, "sinks", ())
+    if any(type(sink).__module__.startswith("gpt_trader_ops.") for sink in sinks):
+        return True
+    options = {**(context.extra.get("options") or {}), **context.extra}
+    return options.get(PORT_OPTION) is not None or bool(os.environ.get(PORT_ENV, "").strip())
+
+
 @hookimpl
 def startup(context: Any) -> None:
+    if not _has_work(context):
+        return
     from gpt_trader_ops.lifecycle import on_startup
 
     on_startup(context)
@@ -66,6 +85,7 @@ def startup(context: Any) -> None:
 
 @hookimpl
 def shutdown(context: Any) -> None:
-    from gpt_trader_ops.lifecycle import on_shutdown
-
-    on_shutdown(context)
+    # Only a run whose startup had work loaded the lifecycle; the others have nothing to stop.
+    lifecycle = sys.modules.get("gpt_trader_ops.lifecycle")
+    if lifecycle is not None:
+        lifecycle.on_shutdown(context)

@@ -33,12 +33,6 @@ def render(results: list[Result]) -> str:
     return "\n".join(f"{_MARK[r.status]}  {r.check.ljust(width)}  {r.detail}" for r in results)
 
 
-def plugin_manager() -> Any:
-    from gpt_trader.plugins import make_plugin_manager
-
-    return make_plugin_manager()
-
-
 def register(app: Any) -> None:
     @app.command()  # type: ignore[untyped-decorator]
     def preflight(
@@ -64,13 +58,13 @@ def register(app: Any) -> None:
     ) -> None:
         """Run the checks the plugins register: keys, permissions, clock, risk files, state
         dir and plugins for a profile."""
+        from gpt_trader.cli.main import plugin_manager
         from gpt_trader.config import default_state_dir, load_config
         from gpt_trader.output import print_json
-        from gpt_trader.plugins import PluginManager
 
         config = load_config(profile)
-        # The CLI's own manager when core passes it (context obj), else a fresh one.
-        pm = ctx.obj if isinstance(ctx.obj, PluginManager) else plugin_manager()
+        # The CLI's own manager: the plugins the switches (--no-plugins, ...) let load.
+        pm = plugin_manager(ctx)
         results = run_preflight(
             config,
             pm,

@@ -28,13 +28,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from gpt_trader.control import record
 from gpt_trader.errors import UserError
 from gpt_trader.monitor.reader import StoreReader
-from pydantic import BaseModel, ConfigDict, Field
+
+from gpt_trader_ops.settings import TelegramSettings
 
 log = logging.getLogger("gpt_trader.telegram")
 
@@ -44,21 +45,6 @@ HELP = (
     "/status /positions /pnl to read; /pause, /resume, /stop [reason] to act "
     "(each asks for /confirm CODE)"
 )
-
-
-class TelegramSettings(BaseModel):
-    """``[[sinks]] use = "alerts"`` notifier: ``{ kind = "telegram", chat_ids = [...] }``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["telegram"] = "telegram"
-    token_env: str = "GPT_TRADER_TELEGRAM_TOKEN"  # noqa: S105 - a variable's name
-    chat_ids: list[int] = Field(min_length=1)
-    api_url: str = "https://api.telegram.org"
-    commands: bool = False
-    confirm_s: float = Field(default=60.0, gt=0)
-    poll_s: int = Field(default=25, ge=0, le=50)
-    timeout_s: float = Field(default=10.0, gt=0)
 
 
 class TelegramError(RuntimeError):

@@ -1,6 +1,6 @@
 """Entry point ``research``: the all-in sizer, the recorder sink and the research commands.
 
-Commands (``register_commands``): ``backtest``, ``replay``, ``optimize``, ``sweep``, ``strategy new``,
+Commands (declared in :mod:`gpt_trader_research.commands`): ``backtest``, ``replay``, ``optimize``, ``sweep``, ``strategy new``,
 ``data import|download|resample|export|list``. Heavy imports (numpy, plotly, optuna, ray) happen
 inside the commands, so ``gpt-trader --help`` and ``plugins list`` stay fast.
 """
@@ -8,7 +8,6 @@ inside the commands, so ``gpt-trader --help`` and ``plugins list`` stay fast.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from gpt_trader.components import ComponentSpec, Kind, NoParams
 from gpt_trader.hookspecs import hookimpl
@@ -36,10 +35,3 @@ def register_sinks() -> Iterator[ComponentSpec]:
         NoParams,
         summary="keep decisions, orders and fills in memory for backtest and replay reports",
     )
-
-
-@hookimpl
-def register_commands(app: Any) -> None:
-    from gpt_trader_research.cli import register
-
-    register(app)

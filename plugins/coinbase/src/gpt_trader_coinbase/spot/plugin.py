@@ -231,13 +231,6 @@ def register_feeds() -> Iterator[ComponentSpec]:
 
 
 @hookimpl
-def register_commands(app: Any) -> None:
-    from gpt_trader_coinbase.spot.cli import register
-
-    register(app)
-
-
-@hookimpl
 def shutdown(context: Any) -> None:
     import sys
 
