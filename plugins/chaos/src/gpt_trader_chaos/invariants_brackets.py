@@ -20,11 +20,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from gpt_trader.config.settings import ExitsSection
 from gpt_trader.domain import Order, Side
 from gpt_trader.engine.exits import exit_levels
+from gpt_trader.store import Store
 
 from gpt_trader_chaos.lineage import Lineage
 
@@ -70,6 +72,27 @@ class BracketWatch:
                 f"{order.symbol}: {order.client_order_id} works beside {others} at {self.now()}"
             )
         mine[order.client_order_id] = order
+
+
+def verdict(
+    exits: ExitsSection, bot_dir: Path, venue: Any, lineage: Lineage, watch: BracketWatch
+) -> dict[str, list[str]]:
+    """Both invariants, the positions from the bot's store (as its last bot saved them)."""
+    store = Store(bot_dir / "gpt_trader.db", create=False)
+    try:
+        held = {p.symbol: p.size for p in store.positions()}
+    finally:
+        store.close()
+    found: dict[str, list[str]] = {}
+    check(
+        exits,
+        held,
+        venue.orders(),
+        lineage,
+        watch,
+        lambda name, what: found.setdefault(name, []).append(what),
+    )
+    return found
 
 
 def check(

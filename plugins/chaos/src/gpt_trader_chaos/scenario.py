@@ -255,7 +255,9 @@ async def _scenario(
             await _calm_bot(
                 config, pm, bot_dir, state, f"r{segment + 1:02d}", mutate, intents, lineage
             )
-            _check_brackets(config, bot_dir, state, lineage, exit_watch, outcome)
+            found = brackets.verdict(config.exits, bot_dir, state.venue, lineage, exit_watch)
+            for name, rows in found.items():
+                outcome.failures.setdefault(name, []).extend(rows)
     finally:
         # Bounded: a WebSocket writer whose reader went away can wait for ever, and the
         # verdict is in already.
@@ -289,32 +291,6 @@ async def _calm_bot(
         runtime.kernel.decide = no_decision
 
     await _one_bot(config, pm, bot_dir, Tripwire([]), state, CALM_S, run_id, calm, intents, lineage)
-
-
-def _check_brackets(
-    config: BotConfig,
-    bot_dir: Path,
-    state: Any,
-    lineage: Lineage,
-    exit_watch: brackets.BracketWatch,
-    outcome: Outcome,
-) -> None:
-    store = Store(bot_dir / "gpt_trader.db", create=False)
-    try:
-        held = {p.symbol: p.size for p in store.positions()}
-    finally:
-        store.close()
-    found: dict[str, list[str]] = {}
-    brackets.check(
-        config.exits,
-        held,
-        state.venue.orders(),
-        lineage,
-        exit_watch,
-        lambda name, what: found.setdefault(name, []).append(what),
-    )
-    for name, rows in found.items():
-        outcome.failures.setdefault(name, []).extend(rows)
 
 
 def _t(state: Any) -> int:
