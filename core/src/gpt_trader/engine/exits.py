@@ -50,6 +50,7 @@ from gpt_trader.domain import (
     OrderType,
     Position,
     Product,
+    RejectReason,
     Side,
     TimeInForce,
 )
@@ -346,6 +347,12 @@ class Exits:
         plan = self.plan
         if plan is not None and (plan.max_hold_ns is not None or plan.roi):
             self._due.update(self._since)
+        if plan is not None and plan.bracket:
+            # A close whose bracket was cancelled for it but which never went out (refused,
+            # or lost with its reply) brings no fill to re-bracket the position on.
+            self._due.update(
+                s for s in self._since if s not in self._refused and not self.bracket(s)
+            )
         if plan is not None and plan.trailing is not None:
             for symbol in list(self._best):
                 self._save_best(symbol)
@@ -507,7 +514,13 @@ class Exits:
         if order is None or order.status is not OrderStatus.REJECTED:
             return
         last = host.last_price(symbol)
-        hit_stop = (
+        # the venue's own word that the market is through the stop (a restarted bot may
+        # have no last price yet)
+        through = order.reject_reason in (
+            RejectReason.STOP_ABOVE_LAST,
+            RejectReason.STOP_BELOW_LAST,
+        )
+        hit_stop = through or (
             last is not None and stop is not None and (last <= stop if long else last >= stop)
         )
         hit_target = (

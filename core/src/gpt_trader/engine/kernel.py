@@ -880,10 +880,12 @@ class Kernel:
                 self._note_error(f"lookup of {cid} failed: {exc}")
                 continue
             if venue is None:
-                order = self.orders[cid]
-                order.status = OrderStatus.REJECTED
-                order.reject_reason = "NOT_FOUND_AT_VENUE"
-                self.on_order(order.copy())
+                # a copy: on_order compares it with ours, and an equal one changes nothing
+                # (the order would stay working, holding its symbol, for ever)
+                gone = self.orders[cid].copy()
+                gone.status = OrderStatus.REJECTED
+                gone.reject_reason = "NOT_FOUND_AT_VENUE"
+                self.on_order(gone)
             else:
                 self.on_order(venue)
                 await self.backfill(self.orders[cid].created_ts, cid)

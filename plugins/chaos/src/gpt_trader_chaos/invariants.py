@@ -3,13 +3,20 @@
 * ``id_sent_twice``: no client_order_id reached the venue twice (the simulator counts every
   submit, the ones it answers with the original order included);
 * ``unknown_order``: every order that reached the venue was committed as an intent first
-  (an order re-sent under a new id, a decision sent under two ids, shows up here: the
-  store may still adopt such an order later, so its table alone cannot tell);
+  (an order re-sent under a new id behind the store's back shows up here: the store may
+  still adopt such an order later, so its table alone cannot tell);
+* ``decision_two_ids``: every order that reached the venue came from a decision, an exit
+  or a guard's cut, and no decision reached it under two client_order_ids, across crashes
+  too (:mod:`gpt_trader_chaos.lineage`: the store keeps no decision id);
 * ``fills``: every venue fill is in the store exactly once, and nothing else is;
 * ``inventory`` / ``cash``: what the store's fills add up to equals the venue's balances;
 * ``working_unknown``: no order still working at the venue that the store thinks is done;
 * ``secret``: the API secret in no log line, store row or WAL;
-* ``loosened``: the trading state never loosened without an operator action, across runs.
+* ``loosened``: the trading state never loosened without an operator action, across runs;
+* derivatives (``funding``, ``pool_cash``, ``positions``): the store against the venue's
+  margin ledger, to the cent (:mod:`gpt_trader_chaos.invariants_derivatives`);
+* brackets (``bracket_doubled``, ``bracket_lost``): checked after a calm last bot
+  (:mod:`gpt_trader_chaos.invariants_brackets`).
 """
 
 from __future__ import annotations
@@ -20,19 +27,28 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gpt_trader.domain import Fill, Order, Side, TradingState
+from gpt_trader.domain import Fill, FundingPayment, Order, Position, Side, TradingState
 from gpt_trader.domain.money import currency_increment, quantize
 from gpt_trader.store import Store
+
+from gpt_trader_chaos import invariants_derivatives as derivatives
+from gpt_trader_chaos.lineage import Lineage
 
 INVARIANTS = (
     "id_sent_twice",
     "unknown_order",
+    "decision_two_ids",
     "fills",
     "inventory",
     "cash",
     "working_unknown",
     "secret",
     "loosened",
+    "funding",
+    "pool_cash",
+    "positions",
+    "bracket_doubled",
+    "bracket_lost",
 )
 ZERO = Decimal(0)
 
@@ -53,6 +69,10 @@ class Evidence:
     secret_lines: list[str]
     blobs: list[tuple[str, bytes]] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
+    lineage: Lineage = field(default_factory=Lineage)
+    margin: derivatives.MarginBooks | None = None
+    store_funding: list[FundingPayment] = field(default_factory=list)
+    store_positions: list[Position] = field(default_factory=list)
 
     @classmethod
     def gather(
@@ -64,6 +84,8 @@ class Evidence:
         intents: set[str],
         secret: str,
         logs: list[str],
+        lineage: Lineage,
+        start_pools: dict[str, Decimal],
     ) -> Evidence:
         venue = state.venue
         store = Store(bot_dir / "gpt_trader.db", create=False)
@@ -72,6 +94,8 @@ class Evidence:
             fills = store.fills()
             events = [(e.run_id, e.payload) for e in store.events(types=["trading_state"])]
             runs = [r.run_id for r in sorted(store.runs(), key=lambda r: r.started_ts)]
+            funding = store.funding_payments()
+            positions = store.positions()
         finally:
             store.close()
         blobs = [(p.name, p.read_bytes()) for p in sorted(bot_dir.glob("gpt_trader.db*"))]
@@ -92,6 +116,10 @@ class Evidence:
             secret_lines=lines,
             blobs=blobs,
             logs=logs,
+            lineage=lineage,
+            margin=derivatives.margin_books(venue, start_pools),
+            store_funding=funding,
+            store_positions=positions,
         )
 
     def is_derivative(self, symbol: str) -> bool:
@@ -129,6 +157,11 @@ def check_all(ev: Evidence) -> dict[str, list[str]]:
     for cid in dict.fromkeys(ev.submits):
         if cid not in ev.intents:
             fail("unknown_order", f"{cid} reached the venue without an intent recorded first")
+        elif not ev.lineage.origin.get(cid):
+            fail("decision_two_ids", f"{cid} reached the venue from no decision, exit or guard")
+    for decision, ids in ev.lineage.decisions(ev.submits).items():
+        if len(ids) > 1:
+            fail("decision_two_ids", f"{decision} reached the venue as {', '.join(ids)}")
     venue_trades = Counter(f.trade_id for f in ev.venue_fills)
     store_trades = Counter(f.trade_id for f in ev.store_fills)
     for trade, n in (venue_trades - store_trades).items():
@@ -142,6 +175,11 @@ def check_all(ev: Evidence) -> dict[str, list[str]]:
             fail("working_unknown", f"{o.client_order_id} works at the venue, store says done")
     _secret(ev, fail)
     _loosened(ev, fail)
+    if ev.margin is not None:
+        oldest_first = [f.trade_id for f in reversed(ev.venue_fills)]
+        derivatives.check(
+            ev.margin, ev.store_fills, ev.store_funding, ev.store_positions, oldest_first, fail
+        )
     return found
 
 

@@ -54,6 +54,7 @@ class Plan:
     faults: str
     crashes: tuple[CrashPoint, ...]
     duration_s: float
+    exits: bool = True  # a seeded share trades with [exits] (invariants_brackets.exits_for)
 
     def replay_command(self) -> str:
         return f"gpt-trader chaos --replay {self.seed} --profile {self.profile}"
@@ -88,6 +89,7 @@ def draw(
     mix: str | None = "harsh",
     max_crashes: int = 2,
     duration_s: float = 240.0,
+    exits: bool = True,
 ) -> Plan:
     rng = random.Random(f"chaos:{seed}")
     if faults:
@@ -102,4 +104,4 @@ def draw(
         CrashPoint(rng.choice(CRASH_KINDS), rng.randint(1, 3))
         for _ in range(rng.randint(0, max_crashes))
     )
-    return Plan(seed, profile, spec, crashes, duration_s)
+    return Plan(seed, profile, spec, crashes, duration_s, exits)

@@ -30,6 +30,7 @@ class Settings:
     mix: str | None = "harsh"
     max_crashes: int = 2
     duration_s: float = 240.0
+    exits: bool = True
 
     def plan(self, seed: int) -> Plan:
         return draw(
@@ -39,6 +40,7 @@ class Settings:
             mix=self.mix,
             max_crashes=self.max_crashes,
             duration_s=self.duration_s,
+            exits=self.exits,
         )
 
     def replay_command(self, seed: int) -> str:

@@ -29,19 +29,25 @@ from gpt_trader.runtime.live import Bounds, StopRequest, run_live
 from gpt_trader.store import Store, StoreSink
 from gpt_trader_coinbase_sim.server import INFO_FILE, KEY_FILE, SimConfig, Simulator
 
+from gpt_trader_chaos import invariants_brackets as brackets
 from gpt_trader_chaos import vtime
 from gpt_trader_chaos.crashes import Crash, Tripwire, arm
 from gpt_trader_chaos.invariants import Evidence, check_all
+from gpt_trader_chaos.invariants_derivatives import start_pools
+from gpt_trader_chaos.lineage import Lineage, watch
 from gpt_trader_chaos.plan import Plan
 
-# 2026-06-01T00:00:00Z: every scenario starts at the same virtual instant.
-EPOCH_NS = 1_780_272_000 * vtime.NS
+# 2026-06-01T00:58:00Z: every scenario starts at the same virtual instant, two minutes
+# before a funding time (perpetuals and perp-style futures pay hourly).
+EPOCH_NS = (1_780_272_000 + 58 * 60) * vtime.NS
 # Which bot a task belongs to: tasks inherit it from the task that made them, so a dead
 # bot's every task can be found and ended (the simulator's tasks have none).
 OWNER: contextvars.ContextVar[str] = contextvars.ContextVar("chaos_owner", default="")
 SIM_STOP_S = 30.0
 # A bot that crashes at start (mid-reconcile, again and again) gets this many tries.
 MAX_SEGMENTS = 8
+# With exits: the calm last bot's virtual seconds (a few reconcile intervals).
+CALM_S = 15.0
 
 
 @dataclass
@@ -74,8 +80,8 @@ class _LogTap(logging.Handler):
             self.lines.append(self.format(record))
 
 
-def bot_config(profile: str, sim_json: Path, seed: int) -> BotConfig:
-    """The shipped profile, pointed at this scenario's simulator."""
+def bot_config(profile: str, sim_json: Path, seed: int, *, exits: bool = True) -> BotConfig:
+    """The shipped profile, pointed at this scenario's simulator (with the seed's exits)."""
     from gpt_trader_coinbase.derivatives.params import ENABLE_ENV
 
     # INTX perpetuals are off unless asked for; here the venue is the simulator.
@@ -86,8 +92,9 @@ def bot_config(profile: str, sim_json: Path, seed: int) -> BotConfig:
     feed = ComponentRef(use=config.feed.use, **{**config.feed.params, **target})
     sinks = [s for s in config.sinks if s.use != "log"]  # the log sink is the slow part
     prof = config.profile.model_copy(update={"seed": seed})
+    exits = (brackets.exits_for(seed) if exits else None) or config.exits
     return config.model_copy(
-        update={"broker": broker, "feed": feed, "sinks": sinks, "profile": prof}
+        update={"broker": broker, "feed": feed, "sinks": sinks, "profile": prof, "exits": exits}
     )
 
 
@@ -177,7 +184,7 @@ async def _scenario(
 ) -> None:
     sim_dir = work / "sim"
     _seed_files(sim_dir)
-    config = bot_config(plan.profile, sim_dir / INFO_FILE, plan.seed)
+    config = bot_config(plan.profile, sim_dir / INFO_FILE, plan.seed, exits=plan.exits)
     sim = Simulator(
         SimConfig(
             state_dir=sim_dir,
@@ -196,6 +203,12 @@ async def _scenario(
     end_ns = EPOCH_NS + int(plan.duration_s * vtime.NS)
     crashes = list(plan.crashes)
     intents: set[str] = set()
+    lineage = Lineage()
+    pools = start_pools(state.venue)
+    with_exits = config.exits.stop_loss_pct or config.exits.take_profit_pct
+    exit_watch = (
+        brackets.BracketWatch(state.venue, lineage, lambda: _t(state)) if with_exits else None
+    )
     try:
         segment = 0
         while True:
@@ -212,6 +225,7 @@ async def _scenario(
                 f"r{segment:02d}",
                 mutate,
                 intents,
+                lineage,
             )
             outcome.segments = segment
             if wire.fired is not None:
@@ -229,17 +243,54 @@ async def _scenario(
             intents=intents,
             secret=key,
             logs=tap.lines,
+            lineage=lineage,
+            start_pools=pools,
         )
         outcome.failures = check_all(evidence)
         outcome.orders = len({o.client_order_id for o in state.venue.orders()})
         outcome.fills = len(state.venue.fills())
         outcome.faults = dict(state.faults.counts)
         outcome.trace += evidence.trace()
+        if exit_watch is not None:
+            await _calm_bot(
+                config, pm, bot_dir, state, f"r{segment + 1:02d}", mutate, intents, lineage
+            )
+            found = brackets.verdict(config.exits, bot_dir, state.venue, lineage, exit_watch)
+            for name, rows in found.items():
+                outcome.failures.setdefault(name, []).extend(rows)
     finally:
         # Bounded: a WebSocket writer whose reader went away can wait for ever, and the
         # verdict is in already.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sim.stop(), SIM_STOP_S)
+
+
+async def _calm_bot(
+    config: BotConfig,
+    pm: PluginManager,
+    bot_dir: Path,
+    state: Any,
+    run_id: str,
+    mutate: Callable[[Any], None] | None,
+    intents: set[str],
+    lineage: Lineage,
+) -> None:
+    """The bot's chance to set its exits right: one more bot from the store, with no faults,
+    no crashes and no new decisions, for :data:`CALM_S` (the verdicts above are in)."""
+    from gpt_trader_coinbase_sim.faults import FaultConfig
+
+    state.faults.configure(FaultConfig())
+
+    def calm(runtime: Any) -> None:
+        if mutate is not None:
+            mutate(runtime)
+
+        async def no_decision(symbol: str) -> None:
+            return None
+
+        runtime.kernel.decide = no_decision
+
+    await _one_bot(config, pm, bot_dir, Tripwire([]), state, CALM_S, run_id, calm, intents, lineage)
 
 
 def _t(state: Any) -> int:
@@ -283,6 +334,7 @@ async def _one_bot(
     run_id: str,
     mutate: Callable[[Any], None] | None,
     intents: set[str],
+    lineage: Lineage,
 ) -> None:
     """One bot's life, to the end of ``seconds`` or to a crash (``wire.fired``)."""
     runtime = await assemble(config, pm, bot_dir, options={"live": False}, run_id=run_id)
@@ -293,6 +345,7 @@ async def _one_bot(
         mutate(runtime)
     assert runtime.store is not None
     disarm = arm(wire, runtime.kernel, runtime.store, state.venue, intents)
+    watch(lineage, runtime.kernel, runtime.store)
     stop = StopRequest()
 
     async def life() -> str:

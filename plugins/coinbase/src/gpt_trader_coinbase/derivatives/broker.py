@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -286,12 +287,21 @@ class DerivativesBroker(CoinbaseSpotBroker):
         stale_listing = upcoming is not None and upcoming <= self._venue_now()
         return stale_listing or (through is not None and through > self.funded_through[symbol])
 
-    def in_flight(self, symbol: str) -> bool:
-        """An order on ``symbol`` may still bring fills the kernel has not had."""
-        if self._ambiguous:
+    def in_flight(self, symbol: str, *, resting: bool = True) -> bool:
+        """An order on ``symbol`` may still bring fills the kernel has not had.
+
+        ``resting=False`` leaves out orders the venue acknowledged whose every fill so far
+        was delivered (a position's bracket rests like this for as long as the position
+        lives): a fill of one moves the venue's position before the kernel has it, which a
+        read comparing the two sizes sees. Funding is read that way; counting a resting
+        bracket as in flight left every protected position's funding unbooked."""
+        # An ambiguous submit counts while it may still turn up: once its grace is over
+        # and it was not found, it never will (the entry stays, for lookups by id).
+        now = time.monotonic()
+        if any(until > now for until in self._ambiguous.values()):
             return True
         return any(
-            tr.symbol == symbol and (tr.missing > 0 or not tr.heard or not tr.settled)
+            tr.symbol == symbol and (tr.missing > 0 or not tr.heard or (resting and not tr.settled))
             for tr in self._orders.values()
         )
 

@@ -56,6 +56,8 @@ class CoinbaseCfmBroker(DerivativesBroker):
         # pool cash - kernel cash at the last quiet read, and the pending sweeps then
         self._gap: Decimal | None = None
         self._gap_sweeps: frozenset[str] = frozenset()
+        # The last read's pool stood still across its position read (see take_funding).
+        self._pool_still = False
 
     async def check_access(self) -> None:
         try:
@@ -87,6 +89,13 @@ class CoinbaseCfmBroker(DerivativesBroker):
             return await self._venue_positions()
 
     async def _venue_positions(self) -> list[Position]:
+        universe = self.config.universe
+        # A resting order may fill between the position read and the pool read (two
+        # replies): the pool read before as well tells whether anything moved meanwhile.
+        resting = any(self.in_flight(s) for s in universe) and not any(
+            self.in_flight(s, resting=False) for s in universe
+        )
+        before = await self.balance_summary() if resting else None
         reply = await self.rest.get("/cfm/positions")
         summary = await self.balance_summary()
         buffer = wire_money(summary, "liquidation_buffer_amount")
@@ -104,6 +113,9 @@ class CoinbaseCfmBroker(DerivativesBroker):
         sweeps = await self.rest.get("/cfm/sweeps")
         pending = objects(sweeps, "sweeps", "cfm sweeps")
         self._pool = wire_money(summary, "cfm_usd_balance")
+        self._pool_still = before is not None and self._pool == wire_money(
+            before, "cfm_usd_balance"
+        )
         self._sweep_ids = frozenset(ident(s, "id") for s in pending)
         await self._apply_sweep_rule(summary, pending)
         return out
@@ -136,8 +148,11 @@ class CoinbaseCfmBroker(DerivativesBroker):
         mine = getattr(listener, "positions", None)
         if not isinstance(cash, Decimal) or not isinstance(mine, Mapping):
             return
-        if any(self.in_flight(s) for s in self.config.universe):
+        universe = self.config.universe
+        if any(self.in_flight(s, resting=False) for s in universe):
             return
+        if not self._pool_still and any(self.in_flight(s) for s in universe):
+            return  # a resting order, and no proof the pool stood still over the read
         for pos in positions:
             held = mine.get(pos.symbol)
             if held is None or held.size != pos.size:

@@ -119,6 +119,18 @@ class CoinbaseIntxBroker(DerivativesBroker):
         return out
 
     def take_funding(self, positions: list[Position]) -> None:
+        held = getattr(self._listener, "positions", None)
+        open_now = {p.symbol for p in positions}
+        for symbol in self.config.universe:
+            mine = held.get(symbol) if isinstance(held, Mapping) else None
+            if symbol in open_now or symbol not in self.funded_through or (mine and mine.size):
+                continue
+            through = self.last_funding_ts(symbol)
+            if through is not None and not self.in_flight(symbol, resting=False):
+                # Flat at the venue and in the books: funding up to now is past reading (a
+                # position closed since has no P&L left to read it off). Not moving on would
+                # charge a position opened later with this funding time's estimate.
+                self.funded_through[symbol] = max(self.funded_through[symbol], through)
         for pos in positions:
             self._take_funding(pos)
 
@@ -131,8 +143,8 @@ class CoinbaseIntxBroker(DerivativesBroker):
         aggregated = self._aggregated.get(venue.symbol)
         if mine is None or aggregated is None or mine.size != venue.size:
             return
-        if self.in_flight(venue.symbol):
-            return
+        if self.in_flight(venue.symbol, resting=False):
+            return  # size and aggregated P&L come in one reply: the size check is enough
         through = self.last_funding_ts(venue.symbol)
         booked = mine.funding + self._baseline.get(venue.symbol, ZERO)
         expected = booked
