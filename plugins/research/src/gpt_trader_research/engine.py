@@ -40,6 +40,7 @@ from gpt_trader.sim.broker import SimBroker
 from pydantic import ValidationError
 
 from gpt_trader_research import incidents
+from gpt_trader_research.columns import read_columns
 from gpt_trader_research.components import Recorder
 from gpt_trader_research.derivatives import MarginWatch, derivatives_report
 from gpt_trader_research.results import (
@@ -160,7 +161,10 @@ def load_series(path: Path, symbol: str) -> BarSeries:
     key = (str(path.resolve()), symbol, stat.st_size, stat.st_mtime)
     cached = _SERIES_CACHE.get(key)
     if cached is None:
-        cached = _SERIES_CACHE[key] = feed.series()
+        # Column-wise when it reads the file exactly as the row parser would; else the row
+        # parser, which also names the line of a bad row.
+        cached = read_columns(path, symbol) or feed.series()
+        _SERIES_CACHE[key] = cached
     return cached
 
 
