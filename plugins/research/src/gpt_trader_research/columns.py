@@ -87,17 +87,28 @@ def _lines(buf: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.int64], npt.NDArr
     return starts[keep], ends[keep]
 
 
+def _numbers(column: Any, dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """A null-free numeric or timestamp column's values, read off its buffers: pyarrow's
+    own conversions import pandas or ``pyarrow.compute`` (a second of start-up)."""
+    parts = [
+        np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk), offset=chunk.offset * 8)
+        for chunk in column.chunks
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+
+_UNIT_NS = {"s": NS, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
 def _open_times(column: Any) -> npt.NDArray[np.int64] | None:
     import pyarrow as pa
 
+    if column.null_count:
+        return None
     if pa.types.is_timestamp(column.type):
-        if column.null_count:
-            return None
-        return np.asarray(column.cast(pa.timestamp("ns", column.type.tz)).cast(pa.int64()))
-    if pa.types.is_integer(column.type):
-        if column.null_count:
-            return None
-        ts = np.asarray(column.cast(pa.int64()))
+        return _numbers(column, np.int64) * _UNIT_NS[column.type.unit]
+    if pa.types.is_int64(column.type):
+        ts = _numbers(column, np.int64)
         if ts.size and ts.min() < 0:
             return None
         return np.where(ts >= _EPOCH_MS_FROM, ts * 1_000_000, ts * NS)
@@ -163,9 +174,9 @@ def read_columns(path: Path, symbol: str) -> BarSeries | None:
     ts = _open_times(table.column(names[i_ts]))
     if ts is None:
         return None
-    cols = [np.asarray(table.column(name), dtype=np.float64) for name in floats]
     if any(table.column(name).null_count for name in floats):
         return None
+    cols = [_numbers(table.column(name), np.float64) for name in floats]
     step = _valid(ts, cols)
     if step is None:
         return None
