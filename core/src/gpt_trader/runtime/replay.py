@@ -8,6 +8,7 @@ happen — a signal emitted, an order is working, or runtime guards need the bar
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from gpt_trader.engine.kernel import Kernel
 from gpt_trader.protocols import MarketFilter, StrengthVectorSignal, VectorSignal
 
 NS = 1_000_000_000
+_ACTIONS = {int(a): a for a in Action}  # a vote's int to its Action, without Enum's lookup
 
 
 @dataclass
@@ -113,7 +115,7 @@ async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> Replay
         close_ts = ts_col[i] + interval_ns
         clock.advance_to(close_ts)
         emitted = [
-            SignalValue(name, symbol, close_ts, Action(out[i]), 1.0 if st is None else st[i])
+            SignalValue(name, symbol, close_ts, _ACTIONS[out[i]], 1.0 if st is None else st[i])
             for name, out, st in outputs
             if out[i] != NO_SIGNAL
         ]
@@ -132,7 +134,5 @@ async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> Replay
 
 
 def _next_index(sorted_indices: list[int], after: int) -> int | None:
-    import bisect
-
     pos = bisect.bisect_right(sorted_indices, after)
     return sorted_indices[pos] if pos < len(sorted_indices) else None
