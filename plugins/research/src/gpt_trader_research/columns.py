@@ -16,6 +16,8 @@ mixed timestamp formats, non-ASCII text, a file out of order or off its grid) re
 from __future__ import annotations
 
 import io
+import operator
+from array import array
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -34,21 +36,25 @@ Raw = tuple[str, str, str, str, str]
 
 
 class RawRows(Sequence[Raw]):
-    """The O/H/L/C/V source text of each row, cut from the file's bytes when asked for."""
+    """The O/H/L/C/V source text of each row, cut from the file's bytes when asked for.
 
-    __slots__ = ("_data", "_ends", "_fields", "_starts")
+    Row bounds are ``array('q')``: indexing one gives a Python int at once (a numpy scalar
+    costs a conversion on every slice of the bytes)."""
+
+    __slots__ = ("_data", "_ends", "_fields", "_pick", "_starts")
 
     def __init__(
         self,
         data: bytes,
-        starts: npt.NDArray[np.int64],
-        ends: npt.NDArray[np.int64],
+        starts: array[int],
+        ends: array[int],
         fields: tuple[int, int, int, int, int],
     ) -> None:
         self._data = data
         self._starts = starts
         self._ends = ends
         self._fields = fields
+        self._pick = operator.itemgetter(*fields)
 
     def __len__(self) -> int:
         return len(self._starts)
@@ -60,9 +66,8 @@ class RawRows(Sequence[Raw]):
     def __getitem__(self, i: int | slice) -> Raw | RawRows:
         if isinstance(i, slice):
             return RawRows(self._data, self._starts[i], self._ends[i], self._fields)
-        parts = self._data[self._starts[i] : self._ends[i]].decode("ascii").split(",")
-        o, h, lo, c, v = self._fields
-        return (parts[o], parts[h], parts[lo], parts[c], parts[v])
+        row: Raw = self._pick(self._data[self._starts[i] : self._ends[i]].decode().split(","))
+        return row
 
     def __iter__(self) -> Iterator[Raw]:
         for i in range(len(self._starts)):
@@ -180,6 +185,7 @@ def read_columns(path: Path, symbol: str) -> BarSeries | None:
     step = _valid(ts, cols)
     if step is None:
         return None
-    raw = RawRows(data, starts, ends, (i_o, i_h, i_l, i_c, i_v))
+    bounds = [array("q", b.tobytes()) for b in (starts, ends)]
+    raw = RawRows(data, *bounds, (i_o, i_h, i_l, i_c, i_v))
     o, h, lo, c, v = cols
     return BarSeries(symbol, step // NS, ts.tolist(), o, h, lo, c, v, raw)  # type: ignore[arg-type]
