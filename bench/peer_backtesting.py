@@ -1,9 +1,9 @@
 """backtesting.py's side of the whole-process row: one script run, start to finish.
 
-    uv run python bench/peer_backtesting.py FILE.csv
+    uv run python bench/peer_backtesting.py FILE.csv [FEE_BPS]
 
-Reads the candle CSV with pandas, SMA 10/30 cross (long-only, all-in, next-open fills, 10 bps
-commission, 1,000,000 cash) under ``FractionalBacktest`` (satoshi units), and prints the
+Reads the candle CSV with pandas, SMA 10/30 cross (long-only, all-in, next-open fills,
+FEE_BPS commission (default 10), 1,000,000 cash) under ``FractionalBacktest`` (satoshi units), and prints the
 trade count and final equity as one JSON line: what ``gpt-trader backtest ... --json`` does
 for the same file. bench/backtest.py times this process from the outside.
 """
@@ -43,13 +43,12 @@ class SmaCross(Strategy):
 
 def main() -> None:
     df = pd.read_csv(sys.argv[1], index_col="timestamp", parse_dates=True)
+    fee = float(sys.argv[2]) / 10_000 if len(sys.argv) > 2 else 0.001
     df = df.rename(columns=str.capitalize)
     df.index = df.index.tz_localize(None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bt = FractionalBacktest(
-            df, SmaCross, cash=1_000_000, commission=0.001, fractional_unit=1e-8
-        )
+        bt = FractionalBacktest(df, SmaCross, cash=1_000_000, commission=fee, fractional_unit=1e-8)
         stats = bt.run()
     print(
         json.dumps(
