@@ -92,12 +92,9 @@ async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> Replay
     stats = ReplayStats(events=n, path="vectorised")
     ts_col = bars.ts
     working = kernel.working
-    emitted_at = (
-        [i for i in range(n) if any(out[i] != NO_SIGNAL for _, out, _ in outputs)]
-        if len(outputs) > 1
-        else [i for i, v in enumerate(outputs[0][1]) if v != NO_SIGNAL]
-    )
-    emit_set = set(emitted_at)
+    marked = [{i for i, v in enumerate(out) if v != NO_SIGNAL} for _, out, _ in outputs]
+    emit_set = set().union(*marked)
+    emitted_at = sorted(emit_set)
     # A trailing stop, ROI or maximum hold acts on bars no signal marks: while a position
     # is open, every bar goes through the kernel.
     plan = kernel.exits.plan
