@@ -7,6 +7,7 @@ Decimal values of the source.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -52,17 +53,22 @@ class OpenBar:
 
 @dataclass(slots=True)
 class BarSeries:
-    """One symbol's bars as columns. ``raw`` keeps the source text of O/H/L/C/V per bar."""
+    """One symbol's bars as columns. ``raw`` keeps the source text of O/H/L/C/V per bar.
+
+    The columns are sequences, not necessarily lists: a column-wise reader hands in numpy
+    arrays for the floats and text cut from the file only when a bar is asked for. ``ts``
+    holds ints (they reach orders and JSON).
+    """
 
     symbol: str
     interval_s: int
-    ts: list[int] = field(default_factory=list, repr=False)
-    open: list[float] = field(default_factory=list, repr=False)
-    high: list[float] = field(default_factory=list, repr=False)
-    low: list[float] = field(default_factory=list, repr=False)
-    close: list[float] = field(default_factory=list, repr=False)
-    volume: list[float] = field(default_factory=list, repr=False)
-    raw: list[tuple[str, str, str, str, str]] = field(default_factory=list, repr=False)
+    ts: Sequence[int] = field(default_factory=list, repr=False)
+    open: Sequence[float] = field(default_factory=list, repr=False)
+    high: Sequence[float] = field(default_factory=list, repr=False)
+    low: Sequence[float] = field(default_factory=list, repr=False)
+    close: Sequence[float] = field(default_factory=list, repr=False)
+    volume: Sequence[float] = field(default_factory=list, repr=False)
+    raw: Sequence[tuple[str, str, str, str, str]] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
         return len(self.ts)

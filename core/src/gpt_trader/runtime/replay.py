@@ -8,6 +8,7 @@ happen — a signal emitted, an order is working, or runtime guards need the bar
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from gpt_trader.engine.kernel import Kernel
 from gpt_trader.protocols import MarketFilter, StrengthVectorSignal, VectorSignal
 
 NS = 1_000_000_000
+_ACTIONS = {int(a): a for a in Action}  # a vote's int to its Action, without Enum's lookup
 
 
 @dataclass
@@ -90,12 +92,9 @@ async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> Replay
     stats = ReplayStats(events=n, path="vectorised")
     ts_col = bars.ts
     working = kernel.working
-    emitted_at = (
-        [i for i in range(n) if any(out[i] != NO_SIGNAL for _, out, _ in outputs)]
-        if len(outputs) > 1
-        else [i for i, v in enumerate(outputs[0][1]) if v != NO_SIGNAL]
-    )
-    emit_set = set(emitted_at)
+    marked = [{i for i, v in enumerate(out) if v != NO_SIGNAL} for _, out, _ in outputs]
+    emit_set = set().union(*marked)
+    emitted_at = sorted(emit_set)
     # A trailing stop, ROI or maximum hold acts on bars no signal marks: while a position
     # is open, every bar goes through the kernel.
     plan = kernel.exits.plan
@@ -113,7 +112,7 @@ async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> Replay
         close_ts = ts_col[i] + interval_ns
         clock.advance_to(close_ts)
         emitted = [
-            SignalValue(name, symbol, close_ts, Action(out[i]), 1.0 if st is None else st[i])
+            SignalValue(name, symbol, close_ts, _ACTIONS[out[i]], 1.0 if st is None else st[i])
             for name, out, st in outputs
             if out[i] != NO_SIGNAL
         ]
@@ -132,7 +131,5 @@ async def run_series(kernel: Kernel, clock: SimClock, bars: BarSeries) -> Replay
 
 
 def _next_index(sorted_indices: list[int], after: int) -> int | None:
-    import bisect
-
     pos = bisect.bisect_right(sorted_indices, after)
     return sorted_indices[pos] if pos < len(sorted_indices) else None

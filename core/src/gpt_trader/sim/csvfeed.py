@@ -82,7 +82,7 @@ def _read_lines(path: Path) -> list[str]:
     return text.splitlines()
 
 
-def _header(path: Path, line: str) -> tuple[int, list[int]]:
+def header_columns(path: Path, line: str) -> tuple[int, list[int]]:
     names = [n.strip().lower().lstrip("\ufeff") for n in line.split(",")]
     index: list[int] = []
     for column in _COLUMNS:
@@ -103,7 +103,7 @@ def parse_csv(path: str | Path, symbol: str, interval_s: int | None = None) -> B
     lines = _read_lines(path)
     if not lines or not lines[0].strip():
         raise UserError(f"{path}: empty file; expected a header {','.join(_COLUMNS)}")
-    ncols, (i_ts, i_o, i_h, i_l, i_c, i_v) = _header(path, lines[0])
+    ncols, (i_ts, i_o, i_h, i_l, i_c, i_v) = header_columns(path, lines[0])
     parse_ts = _TimestampParser()
     ts_col: list[int] = []
     opens: list[float] = []

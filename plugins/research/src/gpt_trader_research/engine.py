@@ -20,9 +20,12 @@ on bars where the strategy does nothing), and the result has a ``derivatives`` p
 from __future__ import annotations
 
 import asyncio
+import gc
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +43,7 @@ from gpt_trader.sim.broker import SimBroker
 from pydantic import ValidationError
 
 from gpt_trader_research import incidents
+from gpt_trader_research.columns import read_columns
 from gpt_trader_research.components import Recorder
 from gpt_trader_research.derivatives import MarginWatch, derivatives_report
 from gpt_trader_research.results import (
@@ -160,7 +164,10 @@ def load_series(path: Path, symbol: str) -> BarSeries:
     key = (str(path.resolve()), symbol, stat.st_size, stat.st_mtime)
     cached = _SERIES_CACHE.get(key)
     if cached is None:
-        cached = _SERIES_CACHE[key] = feed.series()
+        # Column-wise when it reads the file exactly as the row parser would; else the row
+        # parser, which also names the line of a bad row.
+        cached = read_columns(path, symbol) or feed.series()
+        _SERIES_CACHE[key] = cached
     return cached
 
 
@@ -469,6 +476,18 @@ async def run_backtest_async(
     vectorise: bool = True,
 ) -> BacktestResult:
     """Run one backtest. ``series`` (bars already loaded) wins over ``spec.data``."""
+    with _collector_paused():
+        return await _run_backtest(spec, pm, series, progress, config, vectorise)
+
+
+async def _run_backtest(
+    spec: BacktestSpec,
+    pm: PluginManager | None,
+    series: BarSeries | None,
+    progress: Progress | None,
+    config: BotConfig | None,
+    vectorise: bool,
+) -> BacktestResult:
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.runtime.replay import can_vectorise, run_events, run_series
 
@@ -543,6 +562,34 @@ async def run_backtest_async(
             None if watch is None else derivatives_report(product, kernel, recorder, watch)
         ),
     )
+
+
+_paused = 0
+_paused_lock = threading.Lock()
+_thresholds = gc.get_threshold()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Everything alive before the run (modules, plugins, the bars) outlives it, and the run
+    makes few reference cycles: the cyclic collector walking the old objects again and
+    again took a third of a backtest. Freeze them and collect young objects less often for
+    the run; the first run in sets this, the last one out restores it."""
+    global _paused, _thresholds
+    with _paused_lock:
+        if not _paused:
+            _thresholds = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(max(_thresholds[0], 20_000), *_thresholds[1:])
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused -= 1
+            if not _paused:
+                gc.set_threshold(*_thresholds)
+                gc.unfreeze()
 
 
 def _margin_watch(kernel: Kernel, symbol: str) -> MarginWatch:

@@ -123,11 +123,6 @@ class RoundTrip:
         }
 
 
-def bar_index(bar_ts: npt.NDArray[np.int64], ts: int) -> int:
-    """The bar whose open time is the latest at or before ``ts`` (0 before the first)."""
-    return max(0, int(np.searchsorted(bar_ts, ts, side="right")) - 1)
-
-
 def round_trips(
     fills: list[Fill],
     bars: BarSeries,
@@ -144,18 +139,20 @@ def round_trips(
     fee on the way (funding is reported apart); of an open one it is marked at the last
     bar's close, as the kernel marks its equity. Exact: nothing is rounded here.
     """
-    bar_ts = np.asarray(bars.ts, dtype=np.int64)
     trips: list[RoundTrip] = []
     pos = ZERO
     cur: RoundTrip | None = None
+    # Every fill's bar in one search (a search per fill cost more than the trips).
+    at = [f.ts for f in fills]
+    if arrived is not None:
+        at = [
+            min(t, arrived[f.trade_id] - 1) if f.trade_id in arrived else t
+            for t, f in zip(at, fills, strict=True)
+        ]
+    found = np.searchsorted(np.asarray(bars.ts, dtype=np.int64), np.asarray(at, np.int64), "right")
+    fill_bars = np.maximum(found - 1, 0).tolist()
 
-    def bar_of(fill: Fill) -> int:
-        ts = fill.ts
-        if arrived is not None and fill.trade_id in arrived:
-            ts = min(ts, arrived[fill.trade_id] - 1)
-        return bar_index(bar_ts, ts)
-
-    for fill in fills:
+    for k, fill in enumerate(fills):
         signed = fill.size if fill.side is Side.BUY else -fill.size
         remaining, fee = signed, fill.fee
         while remaining:
@@ -163,7 +160,7 @@ def round_trips(
                 cur = RoundTrip(
                     side="long" if remaining > 0 else "short",
                     entry_ts=fill.ts,
-                    entry_bar=bar_of(fill),
+                    entry_bar=fill_bars[k],
                     entry_price=fill.price,
                     size=ZERO,
                     fees=ZERO,
@@ -189,7 +186,7 @@ def round_trips(
             if pos == 0 and not adding:
                 cur.exit_ts = fill.ts
                 cur.exit_reason = reason(fill) if reason is not None else None
-                cur.exit_bar = bar_of(fill)
+                cur.exit_bar = fill_bars[k]
                 sign = 1 if cur.side == "long" else -1
                 cur.pnl = sign * (cur.exit_value - cur.entry_value) * contract_size - cur.fees
     if trips and trips[-1].is_open and len(bars):
