@@ -304,7 +304,7 @@ def register_commands(app: typer.Typer) -> None:
     ``"module:function"`` that adds the command to an app). Tabled commands are listed by
     ``gpt-trader --help`` without importing the plugin, and their module loads only when
     one runs; hook-added ones are not listed there. A command reaches the plugin manager
-    with ``gpt_trader.cli.main.plugin_manager(ctx)``.
+    with ``gpt_trader.cli.manager.plugin_manager(ctx)``.
 
     Example::
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gpt_trader.cli.main import plugin_manager
+from gpt_trader.cli.manager import plugin_manager
 from gpt_trader.components import Params
 from gpt_trader.config import (
     defaulted_sections,

@@ -21,7 +21,7 @@ class LazyGroup(TyperGroup):
     ``gpt-trader --help`` and completion of command names read the table; running a command
     (or its ``--help``) imports its target then. With ``hooks_deferred``, the commands plugins
     add through the ``register_commands`` hook join on the first name the table lacks
-    (:func:`gpt_trader.cli.main.hook_commands`); otherwise the app was built with them.
+    (:func:`gpt_trader.cli.manager.hook_commands`); otherwise the app was built with them.
     """
 
     table: ClassVar[dict[str, tuple[str, CommandRef]]] = {}
@@ -81,7 +81,7 @@ class LazyGroup(TyperGroup):
     def _add_hook_commands(self, ctx: Any) -> None:
         if self._hooks_added or not self.hooks_deferred:
             return
-        from gpt_trader.cli.main import hook_commands
+        from gpt_trader.cli.manager import hook_commands
 
         self._hooks_added = True
         for name, cmd in hook_commands(ctx).items():
@@ -90,9 +90,9 @@ class LazyGroup(TyperGroup):
 
 def _version(value: bool) -> None:
     if value:
-        from gpt_trader.cli.main import version_text
+        from gpt_trader import __version__
 
-        typer.echo(f"gpt-trader {version_text()}")
+        typer.echo(f"gpt-trader {__version__}")
         raise typer.Exit()
 
 

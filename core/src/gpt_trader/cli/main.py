@@ -2,7 +2,7 @@
 
 Start-up is lazy: ``--version`` imports neither typer nor a plugin, ``--help`` reads the
 command table (:mod:`gpt_trader.cli.table`), and the plugin manager is built only when a
-command asks for it (:func:`plugin_manager`).
+command asks for it (:func:`gpt_trader.cli.manager.plugin_manager`).
 """
 
 from __future__ import annotations
@@ -19,12 +19,6 @@ if TYPE_CHECKING:
 _ROOT_FLAGS = {"--version", "--no-plugins"}
 
 
-def version_text() -> str:
-    from gpt_trader import __version__
-
-    return __version__
-
-
 def build_app(pm: PluginManager | None = None, *, core_only: bool = False) -> typer.Typer:
     """The CLI: core commands plus what plugins add.
 
@@ -35,6 +29,7 @@ def build_app(pm: PluginManager | None = None, *, core_only: bool = False) -> ty
     import typer
 
     from gpt_trader.cli.lazy import LazyGroup, root
+    from gpt_trader.cli.manager import add_hook_commands
     from gpt_trader.cli.table import declared_commands
 
     class Commands(LazyGroup):
@@ -53,48 +48,16 @@ def build_app(pm: PluginManager | None = None, *, core_only: bool = False) -> ty
     )
     app.callback()(root)
     if pm is not None:
-        _add_hook_commands(pm, app)
+        add_hook_commands(pm, app)
     return app
-
-
-def plugin_manager(ctx: Any) -> PluginManager:
-    """The CLI's plugin manager (the click context ``ctx`` of any command), built on first
-    use with the root's ``--no-plugins``."""
-    from gpt_trader.plugins import PluginManager, make_plugin_manager
-
-    top = ctx.find_root()
-    if not isinstance(top.obj, PluginManager):
-        top.obj = make_plugin_manager(core_only=bool(top.params.get("no_plugins")))
-    pm: PluginManager = top.obj
-    return pm
-
-
-def _add_hook_commands(pm: PluginManager, app: typer.Typer) -> None:
-    from gpt_trader.errors import UserError
-    from gpt_trader.registry import Registry
-
-    try:
-        Registry(pm).register_commands(app)
-    except UserError:
-        # A component clash is reported by the commands that assemble a profile.
-        for impl in pm.hook.register_commands.get_hookimpls():
-            impl.function(app)
-
-
-def hook_commands(ctx: Any) -> dict[str, Any]:
-    """The commands plugins add through the ``register_commands`` hook (loads them all)."""
-    import typer
-    import typer.main
-
-    scratch = typer.Typer()
-    _add_hook_commands(plugin_manager(ctx), scratch)
-    return dict(typer.main.get_group(scratch).commands)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if "--version" in args and set(args) <= _ROOT_FLAGS:
-        print(f"gpt-trader {version_text()}")
+        from gpt_trader import __version__
+
+        print(f"gpt-trader {__version__}")
         sys.exit(0)
     import typer.main
 

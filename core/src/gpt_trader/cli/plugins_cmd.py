@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gpt_trader.cli.main import plugin_manager
+from gpt_trader.cli.manager import plugin_manager
 from gpt_trader.cli.table import declared_commands
 from gpt_trader.errors import UserError
 from gpt_trader.output import print_json, stdout

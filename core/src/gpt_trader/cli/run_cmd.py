@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from gpt_trader.cli.main import plugin_manager
+from gpt_trader.cli.manager import plugin_manager
 from gpt_trader.components import Kind
 from gpt_trader.config import (
     BotConfig,

@@ -58,7 +58,7 @@ def register(app: Any) -> None:
     ) -> None:
         """Run the checks the plugins register: keys, permissions, clock, risk files, state
         dir and plugins for a profile."""
-        from gpt_trader.cli.main import plugin_manager
+        from gpt_trader.cli.manager import plugin_manager
         from gpt_trader.config import default_state_dir, load_config
         from gpt_trader.output import print_json
 

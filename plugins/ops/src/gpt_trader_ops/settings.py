@@ -13,6 +13,8 @@ from gpt_trader.components import Params
 from gpt_trader.execution_stats import CRITICAL_BELOW, DEGRADED_BELOW
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from gpt_trader_ops.rules import RULES
+
 PORT_ENV = "GPT_TRADER_METRICS_PORT"
 PORT_OPTION = "metrics_port"
 
@@ -127,9 +129,6 @@ class AlertsParams(Params):
 
     @model_validator(mode="after")
     def _known_rules(self) -> AlertsParams:
-        # The rule table loads with the alerts sink that these settings are for.
-        from gpt_trader_ops.alerts import RULES
-
         unknown = sorted(set(self.rules) - set(RULES))
         if unknown:
             raise ValueError(
