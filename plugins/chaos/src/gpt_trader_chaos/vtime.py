@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import selectors
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -97,6 +99,34 @@ def installed(clock: VirtualClock) -> Iterator[VirtualClock]:
             setattr(time, name, fn)
         jwt.api_jwt.datetime = saved_dt  # type: ignore[misc]
         _Datetime.clock = None
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Every ``random.Random()`` made without a seed inside the block (the adapter's
+    backoff and reconnect jitter) is seeded from ``seed`` instead of the OS: it would
+    otherwise make the same scenario retry at other virtual instants.
+
+    The n-th one made at a given place in the code gets the same seed in every run, so a
+    one-off made elsewhere (a library's lazy first use in a process's first scenario)
+    shifts nothing."""
+    made: dict[str, int] = {}
+    original = random.Random.seed
+
+    def seed_from_scenario(self: random.Random, a: Any = None, version: int = 2) -> None:
+        if a is None:
+            # Random.__init__'s caller, by name (paths differ between checkouts)
+            maker = sys._getframe(2)
+            site = f"{maker.f_globals.get('__name__')}.{maker.f_code.co_qualname}"
+            made[site] = made.get(site, 0) + 1
+            a = f"chaos-entropy:{seed}:{site}:{made[site]}"
+        original(self, a, version)
+
+    random.Random.seed = seed_from_scenario  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        random.Random.seed = original  # type: ignore[method-assign]
 
 
 class VirtualSelector(selectors.BaseSelector):
