@@ -4,8 +4,10 @@ Every reader of time in the process sees it while installed: the ``time`` module
 (the kernel, the adapter's rate limiter and timeouts, the simulator's clock, JWT claims),
 PyJWT's expiry check, and the asyncio loop (its ``time()`` reads ``time.monotonic``).
 :class:`VirtualSelector` is where time moves: when the loop would wait for its next
-timer and no socket is ready, the clock jumps to that timer instead of sleeping. Sockets
-stay real (loopback), so the adapter and the simulator talk through their own code paths.
+timer and no file descriptor is ready, the clock jumps to that timer instead of sleeping.
+The adapter and the simulator talk over memory pipes (:mod:`gpt_trader_chaos.memwire`),
+whose bytes are loop callbacks, so all a scenario's traffic is done before time moves.
+Seeded entropy (:func:`seeded`) is the other half of a world that replays exactly.
 
 Installing it patches process-wide state, which is why a scenario runs alone in its
 process (one at a time; several scenarios in parallel take several processes).
@@ -130,7 +132,7 @@ def seeded(seed: int) -> Iterator[None]:
 
 
 class VirtualSelector(selectors.BaseSelector):
-    """The loop's selector: real sockets, virtual waiting."""
+    """The loop's selector: real descriptors, virtual waiting."""
 
     def __init__(self, clock: VirtualClock) -> None:
         self._inner = selectors.DefaultSelector()
@@ -146,8 +148,12 @@ class VirtualSelector(selectors.BaseSelector):
         return self._inner.modify(fileobj, events, data)
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout == 0:
+            # Callbacks are ready: descriptors (the loop's self-pipe, a thread's wake-up)
+            # are looked at once the loop would idle, a system call spared per turn.
+            return []
         ready = self._inner.select(0)
-        if ready or timeout == 0:
+        if ready:
             return ready
         if timeout is None:
             ready = self._inner.select(STUCK_S)
