@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             except OSError as exc:
                 raise UserError(f"--keep-failures {keep_failures}: {exc.strerror}") from None
         seeds = [replay] if replay is not None else scenario_seeds(seed, runs)
-        workers = jobs or min(len(seeds), os.cpu_count() or 1)
+        workers = jobs or min(len(seeds), _cores())
         results, elapsed = timed(settings, seeds, jobs=workers, keep=keep_failures)
         out = report(settings, results, elapsed, jobs=workers)
         if as_json:
@@ -75,6 +75,14 @@ def register(app: typer.Typer) -> None:
             _show(out)
         if not out["ok"]:
             raise typer.Exit(1)
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's share, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on macOS
+        return os.cpu_count() or 1
 
 
 def _show(out: dict[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """One scenario: the simulator and a bot (kernel + Coinbase adapter) on one virtual clock.
 
-The bot runs the profile against the simulator over loopback, as ``gpt-trader run`` would;
-at each crash point of the plan it dies without shutting down (:func:`kill`) and a new bot
-starts from the same store. The last bot stops in order (cancelling what it left open), and
+The bot runs the profile against the simulator as ``gpt-trader run`` would, over a wire in
+memory (:mod:`gpt_trader_chaos.memwire`); at each crash point of the plan it dies without
+shutting down (:func:`kill`) and a new bot starts from the same store. The last bot stops in order (cancelling what it left open), and
 the invariants compare the store with the simulator's ledger.
 """
 
@@ -27,10 +27,11 @@ from gpt_trader.config import BotConfig, ComponentRef, load_config
 from gpt_trader.plugins import PluginManager
 from gpt_trader.runtime.live import Bounds, StopRequest, run_live
 from gpt_trader.store import Store, StoreSink
+from gpt_trader_coinbase.spot.plugin import TRANSPORT_OPTION
 from gpt_trader_coinbase_sim.server import INFO_FILE, KEY_FILE, SimConfig, Simulator
 
 from gpt_trader_chaos import invariants_brackets as brackets
-from gpt_trader_chaos import vtime
+from gpt_trader_chaos import memwire, vtime
 from gpt_trader_chaos.crashes import Crash, Tripwire, arm
 from gpt_trader_chaos.invariants import Evidence, check_all
 from gpt_trader_chaos.invariants_derivatives import start_pools
@@ -44,6 +45,10 @@ EPOCH_NS = (1_780_272_000 + 58 * 60) * vtime.NS
 # bot's every task can be found and ended (the simulator's tasks have none).
 OWNER: contextvars.ContextVar[str] = contextvars.ContextVar("chaos_owner", default="")
 SIM_STOP_S = 30.0
+# A thinner book than the simulator's default 25 levels a side: the simulator lays out
+# every level afresh each tick, and parsing, applying and storing those updates was a
+# third of a scenario's CPU; ten levels still dwarf the bot's order sizes.
+BOOK_LEVELS = 10
 # A bot that crashes at start (mid-reconcile, again and again) gets this many tries.
 MAX_SEGMENTS = 8
 # With exits: the calm last bot's virtual seconds (a few reconcile intervals).
@@ -115,10 +120,12 @@ def run(
     outcome = Outcome(plan)
     try:
         # No collection in the middle of a scenario: one would finalise a previous
-        # scenario's objects at a moment no seed decides.
+        # scenario's objects at a moment no seed decides. What survives this one is the
+        # process's own (modules, plugins): frozen, the next one need not walk it again.
         gc.collect()
+        gc.freeze()
         gc.disable()
-        with vtime.installed(clock):
+        with vtime.installed(clock), vtime.seeded(plan.seed):
             loop = vtime.new_loop(clock)
             loop.set_task_factory(_owned_task)
             loop.set_exception_handler(_quiet_crashes)
@@ -194,6 +201,8 @@ async def _scenario(
             tick_s=1.0,
             history_minutes=10,
             heartbeat_s=1.0,
+            listen=False,
+            book_levels=BOOK_LEVELS,
         )
     )
     await sim.start()
@@ -220,7 +229,7 @@ async def _scenario(
                 pm,
                 bot_dir,
                 wire,
-                state,
+                sim,
                 max(remaining, 1.0),
                 f"r{segment:02d}",
                 mutate,
@@ -329,7 +338,7 @@ async def _one_bot(
     pm: PluginManager,
     bot_dir: Path,
     wire: Tripwire,
-    state: Any,
+    sim: Simulator,
     seconds: float,
     run_id: str,
     mutate: Callable[[Any], None] | None,
@@ -337,7 +346,15 @@ async def _one_bot(
     lineage: Lineage,
 ) -> None:
     """One bot's life, to the end of ``seconds`` or to a crash (``wire.fired``)."""
-    runtime = await assemble(config, pm, bot_dir, options={"live": False}, run_id=run_id)
+    # The bot's Coinbase clients (REST and both WebSockets) reach the simulator through
+    # memory pipes, so what arrives when is the loop's to decide, not the kernel's.
+    options = {
+        "live": False,
+        TRANSPORT_OPTION: lambda: memwire.MemoryConnector(sim.accept, limit=32),
+    }
+    runtime = await assemble(config, pm, bot_dir, options=options, run_id=run_id)
+    state = sim.state
+    assert state is not None
     for sink in runtime.kernel.parts.sinks:
         if isinstance(sink, StoreSink):
             _InlineWriter.install(sink)

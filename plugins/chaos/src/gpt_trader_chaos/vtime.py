@@ -4,8 +4,10 @@ Every reader of time in the process sees it while installed: the ``time`` module
 (the kernel, the adapter's rate limiter and timeouts, the simulator's clock, JWT claims),
 PyJWT's expiry check, and the asyncio loop (its ``time()`` reads ``time.monotonic``).
 :class:`VirtualSelector` is where time moves: when the loop would wait for its next
-timer and no socket is ready, the clock jumps to that timer instead of sleeping. Sockets
-stay real (loopback), so the adapter and the simulator talk through their own code paths.
+timer and no file descriptor is ready, the clock jumps to that timer instead of sleeping.
+The adapter and the simulator talk over memory pipes (:mod:`gpt_trader_chaos.memwire`),
+whose bytes are loop callbacks, so all a scenario's traffic is done before time moves.
+Seeded entropy (:func:`seeded`) is the other half of a world that replays exactly.
 
 Installing it patches process-wide state, which is why a scenario runs alone in its
 process (one at a time; several scenarios in parallel take several processes).
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import selectors
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -99,8 +103,36 @@ def installed(clock: VirtualClock) -> Iterator[VirtualClock]:
         _Datetime.clock = None
 
 
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Every ``random.Random()`` made without a seed inside the block (the adapter's
+    backoff and reconnect jitter) is seeded from ``seed`` instead of the OS: it would
+    otherwise make the same scenario retry at other virtual instants.
+
+    The n-th one made at a given place in the code gets the same seed in every run, so a
+    one-off made elsewhere (a library's lazy first use in a process's first scenario)
+    shifts nothing."""
+    made: dict[str, int] = {}
+    original = random.Random.seed
+
+    def seed_from_scenario(self: random.Random, a: Any = None, version: int = 2) -> None:
+        if a is None:
+            # Random.__init__'s caller, by name (paths differ between checkouts)
+            maker = sys._getframe(2)
+            site = f"{maker.f_globals.get('__name__')}.{maker.f_code.co_qualname}"
+            made[site] = made.get(site, 0) + 1
+            a = f"chaos-entropy:{seed}:{site}:{made[site]}"
+        original(self, a, version)
+
+    random.Random.seed = seed_from_scenario  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        random.Random.seed = original  # type: ignore[method-assign]
+
+
 class VirtualSelector(selectors.BaseSelector):
-    """The loop's selector: real sockets, virtual waiting."""
+    """The loop's selector: real descriptors, virtual waiting."""
 
     def __init__(self, clock: VirtualClock) -> None:
         self._inner = selectors.DefaultSelector()
@@ -116,8 +148,12 @@ class VirtualSelector(selectors.BaseSelector):
         return self._inner.modify(fileobj, events, data)
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout == 0:
+            # Callbacks are ready: descriptors (the loop's self-pipe, a thread's wake-up)
+            # are looked at once the loop would idle, a system call spared per turn.
+            return []
         ready = self._inner.select(0)
-        if ready or timeout == 0:
+        if ready:
             return ready
         if timeout is None:
             ready = self._inner.select(STUCK_S)

@@ -7,8 +7,11 @@ REST tokens must carry a ``uri`` naming this request; WebSocket tokens carry non
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -49,10 +52,7 @@ class JwtVerifier:
         ``uri_candidates`` None means a WebSocket token: no uri claim is expected (one that
         is present is ignored, as the venue does not bind WS tokens to a URL).
         """
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as e:
-            raise AuthError(f"malformed token: {e}") from e
+        header = _unverified_header(token)
         alg = header.get("alg")
         kid = header.get("kid")
         if alg not in ALLOWED_ALGS:
@@ -84,6 +84,20 @@ class JwtVerifier:
         if uri_candidates is not None and claims.get("uri") not in uri_candidates:
             raise AuthError(f"uri {claims.get('uri')!r} does not match the request")
         return Principal(key, claims)
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The header, to pick the key by: ``jwt.decode`` then checks the whole token strictly.
+    (PyJWT's own ``get_unverified_header`` checks all three segments character by
+    character, which ``jwt.decode`` does again: half the cost of a request's auth.)"""
+    head = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except ValueError as e:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise AuthError(f"malformed token: {e}") from e
+    if not isinstance(header, dict):
+        raise AuthError("malformed token: its header is not an object")
+    return header
 
 
 def rest_uri_candidates(method: str, host_header: str, port: int, *paths: str) -> tuple[str, ...]:

@@ -99,6 +99,7 @@ class ProductMarket:
     bars: dict[int, Bar] = field(default_factory=dict)
     next_trade_id: int = 1
     book_ts: int = 0
+    levels: int = LEVELS  # price levels a side
 
     @property
     def symbol(self) -> str:
@@ -126,7 +127,7 @@ class ProductMarket:
         best_ask = best_bid + max(tick, 2 * half)
         self.bids = {}
         self.asks = {}
-        for i in range(LEVELS):
+        for i in range(self.levels):
             if best_bid - step * i > 0:
                 self.bids[best_bid - step * i] = self._size_for(self._level_notional())
             self.asks[best_ask + step * i] = self._size_for(self._level_notional())

@@ -42,11 +42,11 @@ from gpt_trader_coinbase_sim.keys import (
     generate_key,
     load_public_from_secret,
 )
-from gpt_trader_coinbase_sim.market import ProductMarket
+from gpt_trader_coinbase_sim.market import LEVELS, ProductMarket
 from gpt_trader_coinbase_sim.persist import VENUE_FILE, VenueFile
 from gpt_trader_coinbase_sim.shapes import Identity
 from gpt_trader_coinbase_sim.state import SimState, log
-from gpt_trader_coinbase_sim.tls import CERT_NAME, TLS_DIR, ensure_cert
+from gpt_trader_coinbase_sim.tls import CERT_NAME, TLS_DIR, TlsFiles, ensure_cert
 from gpt_trader_coinbase_sim.tls import KEY_NAME as TLS_KEY_NAME
 from gpt_trader_coinbase_sim.venue import Venue
 from gpt_trader_coinbase_sim.ws import Hub, WsTimeouts
@@ -85,6 +85,12 @@ class SimConfig:
     # refuse limit/stop prices further than this fraction from the last trade
     # (PREVIEW_BREACHED_PRICE_LIMIT); None = no band
     price_band: Decimal | None = None
+    # False: bind no socket; the embedder connects its own transports to the protocols
+    # :meth:`Simulator.accept` makes (chaos runs the wire in memory, on a virtual clock).
+    # sim.json then names ``host:port`` without anything listening there.
+    listen: bool = True
+    # price levels a side of each synthetic book (each tick lays them all out afresh)
+    book_levels: int = LEVELS
 
 
 @dataclass(frozen=True)
@@ -204,7 +210,7 @@ class Simulator:
         keys = KeyRing()
         keys.register_key(self.api_key)
         markets = {
-            s: ProductMarket(p, random.Random(f"{cfg.seed}:book:{s}"))
+            s: ProductMarket(p, random.Random(f"{cfg.seed}:book:{s}"), levels=cfg.book_levels)
             for s, p in venue.products.items()
             if s not in venue.aliases  # an alias trades in its book's market
         }
@@ -232,13 +238,7 @@ class Simulator:
         runner = web.AppRunner(build_app(state, self.hub), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         self._runner = runner
-        site = web.TCPSite(runner, cfg.host, cfg.port, ssl_context=tls.server_context())
-        try:
-            await site.start()
-        except OSError as exc:
-            why = exc.strerror or str(exc)
-            raise UserError(f"simulator cannot listen on {cfg.host}:{cfg.port}: {why}") from None
-        port = self._bound_port(runner)
+        port = await self._listen(runner, tls) if cfg.listen else cfg.port or 443
         state.port = port
         hostport = f"{cfg.host}:{port}"
         self.info = SimInfo(
@@ -261,6 +261,23 @@ class Simulator:
             asyncio.create_task(self._ticker_batches(), name="sim-ticker-batch"),
         ]
         return self.info
+
+    async def _listen(self, runner: web.AppRunner, tls: TlsFiles) -> int:
+        cfg = self.config
+        site = web.TCPSite(runner, cfg.host, cfg.port, ssl_context=tls.server_context())
+        try:
+            await site.start()
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise UserError(f"simulator cannot listen on {cfg.host}:{cfg.port}: {why}") from None
+        return self._bound_port(runner)
+
+    def accept(self) -> asyncio.Protocol:
+        """The server side of one new connection (HTTP/1.1 and WebSocket, as over a socket):
+        hand it a transport with ``connection_made``."""
+        assert self._runner is not None, "not started"
+        assert self._runner.server is not None, "not started"
+        return self._runner.server()
 
     @staticmethod
     def _bound_port(runner: web.AppRunner) -> int:

@@ -205,7 +205,9 @@ class Hub:
     def __init__(self, state: SimState, timeouts: WsTimeouts | None = None) -> None:
         self.state = state
         self.timeouts = timeouts or WsTimeouts()
-        self.conns: set[Connection] = set()
+        # In the order they connected (a dict, not a set: a set of objects iterates in the
+        # order of their addresses, and the same seed must fan out in the same order).
+        self.conns: dict[Connection, None] = {}
         self.heartbeat_counter = 0
         self.published_l2: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
         self.last_batch: dict[str, str] = {}
@@ -468,7 +470,7 @@ class Hub:
         ws = web.WebSocketResponse(max_msg_size=1 << 20, autoping=True)
         await ws.prepare(request)
         conn = Connection(self, ws, request, user_only)
-        self.conns.add(conn)
+        self.conns[conn] = None
         writer = asyncio.create_task(conn.writer())
         watchdog = asyncio.create_task(conn.watchdog(self.timeouts))
         try:
@@ -479,7 +481,7 @@ class Hub:
                     break
         finally:
             conn.closing = True
-            self.conns.discard(conn)
+            self.conns.pop(conn, None)
             for task in (writer, watchdog):
                 task.cancel()
             for task in (writer, watchdog):

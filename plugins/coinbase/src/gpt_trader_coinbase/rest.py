@@ -18,7 +18,7 @@ import json
 import random
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -154,6 +154,7 @@ class RestClient:
         backoff_max_s: float = 2.0,
         retry_budget_s: float = 20.0,
         seed: int | None = None,
+        connector: Callable[[], aiohttp.BaseConnector] | None = None,
     ) -> None:
         if "://" in host or "/" in host:
             raise ValueError(f"host must be host[:port], not {host!r}")
@@ -174,6 +175,9 @@ class RestClient:
         self._rng = random.Random(seed)
         self._session: aiohttp.ClientSession | None = None
         self._ssl: ssl.SSLContext | None = None
+        # What the session connects through (REST and both WebSockets): TCP and TLS unless
+        # an embedder that runs the venue in-process hands its own (chaos: memory pipes).
+        self.connector = connector
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -186,7 +190,11 @@ class RestClient:
     def session(self) -> aiohttp.ClientSession:
         """The shared keep-alive session (created on first use, in the running loop)."""
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(ssl=self.ssl_context, limit=32, ttl_dns_cache=300)
+            connector = (
+                self.connector()
+                if self.connector is not None
+                else aiohttp.TCPConnector(ssl=self.ssl_context, limit=32, ttl_dns_cache=300)
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": USER_AGENT}
             )

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 
 Channel = Literal["ticker", "level2", "market_trades", "candles"]
 DEFAULT_CHANNELS: tuple[Channel, ...] = ("ticker", "level2", "market_trades")
+# A build option: what makes the aiohttp connector of every Coinbase client of the bot, for
+# an embedder that runs the simulator in its own process without sockets (chaos). Nothing
+# is probed for a listener then; the default, TCP and TLS, is what everything else uses.
+TRANSPORT_OPTION = "coinbase_transport"
 
 
 class TargetParams(Params):
@@ -119,7 +123,8 @@ def build_rest_broker(
     from gpt_trader_coinbase.rest import RestClient
 
     endpoints, lease = _target(params, ctx)
-    if endpoints.origin and lease is None:
+    connector = ctx.options.get(TRANSPORT_OPTION)
+    if endpoints.origin and lease is None and connector is None:
         require_listening(endpoints)
     if not endpoints.simulator:
         if not ctx.options.get("live"):
@@ -143,6 +148,7 @@ def build_rest_broker(
             timeout_s=params.request_timeout_s,
             submit_timeout_s=params.submit_timeout_s,
             private_rate=params.private_rate,
+            connector=connector,
         )
         return make(rest, endpoints, credentials, lease)
     except BaseException:
@@ -190,6 +196,7 @@ def make_market_feed(params: MarketFeedParams, ctx: BuildContext) -> Any:
             ca_file=endpoints.ca_file,
             timeout_s=params.request_timeout_s,
             public_rate=params.public_rate,
+            connector=ctx.options.get(TRANSPORT_OPTION),
         )
     except BaseException:
         if lease is not None:
