@@ -262,7 +262,7 @@ async def _scenario(
         outcome.trace += evidence.trace()
         if exit_watch is not None:
             await _calm_bot(
-                config, pm, bot_dir, state, f"r{segment + 1:02d}", mutate, intents, lineage
+                config, pm, bot_dir, sim, f"r{segment + 1:02d}", mutate, intents, lineage
             )
             found = brackets.verdict(config.exits, bot_dir, state.venue, lineage, exit_watch)
             for name, rows in found.items():
@@ -278,7 +278,7 @@ async def _calm_bot(
     config: BotConfig,
     pm: PluginManager,
     bot_dir: Path,
-    state: Any,
+    sim: Simulator,
     run_id: str,
     mutate: Callable[[Any], None] | None,
     intents: set[str],
@@ -288,7 +288,8 @@ async def _calm_bot(
     no crashes and no new decisions, for :data:`CALM_S` (the verdicts above are in)."""
     from gpt_trader_coinbase_sim.faults import FaultConfig
 
-    state.faults.configure(FaultConfig())
+    assert sim.state is not None
+    sim.state.faults.configure(FaultConfig())
 
     def calm(runtime: Any) -> None:
         if mutate is not None:
@@ -299,7 +300,7 @@ async def _calm_bot(
 
         runtime.kernel.decide = no_decision
 
-    await _one_bot(config, pm, bot_dir, Tripwire([]), state, CALM_S, run_id, calm, intents, lineage)
+    await _one_bot(config, pm, bot_dir, Tripwire([]), sim, CALM_S, run_id, calm, intents, lineage)
 
 
 def _t(state: Any) -> int:
