@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import stop
+from cli_helpers import stop, wait_for
 
 pytest.importorskip("datasette", reason="db browse is the [browse] extra")
 
@@ -76,6 +76,16 @@ def test_browse_while_the_bot_writes(writing_bot: tuple[Path, Any], snapshot: bo
         stop(server)
     assert bot.poll() is None or bot.returncode == 0
     assert before > 0
+    # the server went with the command (a SIGTERM once left datasette orphaned on the port)
+    wait_for(lambda: not _answers(url), "datasette to stop with the command", timeout=20)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}.json", timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def test_browse_without_a_store_is_one_line(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -154,10 +155,19 @@ def browse(state_dir: Path, host: str, port: int, snapshot: bool) -> int:
                str(workdir / "metadata.json"), "--host", host, "--port", str(port),
                "--setting", "sql_time_limit_ms", "5000"]  # fmt: skip
         proc = subprocess.Popen(cmd)  # noqa: S603 - our interpreter, our arguments
+        # A supervisor's SIGTERM ends the server too, as Ctrl-C does: it once left
+        # datasette running, orphaned, on the port.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             return proc.wait()
         except KeyboardInterrupt:
             proc.terminate()
             return proc.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
