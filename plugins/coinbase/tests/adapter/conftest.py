@@ -237,6 +237,17 @@ def bot_config(
     )
 
 
+async def bot_of_the_test(
+    sim: SimulatorThread, symbol: str, broker: str, size: str, state_dir: Path
+) -> Any:
+    """An assembled (not started) bot on one product whose orders are the test's own."""
+    from gpt_trader.app import assemble
+
+    config = bot_config(sim, universe=(symbol,), sizes={symbol: size}, broker={"use": broker})
+    config.signals.clear()
+    return await assemble(config, bot_plugins(), state_dir)
+
+
 class PauseRecorder:
     """Wraps the kernel's pause_entries/resume_entries to see what the adapter did."""
 

@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal as D
 
 import pytest
-from gpt_trader.app import assemble, finish, start
+from gpt_trader.app import finish, start
 from gpt_trader.domain import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 
 CASES = {
@@ -48,11 +48,7 @@ async def test_a_bracket_left_after_a_manual_close_opens_nothing(
     monkeypatch.setenv("COINBASE_ENABLE_DERIVATIVES", "1")
     sim = sims(seed=4, products=[symbol], futures_cash=D(20000), perps_cash=D(20000))
     client = cbt.sdk(sim, monkeypatch)
-    config = cbt.bot_config(
-        sim, universe=(symbol,), sizes={symbol: size}, broker={"use": broker_name}
-    )
-    config.signals.clear()  # the orders are the test's
-    runtime = await assemble(config, cbt.bot_plugins(), tmp_path / "bot")
+    runtime = await cbt.bot_of_the_test(sim, symbol, broker_name, size, tmp_path / "bot")
     kernel = runtime.kernel
     try:
         await start(runtime)

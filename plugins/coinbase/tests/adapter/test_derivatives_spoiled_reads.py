@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from gpt_trader.app import assemble, finish, start
+from gpt_trader.app import finish, start
 from gpt_trader.domain import OrderRequest, Side
 from gpt_trader_coinbase.convert import WireError
 
@@ -26,11 +26,7 @@ async def test_spoiled_positions_and_balances_are_refused_never_flat(
     symbol, broker_name, size, paths = CASES[venue]
     monkeypatch.setenv("COINBASE_ENABLE_DERIVATIVES", "1")
     sim = sims(seed=4, products=[symbol], futures_cash=D(20000), perps_cash=D(20000))
-    config = cbt.bot_config(
-        sim, universe=(symbol,), sizes={symbol: size}, broker={"use": broker_name}
-    )
-    config.signals.clear()  # the order is the test's
-    runtime = await assemble(config, cbt.bot_plugins(), tmp_path / "bot")
+    runtime = await cbt.bot_of_the_test(sim, symbol, broker_name, size, tmp_path / "bot")
     kernel = runtime.kernel
     try:
         await start(runtime)
