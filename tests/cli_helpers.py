@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -64,6 +65,23 @@ def stop(proc: subprocess.Popen[Any], timeout: float = 30) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# A bot started with this in its environment prints every thread's stack on SIGABRT.
+DUMPS_STACKS = {"PYTHONFAULTHANDLER": "1"}
+
+
+def communicate_or_dump(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """``proc.communicate(timeout)``; a process still running then is aborted and the test
+    fails with where each of its threads was stuck (start it with :data:`DUMPS_STACKS`)."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _out, err = proc.communicate(timeout=30)
+        raise AssertionError(
+            f"still running after {timeout:g}s; its threads:\n{err[-6000:]}"
+        ) from None
 
 
 def wait_for(check: Callable[[], T | None], what: str, timeout: float = 90.0) -> T:

@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from cli_helpers import REPO, gpt_trader, run_json, wait_for
+from cli_helpers import DUMPS_STACKS, REPO, communicate_or_dump, gpt_trader, run_json, wait_for
 
 EXIT_MOSTLY_DISCONNECTED = 3
 
@@ -49,7 +49,7 @@ def bot(state: Path, sim_json: Path, seconds: int, port: int) -> subprocess.Pope
          "--state-dir", str(state), "--for", f"{seconds}s", "--json",
          "--metrics-port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-        env={**os.environ, "GPT_TRADER_COINBASE_SIM": str(sim_json)},
+        env={**os.environ, **DUMPS_STACKS, "GPT_TRADER_COINBASE_SIM": str(sim_json)},
     )  # fmt: skip
 
 
@@ -83,7 +83,7 @@ def test_a_run_that_lost_the_exchange_says_so_and_exits_3(tmp_path: Path) -> Non
         )
         assert "coinbase.market" in down
         wait_for(lambda: link_metric(port) == "0.0", "the metric to show the link down")
-        out, err = run.communicate(timeout=90)
+        out, err = communicate_or_dump(run, timeout=90)
     finally:
         for proc in (sim, run):
             if proc.poll() is None:
