@@ -183,3 +183,20 @@ def test_seed_100024_keeps_its_stop_after_a_close_that_never_went_out() -> None:
     the market being through it by then, was refused and never replaced by a close."""
     out = run_one(Settings(), 100024)
     assert out.failures == {}
+
+
+def test_seed_100038_books_funding_after_a_late_reply_to_a_known_order() -> None:
+    """Found by `--runs 100 --seed 1 --profile intx-sim` (funding): the reply to a buy came
+    late, after the user channel had shown the order filled; the adapter still marked it
+    ambiguous for ten seconds, and "an order in flight" skipped every funding read across
+    01:00 until the position was gone."""
+    out = run_one(Settings(profile="intx-sim"), 100038)
+    assert out.failures == {}
+
+
+def test_seed_100088_books_funding_of_a_position_closed_just_after_the_funding_time() -> None:
+    """Found by `--runs 100 --seed 1 --profile cfm-sim` (funding): a close sent a second
+    before 01:00 filled just after it; the read after the funding time saw the close in
+    flight and the next saw no position, so the pool's move was never booked."""
+    out = run_one(Settings(profile="cfm-sim"), 100088)
+    assert out.failures == {}

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -52,6 +52,7 @@ from gpt_trader_coinbase.derivatives.convert import (
 from gpt_trader_coinbase.rest import RestError
 from gpt_trader_coinbase.spot.broker import CoinbaseSpotBroker
 from gpt_trader_coinbase.spot.config import BrokerConfig
+from gpt_trader_coinbase.spot.tracker import Tracked
 
 log = logging.getLogger("gpt_trader_coinbase.derivatives")
 ZERO = Decimal(0)
@@ -84,6 +85,12 @@ class DerivativesBroker(CoinbaseSpotBroker):
         # symbol -> the funding time up to which its funding is booked (set at the first
         # read of the symbol's position in this run)
         self.funded_through: dict[str, int] = {}
+        # Symbols held at some moment since their funding was last booked (a fill, or a
+        # position in a read): a position closed before any read after a funding time may
+        # still have paid it.
+        self.exposed: set[str] = set()
+        # symbol -> its position at the last read that showed it open
+        self.last_held: dict[str, Position] = {}
 
     async def start(self, listener: BrokerListener) -> None:
         await self.check_access()  # again: a restart may come long after the listing
@@ -206,6 +213,9 @@ class DerivativesBroker(CoinbaseSpotBroker):
             except (RestError, WireError) as exc:
                 log.info("%s: listings not refreshed: %s", self.VENUE, exc)
         positions = await self.venue_positions()
+        for pos in positions:
+            self.exposed.add(pos.symbol)
+            self.last_held[pos.symbol] = pos
         listener = self._listener
         if listener is not None:
             for pos in positions:
@@ -220,7 +230,7 @@ class DerivativesBroker(CoinbaseSpotBroker):
     def book_funding(self, pos: Position, through: int, amount: Decimal) -> None:
         """Report ``amount`` as ``pos``'s funding up to the funding time ``through``: one
         payment per symbol and funding time (its id), so the store keeps it once."""
-        self.funded_through[pos.symbol] = through
+        self.funded_through_now(pos.symbol, through)
         listener = self._listener
         if listener is None:
             return
@@ -240,6 +250,19 @@ class DerivativesBroker(CoinbaseSpotBroker):
                 currency=product.quote if product is not None else "USD",
             )
         )
+
+    def funded_through_now(self, symbol: str, through: int) -> None:
+        """Funding of ``symbol`` is settled up to ``through``: from here on it is exposed
+        only while it is held."""
+        self.funded_through[symbol] = through
+        held = getattr(self._listener, "positions", None)
+        mine = held.get(symbol) if isinstance(held, Mapping) else None
+        if mine is None or not mine.size:
+            self.exposed.discard(symbol)
+
+    def _apply_fills(self, tr: Tracked, raw_fills: Iterable[Mapping[str, Any]]) -> None:
+        super()._apply_fills(tr, raw_fills)
+        self.exposed.add(tr.symbol)
 
     async def submit(self, request: OrderRequest) -> Order:
         """Before an order on a symbol whose funding time has passed unread, read the
@@ -298,8 +321,10 @@ class DerivativesBroker(CoinbaseSpotBroker):
         # An ambiguous submit counts while it may still turn up: once its grace is over
         # and it was not found, it never will (the entry stays, for lookups by id).
         now = time.monotonic()
-        if any(until > now for until in self._ambiguous.values()):
-            return True
+        for cid, until in self._ambiguous.items():
+            req = self._requests.get(cid)
+            if until > now and (req is None or req[0].symbol == symbol):
+                return True
         return any(
             tr.symbol == symbol and (tr.missing > 0 or not tr.heard or (resting and not tr.settled))
             for tr in self._orders.values()

@@ -153,9 +153,10 @@ class CoinbaseCfmBroker(DerivativesBroker):
             return
         if not self._pool_still and any(self.in_flight(s) for s in universe):
             return  # a resting order, and no proof the pool stood still over the read
-        for pos in positions:
-            held = mine.get(pos.symbol)
-            if held is None or held.size != pos.size:
+        venue = {p.symbol: p.size for p in positions}
+        for symbol in {*venue, *universe}:
+            held = mine.get(symbol)
+            if (held.size if held is not None else ZERO) != venue.get(symbol, ZERO):
                 return  # a fill the kernel has not had yet
         # The pool settles in cents, within half a cent of exact books; the kernel keeps its
         # cash exact. Their gap, to the cent, is what moved the pool beyond the fills.
@@ -163,14 +164,7 @@ class CoinbaseCfmBroker(DerivativesBroker):
         previous, self._gap = self._gap, gap
         sweeps_moved = self._sweep_ids != self._gap_sweeps
         self._gap_sweeps = self._sweep_ids
-        funded = [p for p in positions if self._has_funding(p.symbol)]
-        due: list[tuple[Position, int]] = []
-        for pos in funded:
-            through = self.last_funding_ts(pos.symbol) or 0
-            if pos.symbol not in self.funded_through or previous is None or sweeps_moved:
-                self.funded_through[pos.symbol] = through  # a baseline, not a payment
-            elif through > self.funded_through[pos.symbol]:
-                due.append((pos, through))
+        due = self._due(positions, baseline=previous is None or sweeps_moved)
         if previous is None or sweeps_moved:
             return
         delta = gap - previous
@@ -179,10 +173,41 @@ class CoinbaseCfmBroker(DerivativesBroker):
                 log.warning("cfm: the pool moved by %s USD outside fills and funding", delta)
             return
         if not delta:
-            return  # not paid yet: the next read books it
+            # Not paid yet, for a position still open: the next read books it. One closed
+            # since paid nothing: it was gone by the funding time.
+            open_now = {p.symbol for p in positions}
+            for pos, through in due:
+                if pos.symbol not in open_now:
+                    self.funded_through_now(pos.symbol, through)
+            return
         for (pos, through), amount in zip(due, self._split(delta, due), strict=True):
             self.book_funding(pos, through, amount)
         self._gap = previous  # the kernel's cash now includes it
+
+    def _due(self, positions: list[Position], *, baseline: bool) -> list[tuple[Position, int]]:
+        """The positions whose funding time passed unbooked, with that time: those open
+        now, and those closed since that were held at some moment after their last
+        booking (the pool's move may be theirs). On a baseline read every funding time
+        so far counts as booked."""
+        open_now = {p.symbol: p for p in positions}
+        due: list[tuple[Position, int]] = []
+        for symbol in self.config.universe:
+            if not self._has_funding(symbol):
+                continue
+            through = self.last_funding_ts(symbol) or 0
+            pos = open_now.get(symbol)
+            if pos is None and symbol not in self.funded_through:
+                continue  # never held in this run: nothing to book against
+            if symbol not in self.funded_through or baseline:
+                self.funded_through_now(symbol, through)  # a baseline, not a payment
+            elif through > self.funded_through[symbol]:
+                if pos is not None:
+                    due.append((pos, through))
+                elif symbol in self.exposed:
+                    due.append((self.last_held.get(symbol) or Position(symbol), through))
+                else:
+                    self.funded_through_now(symbol, through)  # flat all along
+        return due
 
     def _has_funding(self, symbol: str) -> bool:
         product = self._products.get(symbol)

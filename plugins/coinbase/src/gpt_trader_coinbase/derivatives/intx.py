@@ -130,7 +130,7 @@ class CoinbaseIntxBroker(DerivativesBroker):
                 # Flat at the venue and in the books: funding up to now is past reading (a
                 # position closed since has no P&L left to read it off). Not moving on would
                 # charge a position opened later with this funding time's estimate.
-                self.funded_through[symbol] = max(self.funded_through[symbol], through)
+                self.funded_through_now(symbol, max(self.funded_through[symbol], through))
         for pos in positions:
             self._take_funding(pos)
 

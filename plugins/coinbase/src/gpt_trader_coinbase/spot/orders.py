@@ -67,12 +67,14 @@ class OrderCalls(Following):
                 if exc.replied
                 else self.config.ambiguous_grace_s
             )
+            known = self._tracked_cid(cid)
+            if known is not None:
+                # The user channel told of it while the reply was late: nothing to resolve.
+                log.info("submit %s: %s; the venue already showed the order", cid, exc)
+                return self._view_of(known)
             self._ambiguous[cid] = time.monotonic() + grace
             log.warning("submit %s: %s; resolving by client_order_id", cid, exc)
             self._spawn(self._resolve(cid), f"coinbase-resolve-{cid}")
-            known = self._tracked_cid(cid)
-            if known is not None:
-                return self._view_of(known)
             order = Order.from_request(request, now)
             order.status = OrderStatus.UNKNOWN
             order.reject_reason = str(exc)
