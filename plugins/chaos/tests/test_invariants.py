@@ -200,3 +200,11 @@ def test_seed_100088_books_funding_of_a_position_closed_just_after_the_funding_t
     flight and the next saw no position, so the pool's move was never booked."""
     out = run_one(Settings(profile="cfm-sim"), 100088)
     assert out.failures == {}
+
+
+def test_seed_200158_books_funding_a_read_saw_before_the_listing_moved_on() -> None:
+    """Found by `--runs 300 --seed 2 --profile cfm-sim` (funding): a read that began a hair
+    before 01:00 and ended after it showed the pool paid, but the listing still named 01:00
+    as upcoming, so no funding was due and the move became the new baseline."""
+    out = run_one(Settings(profile="cfm-sim"), 200158)
+    assert out.failures == {}

@@ -20,6 +20,7 @@ import time
 from decimal import Decimal as D
 from typing import Any
 
+import pytest
 from gpt_trader.app import assemble, finish, start
 from gpt_trader.domain import LIQUIDATION_TAG, MarginType, OrderRequest, Side, money
 from gpt_trader.domain.money import CENT, quantize
@@ -467,3 +468,61 @@ async def test_cfm_perp_style_funding_is_booked_from_the_pool(sims, cbt, tmp_pat
         store.close()
     assert len(payments) == len(stored) == 2
     assert [p.amount for p in stored] == [p.amount for p in payments]
+
+
+@pytest.mark.parametrize("venue", ["intx", "cfm"])
+async def test_funding_of_a_position_closed_before_any_read_is_booked_from_the_pool(
+    venue, sims, cbt, tmp_path, monkeypatch
+):
+    """A close sent just before a funding time may fill just after it, so no read ever
+    shows the position that paid (found by chaos: intx P&L and cfm pool alike). Here the
+    read an order makes first is skipped to stand for that close in flight."""
+    monkeypatch.setenv("COINBASE_ENABLE_DERIVATIVES", "1")
+    if venue == "intx":
+        symbol, size, pool = PERP, D("0.05"), INTX
+        sim = sims(seed=12, products=[PERP], perps_cash=D("20000"))
+        extra: dict[str, Any] = {"run": {"quote_currency": "USDC"}}
+    else:
+        symbol, size, pool = CFM_PERP, D(20), "FCM"
+        sim = sims(seed=13, products=[CFM_PERP], futures_cash=D("20000"))
+        extra = {}
+    config = cbt.bot_config(
+        sim,
+        universe=(symbol,),
+        sizes={symbol: str(size)},
+        broker={"use": f"coinbase.{venue}", "risk_interval_s": 60.0},  # the loop stays asleep
+        **extra,
+    )
+    config.signals.clear()
+    state_dir = tmp_path / "bot"
+    runtime = await assemble(config, cbt.bot_plugins(), state_dir)
+    kernel, broker = runtime.kernel, runtime.kernel.broker
+    try:
+        await start(runtime)
+        await kernel.submit(OrderRequest("open-1", symbol, Side.BUY, size))
+        await cbt.wait_for("the position", lambda: kernel.positions[symbol].size == size)
+        await broker.read_risk()  # the run's first read: the baseline
+        await asyncio.to_thread(cbt.admin, sim.info, "POST", "/clock", {"seconds": HOUR})
+        seen = broker.venue_ts
+        await cbt.wait_for("a venue heartbeat", lambda: broker.venue_ts > seen)
+        monkeypatch.setattr(broker, "_funding_unread", lambda _symbol: False)
+        await kernel.submit(OrderRequest("close-1", symbol, Side.SELL, size, reduce_only=True))
+        await cbt.wait_for("flat", lambda: kernel.positions[symbol].size == 0)
+        await cbt.settle(kernel)
+        assert broker.funding_reported == 0  # nothing has read it yet
+        await broker.read_risk()
+        assert broker.funding_reported == 1
+        await broker.read_risk()  # booked once
+        assert broker.funding_reported == 1
+        venue_cash = sim.call(lambda: sim.state.venue.derivatives.cash(pool))
+        assert quantize(kernel.cash, CENT) == venue_cash
+    finally:
+        await finish(runtime, "test")
+    (payment,) = sim.call(lambda: sim.state.venue.derivatives.funding_payments(symbol=symbol))
+    store = Store(state_dir / "gpt_trader.db", create=False)
+    try:
+        (stored,) = store.funding_payments()
+    finally:
+        store.close()
+    assert payment.amount != 0
+    assert (stored.symbol, stored.ts, stored.amount) == (symbol, payment.ts, payment.amount)

@@ -188,3 +188,14 @@ def test_funding_read_off_a_rounded_aggregate_is_exact() -> None:
     known = D("0.005")
     assert funding_behind(D("-0.10"), known, expected=D("-0.101")) == D("-0.10")
     assert funding_behind(D("-0.10"), known, expected=D("-0.109")) == D("-0.11")
+
+
+def test_a_pool_move_is_read_as_the_whole_cents_nearest_the_estimate() -> None:
+    from gpt_trader_coinbase.derivatives.broker import _nearest_cents
+
+    # The pool is in cents, the kernel's cash exact: up to a cent of rounding rides along.
+    assert _nearest_cents(D("-0.034"), D("-0.026")) == D("-0.03")
+    assert _nearest_cents(D("-0.021"), D("-0.026")) == D("-0.03")
+    assert _nearest_cents(D("0.007"), D("-0.026")) == D("0")  # rounding only: not paid yet
+    assert _nearest_cents(D("-0.007"), D("-0.014")) == D("-0.01")
+    assert _nearest_cents(D("-12.345"), D("-12.3")) == D("-12.34")

@@ -24,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from gpt_trader.domain import (
+    Fill,
     FundingPayment,
     Order,
     OrderRequest,
@@ -37,6 +38,7 @@ from gpt_trader.domain import (
     Product,
     RejectReason,
     Side,
+    money,
 )
 from gpt_trader.errors import BrokerError
 from gpt_trader.protocols import BrokerListener
@@ -85,12 +87,18 @@ class DerivativesBroker(CoinbaseSpotBroker):
         # symbol -> the funding time up to which its funding is booked (set at the first
         # read of the symbol's position in this run)
         self.funded_through: dict[str, int] = {}
-        # Symbols held at some moment since their funding was last booked (a fill, or a
-        # position in a read): a position closed before any read after a funding time may
-        # still have paid it.
-        self.exposed: set[str] = set()
+        # symbol -> (venue time, signed size, price) of each fill handed over since its
+        # funding was last booked: the position held at a funding time is the kernel's now
+        # less the fills after it.
+        self._moves: dict[str, list[tuple[int, Decimal, Decimal]]] = {}
         # symbol -> its position at the last read that showed it open
         self.last_held: dict[str, Position] = {}
+        # The margin pool's cash at the last read, whether it stood still across that
+        # read's position read, and its gap to the kernel's cash at the last quiet read.
+        self._pool: Decimal | None = None
+        self._pool_still = False
+        self._gap: Decimal | None = None
+        self._due_at: dict[str, int] = {}  # symbol -> the funding time it is due for
 
     async def start(self, listener: BrokerListener) -> None:
         await self.check_access()  # again: a restart may come long after the listing
@@ -214,7 +222,6 @@ class DerivativesBroker(CoinbaseSpotBroker):
                 log.info("%s: listings not refreshed: %s", self.VENUE, exc)
         positions = await self.venue_positions()
         for pos in positions:
-            self.exposed.add(pos.symbol)
             self.last_held[pos.symbol] = pos
         listener = self._listener
         if listener is not None:
@@ -226,6 +233,130 @@ class DerivativesBroker(CoinbaseSpotBroker):
 
     def take_funding(self, positions: list[Position]) -> None:
         """Book the funding payments this read shows (venues with funding)."""
+
+    # ------------------------------------------------------------------ the pool's cash
+
+    async def pool_cash(self) -> Decimal:
+        """The cash of the venue's margin pool, in the universe's quote currency."""
+        raise NotImplementedError
+
+    def only_resting(self) -> bool:
+        """Orders rest on the universe and nothing else is in flight: one may fill between
+        a position read and a pool read (two replies)."""
+        universe = self.config.universe
+        return any(self.in_flight(s) for s in universe) and not any(
+            self.in_flight(s, resting=False) for s in universe
+        )
+
+    def pool_seen(self, cash: Decimal | None, before: Decimal | None) -> None:
+        """The pool's cash read after the positions (None: that read failed); ``before``, a
+        read made before them (when :meth:`only_resting`), shows whether it stood still."""
+        self._pool = cash
+        self._pool_still = cash is not None and cash == before
+
+    def quiet(self, positions: list[Position]) -> bool:
+        """Nothing moved the pool beyond what the kernel has booked: no order in flight, the
+        pool still across the read if orders rest, the kernel's sizes the venue's."""
+        universe = self.config.universe
+        if self._pool is None or any(self.in_flight(s, resting=False) for s in universe):
+            return False
+        if not self._pool_still and any(self.in_flight(s) for s in universe):
+            return False
+        mine = getattr(self._listener, "positions", None)
+        if not isinstance(mine, Mapping):
+            return False
+        venue = {p.symbol: p.size for p in positions}
+        for symbol in {*venue, *universe}:
+            held = mine.get(symbol)
+            if (held.size if held is not None else ZERO) != venue.get(symbol, ZERO):
+                return False  # a fill the kernel has not had yet
+        return True
+
+    def pool_move(self, *, reset: bool) -> Decimal | None:
+        """How far the pool moved beyond the kernel's cash since the last quiet read (call
+        at quiet reads only); None on the first, or when ``reset`` (money moved in or out
+        the kernel does not book, such as a sweep). The pool is in cents, the kernel's cash
+        exact: the move carries up to a cent of rounding besides any funding."""
+        cash = getattr(self._listener, "cash", None)
+        if not isinstance(cash, Decimal) or self._pool is None:
+            return None
+        gap = self._pool - cash
+        previous, self._gap = self._gap, gap
+        return None if previous is None or reset else gap - previous
+
+    def pool_due(self, symbols: set[str], *, baseline: bool) -> list[Position]:
+        """Of ``symbols``, those whose funding time passed unbooked and that were held at
+        it, each as held then (size, contract, mark). Those flat at it are booked through
+        it; on a baseline read, every one is."""
+        due: list[Position] = []
+        for symbol in sorted(symbols):
+            through = self.last_funding_ts(symbol)
+            if symbol not in self.funded_through:
+                if baseline and through is not None:
+                    self.funded_through_now(symbol, through)
+                continue
+            if through is None or through <= self.funded_through[symbol]:
+                continue
+            held = None if baseline else self.held_at(symbol, through)
+            if held is None or held.size == 0:
+                self.funded_through_now(symbol, through)
+            else:
+                due.append(held)
+                self._due_at[symbol] = through
+        return due
+
+    def held_at(self, symbol: str, ts: int) -> Position | None:
+        """``symbol``'s position at the venue time ``ts``: the kernel's now less the fills
+        since (None without a kernel), with the contract and the last mark read."""
+        positions = getattr(self._listener, "positions", None)
+        if not isinstance(positions, Mapping):
+            return None
+        mine = positions.get(symbol)
+        size = mine.size if mine is not None else ZERO
+        moves = self._moves.get(symbol, [])
+        size -= sum((signed for t, signed, _px in moves if t >= ts), ZERO)
+        last = self.last_held.get(symbol)
+        before = [px for t, _signed, px in moves if t < ts]
+        mark = last.mark_price if last is not None else (before[-1] if before else ZERO)
+        listed = self._listed.get(symbol)
+        contract = listed.contract_size if listed is not None else Decimal(1)
+        return Position(symbol, size=size, mark_price=mark, contract_size=contract)
+
+    def book_pool_move(self, delta: Decimal, due: list[Position]) -> None:
+        """Book the pool's move ``delta`` as the funding of ``due`` (split by the rate's
+        estimate when several paid). The venue pays whole cents: of the cents within a
+        cent of the move (its rounding), the one nearest the estimate is what was paid.
+        Nothing: an open position was not charged yet (the next read books it). None due:
+        a move beyond rounding is logged."""
+        if not due:
+            if abs(delta) > money.CENT:
+                log.warning(
+                    "%s: the pool moved by %s outside fills and funding",
+                    self.VENUE,
+                    money.quantize(delta, money.CENT),
+                )
+            return
+        estimates = [self._estimate(pos) for pos in due]
+        paid = _nearest_cents(delta, sum(estimates, ZERO))
+        if not paid:
+            return
+        for pos, amount in zip(due, _split(paid, estimates), strict=True):
+            self.book_funding(pos, self._due_at[pos.symbol], amount)
+        if self._gap is not None:
+            self._gap -= paid  # the kernel's cash now includes it
+
+    def _estimate(self, pos: Position) -> Decimal:
+        rate, _next = funding_due(self._raw_products.get(pos.symbol) or {})
+        return -(pos.size * pos.contract_size * pos.mark_price * rate)
+
+    def _take(self, fill: Fill, tr: Tracked) -> bool:
+        new = super()._take(fill, tr)
+        if new:
+            signed = fill.size if fill.side is Side.BUY else -fill.size
+            since = self.funded_through.get(fill.symbol, 0)
+            moves = [m for m in self._moves.get(fill.symbol, []) if m[0] >= since]
+            self._moves[fill.symbol] = [*moves, (fill.ts, signed, fill.price)]
+        return new
 
     def book_funding(self, pos: Position, through: int, amount: Decimal) -> None:
         """Report ``amount`` as ``pos``'s funding up to the funding time ``through``: one
@@ -252,17 +383,10 @@ class DerivativesBroker(CoinbaseSpotBroker):
         )
 
     def funded_through_now(self, symbol: str, through: int) -> None:
-        """Funding of ``symbol`` is settled up to ``through``: from here on it is exposed
-        only while it is held."""
+        """Funding of ``symbol`` is settled up to ``through``: fills before it no longer
+        matter to what it held at a funding time."""
         self.funded_through[symbol] = through
-        held = getattr(self._listener, "positions", None)
-        mine = held.get(symbol) if isinstance(held, Mapping) else None
-        if mine is None or not mine.size:
-            self.exposed.discard(symbol)
-
-    def _apply_fills(self, tr: Tracked, raw_fills: Iterable[Mapping[str, Any]]) -> None:
-        super()._apply_fills(tr, raw_fills)
-        self.exposed.add(tr.symbol)
+        self._moves[symbol] = [m for m in self._moves.get(symbol, []) if m[0] >= through]
 
     async def submit(self, request: OrderRequest) -> Order:
         """Before an order on a symbol whose funding time has passed unread, read the
@@ -291,7 +415,9 @@ class DerivativesBroker(CoinbaseSpotBroker):
         return False
 
     def last_funding_ts(self, symbol: str) -> int | None:
-        """The latest funding time of ``symbol`` that has passed, per its listing."""
+        """The latest funding time of ``symbol`` that has passed, per its listing and the
+        venue's time now (a read that began just before a funding time and ended after it
+        may show the payment before the listing is re-read)."""
         raw = self._raw_products.get(symbol)
         product = self._products.get(symbol)
         if raw is None or product is None or product.derivative is None:
@@ -300,7 +426,7 @@ class DerivativesBroker(CoinbaseSpotBroker):
         _rate, upcoming = funding_due(raw)
         if interval is None or upcoming is None:
             return None
-        return upcoming - interval * NS
+        return upcoming if upcoming <= self._venue_now() else upcoming - interval * NS
 
     def _funding_unread(self, symbol: str) -> bool:
         if symbol not in self.funded_through:
@@ -337,3 +463,21 @@ class DerivativesBroker(CoinbaseSpotBroker):
             symbol = str(p.get("product_id", ""))
             if symbol in self._raw_products:
                 self._raw_products[symbol] = p
+
+
+def _nearest_cents(delta: Decimal, estimate: Decimal) -> Decimal:
+    """The whole cents within a cent of ``delta`` nearest ``estimate``."""
+    base = money.quantize(delta, money.CENT)
+    fits = [c for c in (base - money.CENT, base, base + money.CENT) if abs(c - delta) <= money.CENT]
+    return min(fits, key=lambda c: (abs(c - estimate), abs(c)))
+
+
+def _split(paid: Decimal, estimates: list[Decimal]) -> list[Decimal]:
+    """``paid`` in cents over the paying positions, by their share of the estimate."""
+    weights = [abs(e) for e in estimates]
+    total = sum(weights, ZERO)
+    if len(estimates) == 1 or total == 0:
+        return [paid] + [ZERO] * (len(estimates) - 1)
+    parts = [(paid * w / total).quantize(money.CENT) for w in weights]
+    parts[weights.index(max(weights))] += paid - sum(parts, ZERO)
+    return parts

@@ -17,17 +17,17 @@ broker itself schedules a sweep of what lies above floor + margin once it exceed
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from gpt_trader.domain import Balance, Position, money
+from gpt_trader.domain import Balance, Position
 from gpt_trader.errors import UserError
 
 from gpt_trader_coinbase.convert import WireError, ident, objects
 from gpt_trader_coinbase.derivatives.broker import DerivativesBroker, DerivativesConfig
-from gpt_trader_coinbase.derivatives.convert import FCM, cfm_position, funding_due, wire_money
+from gpt_trader_coinbase.derivatives.convert import FCM, cfm_position, wire_money
 from gpt_trader_coinbase.derivatives.sweeps import SweepPlan, plan_sweep
 from gpt_trader_coinbase.rest import RestError
 
@@ -51,13 +51,8 @@ class CoinbaseCfmBroker(DerivativesBroker):
         super().__init__(*args, **kwargs)
         self.sweeps_scheduled = 0
         self.sweeps_cancelled = 0
-        self._pool = ZERO  # cfm_usd_balance at the last read
         self._sweep_ids: frozenset[str] = frozenset()
-        # pool cash - kernel cash at the last quiet read, and the pending sweeps then
-        self._gap: Decimal | None = None
-        self._gap_sweeps: frozenset[str] = frozenset()
-        # The last read's pool stood still across its position read (see take_funding).
-        self._pool_still = False
+        self._gap_sweeps: frozenset[str] = frozenset()  # the pending sweeps at the last quiet read
 
     async def check_access(self) -> None:
         try:
@@ -89,13 +84,7 @@ class CoinbaseCfmBroker(DerivativesBroker):
             return await self._venue_positions()
 
     async def _venue_positions(self) -> list[Position]:
-        universe = self.config.universe
-        # A resting order may fill between the position read and the pool read (two
-        # replies): the pool read before as well tells whether anything moved meanwhile.
-        resting = any(self.in_flight(s) for s in universe) and not any(
-            self.in_flight(s, resting=False) for s in universe
-        )
-        before = await self.balance_summary() if resting else None
+        before = await self.pool_cash() if self.only_resting() else None
         reply = await self.rest.get("/cfm/positions")
         summary = await self.balance_summary()
         buffer = wire_money(summary, "liquidation_buffer_amount")
@@ -112,16 +101,13 @@ class CoinbaseCfmBroker(DerivativesBroker):
             out.append(pos)
         sweeps = await self.rest.get("/cfm/sweeps")
         pending = objects(sweeps, "sweeps", "cfm sweeps")
-        self._pool = wire_money(summary, "cfm_usd_balance")
-        self._pool_still = before is not None and self._pool == wire_money(
-            before, "cfm_usd_balance"
-        )
+        self.pool_seen(wire_money(summary, "cfm_usd_balance"), before)
         self._sweep_ids = frozenset(ident(s, "id") for s in pending)
         await self._apply_sweep_rule(summary, pending)
         return out
 
     async def _apply_sweep_rule(
-        self, summary: Mapping[str, Any], pending: list[Mapping[str, Any]]
+        self, summary: Mapping[str, Any], pending: Sequence[Mapping[str, Any]]
     ) -> None:
         floor = self.config.sweep_floor
         if floor is None:
@@ -137,77 +123,27 @@ class CoinbaseCfmBroker(DerivativesBroker):
 
     # ------------------------------------------------------------------ funding
 
+    async def pool_cash(self) -> Decimal:
+        return wire_money(await self.balance_summary(), "cfm_usd_balance")
+
     def take_funding(self, positions: list[Position]) -> None:
         """Funding of perp-style futures, read off the pool: CFM positions carry no P&L
         breakdown, but the pool's cash moves only by what the kernel books from fills,
         by funding, and by sweeps and transfers. Between two quiet reads with a funding
         time between them and no sweep moving, the pool's move beyond the kernel's cash
         is that funding (split by the rate's estimate when several positions pay)."""
-        listener = self._listener
-        cash = getattr(listener, "cash", None)
-        mine = getattr(listener, "positions", None)
-        if not isinstance(cash, Decimal) or not isinstance(mine, Mapping):
+        if self._listener is None or not self.quiet(positions):
             return
-        universe = self.config.universe
-        if any(self.in_flight(s, resting=False) for s in universe):
-            return
-        if not self._pool_still and any(self.in_flight(s) for s in universe):
-            return  # a resting order, and no proof the pool stood still over the read
-        venue = {p.symbol: p.size for p in positions}
-        for symbol in {*venue, *universe}:
-            held = mine.get(symbol)
-            if (held.size if held is not None else ZERO) != venue.get(symbol, ZERO):
-                return  # a fill the kernel has not had yet
-        # The pool settles in cents, within half a cent of exact books; the kernel keeps its
-        # cash exact. Their gap, to the cent, is what moved the pool beyond the fills.
-        gap = money.quantize(self._pool - cash, money.CENT)
-        previous, self._gap = self._gap, gap
         sweeps_moved = self._sweep_ids != self._gap_sweeps
         self._gap_sweeps = self._sweep_ids
-        due = self._due(positions, baseline=previous is None or sweeps_moved)
-        if previous is None or sweeps_moved:
-            return
-        delta = gap - previous
-        if not due:
-            if delta:
-                log.warning("cfm: the pool moved by %s USD outside fills and funding", delta)
-            return
-        if not delta:
-            # Not paid yet, for a position still open: the next read books it. One closed
-            # since paid nothing: it was gone by the funding time.
-            open_now = {p.symbol for p in positions}
-            for pos, through in due:
-                if pos.symbol not in open_now:
-                    self.funded_through_now(pos.symbol, through)
-            return
-        for (pos, through), amount in zip(due, self._split(delta, due), strict=True):
-            self.book_funding(pos, through, amount)
-        self._gap = previous  # the kernel's cash now includes it
-
-    def _due(self, positions: list[Position], *, baseline: bool) -> list[tuple[Position, int]]:
-        """The positions whose funding time passed unbooked, with that time: those open
-        now, and those closed since that were held at some moment after their last
-        booking (the pool's move may be theirs). On a baseline read every funding time
-        so far counts as booked."""
-        open_now = {p.symbol: p for p in positions}
-        due: list[tuple[Position, int]] = []
-        for symbol in self.config.universe:
-            if not self._has_funding(symbol):
-                continue
-            through = self.last_funding_ts(symbol) or 0
-            pos = open_now.get(symbol)
-            if pos is None and symbol not in self.funded_through:
-                continue  # never held in this run: nothing to book against
-            if symbol not in self.funded_through or baseline:
-                self.funded_through_now(symbol, through)  # a baseline, not a payment
-            elif through > self.funded_through[symbol]:
-                if pos is not None:
-                    due.append((pos, through))
-                elif symbol in self.exposed:
-                    due.append((self.last_held.get(symbol) or Position(symbol), through))
-                else:
-                    self.funded_through_now(symbol, through)  # flat all along
-        return due
+        delta = self.pool_move(reset=sweeps_moved)
+        for pos in positions:
+            if self._has_funding(pos.symbol) and pos.symbol not in self.funded_through:
+                self.funded_through_now(pos.symbol, self.last_funding_ts(pos.symbol) or 0)
+        funded = {s for s in self.config.universe if self._has_funding(s)}
+        due = self.pool_due(funded, baseline=delta is None)
+        if delta is not None:
+            self.book_pool_move(delta, due)
 
     def _has_funding(self, symbol: str) -> bool:
         product = self._products.get(symbol)
@@ -216,19 +152,6 @@ class CoinbaseCfmBroker(DerivativesBroker):
             and product.derivative is not None
             and (product.derivative.funding_interval_s is not None)
         )
-
-    def _split(self, delta: Decimal, due: list[tuple[Position, int]]) -> list[Decimal]:
-        """``delta`` in cents over the paying positions, by their share of the estimate."""
-        weights = []
-        for pos, _through in due:
-            rate, _next = funding_due(self._raw_products.get(pos.symbol) or {})
-            weights.append(abs(pos.size * pos.contract_size * pos.mark_price * rate))
-        total = sum(weights, ZERO)
-        if len(due) == 1 or total == 0:
-            return [delta] + [ZERO] * (len(due) - 1)
-        parts = [(delta * w / total).quantize(CENT) for w in weights]
-        parts[weights.index(max(weights))] += delta - sum(parts, ZERO)
-        return parts
 
     async def _carry_out(self, plan: SweepPlan) -> None:
         if plan.cancel:

@@ -15,7 +15,9 @@ the symbol is in flight and the kernel's size equals the venue's, so an unreport
 never turns into funding. A difference found on the first read of a run (P&L from before
 the store knew the position, or funding while the bot was down) is logged and taken as
 the baseline, not booked as funding. An order on a symbol whose funding time has passed
-unread waits for that read (the order changes the position the funding is read off).
+unread waits for that read (the order changes the position the funding is read off). A
+position closed before any read after its funding time showed it is read off the pool
+instead: the collateral's move beyond the kernel's cash between quiet reads.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from gpt_trader_coinbase.convert import WireError, ident, objects, wire_amount
 from gpt_trader_coinbase.derivatives.broker import DerivativesBroker
 from gpt_trader_coinbase.derivatives.convert import INTX, funding_due, intx_position
 from gpt_trader_coinbase.derivatives.params import ENABLE_ENV, derivatives_enabled
+from gpt_trader_coinbase.rest import RestError
 
 log = logging.getLogger("gpt_trader_coinbase.intx")
 
@@ -104,8 +107,13 @@ class CoinbaseIntxBroker(DerivativesBroker):
                     out.append(Balance(ident(asset, "asset_name"), quantity, quantity - hold))
         return out
 
+    async def pool_cash(self) -> Decimal:
+        quote = {p.quote for p in self._products.values()}
+        return sum((b.total for b in await self.balances() if b.currency in quote), ZERO)
+
     async def venue_positions(self) -> list[Position]:
         portfolio = await self._portfolio()
+        before = await self._pool_or_none() if self.only_resting() else None
         out = []
         with self._reading("positions"):
             reply = await self.rest.get(f"/intx/positions/{portfolio}")
@@ -116,23 +124,32 @@ class CoinbaseIntxBroker(DerivativesBroker):
                     continue
                 self._aggregated[pos.symbol] = aggregated
                 out.append(pos)
+        self.pool_seen(await self._pool_or_none(), before)
         return out
 
+    async def _pool_or_none(self) -> Decimal | None:
+        # Only funding of a closed position needs the pool: the positions stand without it.
+        try:
+            return await self.pool_cash()
+        except (RestError, WireError) as exc:
+            log.info("intx: the pool's cash not read: %s", exc)
+            return None
+
     def take_funding(self, positions: list[Position]) -> None:
-        held = getattr(self._listener, "positions", None)
-        open_now = {p.symbol for p in positions}
-        for symbol in self.config.universe:
-            mine = held.get(symbol) if isinstance(held, Mapping) else None
-            if symbol in open_now or symbol not in self.funded_through or (mine and mine.size):
-                continue
-            through = self.last_funding_ts(symbol)
-            if through is not None and not self.in_flight(symbol, resting=False):
-                # Flat at the venue and in the books: funding up to now is past reading (a
-                # position closed since has no P&L left to read it off). Not moving on would
-                # charge a position opened later with this funding time's estimate.
-                self.funded_through_now(symbol, max(self.funded_through[symbol], through))
+        """An open position's funding is read off its P&L (:meth:`_take_funding`); one
+        closed before a read after its funding time showed it has no P&L left to read,
+        so its payment is the pool's move beyond the kernel's cash between quiet reads."""
         for pos in positions:
             self._take_funding(pos)
+        if not self.quiet(positions):
+            return
+        delta = self.pool_move(reset=False)
+        # A flat symbol not moved on would charge a position opened later with this
+        # funding time's estimate.
+        flat = set(self.config.universe) - {p.symbol for p in positions}
+        due = self.pool_due(flat, baseline=delta is None)
+        if delta is not None:
+            self.book_pool_move(delta, due)
 
     def _take_funding(self, venue: Position) -> None:
         listener = self._listener

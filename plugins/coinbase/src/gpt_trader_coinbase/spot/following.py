@@ -165,8 +165,7 @@ class Following:
         """Only the universe's products reach the kernel (see ``BrokerConfig.scoped``)."""
         return not self.config.scoped or not self.config.universe or symbol in self.config.universe
 
-    @staticmethod
-    def _take(fill: Fill, tr: Tracked) -> bool:
+    def _take(self, fill: Fill, tr: Tracked) -> bool:
         """Count ``fill`` as handed over for ``tr``; False if it already was."""
         if fill.trade_id in tr.fill_ids:
             return False
