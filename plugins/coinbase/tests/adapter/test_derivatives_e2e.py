@@ -33,6 +33,14 @@ CFM_PERP = "BIP-20DEC30-CDE"
 HOUR = 3600
 
 
+def stored_funding(state_dir: Any) -> list[Any]:
+    store = Store(state_dir / "gpt_trader.db", create=False)
+    try:
+        return store.funding_payments()
+    finally:
+        store.close()
+
+
 def derivative_bot(cbt: Any, sim: Any, symbol: str, broker: str, **run: Any) -> Any:
     return cbt.bot_config(
         sim,
@@ -383,11 +391,7 @@ async def test_intx_funding_continues_across_a_restart(sims, cbt, tmp_path, monk
     await session(open_first=True)
     await session(open_first=False)  # the same state dir: a restart, the position still open
     payments = sim.call(lambda: sim.state.venue.derivatives.funding_payments(symbol=PERP))
-    store = Store(state_dir / "gpt_trader.db", create=False)
-    try:
-        stored = store.funding_payments()
-    finally:
-        store.close()
+    stored = stored_funding(state_dir)
     assert len(stored) == len(payments) == 2
     assert sum((p.amount for p in stored), D(0)) == sum((p.amount for p in payments), D(0))
 
@@ -422,11 +426,7 @@ async def test_intx_funding_is_read_before_an_order_changes_the_position(
     finally:
         await finish(runtime, "test")
     (payment,) = sim.call(lambda: sim.state.venue.derivatives.funding_payments(symbol=PERP))
-    store = Store(state_dir / "gpt_trader.db", create=False)
-    try:
-        (stored,) = store.funding_payments()
-    finally:
-        store.close()
+    (stored,) = stored_funding(state_dir)
     assert stored.amount == payment.amount
 
 
@@ -461,11 +461,7 @@ async def test_cfm_perp_style_funding_is_booked_from_the_pool(sims, cbt, tmp_pat
     finally:
         await finish(runtime, "test")
     payments = sim.call(lambda: sim.state.venue.derivatives.funding_payments(symbol=CFM_PERP))
-    store = Store(state_dir / "gpt_trader.db", create=False)
-    try:
-        stored = store.funding_payments()
-    finally:
-        store.close()
+    stored = stored_funding(state_dir)
     assert len(payments) == len(stored) == 2
     assert [p.amount for p in stored] == [p.amount for p in payments]
 
@@ -519,10 +515,6 @@ async def test_funding_of_a_position_closed_before_any_read_is_booked_from_the_p
     finally:
         await finish(runtime, "test")
     (payment,) = sim.call(lambda: sim.state.venue.derivatives.funding_payments(symbol=symbol))
-    store = Store(state_dir / "gpt_trader.db", create=False)
-    try:
-        (stored,) = store.funding_payments()
-    finally:
-        store.close()
+    (stored,) = stored_funding(state_dir)
     assert payment.amount != 0
     assert (stored.symbol, stored.ts, stored.amount) == (symbol, payment.ts, payment.amount)
