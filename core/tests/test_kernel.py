@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -348,6 +349,54 @@ async def test_live_and_replay_drivers_give_the_same_orders(tmp_path: Path) -> N
     assert len(replayed) > 10
     assert vectorised == replayed
     assert live == replayed
+
+
+class LosesOneCancel:
+    """A feed of a venue that is gone (it yields nothing) whose read loses the first cancel
+    it gets, as one built on Python 3.11's ``asyncio.wait_for`` can."""
+
+    def __init__(self) -> None:
+        self.cancels = 0
+
+    async def stream(self, symbols: Sequence[str]) -> AsyncIterator[Candle]:
+        while True:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cancels += 1
+                if self.cancels > 1:
+                    raise
+        yield bar("1", "1", "1", "1")  # never: an async generator, as feeds are
+
+
+@pytest.mark.parametrize("bound", ["duration", "signal"])
+async def test_live_driver_stops_when_the_feed_loses_the_cancel(
+    tmp_path: Path, bound: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from gpt_trader.runtime import live
+
+    monkeypatch.setattr(live, "CANCEL_GRACE_S", 0.1)  # the grace given, not what is tested
+    kernel, _, store, _ = make_kernel(tmp_path)
+    await kernel.start()
+    feed, stop = LosesOneCancel(), asyncio.Event()
+    if bound == "signal":
+        asyncio.get_running_loop().call_later(0.05, stop.set)  # SIGTERM's handler
+    bounds = live.Bounds(duration_s=0.05 if bound == "duration" else None)
+    # The outer bound only turns a hang of the old driver into a failure below.
+    async with asyncio.timeout(30):
+        reason = await live.run_live(kernel, feed, [BTC], bounds=bounds, stop=stop,
+                                     guard_interval_s=3600)  # fmt: skip
+    assert reason == bound
+    assert feed.cancels == 1, "the driver waited for the feed until the outer bound cancelled it"
+    said = [r.getMessage() for r in caplog.records if r.name == "gpt_trader.runtime"]
+    assert said == ["the feed did not stop within 0.1s of being cancelled; stopping without it"]
+    # What asyncio.run does at the end of a run: cancel what is left, this time for good.
+    left = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in left:
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
+    assert feed.cancels == 2
+    store.close()
 
 
 def test_build_context_for_symbol_keeps_everything_else() -> None:

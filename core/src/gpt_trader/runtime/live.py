@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.kernel import Kernel
 from gpt_trader.protocols import Feed
 from gpt_trader.runtime.replay import event_time
+
+log = logging.getLogger("gpt_trader.runtime")
+
+# How long the driver waits for a task it cancelled (the feed's pending read, the guard
+# timer) to end before it stops without it.
+CANCEL_GRACE_S = 5.0
 
 
 class StopRequest(asyncio.Event):
@@ -74,9 +82,7 @@ async def run_live(
             )
             stopper.cancel()
             if next_event not in done:
-                next_event.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await next_event
+                await _cancel(next_event, "the feed")
                 reason = _stop_reason(stop) if stop.is_set() else "duration"
                 break
             try:
@@ -94,13 +100,29 @@ async def run_live(
                 reason = "duration"
                 break
     finally:
-        timer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await timer
+        await _cancel(timer, "the guard timer")
         if isinstance(iterator, AsyncGenerator):
             with contextlib.suppress(Exception):
                 await iterator.aclose()
     return reason
+
+
+async def _cancel(task: asyncio.Future[Any], what: str) -> None:
+    """Cancel ``task`` and wait for it to end, at most :data:`CANCEL_GRACE_S`: a component
+    that loses the cancel (on Python 3.11 ``asyncio.wait_for`` drops one that lands as the
+    call it waits on completes) must not keep the run going past its bound, deaf to
+    SIGTERM. An error it ended with is raised."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=CANCEL_GRACE_S)
+    if not done:
+        log.error(
+            "%s did not stop within %gs of being cancelled; stopping without it",
+            what,
+            CANCEL_GRACE_S,
+        )
+        return
+    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+        task.result()
 
 
 def _stop_reason(stop: asyncio.Event) -> str:

@@ -262,8 +262,11 @@ class WsStream:
             going_away = False
             retry_in = None
             try:
-                ws = await asyncio.wait_for(
-                    self._session().ws_connect(
+                # Not asyncio.wait_for: on Python 3.11 a cancel that lands as a refused
+                # connect completes is swallowed (wait_for raises the connect's error
+                # instead), and the stream, cancelled at the run's end, retries for ever.
+                async with asyncio.timeout(self.connect_timeout_s):
+                    ws = await self._session().ws_connect(
                         self.url,
                         ssl=(self.ssl_context or True) if self.url.startswith("wss://") else False,
                         autoping=True,
@@ -271,9 +274,7 @@ class WsStream:
                         max_msg_size=16 * 1024 * 1024,
                         timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
                         headers={"x-cb-retry-counter": str(failures)} if failures else None,
-                    ),
-                    self.connect_timeout_s,
-                )
+                    )
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 failures += 1
                 self.stats.errors += 1
