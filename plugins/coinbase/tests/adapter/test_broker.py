@@ -321,6 +321,32 @@ async def test_ambiguous_submit_is_resolved_never_resent(bsim, tmp_path, monkeyp
         await broker.stop()
 
 
+async def test_a_late_reply_for_an_order_the_venue_already_showed_is_not_ambiguous(bsim, tmp_path):
+    """Kept ambiguous for its grace, such an order made every funding read of a derivative
+    venue skip as "in flight" (chaos, intx seed 100038)."""
+    broker = broker_for(bsim, tmp_path, submit_timeout_s=1.5)
+    rec = Recorder()
+    try:
+        await broker.products()
+        await broker.start(rec)
+        await asyncio.wait_for(broker.user_connected.wait(), 5)
+        admin(
+            bsim.info,
+            "POST",
+            "/faults",
+            {"spec": "ambiguous=1,ambiguous_mode=delay,ambiguous_delay=3s"},
+        )
+        req = OrderRequest(cid(), "BTC-USD", Side.BUY, D("0.001"))
+        ack = await broker.submit(req)  # the user channel shows it within the 1.5 s timeout
+        admin(bsim.info, "DELETE", "/faults")
+        assert broker.stats.ambiguous_submits == 1
+        assert ack.status in (OrderStatus.OPEN, OrderStatus.FILLED)
+        assert req.client_order_id not in broker._ambiguous
+        assert broker.stats.create_calls[req.client_order_id] == 1
+    finally:
+        await broker.stop()
+
+
 async def test_rate_limits_and_server_errors_are_retried(bsim, tmp_path):
     broker = broker_for(bsim, tmp_path, reconcile_interval_s=30)
     rec = Recorder()
