@@ -7,6 +7,7 @@ import asyncio
 import socket
 
 import aiohttp
+from aiohttp import web
 from gpt_trader_coinbase.stream import Frame, Notice, Subscription, WsStream
 
 
@@ -53,3 +54,55 @@ async def test_a_cancel_landing_as_a_connect_is_refused_ends_the_stream():
     assert [(n.kind, n.detail.endswith("Connection refused")) for n in seen] == [
         ("unreachable", True)
     ]
+
+
+async def test_a_silent_connection_is_noticed_behind_a_slow_consumer():
+    # The consumer takes longer than a tick over each item (a resync's REST calls do), so
+    # the tick is already due when the stream waits again. That wait must still end: a
+    # connection that went quiet is then reported silent, not waited on for ever.
+    async def mute(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for _msg in ws:  # reads the subscriptions, never says anything
+            pass
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", mute)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    kinds: list[str] = []
+
+    async def until_silence() -> None:
+        async for item in stream.items():
+            if isinstance(item, Notice):
+                kinds.append(item.kind)
+                if item.kind == "silence":
+                    return
+                await asyncio.sleep(0.1)  # slower than a tick
+
+    try:
+        async with aiohttp.ClientSession() as session:
+            stream = WsStream(
+                f"ws://127.0.0.1:{port}/ws",
+                subscriptions=[Subscription("heartbeats")],
+                credentials=None,
+                ssl_context=None,
+                session=lambda: session,
+                silence_s=0.5,
+                tick_s=0.05,
+            )
+            reader = asyncio.ensure_future(until_silence())
+            # A guard against a hang, not a speed check: silence is due after 0.5 s.
+            done, _ = await asyncio.wait({reader}, timeout=30)
+            reader.cancel()
+            await stream.close()
+    finally:
+        await runner.cleanup()
+    assert done, f"no silence noticed; the stream said {kinds[:5]}"
+    assert kinds[0] == "connected"
+    assert "tick" in kinds
+    assert kinds[-1] == "silence"

@@ -45,6 +45,8 @@ from gpt_trader_coinbase.convert import parse_time
 from gpt_trader_coinbase.malformed import MalformedPayloads
 
 log = logging.getLogger("gpt_trader_coinbase.stream")
+# The shortest wait for a frame: a deadline already due is dealt with after one loop turn.
+MIN_WAIT_S = 0.001
 
 NoticeKind = Literal["connected", "gap", "disconnected", "silence", "tick", "error", "unreachable"]
 
@@ -303,7 +305,9 @@ class WsStream:
                     if pending is not None:
                         waits.append(pending - now)
                     try:
-                        msg = await ws.receive(timeout=max(0.0, min(waits)))
+                        # Never 0: aiohttp reads a timeout of 0 as none, and a deadline
+                        # already due (a slow consumer) would wait for the next frame.
+                        msg = await ws.receive(timeout=max(MIN_WAIT_S, min(waits)))
                     except TimeoutError:
                         msg = None
                     now = time.monotonic()
