@@ -17,6 +17,18 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+def heartbeats(port: int, session: aiohttp.ClientSession, **options: float) -> WsStream:
+    """A stream of the heartbeats channel from 127.0.0.1:PORT, without credentials."""
+    return WsStream(
+        f"ws://127.0.0.1:{port}/ws",
+        subscriptions=[Subscription("heartbeats")],
+        credentials=None,
+        ssl_context=None,
+        session=lambda: session,
+        **options,
+    )
+
+
 async def test_a_cancel_landing_as_a_connect_is_refused_ends_the_stream():
     # The run's end cancels the stream while it reconnects to a venue that is gone. Here the
     # cancel is delivered on the loop turn right after a refused connect failed, before the
@@ -38,13 +50,7 @@ async def test_a_cancel_landing_as_a_connect_is_refused_ends_the_stream():
     trace = aiohttp.TraceConfig()
     trace.on_request_exception.append(on_refused)
     async with aiohttp.ClientSession(trace_configs=[trace]) as session:
-        stream = WsStream(
-            f"ws://127.0.0.1:{closed_port()}/ws",
-            subscriptions=[Subscription("heartbeats")],
-            credentials=None,
-            ssl_context=None,
-            session=lambda: session,
-        )
+        stream = heartbeats(closed_port(), session)
         consumer = asyncio.ensure_future(consume())
         retry = asyncio.ensure_future(retried.wait())
         await asyncio.wait({consumer, retry}, return_when=asyncio.FIRST_COMPLETED)
@@ -86,15 +92,7 @@ async def test_a_silent_connection_is_noticed_behind_a_slow_consumer():
 
     try:
         async with aiohttp.ClientSession() as session:
-            stream = WsStream(
-                f"ws://127.0.0.1:{port}/ws",
-                subscriptions=[Subscription("heartbeats")],
-                credentials=None,
-                ssl_context=None,
-                session=lambda: session,
-                silence_s=0.5,
-                tick_s=0.05,
-            )
+            stream = heartbeats(port, session, silence_s=0.5, tick_s=0.05)
             reader = asyncio.ensure_future(until_silence())
             # A guard against a hang, not a speed check: silence is due after 0.5 s.
             done, _ = await asyncio.wait({reader}, timeout=30)
