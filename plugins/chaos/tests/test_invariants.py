@@ -208,3 +208,19 @@ def test_seed_200158_books_funding_a_read_saw_before_the_listing_moved_on() -> N
     as upcoming, so no funding was due and the move became the new baseline."""
     out = run_one(Settings(profile="cfm-sim"), 200158)
     assert out.failures == {}
+
+
+def test_seed_300058_books_no_cent_the_pool_did_not_move() -> None:
+    """Found by `--runs 300 --seed 3 --profile cfm-sim` (funding): the read at the funding
+    time came before the venue charged; the pool had not moved, yet a cent "within rounding"
+    of no move was booked, and the real payment was then never read."""
+    out = run_one(Settings(profile="cfm-sim"), 300058)
+    assert out.failures == {}
+
+
+def test_seed_300154_books_the_rate_when_the_venues_rounding_outweighs_the_payment() -> None:
+    """Found by `--runs 300 --seed 3 --profile intx-sim` (funding): after a dozen round trips
+    between two reads the venue's P&L was 0.08 off the kernel's; read off the P&L at the
+    funding time, 0.09 was booked for a payment of 0.01."""
+    out = run_one(Settings(profile="intx-sim"), 300154)
+    assert out.failures == {}

@@ -191,11 +191,16 @@ def test_funding_read_off_a_rounded_aggregate_is_exact() -> None:
 
 
 def test_a_pool_move_is_read_as_the_whole_cents_nearest_the_estimate() -> None:
-    from gpt_trader_coinbase.derivatives.broker import _nearest_cents
+    from gpt_trader_coinbase.derivatives.broker import _paid
 
-    # The pool is in cents, the kernel's cash exact: up to a cent of rounding rides along.
-    assert _nearest_cents(D("-0.034"), D("-0.026")) == D("-0.03")
-    assert _nearest_cents(D("-0.021"), D("-0.026")) == D("-0.03")
-    assert _nearest_cents(D("0.007"), D("-0.026")) == D("0")  # rounding only: not paid yet
-    assert _nearest_cents(D("-0.007"), D("-0.014")) == D("-0.01")
-    assert _nearest_cents(D("-12.345"), D("-12.3")) == D("-12.34")
+    # The pool is in cents, the kernel's cash exact: under a cent of rounding rides along.
+    assert _paid(D("-0.034"), D("-0.026")) == D("-0.03")
+    assert _paid(D("-0.021"), D("-0.026")) == D("-0.03")
+    assert _paid(D("-12.345"), D("-12.3")) == D("-12.34")
+    # Not paid yet: no move, or rounding only, is never a cent of funding.
+    assert _paid(D("0"), D("-0.026")) == D("0")
+    assert _paid(D("-0.007"), D("-0.026")) == D("0")
+    assert _paid(D("0.007"), D("-0.026")) == D("0")
+    # A move far from the estimate is something else.
+    assert _paid(D("-0.09"), D("-0.012")) == D("0")
+    assert _paid(D("-0.007"), D("-0.008")) == D("-0.01")

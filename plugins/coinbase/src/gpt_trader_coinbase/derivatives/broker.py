@@ -59,6 +59,9 @@ from gpt_trader_coinbase.spot.tracker import Tracked
 log = logging.getLogger("gpt_trader_coinbase.derivatives")
 ZERO = Decimal(0)
 NS = 1_000_000_000
+# How far the mark may have moved between the last read and a funding time, as a share:
+# a pool move further than that from the funding's estimate is not that funding.
+MARK_DRIFT = Decimal("0.05")
 
 
 @dataclass
@@ -337,8 +340,15 @@ class DerivativesBroker(CoinbaseSpotBroker):
                 )
             return
         estimates = [self._estimate(pos) for pos in due]
-        paid = _nearest_cents(delta, sum(estimates, ZERO))
+        paid = _paid(delta, sum(estimates, ZERO))
         if not paid:
+            if abs(delta) > money.CENT:
+                log.warning(
+                    "%s: the pool moved by %s, not the funding due (about %s)",
+                    self.VENUE,
+                    money.quantize(delta, money.CENT),
+                    money.quantize(sum(estimates, ZERO), money.CENT),
+                )
             return
         for pos, amount in zip(due, _split(paid, estimates), strict=True):
             self.book_funding(pos, self._due_at[pos.symbol], amount)
@@ -465,11 +475,19 @@ class DerivativesBroker(CoinbaseSpotBroker):
                 self._raw_products[symbol] = p
 
 
-def _nearest_cents(delta: Decimal, estimate: Decimal) -> Decimal:
-    """The whole cents within a cent of ``delta`` nearest ``estimate``."""
+def _paid(delta: Decimal, estimate: Decimal) -> Decimal:
+    """What the venue paid, in whole cents, given the pool's move ``delta`` (exact to less
+    than a cent of rounding) and rate x size x contract x mark (``estimate``, its mark
+    read a little before the funding time): the cents both allow, the one nearest the
+    estimate; 0 when none fits (not paid yet, or a move that is not this funding)."""
     base = money.quantize(delta, money.CENT)
-    fits = [c for c in (base - money.CENT, base, base + money.CENT) if abs(c - delta) <= money.CENT]
-    return min(fits, key=lambda c: (abs(c - estimate), abs(c)))
+    band = max(money.CENT, abs(estimate) * MARK_DRIFT)
+    fits = [
+        c
+        for c in (base - money.CENT, base, base + money.CENT)
+        if abs(c - delta) < money.CENT and abs(c - estimate) <= band
+    ]
+    return min(fits, key=lambda c: (abs(c - estimate), abs(c))) if fits else ZERO
 
 
 def _split(paid: Decimal, estimates: list[Decimal]) -> list[Decimal]:

@@ -31,7 +31,7 @@ from gpt_trader.domain import Balance, Position
 from gpt_trader.errors import UserError
 
 from gpt_trader_coinbase.convert import WireError, ident, objects, wire_amount
-from gpt_trader_coinbase.derivatives.broker import DerivativesBroker
+from gpt_trader_coinbase.derivatives.broker import MARK_DRIFT, DerivativesBroker
 from gpt_trader_coinbase.derivatives.convert import INTX, funding_due, intx_position
 from gpt_trader_coinbase.derivatives.params import ENABLE_ENV, derivatives_enabled
 from gpt_trader_coinbase.rest import RestError
@@ -73,6 +73,7 @@ class CoinbaseIntxBroker(DerivativesBroker):
         self.portfolio_uuid = ""
         self._aggregated: dict[str, Decimal] = {}
         self._baseline: dict[str, Decimal] = {}
+        self._pnl_seen: set[str] = set()  # symbols whose P&L was read in this run
 
     async def check_access(self) -> None:
         if not derivatives_enabled():
@@ -166,16 +167,23 @@ class CoinbaseIntxBroker(DerivativesBroker):
         booked = mine.funding + self._baseline.get(venue.symbol, ZERO)
         expected = booked
         if through is not None and through > self.funded_through.get(venue.symbol, through):
+            held = self.held_at(venue.symbol, through)
+            if held is not None and held.size == 0:
+                # Opened since the funding time: nothing was charged.
+                self.funded_through_now(venue.symbol, through)
+                return
+            size = venue.size if held is None else held.size
             rate, _next = funding_due(self._raw_products.get(venue.symbol) or {})
-            expected -= venue.size * venue.contract_size * venue.mark_price * rate
+            expected -= size * venue.contract_size * venue.mark_price * rate
         unrealized = (venue.mark_price - mine.avg_entry_price) * mine.size * mine.contract_size
         funding = funding_behind(
             aggregated, unrealized + mine.realized_pnl - mine.fees, expected=expected
         )
         diff = funding - booked
-        if venue.symbol not in self.funded_through:
-            # First read of this run: what differs now predates it.
-            self.funded_through[venue.symbol] = through or 0
+        if venue.symbol not in self._pnl_seen:
+            # The first read of its P&L in this run: what differs now predates it.
+            self._pnl_seen.add(venue.symbol)
+            self.funded_through.setdefault(venue.symbol, through or 0)
             if diff:
                 self._baseline[venue.symbol] = self._baseline.get(venue.symbol, ZERO) + diff
                 log.warning(
@@ -186,4 +194,20 @@ class CoinbaseIntxBroker(DerivativesBroker):
             return
         if through is None or through <= self.funded_through[venue.symbol] or not diff:
             return
-        self.book_funding(venue, through, diff)
+        estimate = expected - booked
+        if abs(diff - estimate) > max(CENT, abs(estimate) * MARK_DRIFT):
+            # Not this payment: after many fills since the last read the venue's P&L can be
+            # off the kernel's by more than it (0.08 over a dozen round trips in chaos seed
+            # 300154, cause not pinned down). The rate's own figure is booked.
+            paid = estimate.quantize(CENT)
+            self._baseline[venue.symbol] = self._baseline.get(venue.symbol, ZERO) + diff - paid
+            log.warning(
+                "intx: %s P&L moved by %s at the funding time; the rate gives %s, booked "
+                "(the rest is taken as the baseline)",
+                venue.symbol,
+                diff,
+                paid,
+            )
+            diff = paid
+        if diff:
+            self.book_funding(venue, through, diff)
