@@ -101,7 +101,6 @@ class DerivativesBroker(CoinbaseSpotBroker):
         self._pool: Decimal | None = None
         self._pool_still = False
         self._gap: Decimal | None = None
-        self._due_at: dict[str, int] = {}  # symbol -> the funding time it is due for
 
     async def start(self, listener: BrokerListener) -> None:
         await self.check_access()  # again: a restart may come long after the listing
@@ -287,11 +286,11 @@ class DerivativesBroker(CoinbaseSpotBroker):
         previous, self._gap = self._gap, gap
         return None if previous is None or reset else gap - previous
 
-    def pool_due(self, symbols: set[str], *, baseline: bool) -> list[Position]:
+    def pool_due(self, symbols: set[str], *, baseline: bool) -> list[tuple[Position, int]]:
         """Of ``symbols``, those whose funding time passed unbooked and that were held at
-        it, each as held then (size, contract, mark). Those flat at it are booked through
-        it; on a baseline read, every one is."""
-        due: list[Position] = []
+        it, each as held then (size, contract, mark) with that time. Those flat at it are
+        booked through it; on a baseline read, every one is."""
+        due: list[tuple[Position, int]] = []
         for symbol in sorted(symbols):
             through = self.last_funding_ts(symbol)
             if symbol not in self.funded_through:
@@ -304,8 +303,7 @@ class DerivativesBroker(CoinbaseSpotBroker):
             if held is None or held.size == 0:
                 self.funded_through_now(symbol, through)
             else:
-                due.append(held)
-                self._due_at[symbol] = through
+                due.append((held, through))
         return due
 
     def held_at(self, symbol: str, ts: int) -> Position | None:
@@ -325,33 +323,25 @@ class DerivativesBroker(CoinbaseSpotBroker):
         contract = listed.contract_size if listed is not None else Decimal(1)
         return Position(symbol, size=size, mark_price=mark, contract_size=contract)
 
-    def book_pool_move(self, delta: Decimal, due: list[Position]) -> None:
+    def book_pool_move(self, delta: Decimal, due: list[tuple[Position, int]]) -> None:
         """Book the pool's move ``delta`` as the funding of ``due`` (split by the rate's
-        estimate when several paid). The venue pays whole cents: of the cents within a
-        cent of the move (its rounding), the one nearest the estimate is what was paid.
-        Nothing: an open position was not charged yet (the next read books it). None due:
-        a move beyond rounding is logged."""
-        if not due:
-            if abs(delta) > money.CENT:
-                log.warning(
-                    "%s: the pool moved by %s outside fills and funding",
-                    self.VENUE,
-                    money.quantize(delta, money.CENT),
-                )
-            return
-        estimates = [self._estimate(pos) for pos in due]
-        paid = _paid(delta, sum(estimates, ZERO))
+        estimate when several paid), as :func:`_paid` reads it. Nothing paid: an open
+        position was not charged yet (the next read books it); a move beyond rounding
+        is logged."""
+        estimates = [self._estimate(pos) for pos, _through in due]
+        estimate = sum(estimates, ZERO)
+        paid = _paid(delta, estimate) if due else ZERO
         if not paid:
             if abs(delta) > money.CENT:
                 log.warning(
-                    "%s: the pool moved by %s, not the funding due (about %s)",
+                    "%s: the pool moved by %s beyond fills and the funding due (%s)",
                     self.VENUE,
                     money.quantize(delta, money.CENT),
-                    money.quantize(sum(estimates, ZERO), money.CENT),
+                    money.quantize(estimate, money.CENT),
                 )
             return
-        for pos, amount in zip(due, _split(paid, estimates), strict=True):
-            self.book_funding(pos, self._due_at[pos.symbol], amount)
+        for (pos, through), amount in zip(due, _split(paid, estimates), strict=True):
+            self.book_funding(pos, through, amount)
         if self._gap is not None:
             self._gap -= paid  # the kernel's cash now includes it
 
@@ -361,11 +351,10 @@ class DerivativesBroker(CoinbaseSpotBroker):
 
     def _take(self, fill: Fill, tr: Tracked) -> bool:
         new = super()._take(fill, tr)
-        if new:
+        if new and self.last_funding_ts(fill.symbol) is not None:
+            # Kept until the symbol's next booking (funded_through_now lets them go).
             signed = fill.size if fill.side is Side.BUY else -fill.size
-            since = self.funded_through.get(fill.symbol, 0)
-            moves = [m for m in self._moves.get(fill.symbol, []) if m[0] >= since]
-            self._moves[fill.symbol] = [*moves, (fill.ts, signed, fill.price)]
+            self._moves.setdefault(fill.symbol, []).append((fill.ts, signed, fill.price))
         return new
 
     def book_funding(self, pos: Position, through: int, amount: Decimal) -> None:
