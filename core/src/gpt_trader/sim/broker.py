@@ -65,7 +65,11 @@ class _Relay:
         self._broker = broker
 
     def on_order(self, order: Order) -> None:
-        self._broker._deliver(order)
+        listener = self._broker._listener  # directly: once or twice per order, every order
+        if listener is None:
+            self._broker._backlog.append(order)
+        else:
+            listener.on_order(order)
 
     def on_fill(self, fill: Fill) -> None:
         self._broker._deliver(fill)

@@ -455,9 +455,14 @@ class MatchingEngine:
         merged with the (few) synthetic levels as the taker walks them, and a taker that
         stops at the first level costs O(1), not a sort of the whole book.
         """
-        opp = self._side(taker.opposite)
-        levels = [_Level(p, s, None, 0, 0) for p, s in opp.levels()] if opp.has_levels else []
-        if implied and not opp.has_levels:
+        opp = self._asks if taker is Side.BUY else self._bids
+        has_levels = opp.has_levels
+        if not has_levels and not opp.has_entries:
+            # A market order on a bar or a ticker: the implied level alone (the usual case).
+            price = self._implied(taker) if implied else None
+            return iter(()) if price is None else iter((_Level(price, None, None, 0, 0),))
+        levels = [_Level(p, s, None, 0, 0) for p, s in opp.levels()] if has_levels else []
+        if implied and not has_levels:
             price = self._implied(taker)
             if price is not None:
                 levels.append(_Level(price, None, None, 0, 0))
@@ -466,13 +471,9 @@ class MatchingEngine:
         def key(lv: _Level) -> tuple[Decimal, int, int]:
             return (lv.price * sign, lv.rank, lv.seq)
 
-        if not opp.has_entries:
-            # Nothing of ours rests there (a market order on a bar or a ticker): the few
-            # synthetic levels alone, without a merge.
-            if len(levels) > 1:
-                levels.sort(key=key)
-            return iter(levels)
         levels.sort(key=key)
+        if not opp.has_entries:
+            return iter(levels)  # the synthetic levels alone, without a merge
         resting = (_Level(e.limit, e.order.remaining, e, 1, e.seq) for e in opp.entries)
         return heapq.merge(levels, resting, key=key)
 
