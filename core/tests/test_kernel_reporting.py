@@ -67,7 +67,7 @@ async def test_one_event_per_order_transition_and_trade_ids_on_the_row(tmp_path:
     for sink in kernel.parts.sinks:
         getattr(sink, "close", lambda: None)()
     [fill] = store.fills()
-    assert store.order("c1").trade_ids == [fill.trade_id]  # type: ignore[union-attr]
+    assert store.order("c1").trade_ids == (fill.trade_id,)  # type: ignore[union-attr]
     store.close()
 
 

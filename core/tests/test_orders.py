@@ -11,23 +11,22 @@ from gpt_trader.domain import Order, OrderStatus, OrderType, Side, TimeInForce
 from gpt_trader.sim.matching import DEFAULT_NAMESPACE, uuid5_text
 
 
-def test_a_copy_has_every_field_and_its_own_trade_ids() -> None:
+def test_a_copy_has_every_field_and_keeps_its_trade_ids() -> None:
     order = Order(
         client_order_id="c-1", symbol="BTC-USD", side=Side.SELL, size=Decimal("0.5"),
         order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTD,
         status=OrderStatus.PARTIALLY_FILLED, order_id="o-1", limit_price=Decimal(101),
         stop_price=Decimal(99), post_only=True, reduce_only=True, end_ts=7,
         filled_size=Decimal("0.2"), avg_fill_price=Decimal("100.5"), fees=Decimal("0.12"),
-        created_ts=3, updated_ts=5, reject_reason="note", tag="exit:tp", trade_ids=["t-1"],
+        created_ts=3, updated_ts=5, reject_reason="note", tag="exit:tp", trade_ids=("t-1",),
     )  # fmt: skip
     defaults = Order("c", "ETH-USD", Side.BUY, Decimal(1), OrderType.MARKET, TimeInForce.IOC)
     for f in dataclasses.fields(Order):
         assert getattr(order, f.name) != getattr(defaults, f.name), f"{f.name} left default"
     copy = order.copy()
     assert copy == order
-    assert copy.trade_ids is not order.trade_ids
-    order.trade_ids.append("t-2")
-    assert copy.trade_ids == ["t-1"]
+    order.trade_ids += ("t-2",)
+    assert copy.trade_ids == ("t-1",)
 
 
 def test_sim_order_ids_are_uuid5_of_the_client_order_id() -> None:

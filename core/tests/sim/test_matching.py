@@ -56,7 +56,7 @@ def test_market_buy_fills_at_last_price_with_taker_fee_and_reports_each_step() -
     assert order.filled_size == D("0.5")
     assert order.avg_fill_price == D("100.00")
     assert order.order_id == str(uuid.uuid5(DEFAULT_NAMESPACE, "m1"))
-    assert order.trade_ids == ["sim-BTC-USD-1"]
+    assert order.trade_ids == ("sim-BTC-USD-1",)
 
 
 def test_slippage_worsens_the_implied_price_on_the_tick_grid() -> None:
@@ -151,7 +151,7 @@ def test_fok_is_all_or_nothing() -> None:
     order = eng.order("fok1")
     assert order is not None
     assert order.filled_size == 0
-    assert order.trade_ids == []
+    assert order.trade_ids == ()
     ups = eng.submit(req("fok2", "BUY", "1", "100.30", tif=TimeInForce.FOK), T0)
     assert statuses(ups) == ["OPEN", "PARTIALLY_FILLED", "FILLED"]
     assert sum(f[2] for f in fills(ups)) == D("1")

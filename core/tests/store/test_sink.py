@@ -89,7 +89,7 @@ def test_writes_orders_and_fills_with_their_batch(store: Store, db_path: Path, b
     sink.handle(FillReceived(12, fill=fill, realized_pnl=Decimal("0")))
     sink.handle(FillReceived(12, fill=fill, realized_pnl=Decimal("0")))  # duplicate message
     filled = build.order(
-        "c-1", OrderStatus.FILLED, filled_size=req.size, trade_ids=["t-1"], updated_ts=13
+        "c-1", OrderStatus.FILLED, filled_size=req.size, trade_ids=("t-1",), updated_ts=13
     )
     sink.handle(OrderUpdated(13, order=filled))
     # buffered: only the intent (written by record_intent) is in the tables so far
@@ -99,7 +99,7 @@ def test_writes_orders_and_fills_with_their_batch(store: Store, db_path: Path, b
     sink.flush()
     got = store.order("c-1")
     assert got is not None
-    assert (got.status, got.filled_size, got.trade_ids) == (OrderStatus.FILLED, req.size, ["t-1"])
+    assert (got.status, got.filled_size, got.trade_ids) == (OrderStatus.FILLED, req.size, ("t-1",))
     assert store.fills() == [fill]
     sink.close()
     types = [r.type for r in store.events()]

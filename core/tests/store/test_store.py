@@ -128,7 +128,7 @@ def test_upsert_order_updates_and_inserts(store: Store, build) -> None:
         filled_size=Decimal("0.000000005"),
         avg_fill_price=Decimal("105573.73"),
         fees=Decimal("0.01"),
-        trade_ids=["t-1"],
+        trade_ids=("t-1",),
     )
     assert store.upsert_order(partial, "run-1")
     got = store.order("c-1")
@@ -136,7 +136,7 @@ def test_upsert_order_updates_and_inserts(store: Store, build) -> None:
     assert got.status is OrderStatus.PARTIALLY_FILLED
     assert got.order_id == "venue-1"
     assert got.filled_size == Decimal("0.000000005")
-    assert got.trade_ids == ["t-1"]
+    assert got.trade_ids == ("t-1",)
     assert got.created_ts == 2_000
     # A venue-side order nobody recorded (found at reconciliation) is inserted.
     assert store.upsert_order(build.order("ext-1", OrderStatus.OPEN), "run-1")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
@@ -137,7 +137,7 @@ class Order:
     updated_ts: int = 0
     reject_reason: str = ""
     tag: str = ""
-    trade_ids: list[str] = field(default_factory=list)
+    trade_ids: tuple[str, ...] = ()
 
     @classmethod
     def from_request(cls, req: OrderRequest, ts: int) -> Order:
@@ -188,7 +188,7 @@ class Order:
         new.updated_ts = self.updated_ts
         new.reject_reason = self.reject_reason
         new.tag = self.tag
-        new.trade_ids = list(self.trade_ids)
+        new.trade_ids = self.trade_ids
         return new
 
 

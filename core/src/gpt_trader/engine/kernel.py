@@ -818,7 +818,7 @@ class Kernel:
         self.fills_received += 1
         order = self.orders.get(fill.client_order_id)
         if order is not None:
-            order.trade_ids.append(fill.trade_id)
+            order.trade_ids += (fill.trade_id,)
         realized = self.ledger.apply_fill(fill)
         self.exits.on_fill(fill)
         held = self.holdings.get(fill.symbol)

@@ -628,7 +628,7 @@ class MatchingEngine:
         o.filled_size += size
         o.avg_fill_price = entry.filled_value / o.filled_size
         o.fees += fee
-        o.trade_ids.append(trade_id)
+        o.trade_ids += (trade_id,)
         o.updated_ts = ts
         if o.remaining <= 0:
             o.status = OrderStatus.FILLED

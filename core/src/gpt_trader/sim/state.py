@@ -83,7 +83,7 @@ def order_from_json(d: dict[str, Any]) -> Order:
         updated_ts=int(d["updated_ts"]),
         reject_reason=str(d.get("reject_reason", "")),
         tag=str(d.get("tag", "")),
-        trade_ids=[str(t) for t in d.get("trade_ids", [])],
+        trade_ids=tuple(str(t) for t in d.get("trade_ids", [])),
     )
 
 

@@ -783,7 +783,7 @@ def _order_from(r: dict[str, Any]) -> Order:
         updated_ts=r["updated_ts"],
         reject_reason=r["reject_reason"],
         tag=r["tag"],
-        trade_ids=json.loads(r["trade_ids"]),
+        trade_ids=tuple(json.loads(r["trade_ids"])),
     )
     # Rows written before reasons were typed read as their member (UNKNOWN for free text).
     order.reject_reason = _stored_reason(order.status, order.reject_reason)

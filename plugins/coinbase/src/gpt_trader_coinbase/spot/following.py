@@ -104,7 +104,7 @@ class Following:
         """A view for a caller that is not the listener (CLI): uncapped without a listener."""
         if self._listener is None:
             o = tr.venue.copy()
-            o.trade_ids = sorted(tr.fill_ids)
+            o.trade_ids = tuple(sorted(tr.fill_ids))
             return o
         return tr.view()
 

@@ -71,7 +71,7 @@ class Tracked:
         if self.missing > 0 and o.status is not OrderStatus.REJECTED:
             o.status = OrderStatus.PARTIALLY_FILLED if self.delivered > 0 else OrderStatus.OPEN
             o.filled_size = self.delivered
-        o.trade_ids = sorted(self.fill_ids)
+        o.trade_ids = tuple(sorted(self.fill_ids))
         return o
 
     @staticmethod
