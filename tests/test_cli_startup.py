@@ -77,6 +77,44 @@ def test_a_command_loads_its_own_plugin_only() -> None:
     assert not {"gpt_trader_research.cli", "gpt_trader_web.cli"} & modules
 
 
+# What neither a listing nor the dev run needs; each costs a share of a second or megabytes.
+HEAVY = {"numpy", "pandas", "pyarrow", "aiohttp", "sqlite_utils", "click", "textual", "jinja2"}
+
+
+def _own(modules: set[str], package: str) -> set[str]:
+    return {m for m in modules if m.startswith(f"{package}.")}
+
+
+def test_plugins_list_imports_entry_modules_not_components() -> None:
+    modules = _imported("plugins", "list")
+    assert not HEAVY & modules
+    assert "rich._emoji_codes" not in modules  # the table's cells are plain Text
+    # The specs name their settings models; none is imported to list them.
+    assert _own(modules, "gpt_trader_strategies") == {"gpt_trader_strategies.plugin"}
+    assert _own(modules, "gpt_trader_ops") == {"gpt_trader_ops.plugin", "gpt_trader_ops.commands"}
+    # compare: the package's own __init__ exports its limit types.
+    assert _own(modules, "gpt_trader_risk") == {"gpt_trader_risk.plugin", "gpt_trader_risk.compare"}
+
+
+def test_a_dev_run_imports_only_the_components_its_profile_uses(tmp_path: Path) -> None:
+    args = ["run", "--profile", "dev", "--dev-fast", "--max-events", "50", "--json"]
+    modules = _imported(*args, "--state-dir", str(tmp_path / "state"))
+    assert "gpt_trader.store.store" in modules  # it did run, and stored
+    assert not HEAVY & modules
+    # sma_cross, majority and four guards: no other signal, filter, sizer or guard module.
+    assert (
+        not {
+            "gpt_trader_strategies.rules",
+            "gpt_trader_strategies.market_filters",
+            "gpt_trader_strategies.filters",
+            "gpt_trader_risk.sizers",
+            "gpt_trader_risk.derivatives",
+            "gpt_trader_risk.impact",
+        }
+        & modules
+    )
+
+
 HELLO = """
 import typer
 
