@@ -101,18 +101,17 @@ def test_a_dev_run_imports_only_the_components_its_profile_uses(tmp_path: Path) 
     modules = _imported(*args, "--state-dir", str(tmp_path / "state"))
     assert "gpt_trader.store.store" in modules  # it did run, and stored
     assert not HEAVY & modules
-    # sma_cross, majority and four guards: no other signal, filter, sizer or guard module.
-    assert (
-        not {
-            "gpt_trader_strategies.rules",
-            "gpt_trader_strategies.market_filters",
-            "gpt_trader_strategies.filters",
-            "gpt_trader_risk.sizers",
-            "gpt_trader_risk.derivatives",
-            "gpt_trader_risk.impact",
-        }
-        & modules
-    )
+    # sma_cross, majority, four guards and no ops sink: no other component's module.
+    unused = {
+        "gpt_trader_strategies.rules",
+        "gpt_trader_strategies.market_filters",
+        "gpt_trader_strategies.filters",
+        "gpt_trader_risk.sizers",
+        "gpt_trader_risk.derivatives",
+        "gpt_trader_risk.impact",
+        "gpt_trader_ops.settings",
+    }
+    assert not unused & modules
 
 
 HELLO = """

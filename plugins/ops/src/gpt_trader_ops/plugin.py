@@ -26,6 +26,10 @@ from gpt_trader.hookspecs import hookimpl
 if TYPE_CHECKING:
     from gpt_trader_ops.settings import AlertsParams, MetricsParams
 
+# Here, not with the settings: every run's startup reads them, most runs build no ops sink.
+PORT_ENV = "GPT_TRADER_METRICS_PORT"
+PORT_OPTION = "metrics_port"
+
 
 def _make_metrics_sink(params: MetricsParams, ctx: BuildContext) -> Any:
     from gpt_trader_ops.metrics import make_metrics_sink
@@ -68,8 +72,6 @@ def register_checks() -> Iterator[Check]:
 def _has_work(context: Any) -> bool:
     """Whether the run built an ops sink or asked for a metrics port (``run --metrics-port``,
     ``GPT_TRADER_METRICS_PORT``); other runs need none of the ops machinery loaded."""
-    from gpt_trader_ops.settings import PORT_ENV, PORT_OPTION
-
     sinks = getattr(context.kernel.parts, "sinks", ())
     if any(type(sink).__module__.startswith("gpt_trader_ops.") for sink in sinks):
         return True
