@@ -7,11 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from gpt_trader.domain.products import Product
+if TYPE_CHECKING:
+    # Annotations only: a plugin's entry module imports this, and listing plugins or
+    # --help must not pay for the whole domain package.
+    from gpt_trader.domain.products import Product
 
 
 class Kind(StrEnum):
