@@ -203,11 +203,11 @@ def test_every_components_bad_params_are_refused_before_anything_is_written(
     work: Path, data: st.DataObject
 ) -> None:
     kind, spec = data.draw(st.sampled_from(SPECS), label="component")
-    fields = [*spec.settings_model.model_fields, "no_such_param"]
+    fields = [*spec.load_settings_model().model_fields, "no_such_param"]
     params = data.draw(
         st.dictionaries(st.sampled_from(fields), VALUES, min_size=1, max_size=2), label="params"
     )
-    assume(refuses(spec.settings_model, params))
+    assume(refuses(spec.load_settings_model(), params))
     profile = json.loads(json.dumps(BASE))
     entry = {"use": spec.name, **params}
     if kind in LIST_KINDS:

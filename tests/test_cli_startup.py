@@ -77,6 +77,51 @@ def test_a_command_loads_its_own_plugin_only() -> None:
     assert not {"gpt_trader_research.cli", "gpt_trader_web.cli"} & modules
 
 
+# What neither a listing nor the dev run needs; each costs a share of a second or megabytes.
+HEAVY = {"numpy", "pandas", "pyarrow", "aiohttp", "sqlite_utils", "click", "textual", "jinja2"}
+
+
+def _own(modules: set[str], package: str) -> set[str]:
+    return {m for m in modules if m.startswith(f"{package}.")}
+
+
+def test_plugins_list_imports_entry_modules_not_components() -> None:
+    modules = _imported("plugins", "list")
+    assert not HEAVY & modules
+    assert "rich._emoji_codes" not in modules  # the table's cells are plain Text
+    # The specs name their settings models; none is imported to list them.
+    assert _own(modules, "gpt_trader_strategies") == {"gpt_trader_strategies.plugin"}
+    assert _own(modules, "gpt_trader_ops") == {"gpt_trader_ops.plugin", "gpt_trader_ops.commands"}
+    assert _own(modules, "gpt_trader_risk") == {"gpt_trader_risk.plugin"}
+
+
+def test_plugins_list_without_the_sim_plugin_imports_no_domain_model() -> None:
+    # The sim plugin's entry module still imports its exchange, which needs the domain; every
+    # other entry module, core's included, names its components without loading them.
+    others = sorted({ep.name for ep in entry_points(group="gpt_trader")} - {"sim"})
+    modules = _imported_with({"GPT_TRADER_LOAD_PLUGINS": ",".join(others)}, "plugins", "list")
+    assert "gpt_trader.plugins" in modules  # it did list
+    assert not {m for m in modules if m.startswith("gpt_trader.domain")}
+
+
+def test_a_dev_run_imports_only_the_components_its_profile_uses(tmp_path: Path) -> None:
+    args = ["run", "--profile", "dev", "--dev-fast", "--max-events", "50", "--json"]
+    modules = _imported(*args, "--state-dir", str(tmp_path / "state"))
+    assert "gpt_trader.store.store" in modules  # it did run, and stored
+    assert not HEAVY & modules
+    # sma_cross, majority, four guards and no ops sink: no other component's module.
+    unused = {
+        "gpt_trader_strategies.rules",
+        "gpt_trader_strategies.market_filters",
+        "gpt_trader_strategies.filters",
+        "gpt_trader_risk.sizers",
+        "gpt_trader_risk.derivatives",
+        "gpt_trader_risk.impact",
+        "gpt_trader_ops.settings",
+    }
+    assert not unused & modules
+
+
 HELLO = """
 import typer
 

@@ -6,7 +6,7 @@ import logging
 from decimal import Decimal
 
 import pytest
-from gpt_trader.builtin import Consensus, LogParams, LogSink
+from gpt_trader.basics import Consensus, LogParams, LogSink
 from gpt_trader.domain import Action, Order, OrderRequest, OrderStatus, Side, SignalValue
 from gpt_trader.domain.events import OrderUpdated
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from gpt_trader.cli.main import build_app
 from gpt_trader.components import Kind
-from gpt_trader.errors import ComponentClash, ComponentNotFound
+from gpt_trader.errors import ComponentClash, ComponentNotFound, UserError
 from gpt_trader.plugins import make_plugin_manager
 from gpt_trader.registry import Registry
 from typer.testing import CliRunner
@@ -164,3 +164,44 @@ def test_a_name_that_repeats_its_kind_marks_the_plugin_failed(site: Path) -> Non
     assert rec.status == "failed"
     assert rec.error == "signal 'signal.fast': a name does not repeat its kind; call it 'fast'"
     assert "signal.fast" not in registry.names(Kind.SIGNAL)
+
+
+NAMED_MODEL = """
+from gpt_trader.components import ComponentSpec, Kind
+from gpt_trader.hookspecs import hookimpl
+
+@hookimpl
+def register_sizers():
+    yield ComponentSpec("lazy", Kind.SIZER, lambda p, ctx: p.size, "fakeplug_models:LazyParams")
+    yield ComponentSpec("gone", Kind.SIZER, lambda p, ctx: None, "fakeplug_nowhere:Params")
+"""
+
+MODELS = """
+from decimal import Decimal
+from gpt_trader.components import Params
+
+class LazyParams(Params):
+    size: Decimal
+"""
+
+
+def test_a_settings_model_named_by_module_loads_when_validated_not_listed(site: Path) -> None:
+    make_dist(site, "lazy-plugin", "1.0", "lazy", "fakeplug_lazy", NAMED_MODEL)
+    (site / "fakeplug_models.py").write_text(textwrap.dedent(MODELS))
+    pm = make_plugin_manager()
+    registry = Registry(pm)
+    rec = pm.record("lazy")
+    assert rec is not None
+    assert rec.provides == ["sizer:gone", "sizer:lazy"]
+    assert "fakeplug_models" not in sys.modules
+    settings = registry.validate(Kind.SIZER, "lazy", {"size": "2"})
+    assert type(settings).__name__ == "LazyParams"
+    assert "fakeplug_models" in sys.modules
+    with pytest.raises(UserError, match="sise: unknown field"):
+        registry.validate(Kind.SIZER, "lazy", {"size": "2", "sise": "3"})
+    with pytest.raises(UserError) as info:
+        registry.validate(Kind.SIZER, "gone", {})
+    assert str(info.value) == (
+        "sizer 'gone': settings model 'fakeplug_nowhere:Params' does not load: "
+        "ModuleNotFoundError: No module named 'fakeplug_nowhere'"
+    )

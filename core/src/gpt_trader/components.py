@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from gpt_trader.domain.products import Product
+if TYPE_CHECKING:
+    # Annotations only: a plugin's entry module imports this, and listing plugins or
+    # --help must not pay for the whole domain package.
+    from gpt_trader.domain.products import Product
 
 
 class Kind(StrEnum):
@@ -86,6 +90,12 @@ class ProductCatalogue:
     examples: tuple[str, ...] = ()
 
 
+def load(ref: str) -> Any:
+    """The object ``ref`` names as ``"package.module:attribute"``, importing its module."""
+    module, _, attribute = ref.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 @dataclass(frozen=True)
 class ComponentSpec:
     """A named component a plugin offers.
@@ -95,15 +105,28 @@ class ComponentSpec:
     repeat the kind, which the profile section already says (``kelly``, not ``sizer.kelly``);
     a namespace of the plugin's own may lead (``myvenue.spot``). Two plugins offering one
     name is an error.
+
+    ``settings_model`` may be given as ``"package.module:Model"``: the module is imported
+    when a profile validates or builds the component, so listing plugins, ``--help`` and
+    runs that do not use it never pay for it (a factory defers its imports the same way,
+    inside its body).
     """
 
     name: str
     kind: Kind
     factory: Callable[[Any, BuildContext], Any]
-    settings_model: type[BaseModel] = NoParams
+    settings_model: type[BaseModel] | str = NoParams
     summary: str = ""
     per_symbol: bool = False
 
+    def load_settings_model(self) -> type[BaseModel]:
+        """The settings model, imported first when it was given by name."""
+        model = self.settings_model
+        if isinstance(model, str):
+            loaded: type[BaseModel] = load(model)
+            return loaded
+        return model
+
     def build(self, params: dict[str, Any], ctx: BuildContext) -> Any:
-        settings = self.settings_model.model_validate(params)
+        settings = self.load_settings_model().model_validate(params)
         return self.factory(settings, ctx)

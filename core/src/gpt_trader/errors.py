@@ -1,6 +1,12 @@
 """Errors that reach the user as one readable line (the CLI exits 2 on them)."""
 
-from gpt_trader.domain.reasons import RejectReason
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # Every command imports this module; the domain package loads with what needs it.
+    from gpt_trader.domain.reasons import RejectReason
 
 
 class UserError(Exception):

@@ -122,6 +122,18 @@ class Registry:
         ]
         raise ComponentNotFound(f"unknown {kind.value} {name!r} ({'; '.join(notes)})")
 
+    def settings_model(self, kind: Kind, name: str) -> type[BaseModel]:
+        """The component's settings model (imported now when its plugin named it); one that
+        does not import is a :class:`UserError` naming the component."""
+        spec = self.get(kind, name)
+        try:
+            return spec.load_settings_model()
+        except (ImportError, AttributeError) as exc:
+            raise UserError(
+                f"{kind.value} {name!r}: settings model {spec.settings_model!r} does not load: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+
     def validate(self, kind: Kind, name: str, params: dict[str, Any]) -> BaseModel:
         """Check ``params`` against the component's settings model without building it;
         returns the validated settings."""
@@ -130,9 +142,9 @@ class Registry:
         # Profiles' error wording loads with the first component checked (not for a listing).
         from gpt_trader.config.profiles import describe_validation_error
 
-        spec = self.get(kind, name)
+        model = self.settings_model(kind, name)
         try:
-            return spec.settings_model.model_validate(params)
+            return model.model_validate(params)
         except ValidationError as exc:
             raise UserError(f"{kind.value} {name!r}: {describe_validation_error(exc)}") from None
 
@@ -148,6 +160,7 @@ class Registry:
         from gpt_trader.config.profiles import describe_validation_error
 
         spec = self.get(kind, name)
+        self.settings_model(kind, name)  # a model that does not import: one line, named
         try:
             return spec.build(params, ctx)
         except ValidationError as exc:

@@ -31,18 +31,36 @@ def test_migrate_reports_what_it_applied(tmp_path: Path) -> None:
         db.close()
 
 
+def _tables(db: sqlite3.Connection) -> set[str]:
+    return {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _columns(db: sqlite3.Connection, table: str) -> dict[str, str]:
+    return {row[1]: row[2] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
+def _pks(db: sqlite3.Connection, table: str) -> list[str]:
+    info = sorted((row[5], row[1]) for row in db.execute(f"PRAGMA table_info({table})"))
+    return [name for pk, name in info if pk]
+
+
+def _indexes(db: sqlite3.Connection, table: str) -> set[tuple[str, ...]]:
+    names = [row[1] for row in db.execute(f"PRAGMA index_list({table})")]
+    return {tuple(row[2] for row in db.execute(f"PRAGMA index_info({name})")) for name in names}
+
+
 def test_schema_present(store: Store) -> None:
-    assert set(store.db.table_names()) >= TABLES
-    cols = {c.name: c.type for c in store.db.table("orders").columns}
+    assert _tables(store.db) >= TABLES
+    cols = _columns(store.db, "orders")
     for money in ("size", "limit_price", "stop_price", "filled_size", "avg_fill_price", "fees"):
         assert cols[money] == "TEXT", money
     assert cols["created_ts"] == "INTEGER"
-    fills = {c.name: c.type for c in store.db.table("fills").columns}
+    fills = _columns(store.db, "fills")
     assert fills["price"] == fills["size"] == fills["fee"] == "TEXT"
-    assert store.db.table("fills").pks == ["trade_id"]
-    assert store.db.table("orders").pks == ["client_order_id"]
-    assert store.db.table("positions").pks == ["symbol"]
-    event_indexes = {tuple(ix.columns) for ix in store.db.table("events").indexes}
+    assert _pks(store.db, "fills") == ["trade_id"]
+    assert _pks(store.db, "orders") == ["client_order_id"]
+    assert _pks(store.db, "positions") == ["symbol"]
+    event_indexes = _indexes(store.db, "events")
     assert ("run_id", "id") in event_indexes
     assert ("type",) in event_indexes
     assert "REAL" not in " ".join(
@@ -84,9 +102,9 @@ def test_failed_migration_is_rolled_back_and_stays_pending(
     try:
         with pytest.raises(RuntimeError, match="boom"):
             migrate(db)
-        assert "half_done" not in db.table_names()
+        assert "half_done" not in _tables(db)
         assert "m999_broken" not in migrations.applied(db)
         assert "m006_operator_actions" in migrations.applied(db)  # earlier ones committed
-        assert not db.conn.in_transaction
+        assert not db.in_transaction
     finally:
         db.close()

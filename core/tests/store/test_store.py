@@ -322,9 +322,9 @@ def test_events_batch_append_and_query(store: Store, build) -> None:
 
 def test_append_events_is_one_transaction(store: Store) -> None:
     statements: list[str] = []
-    store.db.conn.set_trace_callback(statements.append)
+    store.db.set_trace_callback(statements.append)
     store.append_events("run-1", [RunStarted(i, "run-1", "dev", "x") for i in range(50)])
-    store.db.conn.set_trace_callback(None)
+    store.db.set_trace_callback(None)
     assert sum(s.startswith("BEGIN") for s in statements) == 1
     assert sum(s == "COMMIT" for s in statements) == 1
     assert store.counts()["events"] == 50

@@ -96,7 +96,7 @@ async def test_a_raising_guard_halts_the_kernel_and_sends_nothing() -> None:
 async def test_a_crash_leaves_the_kernel_reducing_only(
     guards: list[tuple[str, dict[str, Any]]], crash_to: str, tripped: str
 ) -> None:
-    from gpt_trader.builtin import NotionalParams, NotionalSize
+    from gpt_trader.basics import NotionalParams, NotionalSize
 
     h = Harness(guards, sizer=NotionalSize(NotionalParams(notional=D(9000))))
     await h.start()
@@ -307,7 +307,7 @@ def breaches(r: Received, earlier: list[Received], products: dict[str, Any]) -> 
 
 
 async def run(script: list[tuple[Any, ...]], prefer_sim: bool) -> Harness:
-    from gpt_trader.builtin import NotionalParams, NotionalSize
+    from gpt_trader.basics import NotionalParams, NotionalSize
 
     h = Harness(
         GUARDS,

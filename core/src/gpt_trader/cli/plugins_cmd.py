@@ -64,14 +64,18 @@ def register(app: typer.Typer) -> None:
         if not rows:
             stdout.print("No plugins installed.")
             return
-        from rich.table import Table
+        from rich.table import Column, Table
+        from rich.text import Text
 
-        table = Table("Name", "Version", "Entry point", "Status", "Hooks", "Provides")
+        # Text, not str: an error prints as written, never read as markup or emoji codes
+        # (whose table alone costs ~0.03 s to import).
+        headers = ("Name", "Version", "Entry point", "Status", "Hooks", "Provides")
+        table = Table(*(Column(Text(header)) for header in headers))
         for row in rows:
             status = row["status"]
             if row.get("error"):
                 status = f"{status}: {row['error']}"
-            table.add_row(
+            cells = (
                 row["name"],
                 row["version"],
                 row["entry_point"],
@@ -79,4 +83,5 @@ def register(app: typer.Typer) -> None:
                 ", ".join(row["hooks"]),
                 ", ".join(row["provides"]),
             )
+            table.add_row(*map(Text, cells))
         stdout.print(table)

@@ -215,8 +215,7 @@ def with_adoptions(config: BotConfig, specs: list[str]) -> BotConfig:
 
 def _dev_fast(config: BotConfig, registry: Registry) -> BotConfig:
     """The same profile with the feed unpaced (``run.dev_fast_pace_s``)."""
-    spec = registry.get(Kind.FEED, config.feed.use)
-    if "pace_s" not in spec.settings_model.model_fields:
+    if "pace_s" not in registry.settings_model(Kind.FEED, config.feed.use).model_fields:
         raise UserError(f"--dev-fast needs a paced feed; {config.feed.use!r} has no pace_s")
     params = {**config.feed.params, "pace_s": config.run.dev_fast_pace_s}
     return config.model_copy(update={"feed": ComponentRef(use=config.feed.use, **params)})

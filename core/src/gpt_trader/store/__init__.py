@@ -1,7 +1,7 @@
 """SQLite store: runs, event log, orders, fills, positions, operator actions; migrations.
 
 Names are imported lazily: importing :mod:`gpt_trader.store.plugin` (plugin discovery, on
-every CLI command) must not pay for ``sqlite_utils`` (~0.3 s, it imports numpy if present).
+every CLI command) must not pay for the store's modules and ``sqlite3``.
 """
 
 from __future__ import annotations

@@ -13,35 +13,10 @@ commit, ~ms each on ordinary disks).
 from __future__ import annotations
 
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Literal
 
 from gpt_trader.errors import UserError
-
-
-def _import_sqlite_utils() -> None:
-    """Import sqlite_utils without its optional pandas/numpy support.
-
-    sqlite_utils imports pandas and numpy when they are installed (the research plugin
-    brings them), costing ~1 s and ~100 MB of RSS in every bot process; the store never
-    hands it a DataFrame or an array, so the bot blocks those two imports for this one
-    import (a ``None`` in ``sys.modules`` makes ``import`` raise ImportError).
-    """
-    if "sqlite_utils" in sys.modules:
-        return
-    blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]
-    try:
-        import sqlite_utils  # noqa: F401
-    finally:
-        for name in blocked:
-            del sys.modules[name]
-
-
-_import_sqlite_utils()
-import sqlite_utils  # noqa: E402 - after the guarded import above
 
 DB_FILENAME = "gpt_trader.db"
 BUSY_TIMEOUT_MS = 5000
@@ -69,11 +44,13 @@ def existing_store(state_dir: Path, hint: str = "") -> Path:
 
 def open_db(
     path: str | Path, *, synchronous: Synchronous = "NORMAL", create: bool = True
-) -> sqlite_utils.Database:
+) -> sqlite3.Connection:
     """Open (creating parent directories and the file if ``create``) a store database.
 
     Sets WAL journal mode, ``synchronous`` and a busy timeout, so a second process (the CLI's
-    ``status``, an operator command) can read and write while a run is going. Raises
+    ``status``, an operator command) can read and write while a run is going. The
+    connection is in autocommit mode: a statement outside an explicit ``BEGIN`` commits on
+    its own, and the store's writes each open their ``BEGIN IMMEDIATE``. Raises
     :class:`~gpt_trader.errors.UserError` with one line naming ``path`` when the directory
     cannot be created, the file cannot be opened, or it is not a SQLite database.
     """
@@ -90,12 +67,17 @@ def open_db(
         ) from None
     conn: sqlite3.Connection | None = None
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
-        db = sqlite_utils.Database(conn, execute_plugins=False)
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};")
-        # Reading the header here is what fails for a file that is not a database.
-        db.enable_wal()
-        db.execute(f"PRAGMA synchronous = {synchronous};")
+        # isolation_level=None: sqlite3 never opens a transaction behind the store's back.
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};")
+        # The store was written with it on (sqlite-utils' default): a REPLACE fires the
+        # delete triggers of the rows it removes.
+        conn.execute("PRAGMA recursive_triggers = on;")
+        # Reading the header here is what fails for a file that is not a database; setting
+        # the mode only when it differs takes no lock from a running bot.
+        if conn.execute("PRAGMA journal_mode;").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = wal;")
+        conn.execute(f"PRAGMA synchronous = {synchronous};")
     except sqlite3.DatabaseError as exc:
         if conn is not None:
             conn.close()
@@ -103,4 +85,4 @@ def open_db(
         if "not a database" in reason:
             raise UserError(f"{path} is not a SQLite database (is it another file?)") from None
         raise UserError(f"cannot open the store {path}: {reason}") from None
-    return db
+    return conn

@@ -16,9 +16,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-import sqlite_utils
-
-Migration = Callable[[sqlite_utils.Database], None]
+Migration = Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[Migration] = []
 
@@ -29,7 +27,7 @@ def migration(fn: Migration) -> Migration:
     return fn
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
+def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply every pending migration; returns the names applied (empty when up to date)."""
     db.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)"
@@ -40,7 +38,7 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
         name = fn.__name__
         if name in done:
             continue
-        db.conn.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have applied it while we waited for the write lock.
             if name not in applied(db):
@@ -57,17 +55,17 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     return ran
 
 
-def applied(db: sqlite_utils.Database) -> set[str]:
+def applied(db: sqlite3.Connection) -> set[str]:
     return {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
 
 
-def _strict(db: sqlite_utils.Database) -> str:
+def _strict(db: sqlite3.Connection) -> str:
     # STRICT (SQLite 3.37+) rejects an INTEGER timestamp given as text and the like.
     return " STRICT" if sqlite3.sqlite_version_info >= (3, 37, 0) else ""
 
 
 @migration
-def m001_runs(db: sqlite_utils.Database) -> None:
+def m001_runs(db: sqlite3.Connection) -> None:
     db.execute(
         """
         CREATE TABLE runs (
@@ -86,7 +84,7 @@ def m001_runs(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m002_events(db: sqlite_utils.Database) -> None:
+def m002_events(db: sqlite3.Connection) -> None:
     # AUTOINCREMENT: ids are never reused, so readers can tail the log with ``id > last``.
     db.execute(
         """
@@ -109,7 +107,7 @@ def m002_events(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m003_orders(db: sqlite_utils.Database) -> None:
+def m003_orders(db: sqlite3.Connection) -> None:
     db.execute(
         """
         CREATE TABLE orders (
@@ -145,7 +143,7 @@ def m003_orders(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m004_fills(db: sqlite_utils.Database) -> None:
+def m004_fills(db: sqlite3.Connection) -> None:
     db.execute(
         """
         CREATE TABLE fills (
@@ -174,7 +172,7 @@ def m004_fills(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m005_positions(db: sqlite_utils.Database) -> None:
+def m005_positions(db: sqlite3.Connection) -> None:
     db.execute(
         """
         CREATE TABLE positions (
@@ -194,7 +192,7 @@ def m005_positions(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m006_operator_actions(db: sqlite_utils.Database) -> None:
+def m006_operator_actions(db: sqlite3.Connection) -> None:
     db.execute(
         """
         CREATE TABLE operator_actions (
@@ -209,7 +207,7 @@ def m006_operator_actions(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m007_funding(db: sqlite_utils.Database) -> None:
+def m007_funding(db: sqlite3.Connection) -> None:
     """Perpetual funding payments, exactly once by the venue's payment id, like fills."""
     db.execute(
         """
@@ -231,14 +229,14 @@ def m007_funding(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m008_position_risk(db: sqlite_utils.Database) -> None:
+def m008_position_risk(db: sqlite3.Connection) -> None:
     """The venue's risk figures of a derivative position ('' = none reported)."""
     for column in ("liquidation_price", "leverage", "initial_margin"):
         db.execute(f"ALTER TABLE positions ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
 
 
 @migration
-def m009_inventory(db: sqlite_utils.Database) -> None:
+def m009_inventory(db: sqlite3.Connection) -> None:
     """The bot's spot inventory beside the account's holdings: adjustments that are not
     fills (adopted holdings, shrinks to the account's balance), and what the account held
     of each position's base at the last save ('' = not a spot product or not known)."""
@@ -266,7 +264,7 @@ def m009_inventory(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m010_products(db: sqlite_utils.Database) -> None:
+def m010_products(db: sqlite3.Connection) -> None:
     """The products the runs traded, as the venue listed them at each run's start, so that
     readers of the store (status, the TUI) report figures on the products' increments.
     Derivative terms (margin rates, expiry) are the venue's and not kept here."""
@@ -291,7 +289,7 @@ def m010_products(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m011_kernel_state(db: sqlite_utils.Database) -> None:
+def m011_kernel_state(db: sqlite3.Connection) -> None:
     """What the kernel must find again after a restart beside orders and fills: a working
     limit entry's progress (reprices used, when its order was placed) and a trailing stop's
     best price, as JSON text by key (``entry:BTC-USD``, ``best:BTC-USD``)."""

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
 from gpt_trader.hookspecs import hookimpl
-from gpt_trader.store.jsonl import JsonlSink
+
+if TYPE_CHECKING:
+    from gpt_trader.store.jsonl import JsonlSink
 
 
 class JsonlParams(Params):
@@ -23,6 +26,8 @@ class JsonlParams(Params):
 
 
 def make_jsonl_sink(params: JsonlParams, ctx: BuildContext) -> JsonlSink:
+    from gpt_trader.store.jsonl import JsonlSink  # the domain events load with a sink
+
     path = Path(params.path) if params.path else Path("events.jsonl")
     if not path.is_absolute():
         path = ctx.state_dir / path

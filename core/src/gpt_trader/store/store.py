@@ -205,7 +205,7 @@ class Store:
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
-        conn = self.db.conn
+        conn = self.db
         try:
             if conn.in_transaction:
                 raise StoreError(f"{what}: a transaction is already open; it would not commit")
@@ -223,10 +223,7 @@ class Store:
             raise
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        try:
-            return list(self.db.query(sql, list(params)))
-        except sqlite3.Error as exc:
-            raise StoreError(f"reading the store {self.path}: {exc}") from exc
+        return self._query(sql, params, f"reading the store {self.path}")
 
     def _select(
         self,
@@ -237,23 +234,28 @@ class Store:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Rows of ``table`` matching every ``where`` fragment (``?`` placeholders only)."""
+        # Table, fragments and order are the store's own text; values go in as parameters.
+        sql = f"SELECT * FROM {table}{_where(where)} ORDER BY {order_by}"  # noqa: S608
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self._query(sql, params, f"reading {table} from the store {self.path}")
+
+    def _query(self, sql: str, params: Sequence[Any], what: str) -> list[dict[str, Any]]:
         try:
-            return list(
-                self.db.table(table).rows_where(
-                    " AND ".join(where) or None,
-                    list(params),
-                    order_by=order_by,
-                    limit=None if limit is None else int(limit),
-                )
-            )
+            cursor = self.db.execute(sql, list(params))
+            columns = [c[0] for c in cursor.description]
+            return [dict(zip(columns, row, strict=True)) for row in cursor]
         except sqlite3.Error as exc:
-            raise StoreError(f"reading {table} from the store {self.path}: {exc}") from exc
+            raise StoreError(f"{what}: {exc}") from exc
 
     def _count(self, table: str, where: Sequence[str], params: Sequence[Any]) -> int:
         try:
-            return self.db.table(table).count_where(" AND ".join(where) or None, list(params))
+            sql = f"SELECT count(*) FROM {table}{_where(where)}"  # noqa: S608 - as in _select
+            cursor = self.db.execute(sql, list(params))
+            count: int = cursor.fetchone()[0]
         except sqlite3.Error as exc:
             raise StoreError(f"counting {table} in the store {self.path}: {exc}") from exc
+        return count
 
     def _run_for(self, run_id: str | None, what: str) -> str:
         run = run_id if run_id is not None else self.run_id
@@ -699,6 +701,10 @@ def _dec_or_none(value: Decimal | None) -> str | None:
 
 def _opt_dec(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
+
+
+def _where(fragments: Sequence[str]) -> str:
+    return f" WHERE {' AND '.join(fragments)}" if fragments else ""
 
 
 def _in(column: str, values: Sequence[str]) -> str:

@@ -55,7 +55,7 @@ def caveats(context: CheckContext) -> Iterator[Result]:
         return  # the plugins check says why
     for kind, ref in component_refs(c):
         try:
-            model = registry.get(kind, ref.use).settings_model.model_validate(ref.params)
+            model = registry.settings_model(kind, ref.use).model_validate(ref.params)
         except (UserError, ValidationError):
             continue  # the plugins check reports it
         if isinstance(model, Params):

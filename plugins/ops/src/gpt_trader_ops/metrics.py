@@ -51,7 +51,8 @@ from gpt_trader_ops.conventions import (
     route,
     venue_rejection,
 )
-from gpt_trader_ops.settings import PORT_ENV, PORT_OPTION, MetricsParams
+from gpt_trader_ops.plugin import PORT_ENV, PORT_OPTION
+from gpt_trader_ops.settings import MetricsParams
 
 log = logging.getLogger("gpt_trader.ops.metrics")
 

@@ -17,13 +17,18 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpt_trader.checks import Check
 from gpt_trader.components import BuildContext, ComponentSpec, Kind
 from gpt_trader.hookspecs import hookimpl
 
-from gpt_trader_ops.settings import PORT_ENV, PORT_OPTION, AlertsParams, MetricsParams
+if TYPE_CHECKING:
+    from gpt_trader_ops.settings import AlertsParams, MetricsParams
+
+# Here, not with the settings: every run's startup reads them, most runs build no ops sink.
+PORT_ENV = "GPT_TRADER_METRICS_PORT"
+PORT_OPTION = "metrics_port"
 
 
 def _make_metrics_sink(params: MetricsParams, ctx: BuildContext) -> Any:
@@ -40,19 +45,19 @@ def _make_alerts_sink(params: AlertsParams, ctx: BuildContext) -> Any:
 
 @hookimpl
 def register_sinks() -> Iterator[ComponentSpec]:
-    # Settings only: the sinks (prometheus_client, notifiers) load when a profile builds one.
+    # Named only: settings and sinks (prometheus_client, notifiers) load when a profile uses one.
     yield ComponentSpec(
         "metrics",
         Kind.SINK,
         _make_metrics_sink,
-        MetricsParams,
+        "gpt_trader_ops.settings:MetricsParams",
         "Prometheus metrics of events, orders, P&L, guards, feed and venue health",
     )
     yield ComponentSpec(
         "alerts",
         Kind.SINK,
         _make_alerts_sink,
-        AlertsParams,
+        "gpt_trader_ops.settings:AlertsParams",
         "alert rules with cooldowns; log, webhook and email notifiers",
     )
 

@@ -15,9 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from gpt_trader_ops.rules import RULES
 
-PORT_ENV = "GPT_TRADER_METRICS_PORT"
-PORT_OPTION = "metrics_port"
-
 
 class MetricsParams(Params):
     """Settings of the ``metrics`` sink.

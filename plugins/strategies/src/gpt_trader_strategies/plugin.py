@@ -2,46 +2,27 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from gpt_trader.components import BuildContext, ComponentSpec, Kind, NoParams
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, NoParams, load
 from gpt_trader.hookspecs import hookimpl
 
-from gpt_trader_strategies import market_filters
-from gpt_trader_strategies.filters import (
-    HoursFilter,
-    HoursParams,
-    MinConfidence,
-    MinConfidenceParams,
-)
-from gpt_trader_strategies.params import (
-    AdxParams,
-    AtrChannelParams,
-    BollingerParams,
-    DonchianParams,
-    EmaCrossParams,
-    MacdCrossParams,
-    RsiReversionParams,
-    SmaCrossParams,
-    StochasticParams,
-    VwapParams,
-    ZScoreParams,
-)
-
 if TYPE_CHECKING:
-    # The signals import numpy; they load when a profile builds one, not at discovery.
+    # Each module loads when a profile builds one of its components, not at discovery (the
+    # signals import numpy).
+    from gpt_trader_strategies.params import (
+        EmaCrossParams,
+        MacdCrossParams,
+        RsiReversionParams,
+        SmaCrossParams,
+    )
     from gpt_trader_strategies.signals import EmaCross, MacdCross, RsiReversion, SmaCross
-from gpt_trader_strategies.rules import RuleParams
-from gpt_trader_strategies.voters import (
-    ConfidenceWeighted,
-    ConfidenceWeightedParams,
-    Majority,
-    Unanimous,
-    Weighted,
-    WeightedParams,
-)
+
+
+def _here(ref: str) -> str:
+    """``"module:Name"`` of this package, as a component's settings model is named."""
+    return f"gpt_trader_strategies.{ref}"
 
 
 def _symbol(ctx: BuildContext, name: str) -> str:
@@ -78,66 +59,65 @@ def _lazy(name: str, module: str, cls: str) -> Callable[[Any, BuildContext], Any
     """A factory importing ``module`` (which loads numpy) only when a profile builds one."""
 
     def build(params: Any, ctx: BuildContext) -> Any:
-        signal = getattr(importlib.import_module(f"gpt_trader_strategies.{module}"), cls)
-        return signal.from_params(params, _symbol(ctx, name))
+        return load(_here(f"{module}:{cls}")).from_params(params, _symbol(ctx, name))
 
     return build
 
 
-# name, params, module, class, summary
-_BAR_SIGNALS: tuple[tuple[str, type[Any], str, str, str], ...] = (
+# name, settings model (in params, or the signal's module), module, class, summary
+_BAR_SIGNALS: tuple[tuple[str, str, str, str, str], ...] = (
     (
         "bollinger",
-        BollingerParams,
+        "params:BollingerParams",
         "channels",
         "Bollinger",
         "Bollinger breakout: LONG above mean + k std of closes, FLAT below the mean",
     ),
     (
         "donchian",
-        DonchianParams,
+        "params:DonchianParams",
         "channels",
         "Donchian",
         "Donchian breakout: LONG above the prior highest high, FLAT below the prior lowest low",
     ),
     (
         "atr_channel",
-        AtrChannelParams,
+        "params:AtrChannelParams",
         "channels",
         "AtrChannel",
         "ATR (Keltner) channel: LONG above EMA + mult ATR, FLAT below the EMA",
     ),
     (
         "vwap",
-        VwapParams,
+        "params:VwapParams",
         "channels",
         "VwapReversion",
         "VWAP reversion: LONG entry_bps below the rolling VWAP, FLAT back at it",
     ),
     (
         "zscore",
-        ZScoreParams,
+        "params:ZScoreParams",
         "channels",
         "ZScore",
         "z-score reversion: LONG when (close - mean) / std < -entry, FLAT above exit",
     ),
     (
         "stochastic",
-        StochasticParams,
+        "params:StochasticParams",
         "oscillators",
         "StochasticCross",
         "stochastic: LONG on a %K up-cross of %D when oversold, FLAT on a down-cross overbought",
     ),
     (
         "rule",
-        RuleParams,
+        "rules:RuleParams",
         "rules",
         "Rule",
         "declarative: LONG when the `long` condition holds, FLAT when `flat` does",
     ),
     (
         "adx",
-        AdxParams,
+        "params:AdxParams",
         "oscillators",
         "AdxTrend",
         "ADX trend: LONG while ADX > threshold with +DI over -DI, FLAT otherwise",
@@ -145,28 +125,22 @@ _BAR_SIGNALS: tuple[tuple[str, type[Any], str, str, str], ...] = (
 )
 
 
-def _majority(params: NoParams, ctx: BuildContext) -> Majority:
-    return Majority()
+def _new(ref: str) -> Callable[[Any, BuildContext], Any]:
+    """A factory of the parameterless class ``ref``, imported when one is built."""
+
+    def build(params: Any, ctx: BuildContext) -> Any:
+        return load(_here(ref))()
+
+    return build
 
 
-def _unanimous(params: NoParams, ctx: BuildContext) -> Unanimous:
-    return Unanimous()
+def _from_params(ref: str) -> Callable[[Any, BuildContext], Any]:
+    """A factory calling ``from_params`` of the class ``ref``, imported when one is built."""
 
+    def build(params: Any, ctx: BuildContext) -> Any:
+        return load(_here(ref)).from_params(params)
 
-def _weighted(params: WeightedParams, ctx: BuildContext) -> Weighted:
-    return Weighted.from_params(params)
-
-
-def _confidence(params: ConfidenceWeightedParams, ctx: BuildContext) -> ConfidenceWeighted:
-    return ConfidenceWeighted.from_params(params)
-
-
-def _hours(params: HoursParams, ctx: BuildContext) -> HoursFilter:
-    return HoursFilter.from_params(params)
-
-
-def _min_confidence(params: MinConfidenceParams, ctx: BuildContext) -> MinConfidence:
-    return MinConfidence.from_params(params)
+    return build
 
 
 # name, class (in market_filters), summary
@@ -179,20 +153,13 @@ _MARKET_FILTERS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _market_filter(cls: str) -> Callable[[Any, BuildContext], Any]:
-    def build(params: Any, ctx: BuildContext) -> Any:
-        return getattr(market_filters, cls).from_params(params)
-
-    return build
-
-
 @hookimpl
 def register_signals() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
         "sma_cross",
         Kind.SIGNAL,
         _sma_cross,
-        SmaCrossParams,
+        _here("params:SmaCrossParams"),
         summary="LONG when the fast SMA of closes crosses above the slow SMA, FLAT below",
         per_symbol=True,
     )
@@ -200,7 +167,7 @@ def register_signals() -> Iterator[ComponentSpec]:
         "ema_cross",
         Kind.SIGNAL,
         _ema_cross,
-        EmaCrossParams,
+        _here("params:EmaCrossParams"),
         summary="LONG when the fast EMA of closes crosses above the slow EMA, FLAT below",
         per_symbol=True,
     )
@@ -208,7 +175,7 @@ def register_signals() -> Iterator[ComponentSpec]:
         "rsi",
         Kind.SIGNAL,
         _rsi,
-        RsiReversionParams,
+        _here("params:RsiReversionParams"),
         summary="RSI reversion: LONG crossing up through oversold, FLAT down through overbought",
         per_symbol=True,
     )
@@ -216,7 +183,7 @@ def register_signals() -> Iterator[ComponentSpec]:
         "macd_cross",
         Kind.SIGNAL,
         _macd_cross,
-        MacdCrossParams,
+        _here("params:MacdCrossParams"),
         summary="LONG when the MACD line crosses above its signal line, FLAT below",
         per_symbol=True,
     )
@@ -225,7 +192,7 @@ def register_signals() -> Iterator[ComponentSpec]:
             name,
             Kind.SIGNAL,
             _lazy(name, module, cls),
-            params,
+            _here(params),
             summary=summary,
             per_symbol=True,
         )
@@ -236,29 +203,29 @@ def register_voters() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
         "majority",
         Kind.VOTER,
-        _majority,
+        _new("voters:Majority"),
         NoParams,
         summary="the action with the most votes; a tie is FLAT",
     )
     yield ComponentSpec(
         "unanimous",
         Kind.VOTER,
-        _unanimous,
+        _new("voters:Unanimous"),
         NoParams,
         summary="an action only when every signal agrees, else FLAT",
     )
     yield ComponentSpec(
         "weighted",
         Kind.VOTER,
-        _weighted,
-        WeightedParams,
+        _from_params("voters:Weighted"),
+        _here("voters:WeightedParams"),
         summary="weighted sum of votes by signal name against a threshold",
     )
     yield ComponentSpec(
         "confidence",
         Kind.VOTER,
-        _confidence,
-        ConfidenceWeightedParams,
+        _from_params("voters:ConfidenceWeighted"),
+        _here("voters:ConfidenceWeightedParams"),
         summary="votes weighted by each signal's strength against a threshold",
     )
 
@@ -268,22 +235,22 @@ def register_filters() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
         "hours",
         Kind.FILTER,
-        _hours,
-        HoursParams,
+        _from_params("filters:HoursFilter"),
+        _here("filters:HoursParams"),
         summary="allow entries only within UTC hours [start, end) on given weekdays",
     )
     yield ComponentSpec(
         "min_confidence",
         Kind.FILTER,
-        _min_confidence,
-        MinConfidenceParams,
+        _from_params("filters:MinConfidence"),
+        _here("filters:MinConfidenceParams"),
         summary="allow entries only when the decision's confidence reaches a minimum",
     )
     for name, cls, summary in _MARKET_FILTERS:
         yield ComponentSpec(
             name,
             Kind.FILTER,
-            _market_filter(cls),
-            getattr(market_filters, f"{cls.removesuffix('Filter')}Params"),
+            _from_params(f"market_filters:{cls}"),
+            _here(f"market_filters:{cls.removesuffix('Filter')}Params"),
             summary=summary,
         )
