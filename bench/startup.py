@@ -8,6 +8,11 @@ the peak RSS of ``run --profile dev --dev-fast --max-events 3000`` (300 with ``-
 Beside ``--help``, the same for a bare Typer app of two commands: the floor that Python,
 typer and rich's help rendering set on this machine. Min/median/max of ``--repeat`` runs;
 the machine is shared, so compare figures from one run only. Nothing here asserts a speed.
+
+Each figure is taken twice: as an installed copy runs, its bytecode cached (Python writes
+``.pyc`` files on the first run; here into a temporary ``PYTHONPYCACHEPREFIX``, after one
+untimed run of each command), and without a bytecode cache, so every module is compiled
+from source on every start (what a machine with ``PYTHONDONTWRITEBYTECODE=1`` set pays).
 """
 
 from __future__ import annotations
@@ -37,11 +42,22 @@ app()
 """
 
 
-def _process(cmd: list[str]) -> tuple[float, float]:
+def _env(pycache: str | None) -> dict[str, str]:
+    """The environment of a run with its bytecode cached under ``pycache``, or never cached."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPYCACHEPREFIX",)}
+    if pycache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = pycache
+    return env
+
+
+def _process(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one process running ``cmd`` to its end."""
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -62,17 +78,25 @@ def _row(figure: str, unit: str, ours: list[float], aim: str, **peer: object) ->
     }
 
 
-def measure(repeat: int, events: int) -> list[dict[str, object]]:
+def measure(repeat: int, events: int, *, cached: bool) -> list[dict[str, object]]:
     walls: dict[str, list[float]] = {"--help": [], "--version": [], "plugins list": [], "floor": []}
     rss: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        env = _env(f"{tmp}/pycache" if cached else None)
         run = [GPT_TRADER, "run", "--profile", "dev", "--dev-fast", "--max-events", str(events)]
+        commands = {args: [GPT_TRADER, *args.split()] for args in ("--help", "--version")}
+        commands["plugins list"] = [GPT_TRADER, "plugins", "list"]
+        floor = [sys.executable, "-c", FLOOR_APP, "--help"]
+        if cached:  # the first run writes the bytecode
+            for cmd in (*commands.values(), floor, [*run, "--state-dir", f"{tmp}/warm"]):
+                _process(cmd, env)
         for i in range(repeat):
-            for args in ("--help", "--version", "plugins list"):
-                walls[args].append(_process([GPT_TRADER, *args.split()])[0])
-            walls["floor"].append(_process([sys.executable, "-c", FLOOR_APP, "--help"])[0])
-            rss.append(_process([*run, "--state-dir", f"{tmp}/{i}", "--json"])[1])
-    figure = "`gpt-trader --help`, `--version`, `plugins list`"
+            for args, cmd in commands.items():
+                walls[args].append(_process(cmd, env)[0])
+            walls["floor"].append(_process(floor, env)[0])
+            rss.append(_process([*run, "--state-dir", f"{tmp}/{i}", "--json"], env)[1])
+    mode = "bytecode cached" if cached else "no bytecode cache"
+    figure = f"`gpt-trader --help`, `--version`, `plugins list` ({mode})"
     return [
         _row(
             f"{figure}: --help",
@@ -85,7 +109,7 @@ def measure(repeat: int, events: int) -> list[dict[str, object]]:
         _row(f"{figure}: --version", "s", walls["--version"], "<= 0.3 s"),
         _row(f"{figure}: plugins list", "s", walls["plugins list"], "<= 0.3 s"),
         _row(
-            f"peak RSS of `run --profile dev` (--dev-fast --max-events {events})",
+            f"peak RSS of `run --profile dev` (--dev-fast --max-events {events}; {mode})",
             "MB",
             rss,
             "<= 50 MB",
@@ -103,7 +127,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    rows = measure(args.repeat, 300 if args.quick else 3000)
+    events = 300 if args.quick else 3000
+    rows = [*measure(args.repeat, events, cached=True), *measure(args.repeat, events, cached=False)]
     if args.json:
         print(json.dumps({"rows": rows}, indent=2))
         return

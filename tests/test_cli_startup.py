@@ -95,13 +95,13 @@ def test_plugins_list_imports_entry_modules_not_components() -> None:
     assert _own(modules, "gpt_trader_risk") == {"gpt_trader_risk.plugin"}
 
 
-def test_plugins_list_without_the_sim_plugin_imports_no_domain_model() -> None:
-    # The sim plugin's entry module still imports its exchange, which needs the domain; every
-    # other entry module, core's included, names its components without loading them.
-    others = sorted({ep.name for ep in entry_points(group="gpt_trader")} - {"sim"})
-    modules = _imported_with({"GPT_TRADER_LOAD_PLUGINS": ",".join(others)}, "plugins", "list")
+def test_plugins_list_imports_no_domain_model() -> None:
+    # Every entry module, core's and the sim plugin's included, names its components
+    # without loading them.
+    modules = _imported("plugins", "list")
     assert "gpt_trader.plugins" in modules  # it did list
     assert not {m for m in modules if m.startswith("gpt_trader.domain")}
+    assert not _own(modules, "gpt_trader.sim") - {"gpt_trader.sim", "gpt_trader.sim.plugin"}
 
 
 def test_a_dev_run_imports_only_the_components_its_profile_uses(tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def register_brokers() -> Iterable[ComponentSpec]:
 
     Example::
 
-        from gpt_trader.sim.plugin import SimBrokerParams, make_sim_broker
+        from gpt_trader.sim.factories import SimBrokerParams, make_sim_broker
 
         @hookimpl
         def register_brokers():

@@ -25,7 +25,7 @@ from gpt_trader.engine.kernel import Kernel
 from gpt_trader.sim import DerivativesConfig
 from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.exchange import SimExchange
-from gpt_trader.sim.plugin import SimBrokerParams, make_sim_broker
+from gpt_trader.sim.factories import SimBrokerParams, make_sim_broker
 from gpt_trader.sim.products import default_products
 from gpt_trader.testing import FROZEN_TS, derivative_product, manual_kernel
 
