@@ -199,7 +199,9 @@ def test_the_startup_bench_emits_the_rows_contract() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = json.loads(proc.stdout)["rows"]
-    assert len(rows) == 4
+    assert len(rows) == 8  # each figure with the bytecode cached, then without
+    assert sum("(bytecode cached)" in r["figure"] for r in rows) == 3
+    assert sum("(no bytecode cache)" in r["figure"] for r in rows) == 3
     for row in rows:
         assert set(row) == {"figure", "unit", "ours", "peer", "peer_values", "aim"}
         assert isinstance(row["figure"], str)
@@ -209,5 +211,5 @@ def test_the_startup_bench_emits_the_rows_contract() -> None:
         assert row["peer"] is None or isinstance(row["peer"], str)
         assert row["peer_values"] is None or len(row["peer_values"]) == 1
         assert isinstance(row["aim"], str)
-    assert rows[0]["peer"] is not None  # --help beside the bare typer app's
+    assert rows[0]["peer"] is not None and rows[4]["peer"] is not None  # beside a bare typer app
     assert Path(sys.executable).with_name("gpt-trader").is_file()

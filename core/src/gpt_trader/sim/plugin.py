@@ -12,36 +12,23 @@ a profile builds one of these (listing plugins and ``--help`` do not load the ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from gpt_trader.components import BuildContext, ComponentSpec, Kind
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, load
 from gpt_trader.hookspecs import hookimpl
-
-if TYPE_CHECKING:
-    from gpt_trader.sim.broker import SimBroker
-    from gpt_trader.sim.csvfeed import CsvCandleFeed
-    from gpt_trader.sim.synthetic import SyntheticFeed
 
 FACTORIES = "gpt_trader.sim.factories"
 
 
-def _sim_broker(params: Any, ctx: BuildContext) -> SimBroker:
-    from gpt_trader.sim.factories import make_sim_broker
+def _deferred(factory: str) -> Callable[[Any, BuildContext], Any]:
+    """The factory named ``factory`` in :mod:`gpt_trader.sim.factories`, imported on the
+    first build."""
 
-    return make_sim_broker(params, ctx)
+    def build(params: Any, ctx: BuildContext) -> Any:
+        return load(f"{FACTORIES}:{factory}")(params, ctx)
 
-
-def _synthetic_feed(params: Any, ctx: BuildContext) -> SyntheticFeed:
-    from gpt_trader.sim.factories import make_synthetic_feed
-
-    return make_synthetic_feed(params, ctx)
-
-
-def _csv_feed(params: Any, ctx: BuildContext) -> CsvCandleFeed:
-    from gpt_trader.sim.factories import make_csv_feed
-
-    return make_csv_feed(params, ctx)
+    return build
 
 
 @hookimpl
@@ -49,7 +36,7 @@ def register_brokers() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
         "sim",
         Kind.BROKER,
-        _sim_broker,
+        _deferred("make_sim_broker"),
         f"{FACTORIES}:SimBrokerParams",
         summary="in-process simulated exchange (matching engine, fees, holds)",
     )
@@ -60,14 +47,14 @@ def register_feeds() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
         "synthetic",
         Kind.FEED,
-        _synthetic_feed,
+        _deferred("make_synthetic_feed"),
         f"{FACTORIES}:SyntheticFeedParams",
         summary="seeded random-walk candles with realistic volatility",
     )
     yield ComponentSpec(
         "csv",
         Kind.FEED,
-        _csv_feed,
+        _deferred("make_csv_feed"),
         f"{FACTORIES}:CsvFeedParams",
         summary="historical candles from a CSV file (timestamp,open,high,low,close,volume)",
     )
