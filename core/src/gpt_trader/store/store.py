@@ -714,7 +714,11 @@ def encode_events(run_id: str, events: Sequence[Event]) -> list[EncodedEvent]:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(to_jsonable(value), separators=(",", ":"), default=str)
+    return _encode(to_jsonable(value))
+
+
+# One encoder for the process: json.dumps with options builds a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 def _is_stale(status: OrderStatus, filled: Decimal, new: Order) -> bool:
