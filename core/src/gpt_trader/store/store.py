@@ -11,6 +11,7 @@ Money is Decimal in and out, stored as exact TEXT; timestamps are int nanosecond
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -338,8 +339,9 @@ class Store:
         """
         what = f"updating order {order.client_order_id!r}"
         run = self._run_for(run_id, what)
+        row = _order_row(order, run)
         with self._write(what) as conn:
-            return _upsert_order(conn, order, run)
+            return _upsert_order(conn, order, row)
 
     def order(self, client_order_id: str) -> Order | None:
         rows = self._rows("SELECT * FROM orders WHERE client_order_id = ?", [client_order_id])
@@ -401,8 +403,9 @@ class Store:
         """
         what = f"recording fill {fill.trade_id!r}"
         run = self._run_for(run_id, what)
+        row = _fill_row(fill, run)
         with self._write(what) as conn:
-            return _insert_fill(conn, fill, run)
+            return _insert_fill(conn, row)
 
     def fills(self, since_ts: int = 0, run_id: str | None = None) -> list[Fill]:
         """Fills with ``ts >= since_ts`` (of one run if given), oldest first."""
@@ -546,43 +549,45 @@ class Store:
         """Orders, fills and encoded events (:func:`encode_events`) in ONE transaction:
         the sink's batched path. Orders apply in sequence with the same stale-update rule
         as :meth:`upsert_order`; fills are inserted once by trade id."""
+        # Rows are built before the transaction: the run's intent write waits for it.
+        fill_rows = [_fill_row(fill, run_id) for fill in fills]
+        funding_rows = [
+            (
+                payment.payment_id,
+                run_id,
+                payment.symbol,
+                payment.ts,
+                _dec(payment.rate),
+                _dec(payment.mark_price),
+                _dec(payment.size),
+                _dec(payment.contract_size),
+                _dec(payment.amount),
+                payment.currency,
+            )
+            for payment in funding
+        ]
+        order_rows = [(order, _order_row(order, run_id)) for order in orders]
         with self._write(f"writing a batch of {len(rows)} events") as conn:
-            for fill in fills:
-                _insert_fill(conn, fill, run_id)
-            for payment in funding:
-                conn.execute(
+            for row in fill_rows:
+                _insert_fill(conn, row)
+            if funding_rows:
+                conn.executemany(
                     "INSERT OR IGNORE INTO funding (payment_id, run_id, symbol, ts, rate, "
                     "mark_price, size, contract_size, amount, currency) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        payment.payment_id,
-                        run_id,
-                        payment.symbol,
-                        payment.ts,
-                        _dec(payment.rate),
-                        _dec(payment.mark_price),
-                        _dec(payment.size),
-                        _dec(payment.contract_size),
-                        _dec(payment.amount),
-                        payment.currency,
-                    ),
+                    funding_rows,
                 )
-            for order in orders:
-                _upsert_order(conn, order, run_id)
-            if rows:
-                conn.executemany(
-                    "INSERT INTO events (run_id, ts, type, payload) VALUES (?, ?, ?, ?)", rows
-                )
+            for order, row in order_rows:
+                _upsert_order(conn, order, row)
+            _insert_events(conn, rows)
 
     def append_events(self, run_id: str, events: Sequence[Event]) -> None:
         """Append events to the log in one transaction (``payload = to_jsonable(event)``)."""
         if not events:
             return
-        rows = [(run_id, e.ts, e.type, _dumps(e)) for e in events]
+        rows = encode_events(run_id, events)
         with self._write(f"appending {len(rows)} events") as conn:
-            conn.executemany(
-                "INSERT INTO events (run_id, ts, type, payload) VALUES (?, ?, ?, ?)", rows
-            )
+            _insert_events(conn, rows)
 
     def events(
         self,
@@ -800,9 +805,9 @@ def _stored_reason(status: OrderStatus, text: str) -> str:
     return RejectReason.of(text) if status is OrderStatus.REJECTED else text
 
 
-def _upsert_order(conn: sqlite3.Connection, order: Order, run_id: str) -> bool:
+def _upsert_order(conn: sqlite3.Connection, order: Order, row: dict[str, Any]) -> bool:
+    """Apply ``order`` (``row`` is its :func:`_order_row`) unless the update is stale."""
     cid = order.client_order_id
-    row = _order_row(order, run_id)
     current = conn.execute(
         "SELECT status, filled_size, order_id, tag, reject_reason, trade_ids "
         "FROM orders WHERE client_order_id = ?",
@@ -829,8 +834,8 @@ def _upsert_order(conn: sqlite3.Connection, order: Order, run_id: str) -> bool:
     return True
 
 
-def _insert_fill(conn: sqlite3.Connection, fill: Fill, run_id: str) -> bool:
-    row = {
+def _fill_row(fill: Fill, run_id: str) -> dict[str, Any]:
+    return {
         "trade_id": fill.trade_id,
         "client_order_id": fill.client_order_id,
         "order_id": fill.order_id,
@@ -843,10 +848,32 @@ def _insert_fill(conn: sqlite3.Connection, fill: Fill, run_id: str) -> bool:
         "liquidity": Liquidity(fill.liquidity).value,
         "ts": fill.ts,
     }
+
+
+def _insert_fill(conn: sqlite3.Connection, row: dict[str, Any]) -> bool:
+    """Insert a :func:`_fill_row` unless its trade id is recorded; True when it was new."""
     if conn.execute(_INSERT_FILL, row).rowcount != 1:
         return False
-    conn.execute(_ADD_TRADE_ID, {"cid": fill.client_order_id, "trade_id": fill.trade_id})
+    conn.execute(_ADD_TRADE_ID, {"cid": row["client_order_id"], "trade_id": row["trade_id"]})
     return True
+
+
+# Events per INSERT statement: one statement for a whole batch (each statement is a trip
+# out of the GIL and back, and the run's intent write waits for the batch's transaction),
+# well under SQLite's limit of 32,766 parameters.
+EVENTS_PER_INSERT = 256
+
+
+def _insert_events(conn: sqlite3.Connection, rows: Sequence[EncodedEvent]) -> None:
+    for start in range(0, len(rows), EVENTS_PER_INSERT):
+        chunk = rows[start : start + EVENTS_PER_INSERT]
+        conn.execute(_insert_events_sql(len(chunk)), [v for row in chunk for v in row])
+
+
+@functools.cache
+def _insert_events_sql(n: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?)"] * n)
+    return f"INSERT INTO events (run_id, ts, type, payload) VALUES {values}"  # noqa: S608 - placeholders only
 
 
 _FILE_LOCKS: dict[Path, threading.Lock] = {}
