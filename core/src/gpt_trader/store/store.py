@@ -53,7 +53,14 @@ from gpt_trader.store.rows import (
 
 # WAL pages (4 KiB) past which a connection that leaves checkpoints to the store writer
 # checkpoints on commit anyway: a writer starved of the CPU must not let the WAL grow.
-BACKSTOP_CHECKPOINT_PAGES = 500
+# Above the writer's restart point (sink.RESTART_WAL_PAGES) with room for a few batches:
+# once the WAL holds this many pages, EVERY commit of the connection checkpoints (fsyncs
+# included) until the WAL starts over, the intent write among them.
+BACKSTOP_CHECKPOINT_PAGES = 900
+# A checkpoint restarting the WAL runs passes without the file until the pages committed
+# meanwhile are this few, or it ran this many.
+CATCH_UP_PAGES = 32
+CATCH_UP_PASSES = 4
 
 WORKING_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.PENDING,
@@ -192,13 +199,24 @@ class Store:
         with self._lock, self._transaction(what) as conn:
             yield conn
 
-    def checkpoint(self) -> None:
-        """Fold the WAL back into the database. The bulk is copied without holding the
-        file (other connections of this process keep committing); a second pass, holding
-        it, copies what they added meanwhile, so the checkpoint completes and the WAL
-        starts over instead of growing."""
+    def checkpoint(self, restart_at: int = 0) -> None:
+        """Fold the WAL back into the database, without holding the file: other
+        connections of this process keep committing. When nothing was committed during a
+        pass, the WAL is all copied and the next commit starts it over. Once it holds
+        ``restart_at`` pages and commits keep coming, a last pass holding the file copies
+        what they added, so the WAL starts over instead of growing; they wait for its
+        fsyncs, so passes without the file first leave it little to copy, and a caller
+        checkpointing often restarts the WAL only now and then."""
         try:
-            self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
+            previous = -1
+            for _ in range(CATCH_UP_PASSES):
+                # A pass copies the WAL as it was when the pass began.
+                _, pages, _ = self.db.execute("PRAGMA wal_checkpoint(PASSIVE);").fetchone()
+                if pages == previous or pages < restart_at:
+                    return
+                if previous >= 0 and pages - previous <= CATCH_UP_PAGES:
+                    break
+                previous = pages
             with self._lock:
                 self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
         except sqlite3.Error as exc:
