@@ -53,14 +53,7 @@ from gpt_trader.store.rows import (
 
 # WAL pages (4 KiB) past which a connection that leaves checkpoints to the store writer
 # checkpoints on commit anyway: a writer starved of the CPU must not let the WAL grow.
-# Above the writer's restart point (sink.RESTART_WAL_PAGES) with room for a few batches:
-# once the WAL holds this many pages, EVERY commit of the connection checkpoints (fsyncs
-# included) until the WAL starts over, the intent write among them.
-BACKSTOP_CHECKPOINT_PAGES = 900
-# A checkpoint restarting the WAL runs passes without the file until the pages committed
-# meanwhile are this few, or it ran this many.
-CATCH_UP_PAGES = 32
-CATCH_UP_PASSES = 4
+BACKSTOP_CHECKPOINT_PAGES = 500
 
 WORKING_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.PENDING,
@@ -180,6 +173,9 @@ class Store:
         except sqlite3.Error as exc:
             self.db.close()
             raise UserError(f"cannot prepare the store {self.path}: {exc}") from None
+        # No implicit transactions from here on: every write goes through _write (an
+        # explicit BEGIN IMMEDIATE) or _write_one (one statement, its own transaction).
+        self.db.conn.isolation_level = None
         self.run_id: str | None = None
         self._closed = False
 
@@ -199,24 +195,27 @@ class Store:
         with self._lock, self._transaction(what) as conn:
             yield conn
 
-    def checkpoint(self, restart_at: int = 0) -> None:
-        """Fold the WAL back into the database, without holding the file: other
-        connections of this process keep committing. When nothing was committed during a
-        pass, the WAL is all copied and the next commit starts it over. Once it holds
-        ``restart_at`` pages and commits keep coming, a last pass holding the file copies
-        what they added, so the WAL starts over instead of growing; they wait for its
-        fsyncs, so passes without the file first leave it little to copy, and a caller
-        checkpointing often restarts the WAL only now and then."""
+    def _write_one(self, what: str, sql: str, params: Mapping[str, Any]) -> None:
+        """One statement committed as its own transaction, as durable as :meth:`_write`
+        (a statement is atomic): one trip out of the GIL where BEGIN, the statement and
+        COMMIT are three, each one a chance for another thread to keep it (the intent
+        write is on the tick-to-order path)."""
+        conn = self.db.conn
+        with self._lock:
+            try:
+                if conn.in_transaction:
+                    raise StoreError(f"{what}: a transaction is already open; it would not commit")
+                conn.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise StoreError(f"{what}: {exc}") from exc
+
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the database. The bulk is copied without holding the
+        file (other connections of this process keep committing); a second pass, holding
+        it, copies what they added meanwhile, so the checkpoint completes and the WAL
+        starts over instead of growing."""
         try:
-            previous = -1
-            for _ in range(CATCH_UP_PASSES):
-                # A pass copies the WAL as it was when the pass began.
-                _, pages, _ = self.db.execute("PRAGMA wal_checkpoint(PASSIVE);").fetchone()
-                if pages == previous or pages < restart_at:
-                    return
-                if previous >= 0 and pages - previous <= CATCH_UP_PAGES:
-                    break
-                previous = pages
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
             with self._lock:
                 self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
         except sqlite3.Error as exc:
@@ -338,15 +337,14 @@ class Store:
         what = f"recording the intent {cid!r}"
         row = _order_row(Order.from_request(request, ts), self._run_for(run_id, what))
         row["leverage"] = _dec_or_none(request.leverage)
-        with self._write(what) as conn:
-            try:
-                conn.execute(_INSERT_ORDER, row)
-            except sqlite3.IntegrityError as exc:
-                if "UNIQUE" not in str(exc):
-                    raise
-                raise StoreError(
-                    f"client_order_id {cid!r} is already recorded; an id is never reused"
-                ) from None
+        try:
+            self._write_one(what, _INSERT_ORDER, row)
+        except StoreError as exc:
+            if "UNIQUE" not in str(exc.__cause__):
+                raise
+            raise StoreError(
+                f"client_order_id {cid!r} is already recorded; an id is never reused"
+            ) from None
 
     def upsert_order(self, order: Order, run_id: str | None = None) -> bool:
         """Insert or update an order; False when the update is stale and was ignored.
