@@ -6,6 +6,7 @@ Each event has a stable ``type`` string, the key it is stored under in the event
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -185,23 +186,87 @@ class CancelUnconfirmed(Event):
 
 def to_jsonable(value: Any) -> Any:
     """Plain JSON types for a domain value: Decimals as strings, enums by name."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, Enum):
-        return value.name if isinstance(value.value, int) else value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {name: to_jsonable(getattr(value, name)) for name in _field_names(type(value))}
-        kind = getattr(type(value), "type", None)
-        if isinstance(kind, str) and isinstance(value, Event):
-            out["type"] = kind
-        elif not isinstance(value, Event):
-            out.setdefault("kind", type(value).__name__)
-        return out
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
+    cls = type(value)
+    if cls in _PLAIN:
+        return value
+    convert = _CONVERTERS.get(cls)
+    if convert is None:
+        convert = _CONVERTERS[cls] = _converter(cls)
+    return convert(value)
+
+
+# The store encodes every event the kernel emits, so how a type converts is decided once
+# per type (isinstance chains and dataclasses.is_dataclass per value cost more than the
+# JSON encoding itself).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def _converter(cls: type) -> Callable[[Any], Any]:
+    if issubclass(cls, Decimal):
+        return _decimal
+    if issubclass(cls, Enum):
+        return _enum_converter(cls)
+    if dataclasses.is_dataclass(cls) and not issubclass(cls, type):
+        return _dataclass_converter(cls)
+    if issubclass(cls, dict):
+        return _dict
+    if issubclass(cls, list | tuple):
+        return _list
+    return _same
+
+
+def _same(value: Any) -> Any:
     return value
+
+
+def _decimal(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _dict(value: dict[Any, Any]) -> dict[str, Any]:
+    return {str(k): to_jsonable(v) for k, v in value.items()}
+
+
+def _list(value: list[Any] | tuple[Any, ...]) -> list[Any]:
+    return [to_jsonable(v) for v in value]
+
+
+def _enum_json(member: Enum) -> Any:
+    return member.name if isinstance(member.value, int) else member.value
+
+
+def _enum_converter(cls: type[Enum]) -> Callable[[Enum], Any]:
+    # A member's ``.value`` goes through a descriptor; a table of the members is a dict hit.
+    table: dict[Enum, Any] = {member: _enum_json(member) for member in cls}
+
+    def convert(member: Enum) -> Any:
+        found = table.get(member, _MISSING)
+        return _enum_json(member) if found is _MISSING else found  # a Flag's combination
+
+    return convert
+
+
+_MISSING = object()
+
+
+def _dataclass_converter(cls: type) -> Callable[[Any], dict[str, Any]]:
+    names = _field_names(cls)
+    kind = getattr(cls, "type", None)
+    is_event = issubclass(cls, Event)
+
+    def convert(value: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in names:
+            field_value = getattr(value, name)
+            out[name] = field_value if type(field_value) in _PLAIN else to_jsonable(field_value)
+        if not is_event:
+            out.setdefault("kind", cls.__name__)
+        elif isinstance(kind, str):
+            out["type"] = kind
+        return out
+
+    return convert
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

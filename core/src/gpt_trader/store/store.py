@@ -11,6 +11,7 @@ Money is Decimal in and out, stored as exact TEXT; timestamps are int nanosecond
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -172,6 +173,9 @@ class Store:
         except sqlite3.Error as exc:
             self.db.close()
             raise UserError(f"cannot prepare the store {self.path}: {exc}") from None
+        # No implicit transactions from here on: every write goes through _write (an
+        # explicit BEGIN IMMEDIATE) or _write_one (one statement, its own transaction).
+        self.db.conn.isolation_level = None
         self.run_id: str | None = None
         self._closed = False
 
@@ -190,6 +194,20 @@ class Store:
         """
         with self._lock, self._transaction(what) as conn:
             yield conn
+
+    def _write_one(self, what: str, sql: str, params: Mapping[str, Any]) -> None:
+        """One statement committed as its own transaction, as durable as :meth:`_write`
+        (a statement is atomic): one trip out of the GIL where BEGIN, the statement and
+        COMMIT are three, each one a chance for another thread to keep it (the intent
+        write is on the tick-to-order path)."""
+        conn = self.db.conn
+        with self._lock:
+            try:
+                if conn.in_transaction:
+                    raise StoreError(f"{what}: a transaction is already open; it would not commit")
+                conn.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise StoreError(f"{what}: {exc}") from exc
 
     def checkpoint(self) -> None:
         """Fold the WAL back into the database. The bulk is copied without holding the
@@ -321,15 +339,14 @@ class Store:
         what = f"recording the intent {cid!r}"
         row = _order_row(Order.from_request(request, ts), self._run_for(run_id, what))
         row["leverage"] = _dec_or_none(request.leverage)
-        with self._write(what) as conn:
-            try:
-                conn.execute(_INSERT_ORDER, row)
-            except sqlite3.IntegrityError as exc:
-                if "UNIQUE" not in str(exc):
-                    raise
-                raise StoreError(
-                    f"client_order_id {cid!r} is already recorded; an id is never reused"
-                ) from None
+        try:
+            self._write_one(what, _INSERT_ORDER, row)
+        except StoreError as exc:
+            if "UNIQUE" not in str(exc.__cause__):
+                raise
+            raise StoreError(
+                f"client_order_id {cid!r} is already recorded; an id is never reused"
+            ) from None
 
     def upsert_order(self, order: Order, run_id: str | None = None) -> bool:
         """Insert or update an order; False when the update is stale and was ignored.
@@ -340,8 +357,9 @@ class Store:
         """
         what = f"updating order {order.client_order_id!r}"
         run = self._run_for(run_id, what)
+        row = _order_row(order, run)
         with self._write(what) as conn:
-            return _upsert_order(conn, order, run)
+            return _upsert_order(conn, order, row)
 
     def order(self, client_order_id: str) -> Order | None:
         rows = self._rows("SELECT * FROM orders WHERE client_order_id = ?", [client_order_id])
@@ -403,8 +421,9 @@ class Store:
         """
         what = f"recording fill {fill.trade_id!r}"
         run = self._run_for(run_id, what)
+        row = _fill_row(fill, run)
         with self._write(what) as conn:
-            return _insert_fill(conn, fill, run)
+            return _insert_fill(conn, row)
 
     def fills(self, since_ts: int = 0, run_id: str | None = None) -> list[Fill]:
         """Fills with ``ts >= since_ts`` (of one run if given), oldest first."""
@@ -548,43 +567,45 @@ class Store:
         """Orders, fills and encoded events (:func:`encode_events`) in ONE transaction:
         the sink's batched path. Orders apply in sequence with the same stale-update rule
         as :meth:`upsert_order`; fills are inserted once by trade id."""
+        # Rows are built before the transaction: the run's intent write waits for it.
+        fill_rows = [_fill_row(fill, run_id) for fill in fills]
+        funding_rows = [
+            (
+                payment.payment_id,
+                run_id,
+                payment.symbol,
+                payment.ts,
+                _dec(payment.rate),
+                _dec(payment.mark_price),
+                _dec(payment.size),
+                _dec(payment.contract_size),
+                _dec(payment.amount),
+                payment.currency,
+            )
+            for payment in funding
+        ]
+        order_rows = [(order, _order_row(order, run_id)) for order in orders]
         with self._write(f"writing a batch of {len(rows)} events") as conn:
-            for fill in fills:
-                _insert_fill(conn, fill, run_id)
-            for payment in funding:
-                conn.execute(
+            for row in fill_rows:
+                _insert_fill(conn, row)
+            if funding_rows:
+                conn.executemany(
                     "INSERT OR IGNORE INTO funding (payment_id, run_id, symbol, ts, rate, "
                     "mark_price, size, contract_size, amount, currency) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        payment.payment_id,
-                        run_id,
-                        payment.symbol,
-                        payment.ts,
-                        _dec(payment.rate),
-                        _dec(payment.mark_price),
-                        _dec(payment.size),
-                        _dec(payment.contract_size),
-                        _dec(payment.amount),
-                        payment.currency,
-                    ),
+                    funding_rows,
                 )
-            for order in orders:
-                _upsert_order(conn, order, run_id)
-            if rows:
-                conn.executemany(
-                    "INSERT INTO events (run_id, ts, type, payload) VALUES (?, ?, ?, ?)", rows
-                )
+            for order, row in order_rows:
+                _upsert_order(conn, order, row)
+            _insert_events(conn, rows)
 
     def append_events(self, run_id: str, events: Sequence[Event]) -> None:
         """Append events to the log in one transaction (``payload = to_jsonable(event)``)."""
         if not events:
             return
-        rows = [(run_id, e.ts, e.type, _dumps(e)) for e in events]
+        rows = encode_events(run_id, events)
         with self._write(f"appending {len(rows)} events") as conn:
-            conn.executemany(
-                "INSERT INTO events (run_id, ts, type, payload) VALUES (?, ?, ?, ?)", rows
-            )
+            _insert_events(conn, rows)
 
     def events(
         self,
@@ -720,7 +741,11 @@ def encode_events(run_id: str, events: Sequence[Event]) -> list[EncodedEvent]:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(to_jsonable(value), separators=(",", ":"), default=str)
+    return _encode(to_jsonable(value))
+
+
+# One encoder for the process: json.dumps with options builds a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 def _is_stale(status: OrderStatus, filled: Decimal, new: Order) -> bool:
@@ -802,9 +827,9 @@ def _stored_reason(status: OrderStatus, text: str) -> str:
     return RejectReason.of(text) if status is OrderStatus.REJECTED else text
 
 
-def _upsert_order(conn: sqlite3.Connection, order: Order, run_id: str) -> bool:
+def _upsert_order(conn: sqlite3.Connection, order: Order, row: dict[str, Any]) -> bool:
+    """Apply ``order`` (``row`` is its :func:`_order_row`) unless the update is stale."""
     cid = order.client_order_id
-    row = _order_row(order, run_id)
     current = conn.execute(
         "SELECT status, filled_size, order_id, tag, reject_reason, trade_ids "
         "FROM orders WHERE client_order_id = ?",
@@ -831,8 +856,8 @@ def _upsert_order(conn: sqlite3.Connection, order: Order, run_id: str) -> bool:
     return True
 
 
-def _insert_fill(conn: sqlite3.Connection, fill: Fill, run_id: str) -> bool:
-    row = {
+def _fill_row(fill: Fill, run_id: str) -> dict[str, Any]:
+    return {
         "trade_id": fill.trade_id,
         "client_order_id": fill.client_order_id,
         "order_id": fill.order_id,
@@ -845,10 +870,32 @@ def _insert_fill(conn: sqlite3.Connection, fill: Fill, run_id: str) -> bool:
         "liquidity": Liquidity(fill.liquidity).value,
         "ts": fill.ts,
     }
+
+
+def _insert_fill(conn: sqlite3.Connection, row: dict[str, Any]) -> bool:
+    """Insert a :func:`_fill_row` unless its trade id is recorded; True when it was new."""
     if conn.execute(_INSERT_FILL, row).rowcount != 1:
         return False
-    conn.execute(_ADD_TRADE_ID, {"cid": fill.client_order_id, "trade_id": fill.trade_id})
+    conn.execute(_ADD_TRADE_ID, {"cid": row["client_order_id"], "trade_id": row["trade_id"]})
     return True
+
+
+# Events per INSERT statement: one statement for a whole batch (each statement is a trip
+# out of the GIL and back, and the run's intent write waits for the batch's transaction),
+# well under SQLite's limit of 32,766 parameters.
+EVENTS_PER_INSERT = 256
+
+
+def _insert_events(conn: sqlite3.Connection, rows: Sequence[EncodedEvent]) -> None:
+    for start in range(0, len(rows), EVENTS_PER_INSERT):
+        chunk = rows[start : start + EVENTS_PER_INSERT]
+        conn.execute(_insert_events_sql(len(chunk)), [v for row in chunk for v in row])
+
+
+@functools.cache
+def _insert_events_sql(n: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?)"] * n)
+    return f"INSERT INTO events (run_id, ts, type, payload) VALUES {values}"  # noqa: S608 - placeholders only
 
 
 _FILE_LOCKS: dict[Path, threading.Lock] = {}
