@@ -334,9 +334,9 @@ def test_append_events_is_one_transaction(store: Store) -> None:
 def test_a_batch_larger_than_one_insert_is_logged_whole_and_in_order(store: Store) -> None:
     n = 2 * EVENTS_PER_INSERT + 3
     statements: list[str] = []
-    store.db.conn.set_trace_callback(statements.append)
+    store.db.set_trace_callback(statements.append)
     store.append_events("run-1", [RunStarted(i, "run-1", "dev", "x") for i in range(n)])
-    store.db.conn.set_trace_callback(None)
+    store.db.set_trace_callback(None)
     assert sum(s.startswith("INSERT INTO events") for s in statements) == 3
     assert sum(s == "COMMIT" for s in statements) == 1
     assert [r.ts for r in store.events()] == list(range(n))
@@ -346,11 +346,11 @@ def test_an_intent_is_one_statement_committed_before_the_call_returns(
     store: Store, db_path: Path, build
 ) -> None:
     statements: list[str] = []
-    store.db.conn.set_trace_callback(statements.append)
+    store.db.set_trace_callback(statements.append)
     store.record_intent(build.request("c-1"), 5)
-    store.db.conn.set_trace_callback(None)
+    store.db.set_trace_callback(None)
     assert [s.split()[0] for s in statements] == ["INSERT"]
-    assert not store.db.conn.in_transaction
+    assert not store.db.in_transaction
     other = sqlite3.connect(db_path)
     try:
         row = other.execute("SELECT status FROM orders WHERE client_order_id = 'c-1'").fetchone()

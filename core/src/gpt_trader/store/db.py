@@ -50,7 +50,7 @@ def open_db(
     Sets WAL journal mode, ``synchronous`` and a busy timeout, so a second process (the CLI's
     ``status``, an operator command) can read and write while a run is going. The
     connection is in autocommit mode: a statement outside an explicit ``BEGIN`` commits on
-    its own, and the store's writes each open their ``BEGIN IMMEDIATE``. Raises
+    its own, and the store's writes of more than one statement open their ``BEGIN IMMEDIATE``. Raises
     :class:`~gpt_trader.errors.UserError` with one line naming ``path`` when the directory
     cannot be created, the file cannot be opened, or it is not a SQLite database.
     """

@@ -306,7 +306,7 @@ def m011_kernel_state(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m012_no_order_id_index(db: sqlite_utils.Database) -> None:
+def m012_no_order_id_index(db: sqlite3.Connection) -> None:
     """Nothing looks an order up by its venue id in the store (the kernel maps ids in
     memory), and the index cost a page in the WAL for every intent and every order update:
     ~1 page in 6 of an intent's commit, on the tick-to-order path."""

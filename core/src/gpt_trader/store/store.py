@@ -173,9 +173,6 @@ class Store:
         except sqlite3.Error as exc:
             self.db.close()
             raise UserError(f"cannot prepare the store {self.path}: {exc}") from None
-        # No implicit transactions from here on: every write goes through _write (an
-        # explicit BEGIN IMMEDIATE) or _write_one (one statement, its own transaction).
-        self.db.conn.isolation_level = None
         self.run_id: str | None = None
         self._closed = False
 
@@ -200,7 +197,7 @@ class Store:
         (a statement is atomic): one trip out of the GIL where BEGIN, the statement and
         COMMIT are three, each one a chance for another thread to keep it (the intent
         write is on the tick-to-order path)."""
-        conn = self.db.conn
+        conn = self.db
         with self._lock:
             try:
                 if conn.in_transaction:
