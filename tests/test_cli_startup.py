@@ -91,7 +91,11 @@ def test_plugins_list_imports_entry_modules_not_components() -> None:
     assert "rich._emoji_codes" not in modules  # the table's cells are plain Text
     # The specs name their settings models; none is imported to list them.
     assert _own(modules, "gpt_trader_strategies") == {"gpt_trader_strategies.plugin"}
-    assert _own(modules, "gpt_trader_ops") == {"gpt_trader_ops.plugin", "gpt_trader_ops.commands"}
+    assert _own(modules, "gpt_trader_ops") == {
+        "gpt_trader_ops.plugin",
+        "gpt_trader_ops.port",
+        "gpt_trader_ops.commands",
+    }
     assert _own(modules, "gpt_trader_risk") == {"gpt_trader_risk.plugin"}
 
 

@@ -51,7 +51,7 @@ from gpt_trader_ops.conventions import (
     route,
     venue_rejection,
 )
-from gpt_trader_ops.plugin import PORT_ENV, PORT_OPTION
+from gpt_trader_ops.port import PORT_ENV, PORT_OPTION
 from gpt_trader_ops.settings import MetricsParams
 
 log = logging.getLogger("gpt_trader.ops.metrics")

@@ -23,12 +23,10 @@ from gpt_trader.checks import Check
 from gpt_trader.components import BuildContext, ComponentSpec, Kind
 from gpt_trader.hookspecs import hookimpl
 
+from gpt_trader_ops.port import PORT_ENV, PORT_OPTION
+
 if TYPE_CHECKING:
     from gpt_trader_ops.settings import AlertsParams, MetricsParams
-
-# Here, not with the settings: every run's startup reads them, most runs build no ops sink.
-PORT_ENV = "GPT_TRADER_METRICS_PORT"
-PORT_OPTION = "metrics_port"
 
 
 def _make_metrics_sink(params: MetricsParams, ctx: BuildContext) -> Any:
