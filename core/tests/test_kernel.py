@@ -29,6 +29,7 @@ from gpt_trader.domain.market import NS
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.engine.kernel import Kernel, KernelParts
 from gpt_trader.errors import BrokerError
+from gpt_trader.runtime.live import StopRequest
 from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.csvfeed import CsvCandleFeed
 from gpt_trader.sim.exchange import SimExchange
@@ -349,6 +350,39 @@ async def test_live_and_replay_drivers_give_the_same_orders(tmp_path: Path) -> N
     assert len(replayed) > 10
     assert vectorised == replayed
     assert live == replayed
+
+
+class StopsOnTheFirstBar:
+    """A feed whose first bar comes with a stop request (an operator's stop, or SIGTERM's
+    handler, ran while the kernel handled it): the run must give the stop's reason, not
+    say that the feed ended."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+
+    async def stream(self, symbols: Sequence[str]) -> AsyncIterator[Candle]:
+        while True:
+            if isinstance(self.stop, StopRequest):
+                self.stop.request("operator: stop")
+            else:
+                self.stop.set()
+            yield bar("1", "1", "1", "1")
+
+
+@pytest.mark.parametrize("kind", ["operator", "signal"])
+async def test_a_stop_that_comes_while_an_event_is_handled_is_the_reason(
+    tmp_path: Path, kind: str
+) -> None:
+    from gpt_trader.runtime import live
+
+    kernel, _, store, _ = make_kernel(tmp_path)
+    await kernel.start()
+    stop = StopRequest() if kind == "operator" else asyncio.Event()
+    reason = await live.run_live(kernel, StopsOnTheFirstBar(stop), [BTC], bounds=live.Bounds(),
+                                 stop=stop, guard_interval_s=3600)  # fmt: skip
+    assert reason == ("operator: stop" if kind == "operator" else "signal")
+    assert kernel.events_processed == 1
+    store.close()
 
 
 class LosesOneCancel:

@@ -73,7 +73,10 @@ async def run_live(
     reason = "feed_ended"
     iterator = feed.stream(symbols).__aiter__()
     try:
-        while not stop.is_set():
+        while True:
+            if stop.is_set():  # also when it came while the kernel handled an event
+                reason = _stop_reason(stop)
+                break
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             next_event = asyncio.ensure_future(iterator.__anext__())
             stopper = asyncio.ensure_future(stop.wait())
