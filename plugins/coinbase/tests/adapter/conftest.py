@@ -338,19 +338,42 @@ async def feeding(runtime: Any) -> AsyncIterator[None]:
         await live
 
 
-async def trade_for(runtime: Any, seconds: float) -> None:
-    """Run the assembled bot live on its feed for ``seconds`` (it must stop for that)."""
+async def trade_for(
+    runtime: Any,
+    seconds: float,
+    *,
+    until: Callable[[Any], bool] | None = None,
+    at_most: float | None = None,
+) -> None:
+    """Run the assembled bot live on its feed for ``seconds`` (it must stop for that).
+
+    With ``until``, it trades on past ``seconds`` until ``until(kernel)`` holds, for at most
+    ``at_most`` seconds in all: a scenario that needs some fills to check gets them on a
+    loaded machine too, where its faults can leave a few seconds with fewer."""
     from gpt_trader.runtime.live import Bounds, run_live
 
-    reason = await run_live(
-        runtime.kernel,
-        runtime.feed,
-        runtime.symbols,
-        bounds=Bounds(duration_s=seconds),
-        stop=asyncio.Event(),
-        guard_interval_s=0.2,
-    )
-    assert reason == "duration"
+    stop = asyncio.Event()
+
+    async def watch(check: Callable[[Any], bool]) -> None:
+        await asyncio.sleep(seconds)
+        while not check(runtime.kernel):  # noqa: ASYNC110 - the kernel's state has no event
+            await asyncio.sleep(0.1)
+        stop.set()
+
+    watcher = None if until is None else asyncio.create_task(watch(until))
+    try:
+        reason = await run_live(
+            runtime.kernel,
+            runtime.feed,
+            runtime.symbols,
+            bounds=Bounds(duration_s=seconds if at_most is None else at_most),
+            stop=stop,
+            guard_interval_s=0.2,
+        )
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+    assert reason == "duration" or (until is not None and reason == "signal")
 
 
 async def settle(kernel: Any, seconds: float = 8.0) -> None:

@@ -55,7 +55,7 @@ async def test_kernel_against_simulator_with_faults(name, sims, cbt, tmp_path, m
         await start(runtime)
         cbt.set_faults(sim, f"seed=3,{spec}")
         dropper = asyncio.create_task(drop_clients(cbt, sim, DROPS.get(name, [])))
-        await cbt.trade_for(runtime, 4.0)
+        await cbt.trade_for(runtime, 4.0, until=lambda k: k.fills_received >= 2, at_most=12.0)
         await dropper
         faults_seen = dict(sim.state.faults.counts)
         cbt.set_faults(sim, None)
