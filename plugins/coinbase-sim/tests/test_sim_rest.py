@@ -361,7 +361,9 @@ def test_preview_answers_in_coinbase_shape_and_places_nothing(sim, rest):
         "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY": rest.preview_limit_order_gtc_buy(
             "BTC-USD", "0.001", str((bid * Decimal("1.1")).quantize(Decimal("0.01"))), True
         ),
-        "PREVIEW_INSUFFICIENT_FUND": rest.preview_market_order_buy("BTC-USD", "1000000.00"),
+        # A limit buy: a market buy's preview is figured on the book's depth as it stands,
+        # which the shared simulator's moving book can leave below the account's cash.
+        "PREVIEW_INSUFFICIENT_FUND": rest.preview_limit_order_gtc_buy("BTC-USD", "100", low),
     }
     for reason, answer in answers.items():
         assert answer.errs == [reason]
