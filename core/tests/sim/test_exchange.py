@@ -70,6 +70,8 @@ def test_insufficient_funds_rejects_and_holds_nothing() -> None:
     assert usd(ex) == (D("10000"), D("10000"))
     sell = ex.submit(req("naked", "SELL", "0.1"), T0)
     assert sell.reject_reason == "INSUFFICIENT_FUNDS"
+    market = ex.submit(req("market", "BUY", "100"), T0)  # 100 @ 100.00 + 60.00 > 10000
+    assert market.reject_reason == "INSUFFICIENT_FUNDS"
     rejected = ex.order("big")
     assert rejected is not None
     assert rejected.status is OrderStatus.REJECTED
