@@ -6,6 +6,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -172,8 +173,9 @@ from gpt_trader.hookspecs import hookimpl
 
 @hookimpl
 def register_sizers():
-    yield ComponentSpec("lazy", Kind.SIZER, lambda p, ctx: p.size, "fakeplug_models:LazyParams")
+    yield ComponentSpec("lazy", Kind.SIZER, "fakeplug_models:double", "fakeplug_models:LazyParams")
     yield ComponentSpec("gone", Kind.SIZER, lambda p, ctx: None, "fakeplug_nowhere:Params")
+    yield ComponentSpec("lost", Kind.SIZER, "fakeplug_models:nothing", "fakeplug_models:LazyParams")
 """
 
 MODELS = """
@@ -182,17 +184,22 @@ from gpt_trader.components import Params
 
 class LazyParams(Params):
     size: Decimal
+
+def double(params, ctx):
+    return params.size * 2
 """
 
 
-def test_a_settings_model_named_by_module_loads_when_validated_not_listed(site: Path) -> None:
+def test_a_settings_model_and_factory_named_by_module_load_when_used_not_listed(
+    site: Path,
+) -> None:
     make_dist(site, "lazy-plugin", "1.0", "lazy", "fakeplug_lazy", NAMED_MODEL)
     (site / "fakeplug_models.py").write_text(textwrap.dedent(MODELS))
     pm = make_plugin_manager()
     registry = Registry(pm)
     rec = pm.record("lazy")
     assert rec is not None
-    assert rec.provides == ["sizer:gone", "sizer:lazy"]
+    assert rec.provides == ["sizer:gone", "sizer:lazy", "sizer:lost"]
     assert "fakeplug_models" not in sys.modules
     settings = registry.validate(Kind.SIZER, "lazy", {"size": "2"})
     assert type(settings).__name__ == "LazyParams"
@@ -204,4 +211,11 @@ def test_a_settings_model_named_by_module_loads_when_validated_not_listed(site: 
     assert str(info.value) == (
         "sizer 'gone': settings model 'fakeplug_nowhere:Params' does not load: "
         "ModuleNotFoundError: No module named 'fakeplug_nowhere'"
+    )
+    assert registry.build(Kind.SIZER, "lazy", {"size": "2"}, ctx=None) == Decimal(4)
+    with pytest.raises(UserError) as info:
+        registry.build(Kind.SIZER, "lost", {"size": "2"}, ctx=None)
+    assert str(info.value) == (
+        "sizer 'lost': factory 'fakeplug_models:nothing' does not load: "
+        "AttributeError: module 'fakeplug_models' has no attribute 'nothing'"
     )

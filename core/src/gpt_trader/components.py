@@ -106,15 +106,14 @@ class ComponentSpec:
     a namespace of the plugin's own may lead (``myvenue.spot``). Two plugins offering one
     name is an error.
 
-    ``settings_model`` may be given as ``"package.module:Model"``: the module is imported
-    when a profile validates or builds the component, so listing plugins, ``--help`` and
-    runs that do not use it never pay for it (a factory defers its imports the same way,
-    inside its body).
+    ``settings_model`` and ``factory`` may be given as ``"package.module:name"``: the
+    module is imported when a profile validates or builds the component, so listing
+    plugins, ``--help`` and runs that do not use it never pay for it.
     """
 
     name: str
     kind: Kind
-    factory: Callable[[Any, BuildContext], Any]
+    factory: Callable[[Any, BuildContext], Any] | str
     settings_model: type[BaseModel] | str = NoParams
     summary: str = ""
     per_symbol: bool = False
@@ -129,4 +128,12 @@ class ComponentSpec:
 
     def build(self, params: dict[str, Any], ctx: BuildContext) -> Any:
         settings = self.load_settings_model().model_validate(params)
-        return self.factory(settings, ctx)
+        return self.load_factory()(settings, ctx)
+
+    def load_factory(self) -> Callable[[Any, BuildContext], Any]:
+        """The factory, imported first when it was given by name."""
+        factory = self.factory
+        if isinstance(factory, str):
+            loaded: Callable[[Any, BuildContext], Any] = load(factory)
+            return loaded
+        return factory

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -13,6 +13,8 @@ from gpt_trader.checks import Check, RegisteredCheck
 from gpt_trader.components import ComponentSpec, Kind, ProductCatalogue
 from gpt_trader.errors import ComponentClash, ComponentNotFound, UserError
 from gpt_trader.plugins import PluginManager
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from gpt_trader.config.settings import ComponentRef
@@ -126,13 +128,7 @@ class Registry:
         """The component's settings model (imported now when its plugin named it); one that
         does not import is a :class:`UserError` naming the component."""
         spec = self.get(kind, name)
-        try:
-            return spec.load_settings_model()
-        except (ImportError, AttributeError) as exc:
-            raise UserError(
-                f"{kind.value} {name!r}: settings model {spec.settings_model!r} does not load: "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
+        return _named(kind, name, "settings model", spec.settings_model, spec.load_settings_model)
 
     def validate(self, kind: Kind, name: str, params: dict[str, Any]) -> BaseModel:
         """Check ``params`` against the component's settings model without building it;
@@ -160,7 +156,9 @@ class Registry:
         from gpt_trader.config.profiles import describe_validation_error
 
         spec = self.get(kind, name)
-        self.settings_model(kind, name)  # a model that does not import: one line, named
+        # What does not import (the model, the factory): one line, naming the component.
+        self.settings_model(kind, name)
+        _named(kind, name, "factory", spec.factory, spec.load_factory)
         try:
             return spec.build(params, ctx)
         except ValidationError as exc:
@@ -245,3 +243,14 @@ class Registry:
                 self._pm.mark_failed(
                     impl.plugin_name, f"register_commands: {type(exc).__name__}: {exc}"
                 )
+
+
+def _named(kind: Kind, name: str, what: str, ref: object, load: Callable[[], T]) -> T:
+    """``load()``, or a :class:`UserError` naming the component when what its plugin named
+    (``"module:name"``) does not import."""
+    try:
+        return load()
+    except (ImportError, AttributeError) as exc:
+        raise UserError(
+            f"{kind.value} {name!r}: {what} {ref!r} does not load: {type(exc).__name__}: {exc}"
+        ) from None

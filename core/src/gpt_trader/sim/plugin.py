@@ -12,23 +12,12 @@ a profile builds one of these (listing plugins and ``--help`` do not load the ex
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
-from gpt_trader.components import BuildContext, ComponentSpec, Kind, load
+from gpt_trader.components import ComponentSpec, Kind
 from gpt_trader.hookspecs import hookimpl
 
 FACTORIES = "gpt_trader.sim.factories"
-
-
-def _deferred(factory: str) -> Callable[[Any, BuildContext], Any]:
-    """The factory named ``factory`` in :mod:`gpt_trader.sim.factories`, imported on the
-    first build."""
-
-    def build(params: Any, ctx: BuildContext) -> Any:
-        return load(f"{FACTORIES}:{factory}")(params, ctx)
-
-    return build
 
 
 @hookimpl
@@ -36,7 +25,7 @@ def register_brokers() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
         "sim",
         Kind.BROKER,
-        _deferred("make_sim_broker"),
+        f"{FACTORIES}:make_sim_broker",
         f"{FACTORIES}:SimBrokerParams",
         summary="in-process simulated exchange (matching engine, fees, holds)",
     )
@@ -47,14 +36,14 @@ def register_feeds() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
         "synthetic",
         Kind.FEED,
-        _deferred("make_synthetic_feed"),
+        f"{FACTORIES}:make_synthetic_feed",
         f"{FACTORIES}:SyntheticFeedParams",
         summary="seeded random-walk candles with realistic volatility",
     )
     yield ComponentSpec(
         "csv",
         Kind.FEED,
-        _deferred("make_csv_feed"),
+        f"{FACTORIES}:make_csv_feed",
         f"{FACTORIES}:CsvFeedParams",
         summary="historical candles from a CSV file (timestamp,open,high,low,close,volume)",
     )

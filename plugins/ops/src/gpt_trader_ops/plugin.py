@@ -20,25 +20,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from gpt_trader.checks import Check
-from gpt_trader.components import BuildContext, ComponentSpec, Kind
+from gpt_trader.components import ComponentSpec, Kind
 from gpt_trader.hookspecs import hookimpl
 
 from gpt_trader_ops.port import PORT_ENV, PORT_OPTION
 
 if TYPE_CHECKING:
-    from gpt_trader_ops.settings import AlertsParams, MetricsParams
-
-
-def _make_metrics_sink(params: MetricsParams, ctx: BuildContext) -> Any:
-    from gpt_trader_ops.metrics import make_metrics_sink
-
-    return make_metrics_sink(params, ctx)
-
-
-def _make_alerts_sink(params: AlertsParams, ctx: BuildContext) -> Any:
-    from gpt_trader_ops.alerts import make_alerts_sink
-
-    return make_alerts_sink(params, ctx)
+    pass
 
 
 @hookimpl
@@ -47,14 +35,14 @@ def register_sinks() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
         "metrics",
         Kind.SINK,
-        _make_metrics_sink,
+        "gpt_trader_ops.metrics:make_metrics_sink",
         "gpt_trader_ops.settings:MetricsParams",
         "Prometheus metrics of events, orders, P&L, guards, feed and venue health",
     )
     yield ComponentSpec(
         "alerts",
         Kind.SINK,
-        _make_alerts_sink,
+        "gpt_trader_ops.alerts:make_alerts_sink",
         "gpt_trader_ops.settings:AlertsParams",
         "alert rules with cooldowns; log, webhook and email notifiers",
     )

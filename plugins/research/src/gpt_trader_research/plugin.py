@@ -8,22 +8,9 @@ inside the commands, so ``gpt-trader --help`` and ``plugins list`` stay fast.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from gpt_trader.components import BuildContext, ComponentSpec, Kind, NoParams
+from gpt_trader.components import ComponentSpec, Kind, NoParams
 from gpt_trader.hookspecs import hookimpl
-
-
-def _all_in(params: Any, ctx: BuildContext) -> Any:
-    from gpt_trader_research.components import make_all_in
-
-    return make_all_in(params, ctx)
-
-
-def _recorder(params: NoParams, ctx: BuildContext) -> Any:
-    from gpt_trader_research.components import make_recorder
-
-    return make_recorder(params, ctx)
 
 
 @hookimpl
@@ -31,7 +18,7 @@ def register_sizers() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
         "all_in",
         Kind.SIZER,
-        _all_in,
+        "gpt_trader_research.components:make_all_in",
         "gpt_trader_research.components:AllInParams",
         summary="the whole cash on each entry, less room for the taker fee (backtest default)",
     )
@@ -42,7 +29,7 @@ def register_sinks() -> Iterator[ComponentSpec]:
     yield ComponentSpec(
         "research.recorder",
         Kind.SINK,
-        _recorder,
+        "gpt_trader_research.components:make_recorder",
         NoParams,
         summary="keep decisions, orders and fills in memory for backtest and replay reports",
     )
