@@ -141,22 +141,33 @@ class Order:
 
     @classmethod
     def from_request(cls, req: OrderRequest, ts: int) -> Order:
-        return cls(
-            client_order_id=req.client_order_id,
-            symbol=req.symbol,
-            side=req.side,
-            size=req.size,
-            order_type=req.order_type,
-            time_in_force=req.time_in_force,
-            limit_price=req.limit_price,
-            stop_price=req.stop_price,
-            post_only=req.post_only,
-            reduce_only=req.reduce_only,
-            end_ts=req.end_ts,
-            created_ts=ts,
-            updated_ts=ts,
-            tag=req.tag,
-        )
+        """A PENDING order for ``req`` at ``ts``, every other field at its default.
+
+        Field by field, like :meth:`copy` (twice per order); core/tests/test_orders.py pins
+        that it equals the keyword construction."""
+        new = _new_order(cls)
+        new.client_order_id = req.client_order_id
+        new.symbol = req.symbol
+        new.side = req.side
+        new.size = req.size
+        new.order_type = req.order_type
+        new.time_in_force = req.time_in_force
+        new.status = OrderStatus.PENDING
+        new.order_id = ""
+        new.limit_price = req.limit_price
+        new.stop_price = req.stop_price
+        new.post_only = req.post_only
+        new.reduce_only = req.reduce_only
+        new.end_ts = req.end_ts
+        new.filled_size = ZERO
+        new.avg_fill_price = ZERO
+        new.fees = ZERO
+        new.created_ts = ts
+        new.updated_ts = ts
+        new.reject_reason = ""
+        new.tag = req.tag
+        new.trade_ids = ()
+        return new
 
     @property
     def remaining(self) -> Decimal:

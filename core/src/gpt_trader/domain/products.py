@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from enum import StrEnum
 
+from gpt_trader.domain.money import power_of_ten
+
 ONE = Decimal(1)
 
 
@@ -125,7 +127,11 @@ class Product:
 
     def quantize_size(self, size: Decimal) -> Decimal:
         """Size rounded down to the base increment (never more than was asked for)."""
-        return quantize_down(size, self.base_increment).quantize(self.base_increment)
+        inc = self.base_increment
+        tens = power_of_ten(inc)
+        if tens is not None:
+            return size.quantize(tens, ROUND_DOWN).quantize(inc)
+        return quantize_down(size, inc).quantize(inc)
 
     def quantize_price(self, price: Decimal, *, conservative_for: str | None = None) -> Decimal:
         """Price on the tick grid.
@@ -154,7 +160,7 @@ class Product:
             return f"size {size} is below the minimum {self.base_min_size} for {self.symbol}"
         if size > self.base_max_size:
             return f"size {size} is above the maximum {self.base_max_size} for {self.symbol}"
-        if quantize_down(size, self.base_increment) != size:
+        if self.quantize_size(size) != size:
             return f"size {size} is not a multiple of {self.base_increment} for {self.symbol}"
         return None
 

@@ -123,14 +123,21 @@ DEFAULT_TAKER_FEE = Decimal("0.0060")
 DEFAULT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "gpt-trader-sim/0")
 
 
-def uuid5_text(namespace: bytes, name: str) -> str:
-    """``str(uuid.uuid5(UUID(bytes=namespace), name))`` without building a UUID object on
-    the way (it is made once per order)."""
-    digest = bytearray(hashlib.sha1(namespace + name.encode(), usedforsecurity=False).digest()[:16])
+def uuid5_text(namespace: hashlib._Hash, name: str) -> str:
+    """``str(uuid.uuid5(ns, name))`` without building a UUID object on the way (it is made
+    once per order); ``namespace`` is :func:`uuid5_namespace` of ``ns``."""
+    h = namespace.copy()  # cheaper than hashing the namespace's 16 bytes again
+    h.update(name.encode())
+    digest = bytearray(h.digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
     x = digest.hex()
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+
+def uuid5_namespace(namespace: uuid.UUID) -> hashlib._Hash:
+    """The SHA-1 state after ``namespace``'s bytes, which :func:`uuid5_text` continues."""
+    return hashlib.sha1(namespace.bytes, usedforsecurity=False)
 
 
 class Update(NamedTuple):
@@ -194,7 +201,7 @@ class MatchingEngine:
         self.volume_participation = volume_participation
         self.fill_on_touch = fill_on_touch
         self._prefix = id_prefix
-        self._namespace_bytes = id_namespace.bytes
+        self._id_hash = uuid5_namespace(id_namespace)
         self._bids = BookSide(Side.BUY)
         self._asks = BookSide(Side.SELL)
         self._orders: dict[str, Entry] = {}
@@ -220,7 +227,7 @@ class MatchingEngine:
         return self.product.symbol
 
     def order_id_for(self, client_order_id: str) -> str:
-        return uuid5_text(self._namespace_bytes, client_order_id)
+        return uuid5_text(self._id_hash, client_order_id)
 
     def order(self, client_order_id: str) -> Order | None:
         entry = self._orders.get(client_order_id)
@@ -528,6 +535,9 @@ class MatchingEngine:
         if self.market_fill == "next_open":
             ref = self._ref_ask if side is Side.BUY else self._ref_bid
             return None if ref is None else self._slip(ref, side)
+        opp = self._asks if side is Side.BUY else self._bids
+        if size > 0 and not opp.has_levels and not opp.has_entries:
+            return self._implied(side)  # the implied touch alone, as the walk below gives it
         left, value, got = size, ZERO, ZERO
         for lv in self._liquidity(side, implied=True):
             qty = left if lv.size is None else min(left, lv.size)

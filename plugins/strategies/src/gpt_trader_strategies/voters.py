@@ -37,6 +37,8 @@ class Majority:
     def combine(self, symbol: str, ts: int, votes: Sequence[SignalValue]) -> Decision | None:
         if not votes:
             return None
+        if len(votes) == 1:  # one signal (the common profile): its vote, decided at once
+            return Decision(symbol, ts, votes[0].action, 1.0, votes=tuple(votes))
         counts = {Action.LONG: 0, Action.FLAT: 0, Action.SHORT: 0}
         for vote in votes:
             counts[vote.action] += 1
