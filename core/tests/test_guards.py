@@ -44,3 +44,12 @@ def test_a_raising_guard_fails_closed_and_is_counted() -> None:
     assert result.severity is Severity.CRITICAL
     assert "no data" in result.message
     assert stack.metrics()["risk.guards.test.raises.critical_failures"] == 1
+
+
+def test_a_guard_that_passes_is_listed_in_the_metrics_at_zero() -> None:
+    stack = GuardStack([Slow()], budget_s=None)
+    assert stack.check(REQUEST, None) == []
+    assert stack.metrics() == {
+        "risk.guards.test.slow.recoverable_failures": 0,
+        "risk.guards.test.slow.critical_failures": 0,
+    }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal as D
 from pathlib import Path
 
-from gpt_trader.domain import Severity, TradingState
+from gpt_trader.domain import GuardResult, Severity, TradingState
 from gpt_trader.domain.market import NS
 from risk_support import FakeState, build_ctx, build_guard
 
@@ -278,3 +278,15 @@ def test_reports_once_and_again_when_an_operator_loosens(state: FakeState) -> No
     assert guard.evaluate(state).severity is OK
     state.equity = D(850)
     assert guard.evaluate(state).severity is CRIT  # a new breach is news
+
+
+def test_a_loss_inside_the_limits_passes_without_a_report(state: FakeState) -> None:
+    """A runtime guard runs after every fill: within its limits it only says OK (the guard
+    stack drops OK results), and a later breach is still news."""
+    guard = build_guard("daily_loss", limit="10")
+    state.equity = D(1000)
+    assert guard.evaluate(state) == GuardResult.passed("daily_loss")
+    state.equity = D("995")
+    assert guard.evaluate(state) == GuardResult.passed("daily_loss")
+    state.equity = D("989")
+    assert guard.evaluate(state).severity is CRIT

@@ -6,8 +6,9 @@ Guards fail closed: one that raises, or takes longer than its budget, counts as 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from gpt_trader.domain import GuardResult, OrderRequest, Severity, TradingState
 from gpt_trader.protocols import PreTradeGuard, RuntimeGuard, StateView
@@ -36,7 +37,7 @@ class GuardStack:
         """Every non-OK result for ``request``; the order may go only if none blocks."""
         out: list[GuardResult] = []
         for guard in self.pre_trade:
-            result = self._run(guard.name, lambda g=guard: g.check(request, state))
+            result = self._run(guard.name, guard.check, request, state)
             if result.severity is not Severity.OK:
                 out.append(result)
         return out
@@ -44,15 +45,16 @@ class GuardStack:
     def evaluate(self, state: StateView) -> list[GuardResult]:
         out: list[GuardResult] = []
         for guard in self.runtime:
-            result = self._run(guard.name, lambda g=guard: g.evaluate(state))
+            result = self._run(guard.name, guard.evaluate, state)
             if result.severity is not Severity.OK:
                 out.append(result)
         return out
 
-    def _run(self, name: str, call: object) -> GuardResult:
-        started = time.perf_counter()
+    def _run(self, name: str, call: Callable[..., GuardResult], *args: Any) -> GuardResult:
+        budget = self.budget_s
+        started = 0.0 if budget is None else time.perf_counter()
         try:
-            result = call()  # type: ignore[operator]
+            result = call(*args)
         except Exception as exc:
             result = GuardResult(
                 guard=name,
@@ -60,8 +62,7 @@ class GuardStack:
                 message=f"guard raised {type(exc).__name__}: {exc}; failing closed",
                 action=TradingState.HALTED,
             )
-        elapsed = time.perf_counter() - started
-        budget = self.budget_s
+        elapsed = 0.0 if budget is None else time.perf_counter() - started
         if budget is not None and elapsed > budget and result.severity < Severity.CRITICAL:
             result = GuardResult(
                 guard=name,
@@ -78,7 +79,11 @@ class GuardStack:
                 severity=Severity.CRITICAL,
                 message=f"guard returned {type(result).__name__}, not a GuardResult; failing closed",
             )
-        counters = self.counters.setdefault(name, GuardCounters())
+        counters = self.counters.get(name)
+        if counters is None:  # every guard run is listed in the metrics, at 0 until it fails
+            counters = self.counters[name] = GuardCounters()
+        if result.severity is Severity.OK:
+            return result
         if result.severity is Severity.CRITICAL:
             counters.critical_failures += 1
         elif result.severity is Severity.RECOVERABLE:

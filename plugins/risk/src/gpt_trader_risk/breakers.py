@@ -97,6 +97,14 @@ class DailyLoss:
         self.state_file = state_file
         self.start: DayStart | None = None
         self.latch = ReportLatch(params.repeat)
+        self._limits: tuple[DayStart, Limit] | None = None
+
+    def _limit(self, start: DayStart) -> Limit:
+        """The day's limit (it moves only with the day's start equity, under ``pct``)."""
+        cached = self._limits
+        if cached is None or cached[0] is not start:
+            cached = self._limits = (start, Limit(self.limit_for(start), Mode.GE, self.p.warn_at))
+        return cached[1]
 
     def limit_for(self, start: DayStart) -> Decimal:
         limits = []
@@ -150,20 +158,21 @@ class DailyLoss:
         fees = state.fees - start.fees
         unrealised = pnl - realised + fees
         loss = -pnl
-        limit = self.limit_for(start)
-        lim = Limit(limit, Mode.GE, self.p.warn_at)
+        lim = self._limit(start)
+        limit = lim.threshold
         level, value = lim.grade(loss)
+        if level is Level.OK:
+            # Nothing to report (the guard stack drops OK results): no message to format.
+            # It runs after every fill and on every timer tick.
+            return self.latch(GuardResult.passed(self.name), state)
         cur = self.currency
         detail = f"realised {amount(realised, cur)}, unrealised {amount(unrealised, cur)}"
         if fees:
             detail += f", fees {amount(fees, cur)}"
-        if level is Level.OK:
-            message = f"daily P&L {amount(pnl, cur)} {cur}, limit {num(limit)} {cur} ({detail})"
-        else:
-            message = (
-                f"daily loss {amount(loss, cur)} {cur} {lim.verb(value)} limit {num(limit)} {cur}"
-                f"{apart(loss, limit, cur)} ({detail})"
-            )
+        message = (
+            f"daily loss {amount(loss, cur)} {cur} {lim.verb(value)} limit {num(limit)} {cur}"
+            f"{apart(loss, limit, cur)} ({detail})"
+        )
         result = trip(
             self.name,
             level,
@@ -184,8 +193,7 @@ class DailyLoss:
         start = self.start
         if start is None:
             return None
-        lim = Limit(self.limit_for(start), Mode.GE, self.p.warn_at)
-        steady = steady_measure(lim, self.latch, self.p.on_critical, state)
+        steady = steady_measure(self._limit(start), self.latch, self.p.on_critical, state)
         if steady is None:
             return None
         lo, hi = steady  # of the loss, start equity - equity
@@ -219,6 +227,7 @@ class MaxDrawdown:
         self.currency = currency
         self.peak = ZERO
         self.latch = ReportLatch(params.repeat)
+        self.limit = Limit(params.pct, Mode.GE, params.warn_at)
 
     def evaluate(self, state: StateView) -> GuardResult:
         equity = state.equity
@@ -238,8 +247,10 @@ class MaxDrawdown:
                 state,
             )
         drawdown = (peak - equity) / peak * _HUNDRED
-        lim = Limit(self.p.pct, Mode.GE, self.p.warn_at)
+        lim = self.limit
         level, value = lim.grade(drawdown)
+        if level is Level.OK:  # nothing to report: runs after every fill and timer tick
+            return self.latch(GuardResult.passed(self.name), state)
         result = trip(
             self.name,
             level,
@@ -261,9 +272,7 @@ class MaxDrawdown:
         peak = self.peak
         if peak <= 0 or state.peak_equity > peak:
             return None
-        steady = steady_measure(
-            Limit(self.p.pct, Mode.GE, self.p.warn_at), self.latch, self.p.on_critical, state
-        )
+        steady = steady_measure(self.limit, self.latch, self.p.on_critical, state)
         if steady is None:
             return None
         lo, hi = steady  # of the drawdown in percent, (peak - equity) / peak * 100

@@ -25,7 +25,7 @@ warns up to 1200. ``warn_at = None`` disables warnings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 
@@ -95,6 +95,8 @@ class Limit:
     threshold: Decimal
     mode: Mode = Mode.GT
     warn_at: Decimal | None = DEFAULT_WARN_AT
+    # Worked out once: a guard grades against its limit on every order or fill.
+    _warn_line: Decimal | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         if not isinstance(self.threshold, Decimal):
@@ -103,6 +105,10 @@ class Limit:
             raise ValueError(f"warn_at must be in (0, 1], got {self.warn_at}")
         if self.mode in (Mode.ABS_GT, Mode.PCT_CHANGE_GT) and self.threshold < 0:
             raise ValueError(f"a {self.mode} threshold must not be negative, got {self.threshold}")
+        if self.warn_at is not None:
+            band = (_ONE - self.warn_at) * abs(self.threshold)
+            line = self.threshold - band if self.mode.is_upper else self.threshold + band
+            object.__setattr__(self, "_warn_line", line)
 
     def measure(self, value: Decimal, reference: Decimal | None = None) -> Decimal:
         """The quantity compared with the threshold (``abs`` or the percent change)."""
@@ -129,13 +135,10 @@ class Limit:
     @property
     def warn_line(self) -> Decimal | None:
         """Where the warning band starts, or None when warnings are off."""
-        if self.warn_at is None:
-            return None
-        band = (_ONE - self.warn_at) * abs(self.threshold)
-        return self.threshold - band if self.mode.is_upper else self.threshold + band
+        return self._warn_line
 
     def warns(self, measured: Decimal) -> bool:
-        line = self.warn_line
+        line = self._warn_line
         if line is None:
             return False
         return measured >= line if self.mode.is_upper else measured <= line

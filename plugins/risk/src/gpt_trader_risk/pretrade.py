@@ -218,25 +218,33 @@ class NotionalCaps(EntryGuard[NotionalCapsParams]):
     def __init__(self, params: NotionalCapsParams) -> None:
         super().__init__(params)
         self.source = params.file or "caps"
+        self._limits: dict[Decimal, Limit] = {}  # cap -> its Limit, made once
 
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
-        ctx = order_context(request)
         cap, missing = per_symbol(p.caps, request.symbol, p.unlisted)
         if missing:
             return blocked(
-                self.name, f"no notional cap for {request.symbol} in {self.source}", context=ctx
+                self.name,
+                f"no notional cap for {request.symbol} in {self.source}",
+                context=order_context(request),
             )
         if cap is None:
             return GuardResult.passed(self.name)
         price = reference_price(request, state)
         if price is None:
-            return blocked(self.name, f"no price to value {request.symbol}", context=ctx)
+            return blocked(
+                self.name, f"no price to value {request.symbol}", context=order_context(request)
+            )
         current, pending, projected = projected_position(
             request, state, include_open=p.include_open
         )
-        lim = Limit(cap, Mode.GT, p.warn_at)
+        lim = self._limits.get(cap)
+        if lim is None:
+            lim = self._limits[cap] = Limit(cap, Mode.GT, p.warn_at)
         level, value = lim.grade(abs(projected) * price)
+        if level is Level.OK:  # the guard stack drops it: nothing to format, on every order
+            return GuardResult.passed(self.name)
         cur = quote_of(state, request.symbol)
         return trip(
             self.name,
@@ -249,7 +257,7 @@ class NotionalCaps(EntryGuard[NotionalCapsParams]):
             cap,
             price=price,
             source=self.source,
-            context=ctx,
+            context=order_context(request),
         )
 
 
@@ -607,38 +615,49 @@ class MaxOpenOrders(CheckExitsGuard[MaxOpenOrdersParams]):
     name = "max_open_orders"
     market_view = ACCOUNT
 
+    def __init__(self, params: MaxOpenOrdersParams) -> None:
+        super().__init__(params)
+        self.limit = Limit(Decimal(params.max_orders), Mode.GT, params.warn_at)
+        self.symbol_limit = (
+            None
+            if params.per_symbol is None
+            else Limit(Decimal(params.per_symbol), Mode.GT, params.warn_at)
+        )
+
     def check_entry(self, request: OrderRequest, state: StateView) -> GuardResult:
         p = self.p
-        ctx = order_context(request)
         working = list(state.open_orders)
         out: list[GuardResult] = []
-        lim = Limit(Decimal(p.max_orders), Mode.GT, p.warn_at)
+        lim = self.limit
         level, value = lim.grade(Decimal(len(working) + 1))
-        out.append(
-            trip(
-                self.name,
-                level,
-                f"working orders with this one {num(value)} {lim.verb(value)} max {p.max_orders}",
-                value,
-                Decimal(p.max_orders),
-                context=ctx,
-            )
-        )
-        if p.per_symbol is not None:
-            mine = sum(1 for o in working if o.symbol == request.symbol)
-            slim = Limit(Decimal(p.per_symbol), Mode.GT, p.warn_at)
-            slevel, svalue = slim.grade(Decimal(mine + 1))
+        if level is not Level.OK:  # an OK part is dropped: nothing to format, on every order
             out.append(
                 trip(
                     self.name,
-                    slevel,
-                    f"working orders on {request.symbol} with this one {num(svalue)} "
-                    f"{slim.verb(svalue)} max {p.per_symbol}",
-                    svalue,
-                    Decimal(p.per_symbol),
-                    context=ctx,
+                    level,
+                    f"working orders with this one {num(value)} {lim.verb(value)} "
+                    f"max {p.max_orders}",
+                    value,
+                    lim.threshold,
+                    context=order_context(request),
                 )
             )
+        slim = self.symbol_limit
+        if slim is not None:
+            mine = sum(1 for o in working if o.symbol == request.symbol)
+            slevel, svalue = slim.grade(Decimal(mine + 1))
+            if slevel is not Level.OK:
+                out.append(
+                    trip(
+                        self.name,
+                        slevel,
+                        f"working orders on {request.symbol} with this one {num(svalue)} "
+                        f"{slim.verb(svalue)} max {p.per_symbol}",
+                        svalue,
+                        slim.threshold,
+                        context=order_context(request),
+                    )
+                )
         return _worst(self.name, out)
 
 
