@@ -99,6 +99,14 @@ def test_plugins_list_imports_entry_modules_not_components() -> None:
     assert _own(modules, "gpt_trader_risk") == {"gpt_trader_risk.plugin"}
 
 
+def test_plugins_list_builds_no_pydantic_adapter_for_unset_flags() -> None:
+    # typer coerces a flag left at None (its own --help and completion flags) through a
+    # pydantic adapter; the root, `plugins` and `list` leave none at None.
+    modules = _imported("plugins", "list")
+    assert "gpt_trader.plugins" in modules  # it did list
+    assert "typer._adapters" not in modules
+
+
 def test_plugins_list_imports_no_domain_model() -> None:
     # Every entry module, core's and the sim plugin's included, names its components
     # without loading them.
