@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from gpt_trader.app import assemble, finish, start
-from gpt_trader.components import ComponentSpec, Kind, NoParams
+from gpt_trader.components import ComponentSpec, Kind
 from gpt_trader.config import BotConfig
 from gpt_trader.domain import Action, Decision, SignalValue, Ticker
 from gpt_trader.hookspecs import hookimpl
+from gpt_trader.params import NoParams
 from gpt_trader.plugins import make_plugin_manager
 from gpt_trader_coinbase.spot.feed import CoinbaseMarketFeed
 from gpt_trader_coinbase.stream import SequenceTracker, WsStream

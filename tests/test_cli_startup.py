@@ -89,7 +89,19 @@ def test_plugins_list_imports_entry_modules_not_components() -> None:
     modules = _imported("plugins", "list")
     assert not HEAVY & modules
     assert "rich._emoji_codes" not in modules  # the table's cells are plain Text
-    # The specs name their settings models; none is imported to list them.
+    # The specs name their settings models; none is imported to list them, nor pydantic
+    # (~0.13 s to import without a bytecode cache), which only settings models need.
+    assert "pydantic" not in modules
+    assert _own(modules, "gpt_trader_coinbase") == {
+        "gpt_trader_coinbase.checks_plugin",
+        "gpt_trader_coinbase.derivatives",
+        "gpt_trader_coinbase.derivatives.cfm_plugin",
+        "gpt_trader_coinbase.derivatives.intx_plugin",
+        "gpt_trader_coinbase.spot",
+        "gpt_trader_coinbase.spot.commands",
+        "gpt_trader_coinbase.spot.plugin",
+        "gpt_trader_coinbase.target",
+    }
     assert _own(modules, "gpt_trader_strategies") == {"gpt_trader_strategies.plugin"}
     assert _own(modules, "gpt_trader_ops") == {
         "gpt_trader_ops.plugin",
@@ -97,6 +109,14 @@ def test_plugins_list_imports_entry_modules_not_components() -> None:
         "gpt_trader_ops.commands",
     }
     assert _own(modules, "gpt_trader_risk") == {"gpt_trader_risk.plugin"}
+
+
+def test_plugins_list_builds_no_pydantic_adapter_for_unset_flags() -> None:
+    # typer coerces a flag left at None (its own --help and completion flags) through a
+    # pydantic adapter; the root, `plugins` and `list` leave none at None.
+    modules = _imported("plugins", "list")
+    assert "gpt_trader.plugins" in modules  # it did list
+    assert "typer._adapters" not in modules
 
 
 def test_plugins_list_imports_no_domain_model() -> None:

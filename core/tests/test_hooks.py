@@ -16,7 +16,7 @@ import typer
 from gpt_trader import hookdocs
 from gpt_trader.app import Runtime, assemble, finish, start
 from gpt_trader.cli.main import build_app
-from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params, ProductCatalogue
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, ProductCatalogue
 from gpt_trader.config import BotConfig
 from gpt_trader.domain import (
     Action,
@@ -30,6 +30,7 @@ from gpt_trader.domain import (
 from gpt_trader.domain.events import RunStarted
 from gpt_trader.errors import UserError
 from gpt_trader.hookspecs import hookimpl
+from gpt_trader.params import Params
 from gpt_trader.plugins import PluginManager
 from gpt_trader.registry import Registry
 from gpt_trader.testing import derivative_product

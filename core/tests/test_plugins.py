@@ -180,7 +180,7 @@ def register_sizers():
 
 MODELS = """
 from decimal import Decimal
-from gpt_trader.components import Params
+from gpt_trader.params import Params
 
 class LazyParams(Params):
     size: Decimal

@@ -11,7 +11,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from gpt_trader.components import Params
 from gpt_trader.domain import Decision, OrderStatus, SignalValue
 from gpt_trader.domain.events import (
     ComponentFailed,
@@ -26,6 +25,7 @@ from gpt_trader.domain.events import (
     SignalEmitted,
     TradingStateChanged,
 )
+from gpt_trader.params import Params
 from gpt_trader.protocols import StateView
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from gpt_trader.components import BuildContext, ComponentSpec, Kind, NoParams
+from gpt_trader.components import BuildContext, ComponentSpec, Kind
 from gpt_trader.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from gpt_trader import basics
+    from gpt_trader.params import NoParams
 
 
 def _consensus(params: NoParams, ctx: BuildContext) -> basics.Consensus:
@@ -47,8 +48,7 @@ def register_voters() -> Iterator[ComponentSpec]:
         "consensus",
         Kind.VOTER,
         _consensus,
-        NoParams,
-        "an action only when every signal agrees, else no decision",
+        summary="an action only when every signal agrees, else no decision",
     )
 
 

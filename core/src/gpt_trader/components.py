@@ -1,17 +1,21 @@
-"""Typed component specs: what a plugin registers, and how a profile builds one."""
+"""Typed component specs: what a plugin registers, and how a profile builds one.
+
+Every plugin's entry module imports this, and every CLI command imports those: it imports
+no pydantic (the settings models' base classes are in :mod:`gpt_trader.params`).
+"""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
-
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     # Annotations only: a plugin's entry module imports this, and listing plugins or
     # --help must not pay for the whole domain package.
     from gpt_trader.domain.products import Product
@@ -26,24 +30,6 @@ class Kind(StrEnum):
     SIZER = "sizer"
     GUARD = "guard"
     SINK = "sink"
-
-
-class NoParams(BaseModel):
-    """Settings model for components that take no parameters (unknown keys are errors)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Params(BaseModel):
-    """Base for component settings models: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def caveats(self, universe: Sequence[str], mode: str) -> list[str]:
-        """What the component, so configured, cannot do for a run of ``universe`` in
-        ``mode`` (``sim``, ``paper``, ``live``): one readable line each, for ``preflight``
-        to report before the run. A guard that cannot judge some orders says so here."""
-        return []
 
 
 @dataclass(frozen=True)
@@ -114,7 +100,7 @@ class ComponentSpec:
     name: str
     kind: Kind
     factory: Callable[[Any, BuildContext], Any] | str
-    settings_model: type[BaseModel] | str = NoParams
+    settings_model: type[BaseModel] | str = "gpt_trader.params:NoParams"
     summary: str = ""
     per_symbol: bool = False
 

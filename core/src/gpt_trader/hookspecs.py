@@ -7,8 +7,9 @@ hooks: it calls the plain objects those specs built. Lifecycle hooks broadcast s
 stop of a run.
 
 Each hook's example runs as it is (``core/tests/test_hooks.py`` executes them) in a module
-that has done ``from gpt_trader.hookspecs import hookimpl`` and
-``from gpt_trader.components import ComponentSpec, Kind, Params``.
+that has done ``from gpt_trader.hookspecs import hookimpl``,
+``from gpt_trader.components import ComponentSpec, Kind`` and
+``from gpt_trader.params import Params``.
 """
 
 from __future__ import annotations

@@ -7,8 +7,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from pydantic import BaseModel
-
 from gpt_trader.checks import Check, RegisteredCheck
 from gpt_trader.components import ComponentSpec, Kind, ProductCatalogue
 from gpt_trader.errors import ComponentClash, ComponentNotFound, UserError
@@ -17,6 +15,8 @@ from gpt_trader.plugins import PluginManager
 T = TypeVar("T")
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from gpt_trader.config.settings import ComponentRef
     from gpt_trader.hookspecs import RunContext
 

@@ -22,11 +22,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from gpt_trader.components import ComponentSpec, Kind, Params
+from gpt_trader.components import ComponentSpec, Kind
 from gpt_trader.domain import Action, Decision, Product, ProductType, SignalValue
 from gpt_trader.domain.events import Event
 from gpt_trader.engine.clock import SimClock
 from gpt_trader.hookspecs import hookimpl
+from gpt_trader.params import Params
 from gpt_trader.plugins import PluginManager, make_plugin_manager
 
 FROZEN_TS = 1_735_689_600_000_000_000  # 2025-01-01T00:00:00Z

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from gpt_trader.cli.manager import plugin_manager
-from gpt_trader.components import Params
 from gpt_trader.config import (
     defaulted_sections,
     defaults_notice,
@@ -18,6 +17,7 @@ from gpt_trader.config import (
 )
 from gpt_trader.config.redact import redact, secret_values
 from gpt_trader.output import print_json, stderr, stdout
+from gpt_trader.params import Params
 from gpt_trader.registry import Registry
 
 

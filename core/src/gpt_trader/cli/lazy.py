@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 
 import typer
 import typer.main
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from gpt_trader.cli.table import CommandRef
 
@@ -15,7 +15,35 @@ from gpt_trader.cli.table import CommandRef
 Command = Any
 
 
-class LazyGroup(TyperGroup):
+def _unset_flags_false(params: list[Any]) -> list[Any]:
+    """``params`` with each flag that has no default defaulting to False, as in click.
+
+    typer's own flags (``--help``, ``--install-completion``, ``--show-completion``) default
+    to None, and typer coerces a None flag through a pydantic adapter it builds first: the
+    import of pydantic (~0.13 s without a bytecode cache) for a value it passes on as it is.
+    A False flag it passes on without an adapter.
+    """
+    for param in params:
+        if getattr(param, "is_bool_flag", False) and param.default is None:
+            param.default = False
+    return params
+
+
+class FalseFlagsGroup(TyperGroup):
+    """A ``TyperGroup`` whose unset flags are False (see :func:`_unset_flags_false`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _unset_flags_false(super().get_params(ctx))
+
+
+class FalseFlagsCommand(TyperCommand):
+    """A ``TyperCommand`` whose unset flags are False (see :func:`_unset_flags_false`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _unset_flags_false(super().get_params(ctx))
+
+
+class LazyGroup(FalseFlagsGroup):
     """A ``TyperGroup`` whose table commands are placeholders until one is resolved.
 
     ``gpt-trader --help`` and completion of command names read the table; running a command

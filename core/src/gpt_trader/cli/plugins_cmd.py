@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from gpt_trader.cli.lazy import FalseFlagsCommand, FalseFlagsGroup
 from gpt_trader.cli.manager import plugin_manager
 from gpt_trader.cli.table import declared_commands
 from gpt_trader.errors import UserError
@@ -45,10 +46,12 @@ def plugin_rows(pm: PluginManager, *, include_all: bool) -> list[dict[str, Any]]
 
 
 def register(app: typer.Typer) -> None:
-    plugins = typer.Typer(help="Inspect installed plugins.", no_args_is_help=True)
+    plugins = typer.Typer(
+        help="Inspect installed plugins.", no_args_is_help=True, cls=FalseFlagsGroup
+    )
     app.add_typer(plugins, name="plugins")
 
-    @plugins.command("list")
+    @plugins.command("list", cls=FalseFlagsCommand)
     def list_(
         ctx: typer.Context,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -14,10 +14,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from gpt_trader.components import BuildContext, Params
+from gpt_trader.components import BuildContext
 from gpt_trader.domain import Product, ProductType
 from gpt_trader.domain.market import datetime_to_ts
 from gpt_trader.errors import UserError
+from gpt_trader.params import Params
 from gpt_trader.sim.broker import SimBroker
 from gpt_trader.sim.csvfeed import CsvCandleFeed
 from gpt_trader.sim.exchange import SimExchange

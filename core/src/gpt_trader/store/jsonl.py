@@ -7,6 +7,14 @@ from pathlib import Path
 from typing import IO
 
 from gpt_trader.domain.events import Event, RunStopped, to_jsonable
+from gpt_trader.params import Params
+
+
+class JsonlParams(Params):
+    """``path``: the file to append to; relative paths are under the state directory
+    (default ``<state_dir>/events.jsonl``)."""
+
+    path: str | None = None
 
 
 class JsonlSink:

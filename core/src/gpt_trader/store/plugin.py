@@ -2,7 +2,8 @@
 
 The SQLite store itself is not a component: the kernel always wires it, because the
 exactly-once and no-lost-fills guarantees depend on it. This module must stay cheap to
-import (plugin discovery imports it for every CLI command), so it does not import SQLite.
+import (plugin discovery imports it for every CLI command), so it imports neither SQLite nor
+pydantic.
 """
 
 from __future__ import annotations
@@ -11,18 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
+from gpt_trader.components import BuildContext, ComponentSpec, Kind
 from gpt_trader.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from gpt_trader.store.jsonl import JsonlSink
-
-
-class JsonlParams(Params):
-    """``path``: the file to append to; relative paths are under the state directory
-    (default ``<state_dir>/events.jsonl``)."""
-
-    path: str | None = None
+    from gpt_trader.store.jsonl import JsonlParams, JsonlSink
 
 
 def make_jsonl_sink(params: JsonlParams, ctx: BuildContext) -> JsonlSink:
@@ -40,6 +34,6 @@ def register_sinks() -> Iterator[ComponentSpec]:
         "jsonl",
         Kind.SINK,
         make_jsonl_sink,
-        JsonlParams,
+        "gpt_trader.store.jsonl:JsonlParams",
         summary="Append every event as one JSON line to a file",
     )

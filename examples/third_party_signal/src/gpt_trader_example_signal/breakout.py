@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from gpt_trader.components import Params
 from gpt_trader.domain.decisions import Action, SignalValue
 from gpt_trader.domain.market import Candle, MarketEvent
+from gpt_trader.params import Params
 from pydantic import Field
 
 

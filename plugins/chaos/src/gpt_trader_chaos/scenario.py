@@ -87,7 +87,7 @@ class _LogTap(logging.Handler):
 
 def bot_config(profile: str, sim_json: Path, seed: int, *, exits: bool = True) -> BotConfig:
     """The shipped profile, pointed at this scenario's simulator (with the seed's exits)."""
-    from gpt_trader_coinbase.derivatives.params import ENABLE_ENV
+    from gpt_trader_coinbase.derivatives import ENABLE_ENV
 
     # INTX perpetuals are off unless asked for; here the venue is the simulator.
     os.environ.setdefault(ENABLE_ENV, "1")

@@ -33,7 +33,7 @@ from gpt_trader.checks import Check, CheckContext, Result
 from gpt_trader.errors import UserError
 
 from gpt_trader_coinbase.auth import ENV_KEY, ENV_SECRET, KeyProblem, key_type
-from gpt_trader_coinbase.derivatives.params import ENABLE_ENV
+from gpt_trader_coinbase.derivatives import ENABLE_ENV
 from gpt_trader_coinbase.sdk import response_data, rest_client, trusting
 from gpt_trader_coinbase.target import SIM_ENV, Endpoints, read_sim_json
 

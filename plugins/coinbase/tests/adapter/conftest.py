@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 from coinbase.rest import RESTClient
-from gpt_trader.components import ComponentSpec, Kind, NoParams, Params
+from gpt_trader.components import ComponentSpec, Kind
 from gpt_trader.domain import Action, SignalValue, Ticker
 from gpt_trader.hookspecs import hookimpl
+from gpt_trader.params import NoParams, Params
 from gpt_trader.plugins import PluginManager, make_plugin_manager
 from gpt_trader.store import Store
 from gpt_trader.testing import First, install_plugin
@@ -437,7 +438,8 @@ level = "{level}"
 # A plugin the subprocess discovers through a fake dist-info on PYTHONPATH: a signal that
 # flips LONG/FLAT every few tickers, so orders start within a second of the start.
 PLUGIN = """
-from gpt_trader.components import ComponentSpec, Kind, NoParams, Params
+from gpt_trader.components import ComponentSpec, Kind
+from gpt_trader.params import NoParams, Params
 from gpt_trader.domain import Action, Decision, SignalValue, Ticker
 from gpt_trader.hookspecs import hookimpl
 

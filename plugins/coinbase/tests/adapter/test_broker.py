@@ -16,7 +16,8 @@ from gpt_trader.components import BuildContext
 from gpt_trader.domain import Fill, Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from gpt_trader.errors import BrokerError, UserError
 from gpt_trader_coinbase.convert import WireError
-from gpt_trader_coinbase.spot.plugin import SpotBrokerParams, make_spot_broker
+from gpt_trader_coinbase.spot.params import SpotBrokerParams
+from gpt_trader_coinbase.spot.plugin import make_spot_broker
 from gpt_trader_coinbase_sim.server import SimulatorThread
 from gpt_trader_coinbase_sim.testing import admin
 

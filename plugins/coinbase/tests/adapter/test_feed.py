@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from gpt_trader.components import BuildContext
 from gpt_trader.domain import BookUpdate, Candle, Ticker, Trade
-from gpt_trader_coinbase.spot.plugin import MarketFeedParams, make_market_feed
+from gpt_trader_coinbase.spot.params import MarketFeedParams
+from gpt_trader_coinbase.spot.plugin import make_market_feed
 from gpt_trader_coinbase_sim.server import SimulatorThread
 from gpt_trader_coinbase_sim.testing import admin
 

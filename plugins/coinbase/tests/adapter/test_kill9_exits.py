@@ -22,7 +22,8 @@ import pytest
 from gpt_trader.testing import install_plugin
 
 PLUGIN = """
-from gpt_trader.components import ComponentSpec, Kind, NoParams
+from gpt_trader.components import ComponentSpec, Kind
+from gpt_trader.params import NoParams
 from gpt_trader.domain import Action, Decision, SignalValue, Ticker
 from gpt_trader.hookspecs import hookimpl
 

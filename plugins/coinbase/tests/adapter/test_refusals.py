@@ -13,7 +13,8 @@ import pytest
 from gpt_trader.components import BuildContext
 from gpt_trader.domain import OrderRequest, OrderStatus, OrderType, RejectReason, Side, TimeInForce
 from gpt_trader.errors import VenueRefused
-from gpt_trader_coinbase.spot.plugin import SpotBrokerParams, make_spot_broker
+from gpt_trader_coinbase.spot.params import SpotBrokerParams
+from gpt_trader_coinbase.spot.plugin import make_spot_broker
 
 D = Decimal
 

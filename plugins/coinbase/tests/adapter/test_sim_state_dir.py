@@ -19,7 +19,8 @@ import pytest
 from gpt_trader.config import resolve_profile
 
 HOLD = """
-from gpt_trader.components import ComponentSpec, Kind, NoParams
+from gpt_trader.components import ComponentSpec, Kind
+from gpt_trader.params import NoParams
 from gpt_trader.domain import Action, SignalValue, Ticker
 from gpt_trader.hookspecs import hookimpl
 

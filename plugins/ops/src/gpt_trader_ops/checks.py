@@ -44,7 +44,7 @@ def caveats(context: CheckContext) -> Iterator[Result]:
     """What a component, as the profile configures it, cannot do in the profile's mode
     (``Params.caveats``): e.g. a guard that cannot judge some symbol's orders."""
     from gpt_trader.app import component_refs
-    from gpt_trader.components import Params
+    from gpt_trader.params import Params
     from pydantic import ValidationError
 
     c = context.config

@@ -9,8 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from gpt_trader.components import Params
 from gpt_trader.execution_stats import CRITICAL_BELOW, DEGRADED_BELOW
+from gpt_trader.params import Params
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from gpt_trader_ops.rules import RULES

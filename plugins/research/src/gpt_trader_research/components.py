@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from gpt_trader.components import BuildContext, NoParams, Params
+from gpt_trader.components import BuildContext
 from gpt_trader.domain import Action, Decision
 from gpt_trader.domain.events import (
     ComponentFailed,
@@ -27,6 +27,7 @@ from gpt_trader.domain.events import (
     TradingStateChanged,
 )
 from gpt_trader.domain.money import currency_increment
+from gpt_trader.params import NoParams, Params
 from gpt_trader.protocols import StateView
 from pydantic import Field
 

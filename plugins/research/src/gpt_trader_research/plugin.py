@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gpt_trader.components import ComponentSpec, Kind, NoParams
+from gpt_trader.components import ComponentSpec, Kind
 from gpt_trader.hookspecs import hookimpl
 
 
@@ -30,6 +30,5 @@ def register_sinks() -> Iterator[ComponentSpec]:
         "research.recorder",
         Kind.SINK,
         "gpt_trader_research.components:make_recorder",
-        NoParams,
         summary="keep decisions, orders and fills in memory for backtest and replay reports",
     )

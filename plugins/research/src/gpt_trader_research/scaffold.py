@@ -121,10 +121,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from gpt_trader.components import Params
 from gpt_trader.domain.bars import NO_SIGNAL, BarSeries
 from gpt_trader.domain.decisions import Action, SignalValue
 from gpt_trader.domain.market import Candle, MarketEvent
+from gpt_trader.params import Params
 from pydantic import Field
 
 

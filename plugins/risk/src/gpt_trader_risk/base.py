@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 
-from gpt_trader.components import Params
 from gpt_trader.domain import GuardResult, OrderRequest, Product, Severity, Side, TradingState
+from gpt_trader.params import Params
 from gpt_trader.protocols import StateView
 from pydantic import AfterValidator, BeforeValidator, Field
 

@@ -17,7 +17,6 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Self, TypeVar
 
-from gpt_trader.components import Params
 from gpt_trader.domain import (
     GuardResult,
     MarginSchedule,
@@ -31,6 +30,7 @@ from gpt_trader.domain import (
 from gpt_trader.domain.margin_schedule import MarginWindow, margin_window, window_end
 from gpt_trader.domain.market import NS
 from gpt_trader.domain.money import amount
+from gpt_trader.params import Params
 from gpt_trader.protocols import StateView
 from pydantic import Field, model_validator
 

@@ -16,7 +16,6 @@ from collections import deque
 from decimal import Decimal
 from typing import Any, Literal, Self
 
-from gpt_trader.components import Params
 from gpt_trader.domain import (
     GuardResult,
     OrderRequest,
@@ -26,6 +25,7 @@ from gpt_trader.domain import (
 )
 from gpt_trader.domain.market import NS
 from gpt_trader.domain.money import amount
+from gpt_trader.params import Params
 from gpt_trader.protocols import StateView
 from pydantic import Field, PositiveInt, field_validator, model_validator
 

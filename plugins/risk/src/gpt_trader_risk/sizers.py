@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from gpt_trader.components import Params
 from gpt_trader.domain import Decision
+from gpt_trader.params import Params
 from gpt_trader.protocols import StateView
 from pydantic import Field
 

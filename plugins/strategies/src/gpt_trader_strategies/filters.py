@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from gpt_trader.components import Params
 from gpt_trader.domain.decisions import Action, Decision, FilterResult
 from gpt_trader.domain.market import NS
+from gpt_trader.params import Params
 from gpt_trader.protocols import StateView
 from pydantic import Field, model_validator
 

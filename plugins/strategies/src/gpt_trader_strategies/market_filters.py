@@ -12,9 +12,9 @@ from abc import ABC, abstractmethod
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from gpt_trader.components import Params
 from gpt_trader.domain.decisions import Action, Decision, FilterResult
 from gpt_trader.domain.market import Candle, MarketEvent
+from gpt_trader.params import Params
 from gpt_trader.protocols import StateView
 from pydantic import Field, model_validator
 

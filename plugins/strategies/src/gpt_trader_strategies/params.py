@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Self
 
-from gpt_trader.components import Params
+from gpt_trader.params import Params
 from pydantic import Field, model_validator
 
 __all__ = [

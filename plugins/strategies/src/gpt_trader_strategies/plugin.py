@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from gpt_trader.components import BuildContext, ComponentSpec, Kind, NoParams, load
+from gpt_trader.components import BuildContext, ComponentSpec, Kind, load
 from gpt_trader.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -204,14 +204,12 @@ def register_voters() -> Iterator[ComponentSpec]:
         "majority",
         Kind.VOTER,
         _new("voters:Majority"),
-        NoParams,
         summary="the action with the most votes; a tie is FLAT",
     )
     yield ComponentSpec(
         "unanimous",
         Kind.VOTER,
         _new("voters:Unanimous"),
-        NoParams,
         summary="an action only when every signal agrees, else FLAT",
     )
     yield ComponentSpec(

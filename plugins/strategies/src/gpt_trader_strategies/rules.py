@@ -36,8 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gpt_trader.components import Params
 from gpt_trader.domain.decisions import Action
+from gpt_trader.params import Params
 from pydantic import Field, field_validator
 
 from gpt_trader_strategies.indicators import (

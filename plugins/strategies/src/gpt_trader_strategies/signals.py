@@ -27,10 +27,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeAlias
 
-from gpt_trader.components import Params
 from gpt_trader.domain.bars import NO_SIGNAL, BarSeries
 from gpt_trader.domain.decisions import Action, SignalValue
 from gpt_trader.domain.market import Candle, MarketEvent
+from gpt_trader.params import Params
 
 from gpt_trader_strategies.indicators import (
     Ema,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gpt_trader.components import Params
 from gpt_trader.domain.decisions import Action, Decision, SignalValue
+from gpt_trader.params import Params
 from pydantic import Field, NonNegativeFloat
 
 __all__ = [

@@ -9,12 +9,13 @@ sweep_floor = "500"      # optional sweep rule
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpt_trader.components import BuildContext, ComponentSpec, Kind
 from gpt_trader.hookspecs import hookimpl
 
-from gpt_trader_coinbase.derivatives.params import CfmBrokerParams
+if TYPE_CHECKING:
+    from gpt_trader_coinbase.derivatives.params import CfmBrokerParams
 
 
 def make_cfm_broker(params: CfmBrokerParams, ctx: BuildContext) -> Any:
@@ -39,6 +40,6 @@ def register_brokers() -> Iterator[ComponentSpec]:
         "coinbase.cfm",
         Kind.BROKER,
         make_cfm_broker,
-        CfmBrokerParams,
+        "gpt_trader_coinbase.derivatives.params:CfmBrokerParams",
         summary="Coinbase US futures (CFM): leverage, margin windows, sweeps; needs --live",
     )

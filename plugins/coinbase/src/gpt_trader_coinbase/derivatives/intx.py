@@ -31,9 +31,9 @@ from gpt_trader.domain import Balance, Position
 from gpt_trader.errors import UserError
 
 from gpt_trader_coinbase.convert import WireError, ident, objects, wire_amount
+from gpt_trader_coinbase.derivatives import ENABLE_ENV, derivatives_enabled
 from gpt_trader_coinbase.derivatives.broker import MARK_DRIFT, DerivativesBroker
 from gpt_trader_coinbase.derivatives.convert import INTX, funding_due, intx_position
-from gpt_trader_coinbase.derivatives.params import ENABLE_ENV, derivatives_enabled
 from gpt_trader_coinbase.rest import RestError
 
 log = logging.getLogger("gpt_trader_coinbase.intx")

@@ -11,17 +11,16 @@ only with ``COINBASE_ENABLE_DERIVATIVES=1`` and an account that has an INTX port
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpt_trader.components import BuildContext, ComponentSpec, Kind
 from gpt_trader.errors import UserError
 from gpt_trader.hookspecs import hookimpl
 
-from gpt_trader_coinbase.derivatives.params import (
-    ENABLE_ENV,
-    IntxBrokerParams,
-    derivatives_enabled,
-)
+from gpt_trader_coinbase.derivatives import ENABLE_ENV, derivatives_enabled
+
+if TYPE_CHECKING:
+    from gpt_trader_coinbase.derivatives.params import IntxBrokerParams
 
 
 def make_intx_broker(params: IntxBrokerParams, ctx: BuildContext) -> Any:
@@ -47,6 +46,6 @@ def register_brokers() -> Iterator[ComponentSpec]:
         "coinbase.intx",
         Kind.BROKER,
         make_intx_broker,
-        IntxBrokerParams,
+        "gpt_trader_coinbase.derivatives.params:IntxBrokerParams",
         summary=f"Coinbase INTX perpetuals; needs {ENABLE_ENV}=1, INTX access and --live",
     )

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 
 from pydantic import Field
 
-from gpt_trader_coinbase.spot.plugin import SpotBrokerParams
-
-# INTX perpetuals are not for every account or jurisdiction: off unless asked for.
-ENABLE_ENV = "COINBASE_ENABLE_DERIVATIVES"
-
-
-def derivatives_enabled() -> bool:
-    return os.environ.get(ENABLE_ENV, "").strip() == "1"
+from gpt_trader_coinbase.spot.params import SpotBrokerParams
 
 
 class DerivativesBrokerParams(SpotBrokerParams):

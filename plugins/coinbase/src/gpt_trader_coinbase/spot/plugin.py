@@ -18,75 +18,27 @@ Profiles select them by name::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from gpt_trader.components import BuildContext, ComponentSpec, Kind, Params
+from gpt_trader.components import BuildContext, ComponentSpec, Kind
 from gpt_trader.errors import UserError
 from gpt_trader.hookspecs import hookimpl
-from pydantic import Field, model_validator
 
 from gpt_trader_coinbase.target import Endpoints, SimLease, require_listening, resolve
 
 if TYPE_CHECKING:
     from gpt_trader_coinbase.auth import Credentials
+    from gpt_trader_coinbase.spot.params import MarketFeedParams, SpotBrokerParams, TargetParams
 
-# auth (cryptography, jwt) and rest (aiohttp) load when a profile builds a component, not
-# whenever plugins are discovered: every CLI command and the dev profile would pay for them.
+# auth (cryptography, jwt), rest (aiohttp) and the settings models (pydantic) load when a
+# profile validates or builds a component, not whenever plugins are discovered: every CLI
+# command and the dev profile would pay for them.
 
-Channel = Literal["ticker", "level2", "market_trades", "candles"]
-DEFAULT_CHANNELS: tuple[Channel, ...] = ("ticker", "level2", "market_trades")
 # A build option: what makes the aiohttp connector of every Coinbase client of the bot, for
 # an embedder that runs the simulator in its own process without sockets (chaos). Nothing
 # is probed for a listener then; the default, TCP and TLS, is what everything else uses.
 TRANSPORT_OPTION = "coinbase_transport"
-
-
-class TargetParams(Params):
-    """Where to connect: production (default), a simulator (``sim = true``: the one
-    ``$GPT_TRADER_COINBASE_SIM`` names, else one started in-process; ``sim_json = "<path>"``),
-    or ``sim = "auto"``: the simulator if ``$GPT_TRADER_COINBASE_SIM`` is set, else production."""
-
-    sim: bool | Literal["auto"] = False
-    sim_json: str | None = None
-    key_file: str | None = None
-    sim_tick_s: float = Field(default=1.0, gt=0)
-    request_timeout_s: float = Field(default=10.0, gt=0)
-
-    @model_validator(mode="after")
-    def _one_target(self) -> TargetParams:
-        if self.sim is True and self.sim_json:
-            raise ValueError("give sim = true or sim_json, not both")
-        return self
-
-
-class SpotBrokerParams(TargetParams):
-    """Settings of ``coinbase.spot``. ``reserve`` is base currency the bot must never count
-    as its position (held for other purposes), e.g. ``reserve = {BTC = "0.5"}``."""
-
-    reserve: dict[str, Decimal] = Field(default_factory=dict)
-    quote_currency: str = "USD"
-    reconcile_interval_s: float = Field(default=15.0, gt=0)
-    fills_window_s: float = Field(default=120.0, gt=0)
-    user_silence_s: float = Field(default=10.0, gt=0)
-    submit_timeout_s: float = Field(default=5.0, gt=0)
-    ambiguous_grace_s: float = Field(default=10.0, ge=0)
-    private_rate: float = Field(default=30.0, gt=0)
-
-
-class MarketFeedParams(TargetParams):
-    """Settings of ``coinbase.market``; ``bar_seconds`` builds bars of that length from
-    trades (Coinbase streams 5-minute candles only). Market data follows
-    ``$GPT_TRADER_COINBASE_SIM`` unless told otherwise (``sim = "auto"``)."""
-
-    sim: bool | Literal["auto"] = "auto"
-    channels: list[Channel] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
-    bar_seconds: int | None = Field(default=None, gt=0)
-    stale_after_s: float = Field(default=30.0, gt=0)
-    silence_s: float = Field(default=10.0, gt=0)
-    book_depth: int = Field(default=50, gt=0, le=1000)
-    public_rate: float = Field(default=10.0, gt=0)
 
 
 def _target(params: TargetParams, ctx: BuildContext) -> tuple[Endpoints, SimLease | None]:
@@ -221,7 +173,7 @@ def register_brokers() -> Iterator[ComponentSpec]:
         "coinbase.spot",
         Kind.BROKER,
         make_spot_broker,
-        SpotBrokerParams,
+        "gpt_trader_coinbase.spot.params:SpotBrokerParams",
         summary="Coinbase Advanced Trade spot (REST + user channel); real money needs --live",
     )
 
@@ -232,7 +184,7 @@ def register_feeds() -> Iterator[ComponentSpec]:
         "coinbase.market",
         Kind.FEED,
         make_market_feed,
-        MarketFeedParams,
+        "gpt_trader_coinbase.spot.params:MarketFeedParams",
         summary="Coinbase market data: ticker, level2, trades, candles over WebSocket",
     )
 
