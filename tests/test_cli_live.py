@@ -54,7 +54,11 @@ def test_status_shows_a_running_bot_and_an_operator_stop(tmp_path: Path) -> None
         assert live["entries_paused"] == ""
         run = live["last_run"]
         assert (run["profile"], run["mode"], run["stop_reason"]) == ("dev", "sim", "")
+        # The equity the running bot last recorded, on cents, with when.
+        equity = wait_for(lambda: status(state)["equity"], "the bot to record its equity")
+        assert re.fullmatch(r"\d+\.\d{2}", equity["amount"]), equity
         text = status_text(state)
+        assert re.search(r"equity\W+\d+\.\d{2} \(as of \d{4}-", text), text
         assert "running since" in text
         assert "ACTIVE" in text
         assert "UNKNOWN" not in text
@@ -79,6 +83,7 @@ def test_status_shows_a_running_bot_and_an_operator_stop(tmp_path: Path) -> None
     assert after["running"] is False
     assert after["last_run"]["stop_reason"] == "operator: maintenance window"
     assert after["trading_state"] == "ACTIVE"
+    assert re.search(rf"equity\W+{re.escape(after['equity']['amount'])}\W", panel)
     assert after["entries_paused"] == "operator pause: wide spreads"
     text = status_text(state)
     assert "stopped: operator: maintenance window" in text

@@ -439,3 +439,30 @@ def test_build_context_for_symbol_keeps_everything_else() -> None:
     assert ctx.for_symbol(BTC).seed == 3
     spec = ComponentSpec("x", Kind.SIZER, lambda p, c: c.seed)
     assert spec.build({}, ctx) == 3
+
+
+async def test_a_running_bot_records_its_equity_at_start_then_while_it_moves(
+    tmp_path: Path,
+) -> None:
+    from gpt_trader.domain.events import EquityMarked
+
+    kernel, rec, store, _ = make_kernel(tmp_path)
+    kernel.parts.equity_every_s = 5.0
+    await kernel.start()
+    await kernel.on_market(bar("100", "101", "99", "100", n=0))
+    (first,) = rec.of(EquityMarked)
+    assert (first.cash, first.equity, first.currency) == (D(100000), D(100000), "USD")
+    await kernel.on_timer()
+    assert len(rec.of(EquityMarked)) == 1, "nothing moved: nothing recorded"
+    await kernel.submit(OrderRequest("buy", BTC, Side.BUY, D("1")))
+    await kernel.on_timer()
+    assert len(rec.of(EquityMarked)) == 1, "moved, but within equity_every_s of the last"
+    kernel.clock.advance_to(T0 + 5 * NS)  # type: ignore[attr-defined]
+    await kernel.on_timer()
+    last = rec.of(EquityMarked)[-1]
+    assert last.ts == T0 + 5 * NS
+    assert last.cash == kernel.ledger.cash < first.cash
+    assert last.equity == kernel.ledger.equity
+    kernel.parts.sinks[0].flush()  # type: ignore[attr-defined]
+    stored = store.db.execute("SELECT count(*) FROM events WHERE type = 'equity.marked'")
+    assert stored.fetchone()[0] == 2

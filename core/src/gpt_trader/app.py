@@ -250,6 +250,7 @@ async def assemble(
         sinks=sinks,
         critical_sinks=frozenset({0}) if durable else frozenset(),
         record_market=config.run.record_market and not replay,
+        equity_every_s=config.run.equity_every_s if durable and not replay else None,
         allow_short=config.run.allow_short,
         quote_currency=config.run.quote_currency,
         leverage=config.run.leverage,

@@ -20,6 +20,7 @@ from gpt_trader.domain import (
 from gpt_trader.domain.events import (
     ComponentFailed,
     EntriesPaused,
+    EquityMarked,
     MarketData,
     OrderIntent,
     OrderRejected,
@@ -188,6 +189,19 @@ def test_a_finished_run_shows_its_summary(tmp_path: Path) -> None:
     banners = data.banners()
     assert banners[0] == (CRITICAL, "BOT STOPPED (crashed) at 12:00:00")
     assert not any(t.startswith("DATA") for _, t in banners), "a stopped bot has no live data"
+
+
+def test_a_running_bot_shows_the_equity_it_last_recorded(tmp_path: Path) -> None:
+    bot = build_store(tmp_path / "bot", "fresh")
+    reader = StoreReader(bot)
+    assert reader.read(NOW).equity is None  # nothing recorded yet: no figure, not a guess
+    append(bot, EquityMarked(NOW - 9 * NS, Decimal("99000"), Decimal("100001.234"), "USD"))
+    append(bot, EquityMarked(NOW - 4 * NS, Decimal("99000"), Decimal("100004.567"), "USD"))
+    data = reader.read(NOW)
+    assert data.run is not None
+    assert not data.run.finished
+    assert data.equity == Decimal("100004.57")  # on the currency's increment
+    assert data.equity_ts == NOW - 4 * NS
 
 
 def test_no_store_is_an_error_line_not_a_crash(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import urllib.request
@@ -77,6 +78,10 @@ def test_positions_and_state_come_from_the_bot(page, live) -> None:  # type: ign
     assert symbols & api
     assert page.locator("#state").inner_text() == "ACTIVE"
     assert page.locator("#run").inner_text().startswith("dev")
+    # The running bot's equity, as it last recorded it, and when.
+    page.wait_for_function("document.querySelector('#equity').textContent !== '—'")
+    assert re.fullmatch(r"\d+\.\d{2}", page.locator("#equity").inner_text())
+    assert re.fullmatch(r"as of \d\d:\d\d:\d\d UTC", page.locator("#equity-at").inner_text())
     page.wait_for_selector("#chart .main-svg")  # plotly, served from the package, drew
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / "web-dashboard-phone.png"), full_page=True)

@@ -70,10 +70,24 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
             "unconfirmed_cancels": _unconfirmed_cancels(store),
             "last_guard_trips": [row.payload.get("result", {}) for row in trip_rows],
             "pnl": summary.get("pnl", {}),
+            "equity": _equity(store, last, summary),
             "connectivity": _connectivity(store, last, summary),
         }
     finally:
         store.close()
+
+
+def _equity(store: Store, run: RunRow | None, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """A finished run's equity at its stop; a running one's as it last recorded it
+    (``equity.marked``, every ``[run] equity_every_s``); None before any record."""
+    if run is None:
+        return None
+    if "equity" in summary:
+        return {"amount": str(summary["equity"]), "as_of": ts_to_iso(run.stopped_ts or 0)}
+    marked = store.events(run_id=run.run_id, types=["equity.marked"], limit=1, newest_first=True)
+    if not marked:
+        return None
+    return {"amount": str(marked[0].payload.get("equity", "")), "as_of": ts_to_iso(marked[0].ts)}
 
 
 def _connectivity(store: Store, run: RunRow | None, summary: dict[str, Any]) -> dict[str, Any]:
@@ -274,6 +288,8 @@ def show_status(data: dict[str, Any]) -> None:
     ]
     if data["pnl"]:
         rows.append(("net P&L", str(data["pnl"].get("net", ""))))
+    if data["equity"]:
+        rows.append(("equity", f"{data['equity']['amount']} (as of {data['equity']['as_of']})"))
     rows += _connectivity_rows(data.get("connectivity") or {})
     rows += [
         ("guard trip", f"{t.get('guard')} {t.get('severity')}: {t.get('message')}")

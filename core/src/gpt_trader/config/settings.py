@@ -59,6 +59,9 @@ class RunSection(BaseModel):
     on_stop: Literal["cancel", "leave"] = "cancel"
     record_market: bool = True
     guard_interval_s: float = Field(default=1.0, gt=0)
+    # A running bot records its cash and equity this often while they move (dashboards
+    # read it from the store); checked on the guard timer, so at least guard_interval_s.
+    equity_every_s: float = Field(default=5.0, gt=0)
     dev_fast_pace_s: float = Field(default=0.0, ge=0)
     quote_currency: str = "USD"
     allow_short: bool = False

@@ -103,6 +103,21 @@ class FundingReceived(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class EquityMarked(Event):
+    """The kernel's cash and equity as of ``ts``, on ``currency``'s increment.
+
+    A running bot records it at start and then, while either moves, at most every
+    ``[run] equity_every_s`` of its clock, so a dashboard reading the store shows the
+    equity of a bot that has not finished (a finished run's is in its summary).
+    """
+
+    type: ClassVar[str] = "equity.marked"
+    cash: Decimal
+    equity: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
 class InventoryAdjusted(Event):
     """The bot's spot inventory changed other than by its fills: holdings adopted by the
     profile, or shrunk to what the account still holds. ``inventory`` is the bot's size

@@ -48,6 +48,7 @@ from gpt_trader.domain.events import (
     ConnectionStatus,
     DecisionMade,
     EntriesPaused,
+    EquityMarked,
     Event,
     FillReceived,
     FundingReceived,
@@ -61,7 +62,7 @@ from gpt_trader.domain.events import (
     SignalEmitted,
     TradingStateChanged,
 )
-from gpt_trader.domain.market import BookView, event_price, ts_to_iso
+from gpt_trader.domain.market import NS, BookView, event_price, ts_to_iso
 from gpt_trader.engine.book import L2Book
 from gpt_trader.engine.cancels import CancelWatch
 from gpt_trader.engine.connectivity import Connectivity
@@ -123,6 +124,9 @@ class KernelParts:
     execution: ExecutionPolicy = field(default_factory=ExecutionPolicy)
     # ``[exits]``: the venue bracket every position gets (None: the strategy exits alone).
     exits: ExitPlan | None = None
+    # How often a running bot records its cash and equity (EquityMarked) while they move;
+    # None records none (a backtest's report has its own equity curve).
+    equity_every_s: float | None = None
 
 
 class Kernel:
@@ -165,6 +169,7 @@ class Kernel:
         # Cuts runtime guards asked for (symbol -> (size, guard)); placed at the next
         # async point, since guards run inside synchronous broker callbacks.
         self._reductions: dict[str, tuple[Decimal, str]] = {}
+        self._equity_marked: tuple[int, Decimal, Decimal] | None = None  # ts, cash, equity
         self._failed_filters: set[int] = set()
         self._market_filters = [f for f in parts.filters if isinstance(f, MarketFilter)]
         self._blind_filters: set[int] = set()
@@ -250,6 +255,7 @@ class Kernel:
         self.ledger.starting_equity = self.ledger.equity
         self.ledger.peak_equity = self.ledger.starting_equity
         self._started = True
+        self._mark_equity(force=True)
         if self._limit_entries:
             await self.entries.resume()
         if self.exits.plan is not None:
@@ -860,6 +866,7 @@ class Kernel:
             await self.entries.tick()
         await self.reconciler.tick()
         self.ledger.update_peak()
+        self._mark_equity()
         self.run_runtime_guards()
         if self._reductions:
             await self.place_reductions()
@@ -900,6 +907,23 @@ class Kernel:
             return
         for result in self.parts.guards.evaluate(self):
             self._record_trip(result, "runtime")
+
+    def _mark_equity(self, *, force: bool = False) -> None:
+        """Record cash and equity (EquityMarked) when ``equity_every_s`` has passed since
+        the last record and either has moved, or at once with ``force``."""
+        every = self.parts.equity_every_s
+        if every is None:
+            return
+        # A report, not books: on the currency's increment, and recorded when that moves.
+        inc = money.currency_increment(self.parts.quote_currency)
+        cash = money.quantize(self.ledger.cash, inc)
+        equity = money.quantize(self.ledger.equity, inc)
+        last = self._equity_marked
+        unchanged = last is not None and (cash, equity) == (last[1], last[2])
+        if not force and last is not None and (unchanged or self.now - last[0] < every * NS):
+            return
+        self._equity_marked = (self.now, cash, equity)
+        self.emit(EquityMarked(self.now, cash, equity, self.parts.quote_currency))
 
     def _record_trip(self, result: GuardResult, stage: str, symbol: str = "") -> None:
         for cut in result.reduce:

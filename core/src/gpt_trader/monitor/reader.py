@@ -57,6 +57,7 @@ PNL_KINDS = ("realized", "unrealized", "fees", "funding", "net")
 # Events the dashboard uses; signals, decisions and market data are read apart or not at all.
 _TYPES = (
     "run.started",
+    "equity.marked",
     "fill",
     "funding",
     "run.stopped",
@@ -159,6 +160,8 @@ class Dashboard:
     fill_count: int = 0
     pnl: dict[str, Decimal] = field(default_factory=dict)
     equity: Decimal | None = None
+    # When a running bot last recorded its equity (None: a finished run's, from its summary).
+    equity_ts: int | None = None
     exposure: Decimal = ZERO
     warnings: list[str] = field(default_factory=list)
     pnl_series: list[float] = field(default_factory=list)
@@ -268,10 +271,14 @@ class _RunState:
         # What the account held of a spot base when the kernel last adjusted the bot's
         # inventory: symbol -> (ts, size).
         self.held: dict[str, tuple[int, Decimal]] = {}
+        # The kernel's equity as it last recorded it: (ts, equity).
+        self.equity: tuple[int, Decimal] | None = None
 
     def observe(self, kind: str, ts: int, payload: dict[str, Any]) -> None:
         self.execution.observe(payload, kind, ts)
-        if kind == "trading_state":
+        if kind == "equity.marked":
+            self.equity = (ts, _dec(payload.get("equity", 0)))
+        elif kind == "trading_state":
             self.trading_state = (str(payload.get("new", "ACTIVE")), str(payload.get("reason", "")))
         elif kind == "entries_paused":
             paused = bool(payload.get("paused"))
@@ -567,6 +574,9 @@ class StoreReader:
                 if price is not None and symbol in positions:
                     positions[symbol].mark_price = price
             held = self._account(table, current)
+            if current.equity is not None:
+                data.equity_ts, equity = current.equity
+                data.equity = inc.cash(equity)
             figures = {
                 "realized": sum((p.realized_pnl for p in positions.values()), ZERO),
                 "unrealized": sum((p.unrealized_pnl for p in positions.values()), ZERO),

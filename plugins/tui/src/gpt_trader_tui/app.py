@@ -253,7 +253,9 @@ class DashboardApp(App[None]):
             table.add_row("funding", signed(p["funding"]), "", "")
         table.add_row("exposure", money.text(d.exposure), "fills", str(d.fill_count))
         if d.equity is not None:
-            table.add_row("equity", money.text(d.equity), "", "")
+            # A running bot's equity is the one it last recorded (every few seconds).
+            at = "" if d.equity_ts is None else clock_text(d.equity_ts)
+            table.add_row("equity", money.text(d.equity), "as of" if at else "", at)
         caption = Text("net realised P&L, fill by fill (this run)", style="dim")
         return Group(table, caption)
 

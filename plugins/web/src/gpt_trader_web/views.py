@@ -131,6 +131,8 @@ class PnlView(_Model):
     by_product: dict[str, str]
     by_day: list[DayPnlView]
     equity: str | None
+    # When a running bot recorded that equity (ISO, UTC); None for a finished run's.
+    equity_at: str | None
     exposure: str
     series: list[float]
 
@@ -255,6 +257,7 @@ def pnl_of(data: Dashboard, days: list[DayPnl]) -> PnlView:
             for d in days
         ],
         equity=optional(data.equity),
+        equity_at=iso(data.equity_ts),
         exposure=money.text(data.exposure),
         series=list(data.pnl_series),
     )

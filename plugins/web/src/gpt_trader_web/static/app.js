@@ -39,6 +39,7 @@ function render(d) {
     return div;
   }));
   $("equity").textContent = d.pnl.equity ?? "—";
+  $("equity-at").textContent = d.pnl.equity_at ? `as of ${d.pnl.equity_at.slice(11, 19)} UTC` : "";
   $("net").textContent = d.pnl.totals.net ?? "—";
   $("exposure").textContent = d.pnl.exposure;
   $("fill-count").textContent = d.fill_count;
