@@ -75,7 +75,7 @@ def test_a_component_of_a_plugin_that_failed_names_the_plugin(
         "plugin 'momentum' (momentum-signals 2.0) failed and is skipped: "
         "ModuleNotFoundError: No module named 'numpyy'"
     )
-    assert error.startswith(f"error: {UNKNOWN}"), error
+    assert error.startswith(f"gpt-trader: error: {UNKNOWN}"), error
 
 
 def test_plugins_list_shows_it_failed_and_logs_it(broken: dict[str, str]) -> None:

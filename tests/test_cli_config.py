@@ -106,7 +106,7 @@ def test_an_error_prints_brackets_as_written(tmp_path: Path) -> None:
     missing = str(tmp_path / "no[such].toml")
     for args in (("config", "show"), ("run", "--state-dir", str(tmp_path / "s"))):
         line = one_line_error(gpt_trader(*args, "--profile", missing))
-        assert line == f"error: profile file '{missing}' does not exist", line
+        assert line == f"gpt-trader: error: profile file '{missing}' does not exist", line
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,7 @@ def test_a_run_that_lost_the_exchange_says_so_and_exits_3(tmp_path: Path) -> Non
     assert conn["disconnected_s"] > 5
     assert "coinbase.market" in conn["down"]
     assert any("unreachable" in w for w in summary["warnings"])
-    lines = [x for x in err.strip().splitlines() if x.startswith("error:")]
+    lines = [x for x in err.strip().splitlines() if x.startswith("gpt-trader: error:")]
     assert len(lines) == 1
     assert "unreachable" in lines[0]
     after = run_json("status", "--state-dir", str(state))

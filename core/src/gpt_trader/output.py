@@ -29,10 +29,14 @@ def orders_text(total: int, by_status: Mapping[str, int]) -> str:
     return f"{total} ({parts})"
 
 
+# Every error line the CLI prints starts so (usage errors, bad input, a failed check).
+ERROR_PREFIX = "gpt-trader: error:"
+
+
 def fail(message: str, code: int = 2) -> None:
     """One readable line on stderr, then exit with ``code``."""
     import typer
 
     # escaped: a message naming `[broker]` or a package extra `pkg[extra]` prints as written
-    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
+    stderr.print(f"[bold red]{ERROR_PREFIX}[/] {escape(message)}", highlight=False, markup=True)
     raise typer.Exit(code)

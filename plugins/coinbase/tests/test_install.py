@@ -65,4 +65,4 @@ def test_a_sim_profile_starts_the_simulator_or_says_how_to_get_it(tmp_path):
     else:
         assert proc.returncode != 0
         assert "Traceback" not in proc.stderr + proc.stdout
-        assert proc.stderr.strip().splitlines() == [f"error: {NEEDS_SIM}"]
+        assert proc.stderr.strip().splitlines() == [f"gpt-trader: error: {NEEDS_SIM}"]

@@ -25,5 +25,5 @@ def test_a_file_as_state_dir_is_one_line(command: str, tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert run.stdout == ""
-    assert run.stderr.strip() == f"error: state dir {target} is a file, not a directory"
+    assert run.stderr.strip() == f"gpt-trader: error: state dir {target} is a file, not a directory"
     assert target.read_text() == "not a state dir"

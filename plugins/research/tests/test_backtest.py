@@ -229,7 +229,7 @@ def test_bad_input_is_one_line_and_exit_2(
     assert code == 2, (out, err)
     assert needle in err
     assert len(err.strip().splitlines()) == 1
-    assert err.startswith("error:")
+    assert err.startswith("gpt-trader: error:")
 
 
 @pytest.mark.parametrize(
@@ -253,7 +253,7 @@ def test_an_output_path_that_cannot_be_a_file_says_why(  # type: ignore[no-untyp
     )  # fmt: skip
     assert code == 2, (out, err)
     [line] = err.strip().splitlines()
-    assert line.startswith(f"error: {option} {target}: "), line
+    assert line.startswith(f"gpt-trader: error: {option} {target}: "), line
     assert needle in line
     assert "File exists" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.html", "file"]

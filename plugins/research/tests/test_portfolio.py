@@ -346,7 +346,7 @@ def test_a_derivative_in_the_universe_is_refused(universe: Path, tmp_path: Path)
     proc = cli("backtest", "--profile", str(profile), "--data", str(universe))
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        "error: BTC-PERP-INTX: futures and perpetuals backtest one at a time (--symbol), "
+        "gpt-trader: error: BTC-PERP-INTX: futures and perpetuals backtest one at a time (--symbol), "
         "not in a portfolio"
     )
 

@@ -77,7 +77,7 @@ def run_cli(command: Any, args: list[str]) -> None:
     except typer.TyperException as exc:
         # Asking for nothing prints the help (already shown); that is not worth a line.
         if type(exc).__name__ != "NoArgsIsHelpError":
-            _error_line(usage_message(exc), prefix="gpt-trader: error:")
+            _error_line(usage_message(exc))
         sys.exit(exc.exit_code)
     except typer.Abort:
         _error_line("aborted", prefix="gpt-trader:")
@@ -88,7 +88,7 @@ def run_cli(command: Any, args: list[str]) -> None:
 
         if not isinstance(exc, UserError):
             raise
-        _error_line(str(exc), prefix="error:")
+        _error_line(str(exc))
         sys.exit(2)
     # Without standalone mode a `typer.Exit(code)` comes back as its code (a command's
     # own return value, if any, is not an exit code).
@@ -110,9 +110,10 @@ def usage_message(exc: typer.TyperException) -> str:
     return f"{where}: {message}" if where else message
 
 
-def _error_line(message: str, *, prefix: str) -> None:
+def _error_line(message: str, *, prefix: str | None = None) -> None:
+    """``message`` on stderr after the CLI's one error prefix (or ``prefix``)."""
     from rich.markup import escape
 
-    from gpt_trader.output import stderr
+    from gpt_trader.output import ERROR_PREFIX, stderr
 
-    stderr.print(f"[bold red]{prefix}[/] {escape(message)}", highlight=False)
+    stderr.print(f"[bold red]{prefix or ERROR_PREFIX}[/] {escape(message)}", highlight=False)

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         """Every (fast, slow) SMA-cross pair in one vectorised pass (long-only, all-in,
         next-open fills), ranked by final equity; the best --top re-run through the kernel,
         each marked with whether the kernel agrees (trades and equity to the cent)."""
-        from gpt_trader.output import print_json, stderr, stdout
+        from gpt_trader.output import ERROR_PREFIX, print_json, stderr, stdout
 
         from gpt_trader_research.specs import decimal_option as _dec
         from gpt_trader_research.sweep import grid, parse_range, run_sweep, show
@@ -50,5 +50,5 @@ def register(app: typer.Typer) -> None:
         else:
             show(result, stdout)
         if not result.all_match:
-            stderr.print("[red]error:[/] the kernel disagrees with the sweep (see above)")
+            stderr.print(f"[red]{ERROR_PREFIX}[/] the kernel disagrees with the sweep (see above)")
             raise typer.Exit(1)
