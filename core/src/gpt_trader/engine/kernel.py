@@ -576,7 +576,7 @@ class Kernel:
             why = f"the cancel of {stuck} is unconfirmed: waiting for the venue to report it"
             self.emit(DecisionMade(self.now, decision, "blocked", why))
             return
-        if any(self._blocks(cid, symbol) for cid in self.working) or (
+        if (self.working and any(self._blocks(cid, symbol) for cid in self.working)) or (
             self._limit_entries and self.entries.busy(symbol)
         ):
             self.emit(DecisionMade(self.now, decision, "skipped", "an order is working"))

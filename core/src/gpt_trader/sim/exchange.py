@@ -494,7 +494,8 @@ class SimExchange:
     # ------------------------------------------------------------------ settlement
 
     def _seen(self, ts: int) -> None:
-        self.last_ts = max(self.last_ts, ts)
+        if ts > self.last_ts:
+            self.last_ts = ts
         if self._deriv is not None:
             self._run_schedule(ts)
 
