@@ -82,6 +82,46 @@ def test_same_seed_same_trials_with_a_process_pool(
     assert _trials(other) != _trials(local)[:4]
 
 
+def test_two_batches_are_in_flight(
+    sample: Path, pm: PluginManager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Which results the sampler has seen when it is asked decides the trials a seed gives:
+    # batch k + 1 is submitted once batch k - 1 is collected (and told), on every backend.
+    from gpt_trader_research import optimize
+
+    events: list[tuple[str, int]] = []
+    make_backend = optimize.make_backend
+
+    def recording(spec: OptimizeSpec, pm: PluginManager):  # type: ignore[no-untyped-def]
+        backend = make_backend(spec, pm)
+        submit = backend.submit
+
+        def record(tasks):  # type: ignore[no-untyped-def]
+            n = sum(kind == "submit" for kind, _ in events)
+            events.append(("submit", n))
+            collect = submit(tasks)
+
+            def collected():  # type: ignore[no-untyped-def]
+                events.append(("collect", n))
+                return collect()
+
+            return collected
+
+        backend.submit = record  # type: ignore[method-assign]
+        return backend
+
+    monkeypatch.setattr(optimize, "make_backend", recording)
+    run_optimize(ospec(sample, trials=10), tmp_path, pm=pm)  # batches of 4, 4 and 2
+    assert events == [
+        ("submit", 0),
+        ("submit", 1),
+        ("collect", 0),
+        ("submit", 2),
+        ("collect", 1),
+        ("collect", 2),
+    ]
+
+
 def test_walk_forward(sample: Path, pm: PluginManager, tmp_path: Path) -> None:
     result = run_optimize(
         ospec(sample, walk_forward=2, trials=6, objective="return"), tmp_path, pm=pm

@@ -405,7 +405,13 @@ def _register_optimize(app: typer.Typer) -> None:
         ] = None,
         jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel backtests.")] = 1,
         batch: Annotated[
-            int, typer.Option("--batch", min=1, help="Trials asked of the sampler at a time.")
+            int,
+            typer.Option(
+                "--batch",
+                min=1,
+                help="Trials asked of the sampler at a time (the next batch is asked "
+                "before this one's results are in).",
+            ),
         ] = 8,
         seed: Annotated[int, typer.Option("--seed", help="Sampler seed.")] = 0,
         voter: Annotated[str | None, typer.Option("--voter", help="NAME[:key=value,...].")] = None,

@@ -2,8 +2,12 @@
 
 Determinism: the sampler (TPE, seeded) is asked for a *batch* of parameter sets, the batch
 is evaluated in parallel (a local process pool, or Ray), and the results are told back in
-trial order. The batch size is fixed (``--batch``), not the number of workers, so the same
-seed gives the same trials and the same best parameters whatever the backend or ``--jobs``.
+trial order. Two batches are in flight: batch k + 1 is asked (and queued behind batch k)
+once batch k - 1 is told, so the workers wait neither for a batch's slowest trial nor for
+the sampler (but at the study's end); a trial's parameters are chosen knowing the results
+up to the batch before last. The batch size (``--batch``) and that lookahead are fixed, not the number of
+workers, so the same seed gives the same trials and the same best parameters whatever the
+backend or ``--jobs``.
 
 A parameter set the signal's own settings model refuses (e.g. ``fast >= slow``) is told as
 PRUNED without running. Objectives (maximised): ``sharpe``, ``return`` (total return),
@@ -24,6 +28,7 @@ import math
 import multiprocessing
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -47,6 +52,8 @@ from gpt_trader_research.specs import ComponentArg, Dimension
 OBJECTIVES = ("sharpe", "return", "calmar")
 BACKENDS = ("local", "ray")
 DB_NAME = "research.db"
+# Batches submitted and not yet told: batch k + 1 is asked once batch k - 1 is told.
+IN_FLIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,10 @@ def evaluate(task: TrialTask, pm: PluginManager | None = None) -> dict[str, Any]
 
 # ---- backends ------------------------------------------------------------------------------
 
+# A backend's ``submit(tasks)`` starts the tasks and returns this: the call that waits for
+# their results, in task order.
+Collect = Callable[[], list[dict[str, Any]]]
+
 
 class LocalBackend:
     """In this process (``jobs == 1``) or a process pool of ``jobs`` workers, each set up
@@ -168,10 +179,12 @@ class LocalBackend:
                 initargs=(pm if fork else None, first),  # a plugin manager does not pickle
             )
 
-    def map(self, tasks: Sequence[TrialTask]) -> list[dict[str, Any]]:
+    def submit(self, tasks: Sequence[TrialTask]) -> Collect:
         if self.pool is None:
-            return [evaluate(t, self.pm) for t in tasks]
-        return list(self.pool.map(evaluate, tasks))
+            # run when collected: the study asks the same trials in the same order anyway
+            return lambda: [evaluate(t, self.pm) for t in tasks]
+        futures = [self.pool.submit(evaluate, t) for t in tasks]
+        return lambda: [f.result() for f in futures]
 
     def close(self) -> None:
         if self.pool is not None:
@@ -211,9 +224,9 @@ class RayBackend:
             self.started = True
         self.remote = ray.remote(evaluate)
 
-    def map(self, tasks: Sequence[TrialTask]) -> list[dict[str, Any]]:
+    def submit(self, tasks: Sequence[TrialTask]) -> Collect:
         refs = [self.remote.remote(t) for t in tasks]
-        return list(self.ray.get(refs))
+        return lambda: list(self.ray.get(refs))
 
     def close(self) -> None:
         if self.started:
@@ -490,33 +503,36 @@ def _study(
     study = optuna.create_study(direction="maximize", sampler=sampler)
     dists = {label: _distribution(d) for label, d in zip(labels, spec.space, strict=True)}
     records: list[TrialRecord] = []
+    in_flight: deque[tuple[list[Any], list[str], Collect]] = deque()
     left = spec.trials
-    while left > 0:
-        asked = [study.ask(dists) for _ in range(min(spec.batch, left))]
-        left -= len(asked)
-        tasks: list[TrialTask] = []
-        runnable: list[int] = []
-        verdicts: list[str] = []
-        for i, trial in enumerate(asked):
-            signals = _apply(spec.base.signals, spec.space, labels, trial.params)
-            why = _invalid(registry, signals)
-            verdicts.append(why)
-            if not why:
-                runnable.append(i)
-                tasks.append(
-                    TrialTask(spec.base, signals, start, stop, spec.objective, spec.portfolio)
-                )
-        outcomes = dict(zip(runnable, backend.map(tasks), strict=True)) if tasks else {}
-        for i, trial in enumerate(asked):
-            if verdicts[i]:
+    while left > 0 or in_flight:
+        # Ask (and submit) up to IN_FLIGHT batches ahead of the results: the workers go on
+        # to the next batch while the last trials of one finish and while this process
+        # tells and asks.
+        while left > 0 and len(in_flight) < IN_FLIGHT:
+            asked = [study.ask(dists) for _ in range(min(spec.batch, left))]
+            left -= len(asked)
+            tasks: list[TrialTask] = []
+            verdicts: list[str] = []
+            for trial in asked:
+                signals = _apply(spec.base.signals, spec.space, labels, trial.params)
+                why = _invalid(registry, signals)
+                verdicts.append(why)
+                if not why:
+                    tasks.append(
+                        TrialTask(spec.base, signals, start, stop, spec.objective, spec.portfolio)
+                    )
+            in_flight.append((asked, verdicts, backend.submit(tasks)))
+        asked, verdicts, collect = in_flight.popleft()
+        outcomes = iter(collect())
+        for trial, why in zip(asked, verdicts, strict=True):
+            if why:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                 records.append(
-                    TrialRecord(
-                        trial.number, dict(trial.params), "PRUNED", None, reason=verdicts[i]
-                    )
+                    TrialRecord(trial.number, dict(trial.params), "PRUNED", None, reason=why)
                 )
             else:
-                out = outcomes[i]
+                out = next(outcomes)
                 study.tell(trial, out["value"])
                 metrics = {k: v for k, v in out.items() if k != "value"}
                 records.append(
@@ -622,7 +638,7 @@ def run_optimize(
             if k and best is not None:
                 signals = _apply(spec.base.signals, spec.space, labels, best.params)
                 oos = TrialTask(spec.base, signals, oa, ob, spec.objective, spec.portfolio)
-                out = backend.map([oos])[0]
+                out = backend.submit([oos])()[0]
                 o0, o1 = ts_range(oa, ob)
                 result.oos = out
                 result.oos_range = (oa, ob, o0, o1)
