@@ -5,9 +5,9 @@ is evaluated in parallel (a local process pool, or Ray), and the results are tol
 trial order. Two batches are in flight: batch k + 1 is asked (and queued behind batch k)
 once batch k - 1 is told, so the workers wait neither for a batch's slowest trial nor for
 the sampler (but at the study's end); a trial's parameters are chosen knowing the results
-up to the batch before last. The batch size (``--batch``) and that lookahead are fixed, not the number of
-workers, so the same seed gives the same trials and the same best parameters whatever the
-backend or ``--jobs``.
+up to the batch before last. The batch size (``--batch``) and that lookahead are fixed,
+not the number of workers, so the same seed gives the same trials and the same best
+parameters whatever the backend or ``--jobs``.
 
 A parameter set the signal's own settings model refuses (e.g. ``fast >= slow``) is told as
 PRUNED without running. Objectives (maximised): ``sharpe``, ``return`` (total return),
