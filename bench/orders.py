@@ -7,6 +7,8 @@ in-process tick -> order latency with the intent committed to SQLite.
   order that fills at once (submit, fill, position, P&L; no sink, as in a backtest);
   the bars' CPU time over the orders they placed, in µs per order (wall time printed
   beside it: on a shared machine it includes the time other processes had the core);
+  printed beside it (not in ``--json``), the same with a broker that fills every order at
+  once and no exchange: the kernel's own share;
 - tick -> order: the same signal on a real SQLite store (durable run): from a market event
   entering the kernel to the broker's acknowledgement, with the intent committed before
   the submit; p50 and p99, with the store's writer thread recording every event and
@@ -82,12 +84,51 @@ def _config() -> Any:
     )
 
 
+class _Instant:
+    """A broker that acknowledges and fills every order at once, at a fixed price, with no
+    exchange behind it: what is left is the kernel's own cost (and this broker's Order and
+    Fill objects, which any broker builds)."""
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel = kernel
+        self.n = 0
+
+    def on_market(self, event: Any) -> None:
+        pass
+
+    async def submit(self, request: Any) -> Any:
+        from gpt_trader.domain import Fill, Liquidity, Order, OrderStatus
+
+        self.n += 1
+        order = Order.from_request(request, 0)
+        order.order_id, order.status = f"o-{self.n}", OrderStatus.OPEN
+        self.kernel.on_order(order.copy())
+        fill = Fill(
+            trade_id=f"t-{self.n}",
+            client_order_id=request.client_order_id,
+            order_id=order.order_id,
+            symbol=request.symbol,
+            side=request.side,
+            price=Decimal("100000.00"),
+            size=request.size,
+            fee=Decimal("6.00"),
+            liquidity=Liquidity.TAKER,
+            ts=0,
+        )
+        order.filled_size, order.avg_fill_price, order.fees = request.size, fill.price, fill.fee
+        order.status, order.trade_ids = OrderStatus.FILLED, (fill.trade_id,)
+        self.kernel.on_fill(fill)
+        self.kernel.on_order(order.copy())
+        return order.copy()
+
+
 async def _drive(
-    n: int, durable: bool, writer: bool
+    n: int, durable: bool, writer: bool, instant: bool = False
 ) -> tuple[list[float], list[float], dict[str, Any]]:
     """``n`` bars through a fresh runtime: each bar's wall time in the kernel and the CPU
     time of this thread in it (µs; the latter leaves out the time the machine's other
-    processes had the core, and waits on a lock), and the run's summary."""
+    processes had the core, and waits on a lock), and the run's summary. ``instant``: the
+    kernel trades with :class:`_Instant` instead of the sim exchange."""
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.domain import Candle
     from gpt_trader.plugins import make_plugin_manager
@@ -114,6 +155,9 @@ async def _drive(
             Candle("BTC-USD", base + i * 60_000_000_000, price, price, price, price, Decimal(5))
             for i in range(n)
         ]
+        sim_broker = kernel.broker
+        if instant:  # swapped in after start, and back before finish: the run stays whole
+            kernel.broker = _Instant(kernel)
         clock = runtime.clock
         on_market = kernel.on_market
         wall, cpu = time.perf_counter_ns, time.thread_time_ns
@@ -123,15 +167,16 @@ async def _drive(
             await on_market(candle)
             samples.append((wall() - t0) / 1000)
             cpu_samples.append((cpu() - c0) / 1000)
+        kernel.broker = sim_broker
         summary = await finish(runtime, "bench")
     return samples, cpu_samples, summary
 
 
-async def order_cost(n: int) -> tuple[float, float]:
+async def order_cost(n: int, instant: bool = False) -> tuple[float, float]:
     """µs per order: the bars' CPU time in the kernel over the orders they placed (the
     figure: one thread, no I/O, so its CPU time is the work, whatever else the machine
-    runs), and their wall time."""
-    wall, cpu, summary = await _drive(n, durable=False, writer=False)
+    runs), and their wall time; ``instant``: the kernel alone (see :class:`_Instant`)."""
+    wall, cpu, summary = await _drive(n, durable=False, writer=False, instant=instant)
     if summary["orders"] != n or summary["fills"] != n:
         raise SystemExit(
             f"expected {n} orders and fills, got {summary['orders']}/{summary['fills']}"
@@ -217,10 +262,12 @@ def main() -> None:
     if args.json:
         print(json.dumps({"rows": rows}))
         return
+    alone = [asyncio.run(order_cost(orders_n, instant=True))[0] for _ in range(args.repeat)]
     print(f"{orders_n:,} orders, {ticks_n:,} ticks, {args.repeat} runs each (µs)")
     for row in rows:
         print(f"  {_spread(row['ours'])}   {row['figure']}")
     print(f"  {_spread([w for _, w in costs])}   the order cost in wall time")
+    print(f"  {_spread(alone)}   the kernel alone: a broker that fills at once, no exchange")
     for writer in (True, False):
         for q in ("p50", "p99"):
             cpu = [r[f"cpu_{q}_us"] for r in lat[writer]]
