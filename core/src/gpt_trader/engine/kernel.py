@@ -912,15 +912,14 @@ class Kernel:
         """Record cash and equity (EquityMarked) when ``equity_every_s`` has passed since
         the last record and either has moved, or at once with ``force``."""
         every = self.parts.equity_every_s
-        if every is None:
-            return
+        last = self._equity_marked
+        if every is None or (not force and last and self.now - last[0] < every * NS):
+            return  # not due: nothing is worked out on the timer ticks in between
         # A report, not books: on the currency's increment, and recorded when that moves.
         inc = money.currency_increment(self.parts.quote_currency)
         cash = money.quantize(self.ledger.cash, inc)
         equity = money.quantize(self.ledger.equity, inc)
-        last = self._equity_marked
-        unchanged = last is not None and (cash, equity) == (last[1], last[2])
-        if not force and last is not None and (unchanged or self.now - last[0] < every * NS):
+        if not force and last and (cash, equity) == (last[1], last[2]):
             return
         self._equity_marked = (self.now, cash, equity)
         self.emit(EquityMarked(self.now, cash, equity, self.parts.quote_currency))
