@@ -100,6 +100,25 @@ def test_preview_of_a_quote_sized_buy_fits_the_quote(module_rest):
     assert D(99) < total_ <= D(100)
 
 
+def test_a_quote_sized_buy_beyond_the_cash_is_refused_even_when_the_book_is_thinner(module_rest):
+    # Coinbase holds the whole quote; sizing the order down to the book first would let a
+    # buy of more than the account holds through whenever the book is worth less than cash.
+    available, _ = balances(module_rest)["USD"]
+    book = module_rest.get_product_book("XRP-USD", limit=1000).pricebook
+    assert sum(D(a.price) * D(a.size) for a in book.asks) < available, "the case needs a thin book"
+    quote = str(available + CENT)
+    orders_before = len(all_orders(module_rest))
+    refused = module_rest.market_order_buy(cid(), "XRP-USD", quote_size=quote)
+    assert refused.success is False
+    assert refused.error_response["error"] == "INSUFFICIENT_FUND"
+    assert refused.error_response["preview_failure_reason"] == "PREVIEW_INSUFFICIENT_FUND"
+    assert balances(module_rest)["USD"] == (available, D(0))
+    assert len(all_orders(module_rest)) == orders_before
+    preview = module_rest.preview_market_order_buy("XRP-USD", quote)
+    assert preview.errs == ["PREVIEW_INSUFFICIENT_FUND"]
+    assert module_rest.market_order_buy(cid(), "XRP-USD", quote_size="100").success is True
+
+
 # -- 2. cash stays on the cent ------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from gpt_trader_coinbase_sim.orderconfig import (
 )
 from gpt_trader_coinbase_sim.shapes import STATUS, fill_json, order_json
 from gpt_trader_coinbase_sim.state import STATE, SimState
-from gpt_trader_coinbase_sim.venue import NO_LIQUIDITY, rejection_for
+from gpt_trader_coinbase_sim.venue import INSUFFICIENT_FUNDS, NO_LIQUIDITY, rejection_for
 from gpt_trader_coinbase_sim.wire import (
     dec,
     dec_n,
@@ -61,13 +61,20 @@ def to_request(state: SimState, po: ParsedOrder) -> OrderRequest:
     """The domain OrderRequest. A quote-sized market order is sized in base from the book as
     it stands: a BUY gets what the quote less fees buys (filled value + fees <= quote_size:
     Coinbase takes the fee out of the quote), a SELL sells what is worth the quote before
-    fees; in contracts on a future. Rounded down to the base increment."""
+    fees; in contracts on a future. Rounded down to the base increment. A spot BUY whose quote
+    is more than the cash available is refused, as Coinbase holds the whole quote."""
     size = po.size
     if size is None:
         assert po.quote_size is not None
         bids, asks = state.book(po.product.symbol, 1)
         if not (asks if po.side == "BUY" else bids):
             raise OrderRejected(NO_LIQUIDITY)
+        if po.side == "BUY":
+            # Coinbase holds the whole quote of a quote-sized buy, however much of it the book
+            # can fill now: the quote is checked against the cash, not the sized-down order.
+            cash = state.venue.spendable(po.product.symbol)
+            if cash is not None and cash < po.quote_size:
+                raise OrderRejected(INSUFFICIENT_FUNDS)
         size = state.venue.size_for_quote(po.product.symbol, po.side, po.quote_size)
         if size < po.product.base_min_size:
             raise OrderRejected(

@@ -310,6 +310,14 @@ class Venue:
         prices = (p for p in (request.limit_price, request.stop_price) if p is not None)
         return any(abs(p - last) > last * band for p in prices)
 
+    def spendable(self, symbol: str) -> Decimal | None:
+        """The quote currency a BUY of spot ``symbol`` can spend now; None on a derivative,
+        whose orders take margin rather than cash."""
+        deriv = self.derivatives
+        if deriv is not None and deriv.handles(symbol):
+            return None
+        return self._ex.balance(self.products[symbol].quote).available
+
     def size_for_quote(self, symbol: str, side: Side, quote: Decimal) -> Decimal:
         """The base size a market order spending ``quote`` (fees included for a BUY) gets."""
         return self._ex.size_for_quote(symbol, side, quote)
