@@ -10,6 +10,7 @@ ticker and stays long (a plugin the subprocess discovers), so every run leaves a
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import subprocess
 import time
@@ -134,13 +135,16 @@ def test_while_a_run_holds_the_simulator_positions_asks_that_one(cbt, tmp_path):
         assert [(r["symbol"], r["size"]) for r in json.loads(listed.stdout)] == [
             ("BIP-20DEC30-CDE", "2")
         ]
+        bot.send_signal(signal.SIGINT)  # a user's Ctrl-C: no need to wait out --for
         out, err = bot.communicate(timeout=60)
     finally:
         if bot.poll() is None:
             bot.kill()
             bot.wait()
     assert bot.returncode == 0, err[-3000:]
-    assert json.loads(out)["positions"][0]["size"] == "2"
+    summary = json.loads(out)
+    assert summary["stop_reason"] == "signal"
+    assert summary["positions"][0]["size"] == "2"
 
 
 def _filled(db) -> bool:
