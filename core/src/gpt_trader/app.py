@@ -43,7 +43,7 @@ from gpt_trader.protocols import (
     TimedFeed,
 )
 from gpt_trader.registry import Registry
-from gpt_trader.store import Store, StoreSink
+from gpt_trader.store import Store, StoreSink, intents_path
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -65,8 +65,13 @@ def _forget_new_store(db: Path | None, state_dir: Path | None) -> None:
     """Remove the store (and the state dir) this command created, when it is refused
     before the run began: nothing but an empty schema was ever written to them."""
     if db is not None:
-        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-            path.unlink(missing_ok=True)
+        for base in (db, intents_path(db)):
+            for path in (
+                base,
+                base.with_name(base.name + "-wal"),
+                base.with_name(base.name + "-shm"),
+            ):
+                path.unlink(missing_ok=True)
     if state_dir is not None:
         with contextlib.suppress(OSError):
             state_dir.rmdir()  # only if empty: a component may have written its own files

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from gpt_trader.domain import OrderStatus
+from gpt_trader.store import Store, intents_path
 
 CHILD = textwrap.dedent(
     """
@@ -57,13 +61,43 @@ def test_intent_survives_kill_9(tmp_path: Path) -> None:
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+    # The intent is in the intent file, committed; the batched event log is what a kill
+    # may lose, by design.
+    conn = sqlite3.connect(intents_path(db))
+    try:
+        kept = conn.execute(
+            "SELECT run_id, row FROM intents WHERE client_order_id = 'kill-1'"
+        ).fetchone()
+    finally:
+        conn.close()
+    assert kept is not None
+    assert kept[0] == "run-k"
+    intent = json.loads(kept[1])
+    assert (intent["status"], intent["size"], intent["limit_price"]) == (
+        "PENDING",
+        "0.00000001",
+        "105573.73",
+    )
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    finally:
+        conn.close()
+    # The next store to open it (a restart) finds the order PENDING among the orders.
+    with Store(db) as store:
+        order = store.order("kill-1")
+        assert order is not None
+        assert (order.status, order.size, order.limit_price) == (
+            OrderStatus.PENDING,
+            Decimal("0.00000001"),
+            Decimal("105573.73"),
+        )
+        assert [o.client_order_id for o in store.working_orders()] == ["kill-1"]
     conn = sqlite3.connect(db)
     try:
         row = conn.execute(
-            "SELECT status, size, limit_price, run_id FROM orders WHERE client_order_id = 'kill-1'"
+            "SELECT status, run_id FROM orders WHERE client_order_id = 'kill-1'"
         ).fetchone()
-        buffered = conn.execute("SELECT count(*) FROM events").fetchone()[0]
     finally:
         conn.close()
-    assert row == ("PENDING", "0.00000001", "105573.73", "run-k")
-    assert buffered == 0  # the batched event log is what a kill may lose, by design
+    assert row == ("PENDING", "run-k")

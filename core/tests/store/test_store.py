@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +16,7 @@ from gpt_trader.domain.events import (
 )
 from gpt_trader.errors import StoreError
 from gpt_trader.protocols import OrderJournal
-from gpt_trader.store import Store
+from gpt_trader.store import Store, intents_path
 from gpt_trader.store.store import EVENTS_PER_INSERT
 
 TERMINAL = [OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED]
@@ -64,15 +65,27 @@ def test_store_is_an_order_journal(store: Store) -> None:
 
 def test_intent_is_committed_before_return(store: Store, db_path: Path, build) -> None:
     store.record_intent(build.request("c-1"), 5_000)
-    other = sqlite3.connect(db_path)  # a second connection, as another process would see it
+    # a second connection to the intent file, as another process would see it
+    other = sqlite3.connect(intents_path(db_path))
     try:
-        row = other.execute(
-            "SELECT status, run_id, size, limit_price, created_ts FROM orders "
-            "WHERE client_order_id = 'c-1'"
+        run_id, row = other.execute(
+            "SELECT run_id, row FROM intents WHERE client_order_id = 'c-1'"
         ).fetchone()
     finally:
         other.close()
-    assert row == ("PENDING", "run-1", "0.00000001", "105573.73", 5_000)
+    kept = json.loads(row)
+    assert run_id == "run-1"
+    assert (kept["status"], kept["size"], kept["limit_price"], kept["created_ts"]) == (
+        "PENDING",
+        "0.00000001",
+        "105573.73",
+        5_000,
+    )
+    # another process's store reads it among the orders
+    with Store(db_path, create=False) as reader:
+        order = reader.order("c-1")
+    assert order is not None
+    assert order.status is OrderStatus.PENDING
 
 
 def test_intent_round_trips_as_a_pending_order(store: Store, build) -> None:
@@ -345,18 +358,25 @@ def test_a_batch_larger_than_one_insert_is_logged_whole_and_in_order(store: Stor
 def test_an_intent_is_one_statement_committed_before_the_call_returns(
     store: Store, db_path: Path, build
 ) -> None:
-    statements: list[str] = []
-    store.db.set_trace_callback(statements.append)
+    """It writes the intent file only: the store's file, which the store writer holds
+    through its batches, is not touched."""
+    intents: list[str] = []
+    main: list[str] = []
+    store.intents.db.set_trace_callback(intents.append)
+    store.db.set_trace_callback(main.append)
     store.record_intent(build.request("c-1"), 5)
+    store.intents.db.set_trace_callback(None)
     store.db.set_trace_callback(None)
-    assert [s.split()[0] for s in statements] == ["INSERT"]
+    assert [s.split()[0] for s in intents] == ["INSERT"]
+    assert main == []
+    assert not store.intents.db.in_transaction
     assert not store.db.in_transaction
-    other = sqlite3.connect(db_path)
+    other = sqlite3.connect(intents_path(db_path))
     try:
-        row = other.execute("SELECT status FROM orders WHERE client_order_id = 'c-1'").fetchone()
+        row = other.execute("SELECT count(*) FROM intents WHERE client_order_id = 'c-1'").fetchone()
     finally:
         other.close()
-    assert row == (OrderStatus.PENDING.value,)
+    assert row == (1,)
 
 
 # -- operator actions, counts, close ------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gpt_trader.store.db import default_db_path, open_db
+    from gpt_trader.store.intents import intents_path
     from gpt_trader.store.jsonl import JsonlSink
     from gpt_trader.store.rows import RunRow
     from gpt_trader.store.sink import StoreSink
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "default_db_path": "gpt_trader.store.db",
     "open_db": "gpt_trader.store.db",
+    "intents_path": "gpt_trader.store.intents",
     "JsonlSink": "gpt_trader.store.jsonl",
     "StoreSink": "gpt_trader.store.sink",
     "WORKING_STATUSES": "gpt_trader.store.store",
@@ -42,6 +44,7 @@ __all__ = [
     "Store",
     "StoreSink",
     "default_db_path",
+    "intents_path",
     "open_db",
 ]
 

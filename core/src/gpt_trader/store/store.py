@@ -2,7 +2,8 @@
 
 :class:`Store` is the one object the rest of the program uses. It is synchronous and meant
 to be used from one thread (the kernel's). What the guarantees rest on is committed before
-the method returns: :meth:`Store.record_intent` (exactly-once orders) and
+the method returns: :meth:`Store.record_intent` (exactly-once orders, in the intent file
+beside the store) and
 :meth:`Store.add_fill` (no lost fills); so are order updates, positions and operator
 actions. Only the event log is written in batches, by :class:`~gpt_trader.store.StoreSink`.
 
@@ -40,6 +41,7 @@ from gpt_trader.domain.products import Product
 from gpt_trader.domain.reasons import RejectReason
 from gpt_trader.errors import StoreError, UserError
 from gpt_trader.store.db import Synchronous, open_db
+from gpt_trader.store.intents import IntentFile, intents_path
 from gpt_trader.store.migrations import migrate
 from gpt_trader.store.rows import (
     RunRow,
@@ -87,6 +89,7 @@ INSERT INTO orders (
 )
 """
 # What a venue or the kernel may change on a known order (never its identity or run).
+_INSERT_INTENT = _INSERT_ORDER.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
 _UPDATE_ORDER = """
 UPDATE orders SET order_id = :order_id, size = :size, limit_price = :limit_price,
     stop_price = :stop_price, end_ts = :end_ts, status = :status, filled_size = :filled_size,
@@ -147,6 +150,11 @@ class Store:
 
     Implements :class:`gpt_trader.protocols.OrderJournal`. ``start_run`` makes a run the
     current one: writes that take an optional ``run_id`` default to it.
+
+    Intents are committed to the intent file beside it (:mod:`gpt_trader.store.intents`),
+    which only the trading thread writes. The ``orders`` table gets each intent's PENDING
+    row from the store writer (:meth:`write_batch`), and from whichever store next reads
+    or updates orders (intents the writer had not copied when the process stopped).
     """
 
     def __init__(
@@ -175,6 +183,17 @@ class Store:
             raise UserError(f"cannot prepare the store {self.path}: {exc}") from None
         self.run_id: str | None = None
         self._closed = False
+        try:
+            self.intents = IntentFile(
+                intents_path(self.path),
+                synchronous=synchronous,
+                checkpoint_pages=None if autocheckpoint else BACKSTOP_CHECKPOINT_PAGES,
+            )
+            # the last intent this store copied into orders (or found there)
+            self._copied = self.intents.copied_through()
+        except (sqlite3.Error, UserError) as exc:
+            self.db.close()
+            raise UserError(f"cannot prepare the intents of the store {self.path}: {exc}") from None
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -212,6 +231,7 @@ class Store:
         it, copies what they added meanwhile, so the checkpoint completes and the WAL
         starts over instead of growing."""
         try:
+            self.intents.checkpoint()
             self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
             with self._lock:
                 self.db.execute("PRAGMA wal_checkpoint(PASSIVE);")
@@ -294,6 +314,13 @@ class Store:
             except sqlite3.IntegrityError:
                 raise StoreError(f"run {run_id!r} already exists") from None
         self.run_id = run_id
+        # Before the run sends anything: the intents of earlier runs are in orders now,
+        # and later stores start copying after them.
+        self.copy_intents()
+        try:
+            self.intents.mark_copied(self._copied)
+        except sqlite3.Error as exc:
+            raise StoreError(f"marking the copied intents of {self.path}: {exc}") from exc
 
     def finish_run(self, run_id: str, ts: int, reason: str, summary: dict[str, Any]) -> None:
         """Record how a run ended; it stops being the current run."""
@@ -326,7 +353,8 @@ class Store:
     # -- orders ----------------------------------------------------------------------
 
     def record_intent(self, request: OrderRequest, ts: int, run_id: str | None = None) -> None:
-        """Record an order as PENDING, committed before returning: call it before sending.
+        """Record an order as PENDING, committed to the intent file before returning: call
+        it before sending. The store's reads of orders include it from then on.
 
         Raises :class:`~gpt_trader.errors.StoreError` if ``client_order_id`` was ever
         recorded, even for an identical request: an id is never reused, so a retry must be
@@ -334,16 +362,43 @@ class Store:
         """
         cid = request.client_order_id
         what = f"recording the intent {cid!r}"
-        row = _order_row(Order.from_request(request, ts), self._run_for(run_id, what))
-        row["leverage"] = _dec_or_none(request.leverage)
+        run = self._run_for(run_id, what)
+        row = intent_row(request, ts, run)
         try:
-            self._write_one(what, _INSERT_ORDER, row)
-        except StoreError as exc:
-            if "UNIQUE" not in str(exc.__cause__):
-                raise
+            self.intents.record(cid, run, row)
+        except sqlite3.IntegrityError:
             raise StoreError(
                 f"client_order_id {cid!r} is already recorded; an id is never reused"
             ) from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"{what}: {exc}") from exc
+
+    def copy_intents(self) -> int:
+        """Copy into ``orders`` the intents it lacks (as PENDING rows) and return how
+        many it lacked; the store's own reads and updates of orders call it first."""
+        try:
+            pending = self.intents.since(self._copied)
+        except sqlite3.Error as exc:
+            raise StoreError(f"reading the intents of {self.path}: {exc}") from exc
+        if not pending:
+            return 0
+        known = self._known_orders([row["client_order_id"] for _, row in pending])
+        missing = [row for _, row in pending if row["client_order_id"] not in known]
+        if missing:
+            with self._write(f"copying {len(missing)} intents into the orders") as conn:
+                for row in missing:
+                    _insert_intent(conn, row)
+        self._copied = pending[-1][0]
+        return len(missing)
+
+    def _known_orders(self, ids: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            where = _in("client_order_id", chunk)
+            sql = f"SELECT client_order_id FROM orders WHERE {where}"  # noqa: S608 - placeholders only
+            known.update(r["client_order_id"] for r in self._rows(sql, chunk))
+        return known
 
     def upsert_order(self, order: Order, run_id: str | None = None) -> bool:
         """Insert or update an order; False when the update is stale and was ignored.
@@ -355,10 +410,12 @@ class Store:
         what = f"updating order {order.client_order_id!r}"
         run = self._run_for(run_id, what)
         row = _order_row(order, run)
+        self.copy_intents()
         with self._write(what) as conn:
             return _upsert_order(conn, order, row)
 
     def order(self, client_order_id: str) -> Order | None:
+        self.copy_intents()
         rows = self._rows("SELECT * FROM orders WHERE client_order_id = ?", [client_order_id])
         return _order_from(rows[0]) if rows else None
 
@@ -366,6 +423,7 @@ class Store:
         self, run_id: str | None = None, statuses: Iterable[OrderStatus | str] | None = None
     ) -> list[Order]:
         """Orders, oldest first, optionally of one run and/or in the given statuses."""
+        self.copy_intents()
         where: list[str] = []
         params: list[Any] = []
         if run_id is not None:
@@ -419,6 +477,7 @@ class Store:
         what = f"recording fill {fill.trade_id!r}"
         run = self._run_for(run_id, what)
         row = _fill_row(fill, run)
+        self.copy_intents()  # the order's row takes the fill's trade id
         with self._write(what) as conn:
             return _insert_fill(conn, row)
 
@@ -560,11 +619,13 @@ class Store:
         orders: Sequence[Order] = (),
         fills: Sequence[Fill] = (),
         funding: Sequence[FundingPayment] = (),
+        intents: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Orders, fills and encoded events (:func:`encode_events`) in ONE transaction:
-        the sink's batched path. Orders apply in sequence with the same stale-update rule
-        as :meth:`upsert_order`; fills are inserted once by trade id."""
-        # Rows are built before the transaction: the run's intent write waits for it.
+        """Intents (:func:`intent_row`, copied into orders unless there), orders, fills
+        and encoded events (:func:`encode_events`) in ONE transaction: the sink's batched
+        path. Orders apply in sequence with the same stale-update rule as
+        :meth:`upsert_order`; fills are inserted once by trade id."""
+        # Rows are built before the transaction: other writers of the file wait for it.
         fill_rows = [_fill_row(fill, run_id) for fill in fills]
         funding_rows = [
             (
@@ -583,6 +644,8 @@ class Store:
         ]
         order_rows = [(order, _order_row(order, run_id)) for order in orders]
         with self._write(f"writing a batch of {len(rows)} events") as conn:
+            for intent in intents:
+                _insert_intent(conn, intent)
             for row in fill_rows:
                 _insert_fill(conn, row)
             if funding_rows:
@@ -663,6 +726,7 @@ class Store:
 
     def counts(self, run_id: str | None = None) -> dict[str, Any]:
         """``{"runs": n, "orders": {status: n}, "working_orders": n, "fills": n, "events": n}``."""
+        self.copy_intents()
         where, params = (["run_id = ?"], [run_id]) if run_id is not None else ([], [])
         group = (
             "SELECT status, count(*) AS n FROM orders WHERE run_id = ? GROUP BY status"
@@ -687,6 +751,7 @@ class Store:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self.intents.close()
             self.db.close()
 
     def __enter__(self) -> Store:
@@ -835,10 +900,7 @@ def _upsert_order(conn: sqlite3.Connection, order: Order, row: dict[str, Any]) -
     if current is None:
         conn.execute(_INSERT_ORDER, row)
         # Fills of a venue-originated order (a liquidation) can arrive before the order.
-        for (trade_id,) in conn.execute(
-            "SELECT trade_id FROM fills WHERE client_order_id = ? ORDER BY ts, rowid", (cid,)
-        ).fetchall():
-            conn.execute(_ADD_TRADE_ID, {"cid": cid, "trade_id": trade_id})
+        _add_recorded_trade_ids(conn, cid)
         return True
     status, filled, order_id, tag, reject_reason, trade_ids = current
     if _is_stale(OrderStatus(status), Decimal(filled), order):
@@ -851,6 +913,28 @@ def _upsert_order(conn: sqlite3.Connection, order: Order, row: dict[str, Any]) -
     row["reject_reason"] = _stored_reason(order.status, order.reject_reason or reject_reason)
     conn.execute(_UPDATE_ORDER, row)
     return True
+
+
+def intent_row(request: OrderRequest, ts: int, run_id: str) -> dict[str, Any]:
+    """The PENDING ``orders`` row of an intent: what the intent file keeps and the store
+    writer copies from the run's ``order.intent`` events."""
+    row = _order_row(Order.from_request(request, ts), run_id)
+    row["leverage"] = _dec_or_none(request.leverage)
+    return row
+
+
+def _insert_intent(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    """Add an intent's PENDING row unless the order is recorded, with the trade ids of
+    fills recorded before it."""
+    if conn.execute(_INSERT_INTENT, row).rowcount == 1:
+        _add_recorded_trade_ids(conn, row["client_order_id"])
+
+
+def _add_recorded_trade_ids(conn: sqlite3.Connection, cid: str) -> None:
+    for (trade_id,) in conn.execute(
+        "SELECT trade_id FROM fills WHERE client_order_id = ? ORDER BY ts, rowid", (cid,)
+    ).fetchall():
+        conn.execute(_ADD_TRADE_ID, {"cid": cid, "trade_id": trade_id})
 
 
 def _fill_row(fill: Fill, run_id: str) -> dict[str, Any]:
