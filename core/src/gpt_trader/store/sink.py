@@ -30,13 +30,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gpt_trader.store")
 
-# Batches between two WAL checkpoints by the writer (the run's connections checkpoint on
-# commit only as a backstop; see Store(autocheckpoint=False)). Often enough that a run
-# sending an order a tick (bench/orders.py: several WAL pages a tick) mostly restarts the WAL
-# before that backstop, past which every commit checkpoints, the intent write's included
-# (tick->order p99 ~2.2 ms at 8, ~1.7 ms at 4, ~1.25 ms at 2). Not more often: each
-# checkpoint's second pass holds the file through its fsyncs (p50 ~106 µs at 4, ~121 µs
-# at 2).
+# Batches between two WAL checkpoints (of the store's file and the intent file) by the
+# writer; the run's connections checkpoint on commit only as a backstop (see
+# Store(autocheckpoint=False)). Often enough that a run sending an order a tick
+# (bench/orders.py: several WAL pages a tick) restarts both WALs before that backstop, past
+# which every commit checkpoints, the intent commit's included (when intents shared the
+# store's file: tick->order p99 ~2.2 ms at 8, ~1.7 ms at 4, ~1.25 ms at 2). Not more often:
+# each checkpoint's second pass holds the store's file through its fsyncs.
 CHECKPOINT_EVERY = 4
 
 # The interpreter's switch interval while a writer runs. The writer encodes and writes
@@ -177,8 +177,8 @@ class StoreSink:
                     todo.pop(0)
                     written += 1
                 if written >= CHECKPOINT_EVERY:
-                    # Here, outside any transaction: a checkpoint inside a commit would stall
-                    # the intent write waiting for the file (the p99 of tick-to-order).
+                    # Here, outside any transaction: a checkpoint inside a commit would hold
+                    # the store's file longer against the trading thread's writes.
                     written = 0
                     try:
                         store.checkpoint()

@@ -211,20 +211,6 @@ class Store:
         with self._lock, self._transaction(what) as conn:
             yield conn
 
-    def _write_one(self, what: str, sql: str, params: Mapping[str, Any]) -> None:
-        """One statement committed as its own transaction, as durable as :meth:`_write`
-        (a statement is atomic): one trip out of the GIL where BEGIN, the statement and
-        COMMIT are three, each one a chance for another thread to keep it (the intent
-        write is on the tick-to-order path)."""
-        conn = self.db
-        with self._lock:
-            try:
-                if conn.in_transaction:
-                    raise StoreError(f"{what}: a transaction is already open; it would not commit")
-                conn.execute(sql, params)
-            except sqlite3.Error as exc:
-                raise StoreError(f"{what}: {exc}") from exc
-
     def checkpoint(self) -> None:
         """Fold the WAL back into the database. The bulk is copied without holding the
         file (other connections of this process keep committing); a second pass, holding
@@ -962,8 +948,8 @@ def _insert_fill(conn: sqlite3.Connection, row: dict[str, Any]) -> bool:
 
 
 # Events per INSERT statement: one statement for a whole batch (each statement is a trip
-# out of the GIL and back, and the run's intent write waits for the batch's transaction),
-# well under SQLite's limit of 32,766 parameters.
+# out of the GIL and back, and the trading thread's writes to the store's file wait for the
+# batch's transaction), well under SQLite's limit of 32,766 parameters.
 EVENTS_PER_INSERT = 256
 
 
