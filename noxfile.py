@@ -11,40 +11,45 @@ import nox
 nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["core", "plugins", "coinbase_alone", "all", "lint", "types"]
 
-TEST_DEPS = ["pytest>=8", "pytest-asyncio>=0.23", "hypothesis>=6"]
+# pytest-xdist: the repository's addopts run every session's tests on every core (-n auto)
+TEST_DEPS = ["pytest>=8", "pytest-asyncio>=0.23", "pytest-xdist>=3.5", "hypothesis>=6"]
 PLUGIN_TEST_DEPS = {
     "tui": ["pytest-textual-snapshot"],
     "ops": ["aiosmtpd"],
+    "web": ["playwright"],  # drives Debian's chromium (no browser download)
     "strategies": ["ta-lib"],  # the reference the indicators are tested against
 }
+
+
+def _plugins(*names: str) -> list[str]:
+    """Editable installs of first-party plugins (``name`` or ``name[extra]``)."""
+    return [arg for name in names for arg in ("-e", f"plugins/{name}")]
+
+
 # What a plugin's own tests run with besides core: research backtests real strategies,
 # replays the dev profile (risk guards) and downloads candles from the Coinbase simulator; the
 # coinbase tests run the shipped profiles (strategies, risk guards) and put the risk
 # plugin's liquidation guard on the wire.
 PLUGIN_EXTRAS = {
     "research": [
-        "-e",
-        "plugins/strategies",
-        "-e",
-        "plugins/risk",
-        "-e",
-        "plugins/coinbase",
-        "-e",
-        "plugins/coinbase-sim",
+        *_plugins("strategies", "risk", "coinbase", "coinbase-sim"),
         "backtesting",
         "ray",
     ],
     # The adapter's tests run against the simulator; the simulator's use the official SDK.
-    "coinbase": ["-e", "plugins/coinbase-sim", "-e", "plugins/risk", "-e", "plugins/strategies"],
-    "coinbase-sim": ["-e", "plugins/coinbase-sim[testing]"],
-    "analysis": ["-e", "plugins/analysis[browse]"],
-    # the dashboard of a Coinbase-simulator run with brackets
-    "web": ["-e", "plugins/coinbase", "-e", "plugins/coinbase-sim", "-e", "plugins/strategies"],
+    "coinbase": _plugins("coinbase-sim", "risk", "strategies"),
+    "coinbase-sim": _plugins("coinbase-sim[testing]"),
+    # exports of a dev run's store (strategies, risk guards)
+    "analysis": _plugins("analysis[browse]", "strategies", "risk"),
+    # the dashboard of a dev run (strategies, risk guards) and of a Coinbase-simulator run
+    # with brackets
+    "web": _plugins("coinbase", "coinbase-sim", "strategies", "risk"),
     # preflight as a user runs it: the risk plugin's and the Coinbase adapter's checks, the
-    # latter against the simulator.
-    "ops": ["-e", "plugins/risk", "-e", "plugins/coinbase", "-e", "plugins/coinbase-sim"],
-    # chaos runs the coinbase-sim profile (its strategy) against the simulator in-process.
-    "chaos": ["-e", "plugins/coinbase", "-e", "plugins/coinbase-sim", "-e", "plugins/strategies"],
+    # latter against the simulator; the Telegram tests drive a dev run (strategies).
+    "ops": _plugins("risk", "coinbase", "coinbase-sim", "strategies"),
+    # chaos runs the coinbase-sim profiles (their strategy and guards) against the simulator
+    # in-process.
+    "chaos": _plugins("coinbase", "coinbase-sim", "strategies", "risk"),
 }
 PLUGINS = [
     "strategies",
