@@ -12,7 +12,13 @@ in-process tick -> order latency with the intent committed to SQLite.
 - tick -> order: the same signal on a real SQLite store (durable run): from a market event
   entering the kernel to the broker's acknowledgement, with the intent committed before
   the submit; p50 and p99, with the store's writer thread recording every event and
-  without it (the intent commit alone).
+  without it (the intent commit alone). The ticks come back to back: the trading thread
+  never waits, so the writer always runs beside a decision (the worst case);
+- tick -> order at a pace: the same, with and without the writer, the ticks 1 ms apart
+  (1,000 a second, more than a bot's whole universe sends; between two ticks the event
+  loop sleeps, as it waits for the socket), so the writer mostly works between the ticks.
+  A tick after an idle millisecond finds the caches cold: it costs more CPU than one in a
+  hot loop, with or without the writer.
 
 Each figure is run ``--repeat`` times (min/median/max printed); ``--json`` prints the rows
 contract of issue #16. ``--profile`` prints a cProfile of one order-cost run instead.
@@ -36,6 +42,9 @@ ORDER_FIGURE = (
     "cost of one order through kernel + sim exchange (submit, fill, position, P&L, events)"
 )
 LATENCY_FIGURE = "tick -> order {q}, in process, intent committed to SQLite ({writer})"
+PACED_WRITER = "store writer running, ticks 1 ms apart"
+PACED_ALONE = "no store writer, ticks 1 ms apart"
+PACE_NS = 1_000_000
 
 
 def _plugin() -> Any:
@@ -123,12 +132,13 @@ class _Instant:
 
 
 async def _drive(
-    n: int, durable: bool, writer: bool, instant: bool = False
+    n: int, durable: bool, writer: bool, instant: bool = False, pace_ns: int = 0
 ) -> tuple[list[float], list[float], dict[str, Any]]:
     """``n`` bars through a fresh runtime: each bar's wall time in the kernel and the CPU
     time of this thread in it (µs; the latter leaves out the time the machine's other
     processes had the core, and waits on a lock), and the run's summary. ``instant``: the
-    kernel trades with :class:`_Instant` instead of the sim exchange."""
+    kernel trades with :class:`_Instant` instead of the sim exchange; ``pace_ns``: a bar
+    is due that long after the previous one was (the event loop sleeps until then)."""
     from gpt_trader.app import assemble, finish, start
     from gpt_trader.domain import Candle
     from gpt_trader.plugins import make_plugin_manager
@@ -161,7 +171,13 @@ async def _drive(
         clock = runtime.clock
         on_market = kernel.on_market
         wall, cpu = time.perf_counter_ns, time.thread_time_ns
+        due = wall()
         for candle in candles:
+            if pace_ns:
+                due += pace_ns
+                ahead = due - wall()
+                if ahead > 0:
+                    await asyncio.sleep(ahead / 1e9)  # the loop waits in select(): GIL free
             clock.advance_to(candle.close_ts)
             t0, c0 = wall(), cpu()
             await on_market(candle)
@@ -184,10 +200,11 @@ async def order_cost(n: int, instant: bool = False) -> tuple[float, float]:
     return sum(cpu) / n, sum(wall) / n
 
 
-async def latency(n: int, *, writer: bool) -> dict[str, float]:
+async def latency(n: int, *, writer: bool, pace_ns: int = 0) -> dict[str, float]:
     """Market event in -> broker acknowledgement, the intent committed to a real SQLite
-    store; with or without the store's writer thread recording the events."""
-    samples, cpu, summary = await _drive(n, durable=True, writer=writer)
+    store; with or without the store's writer thread recording the events; the ticks back
+    to back, or ``pace_ns`` apart."""
+    samples, cpu, summary = await _drive(n, durable=True, writer=writer, pace_ns=pace_ns)
     samples.sort()
     cpu.sort()
     return {
@@ -227,14 +244,19 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the rows contract")
     parser.add_argument("--profile", action="store_true", help="cProfile one order-cost run")
     args = parser.parse_args()
-    orders_n, ticks_n = (2000, 2000) if args.quick else (20_000, 10_000)
+    orders_n, ticks_n, paced_n = (2000, 2000, 500) if args.quick else (20_000, 10_000, 5_000)
     if args.profile:
         _profile(orders_n)
         return
     costs = [asyncio.run(order_cost(orders_n)) for _ in range(args.repeat)]
-    lat: dict[bool, list[dict[str, float]]] = {
-        writer: [asyncio.run(latency(ticks_n, writer=writer)) for _ in range(args.repeat)]
-        for writer in (True, False)
+    lat: dict[str, list[dict[str, float]]] = {
+        label: [asyncio.run(latency(n, writer=writer, pace_ns=pace)) for _ in range(args.repeat)]
+        for label, writer, pace, n in (
+            ("store writer running", True, 0, ticks_n),
+            ("no store writer", False, 0, ticks_n),
+            (PACED_WRITER, True, PACE_NS, paced_n),
+            (PACED_ALONE, False, PACE_NS, paced_n),
+        )
     }
     rows = [
         {
@@ -246,14 +268,13 @@ def main() -> None:
             "aim": "<= 20 µs",
         }
     ]
-    for writer in (True, False):
-        label = "store writer running" if writer else "no store writer"
+    for label, runs in lat.items():
         for q, aim in (("p50", "< 100 µs"), ("p99", "< 1 ms")):
             rows.append(
                 {
                     "figure": LATENCY_FIGURE.format(q=q, writer=label),
                     "unit": "µs",
-                    "ours": [r[f"{q}_us"] for r in lat[writer]],
+                    "ours": [r[f"{q}_us"] for r in runs],
                     "peer": None,
                     "peer_values": None,
                     "aim": aim,
@@ -263,16 +284,18 @@ def main() -> None:
         print(json.dumps({"rows": rows}))
         return
     alone = [asyncio.run(order_cost(orders_n, instant=True))[0] for _ in range(args.repeat)]
-    print(f"{orders_n:,} orders, {ticks_n:,} ticks, {args.repeat} runs each (µs)")
+    print(
+        f"{orders_n:,} orders, {ticks_n:,} ticks back to back, {paced_n:,} at a pace,"
+        f" {args.repeat} runs each (µs)"
+    )
     for row in rows:
         print(f"  {_spread(row['ours'])}   {row['figure']}")
     print(f"  {_spread([w for _, w in costs])}   the order cost in wall time")
     print(f"  {_spread(alone)}   the kernel alone: a broker that fills at once, no exchange")
-    for writer in (True, False):
+    for label, runs in lat.items():
         for q in ("p50", "p99"):
-            cpu = [r[f"cpu_{q}_us"] for r in lat[writer]]
-            label = "with" if writer else "without"
-            print(f"  {_spread(cpu)}   tick -> order {q} in CPU time, {label} the writer")
+            cpu = [r[f"cpu_{q}_us"] for r in runs]
+            print(f"  {_spread(cpu)}   tick -> order {q} in CPU time ({label})")
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} cores (wall figures include the wait)")
 

@@ -1,5 +1,6 @@
 """``bench/orders.py`` runs as its README says and prints the rows contract of issue #16
-(no speed is asserted): one row for the order cost, four for tick -> order latency."""
+(no speed is asserted): one row for the order cost, eight for tick -> order latency (with
+and without the store writer, the ticks back to back and 1 ms apart)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ def test_the_orders_bench_emits_the_rows_contract() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)["rows"]
-    assert len(rows) == 5
+    assert len(rows) == 9
     assert rows[0]["figure"].startswith("cost of one order through kernel + sim exchange")
-    assert sum("store writer running" in r["figure"] for r in rows) == 2
-    assert sum("no store writer" in r["figure"] for r in rows) == 2
+    for writer in ("store writer running", "no store writer"):
+        assert sum(f"({writer})" in r["figure"] for r in rows) == 2
+        assert sum(f"({writer}, ticks 1 ms apart)" in r["figure"] for r in rows) == 2
     for row in rows:
         assert set(row) == {"figure", "unit", "ours", "peer", "peer_values", "aim"}
         assert row["unit"].startswith("µs")
