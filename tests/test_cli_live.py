@@ -87,6 +87,9 @@ def test_status_shows_a_running_bot_and_an_operator_stop(tmp_path: Path) -> None
     assert after["entries_paused"] == "operator pause: wide spreads"
     text = status_text(state)
     assert "stopped: operator: maintenance window" in text
+    # The dev market's minute bars come a second apart, after an hour of warm-up at once.
+    assert after["equity"]["clock_ahead"] is True
+    assert "the simulated market's time: ahead of this machine's clock" in text
     assert_plain_orders(text)
     # The run's own panel says the same.
     assert "operator: maintenance window" in panel

@@ -9,6 +9,7 @@ so until the next run on the state dir closes its record as ``crashed``.
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,6 +25,10 @@ from gpt_trader.output import orders_text, print_json, stdout
 if TYPE_CHECKING:
     from gpt_trader.store import Store
     from gpt_trader.store.rows import RunRow
+
+# How far a run's market clock may run ahead of this machine's before status says so
+# (more than two machines' clocks drift apart).
+CLOCK_AHEAD_NS = 60 * 1_000_000_000
 
 
 def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
@@ -79,15 +84,23 @@ def load_status(state_dir: Path, trips: int = 10) -> dict[str, Any]:
 
 def _equity(store: Store, run: RunRow | None, summary: dict[str, Any]) -> dict[str, Any] | None:
     """A finished run's equity at its stop; a running one's as it last recorded it
-    (``equity.marked``, every ``[run] equity_every_s``); None before any record."""
+    (``equity.marked``, every ``[run] equity_every_s``); None before any record. ``as_of``
+    is the run's market clock; ``clock_ahead`` says it is ahead of this machine's (a
+    simulated market's time runs faster than the wall clock: the dev profile's minute bars
+    come a second apart)."""
     if run is None:
         return None
     if "equity" in summary:
-        return {"amount": str(summary["equity"]), "as_of": ts_to_iso(run.stopped_ts or 0)}
-    marked = store.events(run_id=run.run_id, types=["equity.marked"], limit=1, newest_first=True)
-    if not marked:
-        return None
-    return {"amount": str(marked[0].payload.get("equity", "")), "as_of": ts_to_iso(marked[0].ts)}
+        amount, ts = str(summary["equity"]), run.stopped_ts or 0
+    else:
+        marked = store.events(
+            run_id=run.run_id, types=["equity.marked"], limit=1, newest_first=True
+        )
+        if not marked:
+            return None
+        amount, ts = str(marked[0].payload.get("equity", "")), marked[0].ts
+    ahead = ts - time.time_ns() > CLOCK_AHEAD_NS
+    return {"amount": amount, "as_of": ts_to_iso(ts), "clock_ahead": ahead}
 
 
 def _connectivity(store: Store, run: RunRow | None, summary: dict[str, Any]) -> dict[str, Any]:
@@ -289,7 +302,11 @@ def show_status(data: dict[str, Any]) -> None:
     if data["pnl"]:
         rows.append(("net P&L", str(data["pnl"].get("net", ""))))
     if data["equity"]:
-        rows.append(("equity", f"{data['equity']['amount']} (as of {data['equity']['as_of']})"))
+        equity = data["equity"]
+        when = f"as of {equity['as_of']}"
+        if equity["clock_ahead"]:
+            when += ", the simulated market's time: ahead of this machine's clock"
+        rows.append(("equity", f"{equity['amount']} ({when})"))
     rows += _connectivity_rows(data.get("connectivity") or {})
     rows += [
         ("guard trip", f"{t.get('guard')} {t.get('severity')}: {t.get('message')}")
