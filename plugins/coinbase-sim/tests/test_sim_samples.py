@@ -100,6 +100,21 @@ def _partially_filled_order(rest) -> str:
     raise AssertionError("no partially filled order after 5 tries")
 
 
+def _edit_below_filled(rest, call, oid: str) -> tuple[Any, str]:
+    """An edit to below the filled size of a partially filled, still open order, and that
+    order's id. The market ticks on its own: the rest of the order can fill before the edit
+    reaches it (a FILLED order is refused as not open, rightly), so a filled one is
+    replaced and tried again."""
+    for _ in range(5):
+        edit = call(
+            "POST", "/orders/edit", json={"order_id": oid, "size": "0.001", "price": "1.00"}
+        ).json()
+        if rest.get_order(oid).order.status != "FILLED":
+            return edit, oid
+        oid = _partially_filled_order(rest)
+    raise AssertionError("every partially filled order filled before its edit, 5 times")
+
+
 def test_rest_samples(sim, rest, call):
     now = int(time.time())
     assert_same_shape("rest_server_time.json", call("GET", "/time").json())
@@ -137,9 +152,7 @@ def test_rest_samples(sim, rest, call):
         "rest_list_fills.json",
         call("GET", "/orders/historical/fills", params={"order_ids": oid}).json(),
     )
-    edit = call(
-        "POST", "/orders/edit", json={"order_id": oid, "size": "0.001", "price": "1.00"}
-    ).json()
+    edit, oid = _edit_below_filled(rest, call, oid)
     assert_same_shape("rest_edit_order.json", edit)
     assert edit["errors"][0]["edit_failure_reason"] == "CANNOT_EDIT_TO_BELOW_FILLED_SIZE"
     cancel = call(
