@@ -12,7 +12,11 @@ time the exchange has seen (a candle counts at its close), so replays are determ
 Persistence: with ``state_file`` set, the exchange (orders, fills, balances, holds, id
 counters) is loaded from that JSON file when the broker is built and written back
 atomically after every call or market event that changed something, and on ``stop``; a bot
-restarted on the same state dir finds its orders at the "exchange".
+restarted on the same state dir finds its orders at the "exchange". As a venue records a
+fill before it reports it, the updates and fills of a call or market event then reach the
+listener once the file holds them (at the end of the call, in order): a bot killed at any
+moment never holds a fill its restarted "exchange" has forgotten (whose trade id the
+exchange would hand out again).
 
 Derivatives: funding payments and expiry settlements (:mod:`gpt_trader.sim.margin`) are
 passed, in order with the fills, to ``listener.on_funding`` / ``listener.on_settlement``
@@ -51,6 +55,7 @@ from gpt_trader.sim.margin_records import Settlement
 from gpt_trader.sim.state import read_json, state_error, write_json_atomic
 
 ZERO = Decimal(0)
+_Item = Order | Fill | FundingPayment | Settlement | Position
 _OPTIONAL = {
     Position: "on_venue_position",
     FundingPayment: "on_funding",
@@ -65,9 +70,10 @@ class _Relay:
         self._broker = broker
 
     def on_order(self, order: Order) -> None:
-        listener = self._broker._listener  # directly: once or twice per order, every order
-        if listener is None:
-            self._broker._backlog.append(order)
+        broker = self._broker
+        listener = broker._listener  # directly: once or twice per order, every order
+        if listener is None or broker._held is not None:
+            broker._deliver(order)
         else:
             listener.on_order(order)
 
@@ -100,7 +106,9 @@ class SimBroker:
         self.state_file = None if state_file is None else Path(state_file)
         self._clock = clock
         self._listener: BrokerListener | None = None
-        self._backlog: list[Order | Fill | FundingPayment | Settlement | Position] = []
+        self._backlog: list[_Item] = []
+        # With a state file: what the listener is told once the file holds it.
+        self._held: list[_Item] | None = None if self.state_file is None else []
         if self.state_file is not None and self.state_file.exists():
             self._load(self.state_file)
         self._saved_version = exchange.version
@@ -121,11 +129,26 @@ class SimBroker:
         except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
             raise state_error(path, exc) from None
 
-    def _deliver(self, item: Order | Fill | FundingPayment | Settlement | Position) -> None:
+    def _deliver(self, item: _Item) -> None:
         listener = self._listener
         if listener is None:
             self._backlog.append(item)
-        elif isinstance(item, Fill):
+        elif self._held is not None:
+            self._held.append(item)
+        else:
+            self._hand(listener, item)
+
+    def _release(self) -> None:
+        """Hand the held updates to the listener, in order (the state file holds them)."""
+        held, listener = self._held, self._listener
+        if not held or listener is None:
+            return
+        while held:  # a listener's call may add more
+            self._hand(listener, held.pop(0))
+
+    @staticmethod
+    def _hand(listener: BrokerListener, item: _Item) -> None:
+        if isinstance(item, Fill):
             listener.on_fill(item)
         elif isinstance(item, Order):
             listener.on_order(item)
@@ -164,6 +187,7 @@ class SimBroker:
     def _after_call(self) -> None:
         self._persist()
         self._push_positions()
+        self._release()
 
     def now(self) -> int:
         """The time orders are stamped with (int ns UTC)."""
@@ -172,11 +196,13 @@ class SimBroker:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, listener: BrokerListener) -> None:
+        self._persist()
         self._listener = listener
         backlog, self._backlog = self._backlog, []
         for item in backlog:
             self._deliver(item)
         self._push_positions()
+        self._release()
 
     async def stop(self) -> None:
         if self.state_file is not None:
@@ -274,3 +300,4 @@ class SimBroker:
             # Only a derivative's own mark moves its figures (or a fill or funding did).
             if self._touched or event.symbol in self._open:
                 self._push_positions()
+            self._release()
