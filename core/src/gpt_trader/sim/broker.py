@@ -143,7 +143,7 @@ class SimBroker:
         held, listener = self._held, self._listener
         if not held or listener is None:
             return
-        while held:  # a listener's call may add more
+        while held:  # one at a time: a listener that raises leaves the rest for the next
             self._hand(listener, held.pop(0))
 
     @staticmethod
