@@ -139,9 +139,11 @@ class SimBroker:
             self._hand(listener, item)
 
     def _release(self) -> None:
-        """Hand the held updates to the listener, in order (the state file holds them)."""
+        """Hand the held updates to the listener, in order (the state file holds them).
+        Callers check ``self._held`` first: without a state file, on every market event of
+        a backtest, there is nothing to hand over."""
         held, listener = self._held, self._listener
-        if not held or listener is None:
+        if held is None or listener is None:
             return
         while held:  # one at a time: a listener that raises leaves the rest for the next
             self._hand(listener, held.pop(0))
@@ -187,7 +189,8 @@ class SimBroker:
     def _after_call(self) -> None:
         self._persist()
         self._push_positions()
-        self._release()
+        if self._held:
+            self._release()
 
     def now(self) -> int:
         """The time orders are stamped with (int ns UTC)."""
@@ -202,7 +205,8 @@ class SimBroker:
         for item in backlog:
             self._deliver(item)
         self._push_positions()
-        self._release()
+        if self._held:
+            self._release()
 
     async def stop(self) -> None:
         if self.state_file is not None:
@@ -300,4 +304,5 @@ class SimBroker:
             # Only a derivative's own mark moves its figures (or a fill or funding did).
             if self._touched or event.symbol in self._open:
                 self._push_positions()
-            self._release()
+            if self._held:
+                self._release()
